@@ -1,0 +1,3 @@
+//! The `faultline` command line.
+
+fn main() {}

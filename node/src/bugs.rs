@@ -1,0 +1,138 @@
+//! The deliberately wrong behaviours a node can be started with (`--bug NAME`),
+//! in one place, so the harness can prove it catches each of them.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberately injected bug. Every variant is off unless asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bug {
+    /// Serve reads from local state without ReadIndex.
+    StaleRead,
+    /// The leader serves reads from local state trusting a lease, and never
+    /// steps down when it loses the majority (CheckQuorum off).
+    LeaseWithoutCheckQuorum,
+    /// Forget the vote across a restart (the vote is not persisted).
+    VoteTwice,
+    /// Grant votes regardless of whether the candidate's log is up to date.
+    NoLogCheck,
+    /// Commit entries of earlier terms by counting replicas (Figure 8).
+    CommitOldTerm,
+    /// Answer writes once appended to the leader's log, before commit.
+    AckBeforeCommit,
+    /// Skip fdatasync of the write-ahead log.
+    NoFsync,
+    /// Append entries without removing conflicting ones.
+    NoTruncate,
+}
+
+impl Bug {
+    /// Every bug, in the order `--help` lists them.
+    pub const ALL: [Bug; 8] = [
+        Bug::StaleRead,
+        Bug::LeaseWithoutCheckQuorum,
+        Bug::VoteTwice,
+        Bug::NoLogCheck,
+        Bug::CommitOldTerm,
+        Bug::AckBeforeCommit,
+        Bug::NoFsync,
+        Bug::NoTruncate,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::StaleRead => "stale-read",
+            Bug::LeaseWithoutCheckQuorum => "lease-without-checkquorum",
+            Bug::VoteTwice => "vote-twice",
+            Bug::NoLogCheck => "no-log-check",
+            Bug::CommitOldTerm => "commit-old-term",
+            Bug::AckBeforeCommit => "ack-before-commit",
+            Bug::NoFsync => "no-fsync",
+            Bug::NoTruncate => "no-truncate",
+        }
+    }
+
+    /// What the bug breaks, one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Bug::StaleRead => "reads are served from local state, without ReadIndex",
+            Bug::LeaseWithoutCheckQuorum => {
+                "leader reads trust a lease but the leader never steps down without a quorum"
+            }
+            Bug::VoteTwice => "the vote is not persisted, so a restarted node can vote twice in a term",
+            Bug::NoLogCheck => "votes are granted without the log up-to-date check",
+            Bug::CommitOldTerm => "entries of earlier terms are committed by counting replicas",
+            Bug::AckBeforeCommit => "writes are acknowledged once appended locally, before commit",
+            Bug::NoFsync => "the write-ahead log is never fdatasync'ed",
+            Bug::NoTruncate => "conflicting log entries are not truncated on append",
+        }
+    }
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown bug name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown bug {name:?}; known bugs: {}", Bug::ALL.map(Bug::name).join(", "))]
+pub struct UnknownBug {
+    /// The name given.
+    pub name: String,
+}
+
+impl FromStr for Bug {
+    type Err = UnknownBug;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Bug::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| UnknownBug { name: s.to_string() })
+    }
+}
+
+/// The set of bugs a node runs with (usually empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bugs(Vec<Bug>);
+
+impl Bugs {
+    /// No bugs: the correct node.
+    pub fn none() -> Self {
+        Bugs(Vec::new())
+    }
+
+    /// A set holding the given bugs.
+    pub fn of(bugs: impl IntoIterator<Item = Bug>) -> Self {
+        let mut v: Vec<Bug> = bugs.into_iter().collect();
+        v.dedup();
+        Bugs(v)
+    }
+
+    /// Whether `bug` is switched on.
+    pub fn has(&self, bug: Bug) -> bool {
+        self.0.contains(&bug)
+    }
+
+    /// The bugs switched on.
+    pub fn iter(&self) -> impl Iterator<Item = Bug> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_list_the_known_ones() {
+        for b in Bug::ALL {
+            assert_eq!(b.name().parse::<Bug>().unwrap(), b);
+        }
+        let err = "stale-reads".parse::<Bug>().unwrap_err().to_string();
+        assert!(err.contains("stale-read,"), "{err}");
+        assert!(err.contains("no-truncate"), "{err}");
+    }
+}

@@ -1,0 +1,4 @@
+//! faultline-node: a Raft key-value node. The Raft core in [`raft`] is pure and
+//! deterministic; storage, transport and the HTTP API wrap it.
+
+pub mod bugs;
