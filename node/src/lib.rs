@@ -2,3 +2,4 @@
 //! deterministic; storage, transport and the HTTP API wrap it.
 
 pub mod bugs;
+pub mod raft;

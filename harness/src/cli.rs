@@ -1,0 +1,20 @@
+//! The command-line shape (clap derive). Each subcommand's arguments live with
+//! the module that runs it.
+
+use clap::{Parser, Subcommand};
+
+/// Jepsen-style fault injection on one machine, with a fast linearizability checker.
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check recorded histories for linearizability (exit 0 valid, 1 invalid, 2 unknown, 3 error).
+    Check(crate::check::CheckArgs),
+}

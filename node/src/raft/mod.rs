@@ -1,0 +1,1 @@
+//! The pure, deterministic Raft core: no tokio, no clock, no OS randomness.
