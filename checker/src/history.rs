@@ -174,7 +174,7 @@ impl Operation {
             format!(" {}", self.input)
         };
         let result = match self.outcome {
-            Outcome::Ok if !self.output.is_null() || self.f.contains("read") => {
+            Outcome::Ok if self.output != self.input && (!self.output.is_null() || self.input.is_null()) => {
                 format!("ok {}", self.output)
             }
             Outcome::Ok => "ok".to_string(),

@@ -1,16 +1,164 @@
 //! `faultline check`: check histories recorded by faultline or other tools.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
 use clap::Args;
+use faultline_checker::history::pair;
+use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
+use faultline_checker::model::ModelKind;
+use faultline_checker::{check_operations, CheckError, CheckOptions, CheckResult, Verdict};
 
 /// Arguments of `faultline check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Model to check against: register, kv, list-append or set (default: guessed
+    /// from the operations in each history).
+    #[arg(long, value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    /// History format: auto, jsonl, edn (Jepsen history.edn, Porcupine KV) or jepsen-log.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    pub format: Format,
+    /// Print results as JSON, one object per file and line.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds the check of one file may take before its verdict is unknown.
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Memory (MiB) the search caches may use before they are cleared.
+    #[arg(long, default_value_t = 4096)]
+    pub memory_mb: usize,
+    /// Drop a last line cut off mid-write (a crashed recorder) instead of failing.
+    #[arg(long)]
+    pub allow_truncated: bool,
     /// History files to check.
     #[arg(required = true)]
-    pub files: Vec<std::path::PathBuf>,
+    pub files: Vec<PathBuf>,
 }
 
-/// Runs the check and returns the process exit code.
+fn parse_model(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Exit code for a history that could not be checked (malformed input).
+const EXIT_ERROR: i32 = 3;
+
+/// Runs the check and returns the process exit code: the worst over all files
+/// (a file that could not be checked counts worst of all).
 pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("checking {} files: the checker is being built", args.files.len())
+    let opts = CheckOptions {
+        timeout: (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout)),
+        memory_bytes: args.memory_mb << 20,
+        ..CheckOptions::default()
+    };
+    let many = args.files.len() > 1;
+    let mut worst: Option<Verdict> = Some(Verdict::Valid);
+    for file in &args.files {
+        match check_file(file, args, &opts) {
+            Ok((result, warnings)) => {
+                for w in &warnings {
+                    eprintln!("faultline: warning: {w}");
+                }
+                worst = worst.map(|w| w.worst(result.verdict));
+                if args.json {
+                    let line = serde_json::json!({ "file": file, "result": result });
+                    println!("{line}");
+                } else if many {
+                    println!("{}: {}", file.display(), first_line(&result));
+                    if result.verdict == Verdict::Invalid {
+                        print_details(&result);
+                    }
+                } else {
+                    println!("{}", result.render_text());
+                }
+            }
+            Err(err) => {
+                worst = None;
+                if args.json {
+                    let line = serde_json::json!({ "file": file, "error": format!("{err:#}") });
+                    println!("{line}");
+                } else {
+                    eprintln!("faultline: error: {err:#}");
+                }
+            }
+        }
+    }
+    Ok(worst.map(Verdict::exit_code).unwrap_or(EXIT_ERROR))
+}
+
+fn first_line(result: &CheckResult) -> String {
+    result.render_text().lines().next().unwrap_or_default().to_string()
+}
+
+fn print_details(result: &CheckResult) {
+    for line in result.render_text().lines().skip(1) {
+        println!("  {line}");
+    }
+}
+
+fn check_file(
+    file: &Path,
+    args: &CheckArgs,
+    opts: &CheckOptions,
+) -> anyhow::Result<(CheckResult, Vec<String>)> {
+    let imported = read_history_file_with(
+        file,
+        args.format,
+        ImportOptions {
+            allow_truncated: args.allow_truncated,
+        },
+    )?;
+    let ops = pair(&imported.events, Some(&imported.lines))
+        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let model = match args.model {
+        Some(m) => m,
+        None => ModelKind::guess(&ops).ok_or_else(|| {
+            anyhow!(
+                "{}: cannot tell which model fits (no read, write, cas, get, put, append or add); pass --model",
+                file.display()
+            )
+        })?,
+    };
+    let result = check_operations(&ops, model, opts).map_err(|e| match e {
+        CheckError::Model(m) => {
+            let line = imported
+                .events
+                .iter()
+                .position(|ev| ev.index == m.index)
+                .map(|i| imported.lines[i]);
+            match line {
+                Some(line) => anyhow!("{}:{line}: {} does not fit the {model} model: {}", file.display(), m.describe, m.message),
+                None => anyhow!("{}: {m}", file.display()),
+            }
+        }
+        other => anyhow::Error::new(other).context(file.display().to_string()),
+    })?;
+    Ok((result, imported.warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_of_a_missing_file_names_it() {
+        let args = CheckArgs {
+            model: Some(ModelKind::Register),
+            format: Format::Auto,
+            json: false,
+            timeout: 1.0,
+            memory_mb: 64,
+            allow_truncated: false,
+            files: vec![PathBuf::from("/nonexistent/history.jsonl")],
+        };
+        let err = check_file(&args.files[0], &args, &CheckOptions::default())
+            .context("checking")
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("/nonexistent/history.jsonl"));
+    }
 }

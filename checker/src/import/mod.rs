@@ -1,0 +1,258 @@
+//! Reading histories: faultline's JSON Lines and the formats other tools write
+//! (Jepsen's `history.edn`, Jepsen's logger lines, Porcupine's KV EDN lines).
+//! Every error names the file, the line and what was wrong.
+
+pub mod edn;
+mod edn_lines;
+mod jepsen_log;
+mod jsonl;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::history::Event;
+
+/// A history file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Decide from the first non-empty line.
+    Auto,
+    /// faultline's JSON Lines (DESIGN.md).
+    Jsonl,
+    /// One EDN map per line: Jepsen's `history.edn` and Porcupine's KV histories.
+    Edn,
+    /// Jepsen's logger lines (`INFO  jepsen.util - 3 :invoke :cas [1 4]`).
+    JepsenLog,
+}
+
+impl Format {
+    /// Every format with its command-line name.
+    pub const ALL: [(Format, &'static str); 4] = [
+        (Format::Auto, "auto"),
+        (Format::Jsonl, "jsonl"),
+        (Format::Edn, "edn"),
+        (Format::JepsenLog, "jepsen-log"),
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(f, _)| *f == self).map(|(_, n)| *n).unwrap_or("auto")
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(f, _)| *f)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
+                format!("unknown format {s:?}; known: {}", names.join(", "))
+            })
+    }
+}
+
+/// How lenient to be.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Drop a last line that was cut off mid-write (no final newline and not
+    /// parseable), as a crashed recorder leaves it, instead of failing.
+    pub allow_truncated: bool,
+}
+
+/// A history read from a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportedHistory {
+    /// The events, in file order, with `index` set to their position when
+    /// the format has none.
+    pub events: Vec<Event>,
+    /// `lines[i]` is the 1-based source line of `events[i]`.
+    pub lines: Vec<usize>,
+    /// The format that was read.
+    pub format: Option<Format>,
+    /// Things worth telling the user that did not stop the import.
+    pub warnings: Vec<String>,
+}
+
+/// Why a history could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line could not be understood.
+    #[error("{}:{line}: {message}", file.display())]
+    Line {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// Nothing to read.
+    #[error("{}: the history is empty", file.display())]
+    Empty {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// A parse failure on one line, before the file name is attached.
+pub(crate) struct LineError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl LineError {
+    pub(crate) fn new(line: usize, message: impl Into<String>) -> Self {
+        LineError {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads a history file.
+pub fn read_history_file(path: &Path, format: Format) -> Result<ImportedHistory, ImportError> {
+    read_history_file_with(path, format, ImportOptions::default())
+}
+
+/// Reads a history file with options.
+pub fn read_history_file_with(
+    path: &Path,
+    format: Format,
+    opts: ImportOptions,
+) -> Result<ImportedHistory, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    read_history_str(&text, path, format, opts)
+}
+
+/// Reads a history from text; `path` is only used in messages.
+pub fn read_history_str(
+    text: &str,
+    path: &Path,
+    format: Format,
+    opts: ImportOptions,
+) -> Result<ImportedHistory, ImportError> {
+    let line_err = |e: LineError| ImportError::Line {
+        file: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    };
+    let format = match format {
+        Format::Auto => detect(text).ok_or_else(|| ImportError::Empty {
+            file: path.to_path_buf(),
+        })?,
+        f => f,
+    };
+    let (body, truncated) = split_torn_tail(text, format, opts.allow_truncated);
+    let mut history = match format {
+        Format::Jsonl => jsonl::parse(body),
+        Format::Edn => edn_lines::parse(body),
+        Format::JepsenLog => jepsen_log::parse(body),
+        Format::Auto => unreachable!("resolved above"),
+    }
+    .map_err(line_err)?;
+    if let Some(line) = truncated {
+        history
+            .warnings
+            .push(format!("{}:{line}: dropped a last line cut off mid-write", path.display()));
+    }
+    history.format = Some(format);
+    Ok(history)
+}
+
+/// With `allow`, splits off a last line that has no newline and does not parse.
+fn split_torn_tail(text: &str, format: Format, allow: bool) -> (&str, Option<usize>) {
+    if !allow || text.is_empty() || text.ends_with('\n') {
+        return (text, None);
+    }
+    let cut = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let last = &text[cut..];
+    let parses = match format {
+        Format::Jsonl => serde_json::from_str::<Event>(last).is_ok(),
+        Format::Edn => edn::parse(last).is_ok(),
+        _ => true,
+    };
+    if parses {
+        (text, None)
+    } else {
+        (&text[..cut], Some(text[..cut].lines().count() + 1))
+    }
+}
+
+/// Guesses the format from the first non-empty line.
+pub fn detect(text: &str) -> Option<Format> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(if first.starts_with("{\"") || first.starts_with("{ \"") {
+        Format::Jsonl
+    } else if first.starts_with('{') {
+        Format::Edn
+    } else if first.contains(" - ") {
+        Format::JepsenLog
+    } else {
+        Format::Jsonl
+    })
+}
+
+/// Iterates non-comment lines with their 1-based numbers, reporting an empty
+/// line inside the file (an empty last line is a missing record too).
+pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = Result<(usize, &str), LineError>> {
+    let total = text.lines().count();
+    text.lines().enumerate().filter_map(move |(i, l)| {
+        let line = i + 1;
+        if l.trim().is_empty() {
+            if line == total && total > 1 {
+                return Some(Err(LineError::new(line, "empty last line (a truncated history?)")));
+            }
+            return Some(Err(LineError::new(line, "empty line")));
+        }
+        Some(Ok((line, l)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(detect("{\"index\":0}\n"), Some(Format::Jsonl));
+        assert_eq!(detect("{:type :invoke}\n"), Some(Format::Edn));
+        assert_eq!(
+            detect("INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]\n"),
+            Some(Format::JepsenLog)
+        );
+        assert_eq!(detect("\n\n"), None);
+    }
+
+    #[test]
+    fn a_torn_tail_is_an_error_unless_allowed() {
+        let text = "{\"index\":0,\"time\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n{\"index\":1,\"ti";
+        let p = Path::new("h.jsonl");
+        let err = read_history_str(text, p, Format::Auto, ImportOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("h.jsonl:2:"), "{err}");
+        let h = read_history_str(text, p, Format::Auto, ImportOptions { allow_truncated: true })
+            .unwrap();
+        assert_eq!(h.events.len(), 1);
+        assert_eq!(h.warnings.len(), 1);
+    }
+}

@@ -1,0 +1,149 @@
+//! Models of the objects under test. A model is a small sequential
+//! specification: an initial state, and a step that applies one operation to
+//! a state or says the operation could not have happened there. Adding a
+//! model is a page of code: implement [`Model`] and name it in [`ModelKind`].
+
+pub mod list_append;
+pub mod kv;
+pub mod register;
+mod value;
+
+use std::fmt;
+use std::hash::Hash;
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use crate::history::Operation;
+
+pub use value::Val;
+
+/// A sequential specification the linearizability search checks against.
+pub trait Model: Sync {
+    /// The object's state; compared and hashed by the search's cache.
+    type State: Clone + Eq + Hash + Send + Sync;
+    /// An operation translated into the model's compact form.
+    type Op: Send + Sync;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// Translates an operation. `Ok(None)` means it neither changed nor
+    /// observed anything and can be left out (a failed write, an unknown read).
+    fn prepare(&self, op: &Operation) -> Result<Option<Self::Op>, ModelError>;
+
+    /// Applies `op` to `state`: the next state, or `None` when what `op`
+    /// observed is impossible in `state`.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// The state as JSON, for counterexamples.
+    fn render_state(&self, state: &Self::State) -> Value;
+}
+
+/// An operation the model cannot interpret.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("operation at history index {index} ({describe}): {message}")]
+pub struct ModelError {
+    /// History index of the operation's invocation.
+    pub index: u64,
+    /// The operation, one line.
+    pub describe: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl ModelError {
+    /// An error about `op`.
+    pub fn new(op: &Operation, message: impl Into<String>) -> Self {
+        ModelError {
+            index: op.invoke_index,
+            describe: op.describe(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The models `faultline check --model` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// Read / write / compare-and-set registers, one per key.
+    Register,
+    /// Get / put / append on strings per key (Porcupine's KV model).
+    Kv,
+    /// Append an element to a list per key; a read returns the whole list.
+    ListAppend,
+    /// Add elements to a set; reads return the whole set (Jepsen's set-full analysis).
+    Set,
+}
+
+impl ModelKind {
+    /// Every model.
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Register,
+        ModelKind::Kv,
+        ModelKind::ListAppend,
+        ModelKind::Set,
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::Kv => "kv",
+            ModelKind::ListAppend => "list-append",
+            ModelKind::Set => "set",
+        }
+    }
+
+    /// One line of help.
+    pub fn description(self) -> &'static str {
+        match self {
+            ModelKind::Register => "read / write / cas [from to] registers, one per key; linearizability",
+            ModelKind::Kv => "get / put / append on string values per key (Porcupine's KV); linearizability",
+            ModelKind::ListAppend => "append an element, read the whole list, per key; linearizability",
+            ModelKind::Set => "add elements, read the whole set; lost, stale, never-read and unexpected elements",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+                format!("unknown model {s:?}; known: {}", names.join(", "))
+            })
+    }
+}
+
+impl ModelKind {
+    /// Guesses the model from the functions a history uses: `get`/`put` mean
+    /// kv, `add` set, `append` with whole-list reads list-append, and
+    /// `read`/`write`/`cas` register.
+    pub fn guess(ops: &[Operation]) -> Option<ModelKind> {
+        let has = |f: &str| ops.iter().any(|o| o.f == f);
+        if has("get") || has("put") {
+            Some(ModelKind::Kv)
+        } else if has("add") {
+            Some(ModelKind::Set)
+        } else if has("append") {
+            let string_values = ops
+                .iter()
+                .any(|o| o.f == "append" && o.input.is_string());
+            Some(if string_values { ModelKind::Kv } else { ModelKind::ListAppend })
+        } else if has("read") || has("write") || has("cas") {
+            Some(ModelKind::Register)
+        } else {
+            None
+        }
+    }
+}
