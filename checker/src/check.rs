@@ -3,14 +3,14 @@
 //! the first violation), and explain the failure.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::counterexample;
 use crate::history::{pair, Event, Operation};
-use crate::linear::{search, Budget, SearchResult, Stopped, Stuck};
+use crate::linear::{Budget, SearchResult, Searcher, Stopped, Stuck};
 use crate::model::{kv::Kv, list_append::ListAppend, register::Register, Model, ModelError, ModelKind};
 use crate::prepare::prepare_ops;
 use crate::set_full;
@@ -72,15 +72,21 @@ fn empty_result(ops: &[Operation], keys: usize) -> CheckResult {
         detected_at_time: None,
         detected_at_index: None,
         steps: 0,
+        configurations: 0,
         cache_resets: 0,
         elapsed_ms: 0.0,
     }
 }
 
-enum KeyOutcome<S> {
-    Valid,
-    Invalid(Vec<usize>, Stuck<S>),
-    Unknown(Stopped),
+/// Steps each key may take in the first round; doubled every round, so a key
+/// that fails fast stops the others early, as goroutines per key would.
+const FIRST_SLICE: u64 = 1 << 14;
+
+struct KeyJob<'m, M: Model> {
+    group: usize,
+    source: Vec<usize>,
+    searcher: Searcher<'m, M>,
+    result: Option<SearchResult<M::State>>,
 }
 
 fn linearizable<M: Model>(
@@ -89,53 +95,62 @@ fn linearizable<M: Model>(
     opts: &CheckOptions,
     started: Instant,
 ) -> Result<CheckResult, CheckError> {
-    let mut groups = split_by_key(ops);
+    let groups = split_by_key(ops);
     let mut result = empty_result(ops, groups.len());
-    // Largest keys first, so one big key does not start last.
-    groups.sort_by_key(|(_, g)| std::cmp::Reverse(g.len()));
     let deadline = opts.timeout.map(|t| started + t);
     let cancel = AtomicBool::new(false);
-    let steps = AtomicU64::new(0);
-    let resets = AtomicU32::new(0);
-    let per_search = opts.memory_bytes / rayon::current_num_threads().max(1);
+    let in_use = AtomicUsize::new(0);
     let budget = Budget {
         deadline,
         cancel: opts.stop_at_first.then_some(&cancel),
-        cache_bytes: per_search,
+        cache_bytes: opts.memory_bytes,
+        in_use: Some(&in_use),
     };
-    let outcomes: Vec<Result<KeyOutcome<M::State>, ModelError>> = groups
+    let mut jobs: Vec<KeyJob<M>> = groups
         .par_iter()
-        .map(|(_, key_ops)| {
-            if budget.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Ok(KeyOutcome::Unknown(Stopped::Cancelled));
-            }
+        .enumerate()
+        .map(|(group, (_, key_ops))| {
             let prepared = prepare_ops(model, key_ops)?;
-            let (r, stats) = search(model, &prepared.ops, &budget);
-            steps.fetch_add(stats.steps, Ordering::Relaxed);
-            resets.fetch_add(stats.cache_resets, Ordering::Relaxed);
-            Ok(match r {
-                SearchResult::Linearizable => KeyOutcome::Valid,
-                SearchResult::NotLinearizable(stuck) => {
-                    cancel.store(true, Ordering::Relaxed);
-                    KeyOutcome::Invalid(prepared.source, stuck)
-                }
-                SearchResult::Unknown(s) => KeyOutcome::Unknown(s),
+            Ok(KeyJob {
+                group,
+                source: prepared.source,
+                searcher: Searcher::new(model, prepared.ops),
+                result: None,
             })
         })
-        .collect();
-    result.steps = steps.into_inner();
-    result.cache_resets = resets.into_inner();
+        .collect::<Result<_, ModelError>>()?;
+    let mut slice = FIRST_SLICE;
+    while jobs.iter().any(|j| j.result.is_none()) {
+        jobs.par_iter_mut()
+            .filter(|j| j.result.is_none())
+            .for_each(|j| {
+                j.result = j.searcher.run(slice, &budget);
+                if matches!(j.result, Some(SearchResult::NotLinearizable(_))) {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            });
+        if opts.stop_at_first && cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        slice = slice.saturating_mul(2);
+    }
+    result.steps = jobs.iter().map(|j| j.searcher.stats.steps).sum();
+    result.configurations = jobs.iter().map(|j| j.searcher.stats.placements).sum();
+    result.cache_resets = jobs.iter().map(|j| j.searcher.stats.cache_resets).sum();
 
-    let mut invalid: Vec<(usize, Vec<usize>, Stuck<M::State>)> = Vec::new();
+    let mut invalid: Vec<(usize, &[usize], Stuck<M::State>)> = Vec::new();
     let mut timed_out = false;
-    for (i, outcome) in outcomes.into_iter().enumerate() {
-        match outcome? {
-            KeyOutcome::Valid => {}
-            KeyOutcome::Invalid(source, stuck) => invalid.push((i, source, stuck)),
-            KeyOutcome::Unknown(s) => {
-                timed_out |= s == Stopped::Timeout;
-                result.unknown_keys.push(key_name(&groups[i].0));
+    for job in &jobs {
+        match &job.result {
+            Some(SearchResult::Linearizable) => {}
+            Some(SearchResult::NotLinearizable(stuck)) => {
+                invalid.push((job.group, &job.source, stuck.clone()))
             }
+            Some(SearchResult::Unknown(s)) => {
+                timed_out |= *s == Stopped::Timeout;
+                result.unknown_keys.push(key_name(&groups[job.group].0));
+            }
+            None => result.unknown_keys.push(key_name(&groups[job.group].0)),
         }
     }
     if invalid.is_empty() {
@@ -157,11 +172,11 @@ fn linearizable<M: Model>(
     }
     // Explain the invalid key that starts earliest, so the answer does not
     // depend on which thread finished first.
-    invalid.sort_by_key(|(i, _, _)| groups[*i].1.first().map(|o| o.invoke_index));
-    result.invalid_keys = invalid.iter().map(|(i, _, _)| key_name(&groups[*i].0)).collect();
+    invalid.sort_by_key(|(g, _, _)| groups[*g].1.first().map(|o| o.invoke_index));
+    result.invalid_keys = invalid.iter().map(|(g, _, _)| key_name(&groups[*g].0)).collect();
     if opts.counterexample {
-        let (i, source, stuck) = &invalid[0];
-        let (key, key_ops) = &groups[*i];
+        let (g, source, stuck) = &invalid[0];
+        let (key, key_ops) = &groups[*g];
         let c = counterexample::build(model, key.clone(), key_ops, source, stuck);
         result.detected_at_index = c.operation.complete_index;
         result.detected_at_time = c.operation.complete_time;

@@ -14,9 +14,21 @@
 //! set mixed with a hash of the state; full sets and states are compared on a
 //! hash match, so the search stays exact. The cache is bounded: it only
 //! prunes, so clearing it when it outgrows its budget keeps the answer exact.
+//!
+//! Three exact prunings on top of the classic search:
+//! - an `info` operation that would change nothing is not placed (leaving it
+//!   out of the linearization is always at least as good);
+//! - an operation that changes nothing (a read, a mismatched cas) is placed as
+//!   soon as it is a candidate and its alternatives are not explored: any
+//!   linearization can move it to that point;
+//! - at each configuration, operations with a known outcome are tried before
+//!   `info` ones, which are placed only when the others are stuck.
+//!
+//! A search is resumable ([`Searcher::run`] takes a step allowance), so a
+//! scheduler can interleave many keys and stop at the first that fails.
 
-use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hashbrown::HashTable;
@@ -42,8 +54,10 @@ pub struct Budget<'a> {
     pub deadline: Option<Instant>,
     /// Give up (unknown) when this is set: another part already decided.
     pub cancel: Option<&'a AtomicBool>,
-    /// Bytes the cache may hold before it is cleared.
+    /// Bytes the caches may hold together before a search clears its own.
     pub cache_bytes: usize,
+    /// Bytes held by the caches of all searches sharing this budget.
+    pub in_use: Option<&'a AtomicUsize>,
 }
 
 impl Default for Budget<'_> {
@@ -52,6 +66,7 @@ impl Default for Budget<'_> {
             deadline: None,
             cancel: None,
             cache_bytes: 1 << 30,
+            in_use: None,
         }
     }
 }
@@ -94,6 +109,8 @@ pub enum SearchResult<S> {
 pub struct SearchStats {
     /// Steps the DFS took.
     pub steps: u64,
+    /// Operations placed (configurations explored).
+    pub placements: u64,
     /// Configurations in the cache at the end.
     pub cache_entries: usize,
     /// Times the cache was cleared to stay within its budget.
@@ -117,197 +134,320 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Searches for a linearization of `ops` under `model`.
-pub fn search<M: Model>(
-    model: &M,
-    ops: &[SearchOp<M::Op>],
-    budget: &Budget<'_>,
-) -> (SearchResult<M::State>, SearchStats) {
-    let n = ops.len();
-    let mut stats = SearchStats::default();
-    let required_total = ops.iter().filter(|o| o.ret.is_some()).count();
-    if required_total == 0 {
-        return (SearchResult::Linearizable, stats);
-    }
-
-    // Entries 1..=2n: calls and returns in history order; 0 is the head,
-    // 2n+1 the tail. `of[e]` is the operation, `is_call[e]` the kind.
-    let mut order: Vec<(u64, u64, usize, bool)> = Vec::with_capacity(2 * n);
-    for (i, o) in ops.iter().enumerate() {
-        order.push((o.call, 0, i, true));
-        match o.ret {
-            Some(r) => order.push((r, 0, i, false)),
-            None => order.push((u64::MAX, i as u64, i, false)),
-        }
-    }
-    order.sort_unstable_by_key(|&(pos, tie, _, _)| (pos, tie));
-    let tail = 2 * n + 1;
-    let mut of = vec![usize::MAX; 2 * n + 2];
-    let mut is_call = vec![false; 2 * n + 2];
-    let mut ret_entry = vec![0usize; n];
-    let mut call_entry = vec![0usize; n];
-    for (k, &(_, _, i, call)) in order.iter().enumerate() {
-        let e = k + 1;
-        of[e] = i;
-        is_call[e] = call;
-        if call {
-            call_entry[i] = e;
-        } else {
-            ret_entry[i] = e;
-        }
-    }
-    // A return placed before its own call (bad input) cannot be linearized;
-    // the history layer rejects those, so they never reach here.
-    let mut next: Vec<usize> = (1..=tail + 1).collect();
-    let mut prev: Vec<usize> = (0..=tail).map(|e| e.wrapping_sub(1)).collect();
-    next[tail] = tail;
-
-    let words = n.div_ceil(64);
-    let mut bits = vec![0u64; words];
-    let zobrist: Vec<u64> = (0..n as u64).map(|i| splitmix(i ^ 0x5151_7a7a)).collect();
-    let mut set_hash = 0u64;
-    let hasher = FxBuildHasher;
-    let entry_bytes = words * 8 + std::mem::size_of::<CacheEntry<M::State>>() + 16;
-    let mut cache: HashTable<CacheEntry<M::State>> = HashTable::new();
-    // The linearized sets of the cache's entries, `words` words each.
-    let mut arena: Vec<u64> = Vec::new();
-    let mut cache_bytes = 0usize;
-
-    let mut state = model.init();
-    let mut stack: Vec<Frame<M::State>> = Vec::new();
-    let mut remaining = required_total;
-    // The furthest return entry any configuration got stuck at.
-    let mut stuck_entry = 0usize;
-    let mut stuck_paths: Vec<(Vec<usize>, M::State)> = Vec::new();
-
-    let mut entry = next[HEAD];
-    loop {
-        stats.steps += 1;
-        if stats.steps & 0xFFF == 0 {
-            if budget.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                stats.cache_entries = cache.len();
-                return (SearchResult::Unknown(Stopped::Cancelled), stats);
-            }
-            if budget.deadline.is_some_and(|d| Instant::now() >= d) {
-                stats.cache_entries = cache.len();
-                return (SearchResult::Unknown(Stopped::Timeout), stats);
-            }
-        }
-        // Whether to give up on this configuration and backtrack.
-        let mut dead_end = entry == tail || !is_call[entry];
-        if !dead_end {
-            let i = of[entry];
-            if let Some(new_state) = model.step(&state, &ops[i].op) {
-                let required = ops[i].ret.is_some();
-                let no_op = new_state == state;
-                if no_op && !required {
-                    // An unknown operation that changes nothing here need not
-                    // be placed here: leaving it out dominates.
-                    entry = next[entry];
-                    continue;
-                }
-                bits[i / 64] |= 1 << (i % 64);
-                let h = (set_hash ^ zobrist[i]) ^ hasher.hash_one(&new_state).rotate_left(17);
-                let seen = cache
-                    .find(h, |c| {
-                        c.hash == h
-                            && c.state == new_state
-                            && arena[c.bits..c.bits + words] == bits[..]
-                    })
-                    .is_some();
-                if !seen {
-                    if cache_bytes + entry_bytes > budget.cache_bytes {
-                        cache.clear();
-                        arena.clear();
-                        cache_bytes = 0;
-                        stats.cache_resets += 1;
-                    }
-                    let at = arena.len();
-                    arena.extend_from_slice(&bits);
-                    cache.insert_unique(
-                        h,
-                        CacheEntry {
-                            hash: h,
-                            bits: at,
-                            state: new_state.clone(),
-                        },
-                        |c| c.hash,
-                    );
-                    cache_bytes += entry_bytes;
-                    set_hash ^= zobrist[i];
-                    stack.push(Frame {
-                        entry,
-                        state: std::mem::replace(&mut state, new_state),
-                        forced: no_op,
-                    });
-                    lift(&mut next, &mut prev, entry, ret_entry[i]);
-                    if required {
-                        remaining -= 1;
-                        if remaining == 0 {
-                            stats.cache_entries = cache.len();
-                            return (SearchResult::Linearizable, stats);
-                        }
-                    }
-                    entry = next[HEAD];
-                    continue;
-                }
-                bits[i / 64] &= !(1 << (i % 64));
-                // A required operation that changes nothing can always be
-                // placed as soon as it is reachable: if that configuration
-                // already failed, so does this one.
-                dead_end = no_op;
-            }
-            if !dead_end {
-                entry = next[entry];
-                continue;
-            }
-        }
-        // At a return (or a dominated dead end): nothing left may precede
-        // this operation here.
-        if entry >= stuck_entry && entry != tail && !is_call[entry] {
-            if entry > stuck_entry {
-                stuck_entry = entry;
-                stuck_paths.clear();
-            }
-            if stuck_paths.len() < MAX_PATHS && !stuck_paths.iter().any(|(_, s)| *s == state) {
-                let path = stack.iter().map(|f| of[f.entry]).collect();
-                stuck_paths.push((path, state.clone()));
-            }
-        }
-        // Backtrack; a frame placed by dominance has no alternatives worth trying.
-        loop {
-            let Some(frame) = stack.pop() else {
-                stats.cache_entries = cache.len();
-                let stuck = Stuck {
-                    op: of[stuck_entry],
-                    paths: stuck_paths,
-                };
-                return (SearchResult::NotLinearizable(stuck), stats);
-            };
-            let i = of[frame.entry];
-            bits[i / 64] &= !(1 << (i % 64));
-            set_hash ^= zobrist[i];
-            state = frame.state;
-            unlift(&mut next, &mut prev, frame.entry, ret_entry[i]);
-            if ops[i].ret.is_some() {
-                remaining += 1;
-            }
-            if !frame.forced {
-                entry = next[frame.entry];
-                break;
-            }
-        }
-    }
+/// A resumable search over one object's operations.
+pub struct Searcher<'m, M: Model> {
+    model: &'m M,
+    ops: Vec<SearchOp<M::Op>>,
+    tail: usize,
+    of: Vec<usize>,
+    is_call: Vec<bool>,
+    ret_entry: Vec<usize>,
+    next: Vec<usize>,
+    prev: Vec<usize>,
+    words: usize,
+    bits: Vec<u64>,
+    zobrist: Vec<u64>,
+    set_hash: u64,
+    entry_bytes: usize,
+    cache: HashTable<CacheEntry<M::State>>,
+    /// The linearized sets of the cache's entries, `words` words each.
+    arena: Vec<u64>,
+    cache_bytes: usize,
+    state: M::State,
+    stack: Vec<Frame<M::State>>,
+    remaining: usize,
+    /// Operations that ended `info` not placed yet.
+    unknown_left: usize,
+    /// The furthest return entry any configuration got stuck at.
+    stuck_entry: usize,
+    stuck_paths: Vec<(Vec<usize>, M::State)>,
+    entry: usize,
+    /// 0: trying operations with a known outcome; 1: trying `info` ones.
+    phase: u8,
+    done: Option<SearchResult<M::State>>,
+    /// What the search has done so far.
+    pub stats: SearchStats,
 }
 
 /// One placed operation on the search's stack.
 struct Frame<S> {
     /// Its call entry.
     entry: usize,
+    /// The candidate pass it was placed in.
+    phase: u8,
     /// The state before it.
     state: S,
     /// Placed because placing it dominates every alternative.
     forced: bool,
+}
+
+impl<'m, M: Model> Searcher<'m, M> {
+    /// Prepares a search of `ops` under `model`.
+    pub fn new(model: &'m M, ops: Vec<SearchOp<M::Op>>) -> Self {
+        let n = ops.len();
+        let required_total = ops.iter().filter(|o| o.ret.is_some()).count();
+        // Entries 1..=2n: calls and returns in history order; 0 is the head,
+        // 2n+1 the tail. `of[e]` is the operation, `is_call[e]` the kind.
+        let mut order: Vec<(u64, u64, usize, bool)> = Vec::with_capacity(2 * n);
+        for (i, o) in ops.iter().enumerate() {
+            order.push((o.call, 0, i, true));
+            match o.ret {
+                Some(r) => order.push((r, 0, i, false)),
+                None => order.push((u64::MAX, i as u64, i, false)),
+            }
+        }
+        order.sort_unstable_by_key(|&(pos, tie, _, _)| (pos, tie));
+        let tail = 2 * n + 1;
+        let mut of = vec![usize::MAX; 2 * n + 2];
+        let mut is_call = vec![false; 2 * n + 2];
+        let mut ret_entry = vec![0usize; n];
+        for (k, &(_, _, i, call)) in order.iter().enumerate() {
+            let e = k + 1;
+            of[e] = i;
+            is_call[e] = call;
+            if !call {
+                ret_entry[i] = e;
+            }
+        }
+        let mut next: Vec<usize> = (1..=tail + 1).collect();
+        next[tail] = tail;
+        let prev: Vec<usize> = (0..=tail).map(|e| e.saturating_sub(1)).collect();
+        let words = n.div_ceil(64).max(1);
+        let model_state = model.init();
+        Searcher {
+            model,
+            tail,
+            of,
+            is_call,
+            ret_entry,
+            entry: next[HEAD],
+            next,
+            prev,
+            words,
+            bits: vec![0u64; words],
+            zobrist: (0..n as u64).map(|i| splitmix(i ^ 0x5151_7a7a)).collect(),
+            set_hash: 0,
+            entry_bytes: words * 8 + std::mem::size_of::<CacheEntry<M::State>>() + 16,
+            cache: HashTable::new(),
+            arena: Vec::new(),
+            cache_bytes: 0,
+            state: model_state,
+            stack: Vec::new(),
+            remaining: required_total,
+            unknown_left: n - required_total,
+            stuck_entry: 0,
+            stuck_paths: Vec::new(),
+            phase: 0,
+            done: (required_total == 0).then_some(SearchResult::Linearizable),
+            ops,
+            stats: SearchStats::default(),
+        }
+    }
+
+    /// Runs at most about `steps` more steps. Returns the result once decided
+    /// (again on later calls), or None when the allowance ran out first.
+    pub fn run(&mut self, steps: u64, budget: &Budget<'_>) -> Option<SearchResult<M::State>> {
+        if self.done.is_none() {
+            self.done = self.walk(self.stats.steps.saturating_add(steps), budget);
+            self.stats.cache_entries = self.cache.len();
+            if self.done.is_some() {
+                self.release(budget);
+            }
+        }
+        self.done.clone()
+    }
+
+    /// Frees the cache, and gives its bytes back to the shared budget.
+    fn release(&mut self, budget: &Budget<'_>) {
+        if let Some(in_use) = budget.in_use {
+            in_use.fetch_sub(self.cache_bytes, Ordering::Relaxed);
+        }
+        self.cache = HashTable::new();
+        self.arena = Vec::new();
+        self.cache_bytes = 0;
+    }
+
+    fn walk(&mut self, until: u64, budget: &Budget<'_>) -> Option<SearchResult<M::State>> {
+        let hasher = FxBuildHasher;
+        let words = self.words;
+        let tail = self.tail;
+        loop {
+            self.stats.steps += 1;
+            if self.stats.steps & 0xFFF == 0 {
+                if self.stats.steps >= until {
+                    return None;
+                }
+                if budget.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    return Some(SearchResult::Unknown(Stopped::Cancelled));
+                }
+                if budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Some(SearchResult::Unknown(Stopped::Timeout));
+                }
+            }
+            let entry = self.entry;
+            if entry != tail && self.is_call[entry] {
+                let i = self.of[entry];
+                let required = self.ops[i].ret.is_some();
+                if required != (self.phase == 0) {
+                    self.entry = self.next[entry];
+                    continue;
+                }
+                let mut dead_end = false;
+                if let Some(new_state) = self.model.step(&self.state, &self.ops[i].op) {
+                    let no_op = new_state == self.state;
+                    if no_op && !required {
+                        self.entry = self.next[entry];
+                        continue;
+                    }
+                    self.bits[i / 64] |= 1 << (i % 64);
+                    let h = (self.set_hash ^ self.zobrist[i])
+                        ^ hasher.hash_one(&new_state).rotate_left(17);
+                    let (arena, bits) = (&self.arena, &self.bits);
+                    let seen = self
+                        .cache
+                        .find(h, |c| {
+                            c.hash == h
+                                && c.state == new_state
+                                && arena[c.bits..c.bits + words] == bits[..]
+                        })
+                        .is_some();
+                    if !seen {
+                        self.remember(h, &new_state, budget);
+                        self.stats.placements += 1;
+                        self.set_hash ^= self.zobrist[i];
+                        let before = std::mem::replace(&mut self.state, new_state);
+                        self.stack.push(Frame {
+                            entry,
+                            phase: self.phase,
+                            state: before,
+                            forced: no_op,
+                        });
+                        lift(&mut self.next, &mut self.prev, entry, self.ret_entry[i]);
+                        if required {
+                            self.remaining -= 1;
+                            if self.remaining == 0 {
+                                return Some(SearchResult::Linearizable);
+                            }
+                        } else {
+                            self.unknown_left -= 1;
+                        }
+                        self.phase = 0;
+                        self.entry = self.next[HEAD];
+                        continue;
+                    }
+                    self.bits[i / 64] &= !(1 << (i % 64));
+                    // A required operation that changes nothing can always be
+                    // placed as soon as it is a candidate: if that
+                    // configuration already failed, so does this one.
+                    dead_end = no_op;
+                }
+                if !dead_end {
+                    self.entry = self.next[entry];
+                    continue;
+                }
+            } else if self.phase == 0 && self.unknown_left > 0 {
+                // Operations with a known outcome are stuck here: now try the
+                // unknown ones that may precede this return.
+                self.phase = 1;
+                self.entry = self.next[HEAD];
+                continue;
+            } else {
+                self.note_stuck(entry);
+            }
+            if let Some(result) = self.backtrack() {
+                return Some(result);
+            }
+        }
+    }
+
+    fn remember(&mut self, h: u64, state: &M::State, budget: &Budget<'_>) {
+        let total = match budget.in_use {
+            Some(in_use) => in_use.fetch_add(self.entry_bytes, Ordering::Relaxed),
+            None => self.cache_bytes,
+        };
+        if total + self.entry_bytes > budget.cache_bytes {
+            if let Some(in_use) = budget.in_use {
+                in_use.fetch_sub(self.cache_bytes + self.entry_bytes, Ordering::Relaxed);
+                in_use.fetch_add(self.entry_bytes, Ordering::Relaxed);
+            }
+            self.cache.clear();
+            self.arena.clear();
+            self.cache_bytes = 0;
+            self.stats.cache_resets += 1;
+        }
+        let at = self.arena.len();
+        self.arena.extend_from_slice(&self.bits);
+        self.cache.insert_unique(
+            h,
+            CacheEntry {
+                hash: h,
+                bits: at,
+                state: state.clone(),
+            },
+            |c| c.hash,
+        );
+        self.cache_bytes += self.entry_bytes;
+    }
+
+    fn note_stuck(&mut self, entry: usize) {
+        if entry == self.tail || entry < self.stuck_entry {
+            return;
+        }
+        if entry > self.stuck_entry {
+            self.stuck_entry = entry;
+            self.stuck_paths.clear();
+        }
+        if self.stuck_paths.len() < MAX_PATHS && !self.stuck_paths.iter().any(|(_, s)| *s == self.state) {
+            let path = self.stack.iter().map(|f| self.of[f.entry]).collect();
+            self.stuck_paths.push((path, self.state.clone()));
+        }
+    }
+
+    /// Undoes placements until one has alternatives left; the final result
+    /// when none has.
+    fn backtrack(&mut self) -> Option<SearchResult<M::State>> {
+        loop {
+            let Some(frame) = self.stack.pop() else {
+                let stuck = Stuck {
+                    op: self.of[self.stuck_entry],
+                    paths: std::mem::take(&mut self.stuck_paths),
+                };
+                return Some(SearchResult::NotLinearizable(stuck));
+            };
+            let i = self.of[frame.entry];
+            self.bits[i / 64] &= !(1 << (i % 64));
+            self.set_hash ^= self.zobrist[i];
+            self.state = frame.state;
+            unlift(&mut self.next, &mut self.prev, frame.entry, self.ret_entry[i]);
+            if self.ops[i].ret.is_some() {
+                self.remaining += 1;
+            } else {
+                self.unknown_left += 1;
+            }
+            if !frame.forced {
+                self.phase = frame.phase;
+                self.entry = self.next[frame.entry];
+                return None;
+            }
+        }
+    }
+}
+
+/// Searches `ops` under `model` to the end (or until the budget runs out).
+pub fn search<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    budget: &Budget<'_>,
+) -> (SearchResult<M::State>, SearchStats)
+{
+    let mut s = Searcher::new(model, ops.to_vec());
+    let r = s.run(u64::MAX, budget).expect("an unbounded run decides");
+    (r, s.stats)
+}
+
+/// Hashes a state as the search's cache does.
+pub fn state_hash<S: std::hash::Hash>(s: &S) -> u64 {
+    FxBuildHasher.hash_one(s)
 }
 
 fn lift(next: &mut [usize], prev: &mut [usize], call: usize, ret: usize) {
@@ -324,11 +464,6 @@ fn unlift(next: &mut [usize], prev: &mut [usize], call: usize, ret: usize) {
         next[p] = e;
         prev[n] = e;
     }
-}
-
-/// Hashes a value with the search's hasher (exposed for tests of models).
-pub fn state_hash<S: Hash>(s: &S) -> u64 {
-    FxBuildHasher.hash_one(s)
 }
 
 #[cfg(test)]

@@ -112,6 +112,8 @@ pub struct CheckResult {
     pub detected_at_index: Option<u64>,
     /// Search steps over all keys.
     pub steps: u64,
+    /// Configurations the search explored over all keys.
+    pub configurations: u64,
     /// Times a cache was cleared to stay within the memory budget.
     pub cache_resets: u32,
     /// Wall-clock time of the check, milliseconds.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::Args;
 use faultline_checker::history::pair;
 use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
@@ -144,6 +144,7 @@ fn check_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anyhow::Context;
 
     #[test]
     fn the_check_of_a_missing_file_names_it() {

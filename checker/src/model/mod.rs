@@ -23,7 +23,7 @@ pub trait Model: Sync {
     /// The object's state; compared and hashed by the search's cache.
     type State: Clone + Eq + Hash + Send + Sync;
     /// An operation translated into the model's compact form.
-    type Op: Send + Sync;
+    type Op: Clone + Send + Sync;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;
