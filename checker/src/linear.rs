@@ -18,9 +18,10 @@
 //! Three exact prunings on top of the classic search:
 //! - an `info` operation that would change nothing is not placed (leaving it
 //!   out of the linearization is always at least as good);
-//! - an operation that changes nothing (a read, a mismatched cas) is placed as
-//!   soon as it is a candidate and its alternatives are not explored: any
-//!   linearization can move it to that point;
+//! - a read-only operation (a read, a mismatched cas) is placed as soon as it
+//!   is a candidate that fits the state, and its alternatives are not
+//!   explored: any linearization can move it to that point, since it changes
+//!   no state wherever it stands;
 //! - at each configuration, operations with a known outcome are tried before
 //!   `info` ones, which are placed only when the others are stuck.
 //!
@@ -294,8 +295,8 @@ impl<'m, M: Model> Searcher<'m, M> {
                 }
                 let mut dead_end = false;
                 if let Some(new_state) = self.model.step(&self.state, &self.ops[i].op) {
-                    let no_op = new_state == self.state;
-                    if no_op && !required {
+                    let read_only = required && self.model.read_only(&self.ops[i].op);
+                    if !required && new_state == self.state {
                         self.entry = self.next[entry];
                         continue;
                     }
@@ -320,7 +321,7 @@ impl<'m, M: Model> Searcher<'m, M> {
                             entry,
                             phase: self.phase,
                             state: before,
-                            forced: no_op,
+                            forced: read_only,
                         });
                         lift(&mut self.next, &mut self.prev, entry, self.ret_entry[i]);
                         if required {
@@ -336,10 +337,10 @@ impl<'m, M: Model> Searcher<'m, M> {
                         continue;
                     }
                     self.bits[i / 64] &= !(1 << (i % 64));
-                    // A required operation that changes nothing can always be
-                    // placed as soon as it is a candidate: if that
-                    // configuration already failed, so does this one.
-                    dead_end = no_op;
+                    // A read-only operation can always be placed as soon as it
+                    // fits: if that configuration already failed, so does
+                    // this one.
+                    dead_end = read_only;
                 }
                 if !dead_end {
                     self.entry = self.next[entry];

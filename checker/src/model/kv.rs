@@ -183,6 +183,10 @@ impl Model for Kv {
         }
     }
 
+    fn read_only(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(_))
+    }
+
     fn render_state(&self, state: &KvState) -> Value {
         Value::String(state.to_string_value())
     }

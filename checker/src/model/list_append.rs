@@ -68,6 +68,10 @@ impl Model for ListAppend {
         }
     }
 
+    fn read_only(&self, op: &ListOp) -> bool {
+        matches!(op, ListOp::Read(_))
+    }
+
     fn render_state(&self, state: &Arc<[Val]>) -> Value {
         Value::Array(state.iter().map(Val::to_json).collect())
     }

@@ -36,6 +36,11 @@ pub trait Model: Sync {
     /// observed is impossible in `state`.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
+    /// Whether `op` never changes any state (a read, an observed cas
+    /// mismatch). The search places such operations as soon as they fit,
+    /// without trying the alternatives: any linearization can move them there.
+    fn read_only(&self, op: &Self::Op) -> bool;
+
     /// The state as JSON, for counterexamples.
     fn render_state(&self, state: &Self::State) -> Value;
 }

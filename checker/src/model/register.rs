@@ -86,6 +86,14 @@ impl Model for Register {
         }
     }
 
+    fn read_only(&self, op: &RegisterOp) -> bool {
+        match op {
+            RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => true,
+            RegisterOp::Cas(from, to) => from == to,
+            RegisterOp::Write(_) | RegisterOp::CasMaybe(..) => false,
+        }
+    }
+
     fn render_state(&self, state: &Val) -> Value {
         state.to_json()
     }
