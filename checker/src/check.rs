@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use crate::counterexample;
 use crate::history::{pair, Event, Operation};
 use crate::linear::{Budget, SearchResult, Searcher, Stopped, Stuck};
-use crate::model::{kv::Kv, list_append::ListAppend, register::Register, Model, ModelError, ModelKind};
+use crate::model::{
+    kv::Kv, list_append::ListAppend, register::Register, Model, ModelError, ModelKind,
+};
 use crate::prepare::prepare_ops;
 use crate::set_full;
 use crate::verdict::{key_name, CheckError, CheckOptions, CheckResult, Verdict};
@@ -82,6 +84,9 @@ fn empty_result(ops: &[Operation], keys: usize) -> CheckResult {
 /// that fails fast stops the others early, as goroutines per key would.
 const FIRST_SLICE: u64 = 1 << 14;
 
+/// An invalid key: its group, the search-to-history map, where it got stuck.
+type Failed<'a, S> = (usize, &'a [usize], Stuck<S>);
+
 struct KeyJob<'m, M: Model> {
     group: usize,
     source: Vec<usize>,
@@ -138,7 +143,7 @@ fn linearizable<M: Model>(
     result.configurations = jobs.iter().map(|j| j.searcher.stats.placements).sum();
     result.cache_resets = jobs.iter().map(|j| j.searcher.stats.cache_resets).sum();
 
-    let mut invalid: Vec<(usize, &[usize], Stuck<M::State>)> = Vec::new();
+    let mut invalid: Vec<Failed<'_, M::State>> = Vec::new();
     let mut timed_out = false;
     for job in &jobs {
         match &job.result {
@@ -173,7 +178,10 @@ fn linearizable<M: Model>(
     // Explain the invalid key that starts earliest, so the answer does not
     // depend on which thread finished first.
     invalid.sort_by_key(|(g, _, _)| groups[*g].1.first().map(|o| o.invoke_index));
-    result.invalid_keys = invalid.iter().map(|(g, _, _)| key_name(&groups[*g].0)).collect();
+    result.invalid_keys = invalid
+        .iter()
+        .map(|(g, _, _)| key_name(&groups[*g].0))
+        .collect();
     if opts.counterexample {
         let (g, source, stuck) = &invalid[0];
         let (key, key_ops) = &groups[*g];
@@ -193,7 +201,9 @@ fn set(ops: &[Operation]) -> Result<CheckResult, CheckError> {
         if !report.is_valid() {
             result.verdict = Verdict::Invalid;
             result.invalid_keys.push(key_name(&report.key));
-            if report.first_anomaly_index < result.detected_at_index || result.detected_at_index.is_none() {
+            if report.first_anomaly_index < result.detected_at_index
+                || result.detected_at_index.is_none()
+            {
                 result.detected_at_index = report.first_anomaly_index;
                 result.detected_at_time = report.first_anomaly_time;
             }

@@ -81,7 +81,12 @@ impl Counterexample {
             } else {
                 String::new()
             };
-            lines.push(format!("  state {}  after {}{}", l.state, elided, tail.join(", ")));
+            lines.push(format!(
+                "  state {}  after {}{}",
+                l.state,
+                elided,
+                tail.join(", ")
+            ));
         }
         let states: Vec<String> = self.longest.iter().map(|l| l.state.to_string()).collect();
         lines.push(format!(
@@ -119,7 +124,7 @@ pub fn build<M: Model>(
         .iter()
         .filter(|o| o.id != operation.id)
         .filter(|o| {
-            o.invoke_index < end && o.complete_index.map_or(true, |c| c > operation.invoke_index)
+            o.invoke_index < end && o.complete_index.is_none_or(|c| c > operation.invoke_index)
         })
         .map(|o| (*o).clone())
         .collect();

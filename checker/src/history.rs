@@ -167,14 +167,21 @@ pub struct Operation {
 impl Operation {
     /// One readable line, in the style of Knossos: `p3 cas x [1 4] -> ok`.
     pub fn describe(&self) -> String {
-        let key = self.key.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
+        let key = self
+            .key
+            .as_deref()
+            .map(|k| format!(" {k}"))
+            .unwrap_or_default();
         let input = if self.input.is_null() {
             String::new()
         } else {
             format!(" {}", self.input)
         };
         let result = match self.outcome {
-            Outcome::Ok if self.output != self.input && (!self.output.is_null() || self.input.is_null()) => {
+            Outcome::Ok
+                if self.output != self.input
+                    && (!self.output.is_null() || self.input.is_null()) =>
+            {
                 format!("ok {}", self.output)
             }
             Outcome::Ok => "ok".to_string(),
@@ -184,10 +191,7 @@ impl Operation {
             },
             Outcome::Info => "info (unknown)".to_string(),
         };
-        format!(
-            "p{} {}{}{} -> {}",
-            self.process, self.f, key, input, result
-        )
+        format!("p{} {}{}{} -> {}", self.process, self.f, key, input, result)
     }
 }
 
@@ -401,6 +405,13 @@ mod tests {
             ev(2, c(0), Invoke, "write", 2.into()),
         ];
         let err = pair(&events, None).unwrap_err();
-        assert!(matches!(err, HistoryError::ReusedAfterInfo { line: 3, info_line: 2, .. }));
+        assert!(matches!(
+            err,
+            HistoryError::ReusedAfterInfo {
+                line: 3,
+                info_line: 2,
+                ..
+            }
+        ));
     }
 }

@@ -398,7 +398,9 @@ impl<'m, M: Model> Searcher<'m, M> {
             self.stuck_entry = entry;
             self.stuck_paths.clear();
         }
-        if self.stuck_paths.len() < MAX_PATHS && !self.stuck_paths.iter().any(|(_, s)| *s == self.state) {
+        if self.stuck_paths.len() < MAX_PATHS
+            && !self.stuck_paths.iter().any(|(_, s)| *s == self.state)
+        {
             let path = self.stack.iter().map(|f| self.of[f.entry]).collect();
             self.stuck_paths.push((path, self.state.clone()));
         }
@@ -419,7 +421,12 @@ impl<'m, M: Model> Searcher<'m, M> {
             self.bits[i / 64] &= !(1 << (i % 64));
             self.set_hash ^= self.zobrist[i];
             self.state = frame.state;
-            unlift(&mut self.next, &mut self.prev, frame.entry, self.ret_entry[i]);
+            unlift(
+                &mut self.next,
+                &mut self.prev,
+                frame.entry,
+                self.ret_entry[i],
+            );
             if self.ops[i].ret.is_some() {
                 self.remaining += 1;
             } else {
@@ -439,8 +446,7 @@ pub fn search<M: Model>(
     model: &M,
     ops: &[SearchOp<M::Op>],
     budget: &Budget<'_>,
-) -> (SearchResult<M::State>, SearchStats)
-{
+) -> (SearchResult<M::State>, SearchStats) {
     let mut s = Searcher::new(model, ops.to_vec());
     let r = s.run(u64::MAX, budget).expect("an unbounded run decides");
     (r, s.stats)
@@ -495,7 +501,9 @@ mod tests {
             op(RegisterOp::Read(Val::Int(1)), 4, Some(5)),
         ];
         let (r, _) = search(&Register, &ops, &Budget::default());
-        let SearchResult::NotLinearizable(stuck) = r else { panic!("{r:?}") };
+        let SearchResult::NotLinearizable(stuck) = r else {
+            panic!("{r:?}")
+        };
         assert_eq!(stuck.op, 2);
         assert_eq!(stuck.paths, vec![(vec![0, 1], Val::Int(2))]);
     }

@@ -89,7 +89,10 @@ pub fn analyse(key: Option<String>, ops: &[&Operation]) -> Result<SetReport, Mod
             "add" => {
                 let v = Val::from_json(&op.input);
                 if adds.contains_key(&v) {
-                    return Err(ModelError::new(op, "element added twice; set elements must be unique"));
+                    return Err(ModelError::new(
+                        op,
+                        "element added twice; set elements must be unique",
+                    ));
                 }
                 order.push(v.clone());
                 adds.insert(
@@ -97,7 +100,9 @@ pub fn analyse(key: Option<String>, ops: &[&Operation]) -> Result<SetReport, Mod
                     Add {
                         outcome: op.outcome,
                         invoke: op.invoke_index,
-                        ok_at: (op.outcome == Outcome::Ok).then_some(op.complete_index).flatten(),
+                        ok_at: (op.outcome == Outcome::Ok)
+                            .then_some(op.complete_index)
+                            .flatten(),
                     },
                 );
             }
@@ -152,7 +157,7 @@ pub fn analyse(key: Option<String>, ops: &[&Operation]) -> Result<SetReport, Mod
     // The read (index into `reads`) that completed first among those showing an anomaly.
     let mut first: Option<usize> = None;
     let note = |r: usize, first: &mut Option<usize>| {
-        if first.map_or(true, |f| reads[r].complete < reads[f].complete) {
+        if first.is_none_or(|f| reads[r].complete < reads[f].complete) {
             *first = Some(r);
         }
     };
@@ -181,14 +186,20 @@ pub fn analyse(key: Option<String>, ops: &[&Operation]) -> Result<SetReport, Mod
         if add.outcome == Outcome::Fail {
             continue;
         }
-        let first_seen = reads.iter().filter(|r| r.seen.contains(v)).map(|r| r.complete).min();
+        let first_seen = reads
+            .iter()
+            .filter(|r| r.seen.contains(v))
+            .map(|r| r.complete)
+            .min();
         let known = match (add.ok_at, first_seen) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
             (None, None) => continue, // an unknown add nobody saw: may never have happened
         };
-        let later: Vec<usize> = (0..reads.len()).filter(|&r| reads[r].invoke > known).collect();
+        let later: Vec<usize> = (0..reads.len())
+            .filter(|&r| reads[r].invoke > known)
+            .collect();
         if later.is_empty() {
             report.never_read_count += 1;
             if report.never_read.len() < EXAMPLES {
@@ -201,12 +212,15 @@ pub fn analyse(key: Option<String>, ops: &[&Operation]) -> Result<SetReport, Mod
             .filter(|&&r| reads[r].seen.contains(v))
             .map(|&r| reads[r].invoke)
             .max();
-        let absent: Vec<usize> = later.into_iter().filter(|&r| !reads[r].seen.contains(v)).collect();
+        let absent: Vec<usize> = later
+            .into_iter()
+            .filter(|&r| !reads[r].seen.contains(v))
+            .collect();
         if absent.is_empty() {
             report.stable += 1;
         } else if absent
             .iter()
-            .any(|&r| last_present.map_or(true, |p| reads[r].invoke > p))
+            .any(|&r| last_present.is_none_or(|p| reads[r].invoke > p))
         {
             report.lost_count += 1;
             if report.lost.len() < EXAMPLES {

@@ -122,7 +122,8 @@ pub struct CheckResult {
 
 /// A key's name for messages: the key itself, or `(single register)`.
 pub fn key_name(key: &Option<String>) -> String {
-    key.clone().unwrap_or_else(|| "(single register)".to_string())
+    key.clone()
+        .unwrap_or_else(|| "(single register)".to_string())
 }
 
 impl CheckResult {
@@ -146,7 +147,10 @@ impl CheckResult {
                 out.push_str(&line);
             }
         } else if !self.invalid_keys.is_empty() {
-            out.push_str(&format!("\n  invalid keys: {}", self.invalid_keys.join(", ")));
+            out.push_str(&format!(
+                "\n  invalid keys: {}",
+                self.invalid_keys.join(", ")
+            ));
         }
         for s in self.set.iter().filter(|s| !s.is_valid()) {
             out.push_str(&format!(
@@ -159,7 +163,11 @@ impl CheckResult {
                 s.acknowledged,
                 s.never_read_count
             ));
-            for (what, items) in [("lost", &s.lost), ("stale", &s.stale), ("unexpected", &s.unexpected)] {
+            for (what, items) in [
+                ("lost", &s.lost),
+                ("stale", &s.stale),
+                ("unexpected", &s.unexpected),
+            ] {
                 if !items.is_empty() {
                     let shown: Vec<String> = items.iter().take(10).map(|v| v.to_string()).collect();
                     out.push_str(&format!("\n    {what}: {}", shown.join(" ")));

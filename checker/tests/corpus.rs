@@ -50,10 +50,16 @@ fn agree_with(dir: &str, model: ModelKind, count: usize) {
         let ops = pair(&h.events, Some(&h.lines)).unwrap();
         let got = check_operations(&ops, model, &CheckOptions::default()).unwrap();
         if got.verdict != want {
-            wrong.push(format!("{}: expected {want}, got {}", file.display(), got.verdict));
+            wrong.push(format!(
+                "{}: expected {want}, got {}",
+                file.display(),
+                got.verdict
+            ));
         }
         if got.verdict == Verdict::Invalid {
-            let c = got.counterexample.expect("an invalid verdict explains itself");
+            let c = got
+                .counterexample
+                .expect("an invalid verdict explains itself");
             assert!(c.prefix_operations > 0 && !c.render_lines().is_empty());
         }
     }

@@ -76,7 +76,14 @@ fn simulate(plan: &[u32], procs: usize) -> Vec<Event> {
                     1 => Kind::Write(next(3) as i64),
                     _ => Kind::Cas(next(3) as i64, next(3) as i64),
                 };
-                emit(&mut events, process[c], EventType::Invoke, fname(kind), input(kind), time);
+                emit(
+                    &mut events,
+                    process[c],
+                    EventType::Invoke,
+                    fname(kind),
+                    input(kind),
+                    time,
+                );
                 pending[c] = Some(Pending {
                     kind,
                     applied: false,
@@ -165,7 +172,11 @@ fn reference(ops: &[Operation]) -> bool {
                     match out {
                         Outcome::Ok => matches.then(|| o.input[1].clone()),
                         Outcome::Fail => (!matches).then(|| reg.clone()),
-                        Outcome::Info => Some(if matches { o.input[1].clone() } else { reg.clone() }),
+                        Outcome::Info => Some(if matches {
+                            o.input[1].clone()
+                        } else {
+                            reg.clone()
+                        }),
                     }
                 }
                 _ => None,

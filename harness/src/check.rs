@@ -92,7 +92,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
 }
 
 fn first_line(result: &CheckResult) -> String {
-    result.render_text().lines().next().unwrap_or_default().to_string()
+    result
+        .render_text()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn print_details(result: &CheckResult) {
@@ -132,7 +137,12 @@ fn check_file(
                 .position(|ev| ev.index == m.index)
                 .map(|i| imported.lines[i]);
             match line {
-                Some(line) => anyhow!("{}:{line}: {} does not fit the {model} model: {}", file.display(), m.describe, m.message),
+                Some(line) => anyhow!(
+                    "{}:{line}: {} does not fit the {model} model: {}",
+                    file.display(),
+                    m.describe,
+                    m.message
+                ),
                 None => anyhow!("{}: {m}", file.display()),
             }
         }

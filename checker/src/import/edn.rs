@@ -80,7 +80,10 @@ pub fn parse(text: &str) -> Result<Edn, String> {
     let v = p.value()?;
     p.skip_ws();
     if p.pos != p.s.len() {
-        return Err(format!("unexpected text after the value at column {}", p.pos + 1));
+        return Err(format!(
+            "unexpected text after the value at column {}",
+            p.pos + 1
+        ));
     }
     Ok(v)
 }
@@ -221,7 +224,9 @@ impl Parser<'_> {
                         .or_else(|_| self.err("string is not valid UTF-8"));
                 }
                 b'\\' => {
-                    let Some(&e) = self.s.get(self.pos) else { break };
+                    let Some(&e) = self.s.get(self.pos) else {
+                        break;
+                    };
                     self.pos += 1;
                     out.push(match e {
                         b'n' => b'\n',
@@ -271,8 +276,14 @@ mod tests {
             v.get("value").unwrap().to_json(),
             serde_json::json!([3, [1, 2]])
         );
-        assert_eq!(parse("#{1 2}").unwrap(), Edn::Set(vec![Edn::Int(1), Edn::Int(2)]));
-        assert_eq!(parse(":timed-out").unwrap(), Edn::Keyword("timed-out".into()));
+        assert_eq!(
+            parse("#{1 2}").unwrap(),
+            Edn::Set(vec![Edn::Int(1), Edn::Int(2)])
+        );
+        assert_eq!(
+            parse(":timed-out").unwrap(),
+            Edn::Keyword("timed-out".into())
+        );
     }
 
     #[test]

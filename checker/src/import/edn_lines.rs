@@ -14,7 +14,10 @@ pub(super) fn parse(text: &str) -> Result<ImportedHistory, LineError> {
         let (line, l) = item?;
         let v = edn::parse(l).map_err(|e| LineError::new(line, format!("not valid EDN: {e}")))?;
         if !matches!(v, Edn::Map(_)) {
-            return Err(LineError::new(line, "expected an EDN map such as {:type :invoke, ...}"));
+            return Err(LineError::new(
+                line,
+                "expected an EDN map such as {:type :invoke, ...}",
+            ));
         }
         maps.push((line, v));
     }
@@ -59,7 +62,11 @@ fn event(position: u64, m: &Edn, independent: bool) -> Result<Event, String> {
             "ok" => EventType::Ok,
             "fail" => EventType::Fail,
             "info" => EventType::Info,
-            other => return Err(format!("unknown :type :{other} (expected :invoke, :ok, :fail or :info)")),
+            other => {
+                return Err(format!(
+                    "unknown :type :{other} (expected :invoke, :ok, :fail or :info)"
+                ))
+            }
         },
         Some(other) => return Err(format!(":type must be a keyword, got {}", other.to_json())),
         None => return Err("missing :type".into()),
@@ -182,7 +189,9 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        let err = parse("{:type :done, :f :read, :process 1}\n").err().unwrap();
+        let err = parse("{:type :done, :f :read, :process 1}\n")
+            .err()
+            .unwrap();
         assert_eq!(err.line, 1);
         assert!(err.message.contains("unknown :type :done"));
     }

@@ -1,5 +1,5 @@
 //! Jepsen's logger lines, as in Porcupine's etcd corpus:
-//! `INFO  jepsen.util - 3	:invoke	:cas	[1 4]`.
+//! `INFO  jepsen.util - 3 :invoke :cas [1 4]` (fields separated by tabs or spaces).
 
 use super::edn::{self, Edn};
 use super::{numbered_lines, ImportedHistory, LineError};
@@ -45,7 +45,11 @@ fn event(index: u64, rest: &str) -> Result<Event, String> {
         ":ok" => EventType::Ok,
         ":fail" => EventType::Fail,
         ":info" => EventType::Info,
-        other => return Err(format!("unknown type {other:?} (expected :invoke, :ok, :fail or :info)")),
+        other => {
+            return Err(format!(
+                "unknown type {other:?} (expected :invoke, :ok, :fail or :info)"
+            ))
+        }
     };
     let f = next("function")?.trim_start_matches(':').to_string();
     let raw = rest.trim();
@@ -87,7 +91,9 @@ mod tests {
 
     #[test]
     fn names_a_bad_line() {
-        let err = parse("INFO  jepsen.util - x\t:invoke\t:read\tnil\n").err().unwrap();
+        let err = parse("INFO  jepsen.util - x\t:invoke\t:read\tnil\n")
+            .err()
+            .unwrap();
         assert_eq!(err.line, 1);
         assert!(err.message.contains("process"));
     }

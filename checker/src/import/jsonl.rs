@@ -14,7 +14,10 @@ pub(super) fn parse(text: &str) -> Result<ImportedHistory, LineError> {
             if ev.index <= prev {
                 return Err(LineError::new(
                     line,
-                    format!("index {} does not follow the previous index {prev}", ev.index),
+                    format!(
+                        "index {} does not follow the previous index {prev}",
+                        ev.index
+                    ),
                 ));
             }
         }
@@ -45,7 +48,11 @@ mod tests {
         let bad_type = r#"{"index":1,"time":0,"process":0,"type":"done","f":"read","value":null}"#;
         let err = parse(&format!("{good}\n{bad_type}\n")).err().unwrap();
         assert_eq!(err.line, 2);
-        assert!(err.message.contains("unknown variant `done`"), "{}", err.message);
+        assert!(
+            err.message.contains("unknown variant `done`"),
+            "{}",
+            err.message
+        );
         let err = parse(&format!("{good}\nnot json\n")).err().unwrap();
         assert!(err.message.starts_with("not valid JSON"), "{}", err.message);
         let err = parse(&format!("{good}\n{good}\n")).err().unwrap();

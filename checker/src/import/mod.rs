@@ -37,7 +37,11 @@ impl Format {
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(f, _)| *f == self).map(|(_, n)| *n).unwrap_or("auto")
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("auto")
     }
 }
 
@@ -172,9 +176,10 @@ pub fn read_history_str(
     }
     .map_err(line_err)?;
     if let Some(line) = truncated {
-        history
-            .warnings
-            .push(format!("{}:{line}: dropped a last line cut off mid-write", path.display()));
+        history.warnings.push(format!(
+            "{}:{line}: dropped a last line cut off mid-write",
+            path.display()
+        ));
     }
     history.format = Some(format);
     Ok(history)
@@ -217,15 +222,18 @@ pub fn detect(text: &str) -> Option<Format> {
 /// line inside the file (an empty last line is a missing record too).
 pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = Result<(usize, &str), LineError>> {
     let total = text.lines().count();
-    text.lines().enumerate().filter_map(move |(i, l)| {
+    text.lines().enumerate().map(move |(i, l)| {
         let line = i + 1;
         if l.trim().is_empty() {
             if line == total && total > 1 {
-                return Some(Err(LineError::new(line, "empty last line (a truncated history?)")));
+                return Err(LineError::new(
+                    line,
+                    "empty last line (a truncated history?)",
+                ));
             }
-            return Some(Err(LineError::new(line, "empty line")));
+            return Err(LineError::new(line, "empty line"));
         }
-        Some(Ok((line, l)))
+        Ok((line, l))
     })
 }
 
@@ -250,8 +258,15 @@ mod tests {
         let p = Path::new("h.jsonl");
         let err = read_history_str(text, p, Format::Auto, ImportOptions::default()).unwrap_err();
         assert!(err.to_string().starts_with("h.jsonl:2:"), "{err}");
-        let h = read_history_str(text, p, Format::Auto, ImportOptions { allow_truncated: true })
-            .unwrap();
+        let h = read_history_str(
+            text,
+            p,
+            Format::Auto,
+            ImportOptions {
+                allow_truncated: true,
+            },
+        )
+        .unwrap();
         assert_eq!(h.events.len(), 1);
         assert_eq!(h.warnings.len(), 1);
     }

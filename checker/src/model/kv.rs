@@ -143,7 +143,10 @@ fn piece_of(op: &Operation, v: &Value, what: &str) -> Result<Piece, ModelError> 
     match v {
         Value::String(s) => Ok(Piece::new(s)),
         Value::Null => Ok(Piece::new("")),
-        other => Err(ModelError::new(op, format!("{what} must be a string, got {other}"))),
+        other => Err(ModelError::new(
+            op,
+            format!("{what} must be a string, got {other}"),
+        )),
     }
 }
 
@@ -198,8 +201,12 @@ mod tests {
 
     #[test]
     fn states_built_differently_compare_by_content() {
-        let a = KvState::default().append(&Piece::new("ab")).append(&Piece::new("c"));
-        let b = KvState::default().append(&Piece::new("a")).append(&Piece::new("bc"));
+        let a = KvState::default()
+            .append(&Piece::new("ab"))
+            .append(&Piece::new("c"));
+        let b = KvState::default()
+            .append(&Piece::new("a"))
+            .append(&Piece::new("bc"));
         let c = KvState::default().append(&Piece::new("abd"));
         assert_eq!(a, b);
         assert_eq!(crate::linear::state_hash(&a), crate::linear::state_hash(&b));

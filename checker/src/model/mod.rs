@@ -3,8 +3,8 @@
 //! a state or says the operation could not have happened there. Adding a
 //! model is a page of code: implement [`Model`] and name it in [`ModelKind`].
 
-pub mod list_append;
 pub mod kv;
+pub mod list_append;
 pub mod register;
 mod value;
 
@@ -103,10 +103,18 @@ impl ModelKind {
     /// One line of help.
     pub fn description(self) -> &'static str {
         match self {
-            ModelKind::Register => "read / write / cas [from to] registers, one per key; linearizability",
-            ModelKind::Kv => "get / put / append on string values per key (Porcupine's KV); linearizability",
-            ModelKind::ListAppend => "append an element, read the whole list, per key; linearizability",
-            ModelKind::Set => "add elements, read the whole set; lost, stale, never-read and unexpected elements",
+            ModelKind::Register => {
+                "read / write / cas [from to] registers, one per key; linearizability"
+            }
+            ModelKind::Kv => {
+                "get / put / append on string values per key (Porcupine's KV); linearizability"
+            }
+            ModelKind::ListAppend => {
+                "append an element, read the whole list, per key; linearizability"
+            }
+            ModelKind::Set => {
+                "add elements, read the whole set; lost, stale, never-read and unexpected elements"
+            }
         }
     }
 }
@@ -141,10 +149,12 @@ impl ModelKind {
         } else if has("add") {
             Some(ModelKind::Set)
         } else if has("append") {
-            let string_values = ops
-                .iter()
-                .any(|o| o.f == "append" && o.input.is_string());
-            Some(if string_values { ModelKind::Kv } else { ModelKind::ListAppend })
+            let string_values = ops.iter().any(|o| o.f == "append" && o.input.is_string());
+            Some(if string_values {
+                ModelKind::Kv
+            } else {
+                ModelKind::ListAppend
+            })
         } else if has("read") || has("write") || has("cas") {
             Some(ModelKind::Register)
         } else {

@@ -52,7 +52,9 @@ impl Model for Register {
             }
             "cas" => {
                 let (from, to) = match &op.input {
-                    Value::Array(a) if a.len() == 2 => (Val::from_json(&a[0]), Val::from_json(&a[1])),
+                    Value::Array(a) if a.len() == 2 => {
+                        (Val::from_json(&a[0]), Val::from_json(&a[1]))
+                    }
                     other => {
                         return Err(ModelError::new(
                             op,
@@ -82,7 +84,11 @@ impl Model for Register {
             RegisterOp::Write(v) => Some(v.clone()),
             RegisterOp::Cas(from, to) => (from == state).then(|| to.clone()),
             RegisterOp::CasMismatch(from) => (from != state).then(|| state.clone()),
-            RegisterOp::CasMaybe(from, to) => Some(if from == state { to.clone() } else { state.clone() }),
+            RegisterOp::CasMaybe(from, to) => Some(if from == state {
+                to.clone()
+            } else {
+                state.clone()
+            }),
         }
     }
 

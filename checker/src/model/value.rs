@@ -34,7 +34,9 @@ impl Val {
         match self {
             Val::Nil => Value::Null,
             Val::Int(i) => Value::from(*i),
-            Val::Json(s) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string())),
+            Val::Json(s) => {
+                serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
+            }
         }
     }
 }
