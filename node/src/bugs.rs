@@ -60,7 +60,9 @@ impl Bug {
             Bug::LeaseWithoutCheckQuorum => {
                 "leader reads trust a lease but the leader never steps down without a quorum"
             }
-            Bug::VoteTwice => "the vote is not persisted, so a restarted node can vote twice in a term",
+            Bug::VoteTwice => {
+                "the vote is not persisted, so a restarted node can vote twice in a term"
+            }
             Bug::NoLogCheck => "votes are granted without the log up-to-date check",
             Bug::CommitOldTerm => "entries of earlier terms are committed by counting replicas",
             Bug::AckBeforeCommit => "writes are acknowledged once appended locally, before commit",
@@ -90,7 +92,9 @@ impl FromStr for Bug {
         Bug::ALL
             .into_iter()
             .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBug { name: s.to_string() })
+            .ok_or_else(|| UnknownBug {
+                name: s.to_string(),
+            })
     }
 }
 
