@@ -169,6 +169,11 @@ fn benches(c: &mut Criterion) {
         jsonl.len() >> 20,
         t.elapsed()
     );
+    if let Ok(path) = std::env::var("FAULTLINE_BENCH_DUMP") {
+        // For measuring `faultline check` on the same history from outside (time, memory).
+        std::fs::write(&path, &jsonl).expect("write FAULTLINE_BENCH_DUMP");
+        eprintln!("wrote the generated history to {path}");
+    }
     let mut g = c.benchmark_group("generated");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("1M events, 1000 keys, 20 processes: pair + check", |b| {
