@@ -30,11 +30,15 @@ fn corpus(dir: &str) -> Vec<PathBuf> {
 }
 
 fn check_files(files: &[PathBuf], model: ModelKind) -> usize {
+    check_files_with(files, model, &CheckOptions::default())
+}
+
+fn check_files_with(files: &[PathBuf], model: ModelKind, opts: &CheckOptions) -> usize {
     let mut invalid = 0;
     for f in files {
         let h = read_history_file(f, Format::Auto).unwrap();
         let ops = pair(&h.events, Some(&h.lines)).unwrap();
-        let r = check_operations(&ops, model, &CheckOptions::default()).unwrap();
+        let r = check_operations(&ops, model, opts).unwrap();
         invalid += usize::from(r.verdict == Verdict::Invalid);
     }
     invalid
@@ -159,6 +163,33 @@ fn benches(c: &mut Criterion) {
         b.iter(|| check_files(&c50_ok, ModelKind::Kv))
     });
     g.finish();
+
+    // The baseline, in the same process: the classic search without the
+    // prunings, on the same files, with the ratio printed.
+    let classic = CheckOptions {
+        prune: false,
+        ..CheckOptions::default()
+    };
+    for (name, files, model) in [
+        ("porcupine-etcd (102 histories)", &etcd, ModelKind::Register),
+        ("porcupine-kv (6 histories)", &kv, ModelKind::Kv),
+        ("porcupine-kv c50-ok", &c50_ok, ModelKind::Kv),
+    ] {
+        let time = |opts: &CheckOptions| {
+            let t = Instant::now();
+            let mut runs = 0u32;
+            while runs < 3 || t.elapsed() < Duration::from_secs(2) {
+                check_files_with(files, model, opts);
+                runs += 1;
+            }
+            t.elapsed() / runs
+        };
+        let (base, ours) = (time(&classic), time(&CheckOptions::default()));
+        eprintln!(
+            "baseline {name}: classic search {base:.2?}, faultline {ours:.2?}: {:.1}x faster",
+            base.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
 
     let t = Instant::now();
     let events = generate(1_000_000, 1_000, 20, 7);

@@ -110,6 +110,7 @@ fn linearizable<M: Model>(
         cancel: opts.stop_at_first.then_some(&cancel),
         cache_bytes: opts.memory_bytes,
         in_use: Some(&in_use),
+        prune: opts.prune,
     };
     let mut jobs: Vec<KeyJob<M>> = groups
         .par_iter()

@@ -59,6 +59,9 @@ pub struct Budget<'a> {
     pub cache_bytes: usize,
     /// Bytes held by the caches of all searches sharing this budget.
     pub in_use: Option<&'a AtomicUsize>,
+    /// Use the exact prunings (off: the classic Wing–Gong/Lowe search, kept
+    /// as the baseline the benchmarks compare against).
+    pub prune: bool,
 }
 
 impl Default for Budget<'_> {
@@ -68,6 +71,7 @@ impl Default for Budget<'_> {
             cancel: None,
             cache_bytes: 1 << 30,
             in_use: None,
+            prune: true,
         }
     }
 }
@@ -289,14 +293,15 @@ impl<'m, M: Model> Searcher<'m, M> {
             if entry != tail && self.is_call[entry] {
                 let i = self.of[entry];
                 let required = self.ops[i].ret.is_some();
-                if required != (self.phase == 0) {
+                if budget.prune && required != (self.phase == 0) {
                     self.entry = self.next[entry];
                     continue;
                 }
                 let mut dead_end = false;
                 if let Some(new_state) = self.model.step(&self.state, &self.ops[i].op) {
-                    let read_only = required && self.model.read_only(&self.ops[i].op);
-                    if !required && new_state == self.state {
+                    let read_only =
+                        budget.prune && required && self.model.read_only(&self.ops[i].op);
+                    if budget.prune && !required && new_state == self.state {
                         self.entry = self.next[entry];
                         continue;
                     }
@@ -346,7 +351,7 @@ impl<'m, M: Model> Searcher<'m, M> {
                     self.entry = self.next[entry];
                     continue;
                 }
-            } else if self.phase == 0 && self.unknown_left > 0 {
+            } else if budget.prune && self.phase == 0 && self.unknown_left > 0 {
                 // Operations with a known outcome are stuck here: now try the
                 // unknown ones that may precede this return.
                 self.phase = 1;

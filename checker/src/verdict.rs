@@ -57,8 +57,11 @@ pub struct CheckOptions {
     pub memory_bytes: usize,
     /// Stop checking other keys at the first invalid one.
     pub stop_at_first: bool,
-    /// Look for the shortest failing prefix and the deepest linearizations.
+    /// Explain an invalid verdict with a counterexample.
     pub counterexample: bool,
+    /// Use the search's exact prunings (off only to measure the classic
+    /// search as a baseline).
+    pub prune: bool,
 }
 
 impl Default for CheckOptions {
@@ -68,6 +71,7 @@ impl Default for CheckOptions {
             memory_bytes: 4 << 30,
             stop_at_first: true,
             counterexample: true,
+            prune: true,
         }
     }
 }
