@@ -169,6 +169,8 @@ pub struct Searcher<'m, M: Model> {
     entry: usize,
     /// 0: trying operations with a known outcome; 1: trying `info` ones.
     phase: u8,
+    /// Operations that replace the state outright (see [`Model::resets`]).
+    resets: Vec<usize>,
     done: Option<SearchResult<M::State>>,
     /// What the search has done so far.
     pub stats: SearchStats,
@@ -243,6 +245,7 @@ impl<'m, M: Model> Searcher<'m, M> {
             stuck_entry: 0,
             stuck_paths: Vec::new(),
             phase: 0,
+            resets: (0..n).filter(|&i| model.resets(&ops[i].op)).collect(),
             done: (required_total == 0).then_some(SearchResult::Linearizable),
             ops,
             stats: SearchStats::default(),
@@ -339,6 +342,14 @@ impl<'m, M: Model> Searcher<'m, M> {
                         }
                         self.phase = 0;
                         self.entry = self.next[HEAD];
+                        if !(budget.prune && !read_only && self.reads_blocked()) {
+                            continue;
+                        }
+                        // A pending read can no longer see what it saw: this
+                        // configuration fails.
+                        if let Some(result) = self.backtrack() {
+                            return Some(result);
+                        }
                         continue;
                     }
                     self.bits[i / 64] &= !(1 << (i % 64));
@@ -364,6 +375,31 @@ impl<'m, M: Model> Searcher<'m, M> {
                 return Some(result);
             }
         }
+    }
+
+    /// Whether a read-only candidate (called before the first pending
+    /// return) that must be placed before any unplaced resetting operation
+    /// can no longer see what it saw.
+    fn reads_blocked(&self) -> bool {
+        let first_reset = self
+            .resets
+            .iter()
+            .filter(|&&r| self.bits[r / 64] & (1 << (r % 64)) == 0)
+            .map(|&r| self.ops[r].call)
+            .min()
+            .unwrap_or(u64::MAX);
+        let mut e = self.next[HEAD];
+        while e != self.tail && self.is_call[e] {
+            let op = &self.ops[self.of[e]];
+            if op.ret.is_some_and(|r| r < first_reset)
+                && self.model.read_only(&op.op)
+                && !self.model.may_still_see(&self.state, &op.op)
+            {
+                return true;
+            }
+            e = self.next[e];
+        }
+        false
     }
 
     fn remember(&mut self, h: u64, state: &M::State, budget: &Budget<'_>) {

@@ -27,6 +27,8 @@ pub struct Piece {
     hash: u64,
     /// BASE to the power of the text's length.
     shift: u64,
+    /// For a get's result: the hash of every prefix, by length.
+    prefixes: Option<Arc<[u64]>>,
 }
 
 impl Piece {
@@ -41,6 +43,21 @@ impl Piece {
             text: text.into(),
             hash,
             shift,
+            prefixes: None,
+        }
+    }
+
+    fn with_prefixes(text: &str) -> Piece {
+        let mut prefixes = Vec::with_capacity(text.len() + 1);
+        let mut hash = 0u64;
+        prefixes.push(hash);
+        for b in text.bytes() {
+            hash = hash.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1);
+            prefixes.push(hash);
+        }
+        Piece {
+            prefixes: Some(prefixes.into()),
+            ..Piece::new(text)
         }
     }
 }
@@ -164,7 +181,10 @@ impl Model for Kv {
         }
         Ok(Some(match op.f.as_str() {
             "get" | "read" => match op.outcome {
-                Outcome::Ok => KvOp::Get(piece_of(op, &op.output, "get's result")?),
+                Outcome::Ok => {
+                    let seen = piece_of(op, &op.output, "get's result")?;
+                    KvOp::Get(Piece::with_prefixes(&seen.text))
+                }
                 _ => return Ok(None),
             },
             "put" | "write" => KvOp::Put(piece_of(op, &op.input, "put's value")?),
@@ -188,6 +208,24 @@ impl Model for Kv {
 
     fn read_only(&self, op: &KvOp) -> bool {
         matches!(op, KvOp::Get(_))
+    }
+
+    fn resets(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Put(_))
+    }
+
+    /// Without a put in between, a get must see an extension of the current
+    /// string: its prefix of the current length must hash the same (equal
+    /// hashes of different strings only keep a configuration that could have
+    /// been pruned, so the answer stays exact).
+    fn may_still_see(&self, state: &KvState, read: &KvOp) -> bool {
+        match read {
+            KvOp::Get(p) => match &p.prefixes {
+                Some(prefixes) => prefixes.get(state.len) == Some(&state.hash),
+                None => true,
+            },
+            _ => true,
+        }
     }
 
     fn render_state(&self, state: &KvState) -> Value {

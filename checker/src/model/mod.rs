@@ -41,6 +41,20 @@ pub trait Model: Sync {
     /// without trying the alternatives: any linearization can move them there.
     fn read_only(&self, op: &Self::Op) -> bool;
 
+    /// Whether `op` replaces the state outright (a put), as opposed to
+    /// extending it. Only meaningful where [`Model::may_still_see`] prunes.
+    fn resets(&self, _op: &Self::Op) -> bool {
+        false
+    }
+
+    /// Whether the read-only `read` could still be placed after `state` if
+    /// no resetting operation comes between: for a model whose other
+    /// operations only extend the state (appends). Must never say no when
+    /// the answer is yes; the default never prunes.
+    fn may_still_see(&self, _state: &Self::State, _read: &Self::Op) -> bool {
+        true
+    }
+
     /// The state as JSON, for counterexamples.
     fn render_state(&self, state: &Self::State) -> Value;
 }
