@@ -15,6 +15,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a workload against a real cluster under faults, record the history and check it
+    /// (exit 0 valid, 1 invalid, 2 unknown, 3+ harness failure, 130 interrupted).
+    Run(faultline::run::RunArgs),
     /// Check recorded histories for linearizability (exit 0 valid, 1 invalid, 2 unknown, 3 error).
     Check(crate::check::CheckArgs),
+    /// List workloads, nemeses, models and systems.
+    List,
 }

@@ -7,8 +7,18 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    // `run` enters its network namespace first, while the process has one
+    // thread: nothing may start a thread before it.
     let code = match cli.command {
+        cli::Command::Run(args) => {
+            init_tracing();
+            faultline::run::run(args)
+        }
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::List => {
+            print!("{}", faultline::list::render());
+            Ok(0)
+        }
     };
     match code {
         Ok(code) => std::process::exit(code),
@@ -17,4 +27,14 @@ fn main() {
             std::process::exit(3);
         }
     }
+}
+
+/// Logs to stderr, `RUST_LOG` respected, warnings by default.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

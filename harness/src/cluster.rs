@@ -1,0 +1,530 @@
+//! The nodes of a run, and where they run.
+//!
+//! [`Platform`] is the small interface every fault and the run loop go
+//! through: start a node, signal it, read its log, apply and remove
+//! packet-filter rules. [`LocalCluster`] implements it with child processes
+//! in the run's private namespace; remote hosts (over SSH) or pods would be
+//! one more implementation each.
+//!
+//! Every node is a child process in its own process group, started with
+//! `PR_SET_PDEATHSIG = SIGKILL` (it dies with the harness, even one killed by
+//! SIGKILL) and killed with its whole group when the cluster is dropped
+//! (normal end, error, panic or Ctrl-C).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde::Serialize;
+
+/// The port every node's peer transport listens on (on its own address).
+pub const PEER_PORT: u16 = 7001;
+/// The port every node's HTTP API listens on (on its own address).
+pub const HTTP_PORT: u16 = 8001;
+/// Group ids given to nodes when the harness may (root in the host's user
+/// namespace): node i runs with group `GID_BASE + i`.
+pub const GID_BASE: u32 = 61_000;
+
+/// Where one node lives.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeSpec {
+    /// Its name: n1, n2, ...
+    pub name: String,
+    /// Its own loopback address (127.0.0.11 for n1, ...).
+    pub ip: Ipv4Addr,
+    /// Peer transport address.
+    pub peer_addr: SocketAddr,
+    /// HTTP API address.
+    pub http_addr: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Where its stdout and stderr go.
+    pub log_path: PathBuf,
+    /// The group id it runs with, so that packet rules can match the
+    /// sending process; None when the harness cannot change groups.
+    pub gid: Option<u32>,
+}
+
+/// The nodes of an `n`-node cluster whose files live under `dir`
+/// (`dir/nodes/n1.log`, `dir/data/n1/`, ...).
+pub fn layout(n: usize, dir: &Path, tag_groups: bool) -> Vec<NodeSpec> {
+    (0..n)
+        .map(|i| {
+            let name = format!("n{}", i + 1);
+            let ip = node_ip(i);
+            NodeSpec {
+                peer_addr: SocketAddr::V4(SocketAddrV4::new(ip, PEER_PORT)),
+                http_addr: SocketAddr::V4(SocketAddrV4::new(ip, HTTP_PORT)),
+                data_dir: dir.join("data").join(&name),
+                log_path: dir.join("nodes").join(format!("{name}.log")),
+                gid: tag_groups.then_some(GID_BASE + i as u32 + 1),
+                name,
+                ip,
+            }
+        })
+        .collect()
+}
+
+/// The loopback address of node `i` (0-based): 127.0.0.11 and up.
+pub fn node_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 11 + i as u8)
+}
+
+/// What a node process is doing, as far as the harness knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    /// Running.
+    Running,
+    /// Stopped with SIGSTOP.
+    Paused,
+    /// Killed by the harness (SIGKILL), not restarted yet.
+    Killed,
+    /// Exited on its own (a crash).
+    Exited,
+}
+
+/// A signal the harness sends to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGKILL.
+    Kill,
+    /// SIGSTOP.
+    Stop,
+    /// SIGCONT.
+    Cont,
+}
+
+/// Errors of starting or controlling nodes.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The node binary could not be started.
+    #[error("starting {node} ({bin}): {source}")]
+    Spawn {
+        /// The node.
+        node: String,
+        /// The binary.
+        bin: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A file of the node could not be prepared.
+    #[error("preparing {path}: {source}")]
+    Files {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Signalling failed.
+    #[error("sending {signal:?} to {node}: {source}")]
+    Signal {
+        /// The node.
+        node: String,
+        /// The signal.
+        signal: Signal,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// `nft` failed.
+    #[error("nft failed applying rules to table {table}: {message}")]
+    Nft {
+        /// The table.
+        table: String,
+        /// What nft said.
+        message: String,
+    },
+    /// Packet rules were asked for where they are not allowed.
+    #[error("packet-filter rules are not available with --net host")]
+    NoFirewall,
+}
+
+/// Where nodes run: the one interface faults and the run loop use.
+pub trait Platform: Send {
+    /// The nodes.
+    fn nodes(&self) -> &[NodeSpec];
+    /// What node `i` is doing.
+    fn state(&self, i: usize) -> NodeState;
+    /// Starts (or restarts) node `i`; a running node is left alone.
+    fn start(&mut self, i: usize) -> Result<(), ClusterError>;
+    /// Sends `signal` to node `i` (and its process group).
+    fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError>;
+    /// Node `i`'s log so far.
+    fn read_log(&self, i: usize) -> io::Result<String>;
+    /// Replaces packet-filter table `table` with `rules` (nft syntax, the
+    /// body of an `ip` table).
+    fn apply_rules(&mut self, table: &str, rules: &str) -> Result<(), ClusterError>;
+    /// Removes packet-filter table `table` (absent is fine).
+    fn remove_rules(&mut self, table: &str) -> Result<(), ClusterError>;
+    /// Notices nodes that exited on their own since the last call.
+    fn reap(&mut self) -> Vec<(usize, String)>;
+    /// Stops every node and removes every rule: the end of a run.
+    fn shutdown(&mut self);
+}
+
+struct Proc {
+    child: Option<Child>,
+    state: NodeState,
+}
+
+/// A cluster of local node processes.
+pub struct LocalCluster {
+    bin: PathBuf,
+    args: Vec<Vec<String>>,
+    specs: Vec<NodeSpec>,
+    procs: Vec<Proc>,
+    firewall: bool,
+}
+
+impl LocalCluster {
+    /// A cluster of `specs` running `bin` with the node command line plus
+    /// `extra` arguments. `firewall`: whether packet rules may be applied
+    /// (only inside the private namespace). Nothing starts yet.
+    pub fn new(
+        bin: PathBuf,
+        specs: Vec<NodeSpec>,
+        extra: &[String],
+        firewall: bool,
+    ) -> LocalCluster {
+        let peers = specs
+            .iter()
+            .map(|s| format!("{}={}", s.name, s.peer_addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        let args = specs
+            .iter()
+            .map(|s| {
+                let mut a = vec![
+                    "--id".to_string(),
+                    s.name.clone(),
+                    "--peer-addr".into(),
+                    s.peer_addr.to_string(),
+                    "--http-addr".into(),
+                    s.http_addr.to_string(),
+                    "--peers".into(),
+                    peers.clone(),
+                    "--data-dir".into(),
+                    s.data_dir.display().to_string(),
+                ];
+                a.extend(extra.iter().cloned());
+                a
+            })
+            .collect();
+        let procs = specs
+            .iter()
+            .map(|_| Proc {
+                child: None,
+                state: NodeState::Killed,
+            })
+            .collect();
+        LocalCluster {
+            bin,
+            args,
+            specs,
+            procs,
+            firewall,
+        }
+    }
+
+    /// The full command line of node `i`, for test.json.
+    pub fn command_line(&self, i: usize) -> Vec<String> {
+        let mut v = vec![self.bin.display().to_string()];
+        v.extend(self.args[i].iter().cloned());
+        v
+    }
+
+    /// Starts every node.
+    pub fn start_all(&mut self) -> Result<(), ClusterError> {
+        for i in 0..self.specs.len() {
+            self.start(i)?;
+        }
+        Ok(())
+    }
+
+    /// The process ids of the nodes now alive (for tests and diagnostics).
+    pub fn pids(&self) -> Vec<u32> {
+        self.procs
+            .iter()
+            .filter_map(|p| p.child.as_ref().map(Child::id))
+            .collect()
+    }
+
+    fn kill_all(&mut self) {
+        for (i, p) in self.procs.iter_mut().enumerate() {
+            if let Some(mut child) = p.child.take() {
+                // SAFETY: killpg on the group the child leads.
+                unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
+                let _ = child.kill();
+                if let Err(e) = child.wait() {
+                    tracing::warn!("waiting for {}: {e}", self.specs[i].name);
+                }
+                p.state = NodeState::Killed;
+            }
+        }
+    }
+
+    fn spawn(&self, i: usize) -> Result<Child, ClusterError> {
+        let spec = &self.specs[i];
+        let files = |path: &Path, e: io::Error| ClusterError::Files {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(&spec.data_dir).map_err(|e| files(&spec.data_dir, e))?;
+        if let Some(dir) = spec.log_path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| files(dir, e))?;
+        }
+        let mut log: File = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&spec.log_path)
+            .map_err(|e| files(&spec.log_path, e))?;
+        let _ = writeln!(log, "--- faultline: starting {}", spec.name);
+        let err_log = log.try_clone().map_err(|e| files(&spec.log_path, e))?;
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(&self.args[i])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err_log)
+            .process_group(0);
+        // SAFETY: plain syscalls.
+        let parent = unsafe { libc::getpid() };
+        let gid = spec.gid;
+        // SAFETY: the closure only makes async-signal-safe syscalls.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The harness died between fork and prctl: die now.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                if let Some(g) = gid {
+                    if libc::setgid(g) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn().map_err(|source| ClusterError::Spawn {
+            node: spec.name.clone(),
+            bin: self.bin.clone(),
+            source,
+        })
+    }
+}
+
+impl Platform for LocalCluster {
+    fn nodes(&self) -> &[NodeSpec] {
+        &self.specs
+    }
+
+    fn state(&self, i: usize) -> NodeState {
+        self.procs[i].state
+    }
+
+    fn start(&mut self, i: usize) -> Result<(), ClusterError> {
+        match self.procs[i].state {
+            NodeState::Running | NodeState::Paused => return Ok(()),
+            NodeState::Killed | NodeState::Exited => {}
+        }
+        if let Some(mut old) = self.procs[i].child.take() {
+            let _ = old.wait();
+        }
+        let child = self.spawn(i)?;
+        self.procs[i] = Proc {
+            child: Some(child),
+            state: NodeState::Running,
+        };
+        Ok(())
+    }
+
+    fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
+        let name = self.specs[i].name.clone();
+        let p = &mut self.procs[i];
+        let Some(child) = p.child.as_mut() else {
+            return Ok(());
+        };
+        let sig = match signal {
+            Signal::Kill => libc::SIGKILL,
+            Signal::Stop => libc::SIGSTOP,
+            Signal::Cont => libc::SIGCONT,
+        };
+        // SAFETY: signalling the group the child leads.
+        if unsafe { libc::killpg(child.id() as libc::pid_t, sig) } != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                return Err(ClusterError::Signal {
+                    node: name,
+                    signal,
+                    source: err,
+                });
+            }
+        }
+        match signal {
+            Signal::Kill => {
+                let _ = child.wait();
+                p.child = None;
+                p.state = NodeState::Killed;
+            }
+            Signal::Stop => p.state = NodeState::Paused,
+            Signal::Cont => p.state = NodeState::Running,
+        }
+        Ok(())
+    }
+
+    fn read_log(&self, i: usize) -> io::Result<String> {
+        let bytes = std::fs::read(&self.specs[i].log_path)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn apply_rules(&mut self, table: &str, rules: &str) -> Result<(), ClusterError> {
+        if !self.firewall {
+            return Err(ClusterError::NoFirewall);
+        }
+        // Declaring then deleting makes the replacement atomic and idempotent.
+        let script = format!(
+            "table ip {table}\ndelete table ip {table}\ntable ip {table} {{\n{rules}\n}}\n"
+        );
+        run_nft(table, &script)
+    }
+
+    fn remove_rules(&mut self, table: &str) -> Result<(), ClusterError> {
+        if !self.firewall {
+            return Ok(());
+        }
+        run_nft(
+            table,
+            &format!("table ip {table}\ndelete table ip {table}\n"),
+        )
+    }
+
+    /// Kills every node's process group and waits for them. Called by drop
+    /// as well. The rules die with the namespace.
+    fn shutdown(&mut self) {
+        self.kill_all();
+    }
+
+    fn reap(&mut self) -> Vec<(usize, String)> {
+        let mut exited = Vec::new();
+        for (i, p) in self.procs.iter_mut().enumerate() {
+            if let Some(child) = p.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    p.child = None;
+                    p.state = NodeState::Exited;
+                    exited.push((i, status.to_string()));
+                }
+            }
+        }
+        exited
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// Runs `nft -f -` with `script` on stdin.
+pub fn run_nft(table: &str, script: &str) -> Result<(), ClusterError> {
+    let fail = |message: String| ClusterError::Nft {
+        table: table.to_string(),
+        message,
+    };
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run nft ({e}); install nftables")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(|e| fail(format!("writing the rules: {e}")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("waiting for nft: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stderr).trim(),
+            script
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_gives_each_node_its_own_address_and_files() {
+        let specs = layout(3, Path::new("/tmp/run"), true);
+        assert_eq!(specs[0].peer_addr.to_string(), "127.0.0.11:7001");
+        assert_eq!(specs[2].http_addr.to_string(), "127.0.0.13:8001");
+        assert_eq!(specs[1].log_path, Path::new("/tmp/run/nodes/n2.log"));
+        assert_eq!(specs[1].gid, Some(GID_BASE + 2));
+        let c = LocalCluster::new("/bin/node".into(), specs, &["--bug=x".into()], false);
+        let line = c.command_line(0).join(" ");
+        assert!(line.contains("--id n1 --peer-addr 127.0.0.11:7001 --http-addr 127.0.0.11:8001 --peers n1=127.0.0.11:7001,n2=127.0.0.12:7001,n3=127.0.0.13:7001"), "{line}");
+        assert!(line.ends_with("--bug=x"), "{line}");
+    }
+
+    #[test]
+    fn processes_are_killed_with_their_group_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        // `sh -c` ignores the node arguments; it starts a grandchild in the
+        // same group, which must die too.
+        let script = dir.path().join("node.sh");
+        std::fs::write(&script, "#!/bin/sh\nsleep 300 &\nexec sleep 300\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let specs = layout(2, dir.path(), false);
+        let mut c = LocalCluster::new(script, specs, &[], false);
+        c.start_all().unwrap();
+        assert_eq!(c.pids().len(), 2);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        c.signal(0, Signal::Stop).unwrap();
+        assert_eq!(c.state(0), NodeState::Paused);
+        c.signal(0, Signal::Cont).unwrap();
+        c.signal(1, Signal::Kill).unwrap();
+        assert_eq!(c.state(1), NodeState::Killed);
+        c.start(1).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let groups: Vec<i32> = c.pids().iter().map(|&p| p as i32).collect();
+        assert_eq!(groups.len(), 2);
+        assert!(groups.iter().all(|&g| live_in_group(g) == 2));
+        drop(c);
+        for g in groups {
+            assert_eq!(live_in_group(g), 0, "process group {g} survived");
+        }
+    }
+
+    /// Processes of group `g` that are not zombies.
+    fn live_in_group(g: i32) -> usize {
+        let mut n = 0;
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // Fields after the command name: state ppid pgrp ...
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.len() > 2 && fields[2] == g.to_string() && fields[0] != "Z" {
+                n += 1;
+            }
+        }
+        n
+    }
+}

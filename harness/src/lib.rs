@@ -1,0 +1,28 @@
+//! faultline's harness: real clusters, real faults, recorded histories, a
+//! verdict.
+//!
+//! The `faultline` binary is wiring; the pieces live here, one concept a
+//! module:
+//!
+//! - [`netns`]: the private network namespace a run happens in;
+//! - [`cluster`]: node processes and the [`cluster::Platform`] faults go through;
+//! - [`nemesis`]: the seeded fault schedule and the faults (kill, pause,
+//!   partition, drop);
+//! - [`client`]: clients driving a workload against the nodes;
+//! - [`recorder`]: the history, streamed to `history.jsonl`;
+//! - [`checkers`]: the checkers run after every test and the verdict;
+//! - [`store`]: the run's folder;
+//! - [`progress`]: the progress line;
+//! - [`run`]: one run, start to verdict;
+//! - [`list`]: `faultline list`.
+
+pub mod checkers;
+pub mod client;
+pub mod cluster;
+pub mod list;
+pub mod nemesis;
+pub mod netns;
+pub mod progress;
+pub mod recorder;
+pub mod run;
+pub mod store;

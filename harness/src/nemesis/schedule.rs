@@ -1,0 +1,267 @@
+//! The fault schedule, drawn from the seed before the run starts.
+//!
+//! The schedule is a pure function of the seed, the enabled faults, the
+//! cluster size and the timing options, computed from a ChaCha stream of
+//! its own: client timing cannot perturb it, and a seed replays the same
+//! faults at the same times. Only what depends on the cluster at the moment
+//! (which node leads) is resolved when a fault starts.
+//!
+//! Fault `k` starts at `interval · k` plus a jitter of a quarter to three
+//! quarters of an interval, and lasts half an interval to 1.1 intervals, so
+//! consecutive faults sometimes overlap. The kinds come from a shuffled bag
+//! (every enabled kind once, then reshuffled), so a few intervals cover them
+//! all; a kind still active when its turn comes is skipped for this slot.
+
+use std::time::Duration;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::NemesisKind;
+
+/// The ChaCha stream number of the nemesis schedule (clients use others).
+pub const NEMESIS_STREAM: u64 = 1;
+
+/// Which nodes a process fault (kill, pause) hits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// These nodes (0-based): one node or a minority.
+    Nodes(Vec<usize>),
+    /// The leader at the time the fault starts (or `fallback` without one).
+    Leader {
+        /// The node hit when no leader is known.
+        fallback: usize,
+    },
+}
+
+/// The shape of a network partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// One node cut off from all others.
+    IsolateOne(usize),
+    /// The leader at the time cut off from all others (`fallback` without one).
+    IsolateLeader {
+        /// The node cut off when no leader is known.
+        fallback: usize,
+    },
+    /// A minority and a majority (the first `n/2` of the order, and the rest).
+    Halves(Vec<usize>),
+    /// Nodes in a ring (in this order) each see their nearest neighbours: a
+    /// majority each, no two the same majority.
+    MajoritiesRing(Vec<usize>),
+    /// Two halves joined by one node that sees both (the middle of the order).
+    Bridge(Vec<usize>),
+}
+
+/// One fault with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// SIGKILL the targets, restart them when the fault stops.
+    Kill(Target),
+    /// SIGSTOP the targets, SIGCONT when the fault stops.
+    Pause(Target),
+    /// Cut the network.
+    Partition(Shape),
+    /// Drop this share (percent) of the packets between nodes.
+    Drop(u8),
+}
+
+impl Fault {
+    /// The kind of fault.
+    pub fn kind(&self) -> NemesisKind {
+        match self {
+            Fault::Kill(_) => NemesisKind::Kill,
+            Fault::Pause(_) => NemesisKind::Pause,
+            Fault::Partition(_) => NemesisKind::Partition,
+            Fault::Drop(_) => NemesisKind::Drop,
+        }
+    }
+}
+
+/// A fault and when it starts and stops (since the test start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// When it starts.
+    pub start: Duration,
+    /// When it stops (at most the time limit).
+    pub stop: Duration,
+    /// What it does.
+    pub fault: Fault,
+}
+
+/// What the schedule is drawn for.
+#[derive(Debug, Clone)]
+pub struct ScheduleOptions {
+    /// The run's seed.
+    pub seed: u64,
+    /// The enabled kinds.
+    pub kinds: Vec<NemesisKind>,
+    /// Cluster size.
+    pub nodes: usize,
+    /// Time between fault starts.
+    pub interval: Duration,
+    /// Length of the faulty phase.
+    pub time_limit: Duration,
+    /// Drop share, percent.
+    pub drop_percent: u8,
+}
+
+/// Draws the schedule.
+pub fn schedule(opts: &ScheduleOptions) -> Vec<Step> {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    rng.set_stream(NEMESIS_STREAM);
+    let kinds: Vec<NemesisKind> = opts
+        .kinds
+        .iter()
+        .copied()
+        .filter(|k| k.possible_with(opts.nodes))
+        .collect();
+    let mut steps: Vec<Step> = Vec::new();
+    if kinds.is_empty() || opts.interval.is_zero() {
+        return steps;
+    }
+    let mut bag: Vec<NemesisKind> = Vec::new();
+    let interval = opts.interval.as_secs_f64();
+    for k in 0.. {
+        let start = interval * (k as f64 + rng.gen_range(0.25..0.75));
+        if start >= opts.time_limit.as_secs_f64() {
+            break;
+        }
+        let length = interval * rng.gen_range(0.5..1.1);
+        let stop = (start + length).min(opts.time_limit.as_secs_f64());
+        let start = Duration::from_secs_f64(start);
+        let stop = Duration::from_secs_f64(stop);
+        if bag.is_empty() {
+            bag = kinds.clone();
+            bag.shuffle(&mut rng);
+        }
+        let active: Vec<NemesisKind> = steps
+            .iter()
+            .filter(|s| s.stop > start)
+            .map(|s| s.fault.kind())
+            .collect();
+        let Some(pos) = bag.iter().position(|k| !active.contains(k)) else {
+            continue;
+        };
+        let kind = bag.remove(pos);
+        let fault = draw_fault(kind, opts, &mut rng);
+        steps.push(Step { start, stop, fault });
+    }
+    steps
+}
+
+fn draw_target(n: usize, rng: &mut ChaCha8Rng) -> Target {
+    let minority = (n - 1) / 2;
+    match rng.gen_range(0..3) {
+        0 => Target::Leader {
+            fallback: rng.gen_range(0..n),
+        },
+        1 if minority > 1 => {
+            let size = rng.gen_range(1..=minority);
+            let mut nodes: Vec<usize> = (0..n).collect();
+            nodes.shuffle(rng);
+            nodes.truncate(size);
+            nodes.sort_unstable();
+            Target::Nodes(nodes)
+        }
+        _ => Target::Nodes(vec![rng.gen_range(0..n)]),
+    }
+}
+
+fn draw_shape(n: usize, rng: &mut ChaCha8Rng) -> Shape {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let mut shapes = vec![0, 1, 2];
+    if n >= 3 {
+        shapes.push(3);
+    }
+    if n >= 4 {
+        shapes.push(4);
+    }
+    match *shapes.choose(rng).expect("never empty") {
+        0 => Shape::IsolateOne(order[0]),
+        1 => Shape::IsolateLeader { fallback: order[0] },
+        2 => Shape::Halves(order),
+        3 => Shape::Bridge(order),
+        _ => Shape::MajoritiesRing(order),
+    }
+}
+
+fn draw_fault(kind: NemesisKind, opts: &ScheduleOptions, rng: &mut ChaCha8Rng) -> Fault {
+    let n = opts.nodes;
+    match kind {
+        NemesisKind::Kill => Fault::Kill(draw_target(n, rng)),
+        NemesisKind::Pause => Fault::Pause(draw_target(n, rng)),
+        NemesisKind::Partition => Fault::Partition(draw_shape(n, rng)),
+        NemesisKind::Drop => Fault::Drop(opts.drop_percent),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(seed: u64) -> ScheduleOptions {
+        ScheduleOptions {
+            seed,
+            kinds: NemesisKind::ALL.to_vec(),
+            nodes: 5,
+            interval: Duration::from_secs(5),
+            time_limit: Duration::from_secs(30),
+            drop_percent: 20,
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_schedule_and_another_seed_another() {
+        assert_eq!(schedule(&opts(7)), schedule(&opts(7)));
+        assert_ne!(schedule(&opts(7)), schedule(&opts(8)));
+    }
+
+    #[test]
+    fn a_thirty_second_run_covers_every_kind_within_the_time_limit() {
+        for seed in 0..50 {
+            let steps = schedule(&opts(seed));
+            for kind in NemesisKind::ALL {
+                assert!(
+                    steps.iter().any(|s| s.fault.kind() == kind),
+                    "seed {seed}: no {kind:?} in {steps:?}"
+                );
+            }
+            for s in &steps {
+                assert!(s.start < s.stop && s.stop <= Duration::from_secs(30));
+            }
+            // A kind never overlaps itself.
+            for (i, a) in steps.iter().enumerate() {
+                for b in &steps[i + 1..] {
+                    if a.fault.kind() == b.fault.kind() {
+                        assert!(a.stop <= b.start, "seed {seed}: {a:?} overlaps {b:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn targets_are_at_most_a_minority_and_impossible_kinds_are_left_out() {
+        for seed in 0..50 {
+            for s in schedule(&opts(seed)) {
+                if let Fault::Kill(Target::Nodes(t)) | Fault::Pause(Target::Nodes(t)) = &s.fault {
+                    assert!(!t.is_empty() && t.len() <= 2, "{t:?}");
+                }
+            }
+        }
+        let single = ScheduleOptions {
+            nodes: 1,
+            ..opts(1)
+        };
+        assert!(schedule(&single)
+            .iter()
+            .all(|s| !matches!(s.fault, Fault::Partition(_) | Fault::Drop(_))));
+    }
+}
