@@ -4,11 +4,20 @@ line, serves GET /status (every node says n1 leads) and a per-process
 in-memory key-value store on --http-addr, and accepts peer connections on
 --peer-addr. Good enough to exercise cluster supervision and teardown
 without the real node."""
+import ctypes
 import json
+import os
+import signal
 import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The harness gives its direct child PR_SET_PDEATHSIG; an interpreter shim
+# (pyenv) may stand between it and this process, so ask for it here too.
+ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() == 1:
+    sys.exit(1)
 
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 node_id = args["--id"]
