@@ -94,6 +94,7 @@ impl Client {
         let mut process = self.slot as u64;
         let base = format!("http://{}", self.node);
         while !shared.stop.load(Ordering::Relaxed) {
+            let started = tokio::time::Instant::now();
             let op = shared.workload.next_op(&mut gen);
             if let Some(k) = &op.key {
                 if !shared
@@ -113,11 +114,10 @@ impl Client {
             if kind == EventType::Info {
                 process += self.concurrency as u64;
             }
-            // Jepsen's stagger: uniform in [0, 2 × mean).
+            // Jepsen's stagger: starts uniform in [0, 2 × mean) apart; an
+            // operation slower than that is followed at once (no catching up).
             let pause = self.interval.mul_f64(timing.gen_range(0.0..2.0));
-            if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
-            }
+            tokio::time::sleep_until(started + pause).await;
         }
         process
     }

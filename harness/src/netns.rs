@@ -123,6 +123,39 @@ pub fn can_tag_groups() -> bool {
             .unwrap_or(false)
 }
 
+/// Established TCP connections in this network namespace whose remote end
+/// is `port` on a node address (127.0.0.11 and up) and whose local end is
+/// 127.0.0.1: a node that does not bind its outgoing peer sockets to its
+/// own address, so packet rules cannot tell which node sent them.
+pub fn unbound_peer_connections(port: u16) -> usize {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return 0;
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 4 || f[3] != "01" {
+                return false;
+            }
+            let local = parse_proc_addr(f[1]);
+            let remote = parse_proc_addr(f[2]);
+            matches!((local, remote), (Some((l, _)), Some((r, p)))
+                if l == Ipv4Addr::LOCALHOST && p == port && r.octets()[3] >= 11 && r.octets()[0] == 127)
+        })
+        .count()
+}
+
+/// `0100007F:1F41` (little-endian address, hex port) from /proc/net/tcp.
+fn parse_proc_addr(s: &str) -> Option<(Ipv4Addr, u16)> {
+    let (addr, port) = s.split_once(':')?;
+    let addr = u32::from_str_radix(addr, 16).ok()?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    // The kernel prints the network-order word as a native integer.
+    Some((Ipv4Addr::from(addr.to_ne_bytes()), port))
+}
+
 fn finish_setup() -> Result<(), NetnsError> {
     loopback_up().map_err(|source| NetnsError::Setup {
         what: "bringing lo up",
@@ -241,6 +274,14 @@ mod tests {
             assert!(!msg.contains("apparmor"), "{msg}");
         }
         assert!(msg.contains("--net host"), "{msg}");
+    }
+
+    #[test]
+    fn proc_net_addresses_parse() {
+        assert_eq!(
+            parse_proc_addr("0B00007F:1B59"),
+            Some((Ipv4Addr::new(127, 0, 0, 11), 7001))
+        );
     }
 
     #[test]

@@ -502,6 +502,7 @@ async fn wait_for_leader(
         }
         let specs = lock(&ctx.platform).nodes().to_vec();
         if find_leader(http, &specs).await.is_some() {
+            warn_if_partitions_are_blind(ctx, &specs);
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -514,6 +515,28 @@ async fn wait_for_leader(
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Partition rules tell nodes apart by source address, or by the group id
+/// each node runs with (root only). A node whose peer connections leave
+/// from 127.0.0.1 without a group id of its own cannot be partitioned:
+/// say so rather than pretend.
+fn warn_if_partitions_are_blind(ctx: &Ctx<'_>, specs: &[crate::cluster::NodeSpec]) {
+    let tagged = specs.iter().all(|s| s.gid.is_some());
+    let partitions = ctx
+        .steps
+        .iter()
+        .any(|s| s.fault.kind() == NemesisKind::Partition);
+    if ctx.args.net == NetMode::Private && partitions && !tagged {
+        let unbound = netns::unbound_peer_connections(crate::cluster::PEER_PORT);
+        if unbound > 0 {
+            eprintln!(
+                "faultline: warning: {unbound} peer connections leave from 127.0.0.1, not from their node's own address, \
+                 and nodes cannot run under group ids of their own (not root): partitions will not cut them. \
+                 Run as root, or make the node bind its outgoing peer sockets to its --peer-addr address."
+            );
+        }
     }
 }
 

@@ -50,7 +50,7 @@ impl Cut {
             }
             Shape::MajoritiesRing(order) => {
                 // A node sees the nodes within `d` places of it on the ring.
-                let d = (n / 2 + 1) / 2;
+                let d = (n / 2).div_ceil(2);
                 let mut views = BTreeSet::new();
                 let mut blocked = Vec::new();
                 for pos in 0..n {
