@@ -236,6 +236,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         }
         p.shutdown();
     }
+    // The runtime's signal handlers outlive it: give Ctrl-C back its default
+    // meaning for the checking phase (the nodes are gone).
+    // SAFETY: resetting signal dispositions to their defaults.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+    }
     let events = match recording {
         Some((recorder, writer)) => {
             recorder.close();
@@ -272,7 +279,15 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
                 stats(&events),
                 scan_logs(&logs, lock_vec(&crashes).clone()),
             );
-            dir.write_json(&dir.results(), &results)
+            let mut doc = serde_json::to_value(&results).context("serializing the results")?;
+            if let Some(obj) = doc.as_object_mut() {
+                obj.insert("seed".into(), json!(seed));
+                obj.insert("workload_name".into(), json!(args.workload));
+                obj.insert("model".into(), json!(workload.model().name()));
+                obj.insert("nemesis".into(), json!(kinds));
+                obj.insert("events".into(), json!(events.len()));
+            }
+            dir.write_json(&dir.results(), &doc)
                 .context("writing results.json")?;
             print_summary(&dir, &events, &results, workload.as_ref());
             Ok(results.verdict.exit_code())
