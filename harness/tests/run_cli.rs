@@ -1,0 +1,80 @@
+//! The `run` and `list` command lines: listings, argument errors (clap's
+//! exit 2, told apart by its message) and harness failures (exit 3).
+
+use std::process::Command;
+
+fn faultline(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .expect("running faultline");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn list_shows_workloads_nemeses_and_models() {
+    let (code, out, _) = faultline(&["list"]);
+    assert_eq!(code, Some(0));
+    for name in [
+        "register",
+        "set",
+        "list-append",
+        "kill",
+        "pause",
+        "partition",
+        "drop",
+        "kv",
+    ] {
+        assert!(out.contains(name), "{name} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn unknown_workloads_and_nemeses_are_argument_errors() {
+    let (code, _, err) = faultline(&["run", "--workload", "bank"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("invalid value 'bank'") && err.contains("list-append"),
+        "{err}"
+    );
+    let (code, _, err) = faultline(&["run", "--nemesis", "kill,clock-skew"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown nemesis \"clock-skew\""), "{err}");
+}
+
+#[test]
+fn a_missing_node_binary_is_a_harness_failure_naming_the_fix() {
+    let store = tempfile::tempdir().unwrap();
+    let (code, _, err) = faultline(&[
+        "run",
+        "--node-bin",
+        "/nonexistent/faultline-node",
+        "--store",
+        store.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3));
+    assert!(
+        err.contains("faultline: error: --node-bin /nonexistent/faultline-node"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_node_that_cannot_start_fails_the_run_with_its_log() {
+    let store = tempfile::tempdir().unwrap();
+    let (code, _, err) = faultline(&[
+        "run",
+        "--node-bin",
+        "/bin/false",
+        "--time-limit",
+        "1",
+        "--store",
+        store.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("exited at start"), "{err}");
+}
