@@ -247,3 +247,41 @@ fn a_killed_harness_takes_its_nodes_along_and_its_cut_history_is_checkable() {
     );
     assert!(stdout.starts_with("valid"), "{stdout}");
 }
+
+#[test]
+fn a_linearizable_system_under_pauses_and_partitions_is_valid() {
+    // The fake keeps one copy on n1 and forwards to it: linearizable as long
+    // as n1 is not killed. A harness that recorded events out of order, or
+    // called an unknown outcome a failure, would make this history invalid.
+    let store = tempfile::tempdir().unwrap();
+    let mut run = start_run(
+        store.path(),
+        &[
+            "--time-limit",
+            "5",
+            "--nemesis",
+            "pause,partition",
+            "--nemesis-interval",
+            "1",
+            "--request-timeout-ms",
+            "300",
+        ],
+    );
+    let status = wait_bounded(&mut run.0, Duration::from_secs(60));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut run.0.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(status.code(), Some(0), "{out}");
+    let history = std::fs::read_to_string(history_of(store.path())).unwrap();
+    for f in [
+        "\"pause\"",
+        "\"resume\"",
+        "\"start-partition\"",
+        "\"stop-partition\"",
+    ] {
+        assert!(history.contains(&format!("\"f\":{f}")), "no {f} event");
+    }
+    assert!(
+        history.contains(r#""type":"info""#),
+        "no unknown outcome at all"
+    );
+}
