@@ -111,7 +111,7 @@ impl RaftLog {
         }
         let hi = hi.min(self.last_index());
         let start = (lo - self.offset.index - 1) as usize;
-        let end = ((hi - self.offset.index) as usize).min(start + max.max(1));
+        let end = ((hi - self.offset.index) as usize).min(start.saturating_add(max.max(1)));
         self.entries[start..end].to_vec()
     }
 
