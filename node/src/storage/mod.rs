@@ -1,0 +1,382 @@
+//! Durable storage for a node: a write-ahead log of segment files plus the
+//! newest snapshot, under one data directory.
+//!
+//! ```text
+//! <dir>/LOCK                                  flock'ed while a Storage is open
+//! <dir>/wal/00000000000000000001.log          segments, named by the sequence
+//! <dir>/wal/00000000000000000731.log            number of their first record
+//! <dir>/snap/<index:020>-<term:020>.snap      the newest snapshot only
+//! ```
+//!
+//! A segment is a run of records, each framed as
+//! `len: u32 | crc32(body): u32 | crc32(len, crc): u32 | body` (little endian)
+//! with a bincode body: a segment header (hard state and snapshot at the time
+//! the segment was started; always the first record), an entries batch, a hard
+//! state, or a snapshot marker (a snapshot received from the leader replaced
+//! the log). Segments rotate once they reach [`StorageOptions::segment_bytes`].
+//!
+//! [`Storage::save`] makes one [`Ready`](crate::raft::Ready)'s `hard_state`,
+//! `snapshot` and `entries` durable with one buffered `write` and one
+//! `fdatasync` of the WAL (a received snapshot also writes its own file
+//! first). [`Storage::compact`] writes the application's snapshot and deletes
+//! the segments it covers. [`Storage::open`] replays the snapshot and the WAL
+//! into a [`Restored`] for [`RaftNode::new`](crate::raft::RaftNode::new): a
+//! write torn by a crash at the end of the log is cut off with a warning; any
+//! other damage refuses to start with [`StorageError::Corrupt`] naming the file
+//! and offset, because acknowledged data must never be silently lost.
+//!
+//! ```
+//! use faultline_node::raft::{Entry, HardState};
+//! use faultline_node::storage::Storage;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let (mut storage, restored) = Storage::open(dir.path(), true).unwrap();
+//! assert!(restored.entries.is_empty());
+//! let hs = HardState { term: 1, vote: Some(1), commit: 0 };
+//! let entry = Entry { term: 1, index: 1, data: b"x=1".to_vec() };
+//! storage.save(Some(&hs), None, &[entry.clone()]).unwrap();
+//! drop(storage);
+//!
+//! let (_storage, restored) = Storage::open(dir.path(), true).unwrap();
+//! assert_eq!(restored.hard_state, hs);
+//! assert_eq!(restored.entries, vec![entry]);
+//! ```
+
+mod dir;
+mod error;
+mod record;
+mod replay;
+mod snapshot;
+mod wal;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use error::StorageError;
+
+use crate::raft::{Entry, HardState, Index, Restored, Snapshot, SnapshotMeta};
+use record::RecordRef;
+use replay::Replay;
+use wal::{Batch, Wal};
+
+/// How a [`Storage`] behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageOptions {
+    /// fdatasync the WAL (and snapshots and directories). `false` is the
+    /// `no-fsync` bug: everything is still written, never synced.
+    pub fsync: bool,
+    /// A segment at least this long is closed and the next write starts a new one.
+    pub segment_bytes: u64,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            fsync: true,
+            segment_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The size of the WAL on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct WalStats {
+    /// Bytes in all segments.
+    pub bytes: u64,
+    /// Number of segment files.
+    pub segments: usize,
+}
+
+/// A node's durable state: WAL segments and the newest snapshot.
+#[derive(Debug)]
+pub struct Storage {
+    dir: PathBuf,
+    snap_dir: PathBuf,
+    fsync: bool,
+    wal: Wal,
+    /// The last hard state written.
+    hard_state: HardState,
+    /// The newest snapshot file's position.
+    snapshot: SnapshotMeta,
+    /// The last index in the log (the snapshot's when no entry follows it).
+    last_index: Index,
+    /// Reused for encoding each save.
+    buf: Vec<u8>,
+    /// The first failure of a write: after it, what is on disk is unknown.
+    poisoned: Option<String>,
+    _lock: File,
+}
+
+impl Storage {
+    /// Opens (creating if needed) the data dir; replays snapshot + WAL.
+    /// `fsync: false` is the `no-fsync` bug: never fdatasync (still write()).
+    pub fn open(dir: &Path, fsync: bool) -> Result<(Storage, Restored), StorageError> {
+        Storage::open_with(
+            dir,
+            StorageOptions {
+                fsync,
+                ..StorageOptions::default()
+            },
+        )
+    }
+
+    /// [`Storage::open`] with every option.
+    pub fn open_with(
+        dir: &Path,
+        options: StorageOptions,
+    ) -> Result<(Storage, Restored), StorageError> {
+        let fsync = options.fsync;
+        dir::ensure_dir(dir, fsync)?;
+        let lock = dir::lock(dir)?;
+        let wal_dir = dir.join("wal");
+        let snap_dir = dir.join("snap");
+        dir::ensure_dir(&wal_dir, fsync)?;
+        dir::ensure_dir(&snap_dir, fsync)?;
+
+        let snapshot = snapshot::load_latest(&snap_dir, fsync)?;
+        let mut replay = Replay::default();
+        let segments = wal::recover(&wal_dir, &mut replay, fsync)?;
+        let hard_state = replay.hard_state();
+        let restored = replay.finish(snapshot, &snap_dir, &wal_dir)?;
+        let snapshot_meta = restored
+            .snapshot
+            .as_ref()
+            .map(|s| s.meta)
+            .unwrap_or_default();
+
+        let mut header = Vec::new();
+        record::encode(
+            &mut header,
+            &RecordRef::Header {
+                hard_state: &hard_state,
+                snapshot: &snapshot_meta,
+            },
+        )
+        .map_err(|source| StorageError::Encode {
+            file: wal_dir.clone(),
+            source,
+        })?;
+        let wal = Wal::open(&wal_dir, segments, &header, fsync, options.segment_bytes)?;
+        let storage = Storage {
+            dir: dir.to_path_buf(),
+            snap_dir,
+            fsync,
+            wal,
+            hard_state,
+            snapshot: snapshot_meta,
+            last_index: replay::last_index(&restored),
+            buf: Vec::new(),
+            poisoned: None,
+            _lock: lock,
+        };
+        let stats = storage.wal_stats();
+        tracing::info!(
+            dir = %dir.display(),
+            term = hard_state.term,
+            commit = hard_state.commit,
+            snapshot = snapshot_meta.index,
+            last_index = storage.last_index,
+            wal_bytes = stats.bytes,
+            wal_segments = stats.segments,
+            fsync,
+            "storage opened"
+        );
+        Ok((storage, restored))
+    }
+
+    /// Makes one Ready durable with ONE fdatasync for all of it (group commit):
+    /// snapshot (if any) first, then entries, then hard state.
+    ///
+    /// A snapshot replaces the whole log; entries overwrite the log from their
+    /// first index, which must lie after the snapshot and at most one past the
+    /// last index. Nothing to persist does no I/O. After a failed write every
+    /// later call fails too ([`StorageError::Poisoned`]).
+    pub fn save(
+        &mut self,
+        hard_state: Option<&HardState>,
+        snapshot: Option<&Snapshot>,
+        entries: &[Entry],
+    ) -> Result<(), StorageError> {
+        if hard_state.is_none() && snapshot.is_none() && entries.is_empty() {
+            return Ok(());
+        }
+        self.check_poisoned()?;
+        self.validate(snapshot, entries)?;
+        let result = self.write_ready(hard_state, snapshot, entries);
+        self.poison_on_error(result)
+    }
+
+    /// The application snapshotted its state at `snapshot.meta.index` (an index it applied):
+    /// write the snapshot file durably, then drop WAL segments wholly covered by it.
+    /// Entries after it stay. A snapshot no newer than the current one is ignored.
+    pub fn compact(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
+        self.check_poisoned()?;
+        let index = snapshot.meta.index;
+        if index <= self.snapshot.index {
+            return Ok(());
+        }
+        if index > self.last_index {
+            return Err(StorageError::CompactBeyondLog {
+                dir: self.dir.clone(),
+                index,
+                last: self.last_index,
+            });
+        }
+        let result = self.write_compaction(snapshot);
+        self.poison_on_error(result)
+    }
+
+    /// Bytes of WAL on disk and number of segments (for /status and logs).
+    pub fn wal_stats(&self) -> WalStats {
+        let segments = self.wal.segments();
+        WalStats {
+            bytes: segments.iter().map(|s| s.bytes).sum(),
+            segments: segments.len(),
+        }
+    }
+
+    fn validate(&self, snapshot: Option<&Snapshot>, entries: &[Entry]) -> Result<(), StorageError> {
+        let invalid = |reason: String| StorageError::Invalid {
+            file: self.active_path(),
+            reason,
+        };
+        let (base, last) = match snapshot {
+            Some(s) if s.meta.index < self.snapshot.index => {
+                return Err(invalid(format!(
+                    "a received snapshot at index {} is older than the stored one at {}",
+                    s.meta.index, self.snapshot.index
+                )));
+            }
+            Some(s) => (s.meta.index, s.meta.index),
+            None => (self.snapshot.index, self.last_index),
+        };
+        if let Some(first) = entries.first() {
+            if first.index <= base || first.index > last + 1 {
+                return Err(invalid(format!(
+                    "entries from index {} do not follow the log (snapshot at {base}, last index {last})",
+                    first.index
+                )));
+            }
+        }
+        if let Some(pair) = entries.windows(2).find(|w| w[1].index != w[0].index + 1) {
+            return Err(invalid(format!(
+                "entries jump from index {} to {}",
+                pair[0].index, pair[1].index
+            )));
+        }
+        Ok(())
+    }
+
+    fn write_ready(
+        &mut self,
+        hard_state: Option<&HardState>,
+        snapshot: Option<&Snapshot>,
+        entries: &[Entry],
+    ) -> Result<(), StorageError> {
+        if let Some(s) = snapshot {
+            snapshot::write(&self.snap_dir, s, self.fsync)?;
+            self.snapshot = s.meta;
+            self.last_index = s.meta.index;
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let new_segment = self.wal.needs_rotation();
+        let mut records = 0;
+        let mut max_index = 0;
+        let mut encode = |buf: &mut Vec<u8>, record: RecordRef<'_>| {
+            records += 1;
+            record::encode(buf, &record).map_err(|source| StorageError::Encode {
+                file: self
+                    .wal
+                    .segments()
+                    .last()
+                    .map(|s| s.path.clone())
+                    .unwrap_or_default(),
+                source,
+            })
+        };
+        if new_segment {
+            encode(
+                &mut buf,
+                RecordRef::Header {
+                    hard_state: &self.hard_state,
+                    snapshot: &self.snapshot,
+                },
+            )?;
+        }
+        if let Some(s) = snapshot {
+            encode(&mut buf, RecordRef::Snapshot(&s.meta))?;
+            max_index = s.meta.index;
+        }
+        if let Some(last) = entries.last() {
+            encode(&mut buf, RecordRef::Entries(entries))?;
+            max_index = max_index.max(last.index);
+        }
+        if let Some(hs) = hard_state {
+            encode(&mut buf, RecordRef::HardState(hs))?;
+        }
+        let result = self.wal.append(Batch {
+            bytes: &buf,
+            records,
+            max_index,
+            has_marker: snapshot.is_some(),
+            new_segment,
+        });
+        self.buf = buf;
+        result?;
+        if let Some(last) = entries.last() {
+            self.last_index = last.index;
+        }
+        if let Some(hs) = hard_state {
+            self.hard_state = *hs;
+        }
+        Ok(())
+    }
+
+    fn write_compaction(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
+        let path = snapshot::write(&self.snap_dir, snapshot, self.fsync)?;
+        self.snapshot = snapshot.meta;
+        let removed = self.wal.remove_covered(snapshot.meta.index)?;
+        let stats = self.wal_stats();
+        tracing::debug!(
+            snapshot = %path.display(),
+            index = snapshot.meta.index,
+            removed_segments = removed,
+            wal_bytes = stats.bytes,
+            wal_segments = stats.segments,
+            "log compacted"
+        );
+        Ok(())
+    }
+
+    fn active_path(&self) -> PathBuf {
+        self.wal
+            .segments()
+            .last()
+            .map(|s| s.path.clone())
+            .unwrap_or_default()
+    }
+
+    fn check_poisoned(&self) -> Result<(), StorageError> {
+        match &self.poisoned {
+            Some(cause) => Err(StorageError::Poisoned {
+                dir: self.dir.clone(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn poison_on_error(&mut self, result: Result<(), StorageError>) -> Result<(), StorageError> {
+        if let Err(e) = &result {
+            tracing::error!(dir = %self.dir.display(), error = %e, "storage write failed");
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests;

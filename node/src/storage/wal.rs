@@ -1,0 +1,394 @@
+//! The write-ahead log: segment files `wal/<first record's sequence>.log`.
+//!
+//! A segment is a run of framed records (see `record.rs`) and always starts
+//! with a header record holding the hard state (and snapshot) at the moment it
+//! was started, so that older segments can be deleted without losing anything.
+//! Sequence numbers count records across segments: a segment's name is the
+//! sequence of its first record, so a missing segment in the middle shows.
+//!
+//! Recovery reads every segment in order. A damaged record at the end of the
+//! last segment is a write torn by a crash: it was never acknowledged, so it
+//! is cut off (with a warning). Damage anywhere else refuses to open.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::dir::sync_dir;
+use super::record::{decode, frame_at, Frame, Record};
+use super::replay::Replay;
+use super::StorageError;
+use crate::raft::Index;
+
+/// What the log knows about one segment file.
+#[derive(Debug, Clone)]
+pub(crate) struct Segment {
+    /// The sequence number of its first record (its name).
+    pub(crate) seq: u64,
+    /// Its path.
+    pub(crate) path: PathBuf,
+    /// How many records it holds.
+    pub(crate) records: u64,
+    /// Its length in bytes.
+    pub(crate) bytes: u64,
+    /// The highest log index its records mention (entries and snapshot markers).
+    pub(crate) max_index: Index,
+    /// Whether it holds a snapshot marker (which makes every older segment obsolete).
+    pub(crate) has_marker: bool,
+}
+
+/// A segment's file name.
+pub(crate) fn segment_name(seq: u64) -> String {
+    format!("{seq:020}.log")
+}
+
+fn parse_name(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".log")?;
+    if stem.len() != 20 {
+        return None;
+    }
+    stem.parse().ok()
+}
+
+fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
+    let mut found = Vec::new();
+    let read = fs::read_dir(dir).map_err(|e| StorageError::io("list", dir, e))?;
+    for item in read {
+        let item = item.map_err(|e| StorageError::io("list", dir, e))?;
+        if let Some(seq) = item.file_name().to_str().and_then(parse_name) {
+            found.push((seq, item.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Replays every segment of `dir` into `replay`, cutting a torn tail off
+/// the last one. Returns the segments, oldest first.
+pub(crate) fn recover(
+    dir: &Path,
+    replay: &mut Replay,
+    fsync: bool,
+) -> Result<Vec<Segment>, StorageError> {
+    let files = list(dir)?;
+    let mut segments: Vec<Segment> = Vec::with_capacity(files.len());
+    let count = files.len();
+    for (i, (seq, path)) in files.into_iter().enumerate() {
+        if let Some(prev) = segments.last() {
+            if seq != prev.seq + prev.records {
+                return Err(StorageError::Corrupt {
+                    file: path,
+                    offset: 0,
+                    reason: format!(
+                        "the segment starts at record {seq} but {} ends at record {}: \
+                         a segment is missing",
+                        prev.path.display(),
+                        prev.seq + prev.records - 1
+                    ),
+                });
+            }
+        }
+        segments.push(scan(seq, path, replay, i + 1 == count, fsync)?);
+    }
+    Ok(segments)
+}
+
+fn scan(
+    seq: u64,
+    path: PathBuf,
+    replay: &mut Replay,
+    last: bool,
+    fsync: bool,
+) -> Result<Segment, StorageError> {
+    let data = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
+    let mut seg = Segment {
+        seq,
+        path,
+        records: 0,
+        bytes: 0,
+        max_index: 0,
+        has_marker: false,
+    };
+    let corrupt = |file: &Path, offset: usize, reason: String| StorageError::Corrupt {
+        file: file.to_path_buf(),
+        offset: offset as u64,
+        reason,
+    };
+    let mut offset = 0;
+    while offset < data.len() {
+        let frame = frame_at(&data, offset);
+        let Frame::Record { body, next } = frame else {
+            if last && is_torn(&frame, &data, offset) {
+                truncate(&seg.path, offset, data.len() - offset, fsync)?;
+                break;
+            }
+            return Err(corrupt(&seg.path, offset, damage(&frame, data.len())));
+        };
+        let record = decode(body)
+            .map_err(|e| corrupt(&seg.path, offset, format!("undecodable body: {e}")))?;
+        let is_header = matches!(record, Record::Header { .. });
+        if is_header != (offset == 0) {
+            let reason = if is_header {
+                "a segment header in the middle of a segment"
+            } else {
+                "the segment does not start with a header"
+            };
+            return Err(corrupt(&seg.path, offset, reason.to_string()));
+        }
+        match &record {
+            Record::Entries(batch) => {
+                if let Some(e) = batch.last() {
+                    seg.max_index = seg.max_index.max(e.index);
+                }
+            }
+            Record::Snapshot(meta) => {
+                seg.max_index = seg.max_index.max(meta.index);
+                seg.has_marker = true;
+            }
+            Record::Header { .. } | Record::HardState(_) => {}
+        }
+        replay
+            .apply(record)
+            .map_err(|reason| corrupt(&seg.path, offset, reason))?;
+        seg.records += 1;
+        offset = next;
+    }
+    if seg.records == 0 && !last {
+        return Err(corrupt(
+            &seg.path,
+            0,
+            "an empty segment before the last one".into(),
+        ));
+    }
+    seg.bytes = offset as u64;
+    Ok(seg)
+}
+
+/// Whether a damaged frame at `offset` of the last segment is a torn write:
+/// a short header, a body running past the end, a bad body checksum on a
+/// record that ends exactly at the end, or nothing but zeros to the end
+/// (space the file system allocated but the write never filled).
+fn is_torn(frame: &Frame<'_>, data: &[u8], offset: usize) -> bool {
+    match frame {
+        Frame::ShortHeader | Frame::PastEnd { .. } => true,
+        Frame::BadBody { end } if *end == data.len() => true,
+        _ => data[offset..].iter().all(|&b| b == 0),
+    }
+}
+
+fn damage(frame: &Frame<'_>, len: usize) -> String {
+    match frame {
+        Frame::ShortHeader => format!("a partial record header ({len} bytes in the file)"),
+        Frame::BadHeader => "record header checksum mismatch".to_string(),
+        Frame::PastEnd { len: body } => {
+            format!("the record's {body}-byte body runs past the end of the segment")
+        }
+        Frame::BadBody { .. } => "crc mismatch".to_string(),
+        Frame::Record { .. } => "a valid record".to_string(),
+    }
+}
+
+fn truncate(path: &Path, offset: usize, dropped: usize, fsync: bool) -> Result<(), StorageError> {
+    tracing::warn!(
+        file = %path.display(),
+        offset,
+        dropped,
+        "torn write at the end of the WAL: cutting {dropped} bytes off {} at offset {offset}",
+        path.display()
+    );
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| StorageError::io("open", path, e))?;
+    file.set_len(offset as u64)
+        .map_err(|e| StorageError::io("truncate", path, e))?;
+    if fsync {
+        file.sync_data()
+            .map_err(|e| StorageError::io("fdatasync", path, e))?;
+    }
+    Ok(())
+}
+
+/// Bytes ready to be appended: whole framed records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batch<'a> {
+    /// The framed records.
+    pub(crate) bytes: &'a [u8],
+    /// How many records.
+    pub(crate) records: u64,
+    /// The highest log index they mention.
+    pub(crate) max_index: Index,
+    /// Whether they hold a snapshot marker.
+    pub(crate) has_marker: bool,
+    /// Whether they start with a segment header (to go into a new segment).
+    pub(crate) new_segment: bool,
+}
+
+/// The open log: the segments on disk and the last one open for appending.
+#[derive(Debug)]
+pub(crate) struct Wal {
+    dir: PathBuf,
+    segments: Vec<Segment>,
+    active: File,
+    fsync: bool,
+    segment_bytes: u64,
+}
+
+impl Wal {
+    /// Opens the log after recovery. `header` is a framed header record with
+    /// the recovered state, written if the last segment is empty (or there is
+    /// none).
+    pub(crate) fn open(
+        dir: &Path,
+        mut segments: Vec<Segment>,
+        header: &[u8],
+        fsync: bool,
+        segment_bytes: u64,
+    ) -> Result<Wal, StorageError> {
+        let start = Batch {
+            bytes: header,
+            records: 1,
+            max_index: 0,
+            has_marker: false,
+            new_segment: true,
+        };
+        match segments.last() {
+            Some(last) if last.records > 0 => {
+                let active = OpenOptions::new()
+                    .append(true)
+                    .open(&last.path)
+                    .map_err(|e| StorageError::io("open", &last.path, e))?;
+                Ok(Wal {
+                    dir: dir.to_path_buf(),
+                    segments,
+                    active,
+                    fsync,
+                    segment_bytes,
+                })
+            }
+            Some(_) => {
+                let empty = segments.pop().expect("a last segment");
+                let (active, seg) = create(dir, empty.seq, start, fsync, false)?;
+                segments.push(seg);
+                Ok(Wal {
+                    dir: dir.to_path_buf(),
+                    segments,
+                    active,
+                    fsync,
+                    segment_bytes,
+                })
+            }
+            None => {
+                let (active, seg) = create(dir, 1, start, fsync, true)?;
+                Ok(Wal {
+                    dir: dir.to_path_buf(),
+                    segments: vec![seg],
+                    active,
+                    fsync,
+                    segment_bytes,
+                })
+            }
+        }
+    }
+
+    /// Whether the next append must start a new segment (with a header).
+    pub(crate) fn needs_rotation(&self) -> bool {
+        self.active_segment().bytes >= self.segment_bytes
+    }
+
+    fn active_segment(&self) -> &Segment {
+        self.segments.last().expect("the log always has a segment")
+    }
+
+    /// Appends `batch` with one write and one fdatasync (plus a directory
+    /// fsync when it starts a new segment).
+    pub(crate) fn append(&mut self, batch: Batch<'_>) -> Result<(), StorageError> {
+        if batch.new_segment {
+            let last = self.active_segment();
+            let seq = last.seq + last.records;
+            let (active, seg) = create(&self.dir, seq, batch, self.fsync, true)?;
+            self.active = active;
+            self.segments.push(seg);
+            return Ok(());
+        }
+        let seg = self
+            .segments
+            .last_mut()
+            .expect("the log always has a segment");
+        self.active
+            .write_all(batch.bytes)
+            .map_err(|e| StorageError::io("write", &seg.path, e))?;
+        if self.fsync {
+            self.active
+                .sync_data()
+                .map_err(|e| StorageError::io("fdatasync", &seg.path, e))?;
+        }
+        seg.records += batch.records;
+        seg.bytes += batch.bytes.len() as u64;
+        seg.max_index = seg.max_index.max(batch.max_index);
+        seg.has_marker |= batch.has_marker;
+        Ok(())
+    }
+
+    /// Deletes the oldest segments that nothing needs any more: those whose
+    /// records all stand at or before `index` (covered by the snapshot at
+    /// `index`) or that precede a snapshot marker. Never the active one.
+    /// Returns how many went.
+    pub(crate) fn remove_covered(&mut self, index: Index) -> Result<usize, StorageError> {
+        let last_marker = self.segments.iter().rposition(|s| s.has_marker);
+        let removable = self.segments[..self.segments.len() - 1]
+            .iter()
+            .enumerate()
+            .take_while(|(i, s)| s.max_index <= index || last_marker.is_some_and(|m| *i < m))
+            .count();
+        for seg in &self.segments[..removable] {
+            fs::remove_file(&seg.path).map_err(|e| StorageError::io("remove", &seg.path, e))?;
+        }
+        if removable > 0 {
+            self.segments.drain(..removable);
+            sync_dir(&self.dir, self.fsync)?;
+        }
+        Ok(removable)
+    }
+
+    /// The segments on disk, oldest first.
+    pub(crate) fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+}
+
+/// Creates segment `seq` holding `batch` (which starts with its header),
+/// durably: the file's data, then the directory entry.
+fn create(
+    dir: &Path,
+    seq: u64,
+    batch: Batch<'_>,
+    fsync: bool,
+    new_file: bool,
+) -> Result<(File, Segment), StorageError> {
+    let path = dir.join(segment_name(seq));
+    let mut opts = OpenOptions::new();
+    opts.append(true);
+    if new_file {
+        opts.create_new(true);
+    }
+    let mut file = opts
+        .open(&path)
+        .map_err(|e| StorageError::io("create", &path, e))?;
+    file.write_all(batch.bytes)
+        .map_err(|e| StorageError::io("write", &path, e))?;
+    if fsync {
+        file.sync_data()
+            .map_err(|e| StorageError::io("fdatasync", &path, e))?;
+    }
+    sync_dir(dir, fsync)?;
+    let seg = Segment {
+        seq,
+        path,
+        records: batch.records,
+        bytes: batch.bytes.len() as u64,
+        max_index: batch.max_index,
+        has_marker: batch.has_marker,
+    };
+    Ok((file, seg))
+}
