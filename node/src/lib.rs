@@ -1,5 +1,9 @@
 //! faultline-node: a Raft key-value node. The Raft core in [`raft`] is pure and
-//! deterministic; storage, transport and the HTTP API wrap it.
+//! deterministic; [`storage`] makes its state durable, [`kv`] is the replicated
+//! state machine, and [`server`] wires them to peers (TCP) and clients (HTTP).
 
 pub mod bugs;
+pub mod kv;
 pub mod raft;
+pub mod server;
+pub mod storage;

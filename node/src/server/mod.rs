@@ -1,0 +1,232 @@
+//! The networked node around the pure Raft core: the Raft loop thread
+//! ([`raft_loop`]), the peer transport ([`peers`]) and the client HTTP API
+//! ([`http`]). [`Server::start`] wires them together.
+
+pub mod http;
+pub mod peers;
+pub mod raft_loop;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::bugs::Bugs;
+use crate::kv::{Applied, Command, Stored};
+use crate::raft::{Config, Message, NodeId, RaftNode};
+use crate::storage::{Storage, StorageError};
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// This node's name (`n1`).
+    pub name: String,
+    /// Every node's name and peer address, this one included, in cluster order.
+    pub peers: Vec<(String, SocketAddr)>,
+    /// Where this node serves clients.
+    pub http_addr: SocketAddr,
+    /// Where its WAL and snapshots live.
+    pub data_dir: PathBuf,
+    /// Election timeout range in milliseconds (lower inclusive, upper exclusive).
+    pub election_timeout_ms: (u64, u64),
+    /// Heartbeat interval in milliseconds.
+    pub heartbeat_ms: u64,
+    /// Take a snapshot and compact the log every this many applied entries.
+    pub snapshot_every: u64,
+    /// Deliberately wrong behaviours.
+    pub bugs: Bugs,
+    /// The seed of the core's randomness (election timeouts).
+    pub seed: u64,
+}
+
+/// Why a node could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// `--id` is not among `--peers`.
+    #[error("node {0:?} is not in the peer list")]
+    NotAPeer(String),
+    /// The WAL or snapshot could not be read or written.
+    #[error(transparent)]
+    Storage(StorageError),
+    /// A snapshot's bytes are not a key-value store.
+    #[error("the snapshot does not decode: {0}")]
+    Snapshot(bincode::Error),
+    /// A listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Something for the Raft loop to do.
+pub enum Input {
+    /// A message from a peer.
+    Peer(Message),
+    /// A client write; answered when its entry commits (or is lost).
+    Write {
+        /// The command.
+        cmd: Command,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<Applied, Refusal>>,
+    },
+    /// A client read; linearizable unless `local`.
+    Read {
+        /// The key.
+        key: String,
+        /// Serve from local state without asking anyone (not linearizable).
+        local: bool,
+        /// Where the value goes.
+        reply: oneshot::Sender<Result<Option<Stored>, Refusal>>,
+    },
+    /// `GET /status`.
+    Status {
+        /// Where the status goes.
+        reply: oneshot::Sender<NodeStatus>,
+    },
+}
+
+/// Why a request was not carried out here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Only the leader can do it; `leader` is the one this node knows of.
+    NotLeader {
+        /// The known leader.
+        leader: Option<NodeId>,
+    },
+    /// The entry was overwritten by another leader's: it will never apply.
+    Lost,
+    /// It may or may not have applied.
+    Unknown(&'static str),
+}
+
+/// The answer to `GET /status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+    /// This node's name.
+    pub id: String,
+    /// `leader`, `follower`, `candidate` or `pre-candidate`.
+    pub role: String,
+    /// Its current term.
+    pub term: u64,
+    /// The leader it knows of.
+    pub leader: Option<String>,
+    /// Its commit index.
+    pub commit_index: u64,
+    /// The last index applied to the state machine.
+    pub applied_index: u64,
+    /// Its last log index.
+    pub last_log_index: u64,
+    /// The first index still held as a log entry.
+    pub first_log_index: u64,
+    /// The index the log was compacted up to.
+    pub snapshot_index: u64,
+    /// Keys in the state machine.
+    pub keys: usize,
+}
+
+/// A running node: the Raft loop thread plus the tasks on the caller's runtime.
+pub struct Server {
+    raft_thread: JoinHandle<Result<(), ServerError>>,
+}
+
+impl Server {
+    /// Opens storage, binds both ports and starts the Raft loop. Must be
+    /// called inside a tokio runtime (the transport and HTTP tasks run there).
+    pub async fn start(cfg: ServerConfig) -> Result<Server, ServerError> {
+        let position = cfg
+            .peers
+            .iter()
+            .position(|(name, _)| *name == cfg.name)
+            .ok_or_else(|| ServerError::NotAPeer(cfg.name.clone()))?;
+        let id = position as NodeId + 1;
+        let peer_addr = cfg.peers[position].1;
+        let fsync = !cfg.bugs.has(crate::bugs::Bug::NoFsync);
+        let (storage, restored) =
+            Storage::open(&cfg.data_dir, fsync).map_err(ServerError::Storage)?;
+        let snapshot = restored.snapshot.clone();
+        let voters: Vec<NodeId> = (1..=cfg.peers.len() as NodeId).collect();
+        let mut config = Config::new(id, voters, cfg.seed);
+        config.election_ticks_min = ticks(cfg.election_timeout_ms.0).max(2);
+        config.election_ticks_max =
+            ticks(cfg.election_timeout_ms.1).max(config.election_ticks_min + 1);
+        config.heartbeat_ticks = ticks(cfg.heartbeat_ms).max(1);
+        config.bugs = cfg.bugs.clone();
+        for bug in cfg.bugs.iter() {
+            tracing::warn!(
+                bug = bug.name(),
+                "KNOWN BUG SWITCHED ON: {}",
+                bug.description()
+            );
+        }
+        tracing::info!(
+            id = %cfg.name,
+            term = restored.hard_state.term,
+            entries = restored.entries.len(),
+            snapshot_index = snapshot.as_ref().map(|s| s.meta.index).unwrap_or(0),
+            "restored from {}",
+            cfg.data_dir.display()
+        );
+        let raft = RaftNode::new(config, restored);
+
+        let (tx, rx) = mpsc::channel();
+        let ids: Vec<(NodeId, SocketAddr)> = cfg
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, (_, addr))| (i as NodeId + 1, *addr))
+            .collect();
+        let peers = peers::Peers::start(id, peer_addr, cfg.http_addr, &ids, tx.clone())
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: peer_addr,
+                source,
+            })?;
+        let listener = tokio::net::TcpListener::bind(cfg.http_addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: cfg.http_addr,
+                source,
+            })?;
+        let names: Vec<String> = cfg.peers.iter().map(|(n, _)| n.clone()).collect();
+        let raft_loop = raft_loop::RaftLoop::new(
+            raft,
+            storage,
+            snapshot.as_ref(),
+            peers.clone(),
+            names.clone(),
+            cfg.snapshot_every,
+        )?;
+        let raft_thread = std::thread::Builder::new()
+            .name("raft".into())
+            .spawn(move || raft_loop.run(rx))
+            .expect("spawning the raft thread");
+        let app = http::router(http::Api::new(tx, peers, names));
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        });
+        tracing::info!(id = %cfg.name, peer = %peer_addr, http = %cfg.http_addr, "serving");
+        Ok(Server { raft_thread })
+    }
+
+    /// Waits for the Raft loop to stop (it only stops on a storage failure).
+    pub fn join(self) -> Result<(), ServerError> {
+        self.raft_thread.join().unwrap_or(Ok(()))
+    }
+
+    /// Whether the Raft loop has stopped.
+    pub fn is_finished(&self) -> bool {
+        self.raft_thread.is_finished()
+    }
+}
+
+fn ticks(ms: u64) -> u32 {
+    (ms / raft_loop::TICK.as_millis() as u64).max(1) as u32
+}

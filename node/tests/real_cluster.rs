@@ -1,0 +1,208 @@
+//! The real binary over real sockets: elections, the HTTP API through every
+//! node, kill -9 of the leader, restart and catch-up, and what a damaged WAL
+//! does at start. Each test has its own 127.0.N.0/24 addresses.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::{wal_files, Cluster};
+
+#[test]
+fn three_nodes_elect_a_leader_and_serve_through_any_node() {
+    let c = Cluster::new(3, 41, &[]).start();
+    let (_, took) = c.await_leader(Duration::from_secs(10));
+    eprintln!("leader elected after {took:?}");
+    for i in 0..3 {
+        let key = format!("/kv/k{i}");
+        assert_eq!(c.call(i, "GET", &key, None).0, 404, "never written");
+        assert_eq!(c.call(i, "PUT", &key, Some(json!({"value": i}))).0, 200);
+        let (s, v) = c.call((i + 1) % 3, "GET", &key, None);
+        assert_eq!(
+            (s, &v["value"]),
+            (200, &json!(i)),
+            "read through another node"
+        );
+        let cas = format!("{key}/cas");
+        let (s, v) = c.call(i, "POST", &cas, Some(json!({"from": i + 7, "to": 1})));
+        assert_eq!(s, 409, "{v}");
+        assert_eq!(v["definite"], true);
+        let (s, _) = c.call(
+            (i + 2) % 3,
+            "POST",
+            &cas,
+            Some(json!({"from": i, "to": 100})),
+        );
+        assert_eq!(s, 200);
+        assert_eq!(c.call(i, "GET", &key, None).1["value"], 100);
+    }
+    for (i, x) in [(0, 1), (1, 2), (2, 3)] {
+        assert_eq!(
+            c.call(i, "POST", "/kv/l/append", Some(json!({"value": x})))
+                .0,
+            200
+        );
+    }
+    assert_eq!(c.call(1, "GET", "/kv/l", None).1["value"], json!([1, 2, 3]));
+    let (s, v) = c.call(0, "PUT", "/kv/bad", Some(json!({"nope": 1})));
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("value"), "{v}");
+    let status = c.status(0).unwrap();
+    for field in [
+        "id",
+        "role",
+        "term",
+        "leader",
+        "commit_index",
+        "applied_index",
+        "last_log_index",
+    ] {
+        assert!(
+            status.get(field).is_some(),
+            "status lacks {field}: {status}"
+        );
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_of_the_leader_and_the_node_catches_up() {
+    let mut c = Cluster::new(3, 42, &["--snapshot-every", "40"]).start();
+    let (leader, _) = c.await_leader(Duration::from_secs(10));
+    let mut acked = Vec::new();
+    for k in 0..60 {
+        let (s, _) = c.call(
+            k % 3,
+            "PUT",
+            &format!("/kv/k{k}"),
+            Some(json!({"value": k})),
+        );
+        assert_eq!(s, 200);
+        acked.push(k);
+    }
+    c.nodes[leader].kill();
+    let (new_leader, took) = c.await_leader(Duration::from_secs(10));
+    assert_ne!(new_leader, leader);
+    eprintln!("new leader after {took:?}");
+    let alive = (leader + 1) % 3;
+    for &k in &acked {
+        let (s, v) = c.call(alive, "GET", &format!("/kv/k{k}"), None);
+        assert_eq!(
+            (s, &v["value"]),
+            (200, &json!(k)),
+            "acknowledged write k{k} lost"
+        );
+    }
+    // Writes while the old leader is down, enough to cross a snapshot.
+    for k in 60..120 {
+        assert_eq!(
+            c.call(
+                alive,
+                "PUT",
+                &format!("/kv/k{k}"),
+                Some(json!({"value": k}))
+            )
+            .0,
+            200
+        );
+    }
+    c.nodes[leader].start();
+    let target = c.status(new_leader).unwrap()["commit_index"]
+        .as_u64()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let applied = c.status(leader).and_then(|s| s["applied_index"].as_u64());
+        if applied.is_some_and(|a| a >= target) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "restarted node never caught up\n{}",
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for k in (0..120).step_by(7) {
+        let (s, v) = c.call(leader, "GET", &format!("/kv/k{k}?stale=true"), None);
+        assert_eq!(
+            (s, &v["value"]),
+            (200, &json!(k)),
+            "restarted node lacks k{k}"
+        );
+    }
+}
+
+/// Writes to a single-node cluster, then kills it.
+fn single_node_with_data(net: u8) -> Cluster {
+    let mut c = Cluster::new(1, net, &[]).start();
+    c.await_leader(Duration::from_secs(10));
+    for k in 0..20 {
+        assert_eq!(
+            c.call(0, "PUT", &format!("/kv/k{k}"), Some(json!({"value": k})))
+                .0,
+            200
+        );
+    }
+    c.nodes[0].kill();
+    c
+}
+
+#[test]
+fn a_wal_with_a_torn_tail_starts_and_keeps_every_acknowledged_write() {
+    let mut c = single_node_with_data(43);
+    let files = wal_files(&c.nodes[0].data_dir);
+    let last = files.last().expect("a WAL segment");
+    let mut bytes = std::fs::read(last).unwrap();
+    // Half a record: a length prefix promising more than follows.
+    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3]);
+    std::fs::write(last, &bytes).unwrap();
+    c.nodes[0].start();
+    c.await_leader(Duration::from_secs(10));
+    for k in 0..20 {
+        let (s, v) = c.call(0, "GET", &format!("/kv/k{k}"), None);
+        assert_eq!((s, &v["value"]), (200, &json!(k)));
+    }
+    assert_eq!(
+        c.call(0, "PUT", "/kv/after", Some(json!({"value": 1}))).0,
+        200
+    );
+    let log = std::fs::read_to_string(&c.nodes[0].log).unwrap();
+    assert!(
+        log.contains("torn") || log.contains("truncat"),
+        "no warning about the torn tail:\n{log}"
+    );
+}
+
+#[test]
+fn a_wal_with_a_corrupted_middle_record_refuses_to_start() {
+    let c = single_node_with_data(44);
+    let files = wal_files(&c.nodes[0].data_dir);
+    let first = files.first().expect("a WAL segment");
+    let mut bytes = std::fs::read(first).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(first, &bytes).unwrap();
+    let (status, output) = c.nodes[0].run_to_exit(Duration::from_secs(10));
+    assert!(!status.success(), "started on a corrupted WAL:\n{output}");
+    let name = first.file_name().unwrap().to_string_lossy();
+    assert!(
+        output.contains(name.as_ref()),
+        "the error does not name the file:\n{output}"
+    );
+    assert!(
+        output.contains("offset"),
+        "the error does not give the offset:\n{output}"
+    );
+}
+
+#[test]
+fn unknown_bugs_and_bad_peer_lists_are_refused_with_the_names() {
+    let c = Cluster::new(1, 45, &["--bug", "no-such-bug"]);
+    let (status, output) = c.nodes[0].run_to_exit(Duration::from_secs(10));
+    assert!(!status.success());
+    assert!(
+        output.contains("stale-read") && output.contains("no-truncate"),
+        "{output}"
+    );
+}
