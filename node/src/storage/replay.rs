@@ -55,7 +55,7 @@ impl Replay {
     }
 
     fn require(&mut self, meta: SnapshotMeta) {
-        if meta.index > self.required.index {
+        if meta.index >= self.required.index {
             self.required = meta;
         }
     }
