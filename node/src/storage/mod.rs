@@ -61,6 +61,9 @@ use record::RecordRef;
 use replay::Replay;
 use wal::{Batch, Wal};
 
+/// The encoding buffer is kept between saves unless it grew past this.
+const MAX_KEPT_BUFFER: usize = 4 << 20;
+
 /// How a [`Storage`] behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageOptions {
@@ -288,12 +291,7 @@ impl Storage {
         let mut encode = |buf: &mut Vec<u8>, record: RecordRef<'_>| {
             records += 1;
             record::encode(buf, &record).map_err(|source| StorageError::Encode {
-                file: self
-                    .wal
-                    .segments()
-                    .last()
-                    .map(|s| s.path.clone())
-                    .unwrap_or_default(),
+                file: self.active_path(),
                 source,
             })
         };
@@ -324,6 +322,9 @@ impl Storage {
             has_marker: snapshot.is_some(),
             new_segment,
         });
+        if buf.capacity() > MAX_KEPT_BUFFER {
+            buf = Vec::new();
+        }
         self.buf = buf;
         result?;
         if let Some(last) = entries.last() {

@@ -252,43 +252,34 @@ impl Wal {
             has_marker: false,
             new_segment: true,
         };
-        match segments.last() {
-            Some(last) if last.records > 0 => {
-                let active = OpenOptions::new()
+        let active = match segments.last().map(|s| (s.seq, s.records)) {
+            Some((_, records)) if records > 0 => {
+                let path = &segments[segments.len() - 1].path;
+                OpenOptions::new()
                     .append(true)
-                    .open(&last.path)
-                    .map_err(|e| StorageError::io("open", &last.path, e))?;
-                Ok(Wal {
-                    dir: dir.to_path_buf(),
-                    segments,
-                    active,
-                    fsync,
-                    segment_bytes,
-                })
+                    .open(path)
+                    .map_err(|e| StorageError::io("open", path, e))?
             }
-            Some(_) => {
-                let empty = segments.pop().expect("a last segment");
-                let (active, seg) = create(dir, empty.seq, start, fsync, false)?;
+            Some((seq, _)) => {
+                // Recovery left the last segment empty: give it its header.
+                segments.pop();
+                let (active, seg) = create(dir, seq, start, fsync, false)?;
                 segments.push(seg);
-                Ok(Wal {
-                    dir: dir.to_path_buf(),
-                    segments,
-                    active,
-                    fsync,
-                    segment_bytes,
-                })
+                active
             }
             None => {
                 let (active, seg) = create(dir, 1, start, fsync, true)?;
-                Ok(Wal {
-                    dir: dir.to_path_buf(),
-                    segments: vec![seg],
-                    active,
-                    fsync,
-                    segment_bytes,
-                })
+                segments.push(seg);
+                active
             }
-        }
+        };
+        Ok(Wal {
+            dir: dir.to_path_buf(),
+            segments,
+            active,
+            fsync,
+            segment_bytes,
+        })
     }
 
     /// Whether the next append must start a new segment (with a header).
