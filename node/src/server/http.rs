@@ -240,14 +240,15 @@ async fn forward(
 }
 
 /// Parses a JSON body and takes the named fields out of it, as JSON texts.
-fn fields<const N: usize>(body: &Bytes, names: [&str; N]) -> Result<[String; N], Response> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("the body is not JSON: {e}")))?;
+/// The error is the message of a `400`.
+fn fields<const N: usize>(body: &Bytes, names: [&str; N]) -> Result<[String; N], String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let mut out: [String; N] = std::array::from_fn(|_| String::new());
     for (slot, name) in out.iter_mut().zip(names) {
         let field = value
             .get(name)
-            .ok_or_else(|| bad_request(format!("the body has no field {name:?}")))?;
+            .ok_or_else(|| format!("the body has no field {name:?}"))?;
         *slot = field.to_string();
     }
     Ok(out)
@@ -281,7 +282,7 @@ async fn write(
 ) -> Response {
     let [value] = match fields(&body, ["value"]) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(message) => return bad_request(message),
     };
     propose(
         &api,
@@ -304,7 +305,7 @@ async fn cas(
 ) -> Response {
     let [from, to] = match fields(&body, ["from", "to"]) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(message) => return bad_request(message),
     };
     propose(
         &api,
@@ -327,7 +328,7 @@ async fn append(
 ) -> Response {
     let [value] = match fields(&body, ["value"]) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(message) => return bad_request(message),
     };
     propose(
         &api,
