@@ -206,3 +206,27 @@ fn unknown_bugs_and_bad_peer_lists_are_refused_with_the_names() {
         "{output}"
     );
 }
+
+#[test]
+fn acknowledged_writes_survive_kill_9_of_every_node_at_once() {
+    let mut c = Cluster::new(3, 46, &[]).start();
+    c.await_leader(Duration::from_secs(10));
+    for k in 0..40 {
+        let (s, _) = c.call(k % 3, "POST", "/kv/list/append", Some(json!({"value": k})));
+        assert_eq!(s, 200);
+    }
+    for node in &mut c.nodes {
+        node.kill();
+    }
+    for node in &mut c.nodes {
+        node.start();
+    }
+    c.await_leader(Duration::from_secs(10));
+    let (s, v) = c.call(2, "GET", "/kv/list", None);
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["value"],
+        json!((0..40).collect::<Vec<_>>()),
+        "acknowledged appends lost"
+    );
+}
