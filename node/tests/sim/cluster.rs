@@ -1,0 +1,502 @@
+//! The simulated cluster: nodes driven by a virtual clock (ticks), a
+//! simulated network, crash-restart that keeps only what was persisted, and
+//! the invariant checker fed after every step.
+
+use std::collections::HashMap;
+
+use faultline_node::bugs::{Bug, Bugs};
+use faultline_node::raft::{Config, Index, NodeId, RaftNode, Ready, Role, Snapshot, Term};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::client::Client;
+use super::invariants::{Checker, Invariant, Violation};
+use super::network::{NetConfig, Network};
+use super::storage::Storage;
+
+/// How a simulated cluster is built.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub n: usize,
+    pub seed: u64,
+    pub bugs: Bugs,
+    pub pre_vote: bool,
+    pub check_quorum: bool,
+    pub net: NetConfig,
+    /// Compact a node's log once it applied this many entries past its snapshot.
+    pub compact_every: Option<u64>,
+    pub max_entries_per_msg: usize,
+    pub max_inflight_msgs: usize,
+    /// Under `no-fsync`: how often the simulated OS writes dirty pages back.
+    pub write_back_ticks: u64,
+}
+
+impl SimConfig {
+    pub fn new(n: usize, seed: u64) -> Self {
+        SimConfig {
+            n,
+            seed,
+            bugs: Bugs::none(),
+            pre_vote: true,
+            check_quorum: true,
+            net: NetConfig::reliable(),
+            compact_every: None,
+            max_entries_per_msg: 64,
+            max_inflight_msgs: 16,
+            write_back_ticks: 40,
+        }
+    }
+
+    pub fn with_bug(mut self, bug: Option<Bug>) -> Self {
+        self.bugs = Bugs::of(bug);
+        self
+    }
+
+    pub fn unreliable(mut self) -> Self {
+        self.net = NetConfig::unreliable();
+        self
+    }
+
+    pub fn compact_every(mut self, every: u64) -> Self {
+        self.compact_every = Some(every);
+        self
+    }
+}
+
+/// The application state machine: which index it reached and a hash of the
+/// log it applied. Its snapshot is those two numbers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateMachine {
+    pub applied: Index,
+    pub chain: u64,
+}
+
+impl StateMachine {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = self.applied.to_le_bytes().to_vec();
+        v.extend_from_slice(&self.chain.to_le_bytes());
+        v
+    }
+
+    fn decode(s: &Snapshot) -> Self {
+        let applied = u64::from_le_bytes(s.data[..8].try_into().expect("8 bytes"));
+        let chain = u64::from_le_bytes(s.data[8..16].try_into().expect("8 bytes"));
+        assert_eq!(applied, s.meta.index, "snapshot data and meta disagree");
+        StateMachine { applied, chain }
+    }
+}
+
+/// A simulated cluster of `n` nodes with ids 1..=n.
+pub struct Cluster {
+    pub cfg: SimConfig,
+    nodes: Vec<Option<RaftNode>>,
+    pub storage: Vec<Storage>,
+    pub sms: Vec<StateMachine>,
+    pub net: Network,
+    pub rng: ChaCha8Rng,
+    pub now: u64,
+    pub checker: Checker,
+    pub client: Client,
+    isolated: Vec<bool>,
+    /// Held nodes do not tick (their clock is frozen) but still receive messages.
+    held: Vec<bool>,
+    restarts: u64,
+}
+
+impl Cluster {
+    pub fn new(cfg: SimConfig) -> Self {
+        let n = cfg.n;
+        let no_fsync = cfg.bugs.has(Bug::NoFsync);
+        let mut c = Cluster {
+            nodes: (0..n).map(|_| None).collect(),
+            storage: (0..n).map(|_| Storage::new(no_fsync)).collect(),
+            sms: vec![StateMachine::default(); n],
+            net: Network::new(n, cfg.net),
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            now: 0,
+            checker: Checker::default(),
+            client: Client::new(&cfg),
+            isolated: vec![false; n + 1],
+            held: vec![false; n + 1],
+            restarts: 0,
+            cfg,
+        };
+        for id in c.ids() {
+            c.start(id);
+        }
+        c
+    }
+
+    pub fn ids(&self) -> std::ops::RangeInclusive<NodeId> {
+        1..=self.cfg.n as NodeId
+    }
+
+    fn node_config(&self, id: NodeId) -> Config {
+        let voters = self.ids().collect();
+        let seed = self.cfg.seed ^ self.restarts.wrapping_mul(0x51_7CC1_B727_220A_95);
+        let mut c = Config::new(id, voters, seed);
+        c.bugs = self.cfg.bugs.clone();
+        c.pre_vote = self.cfg.pre_vote;
+        c.check_quorum = self.cfg.check_quorum;
+        c.max_entries_per_msg = self.cfg.max_entries_per_msg;
+        c.max_inflight_msgs = self.cfg.max_inflight_msgs;
+        c
+    }
+
+    fn start(&mut self, id: NodeId) {
+        let i = (id - 1) as usize;
+        let disk = &self.storage[i].live;
+        let sm = disk
+            .snapshot
+            .as_ref()
+            .map(StateMachine::decode)
+            .unwrap_or_default();
+        self.checker.restored(id, sm.applied, sm.chain);
+        self.sms[i] = sm;
+        let restored = disk.restored();
+        let node = RaftNode::new(self.node_config(id), restored);
+        self.nodes[i] = Some(node);
+        self.client.node_restarted(id);
+    }
+
+    /// Kills a node: it loses everything but its (durable) storage.
+    pub fn crash(&mut self, id: NodeId) {
+        let i = (id - 1) as usize;
+        if self.nodes[i].take().is_some() {
+            self.storage[i].crash();
+            self.net.drop_to(id);
+        }
+    }
+
+    /// Restarts a crashed node from its storage.
+    pub fn restart(&mut self, id: NodeId) {
+        if self.nodes[(id - 1) as usize].is_none() {
+            self.restarts += 1;
+            self.start(id);
+        }
+    }
+
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.nodes[(id - 1) as usize].is_some()
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&RaftNode> {
+        self.nodes[(id - 1) as usize].as_ref()
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut RaftNode> {
+        self.nodes[(id - 1) as usize].as_mut()
+    }
+
+    /// Cuts every link of `id`.
+    pub fn isolate(&mut self, id: NodeId) {
+        self.isolated[id as usize] = true;
+        for other in self.ids() {
+            if other != id {
+                self.net.set_link(id, other, false);
+            }
+        }
+    }
+
+    /// Restores the links of `id` to every node that is not isolated.
+    pub fn rejoin(&mut self, id: NodeId) {
+        self.isolated[id as usize] = false;
+        for other in self.ids() {
+            if other != id && !self.isolated[other as usize] {
+                self.net.set_link(id, other, true);
+            }
+        }
+    }
+
+    /// Splits the cluster into groups that cannot talk to each other.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        self.heal();
+        let group_of = |id: NodeId| groups.iter().position(|g| g.contains(&id));
+        for a in self.ids() {
+            for b in self.ids() {
+                if a < b && group_of(a) != group_of(b) {
+                    self.net.set_link(a, b, false);
+                }
+            }
+        }
+    }
+
+    /// Restores every link.
+    pub fn heal(&mut self) {
+        self.held.iter_mut().for_each(|x| *x = false);
+        self.isolated.iter_mut().for_each(|x| *x = false);
+        self.net.heal();
+    }
+
+    /// Freezes (or unfreezes) the clock of `id`.
+    pub fn hold(&mut self, id: NodeId, held: bool) {
+        self.held[id as usize] = held;
+    }
+
+    /// Cuts or restores the link between `a` and `b`.
+    pub fn link(&mut self, a: NodeId, b: NodeId, up: bool) {
+        self.net.set_link(a, b, up);
+    }
+
+    pub fn is_isolated(&self, id: NodeId) -> bool {
+        self.isolated[id as usize]
+    }
+
+    /// One tick of virtual time: every live node ticks, then every message
+    /// due is delivered; each step is followed by its Ready and the checks.
+    pub fn tick(&mut self) {
+        self.now += 1;
+        self.checker.now = self.now;
+        if self.cfg.bugs.has(Bug::NoFsync) && self.now % self.cfg.write_back_ticks.max(1) == 0 {
+            self.storage.iter_mut().for_each(Storage::write_back);
+        }
+        for id in self.ids() {
+            if self.held[id as usize] {
+                continue;
+            }
+            if let Some(node) = self.node_mut(id) {
+                node.tick();
+                self.after_step(id);
+            }
+        }
+        for msg in self.net.due(self.now) {
+            let to = msg.to;
+            if let Some(node) = self.node_mut(to) {
+                node.step(msg);
+                self.after_step(to);
+            }
+        }
+    }
+
+    pub fn run(&mut self, ticks: u64) {
+        for _ in 0..ticks {
+            self.tick();
+        }
+    }
+
+    /// Ticks until `pred` holds (checked before each tick), at most `max` ticks.
+    pub fn run_until(&mut self, max: u64, mut pred: impl FnMut(&Cluster) -> bool) -> bool {
+        for _ in 0..max {
+            if pred(self) {
+                return true;
+            }
+            self.tick();
+        }
+        pred(self)
+    }
+
+    /// Handles a node's Ready (persist, send, apply, reads, compaction) and
+    /// feeds the checker. Call after every input given to a node.
+    pub fn after_step(&mut self, id: NodeId) {
+        let i = (id - 1) as usize;
+        let Some(node) = self.nodes[i].as_mut() else {
+            return;
+        };
+        if node.has_ready() {
+            let rd = node.ready();
+            self.handle_ready(id, rd);
+        }
+        let Some(node) = self.nodes[i].as_ref() else {
+            return;
+        };
+        let st = node.status();
+        if st.role == Role::Leader {
+            self.checker.saw_leader(id, st.term, &self.storage[i].live);
+        }
+    }
+
+    fn handle_ready(&mut self, id: NodeId, rd: Ready) {
+        let i = (id - 1) as usize;
+        // 1. persist
+        self.storage[i].live.persist(&rd);
+        self.checker
+            .persisted(id, &rd.entries, &self.storage[i].live);
+        // 2. send
+        for m in rd.messages {
+            self.net.send(m, self.now, &mut self.rng);
+        }
+        // 3. apply
+        if let Some(s) = &rd.snapshot {
+            let sm = StateMachine::decode(s);
+            self.checker.restored(id, sm.applied, sm.chain);
+            self.sms[i] = sm;
+        }
+        for e in &rd.committed {
+            let sm = &mut self.sms[i];
+            if e.index != sm.applied + 1 {
+                self.checker.violate(
+                    Invariant::StateMachineSafety,
+                    format!("n{id} applied index {} after {}", e.index, sm.applied),
+                );
+            }
+            sm.chain = self.checker.applied(id, e, sm.chain);
+            sm.applied = e.index;
+            self.client.applied(id, e);
+        }
+        // 4. reads
+        self.client.read_states(id, &rd.read_states);
+        let applied = self.sms[i].applied;
+        let floor_check = self.client.serve_reads(id, applied);
+        for v in floor_check {
+            self.checker.violate(Invariant::StaleRead, v);
+        }
+        // compaction
+        if let Some(every) = self.cfg.compact_every {
+            let sm = self.sms[i];
+            if sm.applied >= self.storage[i].live.snapshot_meta().index + every {
+                let data = sm.encode();
+                if let Some(node) = self.nodes[i].as_mut() {
+                    node.compact(sm.applied, data.clone());
+                }
+                self.storage[i].live.compact(sm.applied, data);
+            }
+        }
+    }
+
+    /// Live nodes that believe they lead, with their terms.
+    pub fn leaders(&self) -> Vec<(NodeId, Term)> {
+        self.ids()
+            .filter_map(|id| {
+                let st = self.node(id)?.status();
+                (st.role == Role::Leader).then_some((id, st.term))
+            })
+            .collect()
+    }
+
+    /// The leader of the highest term among live, non-isolated nodes.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leaders()
+            .into_iter()
+            .filter(|&(id, _)| !self.is_isolated(id))
+            .max_by_key(|&(_, t)| t)
+            .map(|(id, _)| id)
+    }
+
+    /// Runs until exactly one leader leads the highest term among `among`
+    /// (live nodes), within `max` ticks.
+    pub fn await_leader(&mut self, among: &[NodeId], max: u64) -> Option<NodeId> {
+        let among = among.to_vec();
+        let mut found = None;
+        self.run_until(max, |c| {
+            let top = among
+                .iter()
+                .filter_map(|&id| c.node(id).map(|n| n.status().term))
+                .max();
+            let leaders: Vec<NodeId> = among
+                .iter()
+                .copied()
+                .filter(|&id| {
+                    c.node(id).is_some_and(|n| {
+                        let st = n.status();
+                        st.role == Role::Leader && Some(st.term) == top
+                    })
+                })
+                .collect();
+            found = (leaders.len() == 1).then(|| leaders[0]);
+            found.is_some()
+        });
+        found
+    }
+
+    /// The terms of every live node.
+    pub fn terms(&self) -> Vec<Term> {
+        self.ids()
+            .filter_map(|id| self.node(id).map(|n| n.status().term))
+            .collect()
+    }
+
+    /// How many live nodes applied command `cmd`.
+    pub fn applied_count(&self, cmd: u64) -> usize {
+        let Some(index) = self.client.committed_index(cmd, &self.checker) else {
+            return 0;
+        };
+        self.ids()
+            .filter(|&id| self.is_up(id) && self.sms[(id - 1) as usize].applied >= index)
+            .count()
+    }
+
+    /// Submits commands until one is applied by at least `expected` live
+    /// nodes (the "one" of the Raft labs), within `max` ticks.
+    pub fn one(&mut self, expected: usize, max: u64) -> Option<u64> {
+        let deadline = self.now + max;
+        while self.now < deadline {
+            if let Some(cmd) = self.submit() {
+                let until = (self.now + 60).min(deadline);
+                while self.now < until {
+                    if self.applied_count(cmd) >= expected {
+                        return Some(cmd);
+                    }
+                    self.tick();
+                }
+            } else {
+                self.tick();
+            }
+        }
+        None
+    }
+
+    /// Proposes a fresh command at the current leader.
+    pub fn submit(&mut self) -> Option<u64> {
+        let leader = self.leader()?;
+        self.submit_at(leader)
+    }
+
+    /// Proposes a fresh command at node `id`.
+    pub fn submit_at(&mut self, id: NodeId) -> Option<u64> {
+        let node = self.nodes[(id - 1) as usize].as_mut()?;
+        let cmd = self.client.propose(id, node)?;
+        self.after_step(id);
+        Some(cmd)
+    }
+
+    /// The first violation, if any.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.checker.violations.first()
+    }
+
+    /// Checks every invariant that needs the end of the run (acknowledged
+    /// writes), then panics with the seed if anything broke.
+    pub fn assert_safe(&mut self) {
+        self.finish();
+        if let Some(v) = self.violation() {
+            panic!("seed {}: {v}", self.cfg.seed);
+        }
+    }
+
+    /// Runs the end-of-run checks.
+    pub fn finish(&mut self) {
+        let lost = self.client.lost_acked_writes(&self.checker);
+        for l in lost {
+            self.checker.violate(Invariant::AckedWriteLost, l);
+        }
+    }
+
+    /// Heals the network, restarts every node and runs until every node
+    /// applied the whole committed log (or `max` ticks pass).
+    pub fn settle(&mut self, max: u64) -> bool {
+        self.heal();
+        for id in self.ids() {
+            self.restart(id);
+        }
+        self.net.config = NetConfig::reliable();
+        // A fresh entry of the final term pulls every earlier one into the committed log.
+        let n = self.cfg.n;
+        self.one(n, max).is_some()
+    }
+
+    /// The highest index applied anywhere.
+    pub fn commit_index(&self) -> Index {
+        self.checker.commit_index()
+    }
+
+    /// The command ids of the committed log, in order (no-ops left out).
+    pub fn committed_cmds(&self) -> HashMap<u64, Index> {
+        self.checker
+            .committed
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.data != 0)
+            .map(|(i, c)| (c.data, i as Index + 1))
+            .collect()
+    }
+}

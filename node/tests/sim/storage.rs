@@ -1,0 +1,128 @@
+//! A node's simulated disk: what a crash keeps. Under `no-fsync` writes land in
+//! a volatile copy that only reaches the durable one at periodic write-back,
+//! and a crash loses whatever was not written back.
+
+use faultline_node::raft::{
+    Entry, HardState, Index, Ready, Restored, Snapshot, SnapshotMeta, Term,
+};
+
+/// The persisted state of one node.
+#[derive(Debug, Clone, Default)]
+pub struct Disk {
+    pub hard_state: HardState,
+    pub snapshot: Option<Snapshot>,
+    /// Entries after the snapshot.
+    pub entries: Vec<Entry>,
+}
+
+impl Disk {
+    pub fn snapshot_meta(&self) -> SnapshotMeta {
+        self.snapshot.as_ref().map(|s| s.meta).unwrap_or_default()
+    }
+
+    pub fn last_index(&self) -> Index {
+        self.snapshot_meta().index + self.entries.len() as Index
+    }
+
+    /// The term at `index`, if held.
+    pub fn term(&self, index: Index) -> Option<Term> {
+        let meta = self.snapshot_meta();
+        if index == meta.index {
+            return Some(meta.term);
+        }
+        if index < meta.index || index > self.last_index() {
+            return None;
+        }
+        Some(self.entries[(index - meta.index - 1) as usize].term)
+    }
+
+    /// The entry at `index`, if held.
+    pub fn entry(&self, index: Index) -> Option<&Entry> {
+        let meta = self.snapshot_meta();
+        if index <= meta.index || index > self.last_index() {
+            return None;
+        }
+        Some(&self.entries[(index - meta.index - 1) as usize])
+    }
+
+    /// Makes a Ready durable: the snapshot replaces the log, entries truncate
+    /// any conflicting suffix, then the hard state.
+    pub fn persist(&mut self, rd: &Ready) {
+        if let Some(s) = &rd.snapshot {
+            self.snapshot = Some(s.clone());
+            self.entries.clear();
+        }
+        if let Some(first) = rd.entries.first() {
+            let meta = self.snapshot_meta();
+            assert!(
+                first.index > meta.index && first.index <= self.last_index() + 1,
+                "Ready entries from {} do not follow the log (snapshot {}, last {})",
+                first.index,
+                meta.index,
+                self.last_index()
+            );
+            self.entries
+                .truncate((first.index - meta.index - 1) as usize);
+            self.entries.extend(rd.entries.iter().cloned());
+        }
+        if let Some(hs) = rd.hard_state {
+            self.hard_state = hs;
+        }
+    }
+
+    /// The application compacted the log up to `index` into `data`.
+    pub fn compact(&mut self, index: Index, data: Vec<u8>) {
+        let meta = self.snapshot_meta();
+        let Some(term) = self.term(index) else {
+            return;
+        };
+        if index <= meta.index {
+            return;
+        }
+        self.entries.drain(..(index - meta.index) as usize);
+        self.snapshot = Some(Snapshot {
+            meta: SnapshotMeta { index, term },
+            data,
+        });
+    }
+
+    pub fn restored(&self) -> Restored {
+        Restored {
+            hard_state: self.hard_state,
+            snapshot: self.snapshot.clone(),
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+/// The disk as the node writes it, and what survives a crash.
+#[derive(Debug, Default)]
+pub struct Storage {
+    /// What the node wrote (the page cache).
+    pub live: Disk,
+    /// What reached the platter; equals `live` unless `no_fsync`.
+    durable: Option<Disk>,
+}
+
+impl Storage {
+    pub fn new(no_fsync: bool) -> Self {
+        Storage {
+            live: Disk::default(),
+            durable: no_fsync.then(Disk::default),
+        }
+    }
+
+    /// Periodic write-back under `no-fsync`.
+    pub fn write_back(&mut self) {
+        if let Some(d) = &mut self.durable {
+            *d = self.live.clone();
+        }
+    }
+
+    /// A crash: under `no-fsync` whatever was not written back is lost.
+    pub fn crash(&mut self) {
+        if let Some(d) = &self.durable {
+            self.live = d.clone();
+        }
+    }
+}
