@@ -202,7 +202,15 @@ impl RaftNode {
             pr.inflights.pop_front();
         }
         if pr.matched < self.log.last_index() {
-            self.send_append(i, false);
+            // In Replicate the leader sends each entry once: an Append lost on
+            // the way would only be noticed when a later Append is refused, so
+            // with no further proposals the follower (and maybe the commit)
+            // would stay behind for good. Once the follower acknowledged
+            // nothing for a heartbeat interval, an empty Append at the tail
+            // makes it refuse (then the leader probes and resends) or confirm.
+            let stalled = pr.state == ProgressState::Replicate
+                && pr.stalled_ticks >= self.cfg.heartbeat_ticks.max(1);
+            self.send_append(i, stalled);
         }
         if ctx != 0 {
             self.on_read_ack(from, ctx);

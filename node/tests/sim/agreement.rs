@@ -139,3 +139,29 @@ fn fast_backup_over_50_conflicting_entries() {
         c.assert_safe();
     });
 }
+
+/// The Appends carrying a command are lost and nothing else is proposed: the
+/// leader must resend them on its own (it used to send each entry once in
+/// Replicate, so the command never committed until another one came).
+#[test]
+fn a_lost_append_is_resent_without_new_proposals() {
+    for_seeds("lost_append_resent", 1500, 10, |seed| {
+        let mut c = Cluster::new(SimConfig::new(3, seed));
+        c.one(3, 300).expect("agreement");
+        c.run(20);
+        let l = c.leader().unwrap();
+        let followers: Vec<u64> = c.ids().filter(|&i| i != l).collect();
+        let cmd = c.submit_at(l).expect("the leader takes the command");
+        // The Appends are in flight: cut the links for the tick they arrive.
+        for &f in &followers {
+            c.link(l, f, false);
+        }
+        c.tick();
+        for &f in &followers {
+            c.link(l, f, true);
+        }
+        let all = c.run_until(300, |c| c.applied_count(cmd) == 3);
+        assert!(all, "the lost command was never resent");
+        c.assert_safe();
+    });
+}

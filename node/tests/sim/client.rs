@@ -62,6 +62,9 @@ pub struct Client {
     committed_at: HashMap<u64, Index>,
     reads: Vec<PendingRead>,
     next_read: u64,
+    /// Reads a node took (the leader accepted the ReadIndex request, or the
+    /// read was served locally).
+    pub reads_taken: u64,
     /// Reads served and checked.
     pub reads_served: u64,
     /// Writes acknowledged.
@@ -77,6 +80,7 @@ impl Client {
             committed_at: HashMap::new(),
             reads: Vec::new(),
             next_read: 1,
+            reads_taken: 0,
             reads_served: 0,
             acked: 0,
         }
@@ -208,6 +212,7 @@ impl Cluster {
             }
         };
         self.client.next_read += 1;
+        self.client.reads_taken += 1;
         self.client.reads.push(PendingRead {
             node: id,
             ctx,

@@ -31,35 +31,46 @@ fn figure8_unreliable_reordering_network() {
     });
 }
 
-#[test]
-fn churn_reliable() {
-    for_seeds("churn_reliable", 2200, 3, |seed| {
-        let mut c = Cluster::new(SimConfig::new(5, seed));
+/// Churn: nodes crash, get cut off and come back at random while clients
+/// write. Crashed nodes are brought back (`recover`): without that a crashed
+/// node stayed down until every node was down, so after a few dozen
+/// iterations no majority was left and almost nothing could get through
+/// (about 20 writes in 400 iterations), which said nothing about the core.
+/// The expectation is relative to the chances the cluster had: at least one
+/// acknowledged write per three iterations that ended with a majority up and
+/// connected (each such iteration proposes one or two). A core that stalls
+/// after a fault (a lost Append never resent, a deposed leader that never
+/// learns, an election that cannot finish after a heal) falls far below.
+fn churn(name: &str, base: u64, unreliable: bool) {
+    for_seeds(name, base, 6, |seed| {
+        let mut cfg = SimConfig::new(5, seed);
+        if unreliable {
+            cfg = cfg.unreliable();
+        }
+        let mut c = Cluster::new(cfg);
         let mut chaos = Chaos::new(400);
         chaos.crash_any = 0.2;
         chaos.partition = 0.1;
+        chaos.recover = 0.3;
         chaos.min_up = 1;
-        run_chaos(&mut c, &chaos);
+        let stats = run_chaos(&mut c, &chaos);
+        let acked = c.client.acked;
         assert!(c.settle(3000), "no agreement after the faults stopped");
-        assert!(
-            c.client.acked > 20,
-            "too little got through: {}",
-            c.client.acked
-        );
         c.assert_safe();
+        let chances = u64::from(stats.majority_iterations);
+        assert!(
+            acked * 3 >= chances,
+            "seed {seed}: too little got through: {acked} writes acknowledged in {chances} iterations with a majority"
+        );
     });
 }
 
 #[test]
+fn churn_reliable() {
+    churn("churn_reliable", 2200, false);
+}
+
+#[test]
 fn churn_unreliable() {
-    for_seeds("churn_unreliable", 2300, 3, |seed| {
-        let mut c = Cluster::new(SimConfig::new(5, seed).unreliable());
-        let mut chaos = Chaos::new(400);
-        chaos.crash_any = 0.2;
-        chaos.partition = 0.1;
-        chaos.min_up = 1;
-        run_chaos(&mut c, &chaos);
-        assert!(c.settle(3000), "no agreement after the faults stopped");
-        c.assert_safe();
-    });
+    churn("churn_unreliable", 2300, true);
 }

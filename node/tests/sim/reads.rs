@@ -5,23 +5,33 @@ use super::cluster::{Cluster, SimConfig};
 use super::seeds::for_seeds;
 use super::workload::{run_chaos, Chaos};
 
+/// ReadIndex reads at whichever node believes it leads (deposed leaders
+/// included) while leaders are cut off and nodes isolated at random over a
+/// lossy, reordering network: no read may miss a write applied before it
+/// began. The leader is cut off with probability 0.1 per iteration: at 0.5 a
+/// leader lived about two iterations (~7 ticks), less than a ReadIndex needs
+/// (commit of the term's no-op, then a heartbeat round, each a round trip of
+/// 2-6 ticks), so almost no read could complete and the check was empty.
+/// Reads taken by a deposed leader rightly never complete, so the liveness
+/// expectation is that at least a quarter of the reads taken are served.
 #[test]
 fn read_index_reads_are_never_stale_under_faults() {
-    for_seeds("read_index", 5000, 4, |seed| {
+    for_seeds("read_index", 5000, 6, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed).unreliable());
         let mut chaos = Chaos::new(400);
         chaos.partition = 0.15;
         chaos.isolate_leader = true;
+        chaos.leader_fault = 0.1;
         chaos.reads = Some(ReadMode::ReadIndex);
         run_chaos(&mut c, &chaos);
         assert!(c.settle(3000), "no agreement after the faults stopped");
         c.run(50);
-        assert!(
-            c.client.reads_served > 20,
-            "too few reads served: {}",
-            c.client.reads_served
-        );
         c.assert_safe();
+        let (taken, served) = (c.client.reads_taken, c.client.reads_served);
+        assert!(
+            served > 20 && served * 4 >= taken,
+            "seed {seed}: too few reads served: {served} of {taken} taken"
+        );
     });
 }
 

@@ -15,11 +15,18 @@ pub struct Chaos {
     pub crash_leader: bool,
     /// Cut the leader off after each burst instead of crashing it (Figure 8 unreliable).
     pub isolate_leader: bool,
+    /// Probability per iteration that the leader is crashed or cut off (with
+    /// `crash_leader` or `isolate_leader`).
+    pub leader_fault: f64,
     /// Probability per iteration of crashing a random node.
     pub crash_any: f64,
     /// Probability per iteration of a random partition.
     pub partition: f64,
-    /// Read at a random node each iteration, served this way.
+    /// Probability per iteration of bringing one crashed or cut-off node back.
+    pub recover: f64,
+    /// Read each iteration, served this way: under ReadIndex or a lease at a
+    /// node that believes it leads (a deposed leader included), as the server
+    /// forwards reads to the leader it knows; locally at any node.
     pub reads: Option<ReadMode>,
     /// At least this many nodes stay up (and connected).
     pub min_up: usize,
@@ -31,16 +38,27 @@ impl Chaos {
             iterations,
             crash_leader: false,
             isolate_leader: false,
+            leader_fault: 0.5,
             crash_any: 0.0,
             partition: 0.0,
+            recover: 0.0,
             reads: None,
             min_up: 0,
         }
     }
 }
 
+/// What a chaos run went through.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChaosStats {
+    /// Iterations that ended with a majority up and connected: the chances
+    /// the cluster had to make progress.
+    pub majority_iterations: u32,
+}
+
 /// Runs the workload. The caller settles and checks afterwards.
-pub fn run_chaos(c: &mut Cluster, ch: &Chaos) {
+pub fn run_chaos(c: &mut Cluster, ch: &Chaos) -> ChaosStats {
+    let mut stats = ChaosStats::default();
     let n = c.cfg.n;
     let min_up = if ch.min_up == 0 { n / 2 + 1 } else { ch.min_up };
     for _ in 0..ch.iterations {
@@ -52,8 +70,16 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) {
             }
         }
         if let Some(mode) = ch.reads {
-            let at = c.rng.gen_range(1..=n as u64);
-            c.read(at, mode);
+            let at = match mode {
+                ReadMode::Local => Some(c.rng.gen_range(1..=n as u64)),
+                ReadMode::ReadIndex | ReadMode::Lease => {
+                    let leaders = c.leaders();
+                    (!leaders.is_empty()).then(|| leaders[c.rng.gen_range(0..leaders.len())].0)
+                }
+            };
+            if let Some(at) = at {
+                c.read(at, mode);
+            }
         }
         let pause = if c.rng.gen_bool(0.1) {
             c.rng.gen_range(0..50)
@@ -64,7 +90,7 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) {
         let up = |c: &Cluster| c.ids().filter(|&i| c.is_up(i) && !c.is_isolated(i)).count();
         if ch.crash_leader || ch.isolate_leader {
             if let Some(l) = c.leader() {
-                if c.rng.gen_bool(0.5) {
+                if c.rng.gen_bool(ch.leader_fault) {
                     if ch.crash_leader {
                         c.crash(l);
                     } else {
@@ -85,6 +111,19 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) {
                 c.isolate(victim);
             }
         }
+        if ch.recover > 0.0 && c.rng.gen_bool(ch.recover) {
+            let down: Vec<u64> = c
+                .ids()
+                .filter(|&i| !c.is_up(i) || c.is_isolated(i))
+                .collect();
+            if !down.is_empty() {
+                let pick = down[c.rng.gen_range(0..down.len())];
+                c.restart(pick);
+                if c.is_isolated(pick) {
+                    c.rejoin(pick);
+                }
+            }
+        }
         while up(c) < min_up {
             let down: Vec<u64> = c
                 .ids()
@@ -98,5 +137,9 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) {
                 c.rejoin(pick);
             }
         }
+        if up(c) > n / 2 {
+            stats.majority_iterations += 1;
+        }
     }
+    stats
 }
