@@ -2,22 +2,25 @@
 //! length-prefixed bincode frames, reconnect with backoff.
 //!
 //! The Raft loop never blocks on a peer: it hands messages to a bounded
-//! per-peer queue and drops them when the queue is full (Raft retries).
+//! per-peer outbox that drops its oldest message when full (Raft retries).
+//! What queues up while a link is down is delivered when it is back, as a
+//! slow network would: Raft must cope with late messages, and a transport
+//! that silently discarded them would hide bugs from the harness.
 //! Outgoing sockets are bound to this node's own peer address, so packets
 //! between two nodes can be told apart (and cut) by their addresses.
 //! A connection starts with a `Hello` naming the sender and its HTTP
 //! address, which is how followers learn where to forward client requests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::mpsc as tmpsc;
+use tokio::sync::Notify;
 
 use crate::raft::{Message, NodeId};
 
@@ -25,7 +28,7 @@ use super::Input;
 
 /// The largest frame accepted (a snapshot of the whole store travels in one).
 const MAX_FRAME: usize = 1 << 30;
-/// Messages queued per peer before new ones are dropped.
+/// Messages queued per peer before the oldest are dropped.
 const QUEUE: usize = 4096;
 /// How long a write may stall (a partition, a paused peer) before the
 /// connection is dropped and redialled.
@@ -53,10 +56,45 @@ enum Frame {
 /// The HTTP addresses of peers, learned from their `Hello` frames.
 pub type HttpAddrs = Arc<RwLock<HashMap<NodeId, String>>>;
 
+/// The messages waiting for one peer's link, newest kept.
+#[derive(Debug, Default)]
+struct Outbox {
+    queue: Mutex<VecDeque<Message>>,
+    ready: Notify,
+}
+
+impl Outbox {
+    /// Queues `msg`, dropping the oldest message when full.
+    fn push(&self, msg: Message) {
+        {
+            let mut q = self.queue.lock().expect("outbox lock");
+            if q.len() >= QUEUE {
+                q.pop_front();
+                tracing::trace!("peer outbox full: oldest message dropped");
+            }
+            q.push_back(msg);
+        }
+        self.ready.notify_one();
+    }
+
+    /// Encodes queued messages into `out` (up to about 1 MiB); false when none.
+    fn take_into(&self, out: &mut Vec<u8>) -> bool {
+        let mut q = self.queue.lock().expect("outbox lock");
+        let had = !q.is_empty();
+        while out.len() < 1 << 20 {
+            match q.pop_front() {
+                Some(msg) => encode(&Frame::Raft(msg), out),
+                None => break,
+            }
+        }
+        had
+    }
+}
+
 /// The sending side of the transport, used by the Raft loop.
 #[derive(Debug, Clone)]
 pub struct Peers {
-    queues: HashMap<NodeId, tmpsc::Sender<Message>>,
+    outboxes: HashMap<NodeId, Arc<Outbox>>,
     http_addrs: HttpAddrs,
 }
 
@@ -73,28 +111,29 @@ impl Peers {
         let listener = TcpListener::bind(listen).await?;
         let http_addrs: HttpAddrs = Arc::default();
         tokio::spawn(accept_loop(listener, inbound, http_addrs.clone()));
-        let mut queues = HashMap::new();
+        let mut outboxes = HashMap::new();
         for &(peer, addr) in peers {
             if peer == id {
                 continue;
             }
-            let (tx, rx) = tmpsc::channel(QUEUE);
-            queues.insert(peer, tx);
+            let outbox = Arc::new(Outbox::default());
+            outboxes.insert(peer, outbox.clone());
             let hello = Frame::Hello {
                 id,
                 http_addr: http_addr.to_string(),
             };
-            tokio::spawn(dial_loop(listen, addr, hello, rx));
+            tokio::spawn(dial_loop(listen, addr, hello, outbox));
         }
-        Ok(Peers { queues, http_addrs })
+        Ok(Peers {
+            outboxes,
+            http_addrs,
+        })
     }
 
-    /// Queues `msg` for its receiver; drops it when the queue is full.
+    /// Queues `msg` for its receiver (never blocks).
     pub fn send(&self, msg: Message) {
-        if let Some(q) = self.queues.get(&msg.to) {
-            if q.try_send(msg).is_err() {
-                tracing::trace!("peer queue full: message dropped");
-            }
+        if let Some(outbox) = self.outboxes.get(&msg.to) {
+            outbox.push(msg);
         }
     }
 
@@ -173,16 +212,9 @@ fn encode(frame: &Frame, out: &mut Vec<u8>) {
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
 }
 
-async fn dial_loop(
-    local: SocketAddr,
-    addr: SocketAddr,
-    hello: Frame,
-    mut rx: tmpsc::Receiver<Message>,
-) {
+async fn dial_loop(local: SocketAddr, addr: SocketAddr, hello: Frame, outbox: Arc<Outbox>) {
     let mut backoff = Duration::from_millis(20);
     loop {
-        // What queued up while disconnected is stale: Raft resends what matters.
-        while rx.try_recv().is_ok() {}
         let stream = match connect(local, addr).await {
             Ok(s) => s,
             Err(e) => {
@@ -194,9 +226,8 @@ async fn dial_loop(
         };
         backoff = Duration::from_millis(20);
         tracing::debug!(%addr, "peer connected");
-        match send_frames(stream, &hello, &mut rx).await {
-            Ok(()) => return,
-            Err(e) => tracing::debug!(%addr, error = %e, "peer link lost"),
+        if let Err(e) = send_frames(stream, &hello, &outbox).await {
+            tracing::debug!(%addr, error = %e, "peer link lost");
         }
     }
 }
@@ -211,13 +242,8 @@ async fn connect(local: SocketAddr, addr: SocketAddr) -> io::Result<TcpStream> {
     Ok(stream)
 }
 
-/// Writes the hello, then batches of queued messages, until the link fails
-/// (Err) or the queue closes (Ok).
-async fn send_frames(
-    stream: TcpStream,
-    hello: &Frame,
-    rx: &mut tmpsc::Receiver<Message>,
-) -> io::Result<()> {
+/// Writes the hello, then batches of queued messages, until the link fails.
+async fn send_frames(stream: TcpStream, hello: &Frame, outbox: &Outbox) -> io::Result<()> {
     let mut w = BufWriter::with_capacity(256 * 1024, stream);
     let mut out = Vec::with_capacity(64 * 1024);
     encode(hello, &mut out);
@@ -225,16 +251,14 @@ async fn send_frames(
         stalled(w.write_all(&out)).await?;
         stalled(w.flush()).await?;
         out.clear();
-        match tokio::time::timeout(PING, rx.recv()).await {
-            Ok(Some(first)) => encode(&Frame::Raft(first), &mut out),
-            Ok(None) => return Ok(()),
-            // Idle: say hello again, so the receiver knows the link lives.
-            Err(_) => encode(hello, &mut out),
-        }
-        while out.len() < 1 << 20 {
-            match rx.try_recv() {
-                Ok(msg) => encode(&Frame::Raft(msg), &mut out),
-                Err(_) => break,
+        while !outbox.take_into(&mut out) {
+            if tokio::time::timeout(PING, outbox.ready.notified())
+                .await
+                .is_err()
+            {
+                // Idle: say hello again, so the receiver knows the link lives.
+                encode(hello, &mut out);
+                break;
             }
         }
     }
@@ -250,6 +274,23 @@ async fn stalled<F: std::future::Future<Output = io::Result<()>>>(f: F) -> io::R
 mod tests {
     use super::*;
     use crate::raft::MessageBody;
+
+    #[test]
+    fn a_full_outbox_keeps_the_newest_messages() {
+        let outbox = Outbox::default();
+        for term in 0..(QUEUE as u64 + 10) {
+            outbox.push(Message {
+                from: 1,
+                to: 2,
+                term,
+                body: MessageBody::HeartbeatResp { ctx: 0 },
+            });
+        }
+        let q = outbox.queue.lock().unwrap();
+        assert_eq!(q.len(), QUEUE);
+        assert_eq!(q.front().unwrap().term, 10);
+        assert_eq!(q.back().unwrap().term, QUEUE as u64 + 9);
+    }
 
     #[test]
     fn frames_round_trip() {
