@@ -90,6 +90,8 @@ pub struct WalStats {
     pub bytes: u64,
     /// Number of segment files.
     pub segments: usize,
+    /// WAL appends made durable with fdatasync since the storage was opened.
+    pub syncs: u64,
 }
 
 /// A node's durable state: WAL segments and the newest snapshot.
@@ -237,6 +239,7 @@ impl Storage {
         WalStats {
             bytes: segments.iter().map(|s| s.bytes).sum(),
             segments: segments.len(),
+            syncs: self.wal.syncs(),
         }
     }
 
@@ -315,12 +318,22 @@ impl Storage {
         if let Some(hs) = hard_state {
             encode(&mut buf, RecordRef::HardState(hs))?;
         }
+        // A hard state that only moves the commit index need not be synced:
+        // a node that forgets how far commit went learns it again from the
+        // leader (etcd's MustSync rule). Entries, snapshots, terms and votes
+        // are promises to others and are always synced.
+        let sync = snapshot.is_some()
+            || !entries.is_empty()
+            || hard_state.is_some_and(|hs| {
+                hs.term != self.hard_state.term || hs.vote != self.hard_state.vote
+            });
         let result = self.wal.append(Batch {
             bytes: &buf,
             records,
             max_index,
             has_marker: snapshot.is_some(),
             new_segment,
+            sync,
         });
         if buf.capacity() > MAX_KEPT_BUFFER {
             buf = Vec::new();

@@ -558,3 +558,26 @@ fn a_failed_write_poisons_the_storage() {
     let err = s.save(None, None, &ents(3, 3, 1)).unwrap_err();
     assert!(matches!(err, StorageError::Poisoned { .. }), "{err}");
 }
+
+#[test]
+fn a_save_that_only_moves_commit_is_not_synced_and_votes_always_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut st, _) = Storage::open(dir.path(), true).unwrap();
+    st.save(Some(&hs(1, Some(1), 0)), None, &ents(1, 3, 1))
+        .unwrap();
+    assert_eq!(st.wal_stats().syncs, 1);
+    st.save(Some(&hs(1, Some(1), 3)), None, &[]).unwrap();
+    assert_eq!(
+        st.wal_stats().syncs,
+        1,
+        "a commit-only hard state was synced"
+    );
+    st.save(Some(&hs(2, None, 3)), None, &[]).unwrap();
+    assert_eq!(st.wal_stats().syncs, 2, "a new term must be synced");
+    st.save(Some(&hs(2, Some(3), 3)), None, &[]).unwrap();
+    assert_eq!(st.wal_stats().syncs, 3, "a vote must be synced");
+    drop(st);
+    let restored = reopen(dir.path());
+    assert_eq!(restored.hard_state, hs(2, Some(3), 3));
+    assert_eq!(restored.entries.len(), 3);
+}

@@ -222,6 +222,9 @@ pub(crate) struct Batch<'a> {
     pub(crate) has_marker: bool,
     /// Whether they start with a segment header (to go into a new segment).
     pub(crate) new_segment: bool,
+    /// Whether they must be durable before `append` returns (false: only a
+    /// new commit index, which Raft can always learn again from the leader).
+    pub(crate) sync: bool,
 }
 
 /// The open log: the segments on disk and the last one open for appending.
@@ -232,6 +235,8 @@ pub(crate) struct Wal {
     active: File,
     fsync: bool,
     segment_bytes: u64,
+    /// fdatasyncs of appends so far.
+    syncs: u64,
 }
 
 impl Wal {
@@ -251,6 +256,7 @@ impl Wal {
             max_index: 0,
             has_marker: false,
             new_segment: true,
+            sync: true,
         };
         let active = match segments.last().map(|s| (s.seq, s.records)) {
             Some((_, records)) if records > 0 => {
@@ -279,6 +285,7 @@ impl Wal {
             active,
             fsync,
             segment_bytes,
+            syncs: 0,
         })
     }
 
@@ -309,10 +316,11 @@ impl Wal {
         self.active
             .write_all(batch.bytes)
             .map_err(|e| StorageError::io("write", &seg.path, e))?;
-        if self.fsync {
+        if self.fsync && batch.sync {
             self.active
                 .sync_data()
                 .map_err(|e| StorageError::io("fdatasync", &seg.path, e))?;
+            self.syncs += 1;
         }
         seg.records += batch.records;
         seg.bytes += batch.bytes.len() as u64;
@@ -343,6 +351,10 @@ impl Wal {
     }
 
     /// The segments on disk, oldest first.
+    pub(crate) fn syncs(&self) -> u64 {
+        self.syncs
+    }
+
     pub(crate) fn segments(&self) -> &[Segment] {
         &self.segments
     }
