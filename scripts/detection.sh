@@ -13,24 +13,24 @@ shift 2 2>/dev/null || shift $#
 cargo build --release --bins -q
 store=${DETECTION_STORE:-store/detection}
 
-# bug | workload | nemesis
+# bug | workload | nemesis | nemesis interval (s)
 plan=(
-  "stale-read|register|partition"
-  "lease-without-checkquorum|register|partition"
-  "ack-before-commit|set|kill,partition"
-  "no-log-check|set|kill,partition"
-  "vote-twice|register|kill"
+  "stale-read|register|partition|5"
+  "lease-without-checkquorum|register|partition|5"
+  "ack-before-commit|set|kill,partition|5"
+  "no-log-check|register|kill,partition|2"
+  "vote-twice|register|kill|0.3"
 )
-echo "| bug | workload | nemesis | caught / runs | seeds caught | first caught at (s) |"
+echo "| bug | workload | nemesis (interval) | caught / runs | seeds caught | detected at (s into the run) |"
 echo "|---|---|---|---|---|---|"
 for line in "${plan[@]}"; do
-  IFS='|' read -r bug workload nemesis <<<"$line"
+  IFS='|' read -r bug workload nemesis interval <<<"$line"
   if [ $# -gt 0 ] && [[ ! " $* " == *" $bug "* ]]; then continue; fi
   caught=0 runs=0 which="" times=""
   for seed in $seeds; do
     runs=$((runs + 1))
     out=$(target/release/faultline run --workload "$workload" --nemesis "$nemesis" \
-      --seed "$seed" --time-limit "$limit" --nodes 5 --store "$store" \
+      --nemesis-interval "$interval" --seed "$seed" --time-limit "$limit" --nodes 5 --store "$store" \
       --node-arg=--bug="$bug" 2>&1)
     code=$?
     if [ $code -eq 1 ]; then
@@ -43,5 +43,5 @@ for line in "${plan[@]}"; do
       echo "$out" | tail -n 5 >&2
     fi
   done
-  echo "| \`$bug\` | $workload | $nemesis | $caught / $runs | ${which:- none} | ${times:- -} |"
+  echo "| \`$bug\` | $workload | $nemesis ($interval s) | $caught / $runs | ${which:- none} | ${times:- -} |"
 done
