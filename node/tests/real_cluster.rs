@@ -131,6 +131,11 @@ fn acknowledged_writes_survive_kill_9_of_the_leader_and_the_node_catches_up() {
             "restarted node lacks k{k}"
         );
     }
+    let log = std::fs::read_to_string(&c.nodes[leader].log).unwrap();
+    assert!(
+        log.contains("installed a snapshot from the leader"),
+        "the restarted node caught up without InstallSnapshot:\n{log}"
+    );
 }
 
 /// Writes to a single-node cluster, then kills it.
