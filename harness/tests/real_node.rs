@@ -22,7 +22,7 @@ fn node_bin() -> PathBuf {
 
 /// Runs `faultline run ARGS` (bounded) and returns its exit code, stdout and the run folder.
 fn run(args: &[&str]) -> (i32, String, PathBuf) {
-    let store = tempfile::tempdir().unwrap().into_path();
+    let store = tempfile::tempdir().unwrap().keep();
     let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .arg("run")
         .arg("--node-bin")

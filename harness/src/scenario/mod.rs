@@ -1,0 +1,370 @@
+//! Named fault scenarios: a workload, a planned sequence of fault steps aimed
+//! at one Raft rule, and the defaults it runs with.
+//!
+//! Steps name their targets by role at the moment they fire (the leader, a
+//! follower, the minority holding the leader, ...), and can wait, bounded,
+//! for a condition (a new leader, N acknowledged writes, a compacted log).
+//! Built-ins live in `builtin.toml`; user scenarios use the same schema in a
+//! TOML file (`--scenarios FILE`, or `faultline.toml` in the current folder).
+
+pub mod play;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The built-in scenarios, in the same TOML schema users write.
+pub const BUILTIN: &str = include_str!("builtin.toml");
+
+/// A scenario file: a list of `[[scenario]]` tables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// The scenarios.
+    #[serde(rename = "scenario", default)]
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One named scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Its name (`faultline run NAME`).
+    pub name: String,
+    /// One line: what it attacks.
+    pub description: String,
+    /// The workload it drives.
+    #[serde(default = "default_workload")]
+    pub workload: String,
+    /// Cluster size.
+    #[serde(default = "default_nodes")]
+    pub nodes: u16,
+    /// Seconds of workload under faults.
+    #[serde(default = "default_time_limit")]
+    pub time_limit: f64,
+    /// Operations per second over all clients.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// Extra node arguments (e.g. a small `--snapshot-every`).
+    #[serde(default)]
+    pub node_args: Vec<String>,
+    /// Play the steps again and again until the time limit.
+    #[serde(default)]
+    pub repeat: bool,
+    /// The fault steps, in order.
+    pub steps: Vec<Step>,
+}
+
+fn default_workload() -> String {
+    "register".into()
+}
+fn default_nodes() -> u16 {
+    5
+}
+fn default_time_limit() -> f64 {
+    30.0
+}
+fn default_rate() -> f64 {
+    200.0
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Step {
+    /// SIGKILL the target nodes (they stay down until `restart` or `heal`).
+    Kill {
+        /// Who.
+        target: Target,
+    },
+    /// Restart killed nodes (default: every killed node).
+    Restart {
+        /// Who (among the killed ones).
+        #[serde(default = "target_down")]
+        target: Target,
+    },
+    /// SIGSTOP the target nodes.
+    Pause {
+        /// Who.
+        target: Target,
+    },
+    /// SIGCONT paused nodes (default: every paused node).
+    Resume {
+        /// Who (among the paused ones).
+        #[serde(default = "target_paused")]
+        target: Target,
+    },
+    /// Cut the target nodes off from the rest.
+    Isolate {
+        /// Who.
+        target: Target,
+    },
+    /// A partition of a named shape: `majorities-ring` or `bridge`.
+    Partition {
+        /// The shape.
+        shape: PartitionShape,
+    },
+    /// Drop this share of the packets between all nodes.
+    Drop {
+        /// Percent.
+        percent: u8,
+    },
+    /// Remove every packet rule, resume and restart every node.
+    Heal,
+    /// Wait this long.
+    Sleep {
+        /// Seconds.
+        seconds: f64,
+    },
+    /// Wait until `until` holds, at most `timeout` seconds (then go on).
+    Wait {
+        /// The condition.
+        until: Condition,
+        /// Seconds.
+        #[serde(default = "default_wait")]
+        timeout: f64,
+    },
+}
+
+fn target_down() -> Target {
+    Target::Down
+}
+fn target_paused() -> Target {
+    Target::Paused
+}
+fn default_wait() -> f64 {
+    10.0
+}
+
+/// Whom a step hits, resolved when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The current leader.
+    Leader,
+    /// One follower, drawn from the seed.
+    Follower,
+    /// The leader and followers up to a minority.
+    MinorityWithLeader,
+    /// Followers forming a majority, without the leader.
+    MajorityWithoutLeader,
+    /// The running node with the shortest log.
+    ShortestLog,
+    /// Every node.
+    All,
+    /// The nodes now killed.
+    Down,
+    /// The nodes now paused.
+    Paused,
+    /// The node the previous `isolate`, `kill` or `pause` hit first.
+    Previous,
+    /// The next node in turn (n1, n2, ..., then n1 again): rolling restarts.
+    Next,
+}
+
+/// The partition shapes a scenario can ask for by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartitionShape {
+    /// Each node sees its nearest neighbours: a majority each, no two alike.
+    MajoritiesRing,
+    /// Two halves joined by one node that sees both.
+    Bridge,
+}
+
+/// What a `wait` step waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// Some node leads and every running node that answers agrees.
+    Leader,
+    /// A leader other than the one at the start of the wait (or a later term).
+    NewLeader,
+    /// This many more writes acknowledged since the wait started.
+    Acked(u64),
+    /// The leader compacted its log past the end of the previous target's log
+    /// (so that node can only catch up by snapshot).
+    CompactedPastPrevious,
+}
+
+/// Why scenarios could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not fit the schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What toml said (with line and column).
+        message: String,
+    },
+    /// A scenario is not usable as written.
+    #[error("{path}: scenario {name:?}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The scenario.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No scenario of that name.
+    #[error("no scenario named {name:?}; known: {known}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: String,
+    },
+}
+
+/// Parses a scenario file's text (`path` names it in errors).
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for s in &file.scenarios {
+        let invalid = |message: String| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            name: s.name.clone(),
+            message,
+        };
+        if s.steps.is_empty() {
+            return Err(invalid("it has no steps".into()));
+        }
+        if !(s.time_limit > 0.0 && s.rate > 0.0) || s.nodes == 0 {
+            return Err(invalid(
+                "nodes, time_limit and rate must be positive".into(),
+            ));
+        }
+        if faultline_workloads::by_name(&s.workload).is_err() {
+            return Err(invalid(format!("unknown workload {:?}", s.workload)));
+        }
+        if s.repeat
+            && !s
+                .steps
+                .iter()
+                .any(|st| matches!(st, Step::Sleep { .. } | Step::Wait { .. }))
+        {
+            return Err(invalid(
+                "a repeating scenario needs a sleep or wait step".into(),
+            ));
+        }
+    }
+    Ok(file.scenarios)
+}
+
+/// The built-in scenarios.
+pub fn builtins() -> Vec<Scenario> {
+    parse(BUILTIN, Path::new("builtin.toml")).expect("the built-in scenarios parse")
+}
+
+/// Every scenario known here: built-ins, then those of `file` (or of
+/// `faultline.toml` in the current folder when it exists); a user scenario
+/// with a built-in's name replaces it.
+pub fn known(file: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
+    let mut all = builtins();
+    let default = Path::new("faultline.toml");
+    let path = match file {
+        Some(p) => Some(p.to_path_buf()),
+        None if default.is_file() => Some(default.to_path_buf()),
+        None => None,
+    };
+    if let Some(path) = path {
+        let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        for s in parse(&text, &path)? {
+            all.retain(|b| b.name != s.name);
+            all.push(s);
+        }
+    }
+    Ok(all)
+}
+
+/// The scenario called `name` among `all`.
+pub fn find(all: &[Scenario], name: &str) -> Result<Scenario, ScenarioError> {
+    all.iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or_else(|| ScenarioError::Unknown {
+            name: name.to_string(),
+            known: all
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// A scenario as a TOML file of its own, to start a user scenario from.
+pub fn to_toml(s: &Scenario) -> String {
+    let file = ScenarioFile {
+        scenarios: vec![s.clone()],
+    };
+    toml::to_string(&file).expect("scenarios serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse_and_cover_the_issue_list() {
+        let names: Vec<String> = builtins().into_iter().map(|s| s.name).collect();
+        for want in [
+            "leader-isolation",
+            "pause-leader",
+            "log-divergence",
+            "leader-crash-loop",
+            "kill-all",
+            "rolling-restart",
+            "flaky-network",
+            "bridge",
+            "majorities-ring",
+            "lagging-follower",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:?}"
+            );
+        }
+        for s in builtins() {
+            assert!(s.time_limit <= 60.0, "{} runs longer than 60 s", s.name);
+        }
+    }
+
+    #[test]
+    fn show_round_trips_through_toml() {
+        for s in builtins() {
+            let text = to_toml(&s);
+            let back = parse(&text, Path::new("shown.toml")).unwrap();
+            assert_eq!(back, vec![s]);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let bad =
+            "[[scenario]]\nname = \"x\"\ndescription = \"d\"\nsteps = [{ do = \"explode\" }]\n";
+        let e = parse(bad, Path::new("mine.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("mine.toml:") && e.contains("explode"), "{e}");
+        let empty = "[[scenario]]\nname = \"x\"\ndescription = \"d\"\nsteps = []\n";
+        let e = parse(empty, Path::new("mine.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no steps"), "{e}");
+        let e = find(&builtins(), "nope").unwrap_err().to_string();
+        assert!(e.contains("leader-isolation"), "{e}");
+    }
+}
