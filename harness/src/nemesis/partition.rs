@@ -77,7 +77,7 @@ impl Cut {
     }
 
     /// Blocks every pair that no group holds together.
-    fn from_groups(shape: &'static str, n: usize, groups: Vec<Vec<usize>>) -> Cut {
+    pub(crate) fn from_groups(shape: &'static str, n: usize, groups: Vec<Vec<usize>>) -> Cut {
         let mut blocked = Vec::new();
         for i in 0..n {
             for j in i + 1..n {
