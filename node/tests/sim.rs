@@ -16,6 +16,7 @@ mod sim {
     pub mod workload;
 
     mod agreement;
+    mod bugs;
 
     mod election;
     mod figure8;

@@ -126,7 +126,11 @@ impl Progress {
                 true
             }
             ProgressState::Probe => {
-                if self.next == 0 || self.next - 1 != rejected {
+                // Only the probe in flight counts, and never one at or below
+                // the match: a follower refusing what it acknowledged lost
+                // data (only possible when persistence is broken), and
+                // resending the same probe at once would ping-pong forever.
+                if self.next == 0 || self.next - 1 != rejected || rejected <= self.matched {
                     return false;
                 }
                 self.next = hint_next.clamp(self.matched + 1, rejected.max(self.matched + 1));
@@ -184,5 +188,9 @@ mod tests {
         assert!(!pr.maybe_decr_to(15, 12), "not the probe in flight");
         assert!(pr.maybe_decr_to(9, 2));
         assert_eq!(pr.next, 9, "never below match + 1");
+        assert!(
+            !pr.maybe_decr_to(8, 2),
+            "a refusal of the probe at the match is stale"
+        );
     }
 }

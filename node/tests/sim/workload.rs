@@ -24,6 +24,9 @@ pub struct Chaos {
     pub partition: f64,
     /// Probability per iteration of bringing one crashed or cut-off node back.
     pub recover: f64,
+    /// Probability per iteration of crashing a random node and restarting it
+    /// at once (a supervisor restarting a killed process).
+    pub bounce: f64,
     /// Read each iteration, served this way: under ReadIndex or a lease at a
     /// node that believes it leads (a deposed leader included), as the server
     /// forwards reads to the leader it knows; locally at any node.
@@ -42,6 +45,7 @@ impl Chaos {
             crash_any: 0.0,
             partition: 0.0,
             recover: 0.0,
+            bounce: 0.0,
             reads: None,
             min_up: 0,
         }
@@ -102,6 +106,11 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) -> ChaosStats {
         if ch.crash_any > 0.0 && c.rng.gen_bool(ch.crash_any) {
             let victim = c.rng.gen_range(1..=n as u64);
             c.crash(victim);
+        }
+        if ch.bounce > 0.0 && c.rng.gen_bool(ch.bounce) {
+            let victim = c.rng.gen_range(1..=n as u64);
+            c.crash(victim);
+            c.restart(victim);
         }
         if ch.partition > 0.0 && c.rng.gen_bool(ch.partition) {
             let victim = c.rng.gen_range(1..=n as u64);
