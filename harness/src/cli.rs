@@ -22,4 +22,7 @@ pub enum Command {
     Check(crate::check::CheckArgs),
     /// List workloads, nemeses, models and systems.
     List,
+    /// Measure throughput and latency of a healthy cluster (closed-loop clients, no faults);
+    /// `--compare a,b` measures two systems one after the other and prints the ratios.
+    Bench(faultline::bench::BenchArgs),
 }

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::cluster::NodeSpec;
+use crate::system::System;
 use crate::recorder::{Draft, Recorder};
 
 /// Counts shown by the progress line.
@@ -50,6 +51,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// The workload.
     pub workload: Arc<dyn Workload>,
+    /// The system under test (how operations reach it).
+    pub system: Arc<dyn System>,
     /// The history.
     pub recorder: Recorder,
     /// Progress counts.
@@ -134,7 +137,10 @@ pub async fn invoke_and_complete(shared: &Shared, base: &str, process: u64, op: 
         value: op.value.clone(),
         error: None,
     });
-    let reply = perform(&shared.http, base, shared.workload.as_ref(), op).await;
+    let reply = shared
+        .system
+        .perform(&shared.http, base, shared.workload.as_ref(), op)
+        .await;
     let (kind, value, error) = match reply {
         Reply::Ok(v) => (EventType::Ok, v, None),
         Reply::Fail(e) => (EventType::Fail, op.value.clone(), Some(e)),
@@ -157,7 +163,8 @@ pub async fn invoke_and_complete(shared: &Shared, base: &str, process: u64, op: 
     kind
 }
 
-/// Sends `op` and reads the answer.
+/// Sends `op` to a node speaking faultline-node's HTTP API and reads the
+/// answer.
 pub async fn perform(
     http: &reqwest::Client,
     base: &str,
@@ -264,8 +271,10 @@ pub async fn status(
     resp.json().await.ok()
 }
 
-/// The node (index) that leads now: among nodes calling themselves leader,
-/// the one with the highest term. None when no node does.
+/// The node (index) that leads now, asked through faultline-node's
+/// `GET /status`: among nodes calling themselves leader, the one with the
+/// highest term. None when no node does. For any system:
+/// [`crate::system::find_leader`].
 pub async fn find_leader(http: &reqwest::Client, nodes: &[NodeSpec]) -> Option<usize> {
     let timeout = Duration::from_millis(500);
     let mut asks = tokio::task::JoinSet::new();

@@ -20,6 +20,9 @@ use std::process::{Child, Command, Stdio};
 
 use serde::Serialize;
 
+use crate::system::faultline_node::FaultlineNode;
+use crate::system::{NodeCommand, System};
+
 /// The port every node's peer transport listens on (on its own address).
 pub const PEER_PORT: u16 = 7001;
 /// The port every node's HTTP API listens on (on its own address).
@@ -172,46 +175,30 @@ struct Proc {
 
 /// A cluster of local node processes.
 pub struct LocalCluster {
-    bin: PathBuf,
-    args: Vec<Vec<String>>,
+    commands: Vec<NodeCommand>,
     specs: Vec<NodeSpec>,
     procs: Vec<Proc>,
     firewall: bool,
 }
 
 impl LocalCluster {
-    /// A cluster of `specs` running `bin` with the node command line plus
-    /// `extra` arguments. `firewall`: whether packet rules may be applied
-    /// (only inside the private namespace). Nothing starts yet.
+    /// A cluster of `specs` running faultline-node from `bin` with its
+    /// command line plus `extra` arguments. `firewall`: whether packet rules
+    /// may be applied (only inside the private namespace). Nothing starts yet.
     pub fn new(
         bin: PathBuf,
         specs: Vec<NodeSpec>,
         extra: &[String],
         firewall: bool,
     ) -> LocalCluster {
-        let peers = specs
-            .iter()
-            .map(|s| format!("{}={}", s.name, s.peer_addr))
-            .collect::<Vec<_>>()
-            .join(",");
-        let args = specs
-            .iter()
-            .map(|s| {
-                let mut a = vec![
-                    "--id".to_string(),
-                    s.name.clone(),
-                    "--peer-addr".into(),
-                    s.peer_addr.to_string(),
-                    "--http-addr".into(),
-                    s.http_addr.to_string(),
-                    "--peers".into(),
-                    peers.clone(),
-                    "--data-dir".into(),
-                    s.data_dir.display().to_string(),
-                ];
-                a.extend(extra.iter().cloned());
-                a
-            })
+        let node = FaultlineNode::new(bin, extra.to_vec());
+        LocalCluster::of_system(&node, specs, firewall)
+    }
+
+    /// A cluster of `specs` each running `system`'s command line.
+    pub fn of_system(system: &dyn System, specs: Vec<NodeSpec>, firewall: bool) -> LocalCluster {
+        let commands = (0..specs.len())
+            .map(|i| system.command(i, &specs))
             .collect();
         let procs = specs
             .iter()
@@ -221,8 +208,7 @@ impl LocalCluster {
             })
             .collect();
         LocalCluster {
-            bin,
-            args,
+            commands,
             specs,
             procs,
             firewall,
@@ -231,9 +217,7 @@ impl LocalCluster {
 
     /// The full command line of node `i`, for test.json.
     pub fn command_line(&self, i: usize) -> Vec<String> {
-        let mut v = vec![self.bin.display().to_string()];
-        v.extend(self.args[i].iter().cloned());
-        v
+        self.commands[i].to_vec()
     }
 
     /// Starts every node.
@@ -283,8 +267,9 @@ impl LocalCluster {
             .map_err(|e| files(&spec.log_path, e))?;
         let _ = writeln!(log, "--- faultline: starting {}", spec.name);
         let err_log = log.try_clone().map_err(|e| files(&spec.log_path, e))?;
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(&self.args[i])
+        let program = &self.commands[i].program;
+        let mut cmd = Command::new(program);
+        cmd.args(&self.commands[i].args)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err_log)
@@ -312,7 +297,7 @@ impl LocalCluster {
         }
         cmd.spawn().map_err(|source| ClusterError::Spawn {
             node: spec.name.clone(),
-            bin: self.bin.clone(),
+            bin: program.clone(),
             source,
         })
     }

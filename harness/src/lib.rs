@@ -14,8 +14,11 @@
 //! - [`store`]: the run's folder;
 //! - [`progress`]: the progress line;
 //! - [`run`]: one run, start to verdict;
-//! - [`list`]: `faultline list`.
+//! - [`list`]: `faultline list`;
+//! - [`system`]: the systems under test (faultline-node, etcd, any HTTP binary);
+//! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster.
 
+pub mod bench;
 pub mod checkers;
 pub mod client;
 pub mod cluster;
@@ -26,3 +29,4 @@ pub mod progress;
 pub mod recorder;
 pub mod run;
 pub mod store;
+pub mod system;

@@ -19,12 +19,10 @@ pub fn render() -> String {
     for m in ModelKind::ALL {
         out.push_str(&format!("  {:<14} {}\n", m.name(), m.description()));
     }
-    out.push_str("\nsystems:\n");
-    out.push_str(&format!(
-        "  {:<14} {}\n",
-        "faultline-node",
-        "the Raft key-value node shipped with faultline (found next to faultline, or --node-bin)"
-    ));
+    out.push_str("\nsystems (--system):\n");
+    for (name, help) in crate::system::SYSTEMS {
+        out.push_str(&format!("  {name:<14} {help}\n"));
+    }
     out
 }
 
@@ -43,6 +41,8 @@ mod tests {
             "drop",
             "kv",
             "faultline-node",
+            "etcd",
+            "http",
         ] {
             assert!(
                 text.contains(&format!("  {name} ")),

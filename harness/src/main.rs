@@ -14,6 +14,10 @@ fn main() {
             init_tracing();
             faultline::run::run(args)
         }
+        cli::Command::Bench(args) => {
+            init_tracing();
+            faultline::bench::run(args)
+        }
         cli::Command::Check(args) => check::run(&args),
         cli::Command::List => {
             print!("{}", faultline::list::render());

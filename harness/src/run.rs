@@ -30,7 +30,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::checkers::{check_workload, scan_logs, stats, Results};
-use crate::client::{find_leader, http_client, invoke_and_complete, Client, Counters, Shared};
+use crate::client::{http_client, invoke_and_complete, Client, Counters, Shared};
 use crate::cluster::{layout, LocalCluster};
 use crate::nemesis::schedule::{schedule, ScheduleOptions, Step};
 use crate::nemesis::{lock, Nemesis, NemesisKind, NemesisSet, SharedPlatform};
@@ -38,6 +38,7 @@ use crate::netns::{self, NetMode};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::store::RunDir;
+use crate::system::{find_leader, System, SystemOptions};
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -86,12 +87,26 @@ pub struct RunArgs {
     /// Seconds the checker may take before its verdict is unknown.
     #[arg(long, default_value_t = 120.0)]
     pub check_timeout: f64,
+    /// The system under test (see `faultline list`): faultline-node, etcd or http.
+    #[arg(long, default_value = "faultline-node", value_parser = crate::system::parse_name)]
+    pub system: String,
     /// The node binary (default: faultline-node next to faultline).
     #[arg(long)]
     pub node_bin: Option<PathBuf>,
     /// An extra argument for every node, e.g. `--node-arg=--bug=stale-read` (repeatable).
     #[arg(long = "node-arg", allow_hyphen_values = true)]
     pub node_args: Vec<String>,
+    /// etcd's binary for `--system etcd` (default: etcd on PATH).
+    #[arg(long)]
+    pub etcd_bin: Option<PathBuf>,
+    /// `--system etcd`: serve reads locally (serializable), which etcd
+    /// documents as not linearizable.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
+    /// `--system http`: the command started per node, placeholders
+    /// {id} {peer_addr} {http_addr} {peers} {data_dir} filled in.
+    #[arg(long)]
+    pub node_cmd: Option<String>,
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -119,6 +134,7 @@ struct TestJson<'a> {
     concurrency: usize,
     nemesis: Vec<NemesisKind>,
     faultline_version: &'static str,
+    system: &'static str,
     node_bin: String,
     node_command_lines: Vec<Vec<String>>,
     nodes_tagged_with_groups: bool,
@@ -136,7 +152,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
         bail!("--time-limit, --rate and --nemesis-interval must be positive");
     }
-    let node_bin = find_node_bin(args.node_bin.as_ref())?;
+    let system = crate::system::build(&system_options(&args)).context("choosing the system")?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     args.seed = Some(seed);
     let mut kinds = args.nemesis.0.clone();
@@ -164,12 +180,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     let dir = RunDir::create(&args.store, &args.workload, &nemesis_set.label(), seed)
         .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
     let specs = layout(nodes, &dir.path, tag_groups);
-    let cluster = LocalCluster::new(
-        node_bin.clone(),
-        specs.clone(),
-        &args.node_args,
-        args.net == NetMode::Private,
-    );
+    let cluster =
+        LocalCluster::of_system(system.as_ref(), specs.clone(), args.net == NetMode::Private);
     let time_limit = Duration::from_secs_f64(args.time_limit);
     let steps = schedule(&ScheduleOptions {
         seed,
@@ -185,7 +197,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         concurrency,
         nemesis: kinds.clone(),
         faultline_version: env!("CARGO_PKG_VERSION"),
-        node_bin: node_bin.display().to_string(),
+        system: system.name(),
+        node_bin: system.program(),
         node_command_lines: (0..nodes).map(|i| cluster.command_line(i)).collect(),
         nodes_tagged_with_groups: tag_groups,
         started: crate::store::timestamp(std::time::SystemTime::now()),
@@ -194,7 +207,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     dir.write_json(&dir.test_json(), &test)
         .context("writing test.json")?;
     eprintln!(
-        "faultline run: workload {} · nemesis {} · {nodes} nodes · {concurrency} clients · {:.0} ops/s · {}s · seed {seed}",
+        "faultline run: {} · workload {} · nemesis {} · {nodes} nodes · {concurrency} clients · {:.0} ops/s · {}s · seed {seed}",
+        system.name(),
         args.workload,
         nemesis_set.label(),
         args.rate,
@@ -211,6 +225,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     let ctx = Ctx {
         args: &args,
         workload: workload.clone(),
+        system: system.clone(),
         platform: platform.clone(),
         steps: &steps,
         concurrency,
@@ -282,6 +297,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
             let mut doc = serde_json::to_value(&results).context("serializing the results")?;
             if let Some(obj) = doc.as_object_mut() {
                 obj.insert("seed".into(), json!(seed));
+                obj.insert("system".into(), json!(system.name()));
                 obj.insert("workload_name".into(), json!(args.workload));
                 obj.insert("model".into(), json!(workload.model().name()));
                 obj.insert("nemesis".into(), json!(kinds));
@@ -303,6 +319,7 @@ enum Ended {
 struct Ctx<'a> {
     args: &'a RunArgs,
     workload: Arc<dyn Workload>,
+    system: Arc<dyn System>,
     platform: SharedPlatform,
     steps: &'a [Step],
     concurrency: usize,
@@ -356,6 +373,7 @@ async fn drive(
     let shared = Shared {
         http: http.clone(),
         workload: ctx.workload.clone(),
+        system: ctx.system.clone(),
         recorder: recorder.clone(),
         counters: counters.clone(),
         keys: Arc::default(),
@@ -516,7 +534,10 @@ async fn wait_for_leader(
             );
         }
         let specs = lock(&ctx.platform).nodes().to_vec();
-        if find_leader(http, &specs).await.is_some() {
+        if find_leader(ctx.system.as_ref(), http, &specs)
+            .await
+            .is_some()
+        {
             warn_if_partitions_are_blind(ctx, &specs);
             return Ok(());
         }
@@ -560,26 +581,16 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// faultline-node next to this executable, or `--node-bin`.
-fn find_node_bin(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = given {
-        if !p.is_file() {
-            bail!("--node-bin {}: no such file", p.display());
-        }
-        return Ok(p.canonicalize().unwrap_or_else(|_| p.clone()));
+/// What builds the system of a run.
+fn system_options(args: &RunArgs) -> SystemOptions {
+    SystemOptions {
+        name: args.system.clone(),
+        node_bin: args.node_bin.clone(),
+        node_args: args.node_args.clone(),
+        etcd_bin: args.etcd_bin.clone(),
+        etcd_serializable_reads: args.etcd_serializable_reads,
+        node_cmd: args.node_cmd.clone(),
     }
-    let exe = std::env::current_exe().context("locating the faultline executable")?;
-    let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
-    // Integration tests run from target/<profile>/deps.
-    for candidate in [dir.join("faultline-node"), dir.join("../faultline-node")] {
-        if candidate.is_file() {
-            return Ok(candidate.canonicalize().unwrap_or(candidate));
-        }
-    }
-    bail!(
-        "cannot find faultline-node next to {}; build it with `cargo build --release -p faultline-node`, or pass --node-bin",
-        exe.display()
-    )
 }
 
 /// A seed from the clock and the process id.

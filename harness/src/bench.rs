@@ -1,0 +1,600 @@
+//! `faultline bench`: throughput and latency of a healthy cluster.
+//!
+//! For each system asked for (`--system`, or every one of `--compare`, one
+//! after the other on the same machine): start an N-node cluster in the
+//! run's private network namespace (or on the host's loopback with
+//! `--net host`), wait for a leader, then drive it with `--concurrency`
+//! closed-loop clients (tokio tasks sharing one keep-alive HTTP client, each
+//! bound to one node, or all to the leader with `--target leader`). Each
+//! client writes `--value-size`-byte values to random keys, or reads them
+//! (`--reads` percent). Operations started during the warm-up are not
+//! counted; the throughput is the operations that succeeded among those
+//! started in the `--duration` window, divided by it. No faults.
+//!
+//! The table goes to stdout, everything to `<store>/bench-<time>/bench.json`
+//! (node logs under `<store>/bench-<time>/<system>/nodes/`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use faultline_workloads::register::Register;
+use faultline_workloads::{Op, Reply};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::cluster::{layout, LocalCluster, Platform};
+use crate::netns::{self, NetMode};
+use crate::system::{self, find_leader, System, SystemOptions};
+
+/// Arguments of `faultline bench`.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct BenchArgs {
+    /// The system to measure (see `faultline list`).
+    #[arg(long, default_value = "faultline-node", value_parser = system::parse_name)]
+    pub system: String,
+    /// Measure several systems one after the other and print the first one's
+    /// ratios to the others, e.g. `--compare faultline-node,etcd` (overrides --system).
+    #[arg(long, value_delimiter = ',', value_parser = system::parse_name)]
+    pub compare: Vec<String>,
+    /// Number of nodes.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub nodes: u16,
+    /// Closed-loop clients (each has one operation in flight at a time).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seconds measured, after the warm-up.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds of load before measuring.
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup: f64,
+    /// Bytes of every value written.
+    #[arg(long, default_value_t = 256)]
+    pub value_size: usize,
+    /// Share of reads, percent (the rest are writes).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub reads: u8,
+    /// Number of distinct keys.
+    #[arg(long, default_value_t = 1000)]
+    pub keys: u64,
+    /// all: client i talks to node i mod N (followers forward); leader: every
+    /// client talks to the leader.
+    #[arg(long, value_enum, default_value = "all")]
+    pub target: Target,
+    /// Per-request timeout, milliseconds (past it the operation counts as an error).
+    #[arg(long, default_value_t = 2000)]
+    pub request_timeout_ms: u64,
+    /// Seconds to wait for a leader at start.
+    #[arg(long, default_value_t = 30.0)]
+    pub leader_timeout: f64,
+    /// Seed of the keys and the read/write mix.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// faultline-node's binary (default: next to faultline).
+    #[arg(long)]
+    pub node_bin: Option<PathBuf>,
+    /// An extra argument for every faultline-node (repeatable).
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    pub node_args: Vec<String>,
+    /// etcd's binary (default: etcd on PATH).
+    #[arg(long)]
+    pub etcd_bin: Option<PathBuf>,
+    /// etcd: serializable (local) reads.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
+    /// `--system http`: the command started per node (see `faultline run --help`).
+    #[arg(long)]
+    pub node_cmd: Option<String>,
+    /// Where results are stored.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// private: a network namespace of the bench's own; host: the host's loopback.
+    #[arg(long, value_enum, default_value = "private")]
+    pub net: NetMode,
+}
+
+/// Which nodes the clients talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Client i talks to node i mod N.
+    All,
+    /// Every client talks to the node leading when the load starts.
+    Leader,
+}
+
+/// Latency and throughput of one kind of operation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OpStats {
+    /// Operations that succeeded in the window.
+    pub ok: u64,
+    /// Operations that failed or timed out in the window.
+    pub errors: u64,
+    /// Successful operations per second.
+    pub throughput: f64,
+    /// Mean latency of the successful ones, milliseconds.
+    pub mean_ms: f64,
+    /// Median latency, milliseconds.
+    pub p50_ms: f64,
+    /// 90th percentile, milliseconds.
+    pub p90_ms: f64,
+    /// 99th percentile, milliseconds.
+    pub p99_ms: f64,
+    /// 99.9th percentile, milliseconds.
+    pub p999_ms: f64,
+    /// Slowest, milliseconds.
+    pub max_ms: f64,
+}
+
+impl OpStats {
+    /// Stats of `latencies` (microseconds, any order) over `window`.
+    pub fn of(mut latencies: Vec<u32>, errors: u64, window: Duration) -> OpStats {
+        latencies.sort_unstable();
+        let n = latencies.len();
+        let ms = |us: u32| f64::from(us) / 1000.0;
+        let at = |q: f64| {
+            if n == 0 {
+                0.0
+            } else {
+                let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+                ms(latencies[rank - 1])
+            }
+        };
+        let sum: u64 = latencies.iter().map(|&l| u64::from(l)).sum();
+        OpStats {
+            ok: n as u64,
+            errors,
+            throughput: n as f64 / window.as_secs_f64().max(1e-9),
+            mean_ms: if n == 0 {
+                0.0
+            } else {
+                sum as f64 / n as f64 / 1000.0
+            },
+            p50_ms: at(0.50),
+            p90_ms: at(0.90),
+            p99_ms: at(0.99),
+            p999_ms: at(0.999),
+            max_ms: latencies.last().copied().map(ms).unwrap_or(0.0),
+        }
+    }
+}
+
+/// The measurement of one system.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemBench {
+    /// The system's name.
+    pub system: String,
+    /// Its program.
+    pub program: String,
+    /// Each node's command line.
+    pub command_lines: Vec<Vec<String>>,
+    /// Writes.
+    pub writes: OpStats,
+    /// Reads.
+    pub reads: OpStats,
+    /// A few error messages, for diagnosis.
+    pub error_samples: Vec<String>,
+}
+
+/// Runs `faultline bench`; returns the exit code.
+///
+/// Must be called while the process is single-threaded (it enters the
+/// network namespace first).
+pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
+    if args.duration <= 0.0 || args.warmup < 0.0 || args.concurrency == 0 {
+        bail!("--duration and --concurrency must be positive, --warmup not negative");
+    }
+    let names = if args.compare.is_empty() {
+        vec![args.system.clone()]
+    } else {
+        args.compare.clone()
+    };
+    let systems = names
+        .iter()
+        .map(|name| {
+            system::build(&options_for(&args, name))
+                .with_context(|| format!("choosing the system {name}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let tag_groups = match args.net {
+        NetMode::Private => {
+            netns::enter_private().context("--net private")?;
+            netns::can_tag_groups()
+        }
+        NetMode::Host => false,
+    };
+    let started = crate::store::timestamp(std::time::SystemTime::now());
+    let dir = args.store.join(format!("bench-{started}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    eprintln!(
+        "faultline bench: {} · {} nodes · {} clients · {}s after {}s warm-up · {} B values · {}% reads",
+        names.join(" vs "),
+        args.nodes,
+        args.concurrency,
+        args.duration,
+        args.warmup,
+        args.value_size,
+        args.reads
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut results = Vec::new();
+    for system in &systems {
+        let specs = layout(args.nodes as usize, &dir.join(system.name()), tag_groups);
+        let mut cluster = LocalCluster::of_system(system.as_ref(), specs, false);
+        eprintln!("  {}: starting {} nodes", system.name(), args.nodes);
+        let result = rt.block_on(measure(&args, system.clone(), &mut cluster));
+        cluster.shutdown();
+        let result = result.with_context(|| {
+            format!(
+                "benchmarking {} (node logs under {})",
+                system.name(),
+                dir.join(system.name()).join("nodes").display()
+            )
+        })?;
+        results.push(result);
+    }
+    drop(rt);
+    let table = render(&args, &results);
+    print!("{table}");
+    let doc = json!({
+        "started": started,
+        "options": args,
+        "results": results,
+        "ratios": ratios(&results),
+    });
+    let path = dir.join("bench.json");
+    let text = serde_json::to_string_pretty(&doc).context("serializing bench.json")?;
+    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    println!("bench.json: {}", path.display());
+    Ok(0)
+}
+
+/// The system options of `name`: each system takes only its own flags.
+fn options_for(args: &BenchArgs, name: &str) -> SystemOptions {
+    let mine = |sys: &str| name == sys;
+    SystemOptions {
+        name: name.to_string(),
+        node_bin: args
+            .node_bin
+            .clone()
+            .filter(|_| mine(system::faultline_node::NAME)),
+        node_args: if mine(system::faultline_node::NAME) {
+            args.node_args.clone()
+        } else {
+            Vec::new()
+        },
+        etcd_bin: args.etcd_bin.clone().filter(|_| mine(system::etcd::NAME)),
+        etcd_serializable_reads: args.etcd_serializable_reads && mine(system::etcd::NAME),
+        node_cmd: args.node_cmd.clone().filter(|_| mine(system::http::NAME)),
+    }
+}
+
+/// One system: cluster up, leader, load, numbers.
+async fn measure(
+    args: &BenchArgs,
+    system: Arc<dyn System>,
+    cluster: &mut LocalCluster,
+) -> anyhow::Result<SystemBench> {
+    let specs = cluster.nodes().to_vec();
+    let command_lines = (0..specs.len()).map(|i| cluster.command_line(i)).collect();
+    let timeout = Duration::from_millis(args.request_timeout_ms.max(1));
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_max_idle_per_host(args.concurrency)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .build()
+        .context("building the HTTP client")?;
+    cluster.start_all().context("starting the nodes")?;
+    let deadline = Instant::now() + Duration::from_secs_f64(args.leader_timeout);
+    let leader = loop {
+        if let Some((i, status)) = cluster.reap().first() {
+            bail!(
+                "node {} exited at start ({status}); see {}",
+                specs[*i].name,
+                specs[*i].log_path.display()
+            );
+        }
+        if let Some(l) = find_leader(system.as_ref(), &http, &specs).await {
+            break l;
+        }
+        if Instant::now() > deadline {
+            bail!("no leader after {}s", args.leader_timeout);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let bases: Vec<String> = specs
+        .iter()
+        .map(|s| format!("http://{}", s.http_addr))
+        .collect();
+    let t0 = Instant::now();
+    let window_start = t0 + Duration::from_secs_f64(args.warmup);
+    let window = Duration::from_secs_f64(args.duration);
+    let window_end = window_start + window;
+    let value = Value::String("x".repeat(args.value_size));
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..args.concurrency {
+        let node = match args.target {
+            Target::All => c % bases.len(),
+            Target::Leader => leader,
+        };
+        let load = Load {
+            system: system.clone(),
+            http: http.clone(),
+            base: bases[node].clone(),
+            value: value.clone(),
+            reads: f64::from(args.reads) / 100.0,
+            keys: args.keys.max(1),
+            rng: {
+                let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+                rng.set_stream(c as u64);
+                rng
+            },
+            window_start,
+            window_end,
+        };
+        tasks.spawn(load.run());
+    }
+    let mut all = Tally::default();
+    while let Some(done) = tasks.join_next().await {
+        all.merge(done.context("a client task failed")?);
+    }
+    eprintln!(
+        "  {}: {} writes, {} reads, {} errors",
+        system.name(),
+        all.writes.len(),
+        all.reads.len(),
+        all.write_errors + all.read_errors
+    );
+    Ok(SystemBench {
+        system: system.name().to_string(),
+        program: system.program(),
+        command_lines,
+        writes: OpStats::of(all.writes, all.write_errors, window),
+        reads: OpStats::of(all.reads, all.read_errors, window),
+        error_samples: all.samples,
+    })
+}
+
+/// What one client saw in the window.
+#[derive(Debug, Default)]
+struct Tally {
+    writes: Vec<u32>,
+    reads: Vec<u32>,
+    write_errors: u64,
+    read_errors: u64,
+    samples: Vec<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.writes.extend(other.writes);
+        self.reads.extend(other.reads);
+        self.write_errors += other.write_errors;
+        self.read_errors += other.read_errors;
+        for s in other.samples {
+            if self.samples.len() < 10 && !self.samples.contains(&s) {
+                self.samples.push(s);
+            }
+        }
+    }
+}
+
+/// One closed-loop client.
+struct Load {
+    system: Arc<dyn System>,
+    http: reqwest::Client,
+    base: String,
+    value: Value,
+    reads: f64,
+    keys: u64,
+    rng: ChaCha8Rng,
+    window_start: Instant,
+    window_end: Instant,
+}
+
+impl Load {
+    async fn run(mut self) -> Tally {
+        let mut tally = Tally::default();
+        loop {
+            let start = Instant::now();
+            if start >= self.window_end {
+                return tally;
+            }
+            let key = format!("b{}", self.rng.gen_range(0..self.keys));
+            let read = self.rng.gen_bool(self.reads);
+            let op = if read {
+                Op::new("read", key, Value::Null)
+            } else {
+                Op::new("write", key, self.value.clone())
+            };
+            let reply = self
+                .system
+                .perform(&self.http, &self.base, &Register, &op)
+                .await;
+            if start < self.window_start {
+                continue;
+            }
+            let micros = start.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+            match (reply, read) {
+                (Reply::Ok(_), true) => tally.reads.push(micros),
+                (Reply::Ok(_), false) => tally.writes.push(micros),
+                (Reply::Fail(e) | Reply::Info(e), read) => {
+                    if read {
+                        tally.read_errors += 1;
+                    } else {
+                        tally.write_errors += 1;
+                    }
+                    if tally.samples.len() < 3 && !tally.samples.contains(&e) {
+                        tally.samples.push(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first system's throughput and p99 over each other's.
+fn ratios(results: &[SystemBench]) -> Value {
+    let Some((first, rest)) = results.split_first() else {
+        return Value::Null;
+    };
+    let div = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
+    let list: Vec<Value> = rest
+        .iter()
+        .map(|other| {
+            json!({
+                "of": first.system,
+                "to": other.system,
+                "write_throughput": div(first.writes.throughput, other.writes.throughput),
+                "write_p99": div(first.writes.p99_ms, other.writes.p99_ms),
+                "read_throughput": div(first.reads.throughput, other.reads.throughput),
+                "read_p99": div(first.reads.p99_ms, other.reads.p99_ms),
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// The table printed on stdout.
+pub fn render(args: &BenchArgs, results: &[SystemBench]) -> String {
+    let mut out = format!(
+        "{} nodes · {} clients ({}) · {}s measured after {}s warm-up · {} B values · {}% reads\n",
+        args.nodes,
+        args.concurrency,
+        match args.target {
+            Target::All => "spread over the nodes",
+            Target::Leader => "all on the leader",
+        },
+        args.duration,
+        args.warmup,
+        args.value_size,
+        args.reads
+    );
+    out.push_str(&format!(
+        "{:<16} {:<6} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7}\n",
+        "system", "op", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+    ));
+    for r in results {
+        for (op, s) in [("write", &r.writes), ("read", &r.reads)] {
+            if s.ok == 0 && s.errors == 0 {
+                continue;
+            }
+            out.push_str(&format!(
+                "{:<16} {:<6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>7}\n",
+                r.system,
+                op,
+                s.throughput,
+                s.p50_ms,
+                s.p90_ms,
+                s.p99_ms,
+                s.p999_ms,
+                s.max_ms,
+                s.errors
+            ));
+        }
+    }
+    if let Some((first, rest)) = results.split_first() {
+        for other in rest {
+            let mut parts = Vec::new();
+            for (op, a, b) in [
+                ("write", &first.writes, &other.writes),
+                ("read", &first.reads, &other.reads),
+            ] {
+                if a.ok > 0 && b.ok > 0 {
+                    parts.push(format!(
+                        "{op} throughput {:.2}x, {op} p99 {:.2}x",
+                        a.throughput / b.throughput,
+                        a.p99_ms / b.p99_ms.max(1e-9)
+                    ));
+                }
+            }
+            if !parts.is_empty() {
+                out.push_str(&format!(
+                    "{} / {}: {}\n",
+                    first.system,
+                    other.system,
+                    parts.join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let lat: Vec<u32> = (1..=1000).rev().map(|i| i * 1000).collect();
+        let s = OpStats::of(lat, 2, Duration::from_secs(2));
+        assert_eq!(s.ok, 1000);
+        assert_eq!(s.errors, 2);
+        assert_eq!(s.throughput, 500.0);
+        assert_eq!(
+            (s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms),
+            (500.0, 900.0, 990.0, 999.0, 1000.0)
+        );
+        assert_eq!(s.mean_ms, 500.5);
+        let empty = OpStats::of(Vec::new(), 0, Duration::from_secs(1));
+        assert_eq!((empty.p99_ms, empty.throughput), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_table_shows_each_system_and_the_ratio() {
+        let args = BenchArgs {
+            system: "faultline-node".into(),
+            compare: vec!["faultline-node".into(), "etcd".into()],
+            nodes: 3,
+            concurrency: 64,
+            duration: 20.0,
+            warmup: 1.0,
+            value_size: 256,
+            reads: 0,
+            keys: 1000,
+            target: Target::All,
+            request_timeout_ms: 2000,
+            leader_timeout: 30.0,
+            seed: 1,
+            node_bin: None,
+            node_args: Vec::new(),
+            etcd_bin: None,
+            etcd_serializable_reads: false,
+            node_cmd: None,
+            store: "store".into(),
+            net: NetMode::Private,
+        };
+        let bench = |name: &str, us: u32| SystemBench {
+            system: name.into(),
+            program: name.into(),
+            command_lines: Vec::new(),
+            writes: OpStats::of(vec![us; 100], 0, Duration::from_secs(1)),
+            reads: OpStats::default(),
+            error_samples: Vec::new(),
+        };
+        let results = [bench("faultline-node", 1000), bench("etcd", 4000)];
+        let table = render(&args, &results);
+        assert!(table.contains("faultline-node   write"), "{table}");
+        assert!(table.contains("etcd             write"), "{table}");
+        assert!(!table.contains(" read "), "{table}");
+        assert!(
+            table.contains("faultline-node / etcd: write throughput 1.00x, write p99 0.25x"),
+            "{table}"
+        );
+        let r = ratios(&results);
+        assert_eq!(r[0]["write_p99"], json!(0.25));
+        assert_eq!(r[0]["read_p99"], Value::Null);
+    }
+}

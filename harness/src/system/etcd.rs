@@ -1,0 +1,437 @@
+//! etcd (3.4 and up, Debian's `etcd-server`) through its v3 JSON gateway.
+//!
+//! Node i runs `etcd --name n<i> ...` with its peer URL on the node's peer
+//! address and its client URL on the node's HTTP address, so faults and
+//! packet rules treat it exactly like faultline-node. Workloads keep
+//! speaking faultline-node's API; this module translates each request:
+//!
+//! | node API | etcd |
+//! |---|---|
+//! | `GET /kv/{k}` | `range` (linearizable; `serializable` with `--etcd-serializable-reads`) |
+//! | `PUT /kv/{k}` | `put` |
+//! | `POST /kv/{k}/cas` | `txn`: compare the value with `from`, then put `to` |
+//! | `POST /kv/{k}/append` | read, then `txn` on the key's `mod_revision` putting the longer list; retried a few times |
+//!
+//! Keys and values are base64 in the gateway; values are stored as their
+//! JSON text. Outcomes: a txn that did not succeed is a definite failure
+//! (409 for cas); a refused connection fails; a read that got no answer
+//! fails (reads change nothing); a write that got no answer or an error
+//! from etcd (timeout, leader changed, no leader) is unknown (`info`).
+//!
+//! Status: `POST /v3/maintenance/status` names the leader's member id; the
+//! node whose own member id it is leads.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use faultline_workloads::{Method, Op, Reply, Workload};
+use serde_json::{json, Value};
+
+use super::{on_path, BoxFuture, NodeCommand, System, SystemError};
+use crate::client::NodeStatus;
+use crate::cluster::NodeSpec;
+
+/// The system's name.
+pub const NAME: &str = "etcd";
+
+/// How many read-then-txn rounds an append tries before it fails.
+const APPEND_ATTEMPTS: usize = 16;
+
+/// etcd run from `bin`.
+#[derive(Debug, Clone)]
+pub struct Etcd {
+    bin: PathBuf,
+    serializable_reads: bool,
+}
+
+impl Etcd {
+    /// etcd at `bin`; reads are served locally (not linearizable) when
+    /// `serializable_reads`.
+    pub fn new(bin: PathBuf, serializable_reads: bool) -> Etcd {
+        Etcd {
+            bin,
+            serializable_reads,
+        }
+    }
+}
+
+/// etcd: `given` (`--etcd-bin`), or `etcd` on PATH.
+pub fn find_bin(given: Option<&Path>) -> Result<PathBuf, SystemError> {
+    match given {
+        Some(p) if p.is_file() => Ok(p.to_path_buf()),
+        Some(p) => Err(SystemError::Missing(format!(
+            "--etcd-bin {}: no such file",
+            p.display()
+        ))),
+        None => on_path("etcd").ok_or_else(|| {
+            SystemError::Missing(
+                "no etcd on PATH: install it with scripts/setup.sh (Debian's etcd-server), or pass --etcd-bin"
+                    .into(),
+            )
+        }),
+    }
+}
+
+/// What a gateway call came back with.
+enum Answer {
+    /// HTTP 200 and its body.
+    Body(Value),
+    /// Nothing usable: a refused connection (certainly not sent), or
+    /// something after which the request may have been applied.
+    Failed { refused: bool, error: String },
+}
+
+impl System for Etcd {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn program(&self) -> String {
+        self.bin.display().to_string()
+    }
+
+    fn command(&self, i: usize, nodes: &[NodeSpec]) -> NodeCommand {
+        let node = &nodes[i];
+        let cluster = nodes
+            .iter()
+            .map(|s| format!("{}=http://{}", s.name, s.peer_addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        let peer_url = format!("http://{}", node.peer_addr);
+        let client_url = format!("http://{}", node.http_addr);
+        let args = [
+            ("--name", node.name.clone()),
+            ("--data-dir", node.data_dir.display().to_string()),
+            ("--listen-peer-urls", peer_url.clone()),
+            ("--initial-advertise-peer-urls", peer_url),
+            ("--listen-client-urls", client_url.clone()),
+            ("--advertise-client-urls", client_url),
+            ("--initial-cluster", cluster),
+            ("--initial-cluster-state", "new".into()),
+            ("--initial-cluster-token", "faultline".into()),
+            ("--logger", "zap".into()),
+            ("--log-outputs", "stderr".into()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect();
+        NodeCommand {
+            program: self.bin.clone(),
+            args,
+        }
+    }
+
+    fn status<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        node: &'a NodeSpec,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Option<NodeStatus>> {
+        Box::pin(async move {
+            let url = format!("http://{}/v3/maintenance/status", node.http_addr);
+            let resp = http
+                .post(url)
+                .json(&json!({}))
+                .timeout(timeout)
+                .send()
+                .await
+                .ok()?;
+            if !resp.status().is_success() {
+                return None;
+            }
+            let body: Value = resp.json().await.ok()?;
+            Some(status_of(&node.name, &body))
+        })
+    }
+
+    fn perform<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        base: &'a str,
+        workload: &'a dyn Workload,
+        op: &'a Op,
+    ) -> BoxFuture<'a, Reply> {
+        Box::pin(async move {
+            let req = workload.request(op);
+            let Some((key, action)) = parse_path(&req.path) else {
+                return Reply::Fail(format!("etcd: no mapping for {}", req.path));
+            };
+            let body = req.body.unwrap_or(Value::Null);
+            let gateway = Gateway { http, base };
+            let answer = match (req.method, action) {
+                (Method::Get, None) => gateway.read(key, self.serializable_reads).await,
+                (Method::Put, None) => gateway.write(key, &body["value"]).await,
+                (Method::Post, Some("cas")) => gateway.cas(key, &body["from"], &body["to"]).await,
+                (Method::Post, Some("append")) => gateway.append(key, &body["value"]).await,
+                (method, _) => {
+                    return Reply::Fail(format!("etcd: no mapping for {method:?} {}", req.path))
+                }
+            };
+            match answer {
+                Ok((status, body)) => workload.reply(op, status, &body),
+                Err(reply) => reply,
+            }
+        })
+    }
+}
+
+/// A node's status from etcd's maintenance status answer.
+fn status_of(name: &str, body: &Value) -> NodeStatus {
+    let me = body["header"]["member_id"].as_str().unwrap_or_default();
+    let leader = body["leader"].as_str().unwrap_or_default();
+    let leads = !me.is_empty() && me == leader;
+    NodeStatus {
+        id: name.to_string(),
+        role: if leads { "leader" } else { "follower" }.to_string(),
+        term: body["raftTerm"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
+        leader: (!leader.is_empty() && leader != "0").then(|| leader.to_string()),
+    }
+}
+
+/// `/kv/{key}` or `/kv/{key}/{action}`.
+fn parse_path(path: &str) -> Option<(&str, Option<&str>)> {
+    let rest = path.strip_prefix("/kv/")?;
+    match rest.split_once('/') {
+        Some((key, action)) => Some((key, Some(action))),
+        None => Some((rest, None)),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// A value as etcd stores it: its JSON text.
+fn encode(value: &Value) -> String {
+    b64(value.to_string().as_bytes())
+}
+
+/// A stored value back (text that is not JSON comes back as a string).
+fn decode(stored: &str) -> Value {
+    let bytes = B64.decode(stored).unwrap_or_default();
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The first key-value of a range answer: (value, mod_revision).
+fn first_kv(body: &Value) -> Option<(Value, String)> {
+    let kv = body["kvs"].as_array()?.first()?;
+    let value = kv["value"].as_str().map(decode).unwrap_or(Value::Null);
+    let rev = kv["mod_revision"].as_str().unwrap_or("0").to_string();
+    Some((value, rev))
+}
+
+/// An answer in the node API's shape, or the reply to give at once.
+type Translated = Result<(u16, Value), Reply>;
+
+/// The v3 JSON gateway of one node.
+struct Gateway<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+}
+
+impl Gateway<'_> {
+    async fn call(&self, endpoint: &str, body: Value) -> Answer {
+        let url = format!("{}/v3/{endpoint}", self.base);
+        let resp = match self.http.post(url).json(&body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Answer::Failed {
+                    refused: e.is_connect() && !e.is_timeout(),
+                    error: transport_error(&e),
+                }
+            }
+        };
+        let status = resp.status();
+        let body: Value = match resp.bytes().await {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+            Err(e) => {
+                return Answer::Failed {
+                    refused: false,
+                    error: transport_error(&e),
+                }
+            }
+        };
+        if status.is_success() {
+            Answer::Body(body)
+        } else {
+            let message = body["error"]
+                .as_str()
+                .or(body["message"].as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("status {status}: {body}"));
+            Answer::Failed {
+                refused: false,
+                error: message,
+            }
+        }
+    }
+
+    /// A range: Ok(None) when the key was never written. An error is a
+    /// definite failure: a read changes nothing.
+    async fn range(&self, key: &str, serializable: bool) -> Result<Option<(Value, String)>, Reply> {
+        let mut req = json!({ "key": b64(key.as_bytes()) });
+        if serializable {
+            req["serializable"] = json!(true);
+        }
+        match self.call("kv/range", req).await {
+            Answer::Body(body) => Ok(first_kv(&body)),
+            Answer::Failed { error, .. } => Err(Reply::Fail(error)),
+        }
+    }
+
+    async fn read(&self, key: &str, serializable: bool) -> Translated {
+        Ok(match self.range(key, serializable).await? {
+            Some((value, _)) => (200, json!({ "value": value })),
+            None => (404, json!({ "error": "not-found" })),
+        })
+    }
+
+    async fn write(&self, key: &str, value: &Value) -> Translated {
+        let req = json!({ "key": b64(key.as_bytes()), "value": encode(value) });
+        match self.call("kv/put", req).await {
+            Answer::Body(_) => Ok((200, json!({}))),
+            Answer::Failed { refused, error } => Err(write_failed(refused, error)),
+        }
+    }
+
+    /// A txn: `Ok(true)` when its comparison held and the put was applied.
+    async fn txn(&self, key: &str, compare: Value, put: &Value) -> Result<bool, Reply> {
+        let req = json!({
+            "compare": [compare],
+            "success": [{ "request_put": { "key": b64(key.as_bytes()), "value": encode(put) } }],
+        });
+        match self.call("kv/txn", req).await {
+            // The gateway leaves out `succeeded` when it is false.
+            Answer::Body(body) => Ok(body["succeeded"].as_bool().unwrap_or(false)),
+            Answer::Failed { refused, error } => Err(write_failed(refused, error)),
+        }
+    }
+
+    async fn cas(&self, key: &str, from: &Value, to: &Value) -> Translated {
+        let compare = json!({
+            "key": b64(key.as_bytes()),
+            "target": "VALUE",
+            "result": "EQUAL",
+            "value": encode(from),
+        });
+        Ok(if self.txn(key, compare, to).await? {
+            (200, json!({}))
+        } else {
+            (409, json!({ "error": "cas-mismatch", "definite": true }))
+        })
+    }
+
+    async fn append(&self, key: &str, element: &Value) -> Translated {
+        for _ in 0..APPEND_ATTEMPTS {
+            // Every earlier round's txn definitely failed: a failed read
+            // here leaves the append definitely not done.
+            let current = self.range(key, false).await?;
+            let (mut list, rev) = match current {
+                Some((Value::Array(items), rev)) => (items, rev),
+                Some((other, _)) => {
+                    return Err(Reply::Fail(format!("append to a non-list value {other}")))
+                }
+                None => (Vec::new(), "0".to_string()),
+            };
+            list.push(element.clone());
+            // A missing key's mod_revision compares as 0.
+            let compare = json!({
+                "key": b64(key.as_bytes()),
+                "target": "MOD",
+                "result": "EQUAL",
+                "mod_revision": rev,
+            });
+            if self.txn(key, compare, &Value::Array(list)).await? {
+                return Ok((200, json!({})));
+            }
+        }
+        Err(Reply::Fail(format!(
+            "append: the key changed under {APPEND_ATTEMPTS} attempts"
+        )))
+    }
+}
+
+/// A write with no usable answer: failed when never sent, unknown otherwise.
+fn write_failed(refused: bool, error: String) -> Reply {
+    if refused {
+        Reply::Fail(format!("connect: {error}"))
+    } else {
+        Reply::Info(error)
+    }
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timeout".into();
+    }
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::layout;
+
+    #[test]
+    fn the_command_line_names_every_member_on_its_own_addresses() {
+        let nodes = layout(3, Path::new("/tmp/run"), false);
+        let line = Etcd::new("/usr/bin/etcd".into(), false)
+            .command(1, &nodes)
+            .to_vec()
+            .join(" ");
+        for part in [
+            "/usr/bin/etcd --name n2 --data-dir /tmp/run/data/n2",
+            "--listen-peer-urls http://127.0.0.12:7001",
+            "--listen-client-urls http://127.0.0.12:8001",
+            "--advertise-client-urls http://127.0.0.12:8001",
+            "--initial-cluster n1=http://127.0.0.11:7001,n2=http://127.0.0.12:7001,n3=http://127.0.0.13:7001",
+            "--initial-cluster-state new",
+        ] {
+            assert!(line.contains(part), "{part} missing: {line}");
+        }
+    }
+
+    #[test]
+    fn values_round_trip_as_json_text() {
+        for v in [json!(3), json!([1, 2]), json!("x y"), json!(null)] {
+            assert_eq!(decode(&encode(&v)), v);
+        }
+        assert_eq!(decode(&b64(b"not json")), json!("not json"));
+        assert_eq!(parse_path("/kv/r1/cas"), Some(("r1", Some("cas"))));
+        assert_eq!(parse_path("/kv/r1"), Some(("r1", None)));
+        assert_eq!(parse_path("/status"), None);
+    }
+
+    #[test]
+    fn the_member_whose_id_is_the_leaders_leads() {
+        let body = json!({
+            "header": {"member_id": "42", "raft_term": "3"},
+            "leader": "42", "raftTerm": "3",
+        });
+        let s = status_of("n1", &body);
+        assert_eq!((s.role.as_str(), s.term), ("leader", 3));
+        let body = json!({"header": {"member_id": "7"}, "leader": "42", "raftTerm": "3"});
+        assert_eq!(status_of("n2", &body).role, "follower");
+        let body = json!({"header": {"member_id": "7"}, "leader": "0"});
+        assert_eq!(status_of("n2", &body).leader, None);
+    }
+
+    #[test]
+    fn a_write_refused_before_sending_fails_and_any_other_is_unknown() {
+        assert!(matches!(write_failed(true, "x".into()), Reply::Fail(_)));
+        assert!(matches!(
+            write_failed(false, "etcdserver: request timed out".into()),
+            Reply::Info(_)
+        ));
+    }
+}
