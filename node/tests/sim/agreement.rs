@@ -6,7 +6,7 @@ use super::seeds::for_seeds;
 
 #[test]
 fn basic_agreement() {
-    for_seeds("basic_agreement", 1000, 10, |seed| {
+    for_seeds("basic_agreement", 1000, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         c.await_leader(&[1, 2, 3], 200).expect("leader");
         for i in 1..=5u64 {
@@ -21,7 +21,7 @@ fn basic_agreement() {
 
 #[test]
 fn agreement_despite_a_failed_follower() {
-    for_seeds("agreement_despite_failed_follower", 1100, 10, |seed| {
+    for_seeds("agreement_despite_failed_follower", 1100, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         let l = c.await_leader(&[1, 2, 3], 200).expect("leader");
         c.one(3, 200).expect("agreement");
@@ -40,7 +40,7 @@ fn agreement_despite_a_failed_follower() {
 
 #[test]
 fn no_agreement_without_a_majority() {
-    for_seeds("no_agreement_without_majority", 1200, 10, |seed| {
+    for_seeds("no_agreement_without_majority", 1200, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed));
         c.await_leader(&[1, 2, 3, 4, 5], 300).expect("leader");
         c.one(5, 200).expect("agreement");
@@ -64,7 +64,7 @@ fn no_agreement_without_a_majority() {
 
 #[test]
 fn partitioned_leader_rejoins() {
-    for_seeds("partitioned_leader_rejoins", 1300, 10, |seed| {
+    for_seeds("partitioned_leader_rejoins", 1300, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         c.await_leader(&[1, 2, 3], 200).expect("leader");
         c.one(3, 200).expect("agreement");
@@ -90,7 +90,7 @@ fn partitioned_leader_rejoins() {
 
 #[test]
 fn fast_backup_over_50_conflicting_entries() {
-    for_seeds("fast_backup", 1400, 5, |seed| {
+    for_seeds("fast_backup", 1400, 10, |seed| {
         let mut cfg = SimConfig::new(5, seed);
         cfg.max_entries_per_msg = 16;
         let mut c = Cluster::new(cfg);
@@ -145,7 +145,7 @@ fn fast_backup_over_50_conflicting_entries() {
 /// Replicate, so the command never committed until another one came).
 #[test]
 fn a_lost_append_is_resent_without_new_proposals() {
-    for_seeds("lost_append_resent", 1500, 10, |seed| {
+    for_seeds("lost_append_resent", 1500, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         c.one(3, 300).expect("agreement");
         c.run(20);

@@ -2,8 +2,6 @@
 //! simulated network, crash-restart that keeps only what was persisted, and
 //! the invariant checker fed after every step.
 
-use std::collections::HashMap;
-
 use faultline_node::bugs::{Bug, Bugs};
 use faultline_node::raft::{Config, Index, NodeId, RaftNode, Ready, Role, Snapshot, Term};
 use rand::SeedableRng;
@@ -133,7 +131,7 @@ impl Cluster {
 
     fn node_config(&self, id: NodeId) -> Config {
         let voters = self.ids().collect();
-        let seed = self.cfg.seed ^ self.restarts.wrapping_mul(0x51_7CC1_B727_220A_95);
+        let seed = self.cfg.seed ^ self.restarts.wrapping_mul(0x517C_C1B7_2722_0A95);
         let mut c = Config::new(id, voters, seed);
         c.bugs = self.cfg.bugs.clone();
         c.pre_vote = self.cfg.pre_vote;
@@ -247,7 +245,9 @@ impl Cluster {
     pub fn tick(&mut self) {
         self.now += 1;
         self.checker.now = self.now;
-        if self.cfg.bugs.has(Bug::NoFsync) && self.now % self.cfg.write_back_ticks.max(1) == 0 {
+        if self.cfg.bugs.has(Bug::NoFsync)
+            && self.now.is_multiple_of(self.cfg.write_back_ticks.max(1))
+        {
             self.storage.iter_mut().for_each(Storage::write_back);
         }
         for id in self.ids() {
@@ -487,16 +487,5 @@ impl Cluster {
     /// The highest index applied anywhere.
     pub fn commit_index(&self) -> Index {
         self.checker.commit_index()
-    }
-
-    /// The command ids of the committed log, in order (no-ops left out).
-    pub fn committed_cmds(&self) -> HashMap<u64, Index> {
-        self.checker
-            .committed
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.data != 0)
-            .map(|(i, c)| (c.data, i as Index + 1))
-            .collect()
     }
 }

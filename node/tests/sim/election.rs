@@ -67,7 +67,7 @@ fn reelection_after_leader_loss() {
 
 #[test]
 fn no_leader_without_a_quorum_and_no_term_inflation() {
-    for_seeds("no_leader_without_a_quorum", 300, 10, |seed| {
+    for_seeds("no_leader_without_a_quorum", 300, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed));
         let l = c.await_leader(&[1, 2, 3, 4, 5], 300).expect("leader");
         let term = c.node(l).unwrap().status().term;
@@ -97,7 +97,7 @@ fn no_leader_without_a_quorum_and_no_term_inflation() {
 
 #[test]
 fn many_elections_under_random_disconnects() {
-    for_seeds("many_elections", 400, 4, |seed| {
+    for_seeds("many_elections", 400, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(7, seed));
         let all: Vec<u64> = c.ids().collect();
         c.await_leader(&all, 300).expect("first leader");

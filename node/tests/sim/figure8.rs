@@ -7,7 +7,7 @@ use super::workload::{run_chaos, Chaos};
 
 #[test]
 fn figure8_random_leader_crashes() {
-    for_seeds("figure8", 2000, 4, |seed| {
+    for_seeds("figure8", 2000, 30, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed));
         c.await_leader(&[1, 2, 3, 4, 5], 300).expect("leader");
         let mut chaos = Chaos::new(300);
@@ -20,7 +20,7 @@ fn figure8_random_leader_crashes() {
 
 #[test]
 fn figure8_unreliable_reordering_network() {
-    for_seeds("figure8_unreliable", 2100, 3, |seed| {
+    for_seeds("figure8_unreliable", 2100, 30, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed).unreliable());
         c.await_leader(&[1, 2, 3, 4, 5], 500).expect("leader");
         let mut chaos = Chaos::new(300);
@@ -43,7 +43,7 @@ fn figure8_unreliable_reordering_network() {
 /// after a fault (a lost Append never resent, a deposed leader that never
 /// learns, an election that cannot finish after a heal) falls far below.
 fn churn(name: &str, base: u64, unreliable: bool) {
-    for_seeds(name, base, 6, |seed| {
+    for_seeds(name, base, 30, |seed| {
         let mut cfg = SimConfig::new(5, seed);
         if unreliable {
             cfg = cfg.unreliable();

@@ -94,10 +94,6 @@ impl Checker {
         });
     }
 
-    pub fn has(&self, invariant: Invariant) -> bool {
-        self.violations.iter().any(|v| v.invariant == invariant)
-    }
-
     /// The highest index applied anywhere.
     pub fn commit_index(&self) -> Index {
         self.committed.len() as Index

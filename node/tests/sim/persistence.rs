@@ -6,7 +6,7 @@ use super::seeds::for_seeds;
 
 #[test]
 fn crash_restart_of_everyone_leaders_and_followers() {
-    for_seeds("persist_basic", 3000, 10, |seed| {
+    for_seeds("persist_basic", 3000, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         c.await_leader(&[1, 2, 3], 300).expect("leader");
         c.one(3, 300).expect("agreement");
@@ -41,7 +41,7 @@ fn crash_restart_of_everyone_leaders_and_followers() {
 
 #[test]
 fn crash_restart_more_persistence() {
-    for_seeds("persist_more", 3100, 5, |seed| {
+    for_seeds("persist_more", 3100, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed));
         let mut index = 1;
         for _ in 0..5 {
@@ -73,7 +73,7 @@ fn crash_restart_more_persistence() {
 
 #[test]
 fn partitioned_leader_and_a_follower_crash() {
-    for_seeds("persist_partitioned", 3200, 10, |seed| {
+    for_seeds("persist_partitioned", 3200, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         c.one(3, 600).expect("agreement");
         let l = c.leader().unwrap();

@@ -18,7 +18,7 @@ use super::workload::{run_chaos, Chaos};
 /// leader still holds a read it took in its current term.
 #[test]
 fn read_index_reads_are_never_stale_under_faults() {
-    for_seeds("read_index", 5000, 6, |seed| {
+    for_seeds("read_index", 5000, 30, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed).unreliable());
         let mut chaos = Chaos::new(400);
         chaos.partition = 0.15;
@@ -45,7 +45,7 @@ fn read_index_reads_are_never_stale_under_faults() {
 
 #[test]
 fn a_read_waits_for_the_leaders_first_commit_and_a_quorum() {
-    for_seeds("read_index_quorum", 5100, 10, |seed| {
+    for_seeds("read_index_quorum", 5100, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed));
         c.one(3, 300).expect("agreement");
         let l = c.leader().unwrap();

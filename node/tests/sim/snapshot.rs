@@ -7,7 +7,7 @@ use super::workload::{run_chaos, Chaos};
 
 #[test]
 fn lagging_follower_gets_a_snapshot() {
-    for_seeds("snapshot_install", 4000, 10, |seed| {
+    for_seeds("snapshot_install", 4000, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed).compact_every(10));
         c.one(3, 300).expect("agreement");
         let l = c.leader().unwrap();
@@ -36,7 +36,7 @@ fn lagging_follower_gets_a_snapshot() {
 
 #[test]
 fn snapshot_install_across_crashes() {
-    for_seeds("snapshot_crash", 4100, 10, |seed| {
+    for_seeds("snapshot_crash", 4100, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(3, seed).compact_every(8));
         c.one(3, 300).expect("agreement");
         for round in 0..4 {
@@ -68,7 +68,7 @@ fn snapshot_install_across_crashes() {
 
 #[test]
 fn snapshots_under_churn_and_an_unreliable_network() {
-    for_seeds("snapshot_churn", 4200, 3, |seed| {
+    for_seeds("snapshot_churn", 4200, 20, |seed| {
         let mut c = Cluster::new(SimConfig::new(5, seed).unreliable().compact_every(15));
         let mut chaos = Chaos::new(300);
         chaos.crash_any = 0.2;
