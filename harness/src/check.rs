@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context};
 use clap::Args;
-use faultline_checker::history::pair;
+use faultline::report::{render, Page, RunResults};
+use faultline_checker::history::{pair, Event};
 use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
 use faultline_checker::model::ModelKind;
 use faultline_checker::{check_operations, CheckError, CheckOptions, CheckResult, Verdict};
@@ -32,6 +33,10 @@ pub struct CheckArgs {
     /// Drop a last line cut off mid-write (a crashed recorder) instead of failing.
     #[arg(long)]
     pub allow_truncated: bool,
+    /// Also write a report page (report.html: timeline, plots, counterexample) for
+    /// the history to this file (one history file only).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// History files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -57,10 +62,19 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         ..CheckOptions::default()
     };
     let many = args.files.len() > 1;
+    if args.report.is_some() && many {
+        return Err(anyhow!(
+            "--report writes the page of one history: pass one file"
+        ));
+    }
     let mut worst: Option<Verdict> = Some(Verdict::Valid);
     for file in &args.files {
         match check_file(file, args, &opts) {
-            Ok((result, warnings)) => {
+            Ok((result, warnings, events)) => {
+                if let Some(page) = &args.report {
+                    write_report(page, file, &result, &events)?;
+                    eprintln!("report: {}", page.display());
+                }
                 for w in &warnings {
                     eprintln!("faultline: warning: {w}");
                 }
@@ -110,7 +124,7 @@ fn check_file(
     file: &Path,
     args: &CheckArgs,
     opts: &CheckOptions,
-) -> anyhow::Result<(CheckResult, Vec<String>)> {
+) -> anyhow::Result<(CheckResult, Vec<String>, Vec<Event>)> {
     let imported = read_history_file_with(
         file,
         args.format,
@@ -148,13 +162,62 @@ fn check_file(
         }
         other => anyhow::Error::new(other).context(file.display().to_string()),
     })?;
-    Ok((result, imported.warnings))
+    Ok((result, imported.warnings, imported.events))
+}
+
+/// Writes the report page of one checked history to `page`.
+fn write_report(
+    page: &Path,
+    file: &Path,
+    result: &CheckResult,
+    events: &[Event],
+) -> anyhow::Result<()> {
+    let doc = serde_json::json!({
+        "verdict": result.verdict,
+        "model": result.model,
+        "workload": { "verdict": result.verdict, "result": result },
+        "stats": faultline::checkers::stats(events),
+    });
+    let results = RunResults::from_value(doc).context("reading back the check's result")?;
+    // Link the history relative to the page when both share a folder.
+    let href = match (file.parent(), page.parent()) {
+        (Some(a), Some(b)) if a.canonicalize().ok() == b.canonicalize().ok() => file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        _ => std::fs::canonicalize(file)
+            .unwrap_or_else(|_| file.to_path_buf())
+            .display()
+            .to_string(),
+    };
+    let duration = events.iter().map(|e| e.time).max().unwrap_or(0);
+    let html = render(&Page {
+        title: file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        facts: vec![
+            ("history".into(), file.display().to_string()),
+            ("model".into(), result.model.clone()),
+            ("events".into(), events.len().to_string()),
+            ("operations".into(), result.operations.to_string()),
+            ("duration".into(), format!("{:.1} s", duration as f64 / 1e9)),
+        ],
+        command: Some(format!(
+            "faultline check --model {} {}",
+            result.model,
+            file.display()
+        )),
+        results: &results,
+        events,
+        links: vec![(file.display().to_string(), href)],
+    });
+    std::fs::write(page, html).with_context(|| format!("writing {}", page.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
 
     #[test]
     fn the_check_of_a_missing_file_names_it() {
@@ -165,6 +228,7 @@ mod tests {
             timeout: 1.0,
             memory_mb: 64,
             allow_truncated: false,
+            report: None,
             files: vec![PathBuf::from("/nonexistent/history.jsonl")],
         };
         let err = check_file(&args.files[0], &args, &CheckOptions::default())

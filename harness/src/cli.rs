@@ -25,4 +25,16 @@ pub enum Command {
     /// Measure throughput and latency of a healthy cluster (closed-loop clients, no faults);
     /// `--compare a,b` measures two systems one after the other and prints the ratios.
     Bench(faultline::bench::BenchArgs),
+    /// Run a matrix of runs from a suite file (TOML) for CI: an aggregate junit.xml and an
+    /// index.html under <store>/suite-<time>/ (exit: the worst verdict; 3 if the harness failed).
+    Suite(faultline::suite::SuiteArgs),
+    /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest).
+    Report(ReportArgs),
+}
+
+/// Arguments of `faultline report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The run folder (holding results.json and history.jsonl).
+    pub dir: std::path::PathBuf,
 }

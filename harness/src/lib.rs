@@ -14,6 +14,9 @@
 //! - [`store`]: the run's folder;
 //! - [`progress`]: the progress line;
 //! - [`run`]: one run, start to verdict;
+//! - [`report`]: the run's `report.html`;
+//! - [`junit`]: the run's `junit.xml`;
+//! - [`suite`]: `faultline suite`, a matrix of runs for CI;
 //! - [`list`]: `faultline list`;
 //! - [`system`]: the systems under test (faultline-node, etcd, any HTTP binary);
 //! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster.
@@ -22,11 +25,14 @@ pub mod bench;
 pub mod checkers;
 pub mod client;
 pub mod cluster;
+pub mod junit;
 pub mod list;
 pub mod nemesis;
 pub mod netns;
 pub mod progress;
 pub mod recorder;
+pub mod report;
 pub mod run;
 pub mod store;
+pub mod suite;
 pub mod system;

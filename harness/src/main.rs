@@ -19,6 +19,8 @@ fn main() {
             faultline::bench::run(args)
         }
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::Suite(args) => faultline::suite::run(&args),
+        cli::Command::Report(args) => report(&args),
         cli::Command::List => {
             print!("{}", faultline::list::render());
             Ok(0)
@@ -31,6 +33,14 @@ fn main() {
             std::process::exit(3);
         }
     }
+}
+
+/// `faultline report DIR`: rebuilds the run's report.html and junit.xml.
+fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
+    let run = faultline::report::rebuild(&args.dir)?;
+    println!("{}", run.dir.join(faultline::report::REPORT_FILE).display());
+    println!("{}", run.dir.join(faultline::junit::JUNIT_FILE).display());
+    Ok(0)
 }
 
 /// Logs to stderr, `RUST_LOG` respected, warnings by default.

@@ -305,6 +305,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
             }
             dir.write_json(&dir.results(), &doc)
                 .context("writing results.json")?;
+            match crate::report::rebuild(&dir.path) {
+                Ok(_) => eprintln!(
+                    "report: {}",
+                    dir.path.join(crate::report::REPORT_FILE).display()
+                ),
+                Err(e) => eprintln!("faultline: warning: writing report.html and junit.xml: {e:#}"),
+            }
             print_summary(&dir, &events, &results, workload.as_ref());
             Ok(results.verdict.exit_code())
         }
