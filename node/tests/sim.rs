@@ -5,6 +5,15 @@
 //! its seed. Invariants (election safety, log matching, leader completeness,
 //! state machine safety, acknowledged writes, read freshness) are checked
 //! after every step.
+//!
+//! The harness: `cluster` (nodes, virtual clock, Ready handling, crash and
+//! restart), `network` (delay, loss, reordering, partitions), `storage` (what
+//! a crash keeps, `no-fsync` included), `client` (proposals, acknowledgements
+//! and reads as the server makes them), `invariants` (the checker),
+//! `workload` (random faults), `seeds` (seed ranges and replay). The
+//! scenarios: `election`, `agreement`, `persistence`, `figure8` (Figure 8
+//! and churn), `snapshot`, `reads`, and `bugs` (every injectable bug is
+//! caught, and the same seeds pass without it).
 
 mod sim {
     pub mod client;
@@ -17,7 +26,6 @@ mod sim {
 
     mod agreement;
     mod bugs;
-
     mod election;
     mod figure8;
     mod persistence;
