@@ -20,8 +20,12 @@ pub enum Command {
     Run(faultline::run::RunArgs),
     /// Check recorded histories for linearizability (exit 0 valid, 1 invalid, 2 unknown, 3 error).
     Check(crate::check::CheckArgs),
-    /// List workloads, nemeses, models and systems.
-    List,
+    /// List workloads, nemeses, models, systems and scenarios
+    /// (`faultline list scenarios`: the scenarios only).
+    List(ListArgs),
+    /// Named fault scenarios: `faultline scenario show NAME` prints one as
+    /// TOML, a start for a scenario of your own.
+    Scenario(ScenarioArgs),
     /// Measure throughput and latency of a healthy cluster (closed-loop clients, no faults);
     /// `--compare a,b` measures two systems one after the other and prints the ratios.
     Bench(faultline::bench::BenchArgs),
@@ -30,6 +34,37 @@ pub enum Command {
     Suite(faultline::suite::SuiteArgs),
     /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest).
     Report(ReportArgs),
+}
+
+/// Arguments of `faultline list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this part: workloads, nemeses, models, systems or scenarios.
+    pub what: Option<String>,
+    /// A TOML file of user scenarios to list too (default: ./faultline.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `faultline scenario`.
+#[derive(Debug, clap::Args)]
+pub struct ScenarioArgs {
+    /// What to do with scenarios.
+    #[command(subcommand)]
+    pub action: ScenarioAction,
+}
+
+/// `faultline scenario` actions.
+#[derive(Debug, Subcommand)]
+pub enum ScenarioAction {
+    /// Print a scenario (built-in or from --scenarios) as TOML.
+    Show {
+        /// The scenario.
+        name: String,
+        /// A TOML file of user scenarios (default: ./faultline.toml when present).
+        #[arg(long, value_name = "FILE")]
+        scenarios: Option<std::path::PathBuf>,
+    },
 }
 
 /// Arguments of `faultline report`.

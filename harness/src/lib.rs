@@ -18,6 +18,7 @@
 //! - [`junit`]: the run's `junit.xml`;
 //! - [`suite`]: `faultline suite`, a matrix of runs for CI;
 //! - [`list`]: `faultline list`;
+//! - [`scenario`]: named fault scenarios (`faultline run SCENARIO`) and their player;
 //! - [`system`]: the systems under test (faultline-node, etcd, any HTTP binary);
 //! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster.
 
@@ -33,6 +34,7 @@ pub mod progress;
 pub mod recorder;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod store;
 pub mod suite;
 pub mod system;

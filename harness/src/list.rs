@@ -1,36 +1,90 @@
-//! `faultline list`: the workloads, nemeses, models and systems, one line of
-//! help each.
+//! `faultline list`: the workloads, nemeses, models, systems and scenarios,
+//! one line of help each.
 
 use faultline_checker::model::ModelKind;
 
 use crate::nemesis::NemesisKind;
+use crate::scenario::Scenario;
 
-/// The listing, as printed.
-pub fn render() -> String {
-    let mut out = String::from("workloads (--workload):\n");
-    for w in faultline_workloads::all() {
-        out.push_str(&format!("  {:<14} {}\n", w.name(), w.description()));
+/// The parts of the listing, as `faultline list WHAT` names them.
+pub const PARTS: [&str; 5] = ["workloads", "nemeses", "models", "systems", "scenarios"];
+
+/// The listing, as printed: every part, or only `what`.
+pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<String> {
+    if let Some(w) = what {
+        if !PARTS.contains(&w) {
+            anyhow::bail!(
+                "faultline list: unknown part {w:?}; one of {}",
+                PARTS.join(", ")
+            );
+        }
     }
-    out.push_str("\nnemeses (--nemesis, a comma list, or all, or none):\n");
-    for k in NemesisKind::ALL {
-        out.push_str(&format!("  {:<14} {}\n", k.name(), k.description()));
+    let show = |part: &str| what.is_none_or(|w| w == part);
+    let mut out = String::new();
+    let mut section = |title: &str, rows: Vec<(String, String)>| {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(title);
+        out.push('\n');
+        for (name, help) in rows {
+            out.push_str(&format!("  {name:<18} {help}\n"));
+        }
+    };
+    if show("workloads") {
+        let rows = faultline_workloads::all()
+            .iter()
+            .map(|w| (w.name().to_string(), w.description().to_string()))
+            .collect();
+        section("workloads (--workload):", rows);
     }
-    out.push_str("\nmodels (faultline check --model):\n");
-    for m in ModelKind::ALL {
-        out.push_str(&format!("  {:<14} {}\n", m.name(), m.description()));
+    if show("nemeses") {
+        let rows = NemesisKind::ALL
+            .iter()
+            .map(|k| (k.name().to_string(), k.description().to_string()))
+            .collect();
+        section("nemeses (--nemesis, a comma list, or all, or none):", rows);
     }
-    out.push_str("\nsystems (--system):\n");
-    for (name, help) in crate::system::SYSTEMS {
-        out.push_str(&format!("  {name:<14} {help}\n"));
+    if show("models") {
+        let rows = ModelKind::ALL
+            .iter()
+            .map(|m| (m.name().to_string(), m.description().to_string()))
+            .collect();
+        section("models (faultline check --model):", rows);
     }
-    out
+    if show("systems") {
+        let rows = crate::system::SYSTEMS
+            .iter()
+            .map(|(n, h)| (n.to_string(), h.to_string()))
+            .collect();
+        section("systems (--system):", rows);
+    }
+    if show("scenarios") {
+        let rows = scenarios
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    format!(
+                        "{} [{}, {} nodes, {} s]",
+                        s.description, s.workload, s.nodes, s.time_limit
+                    ),
+                )
+            })
+            .collect();
+        section(
+            "scenarios (faultline run SCENARIO; faultline scenario show NAME):",
+            rows,
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_listing_names_every_workload_nemesis_and_model() {
-        let text = super::render();
+        let text = super::render(None, &crate::scenario::builtins()).unwrap();
         for name in [
             "register",
             "set",
@@ -43,6 +97,8 @@ mod tests {
             "faultline-node",
             "etcd",
             "http",
+            "leader-isolation",
+            "lagging-follower",
         ] {
             assert!(
                 text.contains(&format!("  {name} ")),

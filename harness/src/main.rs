@@ -3,10 +3,21 @@
 mod check;
 mod cli;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
+    {
+        // A scenario's defaults apply only to options not given explicitly.
+        args.explicit = ["workload", "nodes", "time_limit", "rate"]
+            .into_iter()
+            .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))
+            .map(str::to_string)
+            .collect();
+    }
     // `run` enters its network namespace first, while the process has one
     // thread: nothing may start a thread before it.
     let code = match cli.command {
@@ -21,16 +32,36 @@ fn main() {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Suite(args) => faultline::suite::run(&args),
         cli::Command::Report(args) => report(&args),
-        cli::Command::List => {
-            print!("{}", faultline::list::render());
-            Ok(0)
-        }
+        cli::Command::List(args) => list(&args),
+        cli::Command::Scenario(args) => scenario(&args),
     };
     match code {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("faultline: error: {err:#}");
             std::process::exit(3);
+        }
+    }
+}
+
+/// `faultline list [WHAT]`.
+fn list(args: &cli::ListArgs) -> anyhow::Result<i32> {
+    let scenarios = faultline::scenario::known(args.scenarios.as_deref())?;
+    print!(
+        "{}",
+        faultline::list::render(args.what.as_deref(), &scenarios)?
+    );
+    Ok(0)
+}
+
+/// `faultline scenario show NAME`.
+fn scenario(args: &cli::ScenarioArgs) -> anyhow::Result<i32> {
+    match &args.action {
+        cli::ScenarioAction::Show { name, scenarios } => {
+            let known = faultline::scenario::known(scenarios.as_deref())?;
+            let s = faultline::scenario::find(&known, name)?;
+            print!("{}", faultline::scenario::to_toml(&s));
+            Ok(0)
         }
     }
 }

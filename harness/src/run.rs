@@ -47,6 +47,19 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// register workload against 3 nodes under every fault for 20 seconds.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct RunArgs {
+    /// A named scenario (see `faultline list scenarios`): its workload, its
+    /// planned fault steps (in place of --nemesis) and its defaults for
+    /// --workload, --nodes, --time-limit and --rate, which explicit options override.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+    /// A TOML file of user scenarios (default: ./faultline.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<PathBuf>,
+    /// Options given explicitly on the command line (filled in by the CLI),
+    /// so a scenario's defaults do not override them.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub explicit: Vec<String>,
     /// The workload (see `faultline list`): register, set or list-append.
     #[arg(long, default_value = "register", value_parser = parse_workload)]
     pub workload: String,
@@ -140,6 +153,7 @@ struct TestJson<'a> {
     nodes_tagged_with_groups: bool,
     started: String,
     schedule: &'a [Step],
+    scenario: Option<&'a crate::scenario::Scenario>,
 }
 
 /// Runs `faultline run`; returns the exit code.
@@ -147,6 +161,16 @@ struct TestJson<'a> {
 /// Must be called while the process is single-threaded (it enters the
 /// network namespace first).
 pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
+    let scenario = match &args.scenario {
+        Some(name) => {
+            let known =
+                crate::scenario::known(args.scenarios.as_deref()).context("loading scenarios")?;
+            let s = crate::scenario::find(&known, name)?;
+            apply_scenario(&mut args, &s);
+            Some(s)
+        }
+        None => None,
+    };
     let workload: Arc<dyn Workload> =
         Arc::from(faultline_workloads::by_name(&args.workload).context("choosing the workload")?);
     if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
@@ -155,7 +179,11 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     let system = crate::system::build(&system_options(&args)).context("choosing the system")?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     args.seed = Some(seed);
-    let mut kinds = args.nemesis.0.clone();
+    let mut kinds = if scenario.is_some() {
+        Vec::new()
+    } else {
+        args.nemesis.0.clone()
+    };
     match args.net {
         NetMode::Private => netns::enter_private().context("--net private")?,
         NetMode::Host => {
@@ -177,7 +205,11 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     let nodes = args.nodes as usize;
     let concurrency = args.concurrency.unwrap_or(2 * nodes).max(1);
     let tag_groups = args.net == NetMode::Private && netns::can_tag_groups();
-    let dir = RunDir::create(&args.store, &args.workload, &nemesis_set.label(), seed)
+    let label = match &scenario {
+        Some(s) => s.name.clone(),
+        None => nemesis_set.label(),
+    };
+    let dir = RunDir::create(&args.store, &args.workload, &label, seed)
         .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
     let specs = layout(nodes, &dir.path, tag_groups);
     let cluster =
@@ -203,6 +235,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         nodes_tagged_with_groups: tag_groups,
         started: crate::store::timestamp(std::time::SystemTime::now()),
         schedule: &steps,
+        scenario: scenario.as_ref(),
     };
     dir.write_json(&dir.test_json(), &test)
         .context("writing test.json")?;
@@ -210,7 +243,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         "faultline run: {} · workload {} · nemesis {} · {nodes} nodes · {concurrency} clients · {:.0} ops/s · {}s · seed {seed}",
         system.name(),
         args.workload,
-        nemesis_set.label(),
+        label,
         args.rate,
         args.time_limit,
     );
@@ -228,6 +261,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         system: system.clone(),
         platform: platform.clone(),
         steps: &steps,
+        scenario: scenario.as_ref(),
         concurrency,
         seed,
         dir: &dir,
@@ -302,6 +336,22 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
                 obj.insert("model".into(), json!(workload.model().name()));
                 obj.insert("nemesis".into(), json!(kinds));
                 obj.insert("events".into(), json!(events.len()));
+                obj.insert(
+                    "scenario".into(),
+                    json!(scenario.as_ref().map(|s| s.name.clone())),
+                );
+                // How fast the run caught the bug: from the start of the test to
+                // the completion of the first operation that cannot be
+                // linearized (or the first lost or unexpected element).
+                let detected = results
+                    .workload
+                    .result
+                    .as_ref()
+                    .and_then(|r| r.detected_at_time);
+                obj.insert(
+                    "time_to_detect_s".into(),
+                    json!(detected.map(|ns| (ns as f64 / 1e6).round() / 1e3)),
+                );
             }
             dir.write_json(&dir.results(), &doc)
                 .context("writing results.json")?;
@@ -329,6 +379,7 @@ struct Ctx<'a> {
     system: Arc<dyn System>,
     platform: SharedPlatform,
     steps: &'a [Step],
+    scenario: Option<&'a crate::scenario::Scenario>,
     concurrency: usize,
     seed: u64,
     dir: &'a RunDir,
@@ -399,7 +450,19 @@ async fn drive(
         clients.spawn(client.run(shared.clone()));
     }
     let mut nemesis = Nemesis::new(ctx.platform.clone(), recorder.clone(), http.clone());
-    let active = nemesis.active.clone();
+    let mut player = ctx.scenario.map(|_| {
+        crate::scenario::play::Player::new(
+            ctx.platform.clone(),
+            recorder.clone(),
+            probe(ctx.system.clone(), http.clone(), specs.clone()),
+            counters.clone(),
+            ctx.seed,
+        )
+    });
+    let active = match &player {
+        Some(p) => p.active.clone(),
+        None => nemesis.active.clone(),
+    };
     let time_limit = Duration::from_secs_f64(args.time_limit);
 
     // The progress line and the watch for nodes dying on their own.
@@ -417,7 +480,10 @@ async fn drive(
         }
     };
     let faulty = async {
-        nemesis.play(ctx.steps, time_limit).await?;
+        match (&mut player, ctx.scenario) {
+            (Some(player), Some(scenario)) => player.play(scenario, time_limit).await?,
+            _ => nemesis.play(ctx.steps, time_limit).await?,
+        }
         let left = time_limit.saturating_sub(recorder.elapsed());
         tokio::time::sleep(left).await;
         anyhow::Ok(())
@@ -448,6 +514,9 @@ async fn drive(
     tokio::select! {
         _ = drain => {}
         _ = tick_progress("stopping clients", &recorder, &counters, progress) => {}
+    }
+    if let Some(player) = &mut player {
+        player.heal().context("healing the scenario's faults")?;
     }
     nemesis.heal().context("healing the faults")?;
     let recover = tokio::time::sleep(Duration::from_secs_f64(args.recovery_time.max(0.0)));
@@ -586,6 +655,65 @@ fn warn_if_partitions_are_blind(ctx: &Ctx<'_>, specs: &[crate::cluster::NodeSpec
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// How a scenario player asks node `i` for its status: the system's answer
+/// (role, term) plus, where the node's `/status` has them, its log indexes.
+fn probe(
+    system: Arc<dyn System>,
+    http: reqwest::Client,
+    specs: Vec<crate::cluster::NodeSpec>,
+) -> crate::scenario::play::ProbeFn {
+    Arc::new(move |i| {
+        let system = system.clone();
+        let http = http.clone();
+        let node = specs[i].clone();
+        Box::pin(async move {
+            let timeout = Duration::from_millis(500);
+            let status = system.status(&http, &node, timeout).await?;
+            let raw: Option<serde_json::Value> = match http
+                .get(format!("http://{}/status", node.http_addr))
+                .timeout(timeout)
+                .send()
+                .await
+            {
+                Ok(resp) if resp.status().is_success() => resp.json().await.ok(),
+                _ => None,
+            };
+            let index = |field: &str| {
+                raw.as_ref()
+                    .and_then(|r| r.get(field))
+                    .and_then(|v| v.as_u64())
+            };
+            Some(crate::scenario::play::Probed {
+                role: status.role,
+                term: status.term,
+                last_log_index: index("last_log_index"),
+                snapshot_index: index("snapshot_index"),
+            })
+        })
+    })
+}
+
+/// A scenario's defaults, for the options not given explicitly; its node
+/// arguments come before the user's (so a user's repeated flag wins).
+fn apply_scenario(args: &mut RunArgs, s: &crate::scenario::Scenario) {
+    let given = |name: &str| args.explicit.iter().any(|e| e == name);
+    if !given("workload") {
+        args.workload = s.workload.clone();
+    }
+    if !given("nodes") {
+        args.nodes = s.nodes;
+    }
+    if !given("time_limit") {
+        args.time_limit = s.time_limit;
+    }
+    if !given("rate") {
+        args.rate = s.rate;
+    }
+    let mut node_args = s.node_args.clone();
+    node_args.append(&mut args.node_args);
+    args.node_args = node_args;
 }
 
 /// What builds the system of a run.

@@ -58,7 +58,8 @@ fn a_missing_node_binary_is_a_harness_failure_naming_the_fix() {
     ]);
     assert_eq!(code, Some(3));
     assert!(
-        err.contains("faultline: error: --node-bin /nonexistent/faultline-node"),
+        err.starts_with("faultline: error: ")
+            && err.contains("--node-bin /nonexistent/faultline-node: no such file"),
         "{err}"
     );
 }

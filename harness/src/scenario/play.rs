@@ -2,7 +2,7 @@
 //! role when each step fires, bounded waits, every fault and every wait's
 //! outcome recorded in the history as a `"nemesis"` event.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
+use crate::client::Counters;
 use crate::cluster::{ClusterError, NodeSpec, NodeState};
 use crate::nemesis::partition::{self, Cut};
 use crate::nemesis::schedule::Shape;
@@ -51,7 +52,7 @@ pub struct Player {
     nodes: Vec<NodeSpec>,
     recorder: Recorder,
     probe: ProbeFn,
-    acked: Arc<AtomicU64>,
+    counters: Arc<Counters>,
     rng: ChaCha8Rng,
     /// Descriptions of the faults active now, for the progress line.
     pub active: Arc<Mutex<Vec<String>>>,
@@ -62,13 +63,14 @@ pub struct Player {
 }
 
 impl Player {
-    /// A player for the cluster behind `platform`; `acked` counts
-    /// acknowledged operations; every choice comes from `seed`.
+    /// A player for the cluster behind `platform`; `counters` count the
+    /// clients' outcomes (`acked` waits use the ok count); every choice
+    /// comes from `seed`.
     pub fn new(
         platform: SharedPlatform,
         recorder: Recorder,
         probe: ProbeFn,
-        acked: Arc<AtomicU64>,
+        counters: Arc<Counters>,
         seed: u64,
     ) -> Player {
         let nodes = lock(&platform).nodes().to_vec();
@@ -79,7 +81,7 @@ impl Player {
             nodes,
             recorder,
             probe,
-            acked,
+            counters,
             rng,
             active: Arc::default(),
             cut: None,
@@ -379,7 +381,7 @@ impl Player {
             Condition::NewLeader => self.leader().await,
             _ => None,
         };
-        let start_acked = self.acked.load(Ordering::Relaxed);
+        let start_acked = self.counters.ok.load(Ordering::Relaxed);
         loop {
             let met = match cond {
                 Condition::Leader => self
@@ -396,7 +398,7 @@ impl Player {
                     _ => None,
                 },
                 Condition::Acked(n) => {
-                    let now = self.acked.load(Ordering::Relaxed);
+                    let now = self.counters.ok.load(Ordering::Relaxed);
                     (now >= start_acked + n).then(|| json!({ "acked": now - start_acked }))
                 }
                 Condition::CompactedPastPrevious => match self.previous {
