@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::cluster::NodeSpec;
-use crate::system::System;
 use crate::recorder::{Draft, Recorder};
+use crate::system::System;
 
 /// Counts shown by the progress line.
 #[derive(Debug, Default)]

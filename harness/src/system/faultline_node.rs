@@ -101,9 +101,8 @@ pub fn find_bin(given: Option<&Path>) -> Result<PathBuf, SystemError> {
         }
         return Ok(p.canonicalize().unwrap_or_else(|_| p.to_path_buf()));
     }
-    let exe = std::env::current_exe().map_err(|e| {
-        SystemError::Missing(format!("locating the faultline executable: {e}"))
-    })?;
+    let exe = std::env::current_exe()
+        .map_err(|e| SystemError::Missing(format!("locating the faultline executable: {e}")))?;
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
     // Integration tests run from target/<profile>/deps.
     for candidate in [dir.join("faultline-node"), dir.join("../faultline-node")] {

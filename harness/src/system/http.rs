@@ -20,7 +20,13 @@ use crate::cluster::NodeSpec;
 /// The system's name.
 pub const NAME: &str = "http";
 
-const PLACEHOLDERS: [&str; 5] = ["{id}", "{peer_addr}", "{http_addr}", "{peers}", "{data_dir}"];
+const PLACEHOLDERS: [&str; 5] = [
+    "{id}",
+    "{peer_addr}",
+    "{http_addr}",
+    "{peers}",
+    "{data_dir}",
+];
 
 /// A program started from a command template, speaking faultline-node's API.
 #[derive(Debug, Clone)]
@@ -32,9 +38,8 @@ pub struct Http {
 impl Http {
     /// The system started by `template` (see the module docs).
     pub fn new(template: &str) -> Result<Http, SystemError> {
-        let words = shell_words::split(template).map_err(|e| {
-            SystemError::BadOption(format!("--node-cmd {template:?}: {e}"))
-        })?;
+        let words = shell_words::split(template)
+            .map_err(|e| SystemError::BadOption(format!("--node-cmd {template:?}: {e}")))?;
         if words.is_empty() {
             return Err(SystemError::BadOption("--node-cmd is empty".into()));
         }

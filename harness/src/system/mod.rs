@@ -162,7 +162,8 @@ pub fn build(opts: &SystemOptions) -> Result<Arc<dyn System>, SystemError> {
         etcd::NAME => {
             if !opts.node_args.is_empty() || opts.node_bin.is_some() {
                 return Err(SystemError::BadOption(
-                    "--node-bin and --node-arg are for faultline-node; etcd takes --etcd-bin".into(),
+                    "--node-bin and --node-arg are for faultline-node; etcd takes --etcd-bin"
+                        .into(),
                 ));
             }
             Ok(Arc::new(etcd::Etcd::new(
@@ -190,14 +191,15 @@ pub async fn find_leader(
     nodes: &[NodeSpec],
 ) -> Option<usize> {
     let timeout = Duration::from_millis(500);
-    let asks = nodes
-        .iter()
-        .map(|node| system.status(http, node, timeout));
+    let asks = nodes.iter().map(|node| system.status(http, node, timeout));
     let answers = futures_join_all(asks.collect()).await;
     let mut best: Option<(u64, usize)> = None;
     for (i, answer) in answers.into_iter().enumerate() {
         if let Some(s) = answer {
-            let better = best.map_or(true, |(term, _)| s.term > term);
+            let better = match best {
+                None => true,
+                Some((term, _)) => s.term > term,
+            };
             if s.role == "leader" && better {
                 best = Some((s.term, i));
             }

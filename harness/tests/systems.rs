@@ -1,0 +1,218 @@
+//! `faultline run --system`: etcd (a real system nobody here wrote) under
+//! faults is valid, etcd's serializable reads are caught, and faultline-node
+//! started through the generic `http` system passes.
+//!
+//! The etcd tests run when an `etcd` binary is on PATH (scripts/setup.sh
+//! installs Debian's etcd-server); without it they say so and pass, except
+//! under CI (`CI` set), where a missing etcd fails them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn faultline_node() -> PathBuf {
+    let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
+    assert!(
+        node.is_file(),
+        "{} is missing: build it with `cargo build --release -p faultline-node`",
+        node.display()
+    );
+    node
+}
+
+/// Whether etcd can be tested here; fails under CI when it cannot.
+fn etcd_present() -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "etcd is not on PATH under CI: scripts/setup.sh should have installed etcd-server"
+        );
+        eprintln!("skipped: no etcd on PATH (run scripts/setup.sh)");
+    }
+    found
+}
+
+/// Runs `faultline run ARGS` (bounded); exit code, output, run folder.
+fn run(args: &[&str]) -> (i32, String, PathBuf) {
+    let store = tempfile::tempdir().unwrap().keep();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("run")
+        .arg("--store")
+        .arg(&store)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting faultline");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("faultline run {args:?} did not end within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let dir = std::fs::canonicalize(store.join("latest")).expect("a run folder");
+    (out.status.code().unwrap_or(-1), text, dir)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+const SHORT: [&str; 6] = [
+    "--time-limit",
+    "10",
+    "--nemesis-interval",
+    "2",
+    "--recovery-time",
+    "2",
+];
+
+#[test]
+fn etcd_under_kills_pauses_and_partitions_is_linearizable() {
+    if !etcd_present() {
+        return;
+    }
+    let mut args = vec![
+        "--system",
+        "etcd",
+        "--workload",
+        "register",
+        "--nemesis",
+        "kill,pause,partition",
+        "--seed",
+        "1",
+    ];
+    args.extend(SHORT);
+    let (code, out, dir) = run(&args);
+    assert_eq!(code, 0, "a false alarm against etcd:\n{out}");
+    let results = json(&dir.join("results.json"));
+    assert_eq!(results["system"], "etcd");
+    let test = json(&dir.join("test.json"));
+    let line = test["node_command_lines"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        line.contains("--initial-cluster n1=http://127.0.0.11:7001"),
+        "{line}"
+    );
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"f\":\"start-partition\""),
+        "no partition ran"
+    );
+    assert!(
+        history.contains("\"type\":\"ok\",\"f\":\"cas\""),
+        "no cas succeeded"
+    );
+}
+
+#[test]
+fn etcd_appends_keep_every_acknowledged_element_under_partitions() {
+    if !etcd_present() {
+        return;
+    }
+    let mut args = vec![
+        "--system",
+        "etcd",
+        "--workload",
+        "set",
+        "--nemesis",
+        "partition,pause",
+        "--seed",
+        "2",
+    ];
+    args.extend(SHORT);
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("set checker: valid"), "{out}");
+}
+
+#[test]
+fn etcd_serializable_reads_are_caught_as_stale() {
+    if !etcd_present() {
+        return;
+    }
+    let mut args = vec![
+        "--system",
+        "etcd",
+        "--etcd-serializable-reads",
+        "--workload",
+        "register",
+        "--nemesis",
+        "partition",
+        "--seed",
+        "1",
+    ];
+    args.extend(SHORT);
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 1, "stale serializable reads were not caught:\n{out}");
+    assert!(out.contains("not linearizable"), "{out}");
+}
+
+#[test]
+fn faultline_node_through_the_http_system_passes() {
+    let template = format!(
+        "'{}' --id {{id}} --peer-addr {{peer_addr}} --http-addr {{http_addr}} --peers {{peers}} --data-dir {{data_dir}}",
+        faultline_node().display()
+    );
+    let mut args = vec![
+        "--system",
+        "http",
+        "--node-cmd",
+        &template,
+        "--workload",
+        "register",
+        "--nemesis",
+        "kill,partition",
+        "--seed",
+        "4",
+    ];
+    args.extend(SHORT);
+    let (code, out, dir) = run(&args);
+    assert_eq!(code, 0, "{out}");
+    let test = json(&dir.join("test.json"));
+    assert_eq!(test["system"], "http");
+    assert_eq!(test["node_command_lines"][1][2], "n2", "{test}");
+}
+
+#[test]
+fn options_of_another_system_and_unknown_systems_are_refused() {
+    let store = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .arg("run")
+            .arg("--store")
+            .arg(store.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["--system", "zookeeper"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("faultline-node, etcd, http"), "{err}");
+    let (code, err) = run(&["--etcd-serializable-reads"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("--etcd-serializable-reads is for --system etcd"),
+        "{err}"
+    );
+    let (code, err) = run(&["--system", "http"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("needs --node-cmd"), "{err}");
+}
