@@ -7,6 +7,8 @@ need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# etcd, the second system under test (`faultline run --system etcd`, `faultline bench --compare`).
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
