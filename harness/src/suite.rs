@@ -742,7 +742,7 @@ scenarios = ["later"]
         let unknown = record(Some(Verdict::Unknown), Some(2), true);
         let failed = record(None, Some(3), true);
         let skipped = record(None, None, false);
-        assert_eq!(exit_code(&[valid.clone()]), 0);
+        assert_eq!(exit_code(std::slice::from_ref(&valid)), 0);
         assert_eq!(exit_code(&[valid.clone(), skipped.clone()]), 2);
         assert_eq!(exit_code(&[valid.clone(), unknown]), 2);
         assert_eq!(exit_code(&[valid.clone(), failed.clone(), skipped]), 3);

@@ -73,9 +73,10 @@ pub fn render(page: &Page<'_>) -> String {
         let _ = write!(
             h,
             "<section id=\"counterexample\"><h2>Counterexample</h2>\
-             <p class=\"hint\">The operations around the failure, one lane per process: \
-             the longest linearizable order found is numbered #1, #2, … and reaches the state \
-             shown; the operation outlined in red cannot be placed after it.</p>{}\
+             <p class=\"hint\">The operations around the failure, a row each, grouped by \
+             process, in history order: the end of the longest linearizable order found is \
+             numbered #1, #2, … and reaches the state shown; the operation outlined in red \
+             cannot be placed after it.</p>{}\
              <pre class=\"cx-text\">{}</pre></section>",
             counterexample::svg(c),
             esc(&c.render_lines().join("\n"))
@@ -91,11 +92,11 @@ pub fn render(page: &Page<'_>) -> String {
     }
     // '<' only occurs inside JSON strings, where \u003c means the same.
     let data = data.replace('<', "\\u003c");
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<footer id=\"status\">rendering…</footer>\
          <script type=\"application/json\" id=\"data\">{data}</script>\
-         <script>{SCRIPT}</script></body></html>\n"
+         <script>{SCRIPT}</script></body></html>"
     );
     h
 }

@@ -1,0 +1,159 @@
+//! `faultline suite`: the repository's smoke suite passes on the correct
+//! node and leaves an aggregate junit.xml of the shape CI reads and an
+//! index.html linking every run's report; a suite whose budget cannot fit
+//! a run skips it (unknown, exit 2); a suite with an option `faultline run`
+//! refuses fails before anything runs.
+
+#[path = "suite_support/junit.rs"]
+mod junit;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `faultline suite ARGS` within `limit`; returns the exit code and its output.
+fn suite(args: &[&Path], limit: Duration) -> (i32, String) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let (out, err) = (out_dir.path().join("out"), out_dir.path().join("err"));
+    let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
+    assert!(
+        node.is_file(),
+        "{} is missing: build it with `cargo build --release -p faultline-node`",
+        node.display()
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("suite")
+        .args(args)
+        .arg("--node-bin")
+        .arg(&node)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("starting faultline suite");
+    let mut child = Reaped(child);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "faultline suite did not end within {limit:?}:\n{}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = std::fs::read_to_string(out).unwrap_or_default()
+        + &std::fs::read_to_string(err).unwrap_or_default();
+    (status.code().unwrap_or(-1), text)
+}
+
+fn suite_dir(store: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(store)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("suite-")
+        })
+        .collect();
+    assert_eq!(dirs.len(), 1, "one suite folder: {dirs:?}");
+    dirs[0].clone()
+}
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+#[test]
+fn the_smoke_suite_passes_with_junit_and_an_index() {
+    let store = tempfile::tempdir().unwrap();
+    let (code, out) = suite(
+        &[
+            &repo_file("suites/smoke.toml"),
+            Path::new("--store"),
+            store.path(),
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(code, 0, "{out}");
+    let dir = suite_dir(store.path());
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).expect("the suite's junit.xml");
+    let suites = junit::read(&xml);
+    assert_eq!(suites.len(), 3, "one testsuite per run");
+    for s in &suites {
+        assert_eq!(s.cases.len(), 3, "one testcase per checker in {}", s.name);
+        let names: Vec<&str> = s.cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names[1..], ["stats", "node logs"], "{}", s.name);
+        assert!(s.cases.iter().all(|c| c.outcome.is_none()), "{s:?}");
+    }
+    let index = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    let reports: Vec<&str> = index
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.ends_with("report.html"))
+        .collect();
+    assert_eq!(reports.len(), 3, "{index}");
+    for r in reports {
+        assert!(dir.join(r).is_file(), "{r} is linked but missing");
+    }
+    assert!(!index.contains("http:") && !index.contains("https:"));
+}
+
+#[test]
+fn runs_that_do_not_fit_the_budget_are_skipped_and_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tiny.toml");
+    std::fs::write(
+        &file,
+        "budget = 1\n[options]\ntime_limit = 30\n[[matrix]]\nworkloads = [\"register\"]\nnemeses = [\"none\", \"kill\"]\nseeds = [1]\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let (code, out) = suite(
+        &[&file, Path::new("--store"), &store],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 2, "{out}");
+    let suites =
+        junit::read(&std::fs::read_to_string(suite_dir(&store).join("junit.xml")).unwrap());
+    assert_eq!(suites.len(), 2);
+    for s in suites {
+        assert_eq!(s.cases.len(), 1);
+        assert_eq!(s.cases[0].outcome.as_deref(), Some("skipped"));
+    }
+}
+
+#[test]
+fn a_suite_with_a_bad_option_fails_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[options]\ntime_limitt = 3\n[[matrix]]\nworkloads = [\"register\"]\nnemeses = [\"none\"]\nseeds = [1]\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let (code, out) = suite(
+        &[&file, Path::new("--store"), &store],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("register none seed 1"), "{out}");
+    assert!(!store.exists(), "nothing may run");
+}
