@@ -271,33 +271,6 @@ pub async fn status(
     resp.json().await.ok()
 }
 
-/// The node (index) that leads now, asked through faultline-node's
-/// `GET /status`: among nodes calling themselves leader, the one with the
-/// highest term. None when no node does. For any system:
-/// [`crate::system::find_leader`].
-pub async fn find_leader(http: &reqwest::Client, nodes: &[NodeSpec]) -> Option<usize> {
-    let timeout = Duration::from_millis(500);
-    let mut asks = tokio::task::JoinSet::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let http = http.clone();
-        let node = node.clone();
-        asks.spawn(async move { (i, status(&http, &node, timeout).await) });
-    }
-    let mut best: Option<(u64, usize)> = None;
-    while let Some(answer) = asks.join_next().await {
-        if let Ok((i, Some(s))) = answer {
-            let better = match best {
-                None => true,
-                Some((term, _)) => s.term > term,
-            };
-            if s.role == "leader" && better {
-                best = Some((s.term, i));
-            }
-        }
-    }
-    best.map(|(_, i)| i)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -449,7 +449,12 @@ async fn drive(
         };
         clients.spawn(client.run(shared.clone()));
     }
-    let mut nemesis = Nemesis::new(ctx.platform.clone(), recorder.clone(), http.clone());
+    let mut nemesis = Nemesis::new(
+        ctx.platform.clone(),
+        recorder.clone(),
+        http.clone(),
+        ctx.system.clone(),
+    );
     let mut player = ctx.scenario.map(|_| {
         crate::scenario::play::Player::new(
             ctx.platform.clone(),

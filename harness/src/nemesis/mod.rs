@@ -22,9 +22,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::client::find_leader;
 use crate::cluster::{ClusterError, NodeSpec, NodeState, Platform};
 use crate::recorder::Recorder;
+use crate::system::{find_leader, System};
 use partition::Cut;
 use schedule::{Fault, Step, Target};
 
@@ -155,20 +155,28 @@ pub struct Nemesis {
     nodes: Vec<NodeSpec>,
     recorder: Recorder,
     http: reqwest::Client,
+    system: Arc<dyn System>,
     /// Descriptions of the faults active now, for the progress line.
     pub active: Arc<Mutex<Vec<String>>>,
     applied: Vec<(usize, Applied)>,
 }
 
 impl Nemesis {
-    /// A nemesis for the cluster behind `platform`.
-    pub fn new(platform: SharedPlatform, recorder: Recorder, http: reqwest::Client) -> Nemesis {
+    /// A nemesis for the cluster behind `platform`, running `system` (which
+    /// says who leads).
+    pub fn new(
+        platform: SharedPlatform,
+        recorder: Recorder,
+        http: reqwest::Client,
+        system: Arc<dyn System>,
+    ) -> Nemesis {
         let nodes = lock(&platform).nodes().to_vec();
         Nemesis {
             platform,
             nodes,
             recorder,
             http,
+            system,
             active: Arc::new(Mutex::new(Vec::new())),
             applied: Vec::new(),
         }
@@ -234,7 +242,7 @@ impl Nemesis {
         match target {
             Target::Nodes(v) => v.clone(),
             Target::Leader { fallback } => {
-                vec![find_leader(&self.http, &self.nodes)
+                vec![find_leader(self.system.as_ref(), &self.http, &self.nodes)
                     .await
                     .unwrap_or(*fallback)]
             }
@@ -269,7 +277,7 @@ impl Nemesis {
             Fault::Partition(shape) => {
                 let leader = match shape {
                     schedule::Shape::IsolateLeader { .. } => {
-                        find_leader(&self.http, &self.nodes).await
+                        find_leader(self.system.as_ref(), &self.http, &self.nodes).await
                     }
                     _ => None,
                 };
