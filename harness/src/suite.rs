@@ -19,6 +19,10 @@
 //! nemeses = ["kill,pause", "partition"]
 //! seeds = [1, 2]
 //! options = { rate = 100 }   # this entry's own options, over the shared ones
+//!
+//! [[matrix]]            # named scenarios, each with its own workload and
+//! scenarios = ["leader-isolation", "kill-all"]   # defaults (shared options
+//! seeds = [1, 2, 3]     # given here still override them)
 //! ```
 //!
 //! Each run is a child `faultline run` (its own process, so its own network
@@ -93,13 +97,19 @@ pub struct SuiteFile {
     pub unknown: BTreeMap<String, toml::Value>,
 }
 
-/// One matrix: every workload × nemesis × seed.
+/// One matrix: every workload × nemesis × seed, and every scenario × seed.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Matrix {
     /// Workloads.
+    #[serde(default)]
     pub workloads: Vec<String>,
     /// Nemeses, each as `faultline run --nemesis` takes it (`kill,pause`, `none`).
+    #[serde(default)]
     pub nemeses: Vec<String>,
+    /// Named scenarios (`faultline list scenarios`; ./faultline.toml adds
+    /// user ones), each run at every seed with its own workload and defaults.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
     /// Seeds.
     pub seeds: Vec<u64>,
     /// Options of these runs, over the suite's.
@@ -224,6 +234,52 @@ pub fn plan(file: &SuiteFile) -> Result<Vec<PlannedRun>, SuiteError> {
             }
         }
         let base = option_args(&options)?;
+        if m.workloads.is_empty() != m.nemeses.is_empty() {
+            return Err(SuiteError::BadRun {
+                run: "matrix".into(),
+                message: "a matrix needs both workloads and nemeses (or only scenarios)".into(),
+            });
+        }
+        for name in &m.scenarios {
+            let known = crate::scenario::known(None).map_err(|e| SuiteError::BadRun {
+                run: name.clone(),
+                message: e.to_string(),
+            })?;
+            let scenario = crate::scenario::find(&known, name).map_err(|e| SuiteError::BadRun {
+                run: name.clone(),
+                message: e.to_string(),
+            })?;
+            for &seed in &m.seeds {
+                let mut args = vec![name.clone(), format!("--seed={seed}")];
+                args.extend(base.iter().cloned());
+                let label = format!("{name} seed {seed}");
+                let probe = Probe::try_parse_from(
+                    std::iter::once("faultline run".to_string()).chain(args.iter().cloned()),
+                )
+                .map_err(|e| SuiteError::BadRun {
+                    run: label.clone(),
+                    message: e.to_string().lines().next().unwrap_or_default().to_string(),
+                })?;
+                let a = probe.args;
+                let time_limit =
+                    if options.contains_key("time_limit") || options.contains_key("time-limit") {
+                        a.time_limit
+                    } else {
+                        scenario.time_limit
+                    };
+                let timeout = file
+                    .run_timeout
+                    .unwrap_or(time_limit + a.recovery_time.max(0.0) + 90.0);
+                runs.push(PlannedRun {
+                    workload: scenario.workload.clone(),
+                    nemesis: name.clone(),
+                    seed,
+                    args,
+                    time_limit,
+                    timeout,
+                });
+            }
+        }
         for workload in &m.workloads {
             for nemesis in &m.nemeses {
                 for &seed in &m.seeds {
@@ -674,13 +730,13 @@ options = { rate = 50 }
 workloads = ["list-append"]
 nemeses = ["none"]
 seeds = [3]
-scenarios = ["later"]
+colour = "blue"
 "#;
 
     #[test]
     fn the_matrix_expands_in_order_with_options() {
         let (file, warnings) = parse(SUITE).unwrap();
-        assert_eq!(warnings, vec!["matrix 2: unknown key `scenarios` ignored"]);
+        assert_eq!(warnings, vec!["matrix 2: unknown key `colour` ignored"]);
         let runs = plan(&file).unwrap();
         assert_eq!(runs.len(), 2 * 2 * 2 + 1);
         assert_eq!(runs[0].label(), "register kill,pause seed 1");
@@ -747,5 +803,36 @@ scenarios = ["later"]
         assert_eq!(exit_code(&[valid.clone(), unknown]), 2);
         assert_eq!(exit_code(&[valid.clone(), failed.clone(), skipped]), 3);
         assert_eq!(exit_code(&[failed, invalid, valid]), 1);
+    }
+
+    #[test]
+    fn scenarios_run_at_every_seed_with_their_own_workload_and_time_limit() {
+        let text = "[[matrix]]\nscenarios = [\"leader-isolation\", \"lagging-follower\"]\nseeds = [1, 2]\n";
+        let file: SuiteFile = toml::from_str(text).unwrap();
+        let runs = plan(&file).unwrap();
+        assert_eq!(runs.len(), 4);
+        assert_eq!(runs[0].args[0], "leader-isolation");
+        assert_eq!(runs[0].workload, "register");
+        assert_eq!(runs[2].workload, "set");
+        assert_eq!(runs[0].time_limit, 40.0);
+        let bad: SuiteFile =
+            toml::from_str("[[matrix]]\nscenarios = [\"no-such\"]\nseeds = [1]\n").unwrap();
+        let e = plan(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("no-such") && e.contains("leader-isolation"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_shipped_suites_plan() {
+        for text in [
+            include_str!("../../suites/nightly.toml"),
+            include_str!("../../suites/smoke.toml"),
+        ] {
+            let (file, warnings) = parse(text).unwrap();
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert!(!plan(&file).unwrap().is_empty());
+        }
     }
 }
