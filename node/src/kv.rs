@@ -77,7 +77,7 @@ impl Stored {
 }
 
 /// The result of applying one command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
     /// The command took effect.
     Done,

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -24,13 +24,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::kv::{Applied, Command};
+use crate::kv::{Applied, Command, Stored};
+use crate::raft::NodeId;
 
-use super::peers::Peers;
+use super::peers::{Forwarded, ForwardedReply, Peers};
 use super::{Input, Refusal};
 
-/// Marks a request a follower forwarded, so it is never forwarded twice.
-const FORWARDED: &str = "x-faultline-forwarded";
 /// How long a request waits for the Raft loop (or the leader) before it is
 /// answered with a timeout.
 const WAIT: Duration = Duration::from_secs(2);
@@ -41,23 +40,15 @@ pub struct Api {
     inputs: mpsc::Sender<Input>,
     peers: Peers,
     names: Vec<String>,
-    http: reqwest::Client,
 }
 
 impl Api {
     /// Handlers that hand work to the Raft loop through `inputs`.
     pub fn new(inputs: mpsc::Sender<Input>, peers: Peers, names: Vec<String>) -> Api {
-        let http = reqwest::Client::builder()
-            .timeout(WAIT + Duration::from_millis(500))
-            .connect_timeout(Duration::from_millis(300))
-            .no_proxy()
-            .build()
-            .expect("building the HTTP client");
         Api {
             inputs,
             peers,
             names,
-            http,
         }
     }
 }
@@ -95,21 +86,32 @@ async fn read(
     State(api): State<Api>,
     Path(key): Path<String>,
     Query(q): Query<ReadQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
     let (reply, rx) = oneshot::channel();
     let input = Input::Read {
-        key,
+        key: key.clone(),
         local: q.stale,
         reply,
     };
     match ask(&api, input, rx).await {
-        Ok(Ok(Some(stored))) => Json(json!({ "value": stored.to_json() })).into_response(),
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "not-found", true, None),
-        Ok(Err(refusal)) => refused(&api, refusal, true, method, uri, headers, Bytes::new()).await,
+        Ok(Ok(found)) => read_answer(found),
+        Ok(Err(refusal)) => refused(&api, refusal, Forwarded::Read { key }).await,
         Err(resp) => resp,
+    }
+}
+
+fn read_answer(found: Option<Stored>) -> Response {
+    match found {
+        Some(stored) => Json(json!({ "value": stored.to_json() })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not-found", true, None),
+    }
+}
+
+fn write_answer(applied: Applied) -> Response {
+    match applied {
+        Applied::Done => Json(json!({})).into_response(),
+        Applied::CasMismatch => error(StatusCode::CONFLICT, "cas-mismatch", true, None),
+        Applied::NotAList => error(StatusCode::CONFLICT, "not-a-list", true, None),
     }
 }
 
@@ -140,102 +142,73 @@ async fn ask<T>(api: &Api, input: Input, rx: oneshot::Receiver<T>) -> Result<T, 
     }
 }
 
-/// Answers a refusal: forwards to the leader when this node knows one and the
-/// request was not forwarded already. `read_only` requests fail definitely.
-async fn refused(
-    api: &Api,
-    refusal: Refusal,
-    read_only: bool,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// The answer to a refusal: `lost` and `unknown` as they are; `not-leader`
+/// hands the request to the leader over the peer link when this node knows
+/// one. A read has no effect, so its failures are always definite.
+async fn refused(api: &Api, refusal: Refusal, req: Forwarded) -> Response {
+    let read_only = matches!(req, Forwarded::Read { .. });
     match refusal {
         Refusal::Lost => error(StatusCode::SERVICE_UNAVAILABLE, "lost", true, None),
         Refusal::Unknown(why) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unknown",
             read_only,
-            Some(why.into()),
+            Some(why),
         ),
-        Refusal::NotLeader { leader } => {
-            let target = leader.and_then(|l| api.peers.http_addr(l));
-            match target {
-                Some(addr) if !headers.contains_key(FORWARDED) => {
-                    forward(api, &addr, method, uri, body, read_only).await
-                }
-                _ => {
-                    let name = leader.and_then(|l| api.names.get(l as usize - 1).cloned());
-                    let code = if name.is_some() {
-                        "not-leader"
-                    } else {
-                        "no-leader"
-                    };
-                    let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, code, true, None);
-                    if let Some(n) = name {
-                        resp.headers_mut()
-                            .insert("x-faultline-leader", n.parse().expect("ascii name"));
-                    }
-                    resp
-                }
-            }
-        }
+        Refusal::NotLeader { leader: Some(l) } => match api.peers.forward(l, req) {
+            Some((id, rx)) => forwarded(api, l, id, rx, read_only).await,
+            None => not_leader(api, Some(l)),
+        },
+        Refusal::NotLeader { leader: None } => not_leader(api, None),
     }
 }
 
-/// Sends the request on to the leader and passes its answer back.
-async fn forward(
+fn not_leader(api: &Api, leader: Option<NodeId>) -> Response {
+    let name = leader.and_then(|l| api.names.get(l as usize - 1).cloned());
+    let code = if name.is_some() {
+        "not-leader"
+    } else {
+        "no-leader"
+    };
+    let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, code, true, None);
+    if let Some(n) = name {
+        if let Ok(v) = n.parse() {
+            resp.headers_mut().insert("x-faultline-leader", v);
+        }
+    }
+    resp
+}
+
+/// Waits (bounded) for the leader's outcome of a forwarded request. The
+/// leader's own refusals are answered here, never forwarded again.
+async fn forwarded(
     api: &Api,
-    addr: &str,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
+    leader: NodeId,
+    id: u64,
+    rx: oneshot::Receiver<ForwardedReply>,
     read_only: bool,
 ) -> Response {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let url = format!("http://{addr}{path}");
-    let sent = api
-        .http
-        .request(method, &url)
-        .header(FORWARDED, "1")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Ok(resp) => {
-            let status = StatusCode::from_u16(resp.status().as_u16())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            match resp.bytes().await {
-                Ok(bytes) => {
-                    (status, [("content-type", "application/json")], bytes).into_response()
-                }
-                Err(e) => error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "forward-failed",
-                    read_only,
-                    Some(e.to_string()),
-                ),
-            }
+    let outcome = match tokio::time::timeout(WAIT, rx).await {
+        Ok(Ok(outcome)) => outcome,
+        _ => {
+            api.peers.forgotten(id);
+            return error(StatusCode::SERVICE_UNAVAILABLE, "timeout", read_only, None);
         }
-        // Never reached the leader: nothing happened.
-        Err(e) if e.is_connect() => error(
+    };
+    let refusal = match outcome {
+        ForwardedReply::Write(Ok(applied)) => return write_answer(applied),
+        ForwardedReply::Read(Ok(found)) => return read_answer(found),
+        ForwardedReply::Write(Err(r)) | ForwardedReply::Read(Err(r)) => r,
+    };
+    match refusal {
+        Refusal::Lost => error(StatusCode::SERVICE_UNAVAILABLE, "lost", true, None),
+        Refusal::Unknown(why) => error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "leader-unreachable",
-            true,
-            Some(e.to_string()),
-        ),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            if e.is_timeout() {
-                "timeout"
-            } else {
-                "forward-failed"
-            },
+            "unknown",
             read_only,
-            Some(e.to_string()),
+            Some(why),
         ),
+        Refusal::NotLeader { .. } => not_leader(api, Some(leader)),
     }
 }
 
@@ -254,91 +227,38 @@ fn fields<const N: usize>(body: &Bytes, names: [&str; N]) -> Result<[String; N],
     Ok(out)
 }
 
-async fn propose(
-    api: &Api,
-    cmd: Command,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn propose(api: &Api, cmd: Command) -> Response {
     let (reply, rx) = oneshot::channel();
-    match ask(api, Input::Write { cmd, reply }, rx).await {
-        Ok(Ok(Applied::Done)) => Json(json!({})).into_response(),
-        Ok(Ok(Applied::CasMismatch)) => error(StatusCode::CONFLICT, "cas-mismatch", true, None),
-        Ok(Ok(Applied::NotAList)) => error(StatusCode::CONFLICT, "not-a-list", true, None),
-        Ok(Err(refusal)) => refused(api, refusal, false, method, uri, headers, body).await,
+    let input = Input::Write {
+        cmd: cmd.clone(),
+        reply,
+    };
+    match ask(api, input, rx).await {
+        Ok(Ok(applied)) => write_answer(applied),
+        Ok(Err(refusal)) => refused(api, refusal, Forwarded::Write(cmd)).await,
         Err(resp) => resp,
     }
 }
 
-async fn write(
-    State(api): State<Api>,
-    Path(key): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let [value] = match fields(&body, ["value"]) {
-        Ok(f) => f,
-        Err(message) => return bad_request(message),
-    };
-    propose(
-        &api,
-        Command::Put { key, value },
-        method,
-        uri,
-        headers,
-        body,
-    )
-    .await
+async fn write(State(api): State<Api>, Path(key): Path<String>, body: Bytes) -> Response {
+    match fields(&body, ["value"]) {
+        Ok([value]) => propose(&api, Command::Put { key, value }).await,
+        Err(message) => bad_request(message),
+    }
 }
 
-async fn cas(
-    State(api): State<Api>,
-    Path(key): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let [from, to] = match fields(&body, ["from", "to"]) {
-        Ok(f) => f,
-        Err(message) => return bad_request(message),
-    };
-    propose(
-        &api,
-        Command::Cas { key, from, to },
-        method,
-        uri,
-        headers,
-        body,
-    )
-    .await
+async fn cas(State(api): State<Api>, Path(key): Path<String>, body: Bytes) -> Response {
+    match fields(&body, ["from", "to"]) {
+        Ok([from, to]) => propose(&api, Command::Cas { key, from, to }).await,
+        Err(message) => bad_request(message),
+    }
 }
 
-async fn append(
-    State(api): State<Api>,
-    Path(key): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let [value] = match fields(&body, ["value"]) {
-        Ok(f) => f,
-        Err(message) => return bad_request(message),
-    };
-    propose(
-        &api,
-        Command::Append { key, value },
-        method,
-        uri,
-        headers,
-        body,
-    )
-    .await
+async fn append(State(api): State<Api>, Path(key): Path<String>, body: Bytes) -> Response {
+    match fields(&body, ["value"]) {
+        Ok([value]) => propose(&api, Command::Append { key, value }).await,
+        Err(message) => bad_request(message),
+    }
 }
 
 async fn status(State(api): State<Api>) -> Response {

@@ -92,7 +92,7 @@ pub enum Input {
 }
 
 /// Why a request was not carried out here.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     /// Only the leader can do it; `leader` is the one this node knows of.
     NotLeader {
@@ -102,7 +102,7 @@ pub enum Refusal {
     /// The entry was overwritten by another leader's: it will never apply.
     Lost,
     /// It may or may not have applied.
-    Unknown(&'static str),
+    Unknown(String),
 }
 
 /// The answer to `GET /status`.

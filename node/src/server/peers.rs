@@ -9,22 +9,25 @@
 //! Outgoing sockets are bound to this node's own peer address, so packets
 //! between two nodes can be told apart (and cut) by their addresses.
 //! A connection starts with a `Hello` naming the sender and its HTTP
-//! address, which is how followers learn where to forward client requests.
+//! address. Followers forward client requests to the leader over the same
+//! links (`Forward` / `ForwardReply` frames): no second HTTP hop.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
+use crate::kv::{Applied, Command, Stored};
 use crate::raft::{Message, NodeId};
 
-use super::Input;
+use super::{Input, Refusal};
 
 /// The largest frame accepted (a snapshot of the whole store travels in one).
 const MAX_FRAME: usize = 1 << 30;
@@ -33,6 +36,8 @@ const QUEUE: usize = 4096;
 /// How long a write may stall (a partition, a paused peer) before the
 /// connection is dropped and redialled.
 const WRITE_STALL: Duration = Duration::from_millis(1500);
+/// How long the leader waits for a forwarded request's outcome.
+const FORWARD_WAIT: Duration = Duration::from_millis(1800);
 /// How often an idle outgoing link says hello again.
 const PING: Duration = Duration::from_secs(1);
 /// How long an incoming connection may stay silent before it is closed
@@ -51,21 +56,58 @@ enum Frame {
     },
     /// A Raft message.
     Raft(Message),
+    /// A client request a follower hands to the leader.
+    Forward {
+        /// The follower's request id.
+        id: u64,
+        /// The follower.
+        from: NodeId,
+        /// The request.
+        req: Forwarded,
+    },
+    /// The leader's answer to a `Forward`.
+    ForwardReply {
+        /// The follower's request id.
+        id: u64,
+        /// The outcome.
+        reply: ForwardedReply,
+    },
+}
+
+/// A client request forwarded to the leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Forwarded {
+    /// A write.
+    Write(Command),
+    /// A linearizable read.
+    Read {
+        /// The key.
+        key: String,
+    },
+}
+
+/// The leader's outcome of a forwarded request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ForwardedReply {
+    /// Of a write.
+    Write(Result<Applied, Refusal>),
+    /// Of a read.
+    Read(Result<Option<Stored>, Refusal>),
 }
 
 /// The HTTP addresses of peers, learned from their `Hello` frames.
 pub type HttpAddrs = Arc<RwLock<HashMap<NodeId, String>>>;
 
-/// The messages waiting for one peer's link, newest kept.
+/// The frames waiting for one peer's link, newest kept.
 #[derive(Debug, Default)]
 struct Outbox {
-    queue: Mutex<VecDeque<Message>>,
+    queue: Mutex<VecDeque<Frame>>,
     ready: Notify,
 }
 
 impl Outbox {
-    /// Queues `msg`, dropping the oldest message when full.
-    fn push(&self, msg: Message) {
+    /// Queues `msg`, dropping the oldest frame when full.
+    fn push(&self, msg: Frame) {
         {
             let mut q = self.queue.lock().expect("outbox lock");
             if q.len() >= QUEUE {
@@ -83,7 +125,7 @@ impl Outbox {
         let had = !q.is_empty();
         while out.len() < 1 << 20 {
             match q.pop_front() {
-                Some(msg) => encode(&Frame::Raft(msg), out),
+                Some(frame) => encode(&frame, out),
                 None => break,
             }
         }
@@ -91,11 +133,33 @@ impl Outbox {
     }
 }
 
-/// The sending side of the transport, used by the Raft loop.
-#[derive(Debug, Clone)]
-pub struct Peers {
+/// What the transport's tasks share.
+#[derive(Debug)]
+struct Links {
+    id: NodeId,
     outboxes: HashMap<NodeId, Arc<Outbox>>,
     http_addrs: HttpAddrs,
+    /// Forwarded requests waiting for the leader's answer, by id.
+    pending: Mutex<HashMap<u64, oneshot::Sender<ForwardedReply>>>,
+    next_id: AtomicU64,
+}
+
+impl Links {
+    fn push(&self, to: NodeId, frame: Frame) -> bool {
+        match self.outboxes.get(&to) {
+            Some(outbox) => {
+                outbox.push(frame);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The sending side of the transport, used by the Raft loop and the HTTP API.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    links: Arc<Links>,
 }
 
 impl Peers {
@@ -109,8 +173,6 @@ impl Peers {
         inbound: mpsc::Sender<Input>,
     ) -> io::Result<Peers> {
         let listener = TcpListener::bind(listen).await?;
-        let http_addrs: HttpAddrs = Arc::default();
-        tokio::spawn(accept_loop(listener, inbound, http_addrs.clone()));
         let mut outboxes = HashMap::new();
         for &(peer, addr) in peers {
             if peer == id {
@@ -124,34 +186,68 @@ impl Peers {
             };
             tokio::spawn(dial_loop(listen, addr, hello, outbox));
         }
-        Ok(Peers {
+        let links = Arc::new(Links {
+            id,
             outboxes,
-            http_addrs,
-        })
+            http_addrs: Arc::default(),
+            pending: Mutex::default(),
+            next_id: AtomicU64::new(1),
+        });
+        tokio::spawn(accept_loop(listener, inbound, links.clone()));
+        Ok(Peers { links })
     }
 
     /// Queues `msg` for its receiver (never blocks).
     pub fn send(&self, msg: Message) {
-        if let Some(outbox) = self.outboxes.get(&msg.to) {
-            outbox.push(msg);
+        self.links.push(msg.to, Frame::Raft(msg));
+    }
+
+    /// Hands `req` to `leader`; the answer arrives on the returned channel
+    /// (never, when the link or the leader fails: the caller bounds its wait
+    /// and then calls [`Peers::forgotten`] with the returned id). None when
+    /// `leader` is not a peer.
+    pub fn forward(
+        &self,
+        leader: NodeId,
+        req: Forwarded,
+    ) -> Option<(u64, oneshot::Receiver<ForwardedReply>)> {
+        let id = self.links.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.links.pending.lock().ok()?.insert(id, tx);
+        let frame = Frame::Forward {
+            id,
+            from: self.links.id,
+            req,
+        };
+        if !self.links.push(leader, frame) {
+            self.forgotten(id);
+            return None;
+        }
+        Some((id, rx))
+    }
+
+    /// Drops a forwarded request nobody waits for any more.
+    pub fn forgotten(&self, id: u64) {
+        if let Ok(mut p) = self.links.pending.lock() {
+            p.remove(&id);
         }
     }
 
     /// Where `peer` serves clients, once it has said so.
     pub fn http_addr(&self, peer: NodeId) -> Option<String> {
-        self.http_addrs.read().ok()?.get(&peer).cloned()
+        self.links.http_addrs.read().ok()?.get(&peer).cloned()
     }
 }
 
-async fn accept_loop(listener: TcpListener, inbound: mpsc::Sender<Input>, http_addrs: HttpAddrs) {
+async fn accept_loop(listener: TcpListener, inbound: mpsc::Sender<Input>, links: Arc<Links>) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
                 let inbound = inbound.clone();
-                let http_addrs = http_addrs.clone();
+                let links = links.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = serve_connection(stream, inbound, http_addrs).await {
+                    if let Err(e) = serve_connection(stream, inbound, links).await {
                         tracing::debug!(%from, error = %e, "peer connection closed");
                     }
                 });
@@ -167,7 +263,7 @@ async fn accept_loop(listener: TcpListener, inbound: mpsc::Sender<Input>, http_a
 async fn serve_connection(
     stream: TcpStream,
     inbound: mpsc::Sender<Input>,
-    http_addrs: HttpAddrs,
+    links: Arc<Links>,
 ) -> io::Result<()> {
     let mut reader = tokio::io::BufReader::with_capacity(256 * 1024, stream);
     let mut buf = Vec::new();
@@ -178,7 +274,7 @@ async fn serve_connection(
         };
         match frame {
             Frame::Hello { id, http_addr } => {
-                if let Ok(mut map) = http_addrs.write() {
+                if let Ok(mut map) = links.http_addrs.write() {
                     map.insert(id, http_addr);
                 }
             }
@@ -187,6 +283,63 @@ async fn serve_connection(
                     return Ok(());
                 }
             }
+            Frame::Forward { id, from, req } => serve_forwarded(&inbound, &links, id, from, req),
+            Frame::ForwardReply { id, reply } => {
+                let waiting = links.pending.lock().ok().and_then(|mut p| p.remove(&id));
+                if let Some(tx) = waiting {
+                    let _ = tx.send(reply);
+                }
+            }
+        }
+    }
+}
+
+/// The leader's side of a forwarded request: hand it to the Raft loop, send
+/// the outcome back to `from` (an unknown outcome when it takes too long).
+fn serve_forwarded(
+    inbound: &mpsc::Sender<Input>,
+    links: &Arc<Links>,
+    id: u64,
+    from: NodeId,
+    req: Forwarded,
+) {
+    let links = links.clone();
+    let late = || Refusal::Unknown("no outcome at the leader in time".into());
+    match req {
+        Forwarded::Write(cmd) => {
+            let (reply, rx) = oneshot::channel();
+            if inbound.send(Input::Write { cmd, reply }).is_err() {
+                return;
+            }
+            tokio::spawn(async move {
+                let outcome = match tokio::time::timeout(FORWARD_WAIT, rx).await {
+                    Ok(Ok(outcome)) => outcome,
+                    _ => Err(late()),
+                };
+                let reply = ForwardedReply::Write(outcome);
+                links.push(from, Frame::ForwardReply { id, reply });
+            });
+        }
+        Forwarded::Read { key } => {
+            let (reply, rx) = oneshot::channel();
+            if inbound
+                .send(Input::Read {
+                    key,
+                    local: false,
+                    reply,
+                })
+                .is_err()
+            {
+                return;
+            }
+            tokio::spawn(async move {
+                let outcome = match tokio::time::timeout(FORWARD_WAIT, rx).await {
+                    Ok(Ok(outcome)) => outcome,
+                    _ => Err(late()),
+                };
+                let reply = ForwardedReply::Read(outcome);
+                links.push(from, Frame::ForwardReply { id, reply });
+            });
         }
     }
 }
@@ -279,17 +432,21 @@ mod tests {
     fn a_full_outbox_keeps_the_newest_messages() {
         let outbox = Outbox::default();
         for term in 0..(QUEUE as u64 + 10) {
-            outbox.push(Message {
+            outbox.push(Frame::Raft(Message {
                 from: 1,
                 to: 2,
                 term,
                 body: MessageBody::HeartbeatResp { ctx: 0 },
-            });
+            }));
         }
         let q = outbox.queue.lock().unwrap();
         assert_eq!(q.len(), QUEUE);
-        assert_eq!(q.front().unwrap().term, 10);
-        assert_eq!(q.back().unwrap().term, QUEUE as u64 + 9);
+        let term = |f: Option<&Frame>| match f {
+            Some(Frame::Raft(m)) => m.term,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(term(q.front()), 10);
+        assert_eq!(term(q.back()), QUEUE as u64 + 9);
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl RaftLoop {
         for (_, p) in std::mem::replace(&mut self.proposals, rest) {
             let _ = p
                 .reply
-                .send(Err(Refusal::Unknown("superseded by a snapshot")));
+                .send(Err(Refusal::Unknown("superseded by a snapshot".into())));
         }
         tracing::info!(
             index = snapshot.meta.index,
