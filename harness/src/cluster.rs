@@ -145,6 +145,33 @@ pub enum ClusterError {
     NoFirewall,
 }
 
+/// The exit status faultline-node gives when it crashes on purpose at an
+/// armed failpoint (the node's `failpoints::EXIT_CODE`): an injected fault,
+/// not a failure of the node.
+pub const FAILPOINT_EXIT: i32 = 86;
+
+/// How a node's process ended on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// Its exit code, when it exited rather than died of a signal.
+    pub code: Option<i32>,
+    /// The status as the OS describes it.
+    pub text: String,
+}
+
+impl Exit {
+    /// Whether the node crashed at an armed failpoint (on purpose).
+    pub fn is_failpoint(&self) -> bool {
+        self.code == Some(FAILPOINT_EXIT)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// Where nodes run: the one interface faults and the run loop use.
 pub trait Platform: Send {
     /// The nodes.
@@ -163,7 +190,7 @@ pub trait Platform: Send {
     /// Removes packet-filter table `table` (absent is fine).
     fn remove_rules(&mut self, table: &str) -> Result<(), ClusterError>;
     /// Notices nodes that exited on their own since the last call.
-    fn reap(&mut self) -> Vec<(usize, String)>;
+    fn reap(&mut self) -> Vec<(usize, Exit)>;
     /// Stops every node and removes every rule: the end of a run.
     fn shutdown(&mut self);
 }
@@ -394,14 +421,20 @@ impl Platform for LocalCluster {
         self.kill_all();
     }
 
-    fn reap(&mut self) -> Vec<(usize, String)> {
+    fn reap(&mut self) -> Vec<(usize, Exit)> {
         let mut exited = Vec::new();
         for (i, p) in self.procs.iter_mut().enumerate() {
             if let Some(child) = p.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     p.child = None;
                     p.state = NodeState::Exited;
-                    exited.push((i, status.to_string()));
+                    exited.push((
+                        i,
+                        Exit {
+                            code: status.code(),
+                            text: status.to_string(),
+                        },
+                    ));
                 }
             }
         }

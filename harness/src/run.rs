@@ -281,7 +281,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     {
         let mut p = lock(&platform);
         for (i, status) in p.reap() {
-            lock_vec(&crashes).push(format!("{}: {status}", specs[i].name));
+            if !status.is_failpoint() {
+                lock_vec(&crashes).push(format!("{}: {status}", specs[i].name));
+            }
         }
         p.shutdown();
     }
@@ -460,6 +462,7 @@ async fn drive(
             ctx.platform.clone(),
             recorder.clone(),
             probe(ctx.system.clone(), http.clone(), specs.clone()),
+            http.clone(),
             counters.clone(),
             ctx.seed,
         )
@@ -474,12 +477,18 @@ async fn drive(
     let watch = {
         let platform = ctx.platform.clone();
         let crashes = crashes.clone();
+        let recorder = recorder.clone();
         let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
         async move {
             loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                for (i, status) in lock(&platform).reap() {
-                    lock_vec(&crashes).push(format!("{}: {status}", names[i]));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let exited = lock(&platform).reap();
+                for (i, status) in exited {
+                    if status.is_failpoint() {
+                        recorder.nemesis("crash", serde_json::json!([names[i]]));
+                    } else {
+                        lock_vec(&crashes).push(format!("{}: {status}", names[i]));
+                    }
                 }
             }
         }

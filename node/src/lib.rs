@@ -3,6 +3,7 @@
 //! state machine, and [`server`] wires them to peers (TCP) and clients (HTTP).
 
 pub mod bugs;
+pub mod failpoints;
 pub mod kv;
 pub mod raft;
 pub mod server;

@@ -49,6 +49,10 @@ struct Args {
     /// Seed of the election-timeout randomness (default: drawn at start).
     #[arg(long)]
     seed: Option<u64>,
+    /// Serve /debug/failpoints, where a test harness arms crashes at named
+    /// moments (e.g. crash-after-vote). Never on a node that holds real data.
+    #[arg(long)]
+    failpoints: bool,
 }
 
 fn parse_peers(list: &str) -> Result<Vec<(String, SocketAddr)>> {
@@ -118,6 +122,7 @@ fn main() -> Result<()> {
         snapshot_every: args.snapshot_every.max(1),
         bugs: Bugs::of(bugs),
         seed: args.seed.unwrap_or_else(rand::random),
+        failpoints: args.failpoints,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -116,6 +116,21 @@ pub enum Step {
         /// Seconds.
         seconds: f64,
     },
+    /// Arm a faultline-node failpoint on the target nodes: the next time one
+    /// of them passes that moment it crashes on purpose (and stays down until
+    /// `restart` or `heal`). The nodes must run with `--failpoints`.
+    Arm {
+        /// Which failpoint.
+        failpoint: FailpointName,
+        /// Who.
+        target: Target,
+    },
+    /// Disarm every failpoint on the target nodes (default: all).
+    Disarm {
+        /// Who.
+        #[serde(default = "target_all")]
+        target: Target,
+    },
     /// Wait until `until` holds, at most `timeout` seconds (then go on).
     Wait {
         /// The condition.
@@ -128,6 +143,9 @@ pub enum Step {
 
 fn target_down() -> Target {
     Target::Down
+}
+fn target_all() -> Target {
+    Target::All
 }
 fn target_paused() -> Target {
     Target::Paused
@@ -172,6 +190,27 @@ pub enum PartitionShape {
     Bridge,
 }
 
+/// The failpoints of faultline-node a scenario can arm (the node's
+/// `failpoints` module; the names are its `/debug/failpoints/NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailpointName {
+    /// Crash right after a granted vote is durable and sent.
+    CrashAfterVote,
+}
+
+impl FailpointName {
+    /// Every failpoint.
+    pub const ALL: [FailpointName; 1] = [FailpointName::CrashAfterVote];
+
+    /// The name the node knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailpointName::CrashAfterVote => "crash-after-vote",
+        }
+    }
+}
+
 /// What a `wait` step waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -185,6 +224,9 @@ pub enum Condition {
     /// The leader compacted its log past the end of the previous target's log
     /// (so that node can only catch up by snapshot).
     CompactedPastPrevious,
+    /// A node crashed (at an armed failpoint, or on its own) since the wait
+    /// started.
+    Crashed,
 }
 
 /// Why scenarios could not be loaded.
@@ -207,10 +249,12 @@ pub enum ScenarioError {
         message: String,
     },
     /// A scenario is not usable as written.
-    #[error("{path}: scenario {name:?}: {message}")]
+    #[error("{path}:{line}: scenario {name:?}: {message}")]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// The line of the scenario's name (or of the step at fault).
+        line: usize,
         /// The scenario.
         name: String,
         /// What is wrong.
@@ -233,11 +277,51 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         message: e.to_string(),
     })?;
     for s in &file.scenarios {
+        let start = line_of_name(text, &s.name);
         let invalid = |message: String| ScenarioError::Invalid {
             path: path.to_path_buf(),
+            line: start,
             name: s.name.clone(),
             message,
         };
+        let step_invalid = |i: usize, message: String| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_step(text, start, i),
+            name: s.name.clone(),
+            message: format!("step {}: {message}", i + 1),
+        };
+        for (i, step) in s.steps.iter().enumerate() {
+            let before = &s.steps[..i];
+            match step {
+                Step::Wait {
+                    until: Condition::CompactedPastPrevious,
+                    ..
+                } if !before.iter().any(|b| {
+                    matches!(
+                        b,
+                        Step::Isolate { .. } | Step::Kill { .. } | Step::Pause { .. }
+                    )
+                }) =>
+                {
+                    return Err(step_invalid(
+                        i,
+                        "waits for the log to be compacted past the previous target's, \
+                         but no earlier isolate, kill or pause step names a target"
+                            .into(),
+                    ));
+                }
+                Step::Wait {
+                    until: Condition::Crashed,
+                    ..
+                } if !before.iter().any(|b| matches!(b, Step::Arm { .. })) => {
+                    return Err(step_invalid(
+                        i,
+                        "waits for a crash, but no earlier step arms a failpoint".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
         if s.steps.is_empty() {
             return Err(invalid("it has no steps".into()));
         }
@@ -261,6 +345,27 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         }
     }
     Ok(file.scenarios)
+}
+
+/// The 1-based line where scenario `name` is named in `text` (1 when not found).
+fn line_of_name(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with("name") && l.contains(&format!("\"{name}\""))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// The line of the `i`th step (0-based) after line `start`: the `i`th line
+/// from there holding a `do =` (the scenario's line when not found).
+fn line_of_step(text: &str, start: usize, i: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .filter(|(_, l)| l.contains("do ="))
+        .nth(i)
+        .map_or(start, |(n, _)| n + 1)
 }
 
 /// The built-in scenarios.
@@ -364,6 +469,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no steps"), "{e}");
+        let never = "[[scenario]]\nname = \"x\"\ndescription = \"d\"\nsteps = [\n  { do = \"sleep\", seconds = 1 },\n  { do = \"wait\", until = \"crashed\" },\n]\n";
+        let e = parse(never, Path::new("mine.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("mine.toml:6:") && e.contains("step 2") && e.contains("failpoint"),
+            "{e}"
+        );
+        let unknown_fp = "[[scenario]]\nname = \"x\"\ndescription = \"d\"\nsteps = [{ do = \"arm\", failpoint = \"crash-soon\", target = \"all\" }]\n";
+        let e = parse(unknown_fp, Path::new("mine.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("crash-soon") && e.contains("line 4"), "{e}");
         let e = find(&builtins(), "nope").unwrap_err().to_string();
         assert!(e.contains("leader-isolation"), "{e}");
     }

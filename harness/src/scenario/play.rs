@@ -18,7 +18,7 @@ use crate::nemesis::schedule::Shape;
 use crate::nemesis::{drop, kill, lock, pause, SharedPlatform};
 use crate::recorder::Recorder;
 
-use super::{Condition, PartitionShape, Scenario, Step, Target};
+use super::{Condition, FailpointName, PartitionShape, Scenario, Step, Target};
 
 /// The ChaCha stream of scenario choices (the schedule and clients use others).
 pub const SCENARIO_STREAM: u64 = 3;
@@ -52,6 +52,7 @@ pub struct Player {
     nodes: Vec<NodeSpec>,
     recorder: Recorder,
     probe: ProbeFn,
+    http: reqwest::Client,
     counters: Arc<Counters>,
     rng: ChaCha8Rng,
     /// Descriptions of the faults active now, for the progress line.
@@ -64,12 +65,13 @@ pub struct Player {
 
 impl Player {
     /// A player for the cluster behind `platform`; `counters` count the
-    /// clients' outcomes (`acked` waits use the ok count); every choice
-    /// comes from `seed`.
+    /// clients' outcomes (`acked` waits use the ok count); `http` arms
+    /// failpoints; every choice comes from `seed`.
     pub fn new(
         platform: SharedPlatform,
         recorder: Recorder,
         probe: ProbeFn,
+        http: reqwest::Client,
         counters: Arc<Counters>,
         seed: u64,
     ) -> Player {
@@ -81,6 +83,7 @@ impl Player {
             nodes,
             recorder,
             probe,
+            http,
             counters,
             rng,
             active: Arc::default(),
@@ -157,6 +160,28 @@ impl Player {
                 self.recorder
                     .nemesis("start-drop", json!({ "percent": percent, "between": self.names(&(0..self.nodes.len()).collect::<Vec<_>>()) }));
                 self.set_active(format!("drop {percent}%"), "drop");
+            }
+            Step::Arm { failpoint, target } => {
+                let targets = self.resolve(target).await;
+                let armed = self.set_failpoint(&targets, Some(*failpoint)).await;
+                if !armed.is_empty() {
+                    self.previous = armed.first().copied();
+                    self.recorder.nemesis(
+                        "arm",
+                        json!({ "failpoint": failpoint.name(), "nodes": self.names(&armed) }),
+                    );
+                    self.set_active(format!("armed {}", failpoint.name()), "armed");
+                }
+            }
+            Step::Disarm { target } => {
+                let targets = self.resolve(target).await;
+                let disarmed = self.set_failpoint(&targets, None).await;
+                if !disarmed.is_empty() {
+                    self.recorder.nemesis("disarm", self.names(&disarmed));
+                }
+                if let Ok(mut a) = self.active.lock() {
+                    a.retain(|l| !l.starts_with("armed"));
+                }
             }
             Step::Heal => self.heal()?,
             Step::Sleep { seconds } => {
@@ -237,6 +262,42 @@ impl Player {
         Ok(())
     }
 
+    /// Arms `failpoint` on `nodes` (or disarms every failpoint, for None);
+    /// the nodes that answered. A node that is down is skipped; one that
+    /// answers with an error (no `--failpoints`) is recorded.
+    async fn set_failpoint(&self, nodes: &[usize], failpoint: Option<FailpointName>) -> Vec<usize> {
+        let mut done = Vec::new();
+        for &i in nodes {
+            let base = format!("http://{}/debug/failpoints", self.nodes[i].http_addr);
+            let names: Vec<&str> = match failpoint {
+                Some(f) => vec![f.name()],
+                None => FailpointName::ALL.iter().map(|f| f.name()).collect(),
+            };
+            let mut ok = true;
+            for name in names {
+                let req = match failpoint {
+                    Some(_) => self.http.put(format!("{base}/{name}")),
+                    None => self.http.delete(format!("{base}/{name}")),
+                };
+                match req.timeout(Duration::from_millis(500)).send().await {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => {
+                        ok = false;
+                        self.recorder.nemesis(
+                            "failpoint-refused",
+                            json!({ "node": self.nodes[i].name, "failpoint": name, "status": r.status().as_u16() }),
+                        );
+                    }
+                    Err(_) => ok = false,
+                }
+            }
+            if ok {
+                done.push(i);
+            }
+        }
+        done
+    }
+
     fn hit(&mut self, f: &str, nodes: &[usize]) {
         if nodes.is_empty() {
             return;
@@ -292,6 +353,14 @@ impl Player {
             out[i] = s;
         }
         out
+    }
+
+    /// The nodes whose process has ended (killed or crashed).
+    fn down(&self) -> Vec<usize> {
+        let p = lock(&self.platform);
+        (0..self.nodes.len())
+            .filter(|&i| matches!(p.state(i), NodeState::Killed | NodeState::Exited))
+            .collect()
     }
 
     /// The leader (highest term among nodes saying they lead) and its term.
@@ -382,6 +451,7 @@ impl Player {
             _ => None,
         };
         let start_acked = self.counters.ok.load(Ordering::Relaxed);
+        let down_at_start = self.down();
         loop {
             let met = match cond {
                 Condition::Leader => self
@@ -400,6 +470,14 @@ impl Player {
                 Condition::Acked(n) => {
                     let now = self.counters.ok.load(Ordering::Relaxed);
                     (now >= start_acked + n).then(|| json!({ "acked": now - start_acked }))
+                }
+                Condition::Crashed => {
+                    let crashed: Vec<usize> = self
+                        .down()
+                        .into_iter()
+                        .filter(|i| !down_at_start.contains(i))
+                        .collect();
+                    (!crashed.is_empty()).then(|| json!({ "crashed": self.names(&crashed) }))
                 }
                 Condition::CompactedPastPrevious => match self.previous {
                     None => Some(json!("no previous target")),

@@ -49,6 +49,8 @@ pub fn args(node: &NodeSpec, nodes: &[NodeSpec], extra: &[String]) -> Vec<String
         peers(nodes),
         "--data-dir".into(),
         node.data_dir.display().to_string(),
+        // Scenarios may arm crashes at named moments (harmless otherwise).
+        "--failpoints".into(),
     ];
     a.extend(extra.iter().cloned());
     a

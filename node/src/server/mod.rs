@@ -2,6 +2,7 @@
 //! ([`raft_loop`]), the peer transport ([`peers`]) and the client HTTP API
 //! ([`http`]). [`Server::start`] wires them together.
 
+pub mod failpoint_api;
 pub mod http;
 pub mod peers;
 pub mod raft_loop;
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     pub bugs: Bugs,
     /// The seed of the core's randomness (election timeouts).
     pub seed: u64,
+    /// Serve `/debug/failpoints`, where a test harness arms crashes.
+    pub failpoints: bool,
 }
 
 /// Why a node could not start or had to stop.
@@ -194,6 +197,7 @@ impl Server {
                 source,
             })?;
         let names: Vec<String> = cfg.peers.iter().map(|(n, _)| n.clone()).collect();
+        let failpoints = crate::failpoints::Failpoints::default();
         let raft_loop = raft_loop::RaftLoop::new(
             raft,
             storage,
@@ -201,12 +205,16 @@ impl Server {
             peers.clone(),
             names.clone(),
             cfg.snapshot_every,
+            failpoints.clone(),
         )?;
         let raft_thread = std::thread::Builder::new()
             .name("raft".into())
             .spawn(move || raft_loop.run(rx))
             .expect("spawning the raft thread");
-        let app = http::router(http::Api::new(tx, peers, names));
+        let mut app = http::router(http::Api::new(tx, peers, names));
+        if cfg.failpoints {
+            app = app.merge(failpoint_api::routes(failpoints));
+        }
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "the HTTP server stopped");

@@ -17,7 +17,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
@@ -103,6 +103,10 @@ pub type HttpAddrs = Arc<RwLock<HashMap<NodeId, String>>>;
 struct Outbox {
     queue: Mutex<VecDeque<Frame>>,
     ready: Notify,
+    /// Frames ever queued.
+    pushed: AtomicU64,
+    /// Frames written to the socket (or dropped when the queue was full).
+    settled: AtomicU64,
 }
 
 impl Outbox {
@@ -112,24 +116,29 @@ impl Outbox {
             let mut q = self.queue.lock().expect("outbox lock");
             if q.len() >= QUEUE {
                 q.pop_front();
+                self.settled.fetch_add(1, Ordering::SeqCst);
                 tracing::trace!("peer outbox full: oldest message dropped");
             }
             q.push_back(msg);
+            self.pushed.fetch_add(1, Ordering::SeqCst);
         }
         self.ready.notify_one();
     }
 
-    /// Encodes queued messages into `out` (up to about 1 MiB); false when none.
-    fn take_into(&self, out: &mut Vec<u8>) -> bool {
+    /// Encodes queued messages into `out` (up to about 1 MiB); how many.
+    fn take_into(&self, out: &mut Vec<u8>) -> u64 {
         let mut q = self.queue.lock().expect("outbox lock");
-        let had = !q.is_empty();
+        let mut taken = 0;
         while out.len() < 1 << 20 {
             match q.pop_front() {
-                Some(frame) => encode(&frame, out),
+                Some(frame) => {
+                    encode(&frame, out);
+                    taken += 1;
+                }
                 None => break,
             }
         }
-        had
+        taken
     }
 }
 
@@ -200,6 +209,24 @@ impl Peers {
     /// Queues `msg` for its receiver (never blocks).
     pub fn send(&self, msg: Message) {
         self.links.push(msg.to, Frame::Raft(msg));
+    }
+
+    /// Blocks until every message queued so far for `to` has been written
+    /// to its socket, at most `limit`; whether they were. For failpoints:
+    /// a node about to crash on purpose first lets its last words out.
+    pub fn flush(&self, to: NodeId, limit: Duration) -> bool {
+        let Some(outbox) = self.links.outboxes.get(&to) else {
+            return true;
+        };
+        let target = outbox.pushed.load(Ordering::SeqCst);
+        let deadline = Instant::now() + limit;
+        while outbox.settled.load(Ordering::SeqCst) < target {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
     }
 
     /// Hands `req` to `leader`; the answer arrives on the returned channel
@@ -400,11 +427,17 @@ async fn send_frames(stream: TcpStream, hello: &Frame, outbox: &Outbox) -> io::R
     let mut w = BufWriter::with_capacity(256 * 1024, stream);
     let mut out = Vec::with_capacity(64 * 1024);
     encode(hello, &mut out);
+    let mut taken = 0;
     loop {
         stalled(w.write_all(&out)).await?;
         stalled(w.flush()).await?;
+        outbox.settled.fetch_add(taken, Ordering::SeqCst);
         out.clear();
-        while !outbox.take_into(&mut out) {
+        loop {
+            taken = outbox.take_into(&mut out);
+            if taken > 0 {
+                break;
+            }
             if tokio::time::timeout(PING, outbox.ready.notified())
                 .await
                 .is_err()

@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::bugs::{Bug, Bugs};
+use crate::failpoints::{self, Failpoint, Failpoints};
 use crate::kv::{Applied, Command, KvStore, Stored};
-use crate::raft::{Entry, Index, NodeId, RaftNode, Role, Snapshot, SnapshotMeta, Term};
+use crate::raft::{
+    Entry, Index, Message, MessageBody, NodeId, RaftNode, Role, Snapshot, SnapshotMeta, Term,
+};
 use crate::storage::Storage;
 
 use super::peers::Peers;
@@ -37,6 +40,14 @@ struct PendingRead {
     reply: oneshot::Sender<Result<Option<Stored>, Refusal>>,
 }
 
+/// The candidate `msg` grants a vote to, in a real election (not a PreVote).
+fn granted_vote(msg: &Message) -> Option<NodeId> {
+    match msg.body {
+        MessageBody::VoteResp { granted: true } => Some(msg.to),
+        _ => None,
+    }
+}
+
 /// The Raft loop's state.
 pub struct RaftLoop {
     raft: RaftNode,
@@ -44,6 +55,7 @@ pub struct RaftLoop {
     kv: KvStore,
     peers: Peers,
     bugs: Bugs,
+    failpoints: Failpoints,
     names: Vec<String>,
     snapshot_every: u64,
     applied: Index,
@@ -66,6 +78,7 @@ impl RaftLoop {
         peers: Peers,
         names: Vec<String>,
         snapshot_every: u64,
+        failpoints: Failpoints,
     ) -> Result<RaftLoop, ServerError> {
         let meta = snapshot.map(|s| s.meta).unwrap_or_default();
         let kv = match snapshot {
@@ -79,6 +92,7 @@ impl RaftLoop {
             kv,
             peers,
             bugs,
+            failpoints,
             names,
             snapshot_every: snapshot_every.max(1),
             applied: meta.index,
@@ -181,8 +195,15 @@ impl RaftLoop {
             if self.bugs.has(Bug::AckBeforeCommit) {
                 self.ack_appended(&rd.entries);
             }
+            let voted_for = rd.messages.iter().find_map(granted_vote);
             for msg in rd.messages {
                 self.peers.send(msg);
+            }
+            if let Some(candidate) = voted_for {
+                if self.failpoints.take(Failpoint::CrashAfterVote) {
+                    self.peers.flush(candidate, Duration::from_millis(500));
+                    failpoints::crash(Failpoint::CrashAfterVote);
+                }
             }
             if let Some(snapshot) = rd.snapshot {
                 self.install(snapshot)?;
