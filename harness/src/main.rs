@@ -12,7 +12,7 @@ fn main() {
     if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
     {
         // A scenario's defaults apply only to options not given explicitly.
-        args.explicit = ["workload", "nodes", "time_limit", "rate"]
+        args.explicit = ["workload", "nodes", "time_limit", "rate", "request_timeout_ms"]
             .into_iter()
             .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))
             .map(str::to_string)

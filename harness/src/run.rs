@@ -725,6 +725,9 @@ fn apply_scenario(args: &mut RunArgs, s: &crate::scenario::Scenario) {
     if !given("rate") {
         args.rate = s.rate;
     }
+    if let (false, Some(ms)) = (given("request_timeout_ms"), s.request_timeout_ms) {
+        args.request_timeout_ms = ms;
+    }
     let mut node_args = s.node_args.clone();
     node_args.append(&mut args.node_args);
     args.node_args = node_args;

@@ -24,16 +24,22 @@ pub enum Failpoint {
     /// durable and on its way to the candidate: the voter dies before it can
     /// hear from the leader it elected.
     CrashAfterVote,
+    /// Right after a leader advances its commit index: it applies the newly
+    /// committed entries and answers their clients, then dies without sending
+    /// anything more (followers never learn the new commit index, and entries
+    /// it was about to replicate stay where they are).
+    CrashAfterCommit,
 }
 
 impl Failpoint {
     /// Every failpoint.
-    pub const ALL: [Failpoint; 1] = [Failpoint::CrashAfterVote];
+    pub const ALL: [Failpoint; 2] = [Failpoint::CrashAfterVote, Failpoint::CrashAfterCommit];
 
     /// Its name in URLs and scenario files.
     pub fn name(self) -> &'static str {
         match self {
             Failpoint::CrashAfterVote => "crash-after-vote",
+            Failpoint::CrashAfterCommit => "crash-after-commit",
         }
     }
 
@@ -42,6 +48,9 @@ impl Failpoint {
         match self {
             Failpoint::CrashAfterVote => {
                 "exit right after a granted vote is durable and sent, before hearing from the new leader"
+            }
+            Failpoint::CrashAfterCommit => {
+                "a leader exits right after it commits and answers, before sending anything more"
             }
         }
     }

@@ -42,6 +42,10 @@ struct Args {
     /// Snapshot the state and compact the log every N applied entries.
     #[arg(long, default_value_t = 10_000)]
     snapshot_every: u64,
+    /// The most entries one Append message carries; a small number makes a
+    /// lagging follower catch up in many small steps.
+    #[arg(long, default_value_t = 256)]
+    max_append_entries: usize,
     /// Switch on a known bug (repeatable): stale-read, lease-without-checkquorum,
     /// vote-twice, no-log-check, commit-old-term, ack-before-commit, no-fsync, no-truncate.
     #[arg(long = "bug", value_name = "NAME")]
@@ -120,6 +124,7 @@ fn main() -> Result<()> {
         election_timeout_ms: parse_range(&args.election_timeout_ms)?,
         heartbeat_ms: args.heartbeat_ms.max(1),
         snapshot_every: args.snapshot_every.max(1),
+        max_append_entries: args.max_append_entries.max(1),
         bugs: Bugs::of(bugs),
         seed: args.seed.unwrap_or_else(rand::random),
         failpoints: args.failpoints,

@@ -45,6 +45,12 @@ pub struct Scenario {
     /// Operations per second over all clients.
     #[serde(default = "default_rate")]
     pub rate: f64,
+    /// The clients' per-request timeout in milliseconds, when the run's
+    /// default (1 s) is too short: a scenario that keeps writes pending
+    /// across elections needs their clients to still be waiting when they
+    /// commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout_ms: Option<u64>,
     /// Extra node arguments (e.g. a small `--snapshot-every`).
     #[serde(default)]
     pub node_args: Vec<String>,
@@ -104,6 +110,17 @@ pub enum Step {
         /// The shape.
         shape: PartitionShape,
     },
+    /// A star: the center node sees every node, no two other nodes see each
+    /// other, so only the center can gather a majority.
+    Star {
+        /// The center.
+        center: Target,
+        /// Nodes left out of the star altogether, cut off from every node
+        /// (e.g. `paused`: the kernel still retransmits a paused node's
+        /// unacknowledged packets, so a frozen leader can still be heard).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        except: Option<Target>,
+    },
     /// Drop this share of the packets between all nodes.
     Drop {
         /// Percent.
@@ -158,7 +175,8 @@ fn default_wait() -> f64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
-    /// The current leader.
+    /// The current leader (with none, the running node with the highest
+    /// term: the leader that just lost its majority, or the newest candidate).
     Leader,
     /// One follower, drawn from the seed.
     Follower,
@@ -168,13 +186,16 @@ pub enum Target {
     MajorityWithoutLeader,
     /// The running node with the shortest log.
     ShortestLog,
+    /// The running node with the longest log.
+    LongestLog,
     /// Every node.
     All,
     /// The nodes now killed.
     Down,
     /// The nodes now paused.
     Paused,
-    /// The node the previous `isolate`, `kill` or `pause` hit first.
+    /// The node the previous `isolate`, `kill`, `pause` or `star` hit first
+    /// (a star: its center).
     Previous,
     /// The next node in turn (n1, n2, ..., then n1 again): rolling restarts.
     Next,
@@ -197,16 +218,23 @@ pub enum PartitionShape {
 pub enum FailpointName {
     /// Crash right after a granted vote is durable and sent.
     CrashAfterVote,
+    /// A leader crashes right after it commits and answers, before it sends
+    /// anything more.
+    CrashAfterCommit,
 }
 
 impl FailpointName {
     /// Every failpoint.
-    pub const ALL: [FailpointName; 1] = [FailpointName::CrashAfterVote];
+    pub const ALL: [FailpointName; 2] = [
+        FailpointName::CrashAfterVote,
+        FailpointName::CrashAfterCommit,
+    ];
 
     /// The name the node knows it by.
     pub fn name(self) -> &'static str {
         match self {
             FailpointName::CrashAfterVote => "crash-after-vote",
+            FailpointName::CrashAfterCommit => "crash-after-commit",
         }
     }
 }
@@ -299,7 +327,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
                 } if !before.iter().any(|b| {
                     matches!(
                         b,
-                        Step::Isolate { .. } | Step::Kill { .. } | Step::Pause { .. }
+                        Step::Isolate { .. }
+                            | Step::Kill { .. }
+                            | Step::Pause { .. }
+                            | Step::Star { .. }
                     )
                 }) =>
                 {

@@ -154,6 +154,22 @@ impl Player {
                 };
                 self.partition(Cut::resolve(&shape, self.nodes.len(), None))?;
             }
+            Step::Star { center, except } => {
+                let Some(&c) = self.resolve(center).await.first() else {
+                    return Ok(());
+                };
+                let out = match except {
+                    Some(t) => self.resolve(t).await,
+                    None => Vec::new(),
+                };
+                let n = self.nodes.len();
+                self.previous = Some(c);
+                let spokes = (0..n)
+                    .filter(|&i| i != c && !out.contains(&i))
+                    .map(|i| vec![c, i])
+                    .collect();
+                self.partition(Cut::from_groups("star", n, spokes))?;
+            }
             Step::Drop { percent } => {
                 lock(&self.platform).apply_rules(drop::TABLE, &drop::rules(*percent))?;
                 self.dropping = true;
@@ -267,7 +283,8 @@ impl Player {
     /// answers with an error (no `--failpoints`) is recorded.
     async fn set_failpoint(&self, nodes: &[usize], failpoint: Option<FailpointName>) -> Vec<usize> {
         let mut done = Vec::new();
-        for &i in nodes {
+        let running = self.running();
+        for &i in nodes.iter().filter(|i| running.contains(i)) {
             let base = format!("http://{}/debug/failpoints", self.nodes[i].http_addr);
             let names: Vec<&str> = match failpoint {
                 Some(f) => vec![f.name()],
@@ -341,11 +358,14 @@ impl Player {
             .join(",")
     }
 
+    /// What each running node says about itself (`None` for nodes that are
+    /// down, paused or silent: a paused node would only hold the step up).
     async fn statuses(&self) -> Vec<Option<Probed>> {
-        let asks: Vec<_> = (0..self.nodes.len()).map(|i| (self.probe)(i)).collect();
-        let mut out = Vec::with_capacity(asks.len());
+        let running = self.running();
+        let asks: Vec<_> = running.iter().map(|&i| (i, (self.probe)(i))).collect();
+        let mut out = Vec::with_capacity(self.nodes.len());
         let mut set = tokio::task::JoinSet::new();
-        for (i, ask) in asks.into_iter().enumerate() {
+        for (i, ask) in asks {
             set.spawn(async move { (i, ask.await) });
         }
         out.resize(self.nodes.len(), None);
@@ -353,6 +373,14 @@ impl Player {
             out[i] = s;
         }
         out
+    }
+
+    /// The nodes running now (neither down nor paused).
+    fn running(&self) -> Vec<usize> {
+        let p = lock(&self.platform);
+        (0..self.nodes.len())
+            .filter(|&i| p.state(i) == NodeState::Running)
+            .collect()
     }
 
     /// The nodes whose process has ended (killed or crashed).
@@ -405,7 +433,18 @@ impl Player {
                 match (target, leader) {
                     (Target::Leader, Some(l)) => vec![l],
                     (Target::Leader, None) => {
-                        running.choose(&mut self.rng).copied().into_iter().collect()
+                        // No leader: the most recent one or candidate, by term.
+                        let top = running
+                            .iter()
+                            .filter_map(|&i| statuses[i].as_ref().map(|s| s.term))
+                            .max();
+                        let newest: Vec<usize> = running
+                            .iter()
+                            .copied()
+                            .filter(|&i| top.is_some() && statuses[i].as_ref().map(|s| s.term) == top)
+                            .collect();
+                        let pool = if newest.is_empty() { &running } else { &newest };
+                        pool.choose(&mut self.rng).copied().into_iter().collect()
                     }
                     (Target::Follower, _) => followers.into_iter().take(1).collect(),
                     (Target::MinorityWithLeader, l) => {
@@ -423,9 +462,9 @@ impl Player {
                     }
                 }
             }
-            Target::ShortestLog => {
+            Target::ShortestLog | Target::LongestLog => {
                 let statuses = self.statuses().await;
-                let shortest = running
+                let logs = running
                     .iter()
                     .copied()
                     .filter_map(|i| {
@@ -433,9 +472,13 @@ impl Player {
                             .as_ref()
                             .and_then(|s| s.last_log_index)
                             .map(|l| (l, i))
-                    })
-                    .min();
-                match shortest {
+                    });
+                let pick = if *target == Target::LongestLog {
+                    logs.max_by_key(|&(l, i)| (l, std::cmp::Reverse(i)))
+                } else {
+                    logs.min()
+                };
+                match pick {
                     Some((_, i)) => vec![i],
                     None => running.choose(&mut self.rng).copied().into_iter().collect(),
                 }

@@ -37,6 +37,9 @@ pub struct ServerConfig {
     pub heartbeat_ms: u64,
     /// Take a snapshot and compact the log every this many applied entries.
     pub snapshot_every: u64,
+    /// The most entries one Append message carries (catch-up goes in steps
+    /// of this size).
+    pub max_append_entries: usize,
     /// Deliberately wrong behaviours.
     pub bugs: Bugs,
     /// The seed of the core's randomness (election timeouts).
@@ -159,6 +162,7 @@ impl Server {
         config.election_ticks_max =
             ticks(cfg.election_timeout_ms.1).max(config.election_ticks_min + 1);
         config.heartbeat_ticks = ticks(cfg.heartbeat_ms).max(1);
+        config.max_entries_per_msg = cfg.max_append_entries.max(1);
         config.bugs = cfg.bugs.clone();
         for bug in cfg.bugs.iter() {
             tracing::warn!(

@@ -429,9 +429,14 @@ async fn send_frames(stream: TcpStream, hello: &Frame, outbox: &Outbox) -> io::R
     encode(hello, &mut out);
     let mut taken = 0;
     loop {
-        stalled(w.write_all(&out)).await?;
-        stalled(w.flush()).await?;
+        let written = async {
+            stalled(w.write_all(&out)).await?;
+            stalled(w.flush()).await
+        }
+        .await;
+        // Written, or lost with the link: either way no longer pending.
         outbox.settled.fetch_add(taken, Ordering::SeqCst);
+        written?;
         out.clear();
         loop {
             taken = outbox.take_into(&mut out);

@@ -26,6 +26,8 @@ use super::{Input, NodeStatus, Refusal, ServerError};
 pub const TICK: Duration = Duration::from_millis(10);
 /// The most inputs taken before the core's output is drained again.
 const BATCH: usize = 8192;
+/// How long a node crashing at `crash-after-commit` lets its answers travel.
+const REPLY_GRACE: Duration = Duration::from_millis(200);
 
 /// A proposal waiting for its entry to commit.
 struct Proposal {
@@ -195,6 +197,12 @@ impl RaftLoop {
             if self.bugs.has(Bug::AckBeforeCommit) {
                 self.ack_appended(&rd.entries);
             }
+            if !rd.committed.is_empty()
+                && self.raft.status().role == Role::Leader
+                && self.failpoints.take(Failpoint::CrashAfterCommit)
+            {
+                self.crash_after_commit(rd.committed);
+            }
             let voted_for = rd.messages.iter().find_map(granted_vote);
             for msg in rd.messages {
                 self.peers.send(msg);
@@ -230,6 +238,18 @@ impl RaftLoop {
         }
         self.was_leader = is_leader;
         Ok(())
+    }
+
+    /// The `crash-after-commit` failpoint: apply and answer what was just
+    /// committed, give the replies time to reach their clients, and die
+    /// without sending this Ready's messages.
+    fn crash_after_commit(&mut self, committed: Vec<Entry>) -> ! {
+        for entry in committed {
+            self.apply(entry);
+        }
+        self.serve_reads();
+        std::thread::sleep(REPLY_GRACE);
+        failpoints::crash(Failpoint::CrashAfterCommit)
     }
 
     /// `ack-before-commit`: acknowledge blind writes once they are in the local log.
