@@ -12,11 +12,17 @@ fn main() {
     if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
     {
         // A scenario's defaults apply only to options not given explicitly.
-        args.explicit = ["workload", "nodes", "time_limit", "rate", "request_timeout_ms"]
-            .into_iter()
-            .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))
-            .map(str::to_string)
-            .collect();
+        args.explicit = [
+            "workload",
+            "nodes",
+            "time_limit",
+            "rate",
+            "request_timeout_ms",
+        ]
+        .into_iter()
+        .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))
+        .map(str::to_string)
+        .collect();
     }
     // `run` enters its network namespace first, while the process has one
     // thread: nothing may start a thread before it.

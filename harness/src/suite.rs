@@ -835,4 +835,13 @@ colour = "blue"
             assert!(!plan(&file).unwrap().is_empty());
         }
     }
+
+    #[test]
+    fn the_nightly_suite_runs_every_builtin_scenario() {
+        let (file, _) = parse(include_str!("../../suites/nightly.toml")).unwrap();
+        let listed: Vec<&String> = file.matrix.iter().flat_map(|m| &m.scenarios).collect();
+        for s in crate::scenario::builtins() {
+            assert!(listed.contains(&&s.name), "nightly misses {}", s.name);
+        }
+    }
 }

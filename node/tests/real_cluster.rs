@@ -235,3 +235,44 @@ fn acknowledged_writes_survive_kill_9_of_every_node_at_once() {
         "acknowledged appends lost"
     );
 }
+
+#[test]
+fn failpoints_crash_the_node_at_their_moment_with_exit_code_86() {
+    let mut c = Cluster::new(3, 47, &["--failpoints"]).start();
+    let (leader, _) = c.await_leader(Duration::from_secs(10));
+    let (s, v) = c.call(leader, "PUT", "/debug/failpoints/nope", None);
+    assert_eq!(s, 404, "{v}");
+    assert!(v.to_string().contains("crash-after-commit"), "{v}");
+    let arm = |c: &Cluster, i: usize, name: &str| {
+        let (s, v) = c.call(i, "PUT", &format!("/debug/failpoints/{name}"), None);
+        assert!((200..300).contains(&s), "arming {name} answered {s}: {v}");
+    };
+    arm(&c, leader, "crash-after-commit");
+    // The write commits, is answered, and then the leader dies.
+    let (s, v) = c.call(leader, "PUT", "/kv/fp", Some(json!({"value": 7})));
+    assert_eq!(s, 200, "{v}");
+    let code = c.nodes[leader].wait_exit(Duration::from_secs(5));
+    assert_eq!(code, Some(86), "{}", c.logs());
+    let (next, _) = c.await_leader(Duration::from_secs(10));
+    assert_eq!(c.call(next, "GET", "/kv/fp", None).1["value"], 7);
+    // With the leader gone and both others armed, whichever grants its vote
+    // in the next election dies right after.
+    c.nodes[leader].start();
+    c.await_leader(Duration::from_secs(10));
+    let voters: Vec<usize> = (0..3).filter(|&i| i != next).collect();
+    for &i in &voters {
+        arm(&c, i, "crash-after-vote");
+    }
+    c.nodes[next].kill();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut crashed = Vec::new();
+    while crashed.is_empty() && std::time::Instant::now() < deadline {
+        for &i in &voters {
+            if let Some(code) = c.nodes[i].wait_exit(Duration::from_millis(50)) {
+                crashed.push((i, code));
+            }
+        }
+    }
+    assert_eq!(crashed.len(), 1, "{crashed:?}\n{}", c.logs());
+    assert_eq!(crashed[0].1, 86, "{}", c.logs());
+}

@@ -76,6 +76,16 @@ impl Cut {
         }
     }
 
+    /// A star around `center`: it sees every node but those in `out`, no
+    /// other two nodes see each other, and the nodes in `out` see nobody.
+    pub fn star(n: usize, center: usize, out: &[usize]) -> Cut {
+        let spokes = (0..n)
+            .filter(|&i| i != center && !out.contains(&i))
+            .map(|i| vec![center, i])
+            .collect();
+        Cut::from_groups("star", n, spokes)
+    }
+
     /// Blocks every pair that no group holds together.
     pub(crate) fn from_groups(shape: &'static str, n: usize, groups: Vec<Vec<usize>>) -> Cut {
         let mut blocked = Vec::new();
@@ -174,6 +184,19 @@ mod tests {
         assert_eq!(cut.blocked, vec![(0, 2), (1, 2)]);
         let cut = Cut::resolve(&Shape::IsolateLeader { fallback: 0 }, 3, None);
         assert_eq!(cut.blocked, vec![(0, 1), (0, 2)]);
+    }
+
+    #[test]
+    fn only_the_center_of_a_star_sees_a_majority() {
+        let cut = Cut::star(5, 2, &[4]);
+        let sees = |a: usize, b: usize| !cut.blocked.contains(&(a.min(b), a.max(b)));
+        for i in [0, 1, 3] {
+            assert!(sees(2, i));
+        }
+        assert!(!sees(0, 1) && !sees(1, 3) && !sees(0, 3));
+        for i in 0..4 {
+            assert!(!sees(4, i), "the left-out node sees {i}");
+        }
     }
 
     #[test]

@@ -32,17 +32,17 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
     let mut done: Vec<Band> = Vec::new();
     for ev in events.iter().filter(|e| e.process == Process::Nemesis) {
         let f = ev.f.as_str();
-        let closes = match f {
-            "restart" => Some("kill"),
-            "resume" => Some("pause"),
-            _ => None,
+        let closes: &[&str] = match f {
+            "restart" => &["kill", "crash"],
+            "resume" => &["pause"],
+            _ => &[],
         };
-        if let Some(kind) = closes {
+        if !closes.is_empty() {
             let nodes = names(&ev.value);
             let mut i = 0;
             while i < open.len() {
                 let o = &open[i];
-                if o.kind == kind && o.nodes.iter().any(|n| nodes.contains(n)) {
+                if closes.contains(&o.kind.as_str()) && o.nodes.iter().any(|n| nodes.contains(n)) {
                     let o = open.remove(i);
                     done.push(close(o, ev.time));
                 } else {
@@ -58,7 +58,7 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
             }
             continue;
         }
-        if f == "kill" || f == "pause" {
+        if f == "kill" || f == "pause" || f == "crash" {
             let nodes = names(&ev.value);
             open.push(Open {
                 start: ev.time,
@@ -126,6 +126,18 @@ fn label(kind: &str, v: &Value) -> String {
     if let Some(p) = v.get("percent") {
         return format!("{kind} {p}%");
     }
+    if let (Some(fp), Some(nodes)) = (v.get("failpoint").and_then(Value::as_str), v.get("nodes")) {
+        return format!("{kind} {fp} on {}", names(nodes).join(" "));
+    }
+    if let (Some(until), Some(met)) = (v.get("until"), v.get("met").and_then(Value::as_bool)) {
+        let until = until
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| until.to_string());
+        let secs = v.get("seconds").and_then(Value::as_f64).unwrap_or(0.0);
+        let outcome = if met { "met after" } else { "gave up after" };
+        return format!("{kind} {until}: {outcome} {secs:.2} s");
+    }
     match v {
         Value::Null => kind.to_string(),
         Value::Array(_) | Value::String(_) => format!("{kind} {}", names(v).join(" ")),
@@ -179,6 +191,46 @@ mod tests {
                 (20, 40, "partition {n1 n2} | {n3 n4 n5}"),
                 (50, 60, "pause n1 n2"),
                 (55, 100, "drop 20%"),
+            ]
+        );
+    }
+
+    #[test]
+    fn scenario_steps_read_as_steps() {
+        let events = vec![
+            nem(
+                5,
+                "arm",
+                json!({"failpoint": "crash-after-vote", "nodes": ["n1", "n2"]}),
+            ),
+            nem(10, "crash", json!(["n2"])),
+            nem(
+                12,
+                "wait",
+                json!({"until": "crashed", "met": true, "seconds": 0.16, "step": 4}),
+            ),
+            nem(
+                14,
+                "wait",
+                json!({"until": {"acked": 100}, "met": false, "seconds": 3.0, "step": 5}),
+            ),
+            nem(30, "restart", json!(["n2"])),
+        ];
+        let got: Vec<(u64, u64, String)> = bands(&events, 100)
+            .into_iter()
+            .map(|b| (b.start, b.end, b.label))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (5, 5, "arm crash-after-vote on n1 n2".to_string()),
+                (10, 30, "crash n2".to_string()),
+                (12, 12, "wait crashed: met after 0.16 s".to_string()),
+                (
+                    14,
+                    14,
+                    "wait {\"acked\":100}: gave up after 3.00 s".to_string()
+                ),
             ]
         );
     }

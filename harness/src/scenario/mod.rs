@@ -469,6 +469,9 @@ mod tests {
             "bridge",
             "majorities-ring",
             "lagging-follower",
+            "figure-8",
+            "crash-after-vote",
+            "stale-candidate",
         ] {
             assert!(
                 names.iter().any(|n| n == want),

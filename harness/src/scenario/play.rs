@@ -162,13 +162,8 @@ impl Player {
                     Some(t) => self.resolve(t).await,
                     None => Vec::new(),
                 };
-                let n = self.nodes.len();
                 self.previous = Some(c);
-                let spokes = (0..n)
-                    .filter(|&i| i != c && !out.contains(&i))
-                    .map(|i| vec![c, i])
-                    .collect();
-                self.partition(Cut::from_groups("star", n, spokes))?;
+                self.partition(Cut::star(self.nodes.len(), c, &out))?;
             }
             Step::Drop { percent } => {
                 lock(&self.platform).apply_rules(drop::TABLE, &drop::rules(*percent))?;
@@ -441,7 +436,9 @@ impl Player {
                         let newest: Vec<usize> = running
                             .iter()
                             .copied()
-                            .filter(|&i| top.is_some() && statuses[i].as_ref().map(|s| s.term) == top)
+                            .filter(|&i| {
+                                top.is_some() && statuses[i].as_ref().map(|s| s.term) == top
+                            })
                             .collect();
                         let pool = if newest.is_empty() { &running } else { &newest };
                         pool.choose(&mut self.rng).copied().into_iter().collect()
@@ -464,15 +461,12 @@ impl Player {
             }
             Target::ShortestLog | Target::LongestLog => {
                 let statuses = self.statuses().await;
-                let logs = running
-                    .iter()
-                    .copied()
-                    .filter_map(|i| {
-                        statuses[i]
-                            .as_ref()
-                            .and_then(|s| s.last_log_index)
-                            .map(|l| (l, i))
-                    });
+                let logs = running.iter().copied().filter_map(|i| {
+                    statuses[i]
+                        .as_ref()
+                        .and_then(|s| s.last_log_index)
+                        .map(|l| (l, i))
+                });
                 let pick = if *target == Target::LongestLog {
                     logs.max_by_key(|&(l, i)| (l, std::cmp::Reverse(i)))
                 } else {

@@ -18,7 +18,10 @@ use crate::failpoints::{Failpoint, Failpoints};
 pub fn routes(failpoints: Failpoints) -> Router {
     Router::new()
         .route("/debug/failpoints", get(list))
-        .route("/debug/failpoints/:name", axum::routing::put(arm).delete(disarm))
+        .route(
+            "/debug/failpoints/:name",
+            axum::routing::put(arm).delete(disarm),
+        )
         .with_state(failpoints)
 }
 
@@ -31,9 +34,14 @@ async fn list(State(fps): State<Failpoints>) -> Response {
 }
 
 fn parse(name: &str) -> Result<Failpoint, Response> {
-    name.parse().map_err(|e: crate::failpoints::UnknownFailpoint| {
-        (StatusCode::NOT_FOUND, Json(json!({ "error": e.to_string() }))).into_response()
-    })
+    name.parse()
+        .map_err(|e: crate::failpoints::UnknownFailpoint| {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        })
 }
 
 async fn arm(State(fps): State<Failpoints>, Path(name): Path<String>) -> Response {

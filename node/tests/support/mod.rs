@@ -97,6 +97,21 @@ impl Node {
         }
     }
 
+    /// Waits (bounded) for the running process to exit by itself; its exit
+    /// code (None: killed by a signal, or still running at the limit).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let child = self.child.as_mut()?;
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
