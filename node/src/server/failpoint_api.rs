@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::failpoints::{Failpoint, Failpoints};
+use crate::failpoints::{Failpoint, Failpoints, UnknownFailpoint};
 
 /// The failpoint routes, over `failpoints`.
 pub fn routes(failpoints: Failpoints) -> Router {
@@ -33,34 +33,31 @@ async fn list(State(fps): State<Failpoints>) -> Response {
     Json(json!({ "failpoints": all })).into_response()
 }
 
-fn parse(name: &str) -> Result<Failpoint, Response> {
-    name.parse()
-        .map_err(|e: crate::failpoints::UnknownFailpoint| {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({ "error": e.to_string() })),
-            )
-                .into_response()
-        })
+fn unknown(e: UnknownFailpoint) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": e.to_string() })),
+    )
+        .into_response()
 }
 
 async fn arm(State(fps): State<Failpoints>, Path(name): Path<String>) -> Response {
-    match parse(&name) {
+    match name.parse::<Failpoint>() {
         Ok(fp) => {
             fps.arm(fp);
             tracing::info!(failpoint = fp.name(), "failpoint armed");
             Json(json!({ "name": fp.name(), "armed": true })).into_response()
         }
-        Err(r) => r,
+        Err(e) => unknown(e),
     }
 }
 
 async fn disarm(State(fps): State<Failpoints>, Path(name): Path<String>) -> Response {
-    match parse(&name) {
+    match name.parse::<Failpoint>() {
         Ok(fp) => {
             fps.disarm(fp);
             Json(json!({ "name": fp.name(), "armed": false })).into_response()
         }
-        Err(r) => r,
+        Err(e) => unknown(e),
     }
 }
