@@ -18,7 +18,10 @@ use crate::failpoints::{Failpoint, Failpoints};
 pub fn routes(failpoints: Failpoints) -> Router {
     Router::new()
         .route("/debug/failpoints", get(list))
-        .route("/debug/failpoints/:name", axum::routing::put(arm).delete(disarm))
+        .route(
+            "/debug/failpoints/:name",
+            axum::routing::put(arm).delete(disarm),
+        )
         .with_state(failpoints)
 }
 
@@ -30,10 +33,17 @@ async fn list(State(fps): State<Failpoints>) -> Response {
     Json(json!({ "failpoints": all })).into_response()
 }
 
-fn parse(name: &str) -> Result<Failpoint, Response> {
-    name.parse().map_err(|e: crate::failpoints::UnknownFailpoint| {
-        (StatusCode::NOT_FOUND, Json(json!({ "error": e.to_string() }))).into_response()
-    })
+fn parse(name: &str) -> Result<Failpoint, Box<Response>> {
+    name.parse()
+        .map_err(|e: crate::failpoints::UnknownFailpoint| {
+            Box::new(
+                (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({ "error": e.to_string() })),
+                )
+                    .into_response(),
+            )
+        })
 }
 
 async fn arm(State(fps): State<Failpoints>, Path(name): Path<String>) -> Response {
@@ -43,7 +53,7 @@ async fn arm(State(fps): State<Failpoints>, Path(name): Path<String>) -> Respons
             tracing::info!(failpoint = fp.name(), "failpoint armed");
             Json(json!({ "name": fp.name(), "armed": true })).into_response()
         }
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -53,6 +63,6 @@ async fn disarm(State(fps): State<Failpoints>, Path(name): Path<String>) -> Resp
             fps.disarm(fp);
             Json(json!({ "name": fp.name(), "armed": false })).into_response()
         }
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
