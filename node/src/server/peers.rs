@@ -428,6 +428,10 @@ async fn send_frames(stream: TcpStream, hello: &Frame, outbox: &Outbox) -> io::R
                 encode(hello, &mut out);
                 break;
             }
+            // Woken by the first frame: let the other tasks that are ready
+            // (HTTP handlers forwarding their requests) queue theirs too,
+            // so that one write carries them all.
+            tokio::task::yield_now().await;
         }
     }
 }
