@@ -11,7 +11,7 @@
 //! Errors are `{"error": CODE, "definite": BOOL}`: `definite: true` only when
 //! the operation certainly did not and will not take effect.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -39,7 +39,8 @@ const WAIT: Duration = Duration::from_secs(2);
 pub struct Api {
     inputs: mpsc::Sender<Input>,
     peers: Peers,
-    names: Vec<String>,
+    /// Shared: every request clones the handlers' state.
+    names: Arc<[String]>,
     leader: LeaderHint,
 }
 
@@ -55,7 +56,7 @@ impl Api {
         Api {
             inputs,
             peers,
-            names,
+            names: names.into(),
             leader,
         }
     }
@@ -117,7 +118,11 @@ fn read_answer(found: Option<Stored>) -> Response {
 
 fn write_answer(applied: Applied) -> Response {
     match applied {
-        Applied::Done => Json(json!({})).into_response(),
+        Applied::Done => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response(),
         Applied::CasMismatch => error(StatusCode::CONFLICT, "cas-mismatch", true, None),
         Applied::NotAList => error(StatusCode::CONFLICT, "not-a-list", true, None),
     }
