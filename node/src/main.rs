@@ -57,6 +57,11 @@ struct Args {
     /// moments (e.g. crash-after-vote). Never on a node that holds real data.
     #[arg(long)]
     failpoints: bool,
+    /// The leader makes new entries durable before sending them to the
+    /// followers (the default sends first and writes in parallel with them,
+    /// Raft thesis 10.2.1).
+    #[arg(long)]
+    serial_persist: bool,
 }
 
 fn parse_peers(list: &str) -> Result<Vec<(String, SocketAddr)>> {
@@ -128,6 +133,7 @@ fn main() -> Result<()> {
         bugs: Bugs::of(bugs),
         seed: args.seed.unwrap_or_else(rand::random),
         failpoints: args.failpoints,
+        persist_in_parallel: !args.serial_persist,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

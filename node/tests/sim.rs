@@ -28,6 +28,7 @@ mod sim {
     mod bugs;
     mod election;
     mod figure8;
+    mod parallel_persist;
     mod persistence;
     mod reads;
     mod snapshot;

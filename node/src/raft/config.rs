@@ -29,12 +29,23 @@ pub struct Config {
     pub seed: u64,
     /// The deliberately wrong behaviours switched on.
     pub bugs: Bugs,
+    /// The leader writes its own log in parallel with replicating it (Raft
+    /// thesis 10.2.1): its Appends come out in [`Ready::early_messages`]
+    /// and may be sent before the Ready is persisted, and the leader counts
+    /// itself toward a commit quorum only up to what the caller reported
+    /// with [`RaftNode::persisted`]. Off: everything a Ready hands out
+    /// counts as persisted once the next input arrives (the caller persists
+    /// each Ready before anything else), and `early_messages` stays empty.
+    ///
+    /// [`Ready::early_messages`]: super::Ready::early_messages
+    /// [`RaftNode::persisted`]: super::RaftNode::persisted
+    pub persist_in_parallel: bool,
 }
 
 impl Config {
     /// Sensible defaults: 150–300 ms election timeouts at 10 ms ticks, heartbeats
     /// every 30 ms, PreVote and CheckQuorum on, 256 entries per message, a
-    /// window of 64 messages, no bugs.
+    /// window of 64 messages, no bugs, the leader persisting before it sends.
     pub fn new(id: NodeId, voters: Vec<NodeId>, seed: u64) -> Config {
         Config {
             id,
@@ -48,6 +59,7 @@ impl Config {
             max_inflight_msgs: 64,
             seed,
             bugs: Bugs::none(),
+            persist_in_parallel: false,
         }
     }
 

@@ -17,6 +17,9 @@ pub(crate) struct RaftLog {
     entries: Vec<Entry>,
     /// The first index not yet handed out in a Ready to persist.
     unstable: Index,
+    /// The last index the caller reported durable (see [`RaftLog::stable_to`]);
+    /// the entries up to it are the ones this log holds.
+    persisted: Index,
     /// The highest index known committed.
     pub(crate) commit: Index,
     /// The highest index handed out in a Ready to apply.
@@ -46,10 +49,12 @@ impl RaftLog {
             pending_snapshot: None,
             entries,
             unstable: 0,
+            persisted: 0,
             commit: 0,
             applied: offset.index,
         };
         log.unstable = log.last_index() + 1;
+        log.persisted = log.last_index();
         log.commit = commit.max(offset.index).min(log.last_index());
         log
     }
@@ -206,6 +211,23 @@ impl RaftLog {
         let keep = (index - self.offset.index - 1) as usize;
         self.entries.truncate(keep);
         self.unstable = self.unstable.min(index);
+        self.persisted = self.persisted.min(index - 1);
+    }
+
+    /// The last index reported durable.
+    pub(crate) fn persisted(&self) -> Index {
+        self.persisted
+    }
+
+    /// The caller made the log durable up to `index`, whose entry had `term`.
+    /// Ignored when this log no longer holds that entry (it was overwritten
+    /// after being handed out) or already knew. Returns whether it moved.
+    pub(crate) fn stable_to(&mut self, index: Index, term: Term) -> bool {
+        if index <= self.persisted || index >= self.unstable || self.term(index) != Some(term) {
+            return false;
+        }
+        self.persisted = index;
+        true
     }
 
     /// Advances the commit index as told by a heartbeat (never backwards,
@@ -227,6 +249,9 @@ impl RaftLog {
             return false;
         }
         self.entries.clear();
+        // Entries up to the old commit index are the same in every log (and
+        // in the snapshot); beyond it, what was persisted may differ.
+        self.persisted = self.persisted.min(self.commit);
         self.offset = meta;
         self.unstable = meta.index + 1;
         self.commit = meta.index;

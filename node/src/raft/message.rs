@@ -12,7 +12,9 @@ pub struct Entry {
     pub term: Term,
     /// Its position in the log, from 1.
     pub index: Index,
-    /// The application command (empty for the no-op).
+    /// The application command (empty for the no-op). Encoded as one byte
+    /// string (the same bincode bytes as a sequence, written in one copy).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
@@ -41,7 +43,8 @@ pub struct SnapshotMeta {
 pub struct Snapshot {
     /// Where it stands in the log.
     pub meta: SnapshotMeta,
-    /// The application's serialized state.
+    /// The application's serialized state (one byte string, as `Entry::data`).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
@@ -144,5 +147,42 @@ impl MessageBody {
                 | MessageBody::Heartbeat { .. }
                 | MessageBody::InstallSnapshot { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bincode::Options;
+
+    /// The byte-string encoding of `data` is the one a plain `Vec<u8>` had:
+    /// WALs, snapshots and peers of older builds still read.
+    #[test]
+    fn entry_data_keeps_the_sequence_encoding() {
+        #[derive(Serialize)]
+        struct Old {
+            term: Term,
+            index: Index,
+            data: Vec<u8>,
+        }
+        let data: Vec<u8> = (0..=255).collect();
+        let new = Entry {
+            term: 3,
+            index: 300,
+            data: data.clone(),
+        };
+        let old = Old {
+            term: 3,
+            index: 300,
+            data,
+        };
+        assert_eq!(
+            bincode::serialize(&new).unwrap(),
+            bincode::serialize(&old).unwrap()
+        );
+        let varint = bincode::DefaultOptions::new();
+        let bytes = varint.serialize(&old).unwrap();
+        assert_eq!(varint.serialize(&new).unwrap(), bytes);
+        assert_eq!(varint.deserialize::<Entry>(&bytes).unwrap(), new);
     }
 }

@@ -11,11 +11,19 @@
 //! and after each input asks [`RaftNode::has_ready`] / [`RaftNode::ready`] for
 //! what to do next. A [`Ready`] must be handled in this order:
 //!
-//! 1. **persist** `hard_state`, `snapshot` and `entries` (one fdatasync for all);
+//! 0. **send** `early_messages` (a leader's Appends: they promise nothing
+//!    about its own disk; only with [`Config::persist_in_parallel`]);
+//! 1. **persist** `hard_state`, `snapshot` and `entries` (one fdatasync for all),
+//!    and report it with [`RaftNode::persisted`];
 //! 2. **send** `messages` (only now: a vote or an acknowledgement must never
 //!    leave before what it promises is durable);
 //! 3. **apply** `committed` entries to the state machine, in order;
 //! 4. **serve** `read_states` once the state machine has applied their index.
+//!
+//! With [`Config::persist_in_parallel`] the leader writes its own log while
+//! the followers write theirs (Raft thesis 10.2.1): it counts itself toward
+//! a commit quorum only up to what [`RaftNode::persisted`] reported, so an
+//! entry commits once a majority has it durable, the leader or not.
 //!
 //! A proposal returns `(index, term)`. When the entry at `index` is committed
 //! (it appears in `Ready::committed`): if its term is `term` the command was

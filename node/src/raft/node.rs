@@ -48,8 +48,12 @@ pub struct ReadState {
 }
 
 /// Everything a node produced since the last call to [`RaftNode::ready`].
-/// The caller persists `hard_state`, `snapshot` and `entries` (one fdatasync),
+/// The caller may send `early_messages` at once; it persists `hard_state`,
+/// `snapshot` and `entries` (one fdatasync), reports that with
+/// [`RaftNode::persisted`] (needed with [`Config::persist_in_parallel`]),
 /// then sends `messages`, then applies `committed` and serves `read_states`.
+///
+/// [`Config::persist_in_parallel`]: super::Config::persist_in_parallel
 #[derive(Debug, Default)]
 pub struct Ready {
     /// Changed: persist it.
@@ -61,6 +65,13 @@ pub struct Ready {
     pub entries: Vec<Entry>,
     /// Send only after the above is durable.
     pub messages: Vec<Message>,
+    /// A leader's Appends, heartbeats and snapshots, which promise nothing
+    /// about its own disk: they may be sent before the above is durable
+    /// (Raft thesis 10.2.1). Only with [`Config::persist_in_parallel`], and
+    /// never in a Ready that changes the term or the vote.
+    ///
+    /// [`Config::persist_in_parallel`]: super::Config::persist_in_parallel
+    pub early_messages: Vec<Message>,
     /// Apply in order, after persisting.
     pub committed: Vec<Entry>,
     /// Reads that may be served once the state machine has applied their index.
@@ -391,14 +402,55 @@ impl RaftNode {
         }
         let hs = self.hard_state();
         let hard_state = (hs != self.prev_hard_state).then_some(hs);
+        let same_vote =
+            hs.term == self.prev_hard_state.term && hs.vote == self.prev_hard_state.vote;
         self.prev_hard_state = hs;
+        let mut messages = std::mem::take(&mut self.msgs);
+        let mut early_messages = Vec::new();
+        if self.cfg.persist_in_parallel && self.role == Role::Leader && same_vote {
+            (early_messages, messages) = messages.into_iter().partition(|m| {
+                m.term == self.term
+                    && matches!(
+                        m.body,
+                        MessageBody::Append { .. }
+                            | MessageBody::Heartbeat { .. }
+                            | MessageBody::InstallSnapshot { .. }
+                    )
+            });
+        }
         Ready {
             hard_state,
             snapshot: self.log.take_pending_snapshot(),
             entries: self.log.take_unstable(),
-            messages: std::mem::take(&mut self.msgs),
+            messages,
+            early_messages,
             committed: self.log.take_committed(),
             read_states: std::mem::take(&mut self.read_states),
+        }
+    }
+
+    /// The caller made this node's log durable up to `index`, the entry of
+    /// `term` (the last of a Ready's `entries`, or its snapshot when no entry
+    /// follows). May be called at any time, in the order the writes became
+    /// durable; a report about an entry the log no longer holds is ignored.
+    /// With [`Config::persist_in_parallel`] a leader counts itself toward a
+    /// commit quorum only up to what was reported here.
+    ///
+    /// [`Config::persist_in_parallel`]: super::Config::persist_in_parallel
+    pub fn persisted(&mut self, index: Index, term: Term) {
+        if self.log.stable_to(index, term) && self.maybe_commit() {
+            self.needs_broadcast = true;
+        }
+    }
+
+    /// The last index this node counts as its own replica toward a commit
+    /// quorum: the persisted one when the leader persists in parallel, else
+    /// the last (everything handed out is durable before the next input).
+    pub(crate) fn self_match(&self) -> Index {
+        if self.cfg.persist_in_parallel {
+            self.log.persisted()
+        } else {
+            self.log.last_index()
         }
     }
 

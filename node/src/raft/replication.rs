@@ -223,7 +223,7 @@ impl RaftNode {
             return false;
         }
         let mut matched: Vec<Index> = Vec::with_capacity(self.progress.len() + 1);
-        matched.push(self.log.last_index());
+        matched.push(self.self_match());
         matched.extend(self.progress.iter().map(|p| p.matched));
         let log = &self.log;
         let Some(candidate) = quorum_commit(

@@ -11,7 +11,7 @@
 //! Errors are `{"error": CODE, "definite": BOOL}`: `definite: true` only when
 //! the operation certainly did not and will not take effect.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -28,7 +28,7 @@ use crate::kv::{Applied, Command, Stored};
 use crate::raft::NodeId;
 
 use super::peers::{Forwarded, ForwardedReply, Peers};
-use super::{Input, Refusal};
+use super::{Input, LeaderHint, Refusal, Reply};
 
 /// How long a request waits for the Raft loop (or the leader) before it is
 /// answered with a timeout.
@@ -39,16 +39,25 @@ const WAIT: Duration = Duration::from_secs(2);
 pub struct Api {
     inputs: mpsc::Sender<Input>,
     peers: Peers,
-    names: Vec<String>,
+    /// Shared: every request clones the handlers' state.
+    names: Arc<[String]>,
+    leader: LeaderHint,
 }
 
 impl Api {
-    /// Handlers that hand work to the Raft loop through `inputs`.
-    pub fn new(inputs: mpsc::Sender<Input>, peers: Peers, names: Vec<String>) -> Api {
+    /// Handlers that hand work to the Raft loop through `inputs`, or
+    /// writes straight to the leader `leader` names.
+    pub fn new(
+        inputs: mpsc::Sender<Input>,
+        peers: Peers,
+        names: Vec<String>,
+        leader: LeaderHint,
+    ) -> Api {
         Api {
             inputs,
             peers,
-            names,
+            names: names.into(),
+            leader,
         }
     }
 }
@@ -91,7 +100,7 @@ async fn read(
     let input = Input::Read {
         key: key.clone(),
         local: q.stale,
-        reply,
+        reply: Reply::Local(reply),
     };
     match ask(&api, input, rx).await {
         Ok(Ok(found)) => read_answer(found),
@@ -109,7 +118,11 @@ fn read_answer(found: Option<Stored>) -> Response {
 
 fn write_answer(applied: Applied) -> Response {
     match applied {
-        Applied::Done => Json(json!({})).into_response(),
+        Applied::Done => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response(),
         Applied::CasMismatch => error(StatusCode::CONFLICT, "cas-mismatch", true, None),
         Applied::NotAList => error(StatusCode::CONFLICT, "not-a-list", true, None),
     }
@@ -227,11 +240,19 @@ fn fields<const N: usize>(body: &Bytes, names: [&str; N]) -> Result<[String; N],
     Ok(out)
 }
 
+/// A follower that knows the leader hands the write straight to it; the
+/// leader (or a node that knows none) asks its Raft loop.
 async fn propose(api: &Api, cmd: Command) -> Response {
+    if let Some(leader) = api.leader.remote() {
+        let not_here = Refusal::NotLeader {
+            leader: Some(leader),
+        };
+        return refused(api, not_here, Forwarded::Write(cmd)).await;
+    }
     let (reply, rx) = oneshot::channel();
     let input = Input::Write {
         cmd: cmd.clone(),
-        reply,
+        reply: Reply::Local(reply),
     };
     match ask(api, input, rx).await {
         Ok(Ok(applied)) => write_answer(applied),

@@ -9,7 +9,8 @@ pub mod raft_loop;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use serde::Serialize;
@@ -46,6 +47,9 @@ pub struct ServerConfig {
     pub seed: u64,
     /// Serve `/debug/failpoints`, where a test harness arms crashes.
     pub failpoints: bool,
+    /// The leader sends its Appends before its own fdatasync (Raft thesis
+    /// 10.2.1; see [`Config::persist_in_parallel`]).
+    pub persist_in_parallel: bool,
 }
 
 /// Why a node could not start or had to stop.
@@ -70,6 +74,54 @@ pub enum ServerError {
     },
 }
 
+/// Where the outcome of a request goes.
+#[derive(Debug)]
+pub enum Reply<T> {
+    /// To a handler of this node's own HTTP API.
+    Local(oneshot::Sender<T>),
+    /// Back over the peer link to the follower that forwarded the request.
+    Forwarded {
+        /// The follower.
+        from: NodeId,
+        /// The follower's request id.
+        id: u64,
+    },
+}
+
+impl<T: Into<peers::ForwardedReply>> Reply<T> {
+    /// Delivers `outcome` (a handler that stopped waiting is not an error).
+    pub fn send(self, peers: &peers::Peers, outcome: T) {
+        match self {
+            Reply::Local(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Reply::Forwarded { from, id } => peers.reply(from, id, outcome.into()),
+        }
+    }
+}
+
+/// The leader as the Raft loop last saw it, for the HTTP handlers: a
+/// follower hands writes straight to the leader over the peer link without
+/// asking its own Raft loop first. 0: this node leads, or knows no leader.
+#[derive(Debug, Clone, Default)]
+pub struct LeaderHint(Arc<AtomicU64>);
+
+impl LeaderHint {
+    /// The other node this one follows, if any.
+    pub fn remote(&self) -> Option<NodeId> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            id => Some(id),
+        }
+    }
+
+    /// Records the leader `me` knows of.
+    pub fn set(&self, me: NodeId, leader: Option<NodeId>) {
+        let remote = leader.filter(|&l| l != me).unwrap_or(0);
+        self.0.store(remote, Ordering::Relaxed);
+    }
+}
+
 /// Something for the Raft loop to do.
 pub enum Input {
     /// A message from a peer.
@@ -79,7 +131,7 @@ pub enum Input {
         /// The command.
         cmd: Command,
         /// Where the outcome goes.
-        reply: oneshot::Sender<Result<Applied, Refusal>>,
+        reply: Reply<Result<Applied, Refusal>>,
     },
     /// A client read; linearizable unless `local`.
     Read {
@@ -88,7 +140,7 @@ pub enum Input {
         /// Serve from local state without asking anyone (not linearizable).
         local: bool,
         /// Where the value goes.
-        reply: oneshot::Sender<Result<Option<Stored>, Refusal>>,
+        reply: Reply<Result<Option<Stored>, Refusal>>,
     },
     /// `GET /status`.
     Status {
@@ -164,6 +216,7 @@ impl Server {
         config.heartbeat_ticks = ticks(cfg.heartbeat_ms).max(1);
         config.max_entries_per_msg = cfg.max_append_entries.max(1);
         config.bugs = cfg.bugs.clone();
+        config.persist_in_parallel = cfg.persist_in_parallel;
         for bug in cfg.bugs.iter() {
             tracing::warn!(
                 bug = bug.name(),
@@ -202,20 +255,25 @@ impl Server {
             })?;
         let names: Vec<String> = cfg.peers.iter().map(|(n, _)| n.clone()).collect();
         let failpoints = crate::failpoints::Failpoints::default();
+        let leader = LeaderHint::default();
+        let shared = raft_loop::Shared {
+            peers: peers.clone(),
+            failpoints: failpoints.clone(),
+            leader_hint: leader.clone(),
+        };
         let raft_loop = raft_loop::RaftLoop::new(
             raft,
             storage,
             snapshot.as_ref(),
-            peers.clone(),
+            shared,
             names.clone(),
             cfg.snapshot_every,
-            failpoints.clone(),
         )?;
         let raft_thread = std::thread::Builder::new()
             .name("raft".into())
             .spawn(move || raft_loop.run(rx))
             .expect("spawning the raft thread");
-        let mut app = http::router(http::Api::new(tx, peers, names));
+        let mut app = http::router(http::Api::new(tx, peers, names, leader));
         if cfg.failpoints {
             app = app.merge(failpoint_api::routes(failpoints));
         }

@@ -27,7 +27,7 @@ use tokio::sync::{oneshot, Notify};
 use crate::kv::{Applied, Command, Stored};
 use crate::raft::{Message, NodeId};
 
-use super::{Input, Refusal};
+use super::{Input, Refusal, Reply};
 
 /// The largest frame accepted (a snapshot of the whole store travels in one).
 const MAX_FRAME: usize = 1 << 30;
@@ -36,8 +36,6 @@ const QUEUE: usize = 4096;
 /// How long a write may stall (a partition, a paused peer) before the
 /// connection is dropped and redialled.
 const WRITE_STALL: Duration = Duration::from_millis(1500);
-/// How long the leader waits for a forwarded request's outcome.
-const FORWARD_WAIT: Duration = Duration::from_millis(1800);
 /// How often an idle outgoing link says hello again.
 const PING: Duration = Duration::from_secs(1);
 /// How long an incoming connection may stay silent before it is closed
@@ -93,6 +91,18 @@ pub enum ForwardedReply {
     Write(Result<Applied, Refusal>),
     /// Of a read.
     Read(Result<Option<Stored>, Refusal>),
+}
+
+impl From<Result<Applied, Refusal>> for ForwardedReply {
+    fn from(outcome: Result<Applied, Refusal>) -> Self {
+        ForwardedReply::Write(outcome)
+    }
+}
+
+impl From<Result<Option<Stored>, Refusal>> for ForwardedReply {
+    fn from(outcome: Result<Option<Stored>, Refusal>) -> Self {
+        ForwardedReply::Read(outcome)
+    }
 }
 
 /// The HTTP addresses of peers, learned from their `Hello` frames.
@@ -253,6 +263,11 @@ impl Peers {
         Some((id, rx))
     }
 
+    /// The leader's side: sends the outcome of `from`'s forwarded request `id`.
+    pub fn reply(&self, from: NodeId, id: u64, reply: ForwardedReply) {
+        self.links.push(from, Frame::ForwardReply { id, reply });
+    }
+
     /// Drops a forwarded request nobody waits for any more.
     pub fn forgotten(&self, id: u64) {
         if let Ok(mut p) = self.links.pending.lock() {
@@ -310,7 +325,7 @@ async fn serve_connection(
                     return Ok(());
                 }
             }
-            Frame::Forward { id, from, req } => serve_forwarded(&inbound, &links, id, from, req),
+            Frame::Forward { id, from, req } => serve_forwarded(&inbound, id, from, req),
             Frame::ForwardReply { id, reply } => {
                 let waiting = links.pending.lock().ok().and_then(|mut p| p.remove(&id));
                 if let Some(tx) = waiting {
@@ -321,54 +336,21 @@ async fn serve_connection(
     }
 }
 
-/// The leader's side of a forwarded request: hand it to the Raft loop, send
-/// the outcome back to `from` (an unknown outcome when it takes too long).
-fn serve_forwarded(
-    inbound: &mpsc::Sender<Input>,
-    links: &Arc<Links>,
-    id: u64,
-    from: NodeId,
-    req: Forwarded,
-) {
-    let links = links.clone();
-    let late = || Refusal::Unknown("no outcome at the leader in time".into());
-    match req {
-        Forwarded::Write(cmd) => {
-            let (reply, rx) = oneshot::channel();
-            if inbound.send(Input::Write { cmd, reply }).is_err() {
-                return;
-            }
-            tokio::spawn(async move {
-                let outcome = match tokio::time::timeout(FORWARD_WAIT, rx).await {
-                    Ok(Ok(outcome)) => outcome,
-                    _ => Err(late()),
-                };
-                let reply = ForwardedReply::Write(outcome);
-                links.push(from, Frame::ForwardReply { id, reply });
-            });
-        }
-        Forwarded::Read { key } => {
-            let (reply, rx) = oneshot::channel();
-            if inbound
-                .send(Input::Read {
-                    key,
-                    local: false,
-                    reply,
-                })
-                .is_err()
-            {
-                return;
-            }
-            tokio::spawn(async move {
-                let outcome = match tokio::time::timeout(FORWARD_WAIT, rx).await {
-                    Ok(Ok(outcome)) => outcome,
-                    _ => Err(late()),
-                };
-                let reply = ForwardedReply::Read(outcome);
-                links.push(from, Frame::ForwardReply { id, reply });
-            });
-        }
-    }
+/// The leader's side of a forwarded request: hand it to the Raft loop, which
+/// sends the outcome back to `from` itself. The follower bounds its wait.
+fn serve_forwarded(inbound: &mpsc::Sender<Input>, id: u64, from: NodeId, req: Forwarded) {
+    let input = match req {
+        Forwarded::Write(cmd) => Input::Write {
+            cmd,
+            reply: Reply::Forwarded { from, id },
+        },
+        Forwarded::Read { key } => Input::Read {
+            key,
+            local: false,
+            reply: Reply::Forwarded { from, id },
+        },
+    };
+    let _ = inbound.send(input);
 }
 
 async fn read_frame<R: AsyncReadExt + Unpin>(r: &mut R, buf: &mut Vec<u8>) -> io::Result<Frame> {
@@ -451,6 +433,10 @@ async fn send_frames(stream: TcpStream, hello: &Frame, outbox: &Outbox) -> io::R
                 encode(hello, &mut out);
                 break;
             }
+            // Woken by the first frame: let the other tasks that are ready
+            // (HTTP handlers forwarding their requests) queue theirs too,
+            // so that one write carries them all.
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -2,14 +2,13 @@
 //!
 //! It waits for inputs (peer messages, client writes and reads, status
 //! questions) or the next 10 ms tick, takes every input already queued, and
-//! then drains the core's `Ready`s: persist (one fdatasync for the batch:
-//! group commit), send, apply, answer. Nothing else touches the core.
+//! then drains the core's `Ready`s: send the leader's Appends, persist (one
+//! fdatasync for the batch: group commit, while the followers write the same
+//! entries), send the rest, apply, answer. Nothing else touches the core.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use tokio::sync::oneshot;
 
 use crate::bugs::{Bug, Bugs};
 use crate::failpoints::{self, Failpoint, Failpoints};
@@ -20,7 +19,7 @@ use crate::raft::{
 use crate::storage::Storage;
 
 use super::peers::Peers;
-use super::{Input, NodeStatus, Refusal, ServerError};
+use super::{Input, LeaderHint, NodeStatus, Refusal, Reply, ServerError};
 
 /// How often the core ticks.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -33,13 +32,13 @@ const REPLY_GRACE: Duration = Duration::from_millis(200);
 struct Proposal {
     term: Term,
     blind: bool,
-    reply: oneshot::Sender<Result<Applied, Refusal>>,
+    reply: Reply<Result<Applied, Refusal>>,
 }
 
 /// A read waiting to be served.
 struct PendingRead {
     key: String,
-    reply: oneshot::Sender<Result<Option<Stored>, Refusal>>,
+    reply: Reply<Result<Option<Stored>, Refusal>>,
 }
 
 /// The candidate `msg` grants a vote to, in a real election (not a PreVote).
@@ -68,6 +67,18 @@ pub struct RaftLoop {
     reads_waiting: HashMap<u64, PendingRead>,
     reads_ready: Vec<(Index, PendingRead)>,
     was_leader: bool,
+    leader_hint: LeaderHint,
+}
+
+/// What the Raft loop shares with the network side of the node.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The peer transport (messages out, forwarded outcomes back).
+    pub peers: Peers,
+    /// Failpoints armed over HTTP.
+    pub failpoints: Failpoints,
+    /// Where the loop publishes the leader it knows of.
+    pub leader_hint: LeaderHint,
 }
 
 impl RaftLoop {
@@ -77,11 +88,15 @@ impl RaftLoop {
         raft: RaftNode,
         storage: Storage,
         snapshot: Option<&Snapshot>,
-        peers: Peers,
+        shared: Shared,
         names: Vec<String>,
         snapshot_every: u64,
-        failpoints: Failpoints,
     ) -> Result<RaftLoop, ServerError> {
+        let Shared {
+            peers,
+            failpoints,
+            leader_hint,
+        } = shared;
         let meta = snapshot.map(|s| s.meta).unwrap_or_default();
         let kv = match snapshot {
             Some(s) => KvStore::restore(&s.data).map_err(ServerError::Snapshot)?,
@@ -105,6 +120,7 @@ impl RaftLoop {
             reads_waiting: HashMap::new(),
             reads_ready: Vec::new(),
             was_leader: false,
+            leader_hint,
         })
     }
 
@@ -148,7 +164,7 @@ impl RaftLoop {
         }
     }
 
-    fn write(&mut self, cmd: Command, reply: oneshot::Sender<Result<Applied, Refusal>>) {
+    fn write(&mut self, cmd: Command, reply: Reply<Result<Applied, Refusal>>) {
         let blind = cmd.is_blind();
         match self.raft.propose(cmd.encode()) {
             Ok((index, term)) => {
@@ -156,23 +172,18 @@ impl RaftLoop {
                     .insert(index, Proposal { term, blind, reply });
             }
             Err(crate::raft::ProposeError::NotLeader { leader }) => {
-                let _ = reply.send(Err(Refusal::NotLeader { leader }));
+                reply.send(&self.peers, Err(Refusal::NotLeader { leader }));
             }
         }
     }
 
-    fn read(
-        &mut self,
-        key: String,
-        local: bool,
-        reply: oneshot::Sender<Result<Option<Stored>, Refusal>>,
-    ) {
+    fn read(&mut self, key: String, local: bool, reply: Reply<Result<Option<Stored>, Refusal>>) {
         let is_leader = self.raft.status().role == Role::Leader;
         let serve_locally = local
             || self.bugs.has(Bug::StaleRead)
             || (is_leader && self.bugs.has(Bug::LeaseWithoutCheckQuorum));
         if serve_locally {
-            let _ = reply.send(Ok(self.kv.get(&key).cloned()));
+            reply.send(&self.peers, Ok(self.kv.get(&key).cloned()));
             return;
         }
         self.next_ctx += 1;
@@ -182,7 +193,7 @@ impl RaftLoop {
                 self.reads_waiting.insert(ctx, PendingRead { key, reply });
             }
             Err(crate::raft::ProposeError::NotLeader { leader }) => {
-                let _ = reply.send(Err(Refusal::NotLeader { leader }));
+                reply.send(&self.peers, Err(Refusal::NotLeader { leader }));
             }
         }
     }
@@ -191,17 +202,26 @@ impl RaftLoop {
     fn drain(&mut self) -> Result<(), ServerError> {
         while self.raft.has_ready() {
             let rd = self.raft.ready();
-            self.storage
-                .save(rd.hard_state.as_ref(), rd.snapshot.as_ref(), &rd.entries)
-                .map_err(ServerError::Storage)?;
-            if self.bugs.has(Bug::AckBeforeCommit) {
-                self.ack_appended(&rd.entries);
-            }
             if !rd.committed.is_empty()
                 && self.raft.status().role == Role::Leader
                 && self.failpoints.take(Failpoint::CrashAfterCommit)
             {
                 self.crash_after_commit(rd.committed);
+            }
+            // A leader's Appends go out first: the followers write while it does.
+            for msg in rd.early_messages {
+                self.peers.send(msg);
+            }
+            self.storage
+                .save(rd.hard_state.as_ref(), rd.snapshot.as_ref(), &rd.entries)
+                .map_err(ServerError::Storage)?;
+            if let Some(last) = rd.entries.last() {
+                self.raft.persisted(last.index, last.term);
+            } else if let Some(s) = &rd.snapshot {
+                self.raft.persisted(s.meta.index, s.meta.term);
+            }
+            if self.bugs.has(Bug::AckBeforeCommit) {
+                self.ack_appended(&rd.entries);
             }
             let voted_for = rd.messages.iter().find_map(granted_vote);
             for msg in rd.messages {
@@ -233,16 +253,20 @@ impl RaftLoop {
             // so telling the client now is a definite failure.
             let leader = self.raft.status().leader;
             for (_, read) in self.reads_waiting.drain() {
-                let _ = read.reply.send(Err(Refusal::NotLeader { leader }));
+                read.reply
+                    .send(&self.peers, Err(Refusal::NotLeader { leader }));
             }
         }
         self.was_leader = is_leader;
+        let status = self.raft.status();
+        self.leader_hint.set(status.id, status.leader);
         Ok(())
     }
 
     /// The `crash-after-commit` failpoint: apply and answer what was just
-    /// committed, give the replies time to reach their clients, and die
-    /// without sending this Ready's messages.
+    /// committed (entries persisted by earlier Readies), give the replies
+    /// time to reach their clients, and die without persisting or sending
+    /// anything of this Ready.
     fn crash_after_commit(&mut self, committed: Vec<Entry>) -> ! {
         for entry in committed {
             self.apply(entry);
@@ -259,7 +283,7 @@ impl RaftLoop {
                 matches!(self.proposals.get(&e.index), Some(p) if p.term == e.term && p.blind);
             if early {
                 let p = self.proposals.remove(&e.index).expect("just seen");
-                let _ = p.reply.send(Ok(Applied::Done));
+                p.reply.send(&self.peers, Ok(Applied::Done));
             }
         }
     }
@@ -273,9 +297,10 @@ impl RaftLoop {
         // Proposals the snapshot covers may or may not be in it.
         let rest = self.proposals.split_off(&(snapshot.meta.index + 1));
         for (_, p) in std::mem::replace(&mut self.proposals, rest) {
-            let _ = p
-                .reply
-                .send(Err(Refusal::Unknown("superseded by a snapshot".into())));
+            p.reply.send(
+                &self.peers,
+                Err(Refusal::Unknown("superseded by a snapshot".into())),
+            );
         }
         tracing::info!(
             index = snapshot.meta.index,
@@ -309,7 +334,7 @@ impl RaftLoop {
             } else {
                 Err(Refusal::Lost)
             };
-            let _ = p.reply.send(outcome);
+            p.reply.send(&self.peers, outcome);
         }
     }
 
@@ -323,7 +348,8 @@ impl RaftLoop {
             .partition(|(index, _)| *index <= applied);
         self.reads_ready = later;
         for (_, read) in now {
-            let _ = read.reply.send(Ok(self.kv.get(&read.key).cloned()));
+            read.reply
+                .send(&self.peers, Ok(self.kv.get(&read.key).cloned()));
         }
     }
 

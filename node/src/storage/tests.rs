@@ -210,12 +210,13 @@ fn segments_rotate_and_compaction_deletes_the_covered_ones() {
     let grown = s.wal_stats();
     assert!(grown.segments >= 5, "{grown:?}");
     assert_eq!(segment_files(dir.path()).len(), grown.segments);
+    // Closed, the active segment ends at its last record (no zeros past it).
+    drop(s);
     let on_disk: u64 = segment_files(dir.path())
         .iter()
         .map(|p| fs::metadata(p).unwrap().len())
         .sum();
     assert_eq!(on_disk, grown.bytes);
-    drop(s);
     let r = reopen(dir.path());
     assert_eq!(r.entries, ents(1, 60, 1));
     assert_eq!(r.hard_state, hs(1, Some(1), 59));
@@ -580,4 +581,44 @@ fn a_save_that_only_moves_commit_is_not_synced_and_votes_always_are() {
     let restored = reopen(dir.path());
     assert_eq!(restored.hard_state, hs(2, Some(3), 3));
     assert_eq!(restored.entries.len(), 3);
+}
+
+#[test]
+fn the_active_segment_grows_with_zeros_that_a_crash_leaves_and_recovery_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = Storage::open(dir.path(), true).unwrap();
+    s.save(Some(&hs(1, Some(1), 0)), None, &ents(1, 3, 1))
+        .unwrap();
+    let bytes = s.wal_stats().bytes;
+    let seg = only_segment(dir.path());
+    let len = fs::metadata(&seg).unwrap().len();
+    assert!(
+        len >= bytes + wal::GROW,
+        "{len} bytes for {bytes} of records"
+    );
+    // A crash: the zeros stay (copied while the storage is open).
+    let crashed = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), crashed.path());
+    drop(s);
+    assert_eq!(fs::metadata(&seg).unwrap().len(), bytes, "trimmed on close");
+    let (mut s, r) = Storage::open(crashed.path(), true).unwrap();
+    assert_eq!(r.entries, ents(1, 3, 1));
+    s.save(None, None, &ents(4, 4, 1)).unwrap();
+    drop(s);
+    assert_eq!(reopen(crashed.path()).entries, ents(1, 4, 1));
+}
+
+#[test]
+fn a_record_torn_inside_the_zeros_it_was_written_over_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, before, state) = wal_with_last_record(dir.path());
+    let mut bytes = fs::read(&segment).unwrap();
+    // The last record's second half never reached the disk: zeros, as the
+    // segment was grown with, then more zeros.
+    let half = (before as usize + bytes.len()) / 2;
+    bytes[half..].fill(0);
+    bytes.resize(bytes.len() + 4096, 0);
+    fs::write(&segment, &bytes).unwrap();
+    assert_eq!(parts(reopen(dir.path())), state);
+    assert_eq!(fs::metadata(&segment).unwrap().len(), before);
 }

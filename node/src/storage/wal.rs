@@ -9,9 +9,17 @@
 //! Recovery reads every segment in order. A damaged record at the end of the
 //! last segment is a write torn by a crash: it was never acknowledged, so it
 //! is cut off (with a warning). Damage anywhere else refuses to open.
+//!
+//! The active segment grows ahead of its records in steps of [`GROW`] bytes
+//! of zeros (written, not just reserved), so that an append overwrites
+//! blocks the file already has: its fdatasync then flushes the data alone,
+//! without a journal commit for a new file size (about a third less CPU
+//! and latency per sync on ext4 in a VM). The zeros past the last record are
+//! cut off when the segment is closed, on drop, and by recovery after a crash
+//! (a zero-filled tail was never written).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::dir::sync_dir;
@@ -19,6 +27,12 @@ use super::record::{decode, frame_at, Frame, Record};
 use super::replay::Replay;
 use super::StorageError;
 use crate::raft::Index;
+
+/// How far ahead of its records the active segment is filled with zeros.
+pub(crate) const GROW: u64 = 512 << 10;
+
+/// A block of zeros to grow segments with.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 
 /// What the log knows about one segment file.
 #[derive(Debug, Clone)]
@@ -119,7 +133,8 @@ fn scan(
         let frame = frame_at(&data, offset);
         let Frame::Record { body, next } = frame else {
             if last && is_torn(&frame, &data, offset) {
-                truncate(&seg.path, offset, data.len() - offset, fsync)?;
+                let zeros = data[offset..].iter().all(|&b| b == 0);
+                truncate(&seg.path, offset, data.len() - offset, zeros, fsync)?;
                 break;
             }
             return Err(corrupt(&seg.path, offset, damage(&frame, data.len())));
@@ -171,7 +186,8 @@ fn scan(
 fn is_torn(frame: &Frame<'_>, data: &[u8], offset: usize) -> bool {
     match frame {
         Frame::ShortHeader | Frame::PastEnd { .. } => true,
-        Frame::BadBody { end } if *end == data.len() => true,
+        // A record cut short inside the zeros the segment was grown with.
+        Frame::BadBody { end } if data[*end..].iter().all(|&b| b == 0) => true,
         _ => data[offset..].iter().all(|&b| b == 0),
     }
 }
@@ -188,14 +204,29 @@ fn damage(frame: &Frame<'_>, len: usize) -> String {
     }
 }
 
-fn truncate(path: &Path, offset: usize, dropped: usize, fsync: bool) -> Result<(), StorageError> {
-    tracing::warn!(
-        file = %path.display(),
-        offset,
-        dropped,
-        "torn write at the end of the WAL: cutting {dropped} bytes off {} at offset {offset}",
-        path.display()
-    );
+fn truncate(
+    path: &Path,
+    offset: usize,
+    dropped: usize,
+    zeros: bool,
+    fsync: bool,
+) -> Result<(), StorageError> {
+    if zeros {
+        tracing::info!(
+            file = %path.display(),
+            offset,
+            dropped,
+            "cutting the {dropped} zero bytes the segment was grown with past its last record"
+        );
+    } else {
+        tracing::warn!(
+            file = %path.display(),
+            offset,
+            dropped,
+            "torn write at the end of the WAL: cutting {dropped} bytes off {} at offset {offset}",
+            path.display()
+        );
+    }
     let file = OpenOptions::new()
         .write(true)
         .open(path)
@@ -233,6 +264,8 @@ pub(crate) struct Wal {
     dir: PathBuf,
     segments: Vec<Segment>,
     active: File,
+    /// The length of the active file: its records, then zeros.
+    allocated: u64,
     fsync: bool,
     segment_bytes: u64,
     /// fdatasyncs of appends so far.
@@ -262,7 +295,7 @@ impl Wal {
             Some((_, records)) if records > 0 => {
                 let path = &segments[segments.len() - 1].path;
                 OpenOptions::new()
-                    .append(true)
+                    .write(true)
                     .open(path)
                     .map_err(|e| StorageError::io("open", path, e))?
             }
@@ -279,10 +312,17 @@ impl Wal {
                 active
             }
         };
+        let last = segments.last().expect("the log always has a segment");
+        let allocated = active
+            .metadata()
+            .map_err(|e| StorageError::io("stat", &last.path, e))?
+            .len()
+            .max(last.bytes);
         Ok(Wal {
             dir: dir.to_path_buf(),
             segments,
             active,
+            allocated,
             fsync,
             segment_bytes,
             syncs: 0,
@@ -302,9 +342,11 @@ impl Wal {
     /// fsync when it starts a new segment).
     pub(crate) fn append(&mut self, batch: Batch<'_>) -> Result<(), StorageError> {
         if batch.new_segment {
+            self.trim(true)?;
             let last = self.active_segment();
             let seq = last.seq + last.records;
             let (active, seg) = create(&self.dir, seq, batch, self.fsync, true)?;
+            self.allocated = seg.bytes;
             self.active = active;
             self.segments.push(seg);
             return Ok(());
@@ -313,9 +355,21 @@ impl Wal {
             .segments
             .last_mut()
             .expect("the log always has a segment");
+        let end = seg.bytes + batch.bytes.len() as u64;
         self.active
-            .write_all(batch.bytes)
+            .write_all_at(batch.bytes, seg.bytes)
             .map_err(|e| StorageError::io("write", &seg.path, e))?;
+        if end > self.allocated {
+            // Zeros ahead of the records, made durable by the same fdatasync.
+            let mut at = end;
+            while at < end + GROW {
+                self.active
+                    .write_all_at(&ZEROS, at)
+                    .map_err(|e| StorageError::io("write", &seg.path, e))?;
+                at += ZEROS.len() as u64;
+            }
+            self.allocated = at;
+        }
         if self.fsync && batch.sync {
             self.active
                 .sync_data()
@@ -326,6 +380,27 @@ impl Wal {
         seg.bytes += batch.bytes.len() as u64;
         seg.max_index = seg.max_index.max(batch.max_index);
         seg.has_marker |= batch.has_marker;
+        Ok(())
+    }
+
+    /// Cuts the zeros past the active segment's last record (made durable
+    /// when `sync`: before a newer segment exists, the active one must end
+    /// at its last record).
+    fn trim(&mut self, sync: bool) -> Result<(), StorageError> {
+        let seg = self.active_segment();
+        if self.allocated == seg.bytes {
+            return Ok(());
+        }
+        let (path, bytes) = (seg.path.clone(), seg.bytes);
+        self.active
+            .set_len(bytes)
+            .map_err(|e| StorageError::io("truncate", &path, e))?;
+        if sync && self.fsync {
+            self.active
+                .sync_data()
+                .map_err(|e| StorageError::io("fdatasync", &path, e))?;
+        }
+        self.allocated = bytes;
         Ok(())
     }
 
@@ -371,14 +446,16 @@ fn create(
 ) -> Result<(File, Segment), StorageError> {
     let path = dir.join(segment_name(seq));
     let mut opts = OpenOptions::new();
-    opts.append(true);
+    opts.write(true);
     if new_file {
         opts.create_new(true);
     }
-    let mut file = opts
+    let file = opts
         .open(&path)
         .map_err(|e| StorageError::io("create", &path, e))?;
-    file.write_all(batch.bytes)
+    file.set_len(0)
+        .map_err(|e| StorageError::io("truncate", &path, e))?;
+    file.write_all_at(batch.bytes, 0)
         .map_err(|e| StorageError::io("write", &path, e))?;
     if fsync {
         file.sync_data()
@@ -394,4 +471,14 @@ fn create(
         has_marker: batch.has_marker,
     };
     Ok((file, seg))
+}
+
+impl Drop for Wal {
+    /// A clean close leaves no zeros past the last record (best effort: a
+    /// crash leaves them, and recovery cuts them).
+    fn drop(&mut self) {
+        if let Err(e) = self.trim(false) {
+            tracing::debug!(error = %e, "could not trim the active WAL segment");
+        }
+    }
 }

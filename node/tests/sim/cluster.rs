@@ -2,9 +2,11 @@
 //! simulated network, crash-restart that keeps only what was persisted, and
 //! the invariant checker fed after every step.
 
+use std::collections::VecDeque;
+
 use faultline_node::bugs::{Bug, Bugs};
 use faultline_node::raft::{Config, Index, NodeId, RaftNode, Ready, Role, Snapshot, Term};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::client::Client;
@@ -27,6 +29,11 @@ pub struct SimConfig {
     pub max_inflight_msgs: usize,
     /// Under `no-fsync`: how often the simulated OS writes dirty pages back.
     pub write_back_ticks: u64,
+    /// Leaders send their Appends before persisting (`Config::persist_in_parallel`).
+    pub persist_in_parallel: bool,
+    /// With `persist_in_parallel`: a leader's write may stay in flight for
+    /// a few ticks (seeded), while it keeps stepping; a crash loses it.
+    pub lagging_disks: bool,
 }
 
 impl SimConfig {
@@ -42,7 +49,16 @@ impl SimConfig {
             max_entries_per_msg: 64,
             max_inflight_msgs: 16,
             write_back_ticks: 40,
+            persist_in_parallel: false,
+            lagging_disks: false,
         }
+    }
+
+    /// Leaders write in parallel with replication, and their writes lag.
+    pub fn parallel_persist(mut self) -> Self {
+        self.persist_in_parallel = true;
+        self.lagging_disks = true;
+        self
     }
 
     pub fn with_bug(mut self, bug: Option<Bug>) -> Self {
@@ -84,6 +100,11 @@ impl StateMachine {
     }
 }
 
+/// A Ready's write still in flight: what to persist, then what to send.
+struct InFlight {
+    rd: Ready,
+}
+
 /// A simulated cluster of `n` nodes with ids 1..=n.
 pub struct Cluster {
     pub cfg: SimConfig,
@@ -98,6 +119,10 @@ pub struct Cluster {
     isolated: Vec<bool>,
     /// Held nodes do not tick (their clock is frozen) but still receive messages.
     held: Vec<bool>,
+    /// Per node: writes handed to the disk and not yet durable, oldest first.
+    in_flight: Vec<VecDeque<InFlight>>,
+    /// Per node: the disk completes no write until released.
+    disk_held: Vec<bool>,
     restarts: u64,
 }
 
@@ -116,6 +141,8 @@ impl Cluster {
             client: Client::new(&cfg),
             isolated: vec![false; n + 1],
             held: vec![false; n + 1],
+            in_flight: (0..n).map(|_| VecDeque::new()).collect(),
+            disk_held: vec![false; n],
             restarts: 0,
             cfg,
         };
@@ -138,6 +165,7 @@ impl Cluster {
         c.check_quorum = self.cfg.check_quorum;
         c.max_entries_per_msg = self.cfg.max_entries_per_msg;
         c.max_inflight_msgs = self.cfg.max_inflight_msgs;
+        c.persist_in_parallel = self.cfg.persist_in_parallel;
         c
     }
 
@@ -161,6 +189,8 @@ impl Cluster {
     pub fn crash(&mut self, id: NodeId) {
         let i = (id - 1) as usize;
         if self.nodes[i].take().is_some() {
+            // Writes still in flight never reached the disk.
+            self.in_flight[i].clear();
             self.storage[i].crash();
             self.net.drop_to(id);
         }
@@ -226,6 +256,16 @@ impl Cluster {
         self.net.heal();
     }
 
+    /// Stalls (or releases) the disk of `id`: its writes stay in flight,
+    /// and complete in order once released.
+    pub fn hold_disk(&mut self, id: NodeId, held: bool) {
+        self.disk_held[(id - 1) as usize] = held;
+        if !held {
+            self.complete_writes(id);
+            self.after_step(id);
+        }
+    }
+
     /// Freezes (or unfreezes) the clock of `id`.
     pub fn hold(&mut self, id: NodeId, held: bool) {
         self.held[id as usize] = held;
@@ -249,6 +289,13 @@ impl Cluster {
             && self.now.is_multiple_of(self.cfg.write_back_ticks.max(1))
         {
             self.storage.iter_mut().for_each(Storage::write_back);
+        }
+        for id in self.ids() {
+            let i = (id - 1) as usize;
+            if !self.disk_held[i] && !self.in_flight[i].is_empty() && self.rng.gen_bool(0.5) {
+                self.complete_writes(id);
+                self.after_step(id);
+            }
         }
         for id in self.ids() {
             if self.held[id as usize] {
@@ -289,10 +336,14 @@ impl Cluster {
     /// feeds the checker. Call after every input given to a node.
     pub fn after_step(&mut self, id: NodeId) {
         let i = (id - 1) as usize;
-        let Some(node) = self.nodes[i].as_mut() else {
-            return;
-        };
-        if node.has_ready() {
+        // A completed write may move the commit index: drain until idle.
+        for _ in 0..8 {
+            let Some(node) = self.nodes[i].as_mut() else {
+                return;
+            };
+            if !node.has_ready() {
+                break;
+            }
             let rd = node.ready();
             self.handle_ready(id, rd);
         }
@@ -305,15 +356,27 @@ impl Cluster {
         }
     }
 
-    fn handle_ready(&mut self, id: NodeId, rd: Ready) {
+    fn handle_ready(&mut self, id: NodeId, mut rd: Ready) {
         let i = (id - 1) as usize;
-        // 1. persist
-        self.storage[i].live.persist(&rd);
-        self.checker
-            .persisted(id, &rd.entries, &self.storage[i].live);
-        // 2. send
-        for m in rd.messages {
+        // 0. a leader's Appends may leave before its own write
+        for m in std::mem::take(&mut rd.early_messages) {
             self.net.send(m, self.now, &mut self.rng);
+        }
+        // 1. persist, 2. send: now, or (a lagging disk) once the write completes
+        let write = InFlight {
+            rd: Ready {
+                hard_state: rd.hard_state,
+                snapshot: rd.snapshot.clone(),
+                entries: std::mem::take(&mut rd.entries),
+                messages: std::mem::take(&mut rd.messages),
+                ..Ready::default()
+            },
+        };
+        let lag = self.cfg.lagging_disks && self.rng.gen_bool(0.5);
+        let queued = !self.in_flight[i].is_empty();
+        self.in_flight[i].push_back(write);
+        if !(lag || queued || self.disk_held[i]) {
+            self.complete_writes(id);
         }
         // 3. apply
         if let Some(s) = &rd.snapshot {
@@ -340,8 +403,8 @@ impl Cluster {
         for v in floor_check {
             self.checker.violate(Invariant::StaleRead, v);
         }
-        // compaction
-        if let Some(every) = self.cfg.compact_every {
+        // compaction (of what is on disk)
+        if let (Some(every), true) = (self.cfg.compact_every, self.in_flight[i].is_empty()) {
             let sm = self.sms[i];
             if sm.applied >= self.storage[i].live.snapshot_meta().index + every {
                 let data = sm.encode();
@@ -349,6 +412,28 @@ impl Cluster {
                     node.compact(sm.applied, data.clone());
                 }
                 self.storage[i].live.compact(sm.applied, data);
+            }
+        }
+    }
+
+    /// Completes the writes in flight of `id`, in order: each becomes
+    /// durable, is reported to the node, and its messages leave.
+    fn complete_writes(&mut self, id: NodeId) {
+        let i = (id - 1) as usize;
+        while let Some(InFlight { rd }) = self.in_flight[i].pop_front() {
+            self.storage[i].live.persist(&rd);
+            self.checker
+                .persisted(id, &rd.entries, &self.storage[i].live);
+            let last = match (rd.entries.last(), &rd.snapshot) {
+                (Some(e), _) => Some((e.index, e.term)),
+                (None, Some(s)) => Some((s.meta.index, s.meta.term)),
+                (None, None) => None,
+            };
+            if let (Some((index, term)), Some(node)) = (last, self.nodes[i].as_mut()) {
+                node.persisted(index, term);
+            }
+            for m in rd.messages {
+                self.net.send(m, self.now, &mut self.rng);
             }
         }
     }
