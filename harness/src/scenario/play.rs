@@ -279,14 +279,14 @@ impl Player {
     async fn set_failpoint(&self, nodes: &[usize], failpoint: Option<FailpointName>) -> Vec<usize> {
         let mut done = Vec::new();
         let running = self.running();
+        let names: Vec<&str> = match failpoint {
+            Some(f) => vec![f.name()],
+            None => FailpointName::ALL.iter().map(|f| f.name()).collect(),
+        };
         for &i in nodes.iter().filter(|i| running.contains(i)) {
             let base = format!("http://{}/debug/failpoints", self.nodes[i].http_addr);
-            let names: Vec<&str> = match failpoint {
-                Some(f) => vec![f.name()],
-                None => FailpointName::ALL.iter().map(|f| f.name()).collect(),
-            };
             let mut ok = true;
-            for name in names {
+            for &name in &names {
                 let req = match failpoint {
                     Some(_) => self.http.put(format!("{base}/{name}")),
                     None => self.http.delete(format!("{base}/{name}")),
@@ -370,20 +370,22 @@ impl Player {
         out
     }
 
-    /// The nodes running now (neither down nor paused).
-    fn running(&self) -> Vec<usize> {
+    /// The nodes whose state passes `keep`.
+    fn nodes_in(&self, keep: impl Fn(NodeState) -> bool) -> Vec<usize> {
         let p = lock(&self.platform);
         (0..self.nodes.len())
-            .filter(|&i| p.state(i) == NodeState::Running)
+            .filter(|&i| keep(p.state(i)))
             .collect()
+    }
+
+    /// The nodes running now (neither down nor paused).
+    fn running(&self) -> Vec<usize> {
+        self.nodes_in(|s| s == NodeState::Running)
     }
 
     /// The nodes whose process has ended (killed or crashed).
     fn down(&self) -> Vec<usize> {
-        let p = lock(&self.platform);
-        (0..self.nodes.len())
-            .filter(|&i| matches!(p.state(i), NodeState::Killed | NodeState::Exited))
-            .collect()
+        self.nodes_in(|s| matches!(s, NodeState::Killed | NodeState::Exited))
     }
 
     /// The leader (highest term among nodes saying they lead) and its term.
@@ -394,19 +396,11 @@ impl Player {
     /// The nodes `target` names now (indexes).
     async fn resolve(&mut self, target: &Target) -> Vec<usize> {
         let n = self.nodes.len();
-        let states: Vec<NodeState> = {
-            let p = lock(&self.platform);
-            (0..n).map(|i| p.state(i)).collect()
-        };
-        let running: Vec<usize> = (0..n)
-            .filter(|&i| states[i] == NodeState::Running)
-            .collect();
+        let running = self.running();
         match target {
             Target::All => (0..n).collect(),
-            Target::Down => (0..n)
-                .filter(|&i| matches!(states[i], NodeState::Killed | NodeState::Exited))
-                .collect(),
-            Target::Paused => (0..n).filter(|&i| states[i] == NodeState::Paused).collect(),
+            Target::Down => self.down(),
+            Target::Paused => self.nodes_in(|s| s == NodeState::Paused),
             Target::Previous => self.previous.into_iter().collect(),
             Target::Next => {
                 let i = self.next % n;
@@ -429,16 +423,15 @@ impl Player {
                     (Target::Leader, Some(l)) => vec![l],
                     (Target::Leader, None) => {
                         // No leader: the most recent one or candidate, by term.
-                        let top = running
+                        let terms: Vec<(u64, usize)> = running
                             .iter()
-                            .filter_map(|&i| statuses[i].as_ref().map(|s| s.term))
-                            .max();
-                        let newest: Vec<usize> = running
+                            .filter_map(|&i| statuses[i].as_ref().map(|s| (s.term, i)))
+                            .collect();
+                        let top = terms.iter().map(|&(t, _)| t).max();
+                        let newest: Vec<usize> = terms
                             .iter()
-                            .copied()
-                            .filter(|&i| {
-                                top.is_some() && statuses[i].as_ref().map(|s| s.term) == top
-                            })
+                            .filter(|&&(t, _)| Some(t) == top)
+                            .map(|&(_, i)| i)
                             .collect();
                         let pool = if newest.is_empty() { &running } else { &newest };
                         pool.choose(&mut self.rng).copied().into_iter().collect()

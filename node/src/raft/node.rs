@@ -78,6 +78,18 @@ pub struct Ready {
     pub read_states: Vec<ReadState>,
 }
 
+impl Ready {
+    /// What to report to [`RaftNode::persisted`] once this Ready is durable:
+    /// its last entry, or its snapshot when it carries no entry.
+    pub fn persist_point(&self) -> Option<(Index, Term)> {
+        match (self.entries.last(), &self.snapshot) {
+            (Some(e), _) => Some((e.index, e.term)),
+            (None, Some(s)) => Some((s.meta.index, s.meta.term)),
+            (None, None) => None,
+        }
+    }
+}
+
 /// A snapshot of a node's state, for logs, metrics and the HTTP API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {

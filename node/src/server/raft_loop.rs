@@ -201,29 +201,32 @@ impl RaftLoop {
     /// Persists, sends, applies and answers until the core is idle.
     fn drain(&mut self) -> Result<(), ServerError> {
         while self.raft.has_ready() {
-            let rd = self.raft.ready();
-            if !rd.committed.is_empty()
+            let mut rd = self.raft.ready();
+            if self.failpoints.is_armed(Failpoint::CrashAfterCommit)
+                && !rd.committed.is_empty()
                 && self.raft.status().role == Role::Leader
                 && self.failpoints.take(Failpoint::CrashAfterCommit)
             {
                 self.crash_after_commit(rd.committed);
             }
             // A leader's Appends go out first: the followers write while it does.
-            for msg in rd.early_messages {
+            for msg in std::mem::take(&mut rd.early_messages) {
                 self.peers.send(msg);
             }
             self.storage
                 .save(rd.hard_state.as_ref(), rd.snapshot.as_ref(), &rd.entries)
                 .map_err(ServerError::Storage)?;
-            if let Some(last) = rd.entries.last() {
-                self.raft.persisted(last.index, last.term);
-            } else if let Some(s) = &rd.snapshot {
-                self.raft.persisted(s.meta.index, s.meta.term);
+            if let Some((index, term)) = rd.persist_point() {
+                self.raft.persisted(index, term);
             }
             if self.bugs.has(Bug::AckBeforeCommit) {
                 self.ack_appended(&rd.entries);
             }
-            let voted_for = rd.messages.iter().find_map(granted_vote);
+            let voted_for = if self.failpoints.is_armed(Failpoint::CrashAfterVote) {
+                rd.messages.iter().find_map(granted_vote)
+            } else {
+                None
+            };
             for msg in rd.messages {
                 self.peers.send(msg);
             }
@@ -247,18 +250,18 @@ impl RaftLoop {
             self.serve_reads();
             self.maybe_compact()?;
         }
-        let is_leader = self.raft.status().role == Role::Leader;
+        let status = self.raft.status();
+        let is_leader = status.role == Role::Leader;
         if self.was_leader && !is_leader {
             // Rounds of a lost leadership never complete: a read has no effect,
             // so telling the client now is a definite failure.
-            let leader = self.raft.status().leader;
+            let leader = status.leader;
             for (_, read) in self.reads_waiting.drain() {
                 read.reply
                     .send(&self.peers, Err(Refusal::NotLeader { leader }));
             }
         }
         self.was_leader = is_leader;
-        let status = self.raft.status();
         self.leader_hint.set(status.id, status.leader);
         Ok(())
     }

@@ -100,11 +100,6 @@ impl StateMachine {
     }
 }
 
-/// A Ready's write still in flight: what to persist, then what to send.
-struct InFlight {
-    rd: Ready,
-}
-
 /// A simulated cluster of `n` nodes with ids 1..=n.
 pub struct Cluster {
     pub cfg: SimConfig,
@@ -119,8 +114,9 @@ pub struct Cluster {
     isolated: Vec<bool>,
     /// Held nodes do not tick (their clock is frozen) but still receive messages.
     held: Vec<bool>,
-    /// Per node: writes handed to the disk and not yet durable, oldest first.
-    in_flight: Vec<VecDeque<InFlight>>,
+    /// Per node: writes handed to the disk and not yet durable, oldest
+    /// first (what to persist, then what to send).
+    in_flight: Vec<VecDeque<Ready>>,
     /// Per node: the disk completes no write until released.
     disk_held: Vec<bool>,
     restarts: u64,
@@ -363,14 +359,12 @@ impl Cluster {
             self.net.send(m, self.now, &mut self.rng);
         }
         // 1. persist, 2. send: now, or (a lagging disk) once the write completes
-        let write = InFlight {
-            rd: Ready {
-                hard_state: rd.hard_state,
-                snapshot: rd.snapshot.clone(),
-                entries: std::mem::take(&mut rd.entries),
-                messages: std::mem::take(&mut rd.messages),
-                ..Ready::default()
-            },
+        let write = Ready {
+            hard_state: rd.hard_state,
+            snapshot: rd.snapshot.clone(),
+            entries: std::mem::take(&mut rd.entries),
+            messages: std::mem::take(&mut rd.messages),
+            ..Ready::default()
         };
         let lag = self.cfg.lagging_disks && self.rng.gen_bool(0.5);
         let queued = !self.in_flight[i].is_empty();
@@ -420,16 +414,12 @@ impl Cluster {
     /// durable, is reported to the node, and its messages leave.
     fn complete_writes(&mut self, id: NodeId) {
         let i = (id - 1) as usize;
-        while let Some(InFlight { rd }) = self.in_flight[i].pop_front() {
+        while let Some(rd) = self.in_flight[i].pop_front() {
             self.storage[i].live.persist(&rd);
             self.checker
                 .persisted(id, &rd.entries, &self.storage[i].live);
-            let last = match (rd.entries.last(), &rd.snapshot) {
-                (Some(e), _) => Some((e.index, e.term)),
-                (None, Some(s)) => Some((s.meta.index, s.meta.term)),
-                (None, None) => None,
-            };
-            if let (Some((index, term)), Some(node)) = (last, self.nodes[i].as_mut()) {
+            if let (Some((index, term)), Some(node)) = (rd.persist_point(), self.nodes[i].as_mut())
+            {
                 node.persisted(index, term);
             }
             for m in rd.messages {

@@ -7,19 +7,27 @@
 
 use super::client::ReadMode;
 use super::cluster::{Cluster, SimConfig};
+use super::figure8::random_leader_crashes;
 use super::seeds::for_seeds;
 use super::workload::{run_chaos, Chaos};
+
+/// Three nodes persisting in parallel (disks that only lag when held), in
+/// agreement: the cluster, its leader and the two followers.
+fn three_in_agreement(seed: u64) -> (Cluster, u64, u64, u64) {
+    let mut cfg = SimConfig::new(3, seed).parallel_persist();
+    cfg.lagging_disks = false;
+    let mut c = Cluster::new(cfg);
+    let l = c.await_leader(&[1, 2, 3], 300).expect("leader");
+    c.one(3, 300).expect("agreement");
+    let followers: Vec<u64> = c.ids().filter(|&i| i != l).collect();
+    let (near, far) = (followers[0], followers[1]);
+    (c, l, near, far)
+}
 
 #[test]
 fn a_leader_never_counts_an_entry_it_has_not_persisted() {
     for_seeds("parallel_persist_rule", 6000, 10, |seed| {
-        let mut cfg = SimConfig::new(3, seed).parallel_persist();
-        cfg.lagging_disks = false;
-        let mut c = Cluster::new(cfg);
-        let l = c.await_leader(&[1, 2, 3], 300).expect("leader");
-        c.one(3, 300).expect("agreement");
-        let followers: Vec<u64> = c.ids().filter(|&i| i != l).collect();
-        let (near, far) = (followers[0], followers[1]);
+        let (mut c, l, near, far) = three_in_agreement(seed);
 
         // Only one follower hears the leader, and the leader's disk stalls:
         // the new entry is durable on one node of three, so it must not commit.
@@ -70,13 +78,7 @@ fn a_leader_never_counts_an_entry_it_has_not_persisted() {
 #[test]
 fn a_leader_crash_before_its_write_lands_loses_no_acknowledged_write() {
     for_seeds("parallel_persist_crash", 6050, 10, |seed| {
-        let mut cfg = SimConfig::new(3, seed).parallel_persist();
-        cfg.lagging_disks = false;
-        let mut c = Cluster::new(cfg);
-        let l = c.await_leader(&[1, 2, 3], 300).expect("leader");
-        c.one(3, 300).expect("agreement");
-        let followers: Vec<u64> = c.ids().filter(|&i| i != l).collect();
-        let (near, far) = (followers[0], followers[1]);
+        let (mut c, l, near, far) = three_in_agreement(seed);
         c.link(l, far, false);
         c.hold_disk(l, true);
         for _ in 0..3 {
@@ -99,13 +101,7 @@ fn a_leader_crash_before_its_write_lands_loses_no_acknowledged_write() {
 #[test]
 fn lagging_leader_disks_under_leader_crashes() {
     for_seeds("parallel_persist_figure8", 6100, 30, |seed| {
-        let mut c = Cluster::new(SimConfig::new(5, seed).parallel_persist());
-        c.await_leader(&[1, 2, 3, 4, 5], 300).expect("leader");
-        let mut chaos = Chaos::new(300);
-        chaos.crash_leader = true;
-        run_chaos(&mut c, &chaos);
-        assert!(c.settle(2000), "no agreement after the faults stopped");
-        c.assert_safe();
+        random_leader_crashes(SimConfig::new(5, seed).parallel_persist());
     });
 }
 
