@@ -20,6 +20,8 @@ use std::process::{Child, Command, Stdio};
 
 use serde::Serialize;
 
+use crate::nemesis::partition::Cut;
+use crate::nft;
 use crate::system::faultline_node::FaultlineNode;
 use crate::system::{NodeCommand, System};
 
@@ -184,11 +186,13 @@ pub trait Platform: Send {
     fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError>;
     /// Node `i`'s log so far.
     fn read_log(&self, i: usize) -> io::Result<String>;
-    /// Replaces packet-filter table `table` with `rules` (nft syntax, the
-    /// body of an `ip` table).
-    fn apply_rules(&mut self, table: &str, rules: &str) -> Result<(), ClusterError>;
-    /// Removes packet-filter table `table` (absent is fine).
-    fn remove_rules(&mut self, table: &str) -> Result<(), ClusterError>;
+    /// Enforces `cut` between the nodes, replacing any partition in force
+    /// (atomically: no moment of a whole network in between); None heals
+    /// the partition (healing a whole network is fine).
+    fn set_partition(&mut self, cut: Option<&Cut>) -> Result<(), ClusterError>;
+    /// Drops `percent` % of the packets between nodes at random, replacing
+    /// any earlier share; None stops dropping.
+    fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError>;
     /// Notices nodes that exited on their own since the last call.
     fn reap(&mut self) -> Vec<(usize, Exit)>;
     /// Stops every node and removes every rule: the end of a run.
@@ -209,6 +213,30 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
+    /// Replaces packet-filter table `table` with `rules` (nft syntax, the
+    /// body of an `ip` table).
+    fn apply_rules(&mut self, table: &str, rules: &str) -> Result<(), ClusterError> {
+        if !self.firewall {
+            return Err(ClusterError::NoFirewall);
+        }
+        // Declaring then deleting makes the replacement atomic and idempotent.
+        let script = format!(
+            "table ip {table}\ndelete table ip {table}\ntable ip {table} {{\n{rules}\n}}\n"
+        );
+        run_nft(table, &script)
+    }
+
+    /// Removes packet-filter table `table` (absent is fine).
+    fn remove_rules(&mut self, table: &str) -> Result<(), ClusterError> {
+        if !self.firewall {
+            return Ok(());
+        }
+        run_nft(
+            table,
+            &format!("table ip {table}\ndelete table ip {table}\n"),
+        )
+    }
+
     /// A cluster of `specs` running faultline-node from `bin` with its
     /// command line plus `extra` arguments. `firewall`: whether packet rules
     /// may be applied (only inside the private namespace). Nothing starts yet.
@@ -394,25 +422,21 @@ impl Platform for LocalCluster {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    fn apply_rules(&mut self, table: &str, rules: &str) -> Result<(), ClusterError> {
-        if !self.firewall {
-            return Err(ClusterError::NoFirewall);
+    fn set_partition(&mut self, cut: Option<&Cut>) -> Result<(), ClusterError> {
+        match cut {
+            Some(cut) => {
+                let rules = nft::partition_rules(cut, &self.specs);
+                self.apply_rules(nft::PARTITION_TABLE, &rules)
+            }
+            None => self.remove_rules(nft::PARTITION_TABLE),
         }
-        // Declaring then deleting makes the replacement atomic and idempotent.
-        let script = format!(
-            "table ip {table}\ndelete table ip {table}\ntable ip {table} {{\n{rules}\n}}\n"
-        );
-        run_nft(table, &script)
     }
 
-    fn remove_rules(&mut self, table: &str) -> Result<(), ClusterError> {
-        if !self.firewall {
-            return Ok(());
+    fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError> {
+        match percent {
+            Some(p) => self.apply_rules(nft::DROP_TABLE, &nft::drop_rules(p)),
+            None => self.remove_rules(nft::DROP_TABLE),
         }
-        run_nft(
-            table,
-            &format!("table ip {table}\ndelete table ip {table}\n"),
-        )
     }
 
     /// Kills every node's process group and waits for them. Called by drop

@@ -30,6 +30,7 @@ pub mod junit;
 pub mod list;
 pub mod nemesis;
 pub mod netns;
+pub mod nft;
 pub mod progress;
 pub mod recorder;
 pub mod report;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use crate::nemesis::FaultEvent;
 use faultline_checker::history::{Event, EventType, Process};
 use serde_json::Value;
 
@@ -93,12 +94,14 @@ impl Recorder {
         time
     }
 
-    /// Records a nemesis event (type info).
-    pub fn nemesis(&self, f: &str, value: Value) {
+    /// Records a nemesis event (type info): a fault's start or stop, or a
+    /// scenario step's outcome.
+    pub fn fault(&self, event: &FaultEvent) {
+        let (f, value) = event.to_parts();
         self.record(Draft {
             process: Process::Nemesis,
             kind: EventType::Info,
-            f: f.to_string(),
+            f,
             key: None,
             value,
             error: None,
@@ -180,7 +183,7 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        rec.nemesis("kill", serde_json::json!(["n1"]));
+        rec.fault(&crate::nemesis::FaultEvent::Kill(vec!["n1".into()]));
         // Written before the recorder closes.
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
         while std::fs::read_to_string(&path).unwrap().lines().count() < 201 {

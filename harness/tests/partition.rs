@@ -12,9 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use faultline::cluster::{layout, LocalCluster, NodeSpec, Platform, HTTP_PORT, PEER_PORT};
-use faultline::nemesis::drop;
-use faultline::nemesis::partition::{self, Cut};
-use faultline::nemesis::schedule::Shape;
+use faultline::nemesis::partition::Cut;
 
 const TIMEOUT: Duration = Duration::from_millis(700);
 
@@ -187,10 +185,8 @@ fn partition_and_heal(cluster: &mut LocalCluster, specs: &[NodeSpec], tagged: bo
     let mut open = connect(socket_from(n1).unwrap(), specs[1].peer_addr).unwrap();
     open.set_read_timeout(Some(TIMEOUT)).unwrap();
 
-    let cut = Cut::resolve(&Shape::IsolateOne(0), 3, None);
-    cluster
-        .apply_rules(partition::TABLE, &cut.rules(specs))
-        .unwrap();
+    let cut = Cut::isolate("isolate-one", 3, &[0]);
+    cluster.set_partition(Some(&cut)).unwrap();
     assert!(
         !talks(n1, specs[1].peer_addr),
         "n1 still reaches n2's peer port"
@@ -224,7 +220,7 @@ fn partition_and_heal(cluster: &mut LocalCluster, specs: &[NodeSpec], tagged: bo
         );
     }
 
-    cluster.remove_rules(partition::TABLE).unwrap();
+    cluster.set_partition(None).unwrap();
     assert!(
         talks(n1, specs[1].peer_addr),
         "healing did not restore n1 -> n2"
@@ -237,11 +233,11 @@ fn partition_and_heal(cluster: &mut LocalCluster, specs: &[NodeSpec], tagged: bo
         assert!(talks_as_group(specs[0].gid.unwrap(), specs[1].peer_addr));
     }
     // Removing an absent table is fine (heal is idempotent).
-    cluster.remove_rules(partition::TABLE).unwrap();
+    cluster.set_partition(None).unwrap();
 }
 
 fn drops_spare_clients(cluster: &mut LocalCluster, specs: &[NodeSpec]) {
-    cluster.apply_rules(drop::TABLE, &drop::rules(100)).unwrap();
+    cluster.set_packet_loss(Some(100)).unwrap();
     assert!(
         !talks(specs[0].ip, specs[1].peer_addr),
         "peer traffic was not dropped"
@@ -250,6 +246,6 @@ fn drops_spare_clients(cluster: &mut LocalCluster, specs: &[NodeSpec]) {
         talks(Ipv4Addr::LOCALHOST, specs[1].http_addr),
         "client traffic was dropped"
     );
-    cluster.remove_rules(drop::TABLE).unwrap();
+    cluster.set_packet_loss(None).unwrap();
     assert!(talks(specs[0].ip, specs[1].peer_addr), "drops did not stop");
 }

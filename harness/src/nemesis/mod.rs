@@ -1,32 +1,43 @@
-//! The nemesis: faults started and stopped on a schedule drawn from the
-//! seed, every start and stop recorded in the history as a `"nemesis"`
-//! event.
+//! The nemesis: faults, whom they hit, and the one executor that applies
+//! them, whether a seeded random schedule or a scenario asks.
 //!
-//! - [`schedule`] draws what happens when (pure, seeded);
-//! - [`kill`], [`pause`], [`partition`] and [`drop`] know how to start and
-//!   stop one kind of fault through the [`Platform`];
-//! - [`Nemesis`] plays a schedule against a running cluster, resolving what
-//!   depends on the moment (the leader), and heals everything at the end.
+//! - [`fault`]: [`Fault`], every fault kind with its arguments (the same
+//!   values for `--nemesis` schedules and scenario steps);
+//! - [`target`]: [`Target`], whom a fault hits, resolved when it fires;
+//! - [`executor`]: [`Executor`], which resolves targets, applies faults
+//!   through the [`Platform`](crate::cluster::Platform), tracks what is
+//!   active, heals, and records every start and stop;
+//! - [`event`]: [`FaultEvent`], the typed nemesis events of the history;
+//! - [`schedule`]: the seeded random schedule and its player;
+//! - [`kill`], [`pause`], [`partition`]: how one kind starts and stops.
+//!
+//! Adding a fault kind: a variant of [`Fault`] (and of [`NemesisKind`] if
+//! `--nemesis` should draw it, with its draw in `schedule.rs`), its
+//! apply/undo in a file of its own called from [`Executor::start`] and the
+//! executor's `undo`, and its events in [`FaultEvent`]. Scenarios can then
+//! use it as a step named like the variant.
 
-pub mod drop;
+pub mod event;
+pub mod executor;
+pub mod fault;
 pub mod kill;
 pub mod partition;
 pub mod pause;
 pub mod schedule;
+pub mod target;
+
+pub use event::FaultEvent;
+pub use executor::{Executor, FaultId, Probe};
+pub use fault::{FailpointName, Fault, Shape};
+pub use target::{Probed, Target};
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::cluster::{ClusterError, NodeSpec, NodeState, Platform};
-use crate::recorder::Recorder;
-use crate::system::{find_leader, System};
-use partition::Cut;
-use schedule::{Fault, Step, Target};
+use crate::cluster::Platform;
 
 /// A kind of fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -137,227 +148,13 @@ impl FromStr for NemesisSet {
     }
 }
 
-/// A fault as it was applied, so it can be undone.
-#[derive(Debug, Clone)]
-enum Applied {
-    Kill(Vec<usize>),
-    Pause(Vec<usize>),
-    Partition(Cut),
-    Drop,
-}
-
 /// The platform, shared by the nemesis and the run loop.
 pub type SharedPlatform = Arc<Mutex<dyn Platform>>;
-
-/// Plays a schedule against a cluster.
-pub struct Nemesis {
-    platform: SharedPlatform,
-    nodes: Vec<NodeSpec>,
-    recorder: Recorder,
-    http: reqwest::Client,
-    system: Arc<dyn System>,
-    /// Descriptions of the faults active now, for the progress line.
-    pub active: Arc<Mutex<Vec<String>>>,
-    applied: Vec<(usize, Applied)>,
-}
-
-impl Nemesis {
-    /// A nemesis for the cluster behind `platform`, running `system` (which
-    /// says who leads).
-    pub fn new(
-        platform: SharedPlatform,
-        recorder: Recorder,
-        http: reqwest::Client,
-        system: Arc<dyn System>,
-    ) -> Nemesis {
-        let nodes = lock(&platform).nodes().to_vec();
-        Nemesis {
-            platform,
-            nodes,
-            recorder,
-            http,
-            system,
-            active: Arc::new(Mutex::new(Vec::new())),
-            applied: Vec::new(),
-        }
-    }
-
-    /// Plays `steps` (times since the test start) until every step ran or
-    /// `until` (since the test start) passed; faults still active stay
-    /// active: call [`Nemesis::heal`].
-    pub async fn play(&mut self, steps: &[Step], until: Duration) -> Result<(), ClusterError> {
-        let mut timeline: Vec<(Duration, bool, usize)> = Vec::new();
-        for (i, s) in steps.iter().enumerate() {
-            timeline.push((s.start, true, i));
-            timeline.push((s.stop, false, i));
-        }
-        // Stops before starts at the same instant.
-        timeline.sort_by_key(|&(at, start, i)| (at, start, i));
-        for (at, start, i) in timeline {
-            if at >= until {
-                break;
-            }
-            let now = self.recorder.elapsed();
-            if at > now {
-                tokio::time::sleep(at - now).await;
-            }
-            if start {
-                self.start(i, &steps[i].fault).await?;
-            } else {
-                self.stop(i)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Stops every active fault, then makes sure every node runs and no
-    /// rule is left.
-    pub fn heal(&mut self) -> Result<(), ClusterError> {
-        while let Some((i, _)) = self.applied.last() {
-            let i = *i;
-            self.stop(i)?;
-        }
-        let mut p = lock(&self.platform);
-        p.remove_rules(partition::TABLE)?;
-        p.remove_rules(drop::TABLE)?;
-        let stopped: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| p.state(i) == NodeState::Paused)
-            .collect();
-        let down: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| matches!(p.state(i), NodeState::Killed | NodeState::Exited))
-            .collect();
-        let resumed = pause::stop(&mut *p, &stopped)?;
-        let restarted = kill::stop(&mut *p, &down)?;
-        drop(p);
-        if !resumed.is_empty() {
-            self.recorder.nemesis("resume", self.names(&resumed));
-        }
-        if !restarted.is_empty() {
-            self.recorder.nemesis("restart", self.names(&restarted));
-        }
-        Ok(())
-    }
-
-    async fn resolve(&self, target: &Target) -> Vec<usize> {
-        match target {
-            Target::Nodes(v) => v.clone(),
-            Target::Leader { fallback } => {
-                vec![find_leader(self.system.as_ref(), &self.http, &self.nodes)
-                    .await
-                    .unwrap_or(*fallback)]
-            }
-        }
-    }
-
-    async fn start(&mut self, i: usize, fault: &Fault) -> Result<(), ClusterError> {
-        let (applied, f, value, label) = match fault {
-            Fault::Kill(target) => {
-                let targets = self.resolve(target).await;
-                let hit = kill::start(&mut *lock(&self.platform), &targets)?;
-                if hit.is_empty() {
-                    return Ok(());
-                }
-                let label = format!("kill {}", self.joined(&hit));
-                (Applied::Kill(hit.clone()), "kill", self.names(&hit), label)
-            }
-            Fault::Pause(target) => {
-                let targets = self.resolve(target).await;
-                let hit = pause::start(&mut *lock(&self.platform), &targets)?;
-                if hit.is_empty() {
-                    return Ok(());
-                }
-                let label = format!("pause {}", self.joined(&hit));
-                (
-                    Applied::Pause(hit.clone()),
-                    "pause",
-                    self.names(&hit),
-                    label,
-                )
-            }
-            Fault::Partition(shape) => {
-                let leader = match shape {
-                    schedule::Shape::IsolateLeader { .. } => {
-                        find_leader(self.system.as_ref(), &self.http, &self.nodes).await
-                    }
-                    _ => None,
-                };
-                let cut = Cut::resolve(shape, self.nodes.len(), leader);
-                lock(&self.platform).apply_rules(partition::TABLE, &cut.rules(&self.nodes))?;
-                let value = cut.describe(&self.nodes);
-                let label = format!("partition {}", cut.shape);
-                (Applied::Partition(cut), "start-partition", value, label)
-            }
-            Fault::Drop(percent) => {
-                lock(&self.platform).apply_rules(drop::TABLE, &drop::rules(*percent))?;
-                let value = json!({ "percent": percent, "between": self.names(&(0..self.nodes.len()).collect::<Vec<_>>()) });
-                (
-                    Applied::Drop,
-                    "start-drop",
-                    value,
-                    format!("drop {percent}%"),
-                )
-            }
-        };
-        self.recorder.nemesis(f, value);
-        self.applied.push((i, applied));
-        lock_list(&self.active).push(label);
-        Ok(())
-    }
-
-    fn stop(&mut self, i: usize) -> Result<(), ClusterError> {
-        let Some(pos) = self.applied.iter().position(|(j, _)| *j == i) else {
-            return Ok(());
-        };
-        let (_, applied) = self.applied.remove(pos);
-        lock_list(&self.active).remove(pos);
-        match applied {
-            Applied::Kill(nodes) => {
-                let restarted = kill::stop(&mut *lock(&self.platform), &nodes)?;
-                self.recorder.nemesis("restart", self.names(&restarted));
-            }
-            Applied::Pause(nodes) => {
-                let resumed = pause::stop(&mut *lock(&self.platform), &nodes)?;
-                self.recorder.nemesis("resume", self.names(&resumed));
-            }
-            Applied::Partition(cut) => {
-                lock(&self.platform).remove_rules(partition::TABLE)?;
-                self.recorder
-                    .nemesis("stop-partition", cut.describe(&self.nodes));
-            }
-            Applied::Drop => {
-                lock(&self.platform).remove_rules(drop::TABLE)?;
-                self.recorder.nemesis("stop-drop", Value::Null);
-            }
-        }
-        Ok(())
-    }
-
-    fn names(&self, nodes: &[usize]) -> Value {
-        Value::Array(
-            nodes
-                .iter()
-                .map(|&i| Value::String(self.nodes[i].name.clone()))
-                .collect(),
-        )
-    }
-
-    fn joined(&self, nodes: &[usize]) -> String {
-        nodes
-            .iter()
-            .map(|&i| self.nodes[i].name.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
 
 /// Locks the platform, surviving a poisoned lock (a panicking holder
 /// leaves the processes as they were; teardown must still reach them).
 pub fn lock(p: &SharedPlatform) -> std::sync::MutexGuard<'_, dyn Platform + 'static> {
     p.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn lock_list(l: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
-    l.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

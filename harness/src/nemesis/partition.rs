@@ -1,12 +1,7 @@
-//! `partition`: nftables rules in the run's namespace that drop every packet
-//! between nodes on different sides.
-//!
-//! Clients talk to nodes from 127.0.0.1, which no rule names: only node to
-//! node traffic is cut. A packet is matched by its source and destination
-//! node addresses (nodes that bind their outgoing peer sockets to their own
-//! address), and, when nodes run under group ids of their own, by the
-//! sending process's group and the destination address (nodes whose
-//! outgoing connections leave from 127.0.0.1).
+//! `partition`: who cannot reach whom. A [`Cut`] is resolved against the
+//! cluster when the fault starts and handed to the platform as it is (Jepsen
+//! calls it a grudge); the platform decides how to enforce it (the local
+//! platform: nftables rules in the run's namespace, see `crate::nft`).
 
 use std::collections::BTreeSet;
 
@@ -14,15 +9,13 @@ use serde::Serialize;
 
 use crate::cluster::NodeSpec;
 
-use super::schedule::Shape;
-
-/// The nftables table partitions live in.
-pub const TABLE: &str = "faultline_partition";
+use super::event::PartitionSides;
+use super::fault::Shape;
 
 /// A partition resolved against the cluster: who cannot talk to whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cut {
-    /// The shape's name.
+    /// The shape's name, as the history records it.
     pub shape: &'static str,
     /// The groups of nodes that see each other (for a ring: each node's
     /// view, which is not a group: two nodes of one view may not see each
@@ -33,22 +26,23 @@ pub struct Cut {
 }
 
 impl Cut {
-    /// Resolves `shape` for `n` nodes; `leader` is the current leader, if known.
-    pub fn resolve(shape: &Shape, n: usize, leader: Option<usize>) -> Cut {
+    /// `side` cut off from the other nodes of `n`, recorded as `shape`.
+    pub fn isolate(shape: &'static str, n: usize, side: &[usize]) -> Cut {
+        Cut::from_groups(shape, n, split(n, side))
+    }
+
+    /// `shape` laid over the nodes in `order` (a permutation of `0..n`).
+    pub fn of_shape(shape: Shape, order: &[usize]) -> Cut {
+        let n = order.len();
         match shape {
-            Shape::IsolateOne(i) => Cut::from_groups("isolate-one", n, split(n, &[*i])),
-            Shape::IsolateLeader { fallback } => {
-                let l = leader.unwrap_or(*fallback);
-                Cut::from_groups("isolate-leader", n, split(n, &[l]))
-            }
-            Shape::Halves(order) => Cut::from_groups("halves", n, split(n, &order[..n / 2])),
-            Shape::Bridge(order) => {
+            Shape::Halves => Cut::from_groups("halves", n, split(n, &order[..n / 2])),
+            Shape::Bridge => {
                 let m = n / 2;
                 let left: Vec<usize> = order[..=m].to_vec();
                 let right: Vec<usize> = order[m..].to_vec();
                 Cut::from_groups("bridge", n, vec![sorted(left), sorted(right)])
             }
-            Shape::MajoritiesRing(order) => {
+            Shape::MajoritiesRing => {
                 // A node sees the nodes within `d` places of it on the ring.
                 let d = (n / 2).div_ceil(2);
                 let mut views = BTreeSet::new();
@@ -87,7 +81,7 @@ impl Cut {
     }
 
     /// Blocks every pair that no group holds together.
-    pub(crate) fn from_groups(shape: &'static str, n: usize, groups: Vec<Vec<usize>>) -> Cut {
+    fn from_groups(shape: &'static str, n: usize, groups: Vec<Vec<usize>>) -> Cut {
         let mut blocked = Vec::new();
         for i in 0..n {
             for j in i + 1..n {
@@ -104,44 +98,21 @@ impl Cut {
         }
     }
 
-    /// The history value describing the cut, with node names.
-    pub fn describe(&self, nodes: &[NodeSpec]) -> serde_json::Value {
-        let name = |i: &usize| nodes[*i].name.clone();
-        serde_json::json!({
-            "shape": self.shape,
-            "groups": self.groups.iter().map(|g| g.iter().map(name).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        })
+    /// The history's account of the cut, with node names.
+    pub fn sides(&self, nodes: &[NodeSpec]) -> PartitionSides {
+        PartitionSides {
+            shape: self.shape.to_string(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| g.iter().map(|&i| nodes[i].name.clone()).collect())
+                .collect(),
+        }
     }
 
-    /// The body of the nftables table dropping the blocked pairs.
-    pub fn rules(&self, nodes: &[NodeSpec]) -> String {
-        let mut out = String::from(
-            "  chain output {\n    type filter hook output priority 0; policy accept;\n",
-        );
-        let mut by_source: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
-        for &(i, j) in &self.blocked {
-            by_source[i].insert(j);
-            by_source[j].insert(i);
-        }
-        for (i, dsts) in by_source.iter().enumerate() {
-            if dsts.is_empty() {
-                continue;
-            }
-            let set = dsts
-                .iter()
-                .map(|j| nodes[*j].ip.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push_str(&format!(
-                "    ip saddr {} ip daddr {{ {set} }} drop\n",
-                nodes[i].ip
-            ));
-            if let Some(gid) = nodes[i].gid {
-                out.push_str(&format!("    meta skgid {gid} ip daddr {{ {set} }} drop\n"));
-            }
-        }
-        out.push_str("  }");
-        out
+    /// Whether `a` and `b` can exchange packets under the cut.
+    pub fn connects(&self, a: usize, b: usize) -> bool {
+        a == b || !self.blocked.contains(&(a.min(b), a.max(b)))
     }
 }
 
@@ -173,17 +144,18 @@ mod tests {
 
     #[test]
     fn halves_split_a_minority_from_a_majority() {
-        let cut = Cut::resolve(&Shape::Halves(vec![4, 2, 0, 1, 3]), 5, None);
+        let cut = Cut::of_shape(Shape::Halves, &[4, 2, 0, 1, 3]);
         assert_eq!(cut.groups, vec![vec![0, 1, 3], vec![2, 4]]);
         assert_eq!(cut.blocked.len(), 6);
     }
 
     #[test]
-    fn isolating_the_leader_uses_the_leader_when_known() {
-        let cut = Cut::resolve(&Shape::IsolateLeader { fallback: 0 }, 3, Some(2));
+    fn isolating_a_side_blocks_it_from_the_rest_only() {
+        let cut = Cut::isolate("isolate", 3, &[2]);
         assert_eq!(cut.blocked, vec![(0, 2), (1, 2)]);
-        let cut = Cut::resolve(&Shape::IsolateLeader { fallback: 0 }, 3, None);
-        assert_eq!(cut.blocked, vec![(0, 1), (0, 2)]);
+        let cut = Cut::isolate("isolate", 4, &[0, 1]);
+        assert_eq!(cut.blocked, vec![(0, 2), (0, 3), (1, 2), (1, 3)]);
+        assert!(cut.connects(0, 1) && cut.connects(2, 3) && !cut.connects(1, 3));
     }
 
     #[test]
@@ -201,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_bridge_node_sees_both_sides_which_do_not_see_each_other() {
-        let cut = Cut::resolve(&Shape::Bridge(vec![0, 1, 2, 3, 4]), 5, None);
+        let cut = Cut::of_shape(Shape::Bridge, &[0, 1, 2, 3, 4]);
         assert_eq!(cut.groups, vec![vec![0, 1, 2], vec![2, 3, 4]]);
         assert!(cut.blocked.iter().all(|&(i, j)| i != 2 && j != 2));
         assert_eq!(cut.blocked.len(), 4);
@@ -211,7 +183,7 @@ mod tests {
     fn in_a_majorities_ring_every_node_sees_a_majority_but_not_all() {
         for n in 4..=7 {
             let order: Vec<usize> = (0..n).rev().collect();
-            let cut = Cut::resolve(&Shape::MajoritiesRing(order), n, None);
+            let cut = Cut::of_shape(Shape::MajoritiesRing, &order);
             assert!(!cut.blocked.is_empty(), "n={n}");
             for i in 0..n {
                 let seen = 1
@@ -227,27 +199,11 @@ mod tests {
     }
 
     #[test]
-    fn rules_name_only_node_addresses_and_their_groups() {
-        let nodes = layout(3, std::path::Path::new("/tmp/x"), true);
-        let cut = Cut::resolve(&Shape::IsolateOne(0), 3, None);
-        let rules = cut.rules(&nodes);
-        assert!(
-            rules.contains("ip saddr 127.0.0.11 ip daddr { 127.0.0.12, 127.0.0.13 } drop"),
-            "{rules}"
-        );
-        assert!(
-            rules.contains("ip saddr 127.0.0.12 ip daddr { 127.0.0.11 } drop"),
-            "{rules}"
-        );
-        assert!(
-            rules.contains("meta skgid 61001 ip daddr { 127.0.0.12, 127.0.0.13 } drop"),
-            "{rules}"
-        );
-        assert!(!rules.contains("127.0.0.1 "), "{rules}");
-        let described = cut.describe(&nodes);
-        assert_eq!(
-            described["groups"],
-            serde_json::json!([["n1"], ["n2", "n3"]])
-        );
+    fn sides_name_the_nodes() {
+        let nodes = layout(3, std::path::Path::new("/tmp/x"), false);
+        let cut = Cut::isolate("isolate-one", 3, &[0]);
+        let sides = cut.sides(&nodes);
+        assert_eq!(sides.shape, "isolate-one");
+        assert_eq!(sides.groups, vec![vec!["n1"], vec!["n2", "n3"]]);
     }
 }

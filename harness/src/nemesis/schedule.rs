@@ -19,73 +19,18 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use super::executor::{Executor, FaultId};
+use super::fault::{Fault, Shape};
+use super::target::Target;
 use super::NemesisKind;
+use crate::cluster::ClusterError;
 
 /// The ChaCha stream number of the nemesis schedule (clients use others).
 pub const NEMESIS_STREAM: u64 = 1;
 
-/// Which nodes a process fault (kill, pause) hits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Target {
-    /// These nodes (0-based): one node or a minority.
-    Nodes(Vec<usize>),
-    /// The leader at the time the fault starts (or `fallback` without one).
-    Leader {
-        /// The node hit when no leader is known.
-        fallback: usize,
-    },
-}
-
-/// The shape of a network partition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Shape {
-    /// One node cut off from all others.
-    IsolateOne(usize),
-    /// The leader at the time cut off from all others (`fallback` without one).
-    IsolateLeader {
-        /// The node cut off when no leader is known.
-        fallback: usize,
-    },
-    /// A minority and a majority (the first `n/2` of the order, and the rest).
-    Halves(Vec<usize>),
-    /// Nodes in a ring (in this order) each see their nearest neighbours: a
-    /// majority each, no two the same majority.
-    MajoritiesRing(Vec<usize>),
-    /// Two halves joined by one node that sees both (the middle of the order).
-    Bridge(Vec<usize>),
-}
-
-/// One fault with its arguments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fault {
-    /// SIGKILL the targets, restart them when the fault stops.
-    Kill(Target),
-    /// SIGSTOP the targets, SIGCONT when the fault stops.
-    Pause(Target),
-    /// Cut the network.
-    Partition(Shape),
-    /// Drop this share (percent) of the packets between nodes.
-    Drop(u8),
-}
-
-impl Fault {
-    /// The kind of fault.
-    pub fn kind(&self) -> NemesisKind {
-        match self {
-            Fault::Kill(_) => NemesisKind::Kill,
-            Fault::Pause(_) => NemesisKind::Pause,
-            Fault::Partition(_) => NemesisKind::Partition,
-            Fault::Drop(_) => NemesisKind::Drop,
-        }
-    }
-}
-
 /// A fault and when it starts and stops (since the test start).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
+pub struct Planned {
     /// When it starts.
     pub start: Duration,
     /// When it stops (at most the time limit).
@@ -112,7 +57,7 @@ pub struct ScheduleOptions {
 }
 
 /// Draws the schedule.
-pub fn schedule(opts: &ScheduleOptions) -> Vec<Step> {
+pub fn schedule(opts: &ScheduleOptions) -> Vec<Planned> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     rng.set_stream(NEMESIS_STREAM);
     let kinds: Vec<NemesisKind> = opts
@@ -121,7 +66,7 @@ pub fn schedule(opts: &ScheduleOptions) -> Vec<Step> {
         .copied()
         .filter(|k| k.possible_with(opts.nodes))
         .collect();
-    let mut steps: Vec<Step> = Vec::new();
+    let mut steps: Vec<Planned> = Vec::new();
     if kinds.is_empty() || opts.interval.is_zero() {
         return steps;
     }
@@ -150,7 +95,7 @@ pub fn schedule(opts: &ScheduleOptions) -> Vec<Step> {
         };
         let kind = bag.remove(pos);
         let fault = draw_fault(kind, opts, &mut rng);
-        steps.push(Step { start, stop, fault });
+        steps.push(Planned { start, stop, fault });
     }
     steps
 }
@@ -158,9 +103,7 @@ pub fn schedule(opts: &ScheduleOptions) -> Vec<Step> {
 fn draw_target(n: usize, rng: &mut ChaCha8Rng) -> Target {
     let minority = (n - 1) / 2;
     match rng.gen_range(0..3) {
-        0 => Target::Leader {
-            fallback: rng.gen_range(0..n),
-        },
+        0 => Target::LeaderOr(rng.gen_range(0..n)),
         1 if minority > 1 => {
             let size = rng.gen_range(1..=minority);
             let mut nodes: Vec<usize> = (0..n).collect();
@@ -173,7 +116,7 @@ fn draw_target(n: usize, rng: &mut ChaCha8Rng) -> Target {
     }
 }
 
-fn draw_shape(n: usize, rng: &mut ChaCha8Rng) -> Shape {
+fn draw_partition(n: usize, rng: &mut ChaCha8Rng) -> Fault {
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     let mut shapes = vec![0, 1, 2];
@@ -183,23 +126,70 @@ fn draw_shape(n: usize, rng: &mut ChaCha8Rng) -> Shape {
     if n >= 4 {
         shapes.push(4);
     }
+    let laid = |shape: Shape, order: Vec<usize>| Fault::Partition {
+        shape,
+        order: Some(order),
+    };
     match *shapes.choose(rng).expect("never empty") {
-        0 => Shape::IsolateOne(order[0]),
-        1 => Shape::IsolateLeader { fallback: order[0] },
-        2 => Shape::Halves(order),
-        3 => Shape::Bridge(order),
-        _ => Shape::MajoritiesRing(order),
+        0 => Fault::Isolate {
+            target: Target::Nodes(vec![order[0]]),
+        },
+        1 => Fault::Isolate {
+            target: Target::LeaderOr(order[0]),
+        },
+        2 => laid(Shape::Halves, order),
+        3 => laid(Shape::Bridge, order),
+        _ => laid(Shape::MajoritiesRing, order),
     }
 }
 
 fn draw_fault(kind: NemesisKind, opts: &ScheduleOptions, rng: &mut ChaCha8Rng) -> Fault {
     let n = opts.nodes;
     match kind {
-        NemesisKind::Kill => Fault::Kill(draw_target(n, rng)),
-        NemesisKind::Pause => Fault::Pause(draw_target(n, rng)),
-        NemesisKind::Partition => Fault::Partition(draw_shape(n, rng)),
-        NemesisKind::Drop => Fault::Drop(opts.drop_percent),
+        NemesisKind::Kill => Fault::Kill {
+            target: draw_target(n, rng),
+        },
+        NemesisKind::Pause => Fault::Pause {
+            target: draw_target(n, rng),
+        },
+        NemesisKind::Partition => draw_partition(n, rng),
+        NemesisKind::Drop => Fault::Drop {
+            percent: opts.drop_percent,
+        },
     }
+}
+
+/// Plays `steps` through `executor` until every step ran or `until` (since
+/// the test start) passed; faults still active stay active: the run heals
+/// them with [`Executor::heal`].
+pub async fn play(
+    executor: &mut Executor,
+    steps: &[Planned],
+    until: Duration,
+) -> Result<(), ClusterError> {
+    let mut timeline: Vec<(Duration, bool, usize)> = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        timeline.push((s.start, true, i));
+        timeline.push((s.stop, false, i));
+    }
+    // Stops before starts at the same instant.
+    timeline.sort_by_key(|&(at, start, i)| (at, start, i));
+    let mut started: Vec<Option<FaultId>> = vec![None; steps.len()];
+    for (at, start, i) in timeline {
+        if at >= until {
+            break;
+        }
+        let now = executor.recorder().elapsed();
+        if at > now {
+            tokio::time::sleep(at - now).await;
+        }
+        if start {
+            started[i] = executor.start(&steps[i].fault).await?;
+        } else if let Some(id) = started[i].take() {
+            executor.stop(id)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -251,7 +241,13 @@ mod tests {
     fn targets_are_at_most_a_minority_and_impossible_kinds_are_left_out() {
         for seed in 0..50 {
             for s in schedule(&opts(seed)) {
-                if let Fault::Kill(Target::Nodes(t)) | Fault::Pause(Target::Nodes(t)) = &s.fault {
+                if let Fault::Kill {
+                    target: Target::Nodes(t),
+                }
+                | Fault::Pause {
+                    target: Target::Nodes(t),
+                } = &s.fault
+                {
                     assert!(!t.is_empty() && t.len() <= 2, "{t:?}");
                 }
             }
@@ -260,8 +256,8 @@ mod tests {
             nodes: 1,
             ..opts(1)
         };
-        assert!(schedule(&single)
-            .iter()
-            .all(|s| !matches!(s.fault, Fault::Partition(_) | Fault::Drop(_))));
+        assert!(schedule(&single).iter().all(
+            |s| s.fault.kind() != NemesisKind::Partition && s.fault.kind() != NemesisKind::Drop
+        ));
     }
 }

@@ -1,19 +1,23 @@
-//! Fault intervals from the nemesis events of a history: `kill` … `restart`,
-//! `pause` … `resume` (matched per node), `start-X` … `stop-X` (matched per
-//! fault name). A fault still active at the end of the history ends there;
-//! any other nemesis event is an instant.
+//! Fault intervals from the nemesis events of a history, read back as
+//! typed [`FaultEvent`]s: `kill`/`crash` … `restart` and `pause` … `resume`
+//! (matched per node), `start-partition` … `stop-partition` and
+//! `start-drop` … `stop-drop`. A fault still active at the end of the
+//! history ends there; any other nemesis event (scenario steps, other
+//! tools' nemeses) is an instant.
 
 use faultline_checker::history::{Event, Process};
 use serde_json::Value;
 
+use crate::nemesis::FaultEvent;
+
 /// One fault interval, labelled for the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Band {
-    /// Start, ns.
+    /// Start, ns since the test start.
     pub start: u64,
     /// End, ns (equal to `start` for an instant).
     pub end: u64,
-    /// The fault: kill, pause, partition, drop, or the event's own name.
+    /// The fault: kill, crash, pause, partition, drop, or the event's own name.
     pub kind: String,
     /// What a person reads: `kill n3`, `partition {n1 n2} | {n3}`, `drop 20%`.
     pub label: String,
@@ -21,7 +25,7 @@ pub struct Band {
 
 struct Open {
     start: u64,
-    kind: String,
+    kind: &'static str,
     label: String,
     nodes: Vec<String>,
 }
@@ -31,58 +35,50 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
     let mut open: Vec<Open> = Vec::new();
     let mut done: Vec<Band> = Vec::new();
     for ev in events.iter().filter(|e| e.process == Process::Nemesis) {
-        let f = ev.f.as_str();
-        let closes: &[&str] = match f {
-            "restart" => &["kill", "crash"],
-            "resume" => &["pause"],
-            _ => &[],
+        let Some(fault) = FaultEvent::from_parts(&ev.f, &ev.value) else {
+            done.push(instant(ev.time, &ev.f, other_label(&ev.f, &ev.value)));
+            continue;
         };
-        if !closes.is_empty() {
-            let nodes = names(&ev.value);
+        let (opens, closes): (Option<&'static str>, &[&str]) = match &fault {
+            FaultEvent::Kill(_) => (Some("kill"), &[]),
+            FaultEvent::Crash(_) => (Some("crash"), &[]),
+            FaultEvent::Pause(_) => (Some("pause"), &[]),
+            FaultEvent::StartPartition(_) => (Some("partition"), &[]),
+            FaultEvent::StartDrop { .. } => (Some("drop"), &[]),
+            FaultEvent::Restart(_) => (None, &["kill", "crash"]),
+            FaultEvent::Resume(_) => (None, &["pause"]),
+            FaultEvent::StopPartition(_) => (None, &["partition"]),
+            FaultEvent::StopDrop => (None, &["drop"]),
+            _ => (None, &[]),
+        };
+        let nodes = fault.nodes().to_vec();
+        if let Some(kind) = opens {
+            open.push(Open {
+                start: ev.time,
+                kind,
+                label: label(&fault),
+                nodes,
+            });
+        } else if !closes.is_empty() {
+            let per_node = !nodes.is_empty();
             let mut i = 0;
             while i < open.len() {
                 let o = &open[i];
-                if closes.contains(&o.kind.as_str()) && o.nodes.iter().any(|n| nodes.contains(n)) {
+                let hit = closes.contains(&o.kind)
+                    && (!per_node || o.nodes.iter().any(|n| nodes.contains(n)));
+                if hit {
                     let o = open.remove(i);
                     done.push(close(o, ev.time));
+                    if !per_node {
+                        break;
+                    }
                 } else {
                     i += 1;
                 }
             }
-            continue;
+        } else {
+            done.push(instant(ev.time, &ev.f, label(&fault)));
         }
-        if let Some(kind) = f.strip_prefix("stop-") {
-            if let Some(i) = open.iter().position(|o| o.kind == kind) {
-                let o = open.remove(i);
-                done.push(close(o, ev.time));
-            }
-            continue;
-        }
-        if f == "kill" || f == "pause" || f == "crash" {
-            let nodes = names(&ev.value);
-            open.push(Open {
-                start: ev.time,
-                kind: f.to_string(),
-                label: format!("{f} {}", nodes.join(" ")),
-                nodes,
-            });
-            continue;
-        }
-        if let Some(kind) = f.strip_prefix("start-") {
-            open.push(Open {
-                start: ev.time,
-                kind: kind.to_string(),
-                label: label(kind, &ev.value),
-                nodes: Vec::new(),
-            });
-            continue;
-        }
-        done.push(Band {
-            start: ev.time,
-            end: ev.time,
-            kind: f.to_string(),
-            label: label(f, &ev.value),
-        });
     }
     for o in open {
         done.push(close(o, end));
@@ -91,57 +87,61 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
     done
 }
 
+fn instant(at: u64, kind: &str, label: String) -> Band {
+    Band {
+        start: at,
+        end: at,
+        kind: kind.to_string(),
+        label,
+    }
+}
+
 fn close(o: Open, at: u64) -> Band {
     Band {
         start: o.start,
         end: at.max(o.start),
-        kind: o.kind,
+        kind: o.kind.to_string(),
         label: o.label,
     }
 }
 
-fn names(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a
-            .iter()
-            .map(|n| {
-                n.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| n.to_string())
-            })
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
+/// What a person reads for a fault event.
+fn label(fault: &FaultEvent) -> String {
+    let (f, _) = fault.to_parts();
+    match fault {
+        FaultEvent::StartPartition(sides) | FaultEvent::StopPartition(sides) => {
+            let parts: Vec<String> = sides
+                .groups
+                .iter()
+                .map(|g| format!("{{{}}}", g.join(" ")))
+                .collect();
+            format!("partition {}", parts.join(" | "))
+        }
+        FaultEvent::StartDrop { percent, .. } => format!("drop {percent}%"),
+        FaultEvent::Arm { failpoint, nodes } => format!("arm {failpoint} on {}", nodes.join(" ")),
+        FaultEvent::FailpointRefused {
+            node, failpoint, ..
+        } => format!("{node} refused failpoint {failpoint}"),
+        FaultEvent::Wait(w) => {
+            let until = w
+                .until
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| w.until.to_string());
+            let outcome = if w.met { "met after" } else { "gave up after" };
+            format!("wait {until}: {outcome} {:.2} s", w.seconds)
+        }
+        FaultEvent::StopDrop => f,
+        other => format!("{f} {}", other.nodes().join(" ")),
     }
 }
 
-fn label(kind: &str, v: &Value) -> String {
-    if let Some(groups) = v.get("groups").and_then(Value::as_array) {
-        let parts: Vec<String> = groups
-            .iter()
-            .map(|g| format!("{{{}}}", names(g).join(" ")))
-            .collect();
-        return format!("{kind} {}", parts.join(" | "));
-    }
-    if let Some(p) = v.get("percent") {
-        return format!("{kind} {p}%");
-    }
-    if let (Some(fp), Some(nodes)) = (v.get("failpoint").and_then(Value::as_str), v.get("nodes")) {
-        return format!("{kind} {fp} on {}", names(nodes).join(" "));
-    }
-    if let (Some(until), Some(met)) = (v.get("until"), v.get("met").and_then(Value::as_bool)) {
-        let until = until
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| until.to_string());
-        let secs = v.get("seconds").and_then(Value::as_f64).unwrap_or(0.0);
-        let outcome = if met { "met after" } else { "gave up after" };
-        return format!("{kind} {until}: {outcome} {secs:.2} s");
-    }
+/// The label of a nemesis event this version does not know.
+fn other_label(f: &str, v: &Value) -> String {
     match v {
-        Value::Null => kind.to_string(),
-        Value::Array(_) | Value::String(_) => format!("{kind} {}", names(v).join(" ")),
-        other => format!("{kind} {other}"),
+        Value::Null => f.to_string(),
+        Value::String(s) => format!("{f} {s}"),
+        other => format!("{f} {other}"),
     }
 }
 

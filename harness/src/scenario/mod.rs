@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::nemesis::fault::FAULT_STEPS;
+pub use crate::nemesis::{FailpointName, Fault, Target};
+
 /// The built-in scenarios, in the same TOML schema users write.
 pub const BUILTIN: &str = include_str!("builtin.toml");
 
@@ -74,24 +77,57 @@ fn default_rate() -> f64 {
     200.0
 }
 
-/// One step of a scenario.
+/// One step of a scenario: a fault (any [`Fault`], written with its `do`
+/// name: kill, pause, isolate, partition, star, drop) or one of the
+/// scenario's own steps ([`Control`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Step {
+    /// Start a fault through the executor.
+    Fault(Fault),
+    /// Restart, resume, heal, sleep, wait, arm or disarm.
+    Control(Control),
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let name = v
+            .get("do")
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| D::Error::custom("a step needs `do = \"...\"`"))?;
+        if FAULT_STEPS.contains(&name) {
+            return Fault::deserialize(v)
+                .map(Step::Fault)
+                .map_err(D::Error::custom);
+        }
+        if CONTROL_STEPS.contains(&name) {
+            return Control::deserialize(v)
+                .map(Step::Control)
+                .map_err(D::Error::custom);
+        }
+        Err(D::Error::custom(format!(
+            "unknown step `{name}`; steps: {}, {}",
+            FAULT_STEPS.join(", "),
+            CONTROL_STEPS.join(", ")
+        )))
+    }
+}
+
+/// The `do` names of the scenario's own steps.
+pub const CONTROL_STEPS: [&str; 7] = [
+    "restart", "resume", "heal", "sleep", "wait", "arm", "disarm",
+];
+
+/// The steps of a scenario that are not faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Step {
-    /// SIGKILL the target nodes (they stay down until `restart` or `heal`).
-    Kill {
-        /// Who.
-        target: Target,
-    },
-    /// Restart killed nodes (default: every killed node).
+pub enum Control {
+    /// Restart killed or crashed nodes (default: every one).
     Restart {
-        /// Who (among the killed ones).
+        /// Who (among the nodes down).
         #[serde(default = "target_down")]
-        target: Target,
-    },
-    /// SIGSTOP the target nodes.
-    Pause {
-        /// Who.
         target: Target,
     },
     /// SIGCONT paused nodes (default: every paused node).
@@ -100,33 +136,7 @@ pub enum Step {
         #[serde(default = "target_paused")]
         target: Target,
     },
-    /// Cut the target nodes off from the rest.
-    Isolate {
-        /// Who.
-        target: Target,
-    },
-    /// A partition of a named shape: `majorities-ring` or `bridge`.
-    Partition {
-        /// The shape.
-        shape: PartitionShape,
-    },
-    /// A star: the center node sees every node, no two other nodes see each
-    /// other, so only the center can gather a majority.
-    Star {
-        /// The center.
-        center: Target,
-        /// Nodes left out of the star altogether, cut off from every node
-        /// (e.g. `paused`: the kernel still retransmits a paused node's
-        /// unacknowledged packets, so a frozen leader can still be heard).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        except: Option<Target>,
-    },
-    /// Drop this share of the packets between all nodes.
-    Drop {
-        /// Percent.
-        percent: u8,
-    },
-    /// Remove every packet rule, resume and restart every node.
+    /// Stop every fault: remove every packet rule, resume and restart every node.
     Heal,
     /// Wait this long.
     Sleep {
@@ -139,12 +149,12 @@ pub enum Step {
     Arm {
         /// Which failpoint.
         failpoint: FailpointName,
-        /// Who.
+        /// The nodes armed (the running ones among them).
         target: Target,
     },
     /// Disarm every failpoint on the target nodes (default: all).
     Disarm {
-        /// Who.
+        /// The nodes disarmed (the running ones among them).
         #[serde(default = "target_all")]
         target: Target,
     },
@@ -152,7 +162,7 @@ pub enum Step {
     Wait {
         /// The condition.
         until: Condition,
-        /// Seconds.
+        /// Longest wait, seconds.
         #[serde(default = "default_wait")]
         timeout: f64,
     },
@@ -169,74 +179,6 @@ fn target_paused() -> Target {
 }
 fn default_wait() -> f64 {
     10.0
-}
-
-/// Whom a step hits, resolved when it fires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Target {
-    /// The current leader (with none, the running node with the highest
-    /// term: the leader that just lost its majority, or the newest candidate).
-    Leader,
-    /// One follower, drawn from the seed.
-    Follower,
-    /// The leader and followers up to a minority.
-    MinorityWithLeader,
-    /// Followers forming a majority, without the leader.
-    MajorityWithoutLeader,
-    /// The running node with the shortest log.
-    ShortestLog,
-    /// The running node with the longest log.
-    LongestLog,
-    /// Every node.
-    All,
-    /// The nodes now killed.
-    Down,
-    /// The nodes now paused.
-    Paused,
-    /// The node the previous `isolate`, `kill`, `pause` or `star` hit first
-    /// (a star: its center).
-    Previous,
-    /// The next node in turn (n1, n2, ..., then n1 again): rolling restarts.
-    Next,
-}
-
-/// The partition shapes a scenario can ask for by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PartitionShape {
-    /// Each node sees its nearest neighbours: a majority each, no two alike.
-    MajoritiesRing,
-    /// Two halves joined by one node that sees both.
-    Bridge,
-}
-
-/// The failpoints of faultline-node a scenario can arm (the node's
-/// `failpoints` module; the names are its `/debug/failpoints/NAME`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailpointName {
-    /// Crash right after a granted vote is durable and sent.
-    CrashAfterVote,
-    /// A leader crashes right after it commits and answers, before it sends
-    /// anything more.
-    CrashAfterCommit,
-}
-
-impl FailpointName {
-    /// Every failpoint.
-    pub const ALL: [FailpointName; 2] = [
-        FailpointName::CrashAfterVote,
-        FailpointName::CrashAfterCommit,
-    ];
-
-    /// The name the node knows it by.
-    pub fn name(self) -> &'static str {
-        match self {
-            FailpointName::CrashAfterVote => "crash-after-vote",
-            FailpointName::CrashAfterCommit => "crash-after-commit",
-        }
-    }
 }
 
 /// What a `wait` step waits for.
@@ -321,18 +263,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         for (i, step) in s.steps.iter().enumerate() {
             let before = &s.steps[..i];
             match step {
-                Step::Wait {
+                Step::Control(Control::Wait {
                     until: Condition::CompactedPastPrevious,
                     ..
-                } if !before.iter().any(|b| {
-                    matches!(
-                        b,
-                        Step::Isolate { .. }
-                            | Step::Kill { .. }
-                            | Step::Pause { .. }
-                            | Step::Star { .. }
-                    )
-                }) =>
+                }) if !before
+                    .iter()
+                    .any(|b| matches!(b, Step::Fault(f) if f.names_a_target())) =>
                 {
                     return Err(step_invalid(
                         i,
@@ -341,10 +277,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
                             .into(),
                     ));
                 }
-                Step::Wait {
+                Step::Control(Control::Wait {
                     until: Condition::Crashed,
                     ..
-                } if !before.iter().any(|b| matches!(b, Step::Arm { .. })) => {
+                }) if !before
+                    .iter()
+                    .any(|b| matches!(b, Step::Control(Control::Arm { .. }))) =>
+                {
                     return Err(step_invalid(
                         i,
                         "waits for a crash, but no earlier step arms a failpoint".into(),
@@ -365,10 +304,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
             return Err(invalid(format!("unknown workload {:?}", s.workload)));
         }
         if s.repeat
-            && !s
-                .steps
-                .iter()
-                .any(|st| matches!(st, Step::Sleep { .. } | Step::Wait { .. }))
+            && !s.steps.iter().any(|st| {
+                matches!(
+                    st,
+                    Step::Control(Control::Sleep { .. } | Control::Wait { .. })
+                )
+            })
         {
             return Err(invalid(
                 "a repeating scenario needs a sleep or wait step".into(),

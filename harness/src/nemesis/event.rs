@@ -1,0 +1,165 @@
+//! What the nemesis writes into the history: one typed event per fault
+//! start, stop and scenario step, stored as a `"nemesis"` event whose `f`
+//! is the variant's name and whose `value` its content (the JSON histories
+//! have always held, so old histories read back the same way).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One nemesis event of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "f", content = "value", rename_all = "kebab-case")]
+pub enum FaultEvent {
+    /// These nodes were SIGKILLed.
+    Kill(Vec<String>),
+    /// These nodes were SIGSTOPped.
+    Pause(Vec<String>),
+    /// These nodes (killed or crashed) were started again.
+    Restart(Vec<String>),
+    /// These nodes (paused) were sent SIGCONT.
+    Resume(Vec<String>),
+    /// This node exited at an armed failpoint (an injected crash).
+    Crash(Vec<String>),
+    /// A partition started.
+    StartPartition(PartitionSides),
+    /// A partition ended (the network is whole again, or a new one follows).
+    StopPartition(PartitionSides),
+    /// Packets between nodes started being dropped.
+    StartDrop {
+        /// Percent of node-to-node packets dropped.
+        percent: u8,
+        /// The nodes whose traffic is affected.
+        between: Vec<String>,
+    },
+    /// Packets are no longer dropped.
+    StopDrop,
+    /// A failpoint was armed on these nodes.
+    Arm {
+        /// The failpoint's name.
+        failpoint: String,
+        /// The nodes that accepted it.
+        nodes: Vec<String>,
+    },
+    /// Every failpoint was disarmed on these nodes.
+    Disarm(Vec<String>),
+    /// A node refused to arm or disarm a failpoint (it runs without them).
+    FailpointRefused {
+        /// The node.
+        node: String,
+        /// The failpoint asked for.
+        failpoint: String,
+        /// The refusal's HTTP-like status.
+        status: u16,
+    },
+    /// A scenario's bounded wait ended.
+    Wait(WaitOutcome),
+}
+
+/// Who sees whom during a partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionSides {
+    /// The shape's name: `isolate-one`, `isolate-leader`, `isolate`,
+    /// `halves`, `bridge`, `majorities-ring`, `star`.
+    #[serde(default)]
+    pub shape: String,
+    /// The groups of nodes that see each other (for a ring: each node's
+    /// view), by name.
+    #[serde(default)]
+    pub groups: Vec<Vec<String>>,
+}
+
+/// How a scenario's `wait` step ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitOutcome {
+    /// The step's position in the scenario (0-based).
+    pub step: usize,
+    /// The condition waited for, as the scenario wrote it.
+    pub until: Value,
+    /// Whether it held before the timeout.
+    pub met: bool,
+    /// What was seen when it held (the new leader, the acked count, ...).
+    #[serde(default)]
+    pub detail: Option<Value>,
+    /// How long the wait took, seconds.
+    pub seconds: f64,
+}
+
+impl FaultEvent {
+    /// The event as a history event's `f` and `value`.
+    pub fn to_parts(&self) -> (String, Value) {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        let f = v
+            .get("f")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let value = v.get_mut("value").map(Value::take).unwrap_or(Value::Null);
+        (f, value)
+    }
+
+    /// The event a history's nemesis `f` and `value` hold; None for names
+    /// this version does not know (other tools' nemeses) or values that do
+    /// not fit.
+    pub fn from_parts(f: &str, value: &Value) -> Option<FaultEvent> {
+        let mut doc = serde_json::json!({ "f": f });
+        if !value.is_null() {
+            doc["value"] = value.clone();
+        }
+        serde_json::from_value(doc).ok()
+    }
+
+    /// The nodes the event names directly (kill, pause, restart, resume,
+    /// crash, disarm).
+    pub fn nodes(&self) -> &[String] {
+        match self {
+            FaultEvent::Kill(n)
+            | FaultEvent::Pause(n)
+            | FaultEvent::Restart(n)
+            | FaultEvent::Resume(n)
+            | FaultEvent::Crash(n)
+            | FaultEvent::Disarm(n) => n,
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_keep_the_json_histories_hold() {
+        let cases = [
+            ("kill", json!(["n1", "n2"])),
+            ("restart", json!(["n3"])),
+            ("crash", json!(["n2"])),
+            (
+                "start-partition",
+                json!({"shape": "halves", "groups": [["n1"], ["n2", "n3"]]}),
+            ),
+            (
+                "start-drop",
+                json!({"percent": 20, "between": ["n1", "n2"]}),
+            ),
+            ("stop-drop", Value::Null),
+            (
+                "arm",
+                json!({"failpoint": "crash-after-vote", "nodes": ["n1"]}),
+            ),
+            (
+                "failpoint-refused",
+                json!({"node": "n1", "failpoint": "crash-after-vote", "status": 404}),
+            ),
+            (
+                "wait",
+                json!({"step": 2, "until": "leader", "met": true, "detail": {"leader": "n1", "term": 3}, "seconds": 0.25}),
+            ),
+        ];
+        for (f, value) in cases {
+            let ev = FaultEvent::from_parts(f, &value).unwrap_or_else(|| panic!("{f} {value}"));
+            assert_eq!(ev.to_parts(), (f.to_string(), value), "{f}");
+        }
+        assert_eq!(FaultEvent::from_parts("clock-skew", &json!(3)), None);
+    }
+}

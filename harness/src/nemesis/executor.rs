@@ -1,0 +1,517 @@
+//! The one fault executor: the random schedule and scenarios both hand it
+//! fault operations. It resolves targets against the cluster at that
+//! moment, applies faults through the [`Platform`], records every start and
+//! stop as a typed [`FaultEvent`], keeps track of what is active, and heals.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::cluster::{ClusterError, NodeSpec, NodeState};
+use crate::recorder::Recorder;
+
+use super::event::FaultEvent;
+use super::fault::{FailpointName, Fault};
+use super::partition::Cut;
+use super::target::{leader_of, Probed, Resolver, Target};
+use super::{kill, lock, pause, SharedPlatform};
+
+/// The ChaCha stream of the executor's own choices (targets drawn among
+/// several, partition orders drawn when a step fires); the schedule and
+/// the clients use others.
+pub const EXECUTOR_STREAM: u64 = 3;
+
+/// A boxed future of the probes.
+pub type ProbeFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the executor asks of the system under test beyond the platform:
+/// node statuses (roles, terms, logs) and failpoints. System-specific.
+pub trait Probe: Send + Sync {
+    /// Node `i`'s status; None when it does not answer.
+    fn status(&self, i: usize) -> ProbeFuture<Option<Probed>>;
+    /// Arms (or disarms) failpoint `name` on node `i`; Err(status) when the
+    /// node refused, Err(0) when it did not answer.
+    fn set_failpoint(
+        &self,
+        i: usize,
+        name: &'static str,
+        armed: bool,
+    ) -> ProbeFuture<Result<(), u16>>;
+}
+
+/// Identifies a started fault, to stop it later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultId(u64);
+
+/// A fault as it was applied: what stopping it must undo.
+#[derive(Debug, Clone)]
+enum Applied {
+    Kill(Vec<usize>),
+    Pause(Vec<usize>),
+    Partition(Cut),
+    Drop(u8),
+    Armed(FailpointName),
+}
+
+impl Applied {
+    fn label(&self, nodes: &[NodeSpec]) -> String {
+        let joined = |v: &[usize]| {
+            v.iter()
+                .map(|&i| nodes[i].name.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Applied::Kill(v) => format!("kill {}", joined(v)),
+            Applied::Pause(v) => format!("pause {}", joined(v)),
+            Applied::Partition(cut) => format!("partition {}", cut.shape),
+            Applied::Drop(p) => format!("drop {p}%"),
+            Applied::Armed(fp) => format!("armed {}", fp.name()),
+        }
+    }
+}
+
+struct Active {
+    id: FaultId,
+    applied: Applied,
+    label: String,
+}
+
+/// Applies, tracks and heals faults on one cluster.
+pub struct Executor {
+    platform: SharedPlatform,
+    nodes: Vec<NodeSpec>,
+    recorder: Recorder,
+    probe: Arc<dyn Probe>,
+    rng: ChaCha8Rng,
+    previous: Option<usize>,
+    next: usize,
+    active: Vec<Active>,
+    ids: u64,
+    labels: Arc<Mutex<Vec<String>>>,
+}
+
+impl Executor {
+    /// An executor for the cluster behind `platform`, recording into
+    /// `recorder`, asking `probe` about nodes; its choices come from `seed`.
+    pub fn new(
+        platform: SharedPlatform,
+        recorder: Recorder,
+        probe: Arc<dyn Probe>,
+        seed: u64,
+    ) -> Executor {
+        let nodes = lock(&platform).nodes().to_vec();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(EXECUTOR_STREAM);
+        Executor {
+            platform,
+            nodes,
+            recorder,
+            probe,
+            rng,
+            previous: None,
+            next: 0,
+            active: Vec::new(),
+            ids: 0,
+            labels: Arc::default(),
+        }
+    }
+
+    /// The labels of the faults active now (`kill n2`, `partition halves`),
+    /// shared with the progress line.
+    pub fn labels(&self) -> Arc<Mutex<Vec<String>>> {
+        self.labels.clone()
+    }
+
+    /// The recorder the executor writes to (its clock is the test's).
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The cluster's nodes.
+    pub fn nodes(&self) -> &[NodeSpec] {
+        &self.nodes
+    }
+
+    /// The node the latest targeted fault hit first.
+    pub fn previous(&self) -> Option<usize> {
+        self.previous
+    }
+
+    /// Starts `fault`; None when it had nothing to hit (no such node, the
+    /// targets were already down, an isolation of nobody or everybody).
+    /// A partition or packet loss replaces the one in force.
+    pub async fn start(&mut self, fault: &Fault) -> Result<Option<FaultId>, ClusterError> {
+        let n = self.nodes.len();
+        let applied = match fault {
+            Fault::Kill { target } => {
+                let targets = self.resolve(target).await;
+                let hit = kill::start(&mut *lock(&self.platform), &targets)?;
+                if hit.is_empty() {
+                    return Ok(None);
+                }
+                self.recorder.fault(&FaultEvent::Kill(self.names(&hit)));
+                Applied::Kill(hit)
+            }
+            Fault::Pause { target } => {
+                let targets = self.resolve(target).await;
+                let hit = pause::start(&mut *lock(&self.platform), &targets)?;
+                if hit.is_empty() {
+                    return Ok(None);
+                }
+                self.recorder.fault(&FaultEvent::Pause(self.names(&hit)));
+                Applied::Pause(hit)
+            }
+            Fault::Isolate { target } => {
+                let side = self.resolve(target).await;
+                if side.is_empty() || side.len() >= n {
+                    return Ok(None);
+                }
+                let shape = match target {
+                    Target::Nodes(v) if v.len() == 1 => "isolate-one",
+                    Target::LeaderOr(_) => "isolate-leader",
+                    _ => "isolate",
+                };
+                self.previous = side.first().copied();
+                self.partition(Cut::isolate(shape, n, &side))?
+            }
+            Fault::Partition { shape, order } => {
+                let order = match order {
+                    Some(o) if o.len() == n => o.clone(),
+                    _ => {
+                        let mut o: Vec<usize> = (0..n).collect();
+                        o.shuffle(&mut self.rng);
+                        o
+                    }
+                };
+                self.partition(Cut::of_shape(*shape, &order))?
+            }
+            Fault::Star { center, except } => {
+                let Some(&c) = self.resolve(center).await.first() else {
+                    return Ok(None);
+                };
+                let out = match except {
+                    Some(t) => self.resolve(t).await,
+                    None => Vec::new(),
+                };
+                self.previous = Some(c);
+                self.partition(Cut::star(n, c, &out))?
+            }
+            Fault::Drop { percent } => {
+                self.forget(|a| matches!(a, Applied::Drop(_)), true)?;
+                lock(&self.platform).set_packet_loss(Some(*percent))?;
+                let between = self.names(&(0..n).collect::<Vec<_>>());
+                self.recorder.fault(&FaultEvent::StartDrop {
+                    percent: *percent,
+                    between,
+                });
+                Applied::Drop(*percent)
+            }
+        };
+        if let Applied::Kill(v) | Applied::Pause(v) = &applied {
+            self.previous = v.first().copied();
+        }
+        Ok(Some(self.track(applied)))
+    }
+
+    /// Stops the fault `id` started (nothing when it is no longer active).
+    pub fn stop(&mut self, id: FaultId) -> Result<(), ClusterError> {
+        let Some(pos) = self.active.iter().position(|a| a.id == id) else {
+            return Ok(());
+        };
+        let a = self.active.remove(pos);
+        self.publish();
+        self.undo(a.applied)
+    }
+
+    /// Restarts those of the `target` nodes that are down (killed or
+    /// crashed), from their data directories.
+    pub async fn restart(&mut self, target: &Target) -> Result<(), ClusterError> {
+        let nodes = self.resolve(target).await;
+        let done = kill::stop(&mut *lock(&self.platform), &nodes)?;
+        self.healed_nodes(&done, false);
+        if !done.is_empty() {
+            self.recorder.fault(&FaultEvent::Restart(self.names(&done)));
+        }
+        Ok(())
+    }
+
+    /// Resumes those of the `target` nodes that are paused.
+    pub async fn resume(&mut self, target: &Target) -> Result<(), ClusterError> {
+        let nodes = self.resolve(target).await;
+        let done = pause::stop(&mut *lock(&self.platform), &nodes)?;
+        self.healed_nodes(&done, true);
+        if !done.is_empty() {
+            self.recorder.fault(&FaultEvent::Resume(self.names(&done)));
+        }
+        Ok(())
+    }
+
+    /// Arms `failpoint` on the running `target` nodes (it stays armed until
+    /// `disarm`); a node that refuses is recorded.
+    pub async fn arm(
+        &mut self,
+        failpoint: FailpointName,
+        target: &Target,
+    ) -> Result<(), ClusterError> {
+        let nodes = self.resolve(target).await;
+        let armed = self.set_failpoints(&nodes, &[failpoint], true).await;
+        if armed.is_empty() {
+            return Ok(());
+        }
+        self.previous = armed.first().copied();
+        self.recorder.fault(&FaultEvent::Arm {
+            failpoint: failpoint.name().into(),
+            nodes: self.names(&armed),
+        });
+        self.forget(|a| matches!(a, Applied::Armed(..)), false)?;
+        self.track(Applied::Armed(failpoint));
+        Ok(())
+    }
+
+    /// Disarms every failpoint on the running `target` nodes.
+    pub async fn disarm(&mut self, target: &Target) -> Result<(), ClusterError> {
+        let nodes = self.resolve(target).await;
+        let done = self
+            .set_failpoints(&nodes, &FailpointName::ALL, false)
+            .await;
+        if !done.is_empty() {
+            self.recorder.fault(&FaultEvent::Disarm(self.names(&done)));
+        }
+        self.forget(|a| matches!(a, Applied::Armed(..)), false)
+    }
+
+    /// Stops every active fault (newest first), then makes sure no network
+    /// fault is left and every node runs: paused nodes resume, killed and
+    /// crashed ones restart. Armed failpoints stay armed.
+    pub fn heal(&mut self) -> Result<(), ClusterError> {
+        while let Some(a) = self.active.pop() {
+            self.publish();
+            self.undo(a.applied)?;
+        }
+        let mut p = lock(&self.platform);
+        p.set_partition(None)?;
+        p.set_packet_loss(None)?;
+        let paused: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| p.state(i) == NodeState::Paused)
+            .collect();
+        let down: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| matches!(p.state(i), NodeState::Killed | NodeState::Exited))
+            .collect();
+        let resumed = pause::stop(&mut *p, &paused)?;
+        let restarted = kill::stop(&mut *p, &down)?;
+        drop(p);
+        if !resumed.is_empty() {
+            self.recorder
+                .fault(&FaultEvent::Resume(self.names(&resumed)));
+        }
+        if !restarted.is_empty() {
+            self.recorder
+                .fault(&FaultEvent::Restart(self.names(&restarted)));
+        }
+        Ok(())
+    }
+
+    /// What each running node says about itself (None for nodes that are
+    /// down, paused or silent: a paused node would only hold a step up).
+    pub async fn statuses(&self) -> Vec<Option<Probed>> {
+        let running = self.nodes_in(|s| s == NodeState::Running);
+        let mut set = tokio::task::JoinSet::new();
+        for i in running {
+            let ask = self.probe.status(i);
+            set.spawn(async move { (i, ask.await) });
+        }
+        let mut out = vec![None; self.nodes.len()];
+        while let Some(Ok((i, s))) = set.join_next().await {
+            out[i] = s;
+        }
+        out
+    }
+
+    /// The leader (highest term among running nodes saying they lead) and
+    /// its term.
+    pub async fn leader(&self) -> Option<(usize, u64)> {
+        leader_of(&self.statuses().await)
+    }
+
+    /// The nodes whose process state passes `keep`.
+    pub fn nodes_in(&self, keep: impl Fn(NodeState) -> bool) -> Vec<usize> {
+        let p = lock(&self.platform);
+        (0..self.nodes.len())
+            .filter(|&i| keep(p.state(i)))
+            .collect()
+    }
+
+    /// The nodes' names, for the history.
+    pub fn names(&self, nodes: &[usize]) -> Vec<String> {
+        nodes.iter().map(|&i| self.nodes[i].name.clone()).collect()
+    }
+
+    /// The nodes `target` names now (indexes).
+    pub async fn resolve(&mut self, target: &Target) -> Vec<usize> {
+        let statuses = if target.needs_statuses() {
+            self.statuses().await
+        } else {
+            vec![None; self.nodes.len()]
+        };
+        let states: Vec<NodeState> = {
+            let p = lock(&self.platform);
+            (0..self.nodes.len()).map(|i| p.state(i)).collect()
+        };
+        Resolver {
+            states: &states,
+            statuses: &statuses,
+            rng: &mut self.rng,
+            previous: self.previous,
+            next: &mut self.next,
+        }
+        .resolve(target)
+    }
+
+    /// Replaces the partition in force (if any) by `cut`.
+    fn partition(&mut self, cut: Cut) -> Result<Applied, ClusterError> {
+        let old: Vec<Cut> = self
+            .take(|a| matches!(a, Applied::Partition(_)))
+            .into_iter()
+            .filter_map(|a| match a {
+                Applied::Partition(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        for c in old {
+            self.recorder
+                .fault(&FaultEvent::StopPartition(c.sides(&self.nodes)));
+        }
+        lock(&self.platform).set_partition(Some(&cut))?;
+        self.recorder
+            .fault(&FaultEvent::StartPartition(cut.sides(&self.nodes)));
+        Ok(Applied::Partition(cut))
+    }
+
+    fn undo(&mut self, applied: Applied) -> Result<(), ClusterError> {
+        match applied {
+            Applied::Kill(nodes) => {
+                let restarted = kill::stop(&mut *lock(&self.platform), &nodes)?;
+                if !restarted.is_empty() {
+                    self.recorder
+                        .fault(&FaultEvent::Restart(self.names(&restarted)));
+                }
+            }
+            Applied::Pause(nodes) => {
+                let resumed = pause::stop(&mut *lock(&self.platform), &nodes)?;
+                if !resumed.is_empty() {
+                    self.recorder
+                        .fault(&FaultEvent::Resume(self.names(&resumed)));
+                }
+            }
+            Applied::Partition(cut) => {
+                lock(&self.platform).set_partition(None)?;
+                self.recorder
+                    .fault(&FaultEvent::StopPartition(cut.sides(&self.nodes)));
+            }
+            Applied::Drop(_) => {
+                lock(&self.platform).set_packet_loss(None)?;
+                self.recorder.fault(&FaultEvent::StopDrop);
+            }
+            Applied::Armed(..) => {}
+        }
+        Ok(())
+    }
+
+    /// Removes the active faults matching `which`; with `undo`, undoes them
+    /// (recording their stops), otherwise only forgets them.
+    fn forget(&mut self, which: impl Fn(&Applied) -> bool, undo: bool) -> Result<(), ClusterError> {
+        for applied in self.take(which) {
+            if undo {
+                self.undo(applied)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, which: impl Fn(&Applied) -> bool) -> Vec<Applied> {
+        let mut taken = Vec::new();
+        let mut i = 0;
+        while i < self.active.len() {
+            if which(&self.active[i].applied) {
+                taken.push(self.active.remove(i).applied);
+            } else {
+                i += 1;
+            }
+        }
+        self.publish();
+        taken
+    }
+
+    /// Takes `nodes` out of the active kills (or pauses); an entry left
+    /// with no node is gone.
+    fn healed_nodes(&mut self, nodes: &[usize], paused: bool) {
+        for a in &mut self.active {
+            match (&mut a.applied, paused) {
+                (Applied::Kill(v), false) | (Applied::Pause(v), true) => {
+                    v.retain(|i| !nodes.contains(i))
+                }
+                _ => {}
+            }
+        }
+        self.active.retain(
+            |a| !matches!(&a.applied, Applied::Kill(v) | Applied::Pause(v) if v.is_empty()),
+        );
+        for a in &mut self.active {
+            a.label = a.applied.label(&self.nodes);
+        }
+        self.publish();
+    }
+
+    fn track(&mut self, applied: Applied) -> FaultId {
+        self.ids += 1;
+        let id = FaultId(self.ids);
+        let label = applied.label(&self.nodes);
+        self.active.push(Active { id, applied, label });
+        self.publish();
+        id
+    }
+
+    fn publish(&self) {
+        if let Ok(mut l) = self.labels.lock() {
+            *l = self.active.iter().map(|a| a.label.clone()).collect();
+        }
+    }
+
+    /// Sets `failpoints` on the running ones of `nodes`; the nodes that
+    /// took every one.
+    async fn set_failpoints(
+        &self,
+        nodes: &[usize],
+        failpoints: &[FailpointName],
+        armed: bool,
+    ) -> Vec<usize> {
+        let running = self.nodes_in(|s| s == NodeState::Running);
+        let mut done = Vec::new();
+        for &i in nodes.iter().filter(|i| running.contains(i)) {
+            let mut ok = true;
+            for fp in failpoints {
+                match self.probe.set_failpoint(i, fp.name(), armed).await {
+                    Ok(()) => {}
+                    Err(0) => ok = false,
+                    Err(status) => {
+                        ok = false;
+                        self.recorder.fault(&FaultEvent::FailpointRefused {
+                            node: self.nodes[i].name.clone(),
+                            failpoint: fp.name().into(),
+                            status,
+                        });
+                    }
+                }
+            }
+            if ok {
+                done.push(i);
+            }
+        }
+        done
+    }
+}

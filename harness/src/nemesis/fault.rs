@@ -1,0 +1,142 @@
+//! The faults themselves: one enum for what the random schedule draws and
+//! what scenario steps ask for, so every fault kind is usable from both.
+
+use serde::{Deserialize, Serialize};
+
+use super::{NemesisKind, Target};
+
+/// One fault to start. In scenario files a fault is a step whose `do` is
+/// its name (`{ do = "kill", target = "leader" }`); in `test.json` the
+/// random schedule's faults are written the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Fault {
+    /// SIGKILL the target nodes; they stay down until the fault stops (or a
+    /// scenario's `restart` or `heal`), then restart from their data.
+    Kill {
+        /// Who is killed.
+        target: Target,
+    },
+    /// SIGSTOP the target nodes; SIGCONT when the fault stops.
+    Pause {
+        /// Who is frozen.
+        target: Target,
+    },
+    /// Cut the target nodes off from the rest (they still see each other).
+    Isolate {
+        /// The side cut off.
+        target: Target,
+    },
+    /// A partition of a named shape over the nodes in `order` (drawn from
+    /// the seed when it fires, if not given).
+    Partition {
+        /// Which shape.
+        shape: Shape,
+        /// The node order the shape is laid over (0-based indexes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<Vec<usize>>,
+    },
+    /// A star: the center node sees every node, no two other nodes see each
+    /// other, so only the center can gather a majority.
+    Star {
+        /// The node everyone can reach.
+        center: Target,
+        /// Nodes left out of the star altogether, cut off from every node
+        /// (e.g. `paused`: the kernel still retransmits a paused node's
+        /// unacknowledged packets, so a frozen leader can still be heard).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        except: Option<Target>,
+    },
+    /// Drop this share (percent) of the packets between nodes, at random.
+    Drop {
+        /// Percent of node-to-node packets dropped, 1 to 100.
+        percent: u8,
+    },
+}
+
+/// The `do` names of every [`Fault`], for telling fault steps from the
+/// other steps of a scenario.
+pub const FAULT_STEPS: [&str; 6] = ["kill", "pause", "isolate", "partition", "star", "drop"];
+
+impl Fault {
+    /// The `--nemesis` kind the fault belongs to.
+    pub fn kind(&self) -> NemesisKind {
+        match self {
+            Fault::Kill { .. } => NemesisKind::Kill,
+            Fault::Pause { .. } => NemesisKind::Pause,
+            Fault::Isolate { .. } | Fault::Partition { .. } | Fault::Star { .. } => {
+                NemesisKind::Partition
+            }
+            Fault::Drop { .. } => NemesisKind::Drop,
+        }
+    }
+
+    /// Whether the fault names a node by role, position or history
+    /// ([`Target::Previous`] can then refer to it).
+    pub fn names_a_target(&self) -> bool {
+        matches!(
+            self,
+            Fault::Kill { .. } | Fault::Pause { .. } | Fault::Isolate { .. } | Fault::Star { .. }
+        )
+    }
+}
+
+/// The named partition shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// A minority (the first `n/2` of the order) and a majority (the rest).
+    Halves,
+    /// Nodes in a ring (in the order) each see their nearest neighbours: a
+    /// majority each, no two the same majority.
+    MajoritiesRing,
+    /// Two halves joined by one node that sees both (the middle of the order).
+    Bridge,
+}
+
+/// The failpoints of faultline-node a scenario can arm (the node's
+/// `failpoints` module names them the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailpointName {
+    /// Crash right after a granted vote is durable and sent.
+    CrashAfterVote,
+    /// A leader crashes right after it commits and answers, before it sends
+    /// anything more.
+    CrashAfterCommit,
+}
+
+impl FailpointName {
+    /// Every failpoint, the order `disarm` clears them in.
+    pub const ALL: [FailpointName; 2] = [
+        FailpointName::CrashAfterVote,
+        FailpointName::CrashAfterCommit,
+    ];
+
+    /// The name the node knows the failpoint by.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailpointName::CrashAfterVote => "crash-after-vote",
+            FailpointName::CrashAfterCommit => "crash-after-commit",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_step_name_is_a_fault() {
+        for name in FAULT_STEPS {
+            let json = match name {
+                "partition" => serde_json::json!({"do": name, "shape": "halves"}),
+                "star" => serde_json::json!({"do": name, "center": "leader"}),
+                "drop" => serde_json::json!({"do": name, "percent": 5}),
+                _ => serde_json::json!({"do": name, "target": "leader"}),
+            };
+            let f: Fault = serde_json::from_value(json).unwrap();
+            assert_eq!(serde_json::to_value(&f).unwrap()["do"], name);
+        }
+    }
+}

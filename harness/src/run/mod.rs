@@ -1,0 +1,344 @@
+//! `faultline run`: one run, start to verdict, in phases.
+//!
+//! 1. [`Plan::prepare`]: options and scenario merged, seed drawn, the
+//!    private network namespace entered (before any thread starts), the
+//!    run folder made, the fault schedule drawn; `test.json` written.
+//! 2. [`Session::execute`]: start the nodes and wait (bounded) until one
+//!    leads; drive the workload from `--concurrency` clients while the
+//!    fault executor plays the scenario or the schedule, for `--time-limit`
+//!    seconds, every event streamed to `history.jsonl`; heal every fault,
+//!    give the cluster `--recovery-time`; the final reads.
+//! 3. [`Session::finish`]: stop the nodes, close the history.
+//! 4. [`analyze`]: the checkers; then the records (`results.json`, the
+//!    report) and the summary. The exit code is the verdict's (0 valid,
+//!    1 invalid, 2 unknown).
+//!
+//! Whatever way the run ends (error, panic, Ctrl-C, SIGTERM), the nodes are
+//! killed with their process groups, and the namespace with its rules dies
+//! with the harness.
+
+mod plan;
+mod probe;
+mod session;
+mod summary;
+
+pub use plan::Plan;
+pub use session::Session;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use faultline_checker::history::Event;
+use faultline_checker::CheckOptions;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::checkers::{check_workload, scan_logs, stats, Results};
+use crate::cluster::LocalCluster;
+use crate::nemesis::schedule::Planned;
+use crate::nemesis::{lock, NemesisKind, NemesisSet, SharedPlatform};
+use crate::netns::NetMode;
+
+/// Exit code of a run stopped by Ctrl-C or SIGTERM.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Arguments of `faultline run`. With none at all it is a short demo: the
+/// register workload against 3 nodes under every fault for 20 seconds.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct RunArgs {
+    /// A named scenario (see `faultline list scenarios`): its workload, its
+    /// planned fault steps (in place of --nemesis) and its defaults for
+    /// --workload, --nodes, --time-limit and --rate, which explicit options override.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+    /// A TOML file of user scenarios (default: ./faultline.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<PathBuf>,
+    /// Options given explicitly on the command line (filled in by the CLI),
+    /// so a scenario's defaults do not override them.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub explicit: Vec<String>,
+    /// The workload (see `faultline list`): register, set or list-append.
+    #[arg(long, default_value = "register", value_parser = parse_workload)]
+    pub workload: String,
+    /// Faults to inject: a comma list of kill, pause, partition, drop; or all; or none.
+    #[arg(long, default_value = "all", value_parser = parse_nemesis)]
+    pub nemesis: NemesisSet,
+    /// Number of nodes.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub nodes: u16,
+    /// Seconds of workload under faults (healing, recovery and final reads come after).
+    #[arg(long, default_value_t = 20.0)]
+    pub time_limit: f64,
+    /// Concurrent clients, each bound to one node (default: 2 × nodes).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Operations per second over all clients.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Seed of every random choice (schedule, targets, keys, values, op mix);
+    /// a fresh one is drawn, printed and stored when absent.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds between fault starts.
+    #[arg(long, default_value_t = 5.0)]
+    pub nemesis_interval: f64,
+    /// Share of node-to-node packets the drop fault drops, percent.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub drop_percent: u8,
+    /// Seconds the cluster gets after the faults heal, before the final reads.
+    #[arg(long, default_value_t = 5.0)]
+    pub recovery_time: f64,
+    /// Per-request timeout of the clients, milliseconds (past it: info).
+    #[arg(long, default_value_t = 1000)]
+    pub request_timeout_ms: u64,
+    /// Seconds to wait for the cluster to elect a leader at start.
+    #[arg(long, default_value_t = 20.0)]
+    pub leader_timeout: f64,
+    /// Seconds the checker may take before its verdict is unknown.
+    #[arg(long, default_value_t = 120.0)]
+    pub check_timeout: f64,
+    /// The system under test (see `faultline list`): faultline-node, etcd or http.
+    #[arg(long, default_value = "faultline-node", value_parser = crate::system::parse_name)]
+    pub system: String,
+    /// The node binary (default: faultline-node next to faultline).
+    #[arg(long)]
+    pub node_bin: Option<PathBuf>,
+    /// An extra argument for every node, e.g. `--node-arg=--bug=stale-read` (repeatable).
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    pub node_args: Vec<String>,
+    /// etcd's binary for `--system etcd` (default: etcd on PATH).
+    #[arg(long)]
+    pub etcd_bin: Option<PathBuf>,
+    /// `--system etcd`: serve reads locally (serializable), which etcd
+    /// documents as not linearizable.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
+    /// `--system http`: the command started per node, placeholders
+    /// {id} {peer_addr} {http_addr} {peers} {data_dir} filled in.
+    #[arg(long)]
+    pub node_cmd: Option<String>,
+    /// Where runs are stored.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// private: a network namespace of the run's own (needs user namespaces or
+    /// root); host: no namespace, no partition or drop faults.
+    #[arg(long, value_enum, default_value = "private")]
+    pub net: NetMode,
+}
+
+fn parse_workload(s: &str) -> Result<String, String> {
+    faultline_workloads::by_name(s)
+        .map(|w| w.name().to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
+    s.parse()
+}
+
+/// What `test.json` holds.
+#[derive(Debug, Serialize)]
+struct TestJson<'a> {
+    options: &'a RunArgs,
+    seed: u64,
+    concurrency: usize,
+    nemesis: Vec<NemesisKind>,
+    faultline_version: &'static str,
+    system: &'static str,
+    node_bin: String,
+    node_command_lines: Vec<Vec<String>>,
+    nodes_tagged_with_groups: bool,
+    started: String,
+    schedule: &'a [Planned],
+    scenario: Option<&'a crate::scenario::Scenario>,
+}
+
+/// Runs `faultline run`; returns the exit code.
+///
+/// Must be called while the process is single-threaded (it enters the
+/// network namespace first).
+pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let plan = Plan::prepare(args)?;
+    let cluster = plan.cluster();
+    write_test_record(&plan, &cluster)?;
+    announce(&plan);
+    let platform: SharedPlatform = Arc::new(Mutex::new(cluster));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut session = Session::new(&plan, platform.clone())?;
+    let ended = rt.block_on(async {
+        tokio::select! {
+            r = session.execute() => Ended::Done(r),
+            sig = interrupted() => Ended::Interrupted(sig),
+        }
+    });
+    drop(rt);
+    let logs = node_logs(&plan, &platform);
+    let (events, crashes) = session.finish()?;
+    // The runtime's signal handlers outlive it: give Ctrl-C back its default
+    // meaning for the checking phase (the nodes are gone).
+    // SAFETY: resetting signal dispositions to their defaults.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+    }
+    match ended {
+        Ended::Interrupted(sig) => {
+            eprintln!(
+                "faultline: interrupted by {sig}: nodes stopped; the history so far is in {}",
+                plan.dir.history().display()
+            );
+            Ok(EXIT_INTERRUPTED)
+        }
+        Ended::Done(Err(e)) => Err(e.context(format!(
+            "the run failed (its files are in {})",
+            plan.dir.path.display()
+        ))),
+        Ended::Done(Ok(())) => {
+            let results = analyze(&plan, &events, logs, crashes);
+            write_results(&plan, &results, events.len())?;
+            summary::print(&plan, &events, &results);
+            Ok(results.verdict.exit_code())
+        }
+    }
+}
+
+/// How the live phases ended.
+enum Ended {
+    Done(anyhow::Result<()>),
+    Interrupted(&'static str),
+}
+
+/// Writes `test.json`: the options, the seed, the schedule, the command
+/// lines, before anything starts.
+fn write_test_record(plan: &Plan, cluster: &LocalCluster) -> anyhow::Result<()> {
+    let test = TestJson {
+        options: &plan.args,
+        seed: plan.seed,
+        concurrency: plan.concurrency,
+        nemesis: plan.kinds.clone(),
+        faultline_version: env!("CARGO_PKG_VERSION"),
+        system: plan.system.name(),
+        node_bin: plan.system.program(),
+        node_command_lines: (0..plan.specs.len())
+            .map(|i| cluster.command_line(i))
+            .collect(),
+        nodes_tagged_with_groups: plan.tag_groups,
+        started: crate::store::timestamp(std::time::SystemTime::now()),
+        schedule: &plan.steps,
+        scenario: plan.scenario.as_ref(),
+    };
+    plan.dir
+        .write_json(&plan.dir.test_json(), &test)
+        .context("writing test.json")
+}
+
+/// The run's one-line header and where its files go.
+fn announce(plan: &Plan) {
+    eprintln!(
+        "faultline run: {} · workload {} · nemesis {} · {} nodes · {} clients · {:.0} ops/s · {}s · seed {}",
+        plan.system.name(),
+        plan.args.workload,
+        plan.label(),
+        plan.specs.len(),
+        plan.concurrency,
+        plan.args.rate,
+        plan.args.time_limit,
+        plan.seed,
+    );
+    eprintln!("  store: {}", plan.dir.path.display());
+}
+
+/// Every node's log, by name.
+fn node_logs(plan: &Plan, platform: &SharedPlatform) -> Vec<(String, String)> {
+    let p = lock(platform);
+    (0..plan.specs.len())
+        .map(|i| {
+            (
+                plan.specs[i].name.clone(),
+                p.read_log(i).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The checkers: the workload's, the operation stats, the node logs.
+pub fn analyze(
+    plan: &Plan,
+    events: &[Event],
+    logs: Vec<(String, String)>,
+    crashes: Vec<String>,
+) -> Results {
+    let opts = CheckOptions {
+        timeout: Some(Duration::from_secs_f64(plan.args.check_timeout.max(0.1))),
+        ..CheckOptions::default()
+    };
+    eprintln!("checking {} events...", events.len());
+    Results::combine(
+        check_workload(events, plan.workload.model(), &opts),
+        stats(events),
+        scan_logs(&logs, crashes),
+    )
+}
+
+/// Writes `results.json`, then the report and `junit.xml`.
+fn write_results(plan: &Plan, results: &Results, events: usize) -> anyhow::Result<()> {
+    let dir = &plan.dir;
+    let mut doc = serde_json::to_value(results).context("serializing the results")?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("seed".into(), json!(plan.seed));
+        obj.insert("system".into(), json!(plan.system.name()));
+        obj.insert("workload_name".into(), json!(plan.args.workload));
+        obj.insert("model".into(), json!(plan.workload.model().name()));
+        obj.insert("nemesis".into(), json!(plan.kinds));
+        obj.insert("events".into(), json!(events));
+        obj.insert(
+            "scenario".into(),
+            json!(plan.scenario.as_ref().map(|s| s.name.clone())),
+        );
+        // How fast the run caught the bug: from the start of the test to
+        // the completion of the first operation that cannot be linearized
+        // (or the first lost or unexpected element).
+        let detected = results
+            .workload
+            .result
+            .as_ref()
+            .and_then(|r| r.detected_at_time);
+        obj.insert(
+            "time_to_detect_s".into(),
+            json!(detected.map(|ns| (ns as f64 / 1e6).round() / 1e3)),
+        );
+    }
+    dir.write_json(&dir.results(), &doc)
+        .context("writing results.json")?;
+    match crate::report::rebuild(&dir.path) {
+        Ok(_) => eprintln!(
+            "report: {}",
+            dir.path.join(crate::report::REPORT_FILE).display()
+        ),
+        Err(e) => eprintln!("faultline: warning: writing report.html and junit.xml: {e:#}"),
+    }
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM; returns which.
+async fn interrupted() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}

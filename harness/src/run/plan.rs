@@ -1,0 +1,207 @@
+//! The first phase of a run: everything decided before a node starts.
+//! Options and a scenario's defaults merged, the workload and system
+//! chosen, the seed drawn, the private namespace entered, the run folder
+//! made, the fault schedule drawn.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use faultline_workloads::Workload;
+
+use crate::cluster::{layout, LocalCluster, NodeSpec};
+use crate::nemesis::schedule::{schedule, Planned, ScheduleOptions};
+use crate::nemesis::{NemesisKind, NemesisSet};
+use crate::netns::{self, NetMode};
+use crate::scenario::Scenario;
+use crate::store::RunDir;
+use crate::system::{System, SystemOptions};
+
+use super::RunArgs;
+
+/// What a run will do, fixed before the cluster starts.
+pub struct Plan {
+    /// The options, with the scenario's defaults and the seed filled in.
+    pub args: RunArgs,
+    /// The scenario played in place of the random schedule, if any.
+    pub scenario: Option<Scenario>,
+    /// The workload the clients drive.
+    pub workload: Arc<dyn Workload>,
+    /// The system under test.
+    pub system: Arc<dyn System>,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The fault kinds the random schedule draws from (none with a scenario;
+    /// without the network ones under `--net host`).
+    pub kinds: Vec<NemesisKind>,
+    /// The random schedule (empty with a scenario).
+    pub steps: Vec<Planned>,
+    /// The number of concurrent clients.
+    pub concurrency: usize,
+    /// Whether nodes run under group ids of their own (partition rules
+    /// then also match by group).
+    pub tag_groups: bool,
+    /// The run's folder in the store.
+    pub dir: RunDir,
+    /// Each node's addresses, data directory and log.
+    pub specs: Vec<NodeSpec>,
+}
+
+impl Plan {
+    /// Decides the run. Must be called while the process is single-threaded:
+    /// with `--net private` it enters the run's network namespace.
+    pub fn prepare(mut args: RunArgs) -> anyhow::Result<Plan> {
+        let scenario = apply_scenario(&mut args)?;
+        let workload: Arc<dyn Workload> = Arc::from(
+            faultline_workloads::by_name(&args.workload).context("choosing the workload")?,
+        );
+        if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
+            bail!("--time-limit, --rate and --nemesis-interval must be positive");
+        }
+        let system = crate::system::build(&system_options(&args)).context("choosing the system")?;
+        let seed = args.seed.unwrap_or_else(fresh_seed);
+        args.seed = Some(seed);
+        let kinds = match &scenario {
+            Some(_) => Vec::new(),
+            None => args.nemesis.0.clone(),
+        };
+        let kinds = enter_network(args.net, kinds)?;
+        let nodes = args.nodes as usize;
+        let concurrency = args.concurrency.unwrap_or(2 * nodes).max(1);
+        let tag_groups = args.net == NetMode::Private && netns::can_tag_groups();
+        let label = match &scenario {
+            Some(s) => s.name.clone(),
+            None => NemesisSet(kinds.clone()).label(),
+        };
+        let dir = RunDir::create(&args.store, &args.workload, &label, seed)
+            .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
+        let specs = layout(nodes, &dir.path, tag_groups);
+        let steps = schedule(&ScheduleOptions {
+            seed,
+            kinds: kinds.clone(),
+            nodes,
+            interval: Duration::from_secs_f64(args.nemesis_interval),
+            time_limit: Duration::from_secs_f64(args.time_limit),
+            drop_percent: args.drop_percent,
+        });
+        Ok(Plan {
+            args,
+            scenario,
+            workload,
+            system,
+            seed,
+            kinds,
+            steps,
+            concurrency,
+            tag_groups,
+            dir,
+            specs,
+        })
+    }
+
+    /// The processes of the cluster, not started yet.
+    pub fn cluster(&self) -> LocalCluster {
+        LocalCluster::of_system(
+            self.system.as_ref(),
+            self.specs.clone(),
+            self.args.net == NetMode::Private,
+        )
+    }
+
+    /// The name of the faults in the store folder and the summary: the
+    /// scenario's name, or `all`, `none`, `kill+pause`.
+    pub fn label(&self) -> String {
+        match &self.scenario {
+            Some(s) => s.name.clone(),
+            None => NemesisSet(self.kinds.clone()).label(),
+        }
+    }
+
+    /// Whether the run cuts the network between nodes at some point.
+    pub fn partitions(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.fault.kind() == NemesisKind::Partition)
+    }
+
+    /// The length of the faulty phase.
+    pub fn time_limit(&self) -> Duration {
+        Duration::from_secs_f64(self.args.time_limit)
+    }
+}
+
+/// Loads the scenario the options name and fills in its defaults for the
+/// options not given explicitly; its node arguments come before the
+/// user's (so a user's repeated flag wins).
+fn apply_scenario(args: &mut RunArgs) -> anyhow::Result<Option<Scenario>> {
+    let Some(name) = &args.scenario else {
+        return Ok(None);
+    };
+    let known = crate::scenario::known(args.scenarios.as_deref()).context("loading scenarios")?;
+    let s = crate::scenario::find(&known, name)?;
+    let given = |name: &str| args.explicit.iter().any(|e| e == name);
+    if !given("workload") {
+        args.workload = s.workload.clone();
+    }
+    if !given("nodes") {
+        args.nodes = s.nodes;
+    }
+    if !given("time_limit") {
+        args.time_limit = s.time_limit;
+    }
+    if !given("rate") {
+        args.rate = s.rate;
+    }
+    if let (false, Some(ms)) = (given("request_timeout_ms"), s.request_timeout_ms) {
+        args.request_timeout_ms = ms;
+    }
+    let mut node_args = s.node_args.clone();
+    node_args.append(&mut args.node_args);
+    args.node_args = node_args;
+    Ok(Some(s))
+}
+
+/// Enters the private namespace, or, on the host's network, leaves out the
+/// fault kinds that need one (saying so).
+fn enter_network(net: NetMode, mut kinds: Vec<NemesisKind>) -> anyhow::Result<Vec<NemesisKind>> {
+    match net {
+        NetMode::Private => netns::enter_private().context("--net private")?,
+        NetMode::Host => {
+            let dropped: Vec<&str> = kinds
+                .iter()
+                .filter(|k| k.needs_firewall())
+                .map(|k| k.name())
+                .collect();
+            if !dropped.is_empty() {
+                eprintln!(
+                    "faultline: --net host: {} unavailable without a private namespace; running without them",
+                    dropped.join(" and ")
+                );
+            }
+            kinds.retain(|k| !k.needs_firewall());
+        }
+    }
+    Ok(kinds)
+}
+
+/// What builds the system of a run.
+fn system_options(args: &RunArgs) -> SystemOptions {
+    SystemOptions {
+        name: args.system.clone(),
+        node_bin: args.node_bin.clone(),
+        node_args: args.node_args.clone(),
+        etcd_bin: args.etcd_bin.clone(),
+        etcd_serializable_reads: args.etcd_serializable_reads,
+        node_cmd: args.node_cmd.clone(),
+    }
+}
+
+/// A seed from the clock and the process id.
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // Keep it short enough to type.
+    (nanos ^ (std::process::id() as u64).rotate_left(32)) % 1_000_000_000
+}

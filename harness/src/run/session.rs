@@ -1,0 +1,361 @@
+//! The live phases of a run: start the cluster, run the case (clients under
+//! faults), heal and recover, the final reads. A [`Session`] holds what
+//! they share; whatever way they end, the history recorded so far stays in
+//! it for the analysis.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use faultline_checker::history::{Event, EventType};
+use faultline_workloads::FinalRead;
+
+use crate::client::{http_client, invoke_and_complete, Client, Counters, Shared};
+use crate::cluster::NodeSpec;
+use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
+use crate::netns::{self, NetMode};
+use crate::progress::Progress;
+use crate::recorder::{Recorder, Writer};
+use crate::system::find_leader;
+
+use super::plan::Plan;
+use super::probe::SystemProbe;
+
+/// Attempts of each final read (through a different node each time).
+const FINAL_ATTEMPTS: usize = 5;
+
+/// What the live phases of one run share.
+pub struct Session<'a> {
+    plan: &'a Plan,
+    platform: SharedPlatform,
+    http: reqwest::Client,
+    progress: Progress,
+    /// Nodes that exited on their own (not at a failpoint), with how.
+    crashes: Arc<Mutex<Vec<String>>>,
+    recording: Option<(Recorder, Writer)>,
+}
+
+impl<'a> Session<'a> {
+    /// A session for `plan` on the cluster behind `platform`.
+    pub fn new(plan: &'a Plan, platform: SharedPlatform) -> anyhow::Result<Session<'a>> {
+        let timeout = Duration::from_millis(plan.args.request_timeout_ms.max(1));
+        let http = http_client(timeout).context("building the HTTP client")?;
+        Ok(Session {
+            plan,
+            platform,
+            http,
+            progress: Progress::new(),
+            crashes: Arc::default(),
+            recording: None,
+        })
+    }
+
+    /// Every live phase, in order.
+    pub async fn execute(&mut self) -> anyhow::Result<()> {
+        self.start_cluster().await?;
+        let shared = self.begin_history()?;
+        let mut executor = Executor::new(
+            self.platform.clone(),
+            shared.recorder.clone(),
+            Arc::new(SystemProbe {
+                system: self.plan.system.clone(),
+                http: self.http.clone(),
+                specs: self.plan.specs.clone(),
+            }),
+            self.plan.seed,
+        );
+        let first_process = self.run_case(&shared, &mut executor).await?;
+        executor.heal().context("healing the faults")?;
+        self.recover(&shared).await;
+        self.final_reads(&shared, first_process).await;
+        Ok(())
+    }
+
+    /// Stops every node, and returns the history recorded (empty when the
+    /// run ended before it began) and the nodes that crashed on their own.
+    pub fn finish(mut self) -> anyhow::Result<(Vec<Event>, Vec<String>)> {
+        self.progress.finish();
+        {
+            let mut p = lock(&self.platform);
+            for (i, status) in p.reap() {
+                if !status.is_failpoint() {
+                    lock_vec(&self.crashes).push(format!("{}: {status}", self.plan.specs[i].name));
+                }
+            }
+            p.shutdown();
+        }
+        let events = match self.recording.take() {
+            Some((recorder, writer)) => {
+                recorder.close();
+                writer.finish().context("writing history.jsonl")?
+            }
+            None => Vec::new(),
+        };
+        let crashes = lock_vec(&self.crashes).clone();
+        Ok((events, crashes))
+    }
+
+    /// Starts every node and waits (bounded) until one leads.
+    async fn start_cluster(&mut self) -> anyhow::Result<()> {
+        {
+            let mut p = lock(&self.platform);
+            for i in 0..self.plan.specs.len() {
+                p.start(i).context("starting the nodes")?;
+            }
+        }
+        self.wait_for_leader(Duration::from_secs_f64(self.plan.args.leader_timeout))
+            .await
+    }
+
+    /// Time zero of the history and of the schedule: the recorder starts.
+    fn begin_history(&mut self) -> anyhow::Result<Shared> {
+        let (recorder, writer) = Recorder::create(&self.plan.dir.history(), Instant::now())
+            .context("creating history.jsonl")?;
+        self.recording = Some((recorder.clone(), writer));
+        Ok(Shared {
+            http: self.http.clone(),
+            workload: self.plan.workload.clone(),
+            system: self.plan.system.clone(),
+            recorder,
+            counters: Arc::new(Counters::default()),
+            keys: Arc::default(),
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The clients drive the workload while the executor plays the
+    /// scenario or the random schedule, for the time limit; then the
+    /// clients stop (each finishing its operation in flight). Returns the
+    /// first process number free for the final reads.
+    async fn run_case(&mut self, shared: &Shared, executor: &mut Executor) -> anyhow::Result<u64> {
+        let plan = self.plan;
+        let mut clients = self.spawn_clients(shared);
+        let labels = executor.labels();
+        let time_limit = plan.time_limit();
+        let faulty = async {
+            match &plan.scenario {
+                Some(s) => {
+                    crate::scenario::play::play(
+                        executor,
+                        s,
+                        shared.counters.clone(),
+                        plan.seed,
+                        time_limit,
+                    )
+                    .await?
+                }
+                None => schedule::play(executor, &plan.steps, time_limit).await?,
+            }
+            let left = time_limit.saturating_sub(shared.recorder.elapsed());
+            tokio::time::sleep(left).await;
+            anyhow::Ok(())
+        };
+        let progress = &mut self.progress;
+        let ticker = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let faults = labels.lock().map(|a| a.clone()).unwrap_or_default();
+                progress.update("run", shared.recorder.elapsed(), &shared.counters, &faults);
+            }
+        };
+        tokio::select! {
+            r = faulty => r.context("injecting faults")?,
+            _ = watch_exits(&self.platform, &self.crashes, &shared.recorder, &plan.specs) => {}
+            _ = ticker => {}
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        let mut first_process = plan.concurrency as u64;
+        let drain = async {
+            while let Some(done) = clients.join_next().await {
+                if let Ok(last) = done {
+                    first_process = first_process.max(last + 1);
+                }
+            }
+        };
+        tokio::select! {
+            _ = drain => {}
+            _ = tick_progress("stopping clients", shared, &mut self.progress) => {}
+        }
+        Ok(first_process)
+    }
+
+    fn spawn_clients(&self, shared: &Shared) -> tokio::task::JoinSet<u64> {
+        let plan = self.plan;
+        let per_client = Duration::from_secs_f64(plan.concurrency as f64 / plan.args.rate);
+        let mut clients = tokio::task::JoinSet::new();
+        for slot in 0..plan.concurrency {
+            let client = Client {
+                slot,
+                concurrency: plan.concurrency,
+                node: plan.specs[slot % plan.specs.len()].http_addr,
+                interval: per_client,
+                seed: plan.seed,
+            };
+            clients.spawn(client.run(shared.clone()));
+        }
+        clients
+    }
+
+    /// Gives the healed cluster `--recovery-time`.
+    async fn recover(&mut self, shared: &Shared) {
+        let recover = tokio::time::sleep(Duration::from_secs_f64(
+            self.plan.args.recovery_time.max(0.0),
+        ));
+        tokio::select! {
+            _ = recover => {}
+            _ = tick_progress("recovering", shared, &mut self.progress) => {}
+        }
+    }
+
+    /// The final reads of the keys the run used: one process per attempt,
+    /// each read through its node or through the next node on failure.
+    async fn final_reads(&mut self, shared: &Shared, first_process: u64) {
+        let keys: Vec<String> = shared
+            .keys
+            .lock()
+            .map(|k| {
+                k.iter()
+                    .cloned()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reads = self.plan.workload.final_reads(&keys, self.plan.specs.len());
+        let finals = read_finally(shared, &self.plan.specs, reads, first_process);
+        tokio::select! {
+            _ = finals => {}
+            _ = tick_progress("final reads", shared, &mut self.progress) => {}
+        }
+    }
+
+    /// Waits until some node says it leads, failing early when a node dies.
+    async fn wait_for_leader(&self, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let exited = lock(&self.platform).reap();
+            if let Some((i, status)) = exited.first() {
+                let p = lock(&self.platform);
+                let node = &p.nodes()[*i];
+                bail!(
+                    "node {} exited at start ({status}); the end of its log ({}):\n{}",
+                    node.name,
+                    node.log_path.display(),
+                    tail(&p.read_log(*i).unwrap_or_default(), 15)
+                );
+            }
+            let specs = &self.plan.specs;
+            if find_leader(self.plan.system.as_ref(), &self.http, specs)
+                .await
+                .is_some()
+            {
+                self.warn_if_partitions_are_blind();
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let p = lock(&self.platform);
+                bail!(
+                    "no leader after {:.0}s; the end of {}:\n{}",
+                    limit.as_secs_f64(),
+                    specs[0].log_path.display(),
+                    tail(&p.read_log(0).unwrap_or_default(), 15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Partition rules tell nodes apart by source address, or by the group
+    /// id each node runs with (root only). A node whose peer connections
+    /// leave from 127.0.0.1 without a group id of its own cannot be
+    /// partitioned: say so rather than pretend.
+    fn warn_if_partitions_are_blind(&self) {
+        let tagged = self.plan.specs.iter().all(|s| s.gid.is_some());
+        if self.plan.args.net == NetMode::Private && self.plan.partitions() && !tagged {
+            let unbound = netns::unbound_peer_connections(crate::cluster::PEER_PORT);
+            if unbound > 0 {
+                eprintln!(
+                    "faultline: warning: {unbound} peer connections leave from 127.0.0.1, not from their node's own address, \
+                     and nodes cannot run under group ids of their own (not root): partitions will not cut them. \
+                     Run as root, or make the node bind its outgoing peer sockets to its --peer-addr address."
+                );
+            }
+        }
+    }
+}
+
+/// Watches for nodes exiting on their own: an exit at a failpoint is an
+/// injected crash (recorded as a fault), any other is a crash the verdict
+/// reports. Never ends.
+async fn watch_exits(
+    platform: &SharedPlatform,
+    crashes: &Mutex<Vec<String>>,
+    recorder: &Recorder,
+    specs: &[NodeSpec],
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let exited = lock(platform).reap();
+        for (i, status) in exited {
+            if status.is_failpoint() {
+                recorder.fault(&FaultEvent::Crash(vec![specs[i].name.clone()]));
+            } else {
+                lock_vec(crashes).push(format!("{}: {status}", specs[i].name));
+            }
+        }
+    }
+}
+
+/// Shows `phase` on the progress line until dropped.
+async fn tick_progress(phase: &str, shared: &Shared, progress: &mut Progress) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        progress.update(phase, shared.recorder.elapsed(), &shared.counters, &[]);
+    }
+}
+
+/// Performs the final reads, each retried up to [`FINAL_ATTEMPTS`] times
+/// while it fails, as a new process each time.
+async fn read_finally(
+    shared: &Shared,
+    specs: &[NodeSpec],
+    reads: Vec<FinalRead>,
+    first_process: u64,
+) {
+    let mut process = first_process;
+    let mut tasks = tokio::task::JoinSet::new();
+    let addrs: Vec<String> = specs
+        .iter()
+        .map(|s| format!("http://{}", s.http_addr))
+        .collect();
+    for (n, read) in reads.into_iter().enumerate() {
+        let shared = shared.clone();
+        let addrs = addrs.clone();
+        let base_process = process;
+        process += FINAL_ATTEMPTS as u64;
+        tasks.spawn(async move {
+            for attempt in 0..FINAL_ATTEMPTS {
+                let node = read.node.unwrap_or(n + attempt) % addrs.len();
+                let process = base_process + attempt as u64;
+                let kind = invoke_and_complete(&shared, &addrs[node], process, &read.op).await;
+                if kind == EventType::Ok {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+fn lock_vec(v: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
+    v.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
