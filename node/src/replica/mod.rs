@@ -27,6 +27,8 @@
 
 mod apply;
 mod requests;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -122,7 +124,7 @@ impl<W, R> Replica<W, R> {
 
     /// Whether this replica believes it leads.
     pub fn is_leader(&self) -> bool {
-        self.raft.status().role == Role::Leader
+        self.raft.role() == Role::Leader
     }
 
     /// Feeds one input. Refusals and locally served reads are answered at
@@ -178,10 +180,9 @@ impl<W, R> Replica<W, R> {
     /// Rounds of a lost leadership never complete: a read has no effect, so
     /// telling its client now is a definite failure.
     fn check_leadership(&mut self) {
-        let status = self.raft.status();
-        let is_leader = status.role == Role::Leader;
+        let is_leader = self.is_leader();
         if self.was_leader && !is_leader {
-            let leader = status.leader;
+            let leader = self.raft.status().leader;
             self.answers
                 .extend(self.reads_waiting.drain().map(|(_, read)| Answer::Read {
                     id: read.id,

@@ -75,8 +75,8 @@ impl RaftLoop {
             failpoints,
             leader_hint,
         } = shared;
-        let replica = Replica::new(raft, snapshot, snapshot_every)
-            .map_err(|e| ServerError::Snapshot(e.0))?;
+        let replica =
+            Replica::new(raft, snapshot, snapshot_every).map_err(|e| ServerError::Snapshot(e.0))?;
         Ok(RaftLoop {
             replica,
             storage,

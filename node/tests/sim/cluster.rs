@@ -155,7 +155,11 @@ impl Cluster {
     fn start(&mut self, id: NodeId) {
         let i = (id - 1) as usize;
         let restored = self.storage[i].live.restored();
-        let meta = restored.snapshot.as_ref().map(|s| s.meta).unwrap_or_default();
+        let meta = restored
+            .snapshot
+            .as_ref()
+            .map(|s| s.meta)
+            .unwrap_or_default();
         self.chains[i] = self.snapshot_chain(meta.index, meta.term);
         self.checker.restored(id, meta.index, self.chains[i]);
         let snapshot = restored.snapshot.clone();
@@ -402,7 +406,9 @@ impl Cluster {
                 self.snapshot_chains
                     .entry((meta.index, meta.term))
                     .or_insert(self.chains[i]);
-                self.storage[i].live.compact(meta.index, snapshot.data.clone());
+                self.storage[i]
+                    .live
+                    .compact(meta.index, snapshot.data.clone());
                 node.compacted(snapshot);
             }
         }
