@@ -6,10 +6,11 @@
 //! state machine safety, acknowledged writes, read freshness) are checked
 //! after every step.
 //!
-//! The harness: `cluster` (nodes, virtual clock, Ready handling, crash and
-//! restart), `network` (delay, loss, reordering, partitions), `storage` (what
-//! a crash keeps, `no-fsync` included), `client` (proposals, acknowledgements
-//! and reads as the server makes them), `invariants` (the checker),
+//! The harness: `cluster` (the node's real replicas, virtual clock, Ready
+//! handling, crash and restart), `network` (delay, loss, reordering,
+//! partitions), `storage` (what a crash keeps, `no-fsync` included),
+//! `client` (sends writes and reads, records the answers), `invariants`
+//! (the checker),
 //! `workload` (random faults), `seeds` (seed ranges and replay). The
 //! scenarios: `election`, `agreement`, `persistence`, `figure8` (Figure 8
 //! and churn), `snapshot`, `reads`, and `bugs` (every injectable bug is

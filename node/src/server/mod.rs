@@ -149,19 +149,7 @@ pub enum Input {
     },
 }
 
-/// Why a request was not carried out here.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Refusal {
-    /// Only the leader can do it; `leader` is the one this node knows of.
-    NotLeader {
-        /// The known leader.
-        leader: Option<NodeId>,
-    },
-    /// The entry was overwritten by another leader's: it will never apply.
-    Lost,
-    /// It may or may not have applied.
-    Unknown(String),
-}
+pub use crate::replica::Refusal;
 
 /// The answer to `GET /status`.
 #[derive(Debug, Clone, Serialize)]
@@ -204,7 +192,7 @@ impl Server {
             .ok_or_else(|| ServerError::NotAPeer(cfg.name.clone()))?;
         let id = position as NodeId + 1;
         let peer_addr = cfg.peers[position].1;
-        let fsync = !cfg.bugs.has(crate::bugs::Bug::NoFsync);
+        let fsync = crate::replica::syncs_writes(&cfg.bugs);
         let (storage, restored) =
             Storage::open(&cfg.data_dir, fsync).map_err(ServerError::Storage)?;
         let snapshot = restored.snapshot.clone();

@@ -1,10 +1,11 @@
 //! Every injectable bug breaks a safety property the simulation checks: with
 //! the bug on, some seed among a bounded number shows a violation; with it
-//! off, the same seeds pass. Core bugs run in the core; the server bugs are
-//! modelled by the simulated client (`stale-read` serves reads locally,
-//! `lease-without-checkquorum` serves them at any node that believes it
-//! leads, `ack-before-commit` acknowledges on local append) and the simulated
-//! disk (`no-fsync` loses what was not written back when a node crashes).
+//! off, the same seeds pass. Every bug runs in the code the node ships: the
+//! core bugs in the Raft core, the server bugs in the replica (`stale-read`
+//! and `lease-without-checkquorum` serve reads from local state,
+//! `ack-before-commit` acknowledges on local append), and `no-fsync` through
+//! `replica::syncs_writes`, which makes the simulated disk lose what was
+//! not written back when a node crashes.
 
 use faultline_node::bugs::Bug;
 use faultline_node::raft::NodeId;
@@ -52,9 +53,6 @@ impl Scenario {
         match self.drive {
             Drive::Chaos(chaos) => {
                 let mut chaos = chaos();
-                if chaos.reads.is_some() {
-                    chaos.reads = Some(ReadMode::for_bug(bug));
-                }
                 // One iteration at a time (the same draws as one long run),
                 // stopping at the first violation: a broken log makes every
                 // later step noisy, and a cluster whose safety is gone may
@@ -163,10 +161,18 @@ fn leader_isolations() -> Chaos {
     ch
 }
 
+/// Reads sent to nodes that believe they lead (deposed leaders included).
 fn reads_under_isolation() -> Chaos {
     let mut ch = leader_isolations();
     ch.leader_fault = 0.2;
-    ch.reads = Some(ReadMode::ReadIndex);
+    ch.reads = Some(ReadMode::AtLeader);
+    ch
+}
+
+/// Reads sent to any node, while leaders are cut off.
+fn reads_anywhere_under_isolation() -> Chaos {
+    let mut ch = reads_under_isolation();
+    ch.reads = Some(ReadMode::AtAnyNode);
     ch
 }
 
@@ -302,7 +308,7 @@ const SCENARIOS: &[Scenario] = &[
         seeds: 20,
         base: 7500,
         cluster: five_unreliable,
-        drive: Drive::Chaos(reads_under_isolation),
+        drive: Drive::Chaos(reads_anywhere_under_isolation),
         breaks: &[Invariant::StaleRead],
     },
     Scenario {

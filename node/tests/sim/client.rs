@@ -1,125 +1,120 @@
-//! The simulated clients: they propose commands and read, and model what the
-//! server does with the answers, including the server-level bugs
-//! (`ack-before-commit` acknowledges on local append, `stale-read` serves
-//! from any node's local state, `lease-without-checkquorum` serves from a
-//! node that believes it leads).
+//! The simulated clients: they send writes and reads to a node's replica and
+//! record what comes back. Everything the server decides (when a write is
+//! acknowledged, how a read is served, the server-level bugs) happens in the
+//! real replica; a client only chooses where to send and checks answers.
+//!
+//! Every write puts its command id under one key, so a read's value names
+//! the last write the serving node applied.
 
 use std::collections::{HashMap, HashSet};
 
-use faultline_node::bugs::Bug;
-use faultline_node::raft::{Entry, Index, NodeId, RaftNode, ReadState, Role};
+use faultline_node::kv::{Applied, Command, Stored};
+use faultline_node::raft::{Entry, Index, NodeId, Role};
+use faultline_node::replica::{Answer, Input, Refusal};
 
-use super::cluster::{Cluster, SimConfig};
+use super::cluster::{Cluster, SimReplica};
 use super::invariants::{data_id, Checker};
 
-/// How a read is served.
+/// The key every write puts and every read reads.
+const KEY: &str = "x";
+
+/// Where a client sends its reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadMode {
-    /// ReadIndex through the leader (the correct server).
-    ReadIndex,
-    /// From the node's local state, without asking anyone (`stale-read`).
-    Local,
-    /// From local state if the node believes it leads (`lease-without-checkquorum`).
-    Lease,
+    /// To a node that believes it leads (a deposed leader included), as the
+    /// server forwards reads to the leader it knows.
+    AtLeader,
+    /// To any node.
+    AtAnyNode,
 }
 
-impl ReadMode {
-    /// The mode the server runs with under `bug`.
-    pub fn for_bug(bug: Option<Bug>) -> Self {
-        match bug {
-            Some(Bug::StaleRead) => ReadMode::Local,
-            Some(Bug::LeaseWithoutCheckQuorum) => ReadMode::Lease,
-            _ => ReadMode::ReadIndex,
-        }
+/// The log entry a write of command id `cmd` proposes.
+pub fn command(cmd: u64) -> Command {
+    Command::Put {
+        key: KEY.to_string(),
+        value: cmd.to_string(),
+    }
+}
+
+/// The command id a committed command carries (0 for none).
+pub fn command_id(cmd: &Command) -> u64 {
+    match cmd {
+        Command::Put { value, .. } => value.parse().unwrap_or(0),
+        _ => 0,
     }
 }
 
 #[derive(Debug)]
 struct Proposal {
     node: NodeId,
-    index: Index,
-    term: u64,
     acked: bool,
 }
 
 #[derive(Debug)]
 struct PendingRead {
     node: NodeId,
-    ctx: u64,
-    /// The highest index applied anywhere when the read was invoked: the
-    /// read must see at least this much.
+    /// The index of the last write applied anywhere when the read was
+    /// invoked: the read must see at least that write.
     floor: Index,
-    /// Set by the ReadState.
-    index: Option<Index>,
     /// The node's term when it took the read.
     term: u64,
 }
 
 /// Client-side bookkeeping.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Client {
-    ack_on_append: bool,
     next_cmd: u64,
     proposals: HashMap<u64, Proposal>,
     committed_at: HashMap<u64, Index>,
-    reads: Vec<PendingRead>,
+    reads: HashMap<u64, PendingRead>,
     next_read: u64,
-    /// Reads a node took (the leader accepted the ReadIndex request, or the
-    /// read was served locally).
+    /// Reads a node took (not refused at once).
     pub reads_taken: u64,
     /// Reads served and checked.
     pub reads_served: u64,
+    /// Reads refused (the node did not lead, or stopped leading).
+    reads_refused: u64,
     /// Writes acknowledged.
     pub acked: u64,
+    /// Stale reads seen since the cluster last asked.
+    stale: Vec<String>,
 }
 
 impl Client {
-    pub fn new(cfg: &SimConfig) -> Self {
+    pub fn new() -> Self {
         Client {
-            ack_on_append: cfg.bugs.has(Bug::AckBeforeCommit),
             next_cmd: 1,
-            proposals: HashMap::new(),
-            committed_at: HashMap::new(),
-            reads: Vec::new(),
             next_read: 1,
-            reads_taken: 0,
-            reads_served: 0,
-            acked: 0,
+            ..Client::default()
         }
     }
 
-    /// Proposes a fresh command at `node`; returns its id if the node took it.
-    pub fn propose(&mut self, id: NodeId, node: &mut RaftNode) -> Option<u64> {
-        let cmd = self.next_cmd;
-        let (index, term) = node.propose(cmd.to_le_bytes().to_vec()).ok()?;
-        self.next_cmd += 1;
-        if self.ack_on_append {
-            self.acked += 1;
+    /// Sends a fresh write to `node`; returns its command id if the node took it.
+    pub fn propose(&mut self, id: NodeId, node: &mut SimReplica) -> Option<u64> {
+        if !node.is_leader() {
+            return None;
         }
+        let cmd = self.next_cmd;
+        self.next_cmd += 1;
         self.proposals.insert(
             cmd,
             Proposal {
                 node: id,
-                index,
-                term,
-                acked: self.ack_on_append,
+                acked: false,
             },
         );
+        node.handle(Input::Write {
+            cmd: command(cmd),
+            id: cmd,
+        });
         Some(cmd)
     }
 
-    /// Node `id` applied `e`: the proposer acknowledges its command.
-    pub fn applied(&mut self, id: NodeId, e: &Entry) {
+    /// Node `id` applied `e`: remember where its command committed.
+    pub fn applied(&mut self, e: &Entry) {
         let cmd = data_id(e);
-        if cmd == 0 {
-            return;
-        }
-        self.committed_at.entry(cmd).or_insert(e.index);
-        if let Some(p) = self.proposals.get_mut(&cmd) {
-            if !p.acked && p.node == id && p.index == e.index && p.term == e.term {
-                p.acked = true;
-                self.acked += 1;
-            }
+        if cmd != 0 {
+            self.committed_at.entry(cmd).or_insert(e.index);
         }
     }
 
@@ -128,43 +123,60 @@ impl Client {
         self.committed_at.get(&cmd).copied()
     }
 
-    /// A restarted node forgot its pending reads.
+    /// A restarted node forgot its pending reads (their clients time out).
     pub fn node_restarted(&mut self, id: NodeId) {
-        self.reads.retain(|r| r.node != id);
+        self.reads.retain(|_, r| r.node != id);
     }
 
-    pub fn read_states(&mut self, id: NodeId, states: &[ReadState]) {
-        for s in states {
-            if let Some(r) = self
-                .reads
-                .iter_mut()
-                .find(|r| r.node == id && r.ctx == s.ctx)
-            {
-                r.index = Some(s.index);
+    /// Records what node `id` answered.
+    pub fn answered(&mut self, id: NodeId, answer: Answer<u64, u64>) {
+        match answer {
+            Answer::Write { id: cmd, outcome } => match outcome {
+                Ok(Applied::Done) => {
+                    if let Some(p) = self.proposals.get_mut(&cmd) {
+                        if !p.acked {
+                            p.acked = true;
+                            self.acked += 1;
+                        }
+                    }
+                }
+                Ok(_) | Err(Refusal::Lost) | Err(Refusal::NotLeader { .. }) => {
+                    self.proposals.remove(&cmd);
+                }
+                Err(Refusal::Unknown(_)) => {}
+            },
+            Answer::Read { id: ctx, outcome } => {
+                let Some(r) = self.reads.remove(&ctx) else {
+                    return;
+                };
+                let Ok(value) = outcome else {
+                    self.reads_refused += 1;
+                    return;
+                };
+                self.reads_served += 1;
+                let seen = match value {
+                    Some(Stored::Value(v)) => v
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|cmd| self.committed_at.get(&cmd).copied()),
+                    _ => Some(0),
+                };
+                // A value no committed write wrote is not this check's business.
+                if let Some(seen) = seen {
+                    if seen < r.floor {
+                        self.stale.push(format!(
+                            "n{id} served read {ctx} with the write at index {seen}, but the write at index {} was applied before it began",
+                            r.floor
+                        ));
+                    }
+                }
             }
         }
     }
 
-    /// Serves the reads at `id` whose index is applied; returns a description
-    /// of each stale one.
-    pub fn serve_reads(&mut self, id: NodeId, applied: Index) -> Vec<String> {
-        let mut stale = Vec::new();
-        let mut served = 0;
-        self.reads.retain(|r| {
-            let ready = r.node == id && r.index.is_some_and(|i| applied >= i);
-            if ready {
-                served += 1;
-                if applied < r.floor {
-                    stale.push(format!(
-                        "n{id} served read {} at index {applied}, but index {} was applied before it began",
-                        r.ctx, r.floor
-                    ));
-                }
-            }
-            !ready
-        });
-        self.reads_served += served;
-        stale
+    /// Stale reads seen since the last call.
+    pub fn take_stale(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.stale)
     }
 
     /// Acknowledged writes missing from the committed log.
@@ -176,10 +188,8 @@ impl Client {
             .filter(|(cmd, p)| p.acked && !committed.contains(cmd))
             .map(|(cmd, p)| {
                 format!(
-                    "write {cmd} acknowledged by n{} at index {} term {} is not in the committed log (length {})",
+                    "write {cmd} acknowledged by n{} is not in the committed log (length {})",
                     p.node,
-                    p.index,
-                    p.term,
                     checker.committed.len()
                 )
             })
@@ -190,44 +200,41 @@ impl Client {
 }
 
 impl Cluster {
-    /// A client reads at node `id` the way the server would under `mode`.
-    /// Returns whether the node took the read.
-    pub fn read(&mut self, id: NodeId, mode: ReadMode) -> bool {
-        let floor = self.checker.commit_index();
+    /// A client reads at node `id`. Returns whether the node took the read
+    /// (did not refuse it at once).
+    pub fn read(&mut self, id: NodeId) -> bool {
+        let floor = self.checker.last_write_index();
         let ctx = self.client.next_read;
         let Some(node) = self.node_mut(id) else {
             return false;
         };
-        let term = node.status().term;
-        let index = match mode {
-            ReadMode::ReadIndex => {
-                if node.read_index(ctx).is_err() {
-                    return false;
-                }
-                None
-            }
-            ReadMode::Local => Some(0),
-            ReadMode::Lease => {
-                if node.status().role != Role::Leader {
-                    return false;
-                }
-                Some(0)
-            }
-        };
+        let term = node.raft().status().term;
         self.client.next_read += 1;
-        self.client.reads_taken += 1;
-        self.client.reads.push(PendingRead {
-            node: id,
+        self.client.reads.insert(
             ctx,
-            floor,
-            index,
-            term,
-        });
+            PendingRead {
+                node: id,
+                floor,
+                term,
+            },
+        );
+        let refused_before = self.client.reads_refused;
+        if let Some(node) = self.node_mut(id) {
+            node.handle(Input::Read {
+                key: KEY.to_string(),
+                local: false,
+                id: ctx,
+            });
+        }
         self.after_step(id);
-        true
+        let taken = self.client.reads_refused == refused_before;
+        if taken {
+            self.client.reads_taken += 1;
+        }
+        taken
     }
 
-    /// Reads still waiting for their ReadState or their index to apply.
+    /// Reads still waiting for their ReadIndex round or their index to apply.
     pub fn pending_reads(&self) -> usize {
         self.client.reads.len()
     }
@@ -237,16 +244,19 @@ impl Cluster {
     /// times out), but one that kept it must serve them: once the cluster has
     /// been quiet for a while, any such read is stuck.
     pub fn stuck_reads(&self) -> Vec<String> {
-        self.client
+        let mut stuck: Vec<String> = self
+            .client
             .reads
             .iter()
-            .filter(|r| {
+            .filter(|(_, r)| {
                 self.node(r.node).is_some_and(|n| {
                     let st = n.status();
                     st.role == Role::Leader && st.term == r.term
                 })
             })
-            .map(|r| format!("read {} at n{} in term {}", r.ctx, r.node, r.term))
-            .collect()
+            .map(|(ctx, r)| format!("read {ctx} at n{} in term {}", r.node, r.term))
+            .collect();
+        stuck.sort();
+        stuck
     }
 }

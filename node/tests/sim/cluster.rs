@@ -1,11 +1,12 @@
-//! The simulated cluster: nodes driven by a virtual clock (ticks), a
-//! simulated network, crash-restart that keeps only what was persisted, and
-//! the invariant checker fed after every step.
+//! The simulated cluster: the node's real replicas driven by a virtual
+//! clock (ticks), a simulated network, crash-restart that keeps only what
+//! was persisted, and the invariant checker fed after every step.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use faultline_node::bugs::{Bug, Bugs};
-use faultline_node::raft::{Config, Index, NodeId, RaftNode, Ready, Role, Snapshot, Term};
+use faultline_node::raft::{Config, Index, NodeId, RaftNode, Ready, Role, Term};
+use faultline_node::replica::{self, Input, Replica};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -77,35 +78,20 @@ impl SimConfig {
     }
 }
 
-/// The application state machine: which index it reached and a hash of the
-/// log it applied. Its snapshot is those two numbers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StateMachine {
-    pub applied: Index,
-    pub chain: u64,
-}
-
-impl StateMachine {
-    fn encode(&self) -> Vec<u8> {
-        let mut v = self.applied.to_le_bytes().to_vec();
-        v.extend_from_slice(&self.chain.to_le_bytes());
-        v
-    }
-
-    fn decode(s: &Snapshot) -> Self {
-        let applied = u64::from_le_bytes(s.data[..8].try_into().expect("8 bytes"));
-        let chain = u64::from_le_bytes(s.data[8..16].try_into().expect("8 bytes"));
-        assert_eq!(applied, s.meta.index, "snapshot data and meta disagree");
-        StateMachine { applied, chain }
-    }
-}
+/// The replica the node ships, with the simulated clients' request ids
+/// (command ids for writes, read ids for reads).
+pub type SimReplica = Replica<u64, u64>;
 
 /// A simulated cluster of `n` nodes with ids 1..=n.
 pub struct Cluster {
     pub cfg: SimConfig,
-    nodes: Vec<Option<RaftNode>>,
+    nodes: Vec<Option<SimReplica>>,
     pub storage: Vec<Storage>,
-    pub sms: Vec<StateMachine>,
+    /// Per node: the chain hash of what its state machine applied.
+    chains: Vec<u64>,
+    /// The chain hash of the state each snapshot holds, by (index, term), as
+    /// the node that took it had applied it.
+    snapshot_chains: HashMap<(Index, Term), u64>,
     pub net: Network,
     pub rng: ChaCha8Rng,
     pub now: u64,
@@ -125,16 +111,17 @@ pub struct Cluster {
 impl Cluster {
     pub fn new(cfg: SimConfig) -> Self {
         let n = cfg.n;
-        let no_fsync = cfg.bugs.has(Bug::NoFsync);
+        let no_fsync = !replica::syncs_writes(&cfg.bugs);
         let mut c = Cluster {
             nodes: (0..n).map(|_| None).collect(),
             storage: (0..n).map(|_| Storage::new(no_fsync)).collect(),
-            sms: vec![StateMachine::default(); n],
+            chains: vec![0; n],
+            snapshot_chains: HashMap::new(),
             net: Network::new(n, cfg.net),
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             now: 0,
             checker: Checker::default(),
-            client: Client::new(&cfg),
+            client: Client::new(),
             isolated: vec![false; n + 1],
             held: vec![false; n + 1],
             in_flight: (0..n).map(|_| VecDeque::new()).collect(),
@@ -167,16 +154,18 @@ impl Cluster {
 
     fn start(&mut self, id: NodeId) {
         let i = (id - 1) as usize;
-        let disk = &self.storage[i].live;
-        let sm = disk
+        let restored = self.storage[i].live.restored();
+        let meta = restored
             .snapshot
             .as_ref()
-            .map(StateMachine::decode)
+            .map(|s| s.meta)
             .unwrap_or_default();
-        self.checker.restored(id, sm.applied, sm.chain);
-        self.sms[i] = sm;
-        let restored = disk.restored();
-        let node = RaftNode::new(self.node_config(id), restored);
+        self.chains[i] = self.snapshot_chain(meta.index, meta.term);
+        self.checker.restored(id, meta.index, self.chains[i]);
+        let snapshot = restored.snapshot.clone();
+        let raft = RaftNode::new(self.node_config(id), restored);
+        let every = self.cfg.compact_every.unwrap_or(u64::MAX);
+        let node = Replica::new(raft, snapshot.as_ref(), every).expect("snapshots decode");
         self.nodes[i] = Some(node);
         self.client.node_restarted(id);
     }
@@ -204,12 +193,23 @@ impl Cluster {
         self.nodes[(id - 1) as usize].is_some()
     }
 
+    /// The Raft core of node `id`, if it is up.
     pub fn node(&self, id: NodeId) -> Option<&RaftNode> {
-        self.nodes[(id - 1) as usize].as_ref()
+        self.nodes[(id - 1) as usize].as_ref().map(Replica::raft)
     }
 
-    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut RaftNode> {
+    /// The replica of node `id`, if it is up.
+    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut SimReplica> {
         self.nodes[(id - 1) as usize].as_mut()
+    }
+
+    /// The chain hash of the state a snapshot at (`index`, `term`) holds.
+    fn snapshot_chain(&self, index: Index, term: Term) -> u64 {
+        self.snapshot_chains
+            .get(&(index, term))
+            .copied()
+            .or_else(|| self.checker.chain_at(index))
+            .unwrap_or(0)
     }
 
     /// Cuts every link of `id`.
@@ -298,14 +298,14 @@ impl Cluster {
                 continue;
             }
             if let Some(node) = self.node_mut(id) {
-                node.tick();
+                node.handle(Input::Tick);
                 self.after_step(id);
             }
         }
         for msg in self.net.due(self.now) {
             let to = msg.to;
             if let Some(node) = self.node_mut(to) {
-                node.step(msg);
+                node.handle(Input::Peer(msg));
                 self.after_step(to);
             }
         }
@@ -332,6 +332,7 @@ impl Cluster {
     /// feeds the checker. Call after every input given to a node.
     pub fn after_step(&mut self, id: NodeId) {
         let i = (id - 1) as usize;
+        self.deliver(id);
         // A completed write may move the commit index: drain until idle.
         for _ in 0..8 {
             let Some(node) = self.nodes[i].as_mut() else {
@@ -346,7 +347,7 @@ impl Cluster {
         let Some(node) = self.nodes[i].as_ref() else {
             return;
         };
-        let st = node.status();
+        let st = node.raft().status();
         if st.role == Role::Leader {
             self.checker.saw_leader(id, st.term, &self.storage[i].live);
         }
@@ -372,41 +373,56 @@ impl Cluster {
         if !(lag || queued || self.disk_held[i]) {
             self.complete_writes(id);
         }
-        // 3. apply
+        // 3. apply, in the replica (the checker watches what it applies)
+        let mut applied = self.nodes[i].as_ref().map_or(0, Replica::applied);
         if let Some(s) = &rd.snapshot {
-            let sm = StateMachine::decode(s);
-            self.checker.restored(id, sm.applied, sm.chain);
-            self.sms[i] = sm;
+            applied = s.meta.index;
+            self.chains[i] = self.snapshot_chain(s.meta.index, s.meta.term);
+            self.checker.restored(id, applied, self.chains[i]);
         }
         for e in &rd.committed {
-            let sm = &mut self.sms[i];
-            if e.index != sm.applied + 1 {
+            if e.index != applied + 1 {
                 self.checker.violate(
                     Invariant::StateMachineSafety,
-                    format!("n{id} applied index {} after {}", e.index, sm.applied),
+                    format!("n{id} applied index {} after {applied}", e.index),
                 );
             }
-            sm.chain = self.checker.applied(id, e, sm.chain);
-            sm.applied = e.index;
-            self.client.applied(id, e);
+            self.chains[i] = self.checker.applied(id, e, self.chains[i]);
+            applied = e.index;
+            self.client.applied(e);
         }
-        // 4. reads
-        self.client.read_states(id, &rd.read_states);
-        let applied = self.sms[i].applied;
-        let floor_check = self.client.serve_reads(id, applied);
-        for v in floor_check {
-            self.checker.violate(Invariant::StaleRead, v);
+        if let Some(node) = self.nodes[i].as_mut() {
+            node.advance(rd).expect("snapshots decode");
         }
+        // 4. answers (reads included)
+        self.deliver(id);
         // compaction (of what is on disk)
-        if let (Some(every), true) = (self.cfg.compact_every, self.in_flight[i].is_empty()) {
-            let sm = self.sms[i];
-            if sm.applied >= self.storage[i].live.snapshot_meta().index + every {
-                let data = sm.encode();
-                if let Some(node) = self.nodes[i].as_mut() {
-                    node.compact(sm.applied, data.clone());
-                }
-                self.storage[i].live.compact(sm.applied, data);
+        if self.in_flight[i].is_empty() {
+            let Some(node) = self.nodes[i].as_mut() else {
+                return;
+            };
+            if let Some(snapshot) = node.compaction() {
+                let meta = snapshot.meta;
+                self.snapshot_chains
+                    .entry((meta.index, meta.term))
+                    .or_insert(self.chains[i]);
+                self.storage[i]
+                    .live
+                    .compact(meta.index, snapshot.data.clone());
+                node.compacted(snapshot);
             }
+        }
+    }
+
+    /// Hands node `id`'s answers to the clients and records stale reads.
+    fn deliver(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes[(id - 1) as usize].as_mut() {
+            for answer in node.take_answers() {
+                self.client.answered(id, answer);
+            }
+        }
+        for v in self.client.take_stale() {
+            self.checker.violate(Invariant::StaleRead, v);
         }
     }
 
@@ -418,10 +434,10 @@ impl Cluster {
             self.storage[i].live.persist(&rd);
             self.checker
                 .persisted(id, &rd.entries, &self.storage[i].live);
-            if let (Some((index, term)), Some(node)) = (rd.persist_point(), self.nodes[i].as_mut())
-            {
-                node.persisted(index, term);
+            if let Some(node) = self.nodes[i].as_mut() {
+                node.persisted(&rd);
             }
+            self.deliver(id);
             for m in rd.messages {
                 self.net.send(m, self.now, &mut self.rng);
             }
@@ -486,7 +502,11 @@ impl Cluster {
             return 0;
         };
         self.ids()
-            .filter(|&id| self.is_up(id) && self.sms[(id - 1) as usize].applied >= index)
+            .filter(|&id| {
+                self.nodes[(id - 1) as usize]
+                    .as_ref()
+                    .is_some_and(|n| n.applied() >= index)
+            })
             .count()
     }
 

@@ -7,6 +7,9 @@ use std::fmt;
 
 use faultline_node::raft::{Entry, Index, NodeId, Term};
 
+use faultline_node::kv::Command;
+
+use super::client::command_id;
 use super::storage::Disk;
 
 /// Which property broke.
@@ -65,11 +68,12 @@ pub fn chain(prev: u64, term: Term, data: u64) -> u64 {
 
 /// The command id an entry carries (0 for the no-op).
 pub fn data_id(e: &Entry) -> u64 {
-    if e.data.len() == 8 {
-        u64::from_le_bytes(e.data[..8].try_into().expect("8 bytes"))
-    } else {
-        0
+    if e.data.is_empty() {
+        return 0;
     }
+    Command::decode(&e.data)
+        .map(|cmd| command_id(&cmd))
+        .unwrap_or(0)
 }
 
 /// The global record the invariants are checked against.
@@ -97,6 +101,22 @@ impl Checker {
     /// The highest index applied anywhere.
     pub fn commit_index(&self) -> Index {
         self.committed.len() as Index
+    }
+
+    /// The index of the last write (not a no-op) applied anywhere, 0 if none.
+    pub fn last_write_index(&self) -> Index {
+        self.committed
+            .iter()
+            .rposition(|c| c.data != 0)
+            .map_or(0, |i| i as Index + 1)
+    }
+
+    /// The chain hash of the committed log up to `index`, if it is that long.
+    pub fn chain_at(&self, index: Index) -> Option<u64> {
+        match index {
+            0 => Some(0),
+            i => self.committed.get(i as usize - 1).map(|c| c.chain),
+        }
     }
 
     /// Election safety, and on a node's first sighting as leader of `term`,

@@ -115,7 +115,7 @@ fn lagging_disks_under_churn_with_reads() {
         chaos.bounce = 0.1;
         chaos.partition = 0.1;
         chaos.recover = 0.3;
-        chaos.reads = Some(ReadMode::ReadIndex);
+        chaos.reads = Some(ReadMode::AtLeader);
         chaos.min_up = 1;
         run_chaos(&mut c, &chaos);
         assert!(c.settle(3000), "no agreement after the faults stopped");

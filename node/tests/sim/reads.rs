@@ -24,7 +24,7 @@ fn read_index_reads_are_never_stale_under_faults() {
         chaos.partition = 0.15;
         chaos.isolate_leader = true;
         chaos.leader_fault = 0.1;
-        chaos.reads = Some(ReadMode::ReadIndex);
+        chaos.reads = Some(ReadMode::AtLeader);
         run_chaos(&mut c, &chaos);
         assert!(c.settle(3000), "no agreement after the faults stopped");
         c.run(50);
@@ -52,7 +52,7 @@ fn a_read_waits_for_the_leaders_first_commit_and_a_quorum() {
         for f in c.ids().filter(|&i| i != l).collect::<Vec<_>>() {
             c.isolate(f);
         }
-        assert!(c.read(l, ReadMode::ReadIndex));
+        assert!(c.read(l));
         c.run(10);
         assert_eq!(c.pending_reads(), 1, "a read completed without a quorum");
         c.heal();

@@ -27,9 +27,8 @@ pub struct Chaos {
     /// Probability per iteration of crashing a random node and restarting it
     /// at once (a supervisor restarting a killed process).
     pub bounce: f64,
-    /// Read each iteration, served this way: under ReadIndex or a lease at a
-    /// node that believes it leads (a deposed leader included), as the server
-    /// forwards reads to the leader it knows; locally at any node.
+    /// Read each iteration, sent to a node that believes it leads or to any
+    /// node (how the node serves it is the replica's business).
     pub reads: Option<ReadMode>,
     /// At least this many nodes stay up (and connected).
     pub min_up: usize,
@@ -75,14 +74,14 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) -> ChaosStats {
         }
         if let Some(mode) = ch.reads {
             let at = match mode {
-                ReadMode::Local => Some(c.rng.gen_range(1..=n as u64)),
-                ReadMode::ReadIndex | ReadMode::Lease => {
+                ReadMode::AtAnyNode => Some(c.rng.gen_range(1..=n as u64)),
+                ReadMode::AtLeader => {
                     let leaders = c.leaders();
                     (!leaders.is_empty()).then(|| leaders[c.rng.gen_range(0..leaders.len())].0)
                 }
             };
             if let Some(at) = at {
-                c.read(at, mode);
+                c.read(at);
             }
         }
         let pause = if c.rng.gen_bool(0.1) {

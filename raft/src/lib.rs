@@ -1,4 +1,7 @@
-//! The pure, deterministic Raft core: no tokio, no clock, no OS randomness, no I/O.
+//! faultline-raft: the pure, deterministic Raft core of faultline-node: no
+//! tokio, no clock, no OS randomness, no I/O (this crate depends on none of
+//! them; `faultline_node::raft` re-exports it). [`bugs`] holds the `--bug`
+//! switches, some of which the core implements.
 //!
 //! A [`RaftNode`] is a state machine. The caller drives it with four inputs:
 //!
@@ -40,7 +43,7 @@
 //! # Example: a 3-node cluster in memory
 //!
 //! ```
-//! use faultline_node::raft::{Config, Message, RaftNode, Restored, Role};
+//! use faultline_raft::{Config, Message, RaftNode, Restored, Role};
 //!
 //! let voters = vec![1, 2, 3];
 //! let mut nodes: Vec<RaftNode> = voters
@@ -91,6 +94,7 @@
 //! }
 //! ```
 
+pub mod bugs;
 mod config;
 mod election;
 mod log;

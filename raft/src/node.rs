@@ -488,6 +488,11 @@ impl RaftNode {
         }
     }
 
+    /// The node's role (cheaper than [`status`](RaftNode::status)).
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
     /// The node's configuration.
     pub fn config(&self) -> &Config {
         &self.cfg

@@ -1,0 +1,83 @@
+//! What a client asks a replica for and what the replica answers.
+
+use crate::kv::{Applied, Command, Stored};
+use crate::raft::{Message, NodeId};
+
+/// One input to a [`Replica`](super::Replica). `W` and `R` are the caller's
+/// request ids for writes and reads: the replica hands them back, untouched,
+/// in the [`Answer`] to that request (the simulator uses numbers, the server
+/// the reply channel itself, so delivering an answer needs no lookup).
+#[derive(Debug)]
+pub enum Input<W, R> {
+    /// One logical clock tick (the server ticks every 10 ms).
+    Tick,
+    /// A message from a peer.
+    Peer(Message),
+    /// A client write (put, cas or append), answered once its entry commits,
+    /// is lost, or at once if this replica does not lead.
+    Write {
+        /// The command to replicate.
+        cmd: Command,
+        /// The caller's id for this request.
+        id: W,
+    },
+    /// A client read: linearizable (ReadIndex) unless `local`.
+    Read {
+        /// The key to read.
+        key: String,
+        /// Serve from local state without asking anyone (not linearizable).
+        local: bool,
+        /// The caller's id for this request.
+        id: R,
+    },
+}
+
+/// Why a request was not carried out here.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Refusal {
+    /// Only the leader can do it; `leader` is the one this node knows of.
+    NotLeader {
+        /// The known leader.
+        leader: Option<NodeId>,
+    },
+    /// The entry was overwritten by another leader's: it will never apply.
+    Lost,
+    /// It may or may not have applied.
+    Unknown(String),
+}
+
+/// The outcome of one client request, for the caller to deliver.
+#[derive(Debug)]
+pub enum Answer<W, R> {
+    /// A write's outcome.
+    Write {
+        /// The id the write came with.
+        id: W,
+        /// What applying it did, or why it did not (or may not) apply.
+        outcome: Result<Applied, Refusal>,
+    },
+    /// A read's outcome.
+    Read {
+        /// The id the read came with.
+        id: R,
+        /// What the key held, or why the read was not served.
+        outcome: Result<Option<Stored>, Refusal>,
+    },
+}
+
+/// A write waiting for its entry to commit.
+#[derive(Debug)]
+pub(super) struct PendingWrite<W> {
+    /// The term the entry was proposed in (its index is the map key).
+    pub term: u64,
+    /// Whether `ack-before-commit` may acknowledge it once appended.
+    pub blind: bool,
+    pub id: W,
+}
+
+/// A read waiting for its ReadIndex round or for its index to apply.
+#[derive(Debug)]
+pub(super) struct PendingRead<R> {
+    pub key: String,
+    pub id: R,
+}
