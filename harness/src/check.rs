@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use faultline::report::{render, Page, RunResults};
+use faultline::record::ResultsRecord;
+use faultline::report::{render, Page};
 use faultline_checker::history::{pair, Event};
 use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
 use faultline_checker::model::ModelKind;
@@ -172,13 +173,7 @@ fn write_report(
     result: &CheckResult,
     events: &[Event],
 ) -> anyhow::Result<()> {
-    let doc = serde_json::json!({
-        "verdict": result.verdict,
-        "model": result.model,
-        "workload": { "verdict": result.verdict, "result": result },
-        "stats": faultline::checkers::stats(events),
-    });
-    let results = RunResults::from_value(doc).context("reading back the check's result")?;
+    let results = ResultsRecord::of_check(result, faultline::checkers::stats(events));
     // Link the history relative to the page when both share a folder.
     let href = match (file.parent(), page.parent()) {
         (Some(a), Some(b)) if a.canonicalize().ok() == b.canonicalize().ok() => file

@@ -126,11 +126,11 @@ fn summary(text: &str) -> String {
 
 /// The test suite of a stored run: one case per checker.
 pub fn run_suite(run: &StoredRun) -> TestSuite {
-    let opts = &run.test["options"];
-    let workload = opts["workload"].as_str().unwrap_or("run");
-    let nemesis = crate::report::nemesis_label(&run.test["nemesis"]);
-    let seed = run.test["seed"]
-        .as_u64()
+    let workload = run.test.options.workload.as_deref().unwrap_or("run");
+    let nemesis = run.test.nemesis_label();
+    let seed = run
+        .test
+        .seed
         .map(|s| s.to_string())
         .unwrap_or_else(|| "?".into());
     let folder = run
@@ -159,9 +159,14 @@ pub fn run_suite(run: &StoredRun) -> TestSuite {
     if let Some(l) = &r.logs {
         cases.push(case(&classname, "node logs", l.verdict, &l.summary(), 0.0));
     }
+    if r.interrupted {
+        let note = crate::record::INTERRUPTED_NOTE;
+        cases.push(case(&classname, "run", Verdict::Unknown, note, 0.0));
+    }
+    let interrupted = if r.interrupted { " (interrupted)" } else { "" };
     TestSuite {
-        name: format!("{workload}-{nemesis} seed {seed}"),
-        timestamp: run.test["started"].as_str().and_then(iso_timestamp),
+        name: format!("{workload}-{nemesis} seed {seed}{interrupted}"),
+        timestamp: run.test.started.as_deref().and_then(iso_timestamp),
         time: run.events.iter().map(|e| e.time).max().unwrap_or(0) as f64 / 1e9,
         cases,
     }

@@ -72,12 +72,26 @@ fn scenario(args: &cli::ScenarioArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// `faultline report DIR`: rebuilds the run's report.html and junit.xml.
+/// `faultline report DIR`: rebuilds the run's report.html and junit.xml;
+/// a run interrupted before its verdict is checked first, and the exit
+/// code is then its verdict's.
 fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
+    use faultline::report::interrupted;
+    let checked = if interrupted::unchecked(&args.dir) {
+        Some(interrupted::check(&args.dir)?)
+    } else {
+        None
+    };
     let run = faultline::report::rebuild(&args.dir)?;
     println!("{}", run.dir.join(faultline::report::REPORT_FILE).display());
     println!("{}", run.dir.join(faultline::junit::JUNIT_FILE).display());
-    Ok(0)
+    match checked {
+        Some(results) => {
+            println!("{}", results.summary());
+            Ok(results.verdict.exit_code())
+        }
+        None => Ok(0),
+    }
 }
 
 /// Logs to stderr, `RUST_LOG` respected, warnings by default.

@@ -36,6 +36,7 @@ use crate::nemesis::schedule::{schedule, ScheduleOptions, Step};
 use crate::nemesis::{lock, Nemesis, NemesisKind, NemesisSet, SharedPlatform};
 use crate::netns::{self, NetMode};
 use crate::progress::Progress;
+use crate::record::{ResultsRecord, RunFacts, TestRecord};
 use crate::recorder::Recorder;
 use crate::store::RunDir;
 use crate::system::{find_leader, System, SystemOptions};
@@ -139,23 +140,6 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
     s.parse()
 }
 
-/// What `test.json` holds.
-#[derive(Debug, Serialize)]
-struct TestJson<'a> {
-    options: &'a RunArgs,
-    seed: u64,
-    concurrency: usize,
-    nemesis: Vec<NemesisKind>,
-    faultline_version: &'static str,
-    system: &'static str,
-    node_bin: String,
-    node_command_lines: Vec<Vec<String>>,
-    nodes_tagged_with_groups: bool,
-    started: String,
-    schedule: &'a [Step],
-    scenario: Option<&'a crate::scenario::Scenario>,
-}
-
 /// Runs `faultline run`; returns the exit code.
 ///
 /// Must be called while the process is single-threaded (it enters the
@@ -223,20 +207,21 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         time_limit,
         drop_percent: args.drop_percent,
     });
-    let test = TestJson {
+    let node_command_lines: Vec<Vec<String>> =
+        (0..nodes).map(|i| cluster.command_line(i)).collect();
+    let test = TestRecord::new(RunFacts {
         options: &args,
         seed,
         concurrency,
-        nemesis: kinds.clone(),
-        faultline_version: env!("CARGO_PKG_VERSION"),
+        nemesis: &kinds,
         system: system.name(),
-        node_bin: system.program(),
-        node_command_lines: (0..nodes).map(|i| cluster.command_line(i)).collect(),
+        node_bin: &system.program(),
+        node_command_lines: &node_command_lines,
         nodes_tagged_with_groups: tag_groups,
-        started: crate::store::timestamp(std::time::SystemTime::now()),
         schedule: &steps,
         scenario: scenario.as_ref(),
-    };
+    })
+    .context("recording the test")?;
     dir.write_json(&dir.test_json(), &test)
         .context("writing test.json")?;
     eprintln!(
@@ -330,32 +315,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
                 stats(&events),
                 scan_logs(&logs, lock_vec(&crashes).clone()),
             );
-            let mut doc = serde_json::to_value(&results).context("serializing the results")?;
-            if let Some(obj) = doc.as_object_mut() {
-                obj.insert("seed".into(), json!(seed));
-                obj.insert("system".into(), json!(system.name()));
-                obj.insert("workload_name".into(), json!(args.workload));
-                obj.insert("model".into(), json!(workload.model().name()));
-                obj.insert("nemesis".into(), json!(kinds));
-                obj.insert("events".into(), json!(events.len()));
-                obj.insert(
-                    "scenario".into(),
-                    json!(scenario.as_ref().map(|s| s.name.clone())),
-                );
-                // How fast the run caught the bug: from the start of the test to
-                // the completion of the first operation that cannot be
-                // linearized (or the first lost or unexpected element).
-                let detected = results
-                    .workload
-                    .result
-                    .as_ref()
-                    .and_then(|r| r.detected_at_time);
-                obj.insert(
-                    "time_to_detect_s".into(),
-                    json!(detected.map(|ns| (ns as f64 / 1e6).round() / 1e3)),
-                );
-            }
-            dir.write_json(&dir.results(), &doc)
+            let record = ResultsRecord::new(&test, &results, events.len());
+            dir.write_json(&dir.results(), &record)
                 .context("writing results.json")?;
             match crate::report::rebuild(&dir.path) {
                 Ok(_) => eprintln!(
