@@ -51,9 +51,6 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
-/// Exit code for a history that could not be checked (malformed input).
-const EXIT_ERROR: i32 = 3;
-
 /// Runs the check and returns the process exit code: the worst over all files
 /// (a file that could not be checked counts worst of all).
 pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
@@ -103,7 +100,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    Ok(worst.map(Verdict::exit_code).unwrap_or(EXIT_ERROR))
+    Ok(worst.map(Verdict::exit_code).unwrap_or(crate::cli::EXIT_FAILURE))
 }
 
 fn first_line(result: &CheckResult) -> String {

@@ -7,8 +7,10 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let matches = cli::Cli::command().get_matches();
-    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = cli::Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|e| usage_error(e));
+    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
     if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
     {
         // A scenario's defaults apply only to options not given explicitly.
@@ -45,8 +47,21 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("faultline: error: {err:#}");
-            std::process::exit(3);
+            std::process::exit(cli::EXIT_FAILURE);
         }
+    }
+}
+
+/// Prints clap's message and exits: 0 for `--help` and `--version`,
+/// [`cli::EXIT_USAGE`] for a command line that is wrong (never a verdict's code).
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => std::process::exit(0),
+        _ => std::process::exit(cli::EXIT_USAGE),
     }
 }
 
