@@ -18,7 +18,7 @@ use crate::history::Event;
 pub enum Format {
     /// Decide from the first non-empty line.
     Auto,
-    /// faultline's JSON Lines (DESIGN.md).
+    /// faultline's JSON Lines (docs/history.md).
     Jsonl,
     /// One EDN map per line: Jepsen's `history.edn` and Porcupine's KV histories.
     Edn,
