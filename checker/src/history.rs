@@ -59,7 +59,7 @@ impl<'de> Deserialize<'de> for Process {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventType {
-    /// An operation starts.
+    /// An operation starts: its value is the argument (`null` for reads).
     Invoke,
     /// The operation took effect; the value is what it observed.
     Ok,
@@ -142,7 +142,7 @@ pub struct Operation {
     pub id: usize,
     /// The client process that issued it.
     pub process: u64,
-    /// The function name.
+    /// The function name (`read`, `write`, `cas`, ...), as invoked.
     pub f: String,
     /// The object it acts on (None: the single register).
     pub key: Option<String>,
@@ -150,7 +150,7 @@ pub struct Operation {
     pub input: Value,
     /// The completion's value (what an `ok` observed); `Null` otherwise.
     pub output: Value,
-    /// How it ended.
+    /// How it ended: ok, fail, or info when unknown or never completed.
     pub outcome: Outcome,
     /// The completion's error field, if any.
     pub error: Option<String>,
@@ -203,9 +203,9 @@ pub enum HistoryError {
     CompletionWithoutInvoke {
         /// Line of the completion.
         line: usize,
-        /// Its type.
+        /// Its type (ok, fail or info).
         kind: EventType,
-        /// Its process.
+        /// The process that completed with nothing open.
         process: Process,
     },
     /// A process invoked while it still had an open invocation.
@@ -215,7 +215,7 @@ pub enum HistoryError {
         line: usize,
         /// Line of the open invocation.
         open_line: usize,
-        /// The process.
+        /// The process that invoked twice.
         process: Process,
     },
     /// A process invoked again after an `info` completion.
@@ -225,7 +225,7 @@ pub enum HistoryError {
         line: usize,
         /// Line of the earlier info.
         info_line: usize,
-        /// The process.
+        /// The process that should have continued under a new number.
         process: Process,
     },
     /// A completion whose function differs from its invocation's.
@@ -235,9 +235,9 @@ pub enum HistoryError {
         line: usize,
         /// Line of the invocation.
         invoke_line: usize,
-        /// The invocation's function.
+        /// The invocation's function, e.g. `write`.
         expected: String,
-        /// The completion's function.
+        /// The completion's function, which should have been the same.
         got: String,
     },
 }

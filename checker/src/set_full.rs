@@ -52,16 +52,16 @@ pub struct SetReport {
     /// Number of unexpected elements.
     #[serde(default)]
     pub unexpected_count: usize,
-    /// Some lost elements.
+    /// Some lost elements (at most 32), as the history wrote them.
     #[serde(default)]
     pub lost: Vec<Value>,
-    /// Some stale elements.
+    /// Some stale elements (at most 32), as the history wrote them.
     #[serde(default)]
     pub stale: Vec<Value>,
-    /// Some never-read elements.
+    /// Some never-read elements (at most 32), as the history wrote them.
     #[serde(default)]
     pub never_read: Vec<Value>,
-    /// Some unexpected elements.
+    /// Some unexpected elements (at most 32), as the reads returned them.
     #[serde(default)]
     pub unexpected: Vec<Value>,
     /// History index of the completion of the first read that showed an

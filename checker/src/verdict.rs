@@ -14,7 +14,7 @@ use crate::set_full::SetReport;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    /// Every check passed.
+    /// Every check passed: no anomaly in the history.
     Valid,
     /// The checker ran out of time or memory, or the run was incomplete.
     Unknown,
@@ -91,7 +91,7 @@ pub enum CheckError {
 /// (a field missing from an older file takes its default).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// The verdict.
+    /// Invalid, unknown (out of time or memory) or valid.
     pub verdict: Verdict,
     /// The model checked against.
     #[serde(default)]
@@ -99,7 +99,7 @@ pub struct CheckResult {
     /// Client operations in the history.
     #[serde(default)]
     pub operations: usize,
-    /// Independent keys checked.
+    /// Independent keys checked (each one on its own: P-compositionality).
     #[serde(default)]
     pub keys: usize,
     /// Keys found invalid (several only when not stopping at the first).

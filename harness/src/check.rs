@@ -100,7 +100,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    Ok(worst.map(Verdict::exit_code).unwrap_or(crate::cli::EXIT_FAILURE))
+    Ok(worst
+        .map(Verdict::exit_code)
+        .unwrap_or(crate::cli::EXIT_FAILURE))
 }
 
 fn first_line(result: &CheckResult) -> String {

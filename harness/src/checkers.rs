@@ -32,7 +32,7 @@ pub struct Counts {
 pub struct Stats {
     /// Valid when at least one operation succeeded.
     pub verdict: Verdict,
-    /// All client operations.
+    /// All client operations, whatever their function.
     #[serde(default)]
     pub total: Counts,
     /// Client operations per function (`read`, `write`, ...).
@@ -142,7 +142,7 @@ pub fn scan_logs(logs: &[(String, String)], crashes: Vec<String>) -> LogScan {
     }
 }
 
-/// The workload's checker.
+/// The workload's checker: linearizability, or the set analysis.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadCheck {
     /// The result's verdict, or unknown when the checker could not run.
@@ -188,7 +188,7 @@ pub fn check_workload(events: &[Event], model: ModelKind, opts: &CheckOptions) -
 pub struct Results {
     /// Invalid if any is invalid, else unknown if any is unknown, else valid.
     pub verdict: Verdict,
-    /// The workload's checker.
+    /// The workload's checker (linearizability or the set analysis).
     pub workload: WorkloadCheck,
     /// Operation counts per function.
     pub stats: Stats,

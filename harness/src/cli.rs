@@ -29,12 +29,12 @@ interrupted before its verdict it checks the history and exits with the verdict.
 #[derive(Debug, Parser)]
 #[command(name = "faultline", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// What to do.
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands; each one's arguments live with its module.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload against a real cluster under faults, record the history and check it
@@ -78,12 +78,12 @@ pub struct ScenarioArgs {
     pub action: ScenarioAction,
 }
 
-/// `faultline scenario` actions.
+/// `faultline scenario` actions: only `show` today.
 #[derive(Debug, Subcommand)]
 pub enum ScenarioAction {
     /// Print a scenario (built-in or from --scenarios) as TOML.
     Show {
-        /// The scenario.
+        /// The scenario's name (`faultline list scenarios`).
         name: String,
         /// A TOML file of user scenarios (default: ./faultline.toml when present).
         #[arg(long, value_name = "FILE")]

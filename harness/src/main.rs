@@ -65,7 +65,7 @@ fn usage_error(e: clap::Error) -> ! {
     }
 }
 
-/// `faultline list [WHAT]`.
+/// `faultline list [WHAT]`: prints the listing, exit 0.
 fn list(args: &cli::ListArgs) -> anyhow::Result<i32> {
     let scenarios = faultline::scenario::known(args.scenarios.as_deref())?;
     print!(

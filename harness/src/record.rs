@@ -31,7 +31,7 @@ pub struct RunOptions {
     /// The faults asked for (`kill`, `pause`, ...), before `--net host`
     /// dropped any.
     pub nemesis: Vec<String>,
-    /// Cluster size.
+    /// Number of nodes in the cluster.
     pub nodes: Option<u64>,
     /// Seconds of workload under faults.
     pub time_limit: Option<f64>,
@@ -51,7 +51,7 @@ pub struct RunOptions {
     pub request_timeout_ms: Option<u64>,
     /// Seconds the checker may take before its verdict is unknown.
     pub check_timeout: Option<f64>,
-    /// `private` or `host`.
+    /// `private` (a network namespace of its own) or `host`.
     pub net: Option<String>,
     /// Extra arguments every node was started with.
     pub node_args: Vec<String>,
@@ -77,7 +77,7 @@ pub struct TestRecord {
     pub faultline_version: Option<String>,
     /// The system under test (`faultline-node`, `etcd`, `http`).
     pub system: Option<String>,
-    /// The node program.
+    /// The node program, as started.
     pub node_bin: Option<String>,
     /// Each node's full command line.
     pub node_command_lines: Vec<Vec<String>>,
@@ -96,21 +96,21 @@ pub struct TestRecord {
 pub struct RunFacts<'a> {
     /// The options after a scenario's defaults were applied.
     pub options: &'a RunArgs,
-    /// The seed.
+    /// The seed of every random choice.
     pub seed: u64,
     /// Number of concurrent clients.
     pub concurrency: usize,
-    /// The faults injected.
+    /// The faults injected, after `--net host` dropped those it cannot do.
     pub nemesis: &'a [NemesisKind],
-    /// The system's name.
+    /// The system's name (`faultline-node`, `etcd`, `http`).
     pub system: &'a str,
-    /// The node program.
+    /// The node program, as started.
     pub node_bin: &'a str,
     /// Each node's full command line.
     pub node_command_lines: &'a [Vec<String>],
     /// Whether nodes run under group ids of their own.
     pub nodes_tagged_with_groups: bool,
-    /// The fault schedule.
+    /// The fault schedule drawn from the seed.
     pub schedule: &'a [Step],
     /// The scenario played, if any.
     pub scenario: Option<&'a Scenario>,
@@ -200,19 +200,19 @@ pub struct ResultsRecord {
     /// The node-log scan (absent for a history checked alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<LogScan>,
-    /// The run's seed.
+    /// The run's seed, to reproduce it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// The system under test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
-    /// The workload's name.
+    /// The workload's name (`register`, `set`, `list-append`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_name: Option<String>,
     /// The model the history was checked against.
     #[serde(default)]
     pub model: Option<String>,
-    /// The faults injected.
+    /// The faults injected, as `test.json` lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nemesis: Option<Vec<String>>,
     /// Events in the history.

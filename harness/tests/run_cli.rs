@@ -61,7 +61,14 @@ fn usage_errors_exit_64_never_a_verdicts_code_and_help_lists_every_code() {
     }
     let (code, out, _) = faultline(&["--help"]);
     assert_eq!(code, Some(0));
-    for line in ["0    valid", "1    invalid", "2    unknown", "3    the harness failed", "64   usage error", "130  "] {
+    for line in [
+        "0    valid",
+        "1    invalid",
+        "2    unknown",
+        "3    the harness failed",
+        "64   usage error",
+        "130  ",
+    ] {
         assert!(out.contains(line), "--help lacks {line:?}:\n{out}");
     }
     let (code, _, _) = faultline(&["--version"]);

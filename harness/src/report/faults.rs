@@ -9,7 +9,7 @@ use serde_json::Value;
 /// One fault interval, labelled for the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Band {
-    /// Start, ns.
+    /// Start, ns since the test started.
     pub start: u64,
     /// End, ns (equal to `start` for an instant).
     pub end: u64,

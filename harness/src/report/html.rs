@@ -21,9 +21,9 @@ pub struct Page<'a> {
     pub facts: Vec<(String, String)>,
     /// The command line that reproduces the run, when there is one.
     pub command: Option<String>,
-    /// The checkers' results.
+    /// The checkers' results: the verdict badge, the summary and the checkers' table.
     pub results: &'a ResultsRecord,
-    /// The history.
+    /// The history, drawn as the timeline and plots.
     pub events: &'a [Event],
     /// Links to the run's files: (label, relative path).
     pub links: Vec<(String, String)>,

@@ -54,13 +54,13 @@ pub fn esc(s: &str) -> String {
 /// A stored run read back: what its report and its `junit.xml` are made of.
 #[derive(Debug, Clone)]
 pub struct StoredRun {
-    /// The run folder.
+    /// The run folder, where the page and `junit.xml` are written.
     pub dir: PathBuf,
     /// `test.json` (every field at its default when the file is missing).
     pub test: TestRecord,
-    /// `results.json`.
+    /// `results.json`: what the checkers found.
     pub results: ResultsRecord,
-    /// `history.jsonl`.
+    /// `history.jsonl`, a last line cut off mid-write dropped.
     pub events: Vec<Event>,
     /// Node log files, relative to the folder (`nodes/n1.log`, ...).
     pub logs: Vec<String>,
