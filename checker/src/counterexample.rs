@@ -10,7 +10,7 @@
 //! into account what the whole history says of each operation's outcome.
 //! Operations still pending there may or may not have taken effect.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::history::Operation;
@@ -19,33 +19,42 @@ use crate::model::Model;
 use crate::verdict::key_name;
 
 /// The longest linearizable orders, as shown to a person.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Linearization {
     /// The last operations of the order (up to 8), oldest first.
+    #[serde(default)]
     pub tail: Vec<Operation>,
     /// Operations placed before `tail` and not shown.
+    #[serde(default)]
     pub elided: usize,
     /// The state after the order.
+    #[serde(default)]
     pub state: Value,
 }
 
 /// Why one key's history is not linearizable.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Counterexample {
     /// The key (None: the single register).
+    #[serde(default)]
     pub key: Option<String>,
     /// The operation that cannot be placed: its completion ends the shortest
     /// failing prefix.
     pub operation: Operation,
     /// History index where the shortest failing prefix ends.
+    #[serde(default)]
     pub prefix_end_index: u64,
     /// Operations of the key in that prefix.
+    #[serde(default)]
     pub prefix_operations: usize,
     /// Operations whose intervals overlap the failing one's.
+    #[serde(default)]
     pub concurrent: Vec<Operation>,
     /// How many operations the longest linearizable orders placed.
+    #[serde(default)]
     pub linearized: usize,
     /// The longest linearizable orders found (distinct end states).
+    #[serde(default)]
     pub longest: Vec<Linearization>,
 }
 

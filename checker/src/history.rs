@@ -1,6 +1,6 @@
 //! The history of a test: events as recorded (one JSON object a line, see
-//! DESIGN.md) and operations made by pairing each invocation with its
-//! completion.
+//! docs/history.md) and operations made by pairing each invocation with its
+//! completion ([`pair`] checks the pairing rules, [`pairs`] forgives them).
 //!
 //! Semantics follow Jepsen: `ok` took effect, `fail` certainly did not, and
 //! `info` (or no completion at all) may take effect at any time after its
@@ -59,7 +59,7 @@ impl<'de> Deserialize<'de> for Process {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventType {
-    /// An operation starts.
+    /// An operation starts: its value is the argument (`null` for reads).
     Invoke,
     /// The operation took effect; the value is what it observed.
     Ok,
@@ -103,7 +103,7 @@ pub struct Event {
         deserialize_with = "deserialize_key"
     )]
     pub key: Option<String>,
-    /// Argument (on invoke) or observed result (on ok), see DESIGN.md.
+    /// Argument (on invoke) or observed result (on ok), see docs/history.md.
     #[serde(default)]
     pub value: Value,
     /// Why a `fail` or `info` happened, when known. A `fail` with an error
@@ -142,7 +142,7 @@ pub struct Operation {
     pub id: usize,
     /// The client process that issued it.
     pub process: u64,
-    /// The function name.
+    /// The function name (`read`, `write`, `cas`, ...), as invoked.
     pub f: String,
     /// The object it acts on (None: the single register).
     pub key: Option<String>,
@@ -150,7 +150,7 @@ pub struct Operation {
     pub input: Value,
     /// The completion's value (what an `ok` observed); `Null` otherwise.
     pub output: Value,
-    /// How it ended.
+    /// How it ended: ok, fail, or info when unknown or never completed.
     pub outcome: Outcome,
     /// The completion's error field, if any.
     pub error: Option<String>,
@@ -203,9 +203,9 @@ pub enum HistoryError {
     CompletionWithoutInvoke {
         /// Line of the completion.
         line: usize,
-        /// Its type.
+        /// Its type (ok, fail or info).
         kind: EventType,
-        /// Its process.
+        /// The process that completed with nothing open.
         process: Process,
     },
     /// A process invoked while it still had an open invocation.
@@ -215,7 +215,7 @@ pub enum HistoryError {
         line: usize,
         /// Line of the open invocation.
         open_line: usize,
-        /// The process.
+        /// The process that invoked twice.
         process: Process,
     },
     /// A process invoked again after an `info` completion.
@@ -225,7 +225,7 @@ pub enum HistoryError {
         line: usize,
         /// Line of the earlier info.
         info_line: usize,
-        /// The process.
+        /// The process that should have continued under a new number.
         process: Process,
     },
     /// A completion whose function differs from its invocation's.
@@ -235,9 +235,9 @@ pub enum HistoryError {
         line: usize,
         /// Line of the invocation.
         invoke_line: usize,
-        /// The invocation's function.
+        /// The invocation's function, e.g. `write`.
         expected: String,
-        /// The completion's function.
+        /// The completion's function, which should have been the same.
         got: String,
     },
 }
@@ -246,95 +246,158 @@ pub enum HistoryError {
 /// parallel to the events slice.
 pub type Lines = [usize];
 
+/// An invocation and what became of it, as positions in the events slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    /// The client process that invoked it.
+    pub process: u64,
+    /// Position of the `invoke` event.
+    pub invoke: usize,
+    /// Position of its completion (`ok`, `fail` or `info`); None when the
+    /// process never completed it.
+    pub completion: Option<usize>,
+    /// How it ended: `Info` for an `info` completion and for none at all.
+    pub outcome: Outcome,
+}
+
+/// A pairing rule a history breaks, as positions in the events slice.
+enum Broken {
+    CompletionWithoutInvoke { at: usize },
+    DoubleInvoke { at: usize, open_at: usize },
+    ReusedAfterInfo { at: usize, info_at: usize },
+    MismatchedCompletion { at: usize, invoke_at: usize },
+}
+
+/// Pairs the client events of `events` with one pass; `broken` hears of
+/// every rule broken and stops the walk by returning an error. When it does
+/// not: a stray completion is skipped, a second invocation leaves the first
+/// one open (never completed), and a completion pairs whatever its function.
+fn walk<E>(
+    events: &[Event],
+    mut broken: impl FnMut(Broken) -> Result<(), E>,
+) -> Result<Vec<Pair>, E> {
+    let mut pairs: Vec<Pair> = Vec::new();
+    // process -> position in `pairs` of its open invocation
+    let mut open: HashMap<u64, usize> = HashMap::new();
+    // process -> position of its info completion
+    let mut crashed: HashMap<u64, usize> = HashMap::new();
+    for (at, ev) in events.iter().enumerate() {
+        let Process::Client(p) = ev.process else {
+            continue;
+        };
+        if ev.kind == EventType::Invoke {
+            if let Some(&open_pair) = open.get(&p) {
+                broken(Broken::DoubleInvoke {
+                    at,
+                    open_at: pairs[open_pair].invoke,
+                })?;
+            }
+            if let Some(&info_at) = crashed.get(&p) {
+                broken(Broken::ReusedAfterInfo { at, info_at })?;
+            }
+            open.insert(p, pairs.len());
+            pairs.push(Pair {
+                process: p,
+                invoke: at,
+                completion: None,
+                outcome: Outcome::Info,
+            });
+            continue;
+        }
+        let Some(i) = open.remove(&p) else {
+            broken(Broken::CompletionWithoutInvoke { at })?;
+            continue;
+        };
+        let pair = &mut pairs[i];
+        if events[pair.invoke].f != ev.f {
+            broken(Broken::MismatchedCompletion {
+                at,
+                invoke_at: pair.invoke,
+            })?;
+        }
+        pair.completion = Some(at);
+        pair.outcome = match ev.kind {
+            EventType::Ok => Outcome::Ok,
+            EventType::Fail => Outcome::Fail,
+            _ => {
+                crashed.insert(p, at);
+                Outcome::Info
+            }
+        };
+    }
+    Ok(pairs)
+}
+
+/// Pairs invocations with completions, forgiving: nemesis events are
+/// skipped, and so is whatever breaks the pairing rules (see
+/// [`pair`] for the strict version). For readers that draw or count a
+/// history rather than check it. Pairs come in invocation order.
+pub fn pairs(events: &[Event]) -> Vec<Pair> {
+    match walk(events, |_| Ok::<(), std::convert::Infallible>(())) {
+        Ok(pairs) => pairs,
+        Err(never) => match never {},
+    }
+}
+
 /// Pairs invocations with completions. Nemesis events are skipped. Returns
-/// operations ordered by invocation. `lines[i]` is the source line of
-/// `events[i]` (pass `None` to number events from 1).
+/// operations ordered by invocation, or the first pairing rule the history
+/// breaks. `lines[i]` is the source line of `events[i]` (pass `None` to
+/// number events from 1).
 pub fn pair(events: &[Event], lines: Option<&Lines>) -> Result<Vec<Operation>, HistoryError> {
     let line_of = |i: usize| lines.map(|l| l[i]).unwrap_or(i + 1);
-    let mut ops: Vec<Operation> = Vec::new();
-    // process -> (index into ops, line of invocation)
-    let mut open: HashMap<u64, (usize, usize)> = HashMap::new();
-    // process -> line of its info completion
-    let mut crashed: HashMap<u64, usize> = HashMap::new();
-    for (i, ev) in events.iter().enumerate() {
-        let line = line_of(i);
-        let p = match ev.process {
-            Process::Nemesis => continue,
-            Process::Client(p) => p,
-        };
-        match ev.kind {
-            EventType::Invoke => {
-                if let Some(&(_, open_line)) = open.get(&p) {
-                    return Err(HistoryError::DoubleInvoke {
-                        line,
-                        open_line,
-                        process: ev.process,
-                    });
-                }
-                if let Some(&info_line) = crashed.get(&p) {
-                    return Err(HistoryError::ReusedAfterInfo {
-                        line,
-                        info_line,
-                        process: ev.process,
-                    });
-                }
-                open.insert(p, (ops.len(), line));
-                ops.push(Operation {
-                    id: ops.len(),
-                    process: p,
-                    f: ev.f.clone(),
-                    key: ev.key.clone(),
-                    input: ev.value.clone(),
-                    output: Value::Null,
-                    outcome: Outcome::Info,
-                    error: None,
-                    invoke_index: ev.index,
-                    complete_index: None,
-                    invoke_time: ev.time,
-                    complete_time: None,
-                });
-            }
-            kind => {
-                let Some((op_idx, invoke_line)) = open.remove(&p) else {
-                    return Err(HistoryError::CompletionWithoutInvoke {
-                        line,
-                        kind,
-                        process: ev.process,
-                    });
-                };
-                let op = &mut ops[op_idx];
-                if op.f != ev.f {
-                    return Err(HistoryError::MismatchedCompletion {
-                        line,
-                        invoke_line,
-                        expected: op.f.clone(),
-                        got: ev.f.clone(),
-                    });
-                }
-                op.error = ev.error.clone();
-                match kind {
-                    EventType::Ok => {
-                        op.outcome = Outcome::Ok;
-                        op.output = ev.value.clone();
-                        op.complete_index = Some(ev.index);
-                        op.complete_time = Some(ev.time);
-                    }
-                    EventType::Fail => {
-                        op.outcome = Outcome::Fail;
-                        op.output = ev.value.clone();
-                        op.complete_index = Some(ev.index);
-                        op.complete_time = Some(ev.time);
-                    }
-                    _ => {
-                        // info: unknown, may take effect at any later time.
-                        op.outcome = Outcome::Info;
-                        crashed.insert(p, line);
-                    }
-                }
-            }
-        }
+    let pairs = walk(events, |b| {
+        Err(match b {
+            Broken::CompletionWithoutInvoke { at } => HistoryError::CompletionWithoutInvoke {
+                line: line_of(at),
+                kind: events[at].kind,
+                process: events[at].process,
+            },
+            Broken::DoubleInvoke { at, open_at } => HistoryError::DoubleInvoke {
+                line: line_of(at),
+                open_line: line_of(open_at),
+                process: events[at].process,
+            },
+            Broken::ReusedAfterInfo { at, info_at } => HistoryError::ReusedAfterInfo {
+                line: line_of(at),
+                info_line: line_of(info_at),
+                process: events[at].process,
+            },
+            Broken::MismatchedCompletion { at, invoke_at } => HistoryError::MismatchedCompletion {
+                line: line_of(at),
+                invoke_line: line_of(invoke_at),
+                expected: events[invoke_at].f.clone(),
+                got: events[at].f.clone(),
+            },
+        })
+    })?;
+    Ok(pairs
+        .iter()
+        .enumerate()
+        .map(|(id, pair)| operation(events, id, pair))
+        .collect())
+}
+
+/// The operation of one pair. An `info` completion leaves the operation
+/// without a completion (it may take effect at any later time) but keeps
+/// its error.
+fn operation(events: &[Event], id: usize, pair: &Pair) -> Operation {
+    let inv = &events[pair.invoke];
+    let done = pair.completion.map(|c| &events[c]);
+    let completed = done.filter(|_| pair.outcome != Outcome::Info);
+    Operation {
+        id,
+        process: pair.process,
+        f: inv.f.clone(),
+        key: inv.key.clone(),
+        input: inv.value.clone(),
+        output: completed.map(|c| c.value.clone()).unwrap_or(Value::Null),
+        outcome: pair.outcome,
+        error: done.and_then(|c| c.error.clone()),
+        invoke_index: inv.index,
+        complete_index: completed.map(|c| c.index),
+        invoke_time: inv.time,
+        complete_time: completed.map(|c| c.time),
     }
-    Ok(ops)
 }
 
 /// Writes events as JSON Lines, one per line.
@@ -391,6 +454,44 @@ mod tests {
         assert_eq!(ops.len(), 2);
         assert!(ops.iter().all(|o| o.outcome == Outcome::Info));
         assert!(ops.iter().all(|o| o.complete_time.is_none()));
+    }
+
+    #[test]
+    fn forgiving_pairs_skip_what_strict_pairing_refuses() {
+        use EventType::*;
+        let c = Process::Client;
+        let events = vec![
+            ev(0, c(0), Ok, "read", Value::Null),
+            ev(1, c(0), Invoke, "write", 1.into()),
+            ev(2, Process::Nemesis, Info, "kill", Value::Null),
+            ev(3, c(0), Invoke, "write", 2.into()),
+            ev(4, c(0), Fail, "write", 2.into()),
+            ev(5, c(1), Invoke, "read", Value::Null),
+            ev(6, c(1), Info, "read", Value::Null),
+        ];
+        assert!(pair(&events, None).is_err());
+        let got = pairs(&events);
+        let want = vec![
+            Pair {
+                process: 0,
+                invoke: 1,
+                completion: None,
+                outcome: Outcome::Info,
+            },
+            Pair {
+                process: 0,
+                invoke: 3,
+                completion: Some(4),
+                outcome: Outcome::Fail,
+            },
+            Pair {
+                process: 1,
+                invoke: 5,
+                completion: Some(6),
+                outcome: Outcome::Info,
+            },
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]

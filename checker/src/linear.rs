@@ -79,7 +79,7 @@ impl Default for Budget<'_> {
 /// Why a search stopped without an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
-    /// The deadline passed.
+    /// The deadline of the check passed before an answer.
     Timeout,
     /// It was cancelled from outside.
     Cancelled,
@@ -101,7 +101,7 @@ pub struct Stuck<S> {
 /// The outcome of one search.
 #[derive(Debug, Clone)]
 pub enum SearchResult<S> {
-    /// A linearization exists.
+    /// Some order of the operations respects real time and the model.
     Linearizable,
     /// None exists; where the search got furthest.
     NotLinearizable(Stuck<S>),
@@ -178,7 +178,7 @@ pub struct Searcher<'m, M: Model> {
 
 /// One placed operation on the search's stack.
 struct Frame<S> {
-    /// Its call entry.
+    /// Its call entry in the entry list (calls and returns in history order).
     entry: usize,
     /// The candidate pass it was placed in.
     phase: u8,

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::history::{Operation, Outcome};
@@ -23,39 +23,54 @@ use crate::model::{ModelError, Val};
 const EXAMPLES: usize = 32;
 
 /// What the analysis found for one key.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SetReport {
     /// The key (None: the single set).
+    #[serde(default)]
     pub key: Option<String>,
     /// Elements whose add was invoked.
+    #[serde(default)]
     pub attempted: usize,
     /// Elements whose add returned ok.
+    #[serde(default)]
     pub acknowledged: usize,
     /// Reads that returned ok.
+    #[serde(default)]
     pub reads: usize,
     /// Elements every later read saw.
+    #[serde(default)]
     pub stable: usize,
     /// Number of lost elements.
+    #[serde(default)]
     pub lost_count: usize,
     /// Number of stale elements.
+    #[serde(default)]
     pub stale_count: usize,
     /// Number of elements no read began late enough to see.
+    #[serde(default)]
     pub never_read_count: usize,
     /// Number of unexpected elements.
+    #[serde(default)]
     pub unexpected_count: usize,
-    /// Some lost elements.
+    /// Some lost elements (at most 32), as the history wrote them.
+    #[serde(default)]
     pub lost: Vec<Value>,
-    /// Some stale elements.
+    /// Some stale elements (at most 32), as the history wrote them.
+    #[serde(default)]
     pub stale: Vec<Value>,
-    /// Some never-read elements.
+    /// Some never-read elements (at most 32), as the history wrote them.
+    #[serde(default)]
     pub never_read: Vec<Value>,
-    /// Some unexpected elements.
+    /// Some unexpected elements (at most 32), as the reads returned them.
+    #[serde(default)]
     pub unexpected: Vec<Value>,
     /// History index of the completion of the first read that showed an
     /// anomaly (a read missing a lost or stale element, or one returning an
     /// unexpected element).
+    #[serde(default)]
     pub first_anomaly_index: Option<u64>,
     /// Time (ns) of that completion.
+    #[serde(default)]
     pub first_anomaly_time: Option<u64>,
 }
 

@@ -14,7 +14,7 @@ use crate::set_full::SetReport;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    /// Every check passed.
+    /// Every check passed: no anomaly in the history.
     Valid,
     /// The checker ran out of time or memory, or the run was incomplete.
     Unknown,
@@ -87,40 +87,55 @@ pub enum CheckError {
     Model(#[from] ModelError),
 }
 
-/// Everything one check found, as written to `results.json`.
-#[derive(Debug, Clone, Serialize)]
+/// Everything one check found, as written to `results.json` and read back
+/// (a field missing from an older file takes its default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// The verdict.
+    /// Invalid, unknown (out of time or memory) or valid.
     pub verdict: Verdict,
     /// The model checked against.
+    #[serde(default)]
     pub model: String,
     /// Client operations in the history.
+    #[serde(default)]
     pub operations: usize,
-    /// Independent keys checked.
+    /// Independent keys checked (each one on its own: P-compositionality).
+    #[serde(default)]
     pub keys: usize,
     /// Keys found invalid (several only when not stopping at the first).
+    #[serde(default)]
     pub invalid_keys: Vec<String>,
     /// Keys left undecided (time, memory, or cancelled after another failed).
+    #[serde(default)]
     pub unknown_keys: Vec<String>,
     /// Why the verdict is unknown, when it is.
+    #[serde(default)]
     pub reason: Option<String>,
     /// For a linearizability failure: where and why.
+    #[serde(default)]
     pub counterexample: Option<Counterexample>,
     /// For the set model: the analysis of each key.
+    #[serde(default)]
     pub set: Vec<SetReport>,
     /// Time (ns since the test started) of the completion of the first
     /// operation that cannot be linearized, or of the first read showing a
     /// lost, stale or unexpected element.
+    #[serde(default)]
     pub detected_at_time: Option<u64>,
     /// History index of that completion.
+    #[serde(default)]
     pub detected_at_index: Option<u64>,
     /// Search steps over all keys.
+    #[serde(default)]
     pub steps: u64,
     /// Configurations the search explored over all keys.
+    #[serde(default)]
     pub configurations: u64,
     /// Times a cache was cleared to stay within the memory budget.
+    #[serde(default)]
     pub cache_resets: u32,
     /// Wall-clock time of the check, milliseconds.
+    #[serde(default)]
     pub elapsed_ms: f64,
 }
 
@@ -179,5 +194,52 @@ impl CheckResult {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Event, EventType, Process};
+    use crate::model::ModelKind;
+    use serde_json::{json, Value};
+
+    fn ev(index: u64, p: u64, kind: EventType, f: &str, value: Value) -> Event {
+        Event {
+            index,
+            time: index * 1000,
+            process: Process::Client(p),
+            kind,
+            f: f.into(),
+            key: None,
+            value,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_result_read_back_renders_the_same_lines() {
+        use EventType::*;
+        let events = vec![
+            ev(0, 0, Invoke, "write", json!(1)),
+            ev(1, 0, Ok, "write", json!(1)),
+            ev(2, 1, Invoke, "read", Value::Null),
+            ev(3, 1, Ok, "read", json!(2)),
+        ];
+        let result =
+            crate::check_events(&events, ModelKind::Register, &CheckOptions::default()).unwrap();
+        assert_eq!(result.verdict, Verdict::Invalid);
+        let back: CheckResult =
+            serde_json::from_value(serde_json::to_value(&result).unwrap()).unwrap();
+        assert_eq!(back.render_text(), result.render_text());
+        assert_eq!(back.counterexample, result.counterexample);
+    }
+
+    #[test]
+    fn fields_missing_from_an_older_file_take_their_defaults() {
+        let back: CheckResult = serde_json::from_value(json!({"verdict": "valid"})).unwrap();
+        assert_eq!(back.verdict, Verdict::Valid);
+        assert!(back.counterexample.is_none() && back.set.is_empty());
+        assert!(serde_json::from_value::<CheckResult>(json!({"verdict": "maybe"})).is_err());
     }
 }

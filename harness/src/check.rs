@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use faultline::report::{render, Page, RunResults};
+use faultline::record::ResultsRecord;
+use faultline::report::{render, Page};
 use faultline_checker::history::{pair, Event};
 use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
 use faultline_checker::model::ModelKind;
@@ -49,9 +50,6 @@ fn parse_model(s: &str) -> Result<ModelKind, String> {
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
-
-/// Exit code for a history that could not be checked (malformed input).
-const EXIT_ERROR: i32 = 3;
 
 /// Runs the check and returns the process exit code: the worst over all files
 /// (a file that could not be checked counts worst of all).
@@ -102,7 +100,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    Ok(worst.map(Verdict::exit_code).unwrap_or(EXIT_ERROR))
+    Ok(worst
+        .map(Verdict::exit_code)
+        .unwrap_or(crate::cli::EXIT_FAILURE))
 }
 
 fn first_line(result: &CheckResult) -> String {
@@ -172,13 +172,7 @@ fn write_report(
     result: &CheckResult,
     events: &[Event],
 ) -> anyhow::Result<()> {
-    let doc = serde_json::json!({
-        "verdict": result.verdict,
-        "model": result.model,
-        "workload": { "verdict": result.verdict, "result": result },
-        "stats": faultline::checkers::stats(events),
-    });
-    let results = RunResults::from_value(doc).context("reading back the check's result")?;
+    let results = ResultsRecord::of_check(result, faultline::checkers::stats(events));
     // Link the history relative to the page when both share a folder.
     let href = match (file.parent(), page.parent()) {
         (Some(a), Some(b)) if a.canonicalize().ok() == b.canonicalize().ok() => file

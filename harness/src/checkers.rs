@@ -5,57 +5,74 @@
 
 use std::collections::BTreeMap;
 
-use faultline_checker::history::{Event, EventType, Process};
+use faultline_checker::history::{pairs, Event, Outcome};
 use faultline_checker::model::ModelKind;
 use faultline_checker::{check_events, CheckOptions, CheckResult, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Completions of one function.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+/// Completions of one function. Every type here is written to
+/// `results.json` and read back; a field an older file lacks takes its default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counts {
-    /// ok.
+    /// Operations that completed `ok` (took effect).
+    #[serde(default)]
     pub ok: u64,
-    /// fail.
+    /// Operations that completed `fail` (certainly did not take effect).
+    #[serde(default)]
     pub fail: u64,
-    /// info (including invocations that never completed).
+    /// Operations whose outcome is unknown: `info`, or never completed.
+    #[serde(default)]
     pub info: u64,
 }
 
 /// The `stats` checker: counts per function; a run without a single `ok`
 /// operation is invalid (the system was never available, so nothing was
 /// really tested).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stats {
-    /// The verdict.
+    /// Valid when at least one operation succeeded.
     pub verdict: Verdict,
-    /// All client operations.
+    /// All client operations, whatever their function.
+    #[serde(default)]
     pub total: Counts,
-    /// Per function.
+    /// Client operations per function (`read`, `write`, ...).
+    #[serde(default)]
     pub by_f: BTreeMap<String, Counts>,
+}
+
+impl Stats {
+    /// One line: `valid: N ok, N fail, N info (ok/fail/info: read 1/2/3, ...)`,
+    /// and why an invalid verdict is invalid.
+    pub fn summary(&self) -> String {
+        let by_f: Vec<String> = self
+            .by_f
+            .iter()
+            .map(|(f, c)| format!("{f} {}/{}/{}", c.ok, c.fail, c.info))
+            .collect();
+        let mut s = format!(
+            "{}: {} ok, {} fail, {} info",
+            self.verdict, self.total.ok, self.total.fail, self.total.info
+        );
+        if !by_f.is_empty() {
+            s.push_str(&format!(" (ok/fail/info: {})", by_f.join(", ")));
+        }
+        if self.verdict == Verdict::Invalid {
+            s.push_str("\nno operation succeeded: the system was never available");
+        }
+        s
+    }
 }
 
 /// Counts the client operations of `events`.
 pub fn stats(events: &[Event]) -> Stats {
     let mut by_f: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut open: BTreeMap<u64, String> = BTreeMap::new();
-    for ev in events {
-        let Process::Client(p) = ev.process else {
-            continue;
-        };
-        if ev.kind == EventType::Invoke {
-            open.insert(p, ev.f.clone());
-            continue;
+    for pair in pairs(events) {
+        let c = by_f.entry(events[pair.invoke].f.clone()).or_default();
+        match pair.outcome {
+            Outcome::Ok => c.ok += 1,
+            Outcome::Fail => c.fail += 1,
+            Outcome::Info => c.info += 1,
         }
-        open.remove(&p);
-        let c = by_f.entry(ev.f.clone()).or_default();
-        match ev.kind {
-            EventType::Ok => c.ok += 1,
-            EventType::Fail => c.fail += 1,
-            _ => c.info += 1,
-        }
-    }
-    for f in open.into_values() {
-        by_f.entry(f).or_default().info += 1;
     }
     let mut total = Counts::default();
     for c in by_f.values() {
@@ -75,14 +92,33 @@ pub fn stats(events: &[Event]) -> Stats {
 }
 
 /// The log scan: panics in node logs, nodes that exited on their own.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogScan {
-    /// The verdict.
+    /// Invalid when a node panicked or died on its own.
     pub verdict: Verdict,
     /// `node: line` for every panic found (at most 20).
+    #[serde(default)]
     pub panics: Vec<String>,
     /// `node: exit status` for every node that died without being killed.
+    #[serde(default)]
     pub crashes: Vec<String>,
+}
+
+impl LogScan {
+    /// The verdict and every panic and crash, a line each.
+    pub fn summary(&self) -> String {
+        let mut s = self.verdict.to_string();
+        if self.panics.is_empty() && self.crashes.is_empty() {
+            s.push_str(": no panics, no node died on its own");
+        }
+        for p in &self.panics {
+            s.push_str(&format!("\npanic: {p}"));
+        }
+        for c in &self.crashes {
+            s.push_str(&format!("\ncrashed: {c}"));
+        }
+        s
+    }
 }
 
 /// Scans `(node name, log text)` pairs and the crashes seen during the run.
@@ -106,17 +142,29 @@ pub fn scan_logs(logs: &[(String, String)], crashes: Vec<String>) -> LogScan {
     }
 }
 
-/// The workload's checker.
-#[derive(Debug, Clone, Serialize)]
+/// The workload's checker: linearizability, or the set analysis.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadCheck {
-    /// The verdict.
+    /// The result's verdict, or unknown when the checker could not run.
     pub verdict: Verdict,
     /// What the checker found, when it could run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<CheckResult>,
     /// Why it could not, when it could not.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl WorkloadCheck {
+    /// The checker's result as text (the terminal's lines), or why it could
+    /// not run.
+    pub fn text(&self) -> String {
+        match (&self.result, &self.error) {
+            (Some(r), _) => r.render_text(),
+            (None, Some(e)) => format!("unknown: {e}"),
+            (None, None) => "unknown: the checker did not run".to_string(),
+        }
+    }
 }
 
 /// Checks `events` with `model`.
@@ -136,20 +184,20 @@ pub fn check_workload(events: &[Event], model: ModelKind, opts: &CheckOptions) -
 }
 
 /// Every checker of a run and the combined verdict.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
     /// Invalid if any is invalid, else unknown if any is unknown, else valid.
     pub verdict: Verdict,
-    /// The workload's checker.
+    /// The workload's checker (linearizability or the set analysis).
     pub workload: WorkloadCheck,
-    /// Operation counts.
+    /// Operation counts per function.
     pub stats: Stats,
-    /// Node logs.
+    /// Panics in the node logs and nodes that died on their own.
     pub logs: LogScan,
 }
 
 impl Results {
-    /// Combines the checkers.
+    /// Combines the checkers; the verdict is the worst of theirs.
     pub fn combine(workload: WorkloadCheck, stats: Stats, logs: LogScan) -> Results {
         let verdict = workload.verdict.worst(stats.verdict).worst(logs.verdict);
         Results {
@@ -164,6 +212,7 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faultline_checker::history::{EventType, Process};
     use serde_json::Value;
 
     fn ev(index: u64, p: u64, kind: EventType, f: &str) -> Event {

@@ -3,22 +3,45 @@
 
 use clap::{Parser, Subcommand};
 
+/// Exit code of a command line clap refuses (an unknown option, a bad
+/// value): sysexits' `EX_USAGE`, apart from every verdict's code.
+pub const EXIT_USAGE: i32 = 64;
+
+/// Exit code of a harness failure (the cluster would not start, a file
+/// could not be written) and of `faultline check` on a history it cannot read.
+pub const EXIT_FAILURE: i32 = 3;
+
+/// The exit codes, as `faultline --help` lists them.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    valid: every checker passed
+  1    invalid: an anomaly was found
+  2    unknown: the checker ran out of time or memory, or the run was interrupted
+       before its end (`faultline report` on an interrupted run)
+  3    the harness failed (cluster would not start, file not writable), or
+       `faultline check` could not read a history
+  64   usage error: an unknown option or a bad value (nothing was run)
+  130  `faultline run` or `faultline suite` interrupted by Ctrl-C or SIGTERM
+`faultline report` on a finished run exits 0 once the report is written; on a run
+interrupted before its verdict it checks the history and exits with the verdict.";
+
 /// Jepsen-style fault injection on one machine, with a fast linearizability checker.
 #[derive(Debug, Parser)]
-#[command(name = "faultline", version, about)]
+#[command(name = "faultline", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// What to do.
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands; each one's arguments live with its module.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload against a real cluster under faults, record the history and check it
-    /// (exit 0 valid, 1 invalid, 2 unknown, 3+ harness failure, 130 interrupted).
+    /// (exit 0 valid, 1 invalid, 2 unknown, 3 harness failure, 64 usage, 130 interrupted).
     Run(faultline::run::RunArgs),
-    /// Check recorded histories for linearizability (exit 0 valid, 1 invalid, 2 unknown, 3 error).
+    /// Check recorded histories for linearizability (exit 0 valid, 1 invalid, 2 unknown,
+    /// 3 unreadable history, 64 usage).
     Check(crate::check::CheckArgs),
     /// List workloads, nemeses, models, systems and scenarios
     /// (`faultline list scenarios`: the scenarios only).
@@ -32,7 +55,8 @@ pub enum Command {
     /// Run a matrix of runs from a suite file (TOML) for CI: an aggregate junit.xml and an
     /// index.html under <store>/suite-<time>/ (exit: the worst verdict; 3 if the harness failed).
     Suite(faultline::suite::SuiteArgs),
-    /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest).
+    /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest); a run
+    /// interrupted before its verdict is checked first (exit: its verdict).
     Report(ReportArgs),
 }
 
@@ -54,12 +78,12 @@ pub struct ScenarioArgs {
     pub action: ScenarioAction,
 }
 
-/// `faultline scenario` actions.
+/// `faultline scenario` actions: only `show` today.
 #[derive(Debug, Subcommand)]
 pub enum ScenarioAction {
     /// Print a scenario (built-in or from --scenarios) as TOML.
     Show {
-        /// The scenario.
+        /// The scenario's name (`faultline list scenarios`).
         name: String,
         /// A TOML file of user scenarios (default: ./faultline.toml when present).
         #[arg(long, value_name = "FILE")]
@@ -70,6 +94,6 @@ pub enum ScenarioAction {
 /// Arguments of `faultline report`.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The run folder (holding results.json and history.jsonl).
+    /// The run folder (holding test.json, history.jsonl and, once checked, results.json).
     pub dir: std::path::PathBuf,
 }

@@ -18,39 +18,39 @@ pub const JUNIT_FILE: &str = "junit.xml";
 /// How a test case ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Passed.
+    /// Passed: the checker found nothing.
     Passed,
     /// An anomaly: `message` is its one-line summary, `text` the details.
     Failure {
-        /// One line.
+        /// One line: the failure's `message` attribute.
         message: String,
-        /// Every line.
+        /// Every line: the failure element's text.
         text: String,
     },
     /// Could not be decided (or the harness failed).
     Error {
-        /// One line.
+        /// One line: the error's `message` attribute.
         message: String,
-        /// Every line.
+        /// Every line: the error element's text.
         text: String,
     },
     /// Not run (e.g. the suite's budget ran out).
     Skipped {
-        /// Why.
+        /// Why it was not run.
         message: String,
     },
 }
 
-/// One test case.
+/// One test case: one checker of one run.
 #[derive(Debug, Clone)]
 pub struct TestCase {
     /// Its name (the checker).
     pub name: String,
     /// Its class name (the run).
     pub classname: String,
-    /// Seconds.
+    /// Seconds the checker took.
     pub time: f64,
-    /// How it ended.
+    /// How it ended: passed, failure, error or skipped.
     pub outcome: Outcome,
     /// Output kept with it.
     pub system_out: Option<String>,
@@ -63,9 +63,9 @@ pub struct TestSuite {
     pub name: String,
     /// When it started, ISO 8601 (`2024-02-29T12:34:56`).
     pub timestamp: Option<String>,
-    /// Seconds.
+    /// Seconds the run took.
     pub time: f64,
-    /// The cases.
+    /// The cases, one per checker.
     pub cases: Vec<TestCase>,
 }
 
@@ -73,15 +73,15 @@ impl TestSuite {
     fn count(&self, pick: impl Fn(&Outcome) -> bool) -> usize {
         self.cases.iter().filter(|c| pick(&c.outcome)).count()
     }
-    /// Failures.
+    /// Cases that failed (an anomaly).
     pub fn failures(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Failure { .. }))
     }
-    /// Errors.
+    /// Cases in error (unknown, or the harness failed).
     pub fn errors(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Error { .. }))
     }
-    /// Skipped.
+    /// Cases not run (skipped).
     pub fn skipped(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Skipped { .. }))
     }
@@ -126,11 +126,11 @@ fn summary(text: &str) -> String {
 
 /// The test suite of a stored run: one case per checker.
 pub fn run_suite(run: &StoredRun) -> TestSuite {
-    let opts = &run.test["options"];
-    let workload = opts["workload"].as_str().unwrap_or("run");
-    let nemesis = crate::report::nemesis_label(&run.test["nemesis"]);
-    let seed = run.test["seed"]
-        .as_u64()
+    let workload = run.test.options.workload.as_deref().unwrap_or("run");
+    let nemesis = run.test.nemesis_label();
+    let seed = run
+        .test
+        .seed
         .map(|s| s.to_string())
         .unwrap_or_else(|| "?".into());
     let folder = run
@@ -159,15 +159,20 @@ pub fn run_suite(run: &StoredRun) -> TestSuite {
     if let Some(l) = &r.logs {
         cases.push(case(&classname, "node logs", l.verdict, &l.summary(), 0.0));
     }
+    if r.interrupted {
+        let note = crate::record::INTERRUPTED_NOTE;
+        cases.push(case(&classname, "run", Verdict::Unknown, note, 0.0));
+    }
+    let interrupted = if r.interrupted { " (interrupted)" } else { "" };
     TestSuite {
-        name: format!("{workload}-{nemesis} seed {seed}"),
-        timestamp: run.test["started"].as_str().and_then(iso_timestamp),
+        name: format!("{workload}-{nemesis} seed {seed}{interrupted}"),
+        timestamp: run.test.started.as_deref().and_then(iso_timestamp),
         time: run.events.iter().map(|e| e.time).max().unwrap_or(0) as f64 / 1e9,
         cases,
     }
 }
 
-/// `YYYYMMDDTHHMMSS` to `YYYY-MM-DDTHH:MM:SS`.
+/// `YYYYMMDDTHHMMSS` (a run folder's stamp) to ISO 8601 `YYYY-MM-DDTHH:MM:SS`; None for anything else.
 pub fn iso_timestamp(stamp: &str) -> Option<String> {
     let b = stamp.as_bytes();
     if b.len() != 15 || b[8] != b'T' || !stamp.is_ascii() {

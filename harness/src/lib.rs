@@ -12,6 +12,7 @@
 //! - [`recorder`]: the history, streamed to `history.jsonl`;
 //! - [`checkers`]: the checkers run after every test and the verdict;
 //! - [`store`]: the run's folder;
+//! - [`record`]: `test.json` and `results.json`, typed, written and read back;
 //! - [`progress`]: the progress line;
 //! - [`run`]: one run, start to verdict;
 //! - [`report`]: the run's `report.html`;
@@ -32,6 +33,7 @@ pub mod nemesis;
 pub mod netns;
 pub mod nft;
 pub mod progress;
+pub mod record;
 pub mod recorder;
 pub mod report;
 pub mod run;

@@ -7,8 +7,10 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let matches = cli::Cli::command().get_matches();
-    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = cli::Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|e| usage_error(e));
+    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
     if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
     {
         // A scenario's defaults apply only to options not given explicitly.
@@ -45,12 +47,25 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("faultline: error: {err:#}");
-            std::process::exit(3);
+            std::process::exit(cli::EXIT_FAILURE);
         }
     }
 }
 
-/// `faultline list [WHAT]`.
+/// Prints clap's message and exits: 0 for `--help` and `--version`,
+/// [`cli::EXIT_USAGE`] for a command line that is wrong (never a verdict's code).
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => std::process::exit(0),
+        _ => std::process::exit(cli::EXIT_USAGE),
+    }
+}
+
+/// `faultline list [WHAT]`: prints the listing, exit 0.
 fn list(args: &cli::ListArgs) -> anyhow::Result<i32> {
     let scenarios = faultline::scenario::known(args.scenarios.as_deref())?;
     print!(
@@ -72,12 +87,26 @@ fn scenario(args: &cli::ScenarioArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// `faultline report DIR`: rebuilds the run's report.html and junit.xml.
+/// `faultline report DIR`: rebuilds the run's report.html and junit.xml;
+/// a run interrupted before its verdict is checked first, and the exit
+/// code is then its verdict's.
 fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
+    use faultline::report::interrupted;
+    let checked = if interrupted::unchecked(&args.dir) {
+        Some(interrupted::check(&args.dir)?)
+    } else {
+        None
+    };
     let run = faultline::report::rebuild(&args.dir)?;
     println!("{}", run.dir.join(faultline::report::REPORT_FILE).display());
     println!("{}", run.dir.join(faultline::junit::JUNIT_FILE).display());
-    Ok(0)
+    match checked {
+        Some(results) => {
+            println!("{}", results.summary());
+            Ok(results.verdict.exit_code())
+        }
+        None => Ok(0),
+    }
 }
 
 /// Logs to stderr, `RUST_LOG` respected, warnings by default.

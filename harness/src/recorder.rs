@@ -1,4 +1,4 @@
-//! The history, written as it happens.
+//! The history, written as it happens (the format: docs/history.md).
 //!
 //! Every client and the nemesis record events through a [`Recorder`]. It
 //! gives each event its `index` (the order written) and `time` (ns since the

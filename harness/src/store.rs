@@ -8,10 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-/// A run's folder.
+/// A run's folder, made by [`RunDir::create`].
 #[derive(Debug, Clone)]
 pub struct RunDir {
-    /// The folder.
+    /// The folder, canonical (absolute, no symlink).
     pub path: PathBuf,
 }
 
@@ -33,17 +33,17 @@ impl RunDir {
         Ok(RunDir { path })
     }
 
-    /// `test.json`.
+    /// `test.json`: what was run.
     pub fn test_json(&self) -> PathBuf {
         self.path.join("test.json")
     }
 
-    /// `history.jsonl`.
+    /// `history.jsonl`: every event, written as it happens.
     pub fn history(&self) -> PathBuf {
         self.path.join("history.jsonl")
     }
 
-    /// `results.json`.
+    /// `results.json`: what the checkers found.
     pub fn results(&self) -> PathBuf {
         self.path.join("results.json")
     }
@@ -64,7 +64,7 @@ fn point_latest(store: &Path, target: &Path) -> io::Result<()> {
     std::fs::rename(&tmp, store.join("latest"))
 }
 
-/// `YYYYMMDDTHHMMSS` in UTC.
+/// `YYYYMMDDTHHMMSS` in UTC: the run folders' stamp.
 pub fn timestamp(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)

@@ -72,7 +72,7 @@ pub struct SuiteArgs {
     pub budget: Option<f64>,
 }
 
-/// A suite file.
+/// A suite file: its name, budget, shared options and matrices.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SuiteFile {
     /// The suite's name (default: the file's stem).
@@ -86,10 +86,10 @@ pub struct SuiteFile {
     /// recovery time and 90 s for start-up, final reads and checking).
     #[serde(default)]
     pub run_timeout: Option<f64>,
-    /// Every run's options.
+    /// Every run's options, by `faultline run` long name.
     #[serde(default)]
     pub options: BTreeMap<String, toml::Value>,
-    /// The matrices.
+    /// The matrices, expanded in order.
     #[serde(default)]
     pub matrix: Vec<Matrix>,
     /// Keys this version does not know.
@@ -100,7 +100,7 @@ pub struct SuiteFile {
 /// One matrix: every workload × nemesis × seed, and every scenario × seed.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Matrix {
-    /// Workloads.
+    /// Workloads (`register`, `set`, `list-append`), each run with every nemesis.
     #[serde(default)]
     pub workloads: Vec<String>,
     /// Nemeses, each as `faultline run --nemesis` takes it (`kill,pause`, `none`).
@@ -110,7 +110,7 @@ pub struct Matrix {
     /// user ones), each run at every seed with its own workload and defaults.
     #[serde(default)]
     pub scenarios: Vec<String>,
-    /// Seeds.
+    /// Seeds: every combination runs once with each.
     pub seeds: Vec<u64>,
     /// Options of these runs, over the suite's.
     #[serde(default)]
@@ -123,11 +123,11 @@ pub struct Matrix {
 /// One run of the suite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedRun {
-    /// The workload.
+    /// The workload (a scenario's own for a scenario run).
     pub workload: String,
-    /// The nemesis.
+    /// The nemesis as `--nemesis` takes it, or the scenario's name.
     pub nemesis: String,
-    /// The seed.
+    /// The seed, passed as `--seed`.
     pub seed: u64,
     /// Arguments after `faultline run` (without `--store`).
     pub args: Vec<String>,
@@ -153,12 +153,12 @@ pub enum SuiteError {
     /// An option a run would refuse.
     #[error("run {run}: {message}")]
     BadRun {
-        /// Which run.
+        /// Which run: its workload, nemesis and seed.
         run: String,
         /// What `faultline run` says.
         message: String,
     },
-    /// Nothing to run.
+    /// The matrices name no run at all.
     #[error("the suite has no runs: add a [[matrix]] with workloads, nemeses and seeds")]
     Empty,
     /// A value of an unusable type.
@@ -322,7 +322,7 @@ pub fn plan(file: &SuiteFile) -> Result<Vec<PlannedRun>, SuiteError> {
 /// How one run ended.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
-    /// The run.
+    /// The run as planned.
     pub run: PlannedRun,
     /// Its exit code (None: it did not start, or was stopped).
     pub code: Option<i32>,
@@ -332,7 +332,7 @@ pub struct RunRecord {
     pub folder: Option<PathBuf>,
     /// Its output file, relative to the suite's.
     pub output: Option<PathBuf>,
-    /// Seconds it took.
+    /// Seconds it took, start to exit.
     pub seconds: f64,
     /// Why it has no verdict, when it has none.
     pub note: Option<String>,

@@ -322,3 +322,83 @@ fn check_writes_the_page_of_a_history_alone() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("one history"), "{err}");
 }
+
+/// A copy of the run folder `harness/tests/fixtures/NAME` (recorded by an
+/// earlier faultline) in a temporary folder.
+fn fixture(name: &str) -> (PathBuf, tempfile::TempDir) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    (dir, tmp)
+}
+
+fn report(dir: &Path) -> (i32, String, String) {
+    let mut cmd = faultline();
+    cmd.arg("report").arg(dir);
+    bounded(cmd, Duration::from_secs(60))
+}
+
+#[test]
+fn run_folders_recorded_by_an_earlier_faultline_still_report() {
+    let (dir, _tmp) = fixture("run-invalid");
+    let (code, _, err) = report(&dir);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("data-verdict=\"invalid\""));
+    assert!(html.contains("id=\"counterexample\""));
+    assert!(html.contains("--seed 2") && html.contains("--node-arg=--bug=stale-read"));
+    assert!(!html.contains("INTERRUPTED"));
+    let suites = junit::read(&std::fs::read_to_string(dir.join("junit.xml")).unwrap());
+    let names: Vec<&str> = suites[0].cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["register checker", "stats", "node logs"]);
+    assert_eq!(suites[0].cases[0].outcome.as_deref(), Some("failure"));
+
+    let (dir, _tmp) = fixture("run-valid");
+    let (code, _, err) = report(&dir);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("data-verdict=\"valid\""));
+    assert!(html.contains("kill n"), "the fault bands are missing");
+}
+
+#[test]
+fn an_interrupted_run_is_checked_and_reported_as_interrupted() {
+    let (dir, _tmp) = fixture("run-interrupted");
+    assert!(!dir.join("results.json").exists());
+    let (code, out, err) = report(&dir);
+    // The history so far is linearizable, but the run did not end.
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("register checker: valid"), "{out}");
+    assert!(out.contains("verdict: UNKNOWN (interrupted"), "{out}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["interrupted"], true);
+    assert_eq!(results["verdict"], "unknown");
+    assert_eq!(results["workload"]["verdict"], "valid");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_self_contained(&html);
+    assert!(html.contains("id=\"interrupted\"") && html.contains("INTERRUPTED"));
+    assert!(html.contains("data-verdict=\"unknown\""));
+    let suites = junit::read(&std::fs::read_to_string(dir.join("junit.xml")).unwrap());
+    assert!(
+        suites[0].name.ends_with("(interrupted)"),
+        "{}",
+        suites[0].name
+    );
+    let run = suites[0].cases.iter().find(|c| c.name == "run").unwrap();
+    assert_eq!(run.outcome.as_deref(), Some("error"));
+
+    // Once checked, the folder reports like any other, still marked.
+    let (code, _, err) = report(&dir);
+    assert_eq!(code, 0, "{err}");
+    let again = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(again.contains("id=\"interrupted\""));
+    check_in_browser(&dir.join("report.html"), "unknown");
+}

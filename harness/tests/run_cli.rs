@@ -1,5 +1,5 @@
-//! The `run` and `list` command lines: listings, argument errors (clap's
-//! exit 2, told apart by its message) and harness failures (exit 3).
+//! The `run` and `list` command lines: listings, argument errors (exit 64,
+//! apart from every verdict's code) and harness failures (exit 3).
 
 use std::process::Command;
 
@@ -36,14 +36,43 @@ fn list_shows_workloads_nemeses_and_models() {
 #[test]
 fn unknown_workloads_and_nemeses_are_argument_errors() {
     let (code, _, err) = faultline(&["run", "--workload", "bank"]);
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(64));
     assert!(
         err.contains("invalid value 'bank'") && err.contains("list-append"),
         "{err}"
     );
     let (code, _, err) = faultline(&["run", "--nemesis", "kill,clock-skew"]);
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(64));
     assert!(err.contains("unknown nemesis \"clock-skew\""), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_64_never_a_verdicts_code_and_help_lists_every_code() {
+    for args in [
+        &["run", "--workload", "nope"][..],
+        &["run", "--no-such-option"],
+        &["check", "--model", "bogus", "h.jsonl"],
+        &["check"],
+        &["frobnicate"],
+    ] {
+        let (code, _, err) = faultline(args);
+        assert_eq!(code, Some(64), "{args:?}: {err}");
+        assert!(err.contains("error:"), "{args:?}: {err}");
+    }
+    let (code, out, _) = faultline(&["--help"]);
+    assert_eq!(code, Some(0));
+    for line in [
+        "0    valid",
+        "1    invalid",
+        "2    unknown",
+        "3    the harness failed",
+        "64   usage error",
+        "130  ",
+    ] {
+        assert!(out.contains(line), "--help lacks {line:?}:\n{out}");
+    }
+    let (code, _, _) = faultline(&["--version"]);
+    assert_eq!(code, Some(0));
 }
 
 #[test]

@@ -204,7 +204,7 @@ fn options_of_another_system_and_unknown_systems_are_refused() {
         )
     };
     let (code, err) = run(&["--system", "zookeeper"]);
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("faultline-node, etcd, http"), "{err}");
     let (code, err) = run(&["--etcd-serializable-reads"]);
     assert_eq!(code, Some(3), "{err}");

@@ -40,7 +40,7 @@ pub struct Op {
     pub f: String,
     /// The independent object it acts on.
     pub key: Option<String>,
-    /// The invocation's value (see DESIGN.md: `null` for reads).
+    /// The invocation's value (see docs/history.md: `null` for reads).
     pub value: Value,
 }
 

@@ -4,26 +4,26 @@
 
 use serde_json::Value;
 
-/// An EDN value.
+/// An EDN value, as Jepsen histories use them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edn {
-    /// `nil`
+    /// `nil`, read as JSON `null`.
     Nil,
-    /// `true` / `false`
+    /// A boolean, `true` or `false`.
     Bool(bool),
-    /// An integer.
+    /// An integer that fits in 64 bits.
     Int(i64),
-    /// A floating-point number.
+    /// A floating-point number, kept as JSON keeps it.
     Float(f64),
-    /// A string.
+    /// A string, escapes resolved.
     Str(String),
     /// A keyword, without its leading colon.
     Keyword(String),
-    /// A symbol.
+    /// A symbol, such as a bare word in a history (read as its text).
     Symbol(String),
     /// A vector or a list.
     Seq(Vec<Edn>),
-    /// A set.
+    /// A set `#{...}`, in source order.
     Set(Vec<Edn>),
     /// A map, in source order.
     Map(Vec<(Edn, Edn)>),

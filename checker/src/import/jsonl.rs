@@ -1,4 +1,4 @@
-//! faultline's own JSON Lines history format.
+//! faultline's own JSON Lines history format (docs/history.md).
 
 use super::{numbered_lines, ImportedHistory, LineError};
 use crate::history::Event;

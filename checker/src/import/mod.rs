@@ -18,7 +18,7 @@ use crate::history::Event;
 pub enum Format {
     /// Decide from the first non-empty line.
     Auto,
-    /// faultline's JSON Lines (DESIGN.md).
+    /// faultline's JSON Lines (docs/history.md).
     Jsonl,
     /// One EDN map per line: Jepsen's `history.edn` and Porcupine's KV histories.
     Edn,
@@ -35,7 +35,7 @@ impl Format {
         (Format::JepsenLog, "jepsen-log"),
     ];
 
-    /// The command-line name.
+    /// The name `--format` takes.
     pub fn name(self) -> &'static str {
         Self::ALL
             .iter()
@@ -93,25 +93,25 @@ pub enum ImportError {
     /// The file could not be read.
     #[error("{}: {source}", file.display())]
     Io {
-        /// The file.
+        /// The history file that could not be read.
         file: PathBuf,
-        /// The cause.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// A line could not be understood.
     #[error("{}:{line}: {message}", file.display())]
     Line {
-        /// The file.
+        /// The history file holding the line.
         file: PathBuf,
-        /// 1-based line number.
+        /// 1-based line number of the line in error.
         line: usize,
-        /// What was wrong.
+        /// What is wrong with the line.
         message: String,
     },
-    /// Nothing to read.
+    /// The file holds no event (empty, or blank lines only).
     #[error("{}: the history is empty", file.display())]
     Empty {
-        /// The file.
+        /// The empty history file.
         file: PathBuf,
     },
 }

@@ -117,7 +117,7 @@ impl KvState {
         self.len == p.text.len() && self.hash == p.hash && self.rev_bytes().eq(p.text.bytes().rev())
     }
 
-    /// The whole string.
+    /// The whole string the piece stands for, first byte first.
     pub fn to_string_value(&self) -> String {
         let mut bytes: Vec<u8> = self.rev_bytes().collect();
         bytes.reverse();

@@ -14,7 +14,7 @@ pub struct ListAppend;
 /// A list operation in compact form.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListOp {
-    /// Append one element.
+    /// Append one element to the end of the list.
     Append(Val),
     /// A read that returned this whole list.
     Read(Vec<Val>),

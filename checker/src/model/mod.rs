@@ -67,7 +67,7 @@ pub struct ModelError {
     pub index: u64,
     /// The operation, one line.
     pub describe: String,
-    /// What was wrong.
+    /// Why the model cannot interpret it.
     pub message: String,
 }
 
@@ -96,7 +96,7 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    /// Every model.
+    /// Every model, in the order `faultline list` shows them.
     pub const ALL: [ModelKind; 4] = [
         ModelKind::Register,
         ModelKind::Kv,
@@ -104,7 +104,7 @@ impl ModelKind {
         ModelKind::Set,
     ];
 
-    /// The command-line name.
+    /// The name `--model` takes and `results.json` writes.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Register => "register",

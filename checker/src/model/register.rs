@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Model, ModelError, Val};
 use crate::history::{Operation, Outcome};
 
-/// The register model.
+/// The register model: one value per key, read, written and compare-and-set.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Register;
 

@@ -8,9 +8,9 @@ use serde_json::Value;
 /// its canonical JSON text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Val {
-    /// `null`: never written.
+    /// `null`: the register was never written.
     Nil,
-    /// An integer.
+    /// An integer that fits in 64 bits, held inline.
     Int(i64),
     /// Any other JSON value, as its JSON text.
     Json(Arc<str>),
@@ -29,7 +29,7 @@ impl Val {
         }
     }
 
-    /// Back to JSON.
+    /// The value as JSON again, for counterexamples and reports.
     pub fn to_json(&self) -> Value {
         match self {
             Val::Nil => Value::Null,

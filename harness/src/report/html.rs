@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use faultline_checker::history::Event;
 use faultline_checker::Verdict;
 
-use super::results::RunResults;
 use super::{counterexample, esc, timeline};
+use crate::record::{ResultsRecord, INTERRUPTED_NOTE};
 
 const SCRIPT: &str = include_str!("report.js");
 const STYLE: &str = include_str!("report.css");
@@ -21,9 +21,9 @@ pub struct Page<'a> {
     pub facts: Vec<(String, String)>,
     /// The command line that reproduces the run, when there is one.
     pub command: Option<String>,
-    /// The checkers' results.
-    pub results: &'a RunResults,
-    /// The history.
+    /// The checkers' results: the verdict badge, the summary and the checkers' table.
+    pub results: &'a ResultsRecord,
+    /// The history, drawn as the timeline and plots.
     pub events: &'a [Event],
     /// Links to the run's files: (label, relative path).
     pub links: Vec<(String, String)>,
@@ -116,6 +116,13 @@ fn header(h: &mut String, page: &Page<'_>) {
         verdict_badge(r.verdict),
         esc(&page.title)
     );
+    if r.interrupted {
+        let _ = write!(
+            h,
+            "<p class=\"interrupted\" id=\"interrupted\"><strong>INTERRUPTED</strong> {}</p>",
+            esc(INTERRUPTED_NOTE.trim_start_matches("interrupted: "))
+        );
+    }
     let first = r.workload_text();
     let first = first.lines().next().unwrap_or_default();
     let _ = write!(
@@ -138,7 +145,7 @@ fn header(h: &mut String, page: &Page<'_>) {
     h.push_str("</header>");
 }
 
-fn checkers(h: &mut String, r: &RunResults) {
+fn checkers(h: &mut String, r: &ResultsRecord) {
     h.push_str(
         "<section><h2>Checkers</h2><table class=\"checkers\">\
          <tr><th>checker</th><th>verdict</th><th>details</th></tr>",

@@ -10,7 +10,7 @@
 //! `data-rendered="ok"` on its body (or `"error"` with the message in
 //! `#status`), which is what the browser test reads.
 //!
-//! - [`results`]: `results.json` read back;
+//! - [`interrupted`]: the check of a run stopped before its verdict;
 //! - [`timeline`]: the history as the page's columns;
 //! - [`faults`]: fault intervals from the nemesis events;
 //! - [`counterexample`]: the counterexample as an inline SVG;
@@ -19,7 +19,7 @@
 pub mod counterexample;
 pub mod faults;
 pub mod html;
-pub mod results;
+pub mod interrupted;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use faultline_checker::history::Event;
 use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
-use serde_json::Value;
+
+use crate::record::{ResultsRecord, TestRecord};
 
 pub use html::{render, Page};
-pub use results::RunResults;
 
 /// The page's file name in a run folder.
 pub const REPORT_FILE: &str = "report.html";
@@ -54,21 +54,68 @@ pub fn esc(s: &str) -> String {
 /// A stored run read back: what its report and its `junit.xml` are made of.
 #[derive(Debug, Clone)]
 pub struct StoredRun {
-    /// The run folder.
+    /// The run folder, where the page and `junit.xml` are written.
     pub dir: PathBuf,
-    /// `test.json` (Null when missing).
-    pub test: Value,
-    /// `results.json`.
-    pub results: RunResults,
-    /// `history.jsonl`.
+    /// `test.json` (every field at its default when the file is missing).
+    pub test: TestRecord,
+    /// `results.json`: what the checkers found.
+    pub results: ResultsRecord,
+    /// `history.jsonl`, a last line cut off mid-write dropped.
     pub events: Vec<Event>,
     /// Node log files, relative to the folder (`nodes/n1.log`, ...).
     pub logs: Vec<String>,
 }
 
+/// Reads `test.json` of the run in `dir`; None when there is none.
+pub fn read_test(dir: &Path) -> anyhow::Result<Option<TestRecord>> {
+    let path = dir.join("test.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let test =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(Some(test))
+}
+
+/// Reads `history.jsonl` of the run in `dir`. A history cut off mid-line (a
+/// crashed recorder) loses its last line, as `faultline check
+/// --allow-truncated` does.
+pub fn read_history(dir: &Path) -> anyhow::Result<Vec<Event>> {
+    let history = dir.join("history.jsonl");
+    Ok(read_history_file_with(
+        &history,
+        Format::Jsonl,
+        ImportOptions {
+            allow_truncated: true,
+        },
+    )
+    .with_context(|| format!("reading {}", history.display()))?
+    .events)
+}
+
+/// The node log files of the run in `dir`, relative to it (`nodes/n1.log`,
+/// ...), in node order.
+pub fn node_logs(dir: &Path) -> Vec<String> {
+    let mut logs: Vec<String> = std::fs::read_dir(dir.join("nodes"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.ends_with(".log"))
+                .map(|n| format!("nodes/{n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    logs.sort_by_key(|l| {
+        let digits: String = l.chars().filter(char::is_ascii_digit).collect();
+        (digits.parse::<u64>().unwrap_or(u64::MAX), l.clone())
+    });
+    logs
+}
+
 impl StoredRun {
-    /// Reads the run in `dir`. A history cut off mid-line (a crashed
-    /// recorder) loses its last line, as `faultline check --allow-truncated` does.
+    /// Reads the run in `dir` (see [`read_history`] for a truncated history).
     pub fn load(dir: &Path) -> anyhow::Result<StoredRun> {
         let results_path = dir.join("results.json");
         let text = std::fs::read_to_string(&results_path).with_context(|| {
@@ -78,73 +125,41 @@ impl StoredRun {
                 dir.display()
             )
         })?;
-        let doc: Value = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", results_path.display()))?;
-        let results = RunResults::from_value(doc)
+        let results: ResultsRecord = serde_json::from_str(&text)
             .with_context(|| format!("reading {}", results_path.display()))?;
-        let test = match std::fs::read_to_string(dir.join("test.json")) {
-            Ok(t) => serde_json::from_str(&t)
-                .with_context(|| format!("parsing {}", dir.join("test.json").display()))?,
-            Err(_) => Value::Null,
-        };
-        let history = dir.join("history.jsonl");
-        let events = read_history_file_with(
-            &history,
-            Format::Jsonl,
-            ImportOptions {
-                allow_truncated: true,
-            },
-        )
-        .with_context(|| format!("reading {}", history.display()))?
-        .events;
-        let mut logs: Vec<String> = std::fs::read_dir(dir.join("nodes"))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().to_string())
-                    .filter(|n| n.ends_with(".log"))
-                    .map(|n| format!("nodes/{n}"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        logs.sort_by_key(|l| {
-            let digits: String = l.chars().filter(char::is_ascii_digit).collect();
-            (digits.parse::<u64>().unwrap_or(u64::MAX), l.clone())
-        });
         Ok(StoredRun {
             dir: dir.to_path_buf(),
-            test,
+            test: read_test(dir)?.unwrap_or_default(),
             results,
-            events,
-            logs,
+            events: read_history(dir)?,
+            logs: node_logs(dir),
         })
     }
 
     /// The page of this run.
     pub fn page(&self) -> Page<'_> {
-        let opts = &self.test["options"];
-        let nemesis = nemesis_label(&self.test["nemesis"]);
-        let seed = self.test["seed"].as_u64().or_else(|| opts["seed"].as_u64());
-        let workload = opts["workload"].as_str().unwrap_or("?").to_string();
+        let test = &self.test;
+        let opts = &test.options;
+        let nemesis = test.nemesis_label();
+        let seed = test.seed();
+        let workload = test.workload().to_string();
         let duration = self.events.iter().map(|e| e.time).max().unwrap_or(0);
         let mut facts = vec![
             ("workload".to_string(), workload.clone()),
             ("nemesis".to_string(), nemesis.clone()),
-            (
-                "seed".to_string(),
-                seed.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
-            ),
-            ("nodes".to_string(), json_text(&opts["nodes"])),
-            ("clients".to_string(), json_text(&self.test["concurrency"])),
+            ("seed".to_string(), or_unknown(seed)),
+            ("nodes".to_string(), or_unknown(opts.nodes)),
+            ("clients".to_string(), or_unknown(test.concurrency)),
             (
                 "duration".to_string(),
                 format!(
                     "{:.1} s recorded ({} s under faults)",
                     duration as f64 / 1e9,
-                    json_text(&opts["time_limit"])
+                    opts.time_limit.map(number).unwrap_or_else(|| "?".into())
                 ),
             ),
         ];
-        if let Some(started) = self.test["started"].as_str() {
+        if let Some(started) = &test.started {
             let started = crate::junit::iso_timestamp(started).unwrap_or(started.to_string());
             facts.push(("started".to_string(), format!("{started} UTC")));
         }
@@ -159,12 +174,14 @@ impl StoredRun {
             links.push((l.clone(), l.clone()));
         }
         Page {
-            title: format!(
-                "{workload} · {nemesis} · seed {}",
-                seed.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
-            ),
+            title: format!("{workload} · {nemesis} · seed {}", or_unknown(seed)),
             facts,
-            command: reproduce_command(&self.test),
+            command: self
+                .test
+                .options
+                .workload
+                .is_some()
+                .then(|| reproduce_command(&self.test)),
             results: &self.results,
             events: &self.events,
             links,
@@ -188,56 +205,50 @@ pub fn rebuild(dir: &Path) -> anyhow::Result<StoredRun> {
     Ok(run)
 }
 
-fn json_text(v: &Value) -> String {
-    match v {
-        Value::Null => "?".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// A value, or `?` when unknown.
+fn or_unknown<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
 }
 
-/// `kill,partition`, or `none`.
-pub fn nemesis_label(v: &Value) -> String {
-    match v.as_array() {
-        Some(a) if a.is_empty() => "none".to_string(),
-        Some(a) => a.iter().map(json_text).collect::<Vec<_>>().join(","),
-        None => json_text(v),
-    }
+/// A number as `test.json` writes it (`12.0`, `0.5`).
+fn number(x: f64) -> String {
+    serde_json::Value::from(x).to_string()
 }
 
 /// The `faultline run` command line that replays the run's schedule and
 /// choices (same seed, same options), from `test.json`.
-pub fn reproduce_command(test: &Value) -> Option<String> {
-    let o = test.get("options")?;
+pub fn reproduce_command(test: &TestRecord) -> String {
+    let o = &test.options;
     let mut parts = vec!["faultline run".to_string()];
-    let mut flag = |name: &str, v: &Value| {
-        if !v.is_null() {
-            parts.push(format!("--{name} {}", shell_word(&json_text(v))));
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("--{name} {}", shell_word(&v)));
         }
     };
-    flag("workload", &o["workload"]);
-    flag("nemesis", &Value::String(nemesis_label(&o["nemesis"])));
-    flag("nodes", &o["nodes"]);
-    flag("time-limit", &o["time_limit"]);
-    let concurrency = if o["concurrency"].is_null() {
-        &test["concurrency"]
-    } else {
-        &o["concurrency"]
-    };
-    flag("concurrency", concurrency);
-    flag("rate", &o["rate"]);
-    flag("seed", test.get("seed").unwrap_or(&o["seed"]));
-    flag("nemesis-interval", &o["nemesis_interval"]);
-    flag("drop-percent", &o["drop_percent"]);
-    flag("recovery-time", &o["recovery_time"]);
-    flag("request-timeout-ms", &o["request_timeout_ms"]);
-    if o["net"].as_str().is_some_and(|n| n != "private") {
-        flag("net", &o["net"]);
+    flag("workload", o.workload.clone());
+    flag("nemesis", Some(crate::record::nemesis_label(&o.nemesis)));
+    flag("nodes", o.nodes.map(|n| n.to_string()));
+    flag("time-limit", o.time_limit.map(number));
+    flag(
+        "concurrency",
+        o.concurrency.or(test.concurrency).map(|c| c.to_string()),
+    );
+    flag("rate", o.rate.map(number));
+    flag("seed", test.seed().map(|s| s.to_string()));
+    flag("nemesis-interval", o.nemesis_interval.map(number));
+    flag("drop-percent", o.drop_percent.map(|p| p.to_string()));
+    flag("recovery-time", o.recovery_time.map(number));
+    flag(
+        "request-timeout-ms",
+        o.request_timeout_ms.map(|t| t.to_string()),
+    );
+    if o.net.as_deref().is_some_and(|n| n != "private") {
+        flag("net", o.net.clone());
     }
-    for a in o["node_args"].as_array().into_iter().flatten() {
-        parts.push(shell_word(&format!("--node-arg={}", json_text(a))));
+    for a in &o.node_args {
+        parts.push(shell_word(&format!("--node-arg={a}")));
     }
-    Some(parts.join(" "))
+    parts.join(" ")
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
@@ -259,7 +270,7 @@ mod tests {
 
     #[test]
     fn the_reproduce_command_carries_the_seed_and_node_args() {
-        let test = json!({
+        let test: TestRecord = serde_json::from_value(json!({
             "seed": 7,
             "concurrency": 6,
             "options": {
@@ -269,8 +280,9 @@ mod tests {
                 "request_timeout_ms": 1000, "net": "private",
                 "node_args": ["--bug=stale-read", "two words"]
             }
-        });
-        let cmd = reproduce_command(&test).unwrap();
+        }))
+        .unwrap();
+        let cmd = reproduce_command(&test);
         assert_eq!(
             cmd,
             "faultline run --workload register --nemesis kill,partition --nodes 3 --time-limit 12.0 \

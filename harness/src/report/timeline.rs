@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use faultline_checker::history::{Event, EventType, Process};
+use faultline_checker::history::{pairs, Event, Outcome, Process};
 use serde_json::Value;
 
 use super::faults::{bands, Band};
@@ -55,53 +55,44 @@ pub fn encode(events: &[Event], detected_at: Option<u64>) -> String {
         index: u64,
     }
     let mut ops: Vec<Op> = Vec::new();
-    let mut open: HashMap<u64, usize> = HashMap::new();
-    for ev in events {
-        let Process::Client(p) = ev.process else {
-            continue;
-        };
-        if ev.kind == EventType::Invoke {
-            let f = *f_of.entry(ev.f.clone()).or_insert_with(|| {
-                fs.push(ev.f.clone());
-                fs.len() - 1
-            });
-            let key = *key_of.entry(ev.key.clone()).or_insert_with(|| {
-                keys.push(ev.key.clone().unwrap_or_default());
-                keys.len() - 1
-            });
-            open.insert(p, ops.len());
-            ops.push(Op {
-                lane: lane_of[&p],
-                invoke: ev.time,
-                complete: None,
-                outcome: INFO,
-                f,
-                key,
-                value: value_text(&ev.value),
-                index: ev.index,
-            });
-            continue;
-        }
-        let Some(i) = open.remove(&p) else {
-            continue;
-        };
-        let op = &mut ops[i];
-        op.complete = Some(ev.time);
-        op.outcome = match ev.kind {
-            EventType::Ok => OK,
-            EventType::Fail => FAIL,
-            _ => INFO,
-        };
-        if ev.kind == EventType::Ok && !ev.value.is_null() {
-            let seen = value_text(&ev.value);
-            if seen != op.value {
-                op.value = if op.value.is_empty() {
-                    seen
-                } else {
-                    short(&format!("{} → {seen}", op.value))
-                };
+    for pair in pairs(events) {
+        let ev = &events[pair.invoke];
+        let f = *f_of.entry(ev.f.clone()).or_insert_with(|| {
+            fs.push(ev.f.clone());
+            fs.len() - 1
+        });
+        let key = *key_of.entry(ev.key.clone()).or_insert_with(|| {
+            keys.push(ev.key.clone().unwrap_or_default());
+            keys.len() - 1
+        });
+        let mut value = value_text(&ev.value);
+        let done = pair.completion.map(|c| &events[c]);
+        if let Some(done) = done.filter(|_| pair.outcome == Outcome::Ok) {
+            if !done.value.is_null() {
+                let seen = value_text(&done.value);
+                if seen != value {
+                    value = if value.is_empty() {
+                        seen
+                    } else {
+                        short(&format!("{value} → {seen}"))
+                    };
+                }
             }
         }
+        ops.push(Op {
+            lane: lane_of[&pair.process],
+            invoke: ev.time,
+            complete: done.map(|c| c.time),
+            outcome: match pair.outcome {
+                Outcome::Ok => OK,
+                Outcome::Fail => FAIL,
+                Outcome::Info => INFO,
+            },
+            f,
+            key,
+            value,
+            index: ev.index,
+        });
     }
 
     let us = |ns: u64| ns / 1000;
@@ -212,6 +203,7 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faultline_checker::history::EventType;
     use serde_json::json;
 
     fn ev(index: u64, time: u64, p: Process, kind: EventType, f: &str, value: Value) -> Event {

@@ -34,13 +34,12 @@ use clap::Args;
 use faultline_checker::history::Event;
 use faultline_checker::CheckOptions;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::checkers::{check_workload, scan_logs, stats, Results};
 use crate::cluster::LocalCluster;
-use crate::nemesis::schedule::Planned;
-use crate::nemesis::{lock, NemesisKind, NemesisSet, SharedPlatform};
+use crate::nemesis::{lock, NemesisSet, SharedPlatform};
 use crate::netns::NetMode;
+use crate::record::{ResultsRecord, RunFacts, TestRecord};
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -141,23 +140,6 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
     s.parse()
 }
 
-/// What `test.json` holds.
-#[derive(Debug, Serialize)]
-struct TestJson<'a> {
-    options: &'a RunArgs,
-    seed: u64,
-    concurrency: usize,
-    nemesis: Vec<NemesisKind>,
-    faultline_version: &'static str,
-    system: &'static str,
-    node_bin: String,
-    node_command_lines: Vec<Vec<String>>,
-    nodes_tagged_with_groups: bool,
-    started: String,
-    schedule: &'a [Planned],
-    scenario: Option<&'a crate::scenario::Scenario>,
-}
-
 /// Runs `faultline run`; returns the exit code.
 ///
 /// Must be called while the process is single-threaded (it enters the
@@ -165,7 +147,7 @@ struct TestJson<'a> {
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let plan = Plan::prepare(args)?;
     let cluster = plan.cluster();
-    write_test_record(&plan, &cluster)?;
+    let test = write_test_record(&plan, &cluster)?;
     announce(&plan);
     let platform: SharedPlatform = Arc::new(Mutex::new(cluster));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -192,8 +174,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     match ended {
         Ended::Interrupted(sig) => {
             eprintln!(
-                "faultline: interrupted by {sig}: nodes stopped; the history so far is in {}",
-                plan.dir.history().display()
+                "faultline: interrupted by {sig}: nodes stopped; the history so far is in {}; \
+                 `faultline report {}` checks it",
+                plan.dir.history().display(),
+                plan.dir.path.display()
             );
             Ok(EXIT_INTERRUPTED)
         }
@@ -203,7 +187,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ))),
         Ended::Done(Ok(())) => {
             let results = analyze(&plan, &events, logs, crashes);
-            write_results(&plan, &results, events.len())?;
+            write_results(&plan, &test, &results, events.len())?;
             summary::print(&plan, &events, &results);
             Ok(results.verdict.exit_code())
         }
@@ -218,26 +202,27 @@ enum Ended {
 
 /// Writes `test.json`: the options, the seed, the schedule, the command
 /// lines, before anything starts.
-fn write_test_record(plan: &Plan, cluster: &LocalCluster) -> anyhow::Result<()> {
-    let test = TestJson {
+fn write_test_record(plan: &Plan, cluster: &LocalCluster) -> anyhow::Result<TestRecord> {
+    let node_command_lines: Vec<Vec<String>> = (0..plan.specs.len())
+        .map(|i| cluster.command_line(i))
+        .collect();
+    let test = TestRecord::new(RunFacts {
         options: &plan.args,
         seed: plan.seed,
         concurrency: plan.concurrency,
-        nemesis: plan.kinds.clone(),
-        faultline_version: env!("CARGO_PKG_VERSION"),
+        nemesis: &plan.kinds,
         system: plan.system.name(),
-        node_bin: plan.system.program(),
-        node_command_lines: (0..plan.specs.len())
-            .map(|i| cluster.command_line(i))
-            .collect(),
+        node_bin: &plan.system.program(),
+        node_command_lines: &node_command_lines,
         nodes_tagged_with_groups: plan.tag_groups,
-        started: crate::store::timestamp(std::time::SystemTime::now()),
         schedule: &plan.steps,
         scenario: plan.scenario.as_ref(),
-    };
+    })
+    .context("recording the test")?;
     plan.dir
         .write_json(&plan.dir.test_json(), &test)
-        .context("writing test.json")
+        .context("writing test.json")?;
+    Ok(test)
 }
 
 /// The run's one-line header and where its files go.
@@ -289,34 +274,15 @@ pub fn analyze(
 }
 
 /// Writes `results.json`, then the report and `junit.xml`.
-fn write_results(plan: &Plan, results: &Results, events: usize) -> anyhow::Result<()> {
+fn write_results(
+    plan: &Plan,
+    test: &TestRecord,
+    results: &Results,
+    events: usize,
+) -> anyhow::Result<()> {
     let dir = &plan.dir;
-    let mut doc = serde_json::to_value(results).context("serializing the results")?;
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert("seed".into(), json!(plan.seed));
-        obj.insert("system".into(), json!(plan.system.name()));
-        obj.insert("workload_name".into(), json!(plan.args.workload));
-        obj.insert("model".into(), json!(plan.workload.model().name()));
-        obj.insert("nemesis".into(), json!(plan.kinds));
-        obj.insert("events".into(), json!(events));
-        obj.insert(
-            "scenario".into(),
-            json!(plan.scenario.as_ref().map(|s| s.name.clone())),
-        );
-        // How fast the run caught the bug: from the start of the test to
-        // the completion of the first operation that cannot be linearized
-        // (or the first lost or unexpected element).
-        let detected = results
-            .workload
-            .result
-            .as_ref()
-            .and_then(|r| r.detected_at_time);
-        obj.insert(
-            "time_to_detect_s".into(),
-            json!(detected.map(|ns| (ns as f64 / 1e6).round() / 1e3)),
-        );
-    }
-    dir.write_json(&dir.results(), &doc)
+    let record = ResultsRecord::new(test, results, events);
+    dir.write_json(&dir.results(), &record)
         .context("writing results.json")?;
     match crate::report::rebuild(&dir.path) {
         Ok(_) => eprintln!(

@@ -1,0 +1,449 @@
+//! The run's records on disk: [`TestRecord`] is `test.json` (what was run:
+//! options, seed, system, node command lines, the fault schedule) and
+//! [`ResultsRecord`] is `results.json` (what the checkers found). `faultline
+//! run` writes both; `faultline report`, the junit writer and `faultline
+//! suite` read them back.
+//!
+//! Both read files written by older versions: a field a file lacks takes
+//! its default, and options this version does not name are kept as they are.
+
+use std::collections::BTreeMap;
+
+use faultline_checker::{CheckResult, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::checkers::{LogScan, Results, Stats, WorkloadCheck};
+use crate::nemesis::schedule::Planned;
+use crate::nemesis::NemesisKind;
+use crate::run::RunArgs;
+use crate::scenario::Scenario;
+
+/// The `faultline run` options of a test, as `test.json` holds them. The
+/// ones the report reads are typed; the rest are kept in `other`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// The scenario named on the command line, if any.
+    pub scenario: Option<String>,
+    /// The workload's name (`register`, `set`, `list-append`).
+    pub workload: Option<String>,
+    /// The faults asked for (`kill`, `pause`, ...), before `--net host`
+    /// dropped any.
+    pub nemesis: Vec<String>,
+    /// Number of nodes in the cluster.
+    pub nodes: Option<u64>,
+    /// Seconds of workload under faults.
+    pub time_limit: Option<f64>,
+    /// `--concurrency` as given (None: 2 × nodes, see [`TestRecord::concurrency`]).
+    pub concurrency: Option<u64>,
+    /// Operations per second over all clients.
+    pub rate: Option<f64>,
+    /// The seed, when given or drawn.
+    pub seed: Option<u64>,
+    /// Seconds between fault starts.
+    pub nemesis_interval: Option<f64>,
+    /// Percent of packets the drop fault drops.
+    pub drop_percent: Option<u64>,
+    /// Seconds of recovery after the faults heal.
+    pub recovery_time: Option<f64>,
+    /// Per-request client timeout, milliseconds.
+    pub request_timeout_ms: Option<u64>,
+    /// Seconds the checker may take before its verdict is unknown.
+    pub check_timeout: Option<f64>,
+    /// `private` (a network namespace of its own) or `host`.
+    pub net: Option<String>,
+    /// Extra arguments every node was started with.
+    pub node_args: Vec<String>,
+    /// Every other option, as written.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// `test.json`: what one run was.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TestRecord {
+    /// The command line's options.
+    pub options: RunOptions,
+    /// The seed of every random choice of the run.
+    pub seed: Option<u64>,
+    /// Number of concurrent clients.
+    pub concurrency: Option<u64>,
+    /// The faults injected (after `--net host` dropped those it cannot do);
+    /// empty for a scenario, whose steps say which.
+    pub nemesis: Option<Vec<String>>,
+    /// The faultline version that ran the test.
+    pub faultline_version: Option<String>,
+    /// The system under test (`faultline-node`, `etcd`, `http`).
+    pub system: Option<String>,
+    /// The node program, as started.
+    pub node_bin: Option<String>,
+    /// Each node's full command line.
+    pub node_command_lines: Vec<Vec<String>>,
+    /// Whether nodes ran under group ids of their own (for partitions).
+    pub nodes_tagged_with_groups: bool,
+    /// When the run started, `YYYYMMDDTHHMMSS` UTC.
+    pub started: Option<String>,
+    /// The fault schedule drawn from the seed, as written.
+    pub schedule: Value,
+    /// The scenario played, as written (null without one).
+    pub scenario: Value,
+}
+
+/// What a run knows when it writes `test.json`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFacts<'a> {
+    /// The options after a scenario's defaults were applied.
+    pub options: &'a RunArgs,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Number of concurrent clients.
+    pub concurrency: usize,
+    /// The faults injected, after `--net host` dropped those it cannot do.
+    pub nemesis: &'a [NemesisKind],
+    /// The system's name (`faultline-node`, `etcd`, `http`).
+    pub system: &'a str,
+    /// The node program, as started.
+    pub node_bin: &'a str,
+    /// Each node's full command line.
+    pub node_command_lines: &'a [Vec<String>],
+    /// Whether nodes run under group ids of their own.
+    pub nodes_tagged_with_groups: bool,
+    /// The fault schedule drawn from the seed.
+    pub schedule: &'a [Planned],
+    /// The scenario played, if any.
+    pub scenario: Option<&'a Scenario>,
+}
+
+/// Converts between two serde shapes through a JSON value.
+fn reshape<T: serde::de::DeserializeOwned>(v: &impl Serialize) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::to_value(v)?)
+}
+
+impl TestRecord {
+    /// The record of a run starting now.
+    pub fn new(facts: RunFacts<'_>) -> Result<TestRecord, serde_json::Error> {
+        Ok(TestRecord {
+            options: reshape(facts.options)?,
+            seed: Some(facts.seed),
+            concurrency: Some(facts.concurrency as u64),
+            nemesis: Some(reshape(&facts.nemesis)?),
+            faultline_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            system: Some(facts.system.to_string()),
+            node_bin: Some(facts.node_bin.to_string()),
+            node_command_lines: facts.node_command_lines.to_vec(),
+            nodes_tagged_with_groups: facts.nodes_tagged_with_groups,
+            started: Some(crate::store::timestamp(std::time::SystemTime::now())),
+            schedule: serde_json::to_value(facts.schedule)?,
+            scenario: serde_json::to_value(facts.scenario)?,
+        })
+    }
+
+    /// The seed, from the record or its options.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed.or(self.options.seed)
+    }
+
+    /// Number of clients: the record's, else `--concurrency`, else 2 × nodes.
+    pub fn concurrency(&self) -> Option<u64> {
+        self.concurrency
+            .or(self.options.concurrency)
+            .or(self.options.nodes.map(|n| 2 * n))
+    }
+
+    /// The workload's name, `?` when the record lacks it.
+    pub fn workload(&self) -> &str {
+        self.options.workload.as_deref().unwrap_or("?")
+    }
+
+    /// The faults as a label: `kill,partition`, `none`, or `?` when the
+    /// record does not say.
+    pub fn nemesis_label(&self) -> String {
+        match &self.nemesis {
+            Some(kinds) => nemesis_label(kinds),
+            None => "?".to_string(),
+        }
+    }
+
+    /// The scenario's name, when the run played one.
+    pub fn scenario_name(&self) -> Option<String> {
+        self.scenario
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| self.options.scenario.clone())
+    }
+}
+
+/// `kill,partition`, or `none` for no fault.
+pub fn nemesis_label(kinds: &[String]) -> String {
+    if kinds.is_empty() {
+        "none".to_string()
+    } else {
+        kinds.join(",")
+    }
+}
+
+/// `results.json`: every checker of a run (or of a history checked alone)
+/// and the combined verdict, with what identifies the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultsRecord {
+    /// The combined verdict: invalid if any checker is, else unknown if any
+    /// is (or the run was interrupted), else valid.
+    pub verdict: Verdict,
+    /// The workload's checker (linearizability or the set analysis).
+    pub workload: WorkloadCheck,
+    /// Operation counts (absent for a history checked alone by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Stats>,
+    /// The node-log scan (absent for a history checked alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogScan>,
+    /// The run's seed, to reproduce it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The system under test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The workload's name (`register`, `set`, `list-append`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_name: Option<String>,
+    /// The model the history was checked against.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The faults injected, as `test.json` lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nemesis: Option<Vec<String>>,
+    /// Events in the history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<usize>,
+    /// The scenario played, if any.
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// Seconds from the start of the test to the completion of the first
+    /// operation that cannot be linearized (or the first read showing a
+    /// lost or unexpected element): how fast the run caught the bug.
+    #[serde(default)]
+    pub time_to_detect_s: Option<f64>,
+    /// The run was stopped (Ctrl-C, SIGTERM) before it ended: the checkers
+    /// saw the history recorded until then, without the final reads.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+}
+
+impl ResultsRecord {
+    /// The record of a run described by `test`, whose history of `events`
+    /// events the checkers judged as `results`.
+    pub fn new(test: &TestRecord, results: &Results, events: usize) -> ResultsRecord {
+        let model = test
+            .options
+            .workload
+            .as_deref()
+            .and_then(|w| faultline_workloads::by_name(w).ok())
+            .map(|w| w.model().name().to_string())
+            .or_else(|| results.workload.result.as_ref().map(|r| r.model.clone()));
+        let detected = results
+            .workload
+            .result
+            .as_ref()
+            .and_then(|r| r.detected_at_time);
+        ResultsRecord {
+            verdict: results.verdict,
+            workload: results.workload.clone(),
+            stats: Some(results.stats.clone()),
+            logs: Some(results.logs.clone()),
+            seed: test.seed(),
+            system: test.system.clone(),
+            workload_name: test.options.workload.clone(),
+            model,
+            nemesis: test.nemesis.clone(),
+            events: Some(events),
+            scenario: test.scenario_name(),
+            time_to_detect_s: detected.map(|ns| (ns as f64 / 1e6).round() / 1e3),
+            interrupted: false,
+        }
+    }
+
+    /// The record of a history checked alone (`faultline check --report`).
+    pub fn of_check(result: &CheckResult, stats: Stats) -> ResultsRecord {
+        ResultsRecord {
+            verdict: result.verdict,
+            workload: WorkloadCheck {
+                verdict: result.verdict,
+                result: Some(result.clone()),
+                error: None,
+            },
+            stats: Some(stats),
+            logs: None,
+            seed: None,
+            system: None,
+            workload_name: None,
+            model: Some(result.model.clone()),
+            nemesis: None,
+            events: None,
+            scenario: None,
+            time_to_detect_s: None,
+            interrupted: false,
+        }
+    }
+
+    /// Marks the record as that of an interrupted run: its verdict is at
+    /// best unknown, since the run did not end.
+    pub fn interrupted(mut self) -> ResultsRecord {
+        self.interrupted = true;
+        self.verdict = self.verdict.worst(Verdict::Unknown);
+        self
+    }
+
+    /// The workload checker's result as text (the terminal's lines), or why
+    /// it could not run.
+    pub fn workload_text(&self) -> String {
+        self.workload.text()
+    }
+
+    /// The workload checker's name: `<model> checker`.
+    pub fn workload_checker_name(&self) -> String {
+        let model = self
+            .model
+            .clone()
+            .or_else(|| self.workload.result.as_ref().map(|r| r.model.clone()))
+            .unwrap_or_else(|| "workload".to_string());
+        format!("{model} checker")
+    }
+
+    /// Every checker's verdict, a line each, then the combined verdict
+    /// (marked when the run was interrupted).
+    pub fn summary(&self) -> String {
+        let text = self.workload_text();
+        let mut s = format!(
+            "{}: {}",
+            self.workload_checker_name(),
+            text.lines().next().unwrap_or_default()
+        );
+        if let Some(stats) = &self.stats {
+            s.push_str(&format!(
+                "\nstats: {}",
+                stats.summary().lines().next().unwrap_or_default()
+            ));
+        }
+        if let Some(logs) = &self.logs {
+            s.push_str(&format!(
+                "\nnode logs: {}",
+                logs.summary().lines().next().unwrap_or_default()
+            ));
+        }
+        s.push_str(&format!(
+            "\nverdict: {}",
+            self.verdict.to_string().to_uppercase()
+        ));
+        if self.interrupted {
+            s.push_str(&format!(" ({INTERRUPTED_NOTE})"));
+        }
+        s
+    }
+}
+
+/// What an interrupted run's report says of it.
+pub const INTERRUPTED_NOTE: &str = "interrupted: the run was stopped before it ended; \
+     the checkers saw the history recorded until then, without the final reads";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::{check_workload, scan_logs, stats};
+    use faultline_checker::history::{Event, EventType, Process};
+    use faultline_checker::model::ModelKind;
+    use faultline_checker::CheckOptions;
+    use serde_json::json;
+
+    fn ev(index: u64, p: u64, kind: EventType, f: &str, value: Value) -> Event {
+        Event {
+            index,
+            time: index * 1000,
+            process: Process::Client(p),
+            kind,
+            f: f.into(),
+            key: None,
+            value,
+            error: None,
+        }
+    }
+
+    fn test_record() -> TestRecord {
+        serde_json::from_value(json!({
+            "options": {"workload": "register", "nodes": 3, "leader_timeout": 20.0},
+            "seed": 7,
+            "nemesis": ["kill"],
+            "system": "faultline-node",
+            "schedule": [],
+            "scenario": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_counterexample_survives_the_round_trip_and_renders_the_same_lines() {
+        use EventType::*;
+        let events = vec![
+            ev(0, 0, Invoke, "write", json!(1)),
+            ev(1, 0, Ok, "write", json!(1)),
+            ev(2, 1, Invoke, "read", Value::Null),
+            ev(3, 1, Ok, "read", json!(2)),
+        ];
+        let results = Results::combine(
+            check_workload(&events, ModelKind::Register, &CheckOptions::default()),
+            stats(&events),
+            scan_logs(&[], vec![]),
+        );
+        let record = ResultsRecord::new(&test_record(), &results, events.len());
+        let text = serde_json::to_string(&record).unwrap();
+        let back: ResultsRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.verdict, Verdict::Invalid);
+        assert_eq!(back.workload_text(), results.workload.text());
+        assert!(back.workload_text().contains("cannot place"));
+        assert_eq!(back.workload_checker_name(), "register checker");
+        assert_eq!(back.seed, Some(7));
+        assert_eq!(back.time_to_detect_s, Some(0.0));
+        assert!(!text.contains("interrupted"));
+        let stopped = back.interrupted();
+        assert!(stopped.summary().contains("verdict: INVALID (interrupted"));
+    }
+
+    #[test]
+    fn options_this_version_does_not_name_are_kept() {
+        let test = test_record();
+        assert_eq!(test.options.other["leader_timeout"], json!(20.0));
+        assert_eq!(test.concurrency(), Some(6));
+        assert_eq!(test.nemesis_label(), "kill");
+        let again: TestRecord =
+            serde_json::from_value(serde_json::to_value(&test).unwrap()).unwrap();
+        assert_eq!(again, test);
+        assert_eq!(TestRecord::default().nemesis_label(), "?");
+    }
+
+    #[test]
+    fn run_folders_recorded_before_the_typed_records_still_read() {
+        let test: TestRecord =
+            serde_json::from_str(include_str!("../tests/fixtures/run-invalid/test.json")).unwrap();
+        assert_eq!(test.seed(), Some(2));
+        assert_eq!(test.nemesis_label(), "kill,pause");
+        assert_eq!(test.options.node_args, vec!["--bug=stale-read"]);
+        assert!(test.options.other.contains_key("leader_timeout"));
+        let results: ResultsRecord =
+            serde_json::from_str(include_str!("../tests/fixtures/run-invalid/results.json"))
+                .unwrap();
+        assert_eq!(results.verdict, Verdict::Invalid);
+        assert!(results.workload_text().contains("cannot place"));
+        assert!(!results.interrupted);
+        let valid: ResultsRecord =
+            serde_json::from_str(include_str!("../tests/fixtures/run-valid/results.json")).unwrap();
+        assert_eq!(valid.verdict, Verdict::Valid);
+        assert_eq!(valid.stats.unwrap().total.ok, 38);
+    }
+
+    #[test]
+    fn a_document_of_another_shape_is_an_error() {
+        assert!(serde_json::from_value::<ResultsRecord>(json!({"verdict": "maybe"})).is_err());
+    }
+}
