@@ -28,6 +28,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::cluster::{layout, LocalCluster, Platform};
+use crate::nemesis::Target;
 use crate::netns::{self, NetMode};
 use crate::system::{self, find_leader, System, SystemOptions};
 
@@ -64,7 +65,7 @@ pub struct BenchArgs {
     pub keys: u64,
     /// all: client i talks to node i mod N (followers forward); leader: every
     /// client talks to the leader.
-    #[arg(long, value_enum, default_value = "all")]
+    #[arg(long, default_value = "all", value_parser = parse_target)]
     pub target: Target,
     /// Per-request timeout, milliseconds (past it the operation counts as an error).
     #[arg(long, default_value_t = 2000)]
@@ -98,14 +99,15 @@ pub struct BenchArgs {
     pub net: NetMode,
 }
 
-/// Which nodes the clients talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    /// Client i talks to node i mod N.
-    All,
-    /// Every client talks to the node leading when the load starts.
-    Leader,
+/// `--target`: where the clients send their operations, in the fault
+/// targets' vocabulary: `all` (client i talks to node i mod N) or `leader`
+/// (every client talks to the node leading when the load starts).
+fn parse_target(s: &str) -> Result<Target, String> {
+    match s {
+        "all" => Ok(Target::All),
+        "leader" => Ok(Target::Leader),
+        other => Err(format!("unknown target {other:?}; known: all, leader")),
+    }
 }
 
 /// Latency and throughput of one kind of operation.
@@ -325,8 +327,8 @@ async fn measure(
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..args.concurrency {
         let node = match args.target {
-            Target::All => c % bases.len(),
             Target::Leader => leader,
+            _ => c % bases.len(),
         };
         let load = Load {
             system: system.clone(),
@@ -473,8 +475,8 @@ pub fn render(args: &BenchArgs, results: &[SystemBench]) -> String {
         args.nodes,
         args.concurrency,
         match args.target {
-            Target::All => "spread over the nodes",
             Target::Leader => "all on the leader",
+            _ => "spread over the nodes",
         },
         args.duration,
         args.warmup,
