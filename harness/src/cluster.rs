@@ -40,11 +40,11 @@ pub struct NodeSpec {
     pub name: String,
     /// Its own loopback address (127.0.0.11 for n1, ...).
     pub ip: Ipv4Addr,
-    /// Peer transport address.
+    /// Where the node listens for its peers (ip:PEER_PORT); partition rules match its ip.
     pub peer_addr: SocketAddr,
-    /// HTTP API address.
+    /// Where the node serves clients (ip:HTTP_PORT); clients reach it from 127.0.0.1.
     pub http_addr: SocketAddr,
-    /// Data directory.
+    /// The node's data directory under the run folder; it survives kills and restarts.
     pub data_dir: PathBuf,
     /// Where its stdout and stderr go.
     pub log_path: PathBuf,
@@ -82,9 +82,9 @@ pub fn node_ip(i: usize) -> Ipv4Addr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeState {
-    /// Running.
+    /// Its process runs (as far as the harness knows; `reap` notices exits).
     Running,
-    /// Stopped with SIGSTOP.
+    /// Frozen by SIGSTOP until a SIGCONT.
     Paused,
     /// Killed by the harness (SIGKILL), not restarted yet.
     Killed,
@@ -95,11 +95,11 @@ pub enum NodeState {
 /// A signal the harness sends to a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// SIGKILL.
+    /// SIGKILL to the node's process group: no chance to flush or clean up.
     Kill,
-    /// SIGSTOP.
+    /// SIGSTOP to the node's process group: frozen, sockets open.
     Stop,
-    /// SIGCONT.
+    /// SIGCONT to the node's process group: a paused node runs again.
     Cont,
 }
 
@@ -109,11 +109,11 @@ pub enum ClusterError {
     /// The node binary could not be started.
     #[error("starting {node} ({bin}): {source}")]
     Spawn {
-        /// The node.
+        /// The node's name (n1, n2, ...).
         node: String,
-        /// The binary.
+        /// The program that could not start.
         bin: PathBuf,
-        /// The OS error.
+        /// Why the OS refused (missing file, no permission, ...).
         source: io::Error,
     },
     /// A file of the node could not be prepared.
@@ -121,25 +121,25 @@ pub enum ClusterError {
     Files {
         /// The file or folder.
         path: PathBuf,
-        /// The OS error.
+        /// Why the OS refused.
         source: io::Error,
     },
-    /// Signalling failed.
+    /// A signal could not be delivered to a node's process group.
     #[error("sending {signal:?} to {node}: {source}")]
     Signal {
-        /// The node.
+        /// The node's name.
         node: String,
-        /// The signal.
+        /// The signal that was refused.
         signal: Signal,
-        /// The OS error.
+        /// Why the OS refused (usually: the group is already gone).
         source: io::Error,
     },
-    /// `nft` failed.
+    /// The `nft` command refused a rule set (or is missing).
     #[error("nft failed applying rules to table {table}: {message}")]
     Nft {
-        /// The table.
+        /// The nftables table (one per network fault kind).
         table: String,
-        /// What nft said.
+        /// nft's own error output.
         message: String,
     },
     /// Packet rules were asked for where they are not allowed.
@@ -176,7 +176,7 @@ impl std::fmt::Display for Exit {
 
 /// Where nodes run: the one interface faults and the run loop use.
 pub trait Platform: Send {
-    /// The nodes.
+    /// Every node's spec, by index (the order of `layout`).
     fn nodes(&self) -> &[NodeSpec];
     /// What node `i` is doing.
     fn state(&self, i: usize) -> NodeState;
@@ -275,7 +275,7 @@ impl LocalCluster {
         self.commands[i].to_vec()
     }
 
-    /// Starts every node.
+    /// Starts every node (each a process group of its own).
     pub fn start_all(&mut self) -> Result<(), ClusterError> {
         for i in 0..self.specs.len() {
             self.start(i)?;

@@ -41,7 +41,7 @@ pub enum NetnsError {
         /// Threads counted in /proc/self/status.
         threads: usize,
     },
-    /// unshare(2) refused.
+    /// unshare(2) refused: no user namespaces and not root.
     #[error("cannot make a private network namespace: {cause}\n  {fix}")]
     Refused {
         /// The refusal, with what caused it when known.
@@ -54,7 +54,7 @@ pub enum NetnsError {
     Setup {
         /// The step that failed.
         what: &'static str,
-        /// The OS error.
+        /// Why the OS refused.
         source: io::Error,
     },
 }

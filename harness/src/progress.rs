@@ -13,7 +13,7 @@ use crate::client::Counters;
 /// Time between plain lines when stderr is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
-/// The progress display.
+/// The one-line progress display on stderr (hidden when not a terminal).
 pub struct Progress {
     bar: Option<ProgressBar>,
     last_plain: Instant,

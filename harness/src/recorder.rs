@@ -44,11 +44,11 @@ pub struct Draft {
     pub process: Process,
     /// invoke / ok / fail / info.
     pub kind: EventType,
-    /// The function.
+    /// The operation's function (`read`, `write`, `kill`, ...).
     pub f: String,
     /// The key, if any.
     pub key: Option<String>,
-    /// The value.
+    /// The operation's value (docs/history.md: what each function holds).
     pub value: Value,
     /// Why it failed, for fail and info.
     pub error: Option<String>,

@@ -20,7 +20,7 @@ pub enum FaultEvent {
     Resume(Vec<String>),
     /// This node exited at an armed failpoint (an injected crash).
     Crash(Vec<String>),
-    /// A partition started.
+    /// A partition started: who sees whom.
     StartPartition(PartitionSides),
     /// A partition ended (the network is whole again, or a new one follows).
     StopPartition(PartitionSides),
@@ -35,7 +35,7 @@ pub enum FaultEvent {
     StopDrop,
     /// A failpoint was armed on these nodes.
     Arm {
-        /// The failpoint's name.
+        /// The failpoint's name (`crash-after-vote`, ...).
         failpoint: String,
         /// The nodes that accepted it.
         nodes: Vec<String>,
@@ -44,7 +44,7 @@ pub enum FaultEvent {
     Disarm(Vec<String>),
     /// A node refused to arm or disarm a failpoint (it runs without them).
     FailpointRefused {
-        /// The node.
+        /// The node that refused.
         node: String,
         /// The failpoint asked for.
         failpoint: String,

@@ -132,7 +132,7 @@ impl Executor {
         &self.recorder
     }
 
-    /// The cluster's nodes.
+    /// The cluster's nodes, by index.
     pub fn nodes(&self) -> &[NodeSpec] {
         &self.nodes
     }

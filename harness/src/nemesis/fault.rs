@@ -14,12 +14,12 @@ pub enum Fault {
     /// SIGKILL the target nodes; they stay down until the fault stops (or a
     /// scenario's `restart` or `heal`), then restart from their data.
     Kill {
-        /// Who is killed.
+        /// The nodes killed (resolved when the fault starts).
         target: Target,
     },
     /// SIGSTOP the target nodes; SIGCONT when the fault stops.
     Pause {
-        /// Who is frozen.
+        /// The nodes frozen (resolved when the fault starts).
         target: Target,
     },
     /// Cut the target nodes off from the rest (they still see each other).
@@ -30,7 +30,7 @@ pub enum Fault {
     /// A partition of a named shape over the nodes in `order` (drawn from
     /// the seed when it fires, if not given).
     Partition {
-        /// Which shape.
+        /// The shape laid over the nodes.
         shape: Shape,
         /// The node order the shape is laid over (0-based indexes).
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -62,7 +62,7 @@ impl NemesisKind {
         NemesisKind::Drop,
     ];
 
-    /// The command-line name.
+    /// The name `--nemesis` and `faultline list` use.
     pub fn name(self) -> &'static str {
         match self {
             NemesisKind::Kill => "kill",

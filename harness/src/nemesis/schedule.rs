@@ -31,32 +31,32 @@ pub const NEMESIS_STREAM: u64 = 1;
 /// A fault and when it starts and stops (since the test start).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Planned {
-    /// When it starts.
+    /// When it starts, since the test start.
     pub start: Duration,
     /// When it stops (at most the time limit).
     pub stop: Duration,
-    /// What it does.
+    /// The fault, with its targets drawn from the seed.
     pub fault: Fault,
 }
 
 /// What the schedule is drawn for.
 #[derive(Debug, Clone)]
 pub struct ScheduleOptions {
-    /// The run's seed.
+    /// The run's seed (the schedule uses a ChaCha stream of its own).
     pub seed: u64,
-    /// The enabled kinds.
+    /// The kinds drawn from (`--nemesis`).
     pub kinds: Vec<NemesisKind>,
-    /// Cluster size.
+    /// Cluster size (kinds impossible with it are left out).
     pub nodes: usize,
     /// Time between fault starts.
     pub interval: Duration,
     /// Length of the faulty phase.
     pub time_limit: Duration,
-    /// Drop share, percent.
+    /// The share of packets a drop fault drops, percent.
     pub drop_percent: u8,
 }
 
-/// Draws the schedule.
+/// Draws the schedule: a pure function of the options.
 pub fn schedule(opts: &ScheduleOptions) -> Vec<Planned> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     rng.set_stream(NEMESIS_STREAM);

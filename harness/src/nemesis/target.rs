@@ -28,7 +28,7 @@ pub enum Target {
     ShortestLog,
     /// The running node with the longest log.
     LongestLog,
-    /// Every node.
+    /// Every node, whatever its state.
     All,
     /// The nodes now killed (or crashed).
     Down,

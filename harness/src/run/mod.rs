@@ -67,7 +67,7 @@ pub struct RunArgs {
     /// Faults to inject: a comma list of kill, pause, partition, drop; or all; or none.
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]
     pub nemesis: NemesisSet,
-    /// Number of nodes.
+    /// Number of nodes in the cluster.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub nodes: u16,
     /// Seconds of workload under faults (healing, recovery and final reads come after).

@@ -18,7 +18,7 @@ pub struct SystemProbe {
     pub system: Arc<dyn System>,
     /// The HTTP client of the run.
     pub http: reqwest::Client,
-    /// The cluster's nodes.
+    /// The cluster's nodes, by index.
     pub specs: Vec<NodeSpec>,
 }
 

@@ -23,7 +23,7 @@ pub const BUILTIN: &str = include_str!("builtin.toml");
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
-    /// The scenarios.
+    /// The file's scenarios, in the order written.
     #[serde(rename = "scenario", default)]
     pub scenarios: Vec<Scenario>,
 }
@@ -39,7 +39,7 @@ pub struct Scenario {
     /// The workload it drives.
     #[serde(default = "default_workload")]
     pub workload: String,
-    /// Cluster size.
+    /// Cluster size (the run's `--nodes` unless given on the command line).
     #[serde(default = "default_nodes")]
     pub nodes: u16,
     /// Seconds of workload under faults.
@@ -138,16 +138,16 @@ pub enum Control {
     },
     /// Stop every fault: remove every packet rule, resume and restart every node.
     Heal,
-    /// Wait this long.
+    /// Do nothing for a while; the clients keep going.
     Sleep {
-        /// Seconds.
+        /// How long, seconds (cut short by the time limit).
         seconds: f64,
     },
     /// Arm a faultline-node failpoint on the target nodes: the next time one
     /// of them passes that moment it crashes on purpose (and stays down until
     /// `restart` or `heal`). The nodes must run with `--failpoints`.
     Arm {
-        /// Which failpoint.
+        /// The failpoint to arm.
         failpoint: FailpointName,
         /// The nodes armed (the running ones among them).
         target: Target,
@@ -160,7 +160,7 @@ pub enum Control {
     },
     /// Wait until `until` holds, at most `timeout` seconds (then go on).
     Wait {
-        /// The condition.
+        /// The condition that ends the wait.
         until: Condition,
         /// Longest wait, seconds.
         #[serde(default = "default_wait")]
@@ -205,15 +205,15 @@ pub enum ScenarioError {
     /// The file could not be read.
     #[error("reading {path}: {source}")]
     Read {
-        /// The file.
+        /// The file that could not be read.
         path: PathBuf,
-        /// Why.
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// The TOML does not fit the schema.
     #[error("{path}: {message}")]
     Parse {
-        /// The file.
+        /// The file whose TOML is wrong.
         path: PathBuf,
         /// What toml said (with line and column).
         message: String,
@@ -221,13 +221,13 @@ pub enum ScenarioError {
     /// A scenario is not usable as written.
     #[error("{path}:{line}: scenario {name:?}: {message}")]
     Invalid {
-        /// The file.
+        /// The file holding the scenario.
         path: PathBuf,
         /// The line of the scenario's name (or of the step at fault).
         line: usize,
-        /// The scenario.
+        /// The scenario's name.
         name: String,
-        /// What is wrong.
+        /// What is wrong with it.
         message: String,
     },
     /// No scenario of that name.
@@ -340,7 +340,7 @@ fn line_of_step(text: &str, start: usize, i: usize) -> usize {
         .map_or(start, |(n, _)| n + 1)
 }
 
-/// The built-in scenarios.
+/// The built-in scenarios (`builtin.toml`), parsed and checked.
 pub fn builtins() -> Vec<Scenario> {
     parse(BUILTIN, Path::new("builtin.toml")).expect("the built-in scenarios parse")
 }
