@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// The exit status of a node that crashed at a failpoint.
 pub const EXIT_CODE: i32 = 86;
 
-/// One named moment.
+/// A moment in the node where a harness can arm a crash; it fires once, then disarms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Failpoint {
     /// Right after a vote granted in a real election (not a PreVote) is
@@ -32,7 +32,7 @@ pub enum Failpoint {
 }
 
 impl Failpoint {
-    /// Every failpoint.
+    /// Every failpoint, in declaration order (its position is its slot in [`Failpoints`]).
     pub const ALL: [Failpoint; 2] = [Failpoint::CrashAfterVote, Failpoint::CrashAfterCommit];
 
     /// Its name in URLs and scenario files.
@@ -103,7 +103,7 @@ impl Failpoints {
         self.armed[fp.slot()].store(true, Ordering::SeqCst);
     }
 
-    /// Disarms `fp`.
+    /// Disarms `fp` (a no-op if it was not armed), as `DELETE /debug/failpoints/NAME` does.
     pub fn disarm(&self, fp: Failpoint) {
         self.armed[fp.slot()].store(false, Ordering::SeqCst);
     }

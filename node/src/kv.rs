@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 pub enum Command {
     /// Set `key` to `value`.
     Put {
-        /// The key.
+        /// The key; whatever it held, a list included, is replaced.
         key: String,
         /// The new value (JSON text).
         value: String,
     },
     /// Set `key` to `to` if it holds `from`.
     Cas {
-        /// The key.
+        /// The key; it must hold a single value equal to `from` (absent or a list: mismatch).
         key: String,
         /// The expected value (JSON text).
         from: String,
@@ -29,7 +29,7 @@ pub enum Command {
     },
     /// Append `value` to the list held by `key` (an absent key is an empty list).
     Append {
-        /// The key.
+        /// The key; it must hold a list or be absent.
         key: String,
         /// The element (JSON text).
         value: String,
@@ -94,7 +94,7 @@ pub struct KvStore {
 }
 
 impl KvStore {
-    /// An empty store.
+    /// A store with no keys (also what an empty snapshot restores to).
     pub fn new() -> KvStore {
         KvStore::default()
     }
@@ -114,7 +114,7 @@ impl KvStore {
         self.map.is_empty()
     }
 
-    /// Applies one command.
+    /// Applies one committed command; a refused `cas` or `append` changes nothing and says why.
     pub fn apply(&mut self, cmd: &Command) -> Applied {
         match cmd {
             Command::Put { key, value } => {

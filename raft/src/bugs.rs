@@ -82,7 +82,7 @@ impl fmt::Display for Bug {
 #[derive(Debug, thiserror::Error)]
 #[error("unknown bug {name:?}; known bugs: {}", Bug::ALL.map(Bug::name).join(", "))]
 pub struct UnknownBug {
-    /// The name given.
+    /// The name given (e.g. to `--bug`), which matches no [`Bug`].
     pub name: String,
 }
 

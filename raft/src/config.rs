@@ -7,7 +7,7 @@ use crate::bugs::{Bug, Bugs};
 /// replication limits, the seed of its randomness and the injected bugs.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// This node's id.
+    /// This node's id (the server numbers `--peers` 1, 2, .. in order); one of `voters`.
     pub id: NodeId,
     /// The fixed membership, including `id`.
     pub voters: Vec<NodeId>,

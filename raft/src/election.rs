@@ -10,7 +10,7 @@ use crate::bugs::Bug;
 pub(crate) struct VoteRequest {
     /// A PreVote (does not bind the voter) rather than a Vote.
     pub(crate) pre: bool,
-    /// The candidate.
+    /// The candidate; a granted (non-Pre) Vote goes to it.
     pub(crate) from: NodeId,
     /// The term it campaigns in.
     pub(crate) term: Term,

@@ -111,7 +111,7 @@ pub use node::{ProposeError, RaftNode, ReadState, Ready, Restored, Role, Status}
 
 /// A node's id (the server maps names "n1", "n2", .. to 1, 2, ..).
 pub type NodeId = u64;
-/// A Raft term.
+/// A Raft term: 0 before the first election, then it only grows.
 pub type Term = u64;
 /// A log index (the first entry is 1; 0 means "none").
 pub type Index = u64;

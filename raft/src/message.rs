@@ -51,9 +51,9 @@ pub struct Snapshot {
 /// A message between peers (the transport frames it with bincode).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    /// The sender.
+    /// The sending node; answers go back to it.
     pub from: NodeId,
-    /// The receiver.
+    /// The node it is for; the transport routes by it.
     pub to: NodeId,
     /// The sender's term (for PreVote: the term it would campaign in).
     pub term: Term,
@@ -123,7 +123,7 @@ pub enum MessageBody {
     Heartbeat {
         /// The leader's commit index, capped at what the follower is known to hold.
         commit: Index,
-        /// The ReadIndex round.
+        /// The leader's latest ReadIndex round (0: none yet); the follower echoes it.
         ctx: u64,
     },
     /// The answer to a Heartbeat.
@@ -133,7 +133,7 @@ pub enum MessageBody {
     },
     /// The follower is behind the compacted log: here is the leader's snapshot.
     InstallSnapshot {
-        /// The snapshot.
+        /// The leader's latest snapshot, data included; it replaces the follower's log.
         snapshot: Snapshot,
     },
 }

@@ -25,7 +25,7 @@ pub struct Restored {
     pub entries: Vec<Entry>,
 }
 
-/// A node's role.
+/// What a node is in its current term; only a `Leader` takes proposals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     /// Follows a leader (or waits for one).
@@ -34,7 +34,7 @@ pub enum Role {
     PreCandidate,
     /// Campaigns in a new term.
     Candidate,
-    /// Leads its term.
+    /// Leads its term: takes proposals and replicates them to the others.
     Leader,
 }
 
@@ -56,7 +56,7 @@ pub struct ReadState {
 /// [`Config::persist_in_parallel`]: super::Config::persist_in_parallel
 #[derive(Debug, Default)]
 pub struct Ready {
-    /// Changed: persist it.
+    /// Term, vote and commit if they changed since the last Ready (None: unchanged); persist it.
     pub hard_state: Option<HardState>,
     /// Received from the leader: persist it in place of the whole log, then
     /// restore the state machine from it.
@@ -93,15 +93,15 @@ impl Ready {
 /// A snapshot of a node's state, for logs, metrics and the HTTP API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
-    /// The node.
+    /// This node's id, from its [`Config`].
     pub id: NodeId,
-    /// Its role.
+    /// Its role in `term`.
     pub role: Role,
-    /// Its current term.
+    /// The latest term it has seen (persisted in [`HardState`]).
     pub term: Term,
     /// The leader it knows of in `term`.
     pub leader: Option<NodeId>,
-    /// Its commit index.
+    /// The highest index it knows committed (a follower learns it from the leader).
     pub commit: Index,
     /// Its last log index.
     pub last_index: Index,
@@ -493,7 +493,7 @@ impl RaftNode {
         self.role
     }
 
-    /// The node's configuration.
+    /// The configuration it was created with (it never changes).
     pub fn config(&self) -> &Config {
         &self.cfg
     }

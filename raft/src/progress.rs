@@ -22,13 +22,13 @@ pub(crate) enum ProgressState {
 /// The leader's view of one follower.
 #[derive(Debug, Clone)]
 pub(crate) struct Progress {
-    /// The follower.
+    /// The follower's id (the leader keeps no Progress for itself).
     pub(crate) id: NodeId,
     /// The highest index known to match the leader's log.
     pub(crate) matched: Index,
     /// The next index to send.
     pub(crate) next: Index,
-    /// The flow-control state.
+    /// How Appends to it are paced: probe, pipeline, or wait for a snapshot.
     pub(crate) state: ProgressState,
     /// In Probe: an Append is out and unanswered.
     pub(crate) probe_sent: bool,

@@ -1,7 +1,7 @@
 //! The core's only randomness: a tiny seeded generator (SplitMix64), so the
 //! same seed always gives the same election timeouts.
 
-/// A SplitMix64 generator.
+/// A SplitMix64 generator: the same seed always draws the same numbers.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);
 

@@ -37,7 +37,7 @@ pub enum Input<W, R> {
 pub enum Refusal {
     /// Only the leader can do it; `leader` is the one this node knows of.
     NotLeader {
-        /// The known leader.
+        /// The leader this node knows of in its term, to retry at (None: none known).
         leader: Option<NodeId>,
     },
     /// The entry was overwritten by another leader's: it will never apply.
@@ -49,14 +49,14 @@ pub enum Refusal {
 /// The outcome of one client request, for the caller to deliver.
 #[derive(Debug)]
 pub enum Answer<W, R> {
-    /// A write's outcome.
+    /// The answer to an [`Input::Write`] with the same `id`.
     Write {
         /// The id the write came with.
         id: W,
         /// What applying it did, or why it did not (or may not) apply.
         outcome: Result<Applied, Refusal>,
     },
-    /// A read's outcome.
+    /// The answer to an [`Input::Read`] with the same `id`.
     Read {
         /// The id the read came with.
         id: R,

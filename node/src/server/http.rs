@@ -62,7 +62,7 @@ impl Api {
     }
 }
 
-/// The routes.
+/// The client API's routes (`/kv/...` and `/status`; failpoints are served apart).
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/kv/:key", get(read).put(write))
@@ -72,7 +72,7 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-/// An error answer.
+/// A `status` response with body `{"error": code, "definite": definite}`, plus `message` if given.
 fn error(status: StatusCode, code: &str, definite: bool, message: Option<String>) -> Response {
     let mut body = json!({ "error": code, "definite": definite });
     if let Some(m) = message {

@@ -41,7 +41,7 @@ pub struct ServerConfig {
     /// The most entries one Append message carries (catch-up goes in steps
     /// of this size).
     pub max_append_entries: usize,
-    /// Deliberately wrong behaviours.
+    /// Known Raft bugs to switch on (`--bug`); empty for a correct node.
     pub bugs: Bugs,
     /// The seed of the core's randomness (election timeouts).
     pub seed: u64,
@@ -67,9 +67,9 @@ pub enum ServerError {
     /// A listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
-        /// The address.
+        /// The peer or client (HTTP) address that could not be bound.
         addr: SocketAddr,
-        /// Why.
+        /// The error `bind` returned (e.g. address in use).
         source: std::io::Error,
     },
 }
@@ -81,7 +81,7 @@ pub enum Reply<T> {
     Local(oneshot::Sender<T>),
     /// Back over the peer link to the follower that forwarded the request.
     Forwarded {
-        /// The follower.
+        /// The follower that forwarded the request; the outcome goes back to it.
         from: NodeId,
         /// The follower's request id.
         id: u64,
@@ -128,21 +128,21 @@ pub enum Input {
     Peer(Message),
     /// A client write; answered when its entry commits (or is lost).
     Write {
-        /// The command.
+        /// The put, cas or append to propose.
         cmd: Command,
         /// Where the outcome goes.
         reply: Reply<Result<Applied, Refusal>>,
     },
     /// A client read; linearizable unless `local`.
     Read {
-        /// The key.
+        /// The key whose value to read.
         key: String,
         /// Serve from local state without asking anyone (not linearizable).
         local: bool,
         /// Where the value goes.
         reply: Reply<Result<Option<Stored>, Refusal>>,
     },
-    /// `GET /status`.
+    /// A `GET /status`: the Raft loop answers with its current [`NodeStatus`].
     Status {
         /// Where the status goes.
         reply: oneshot::Sender<NodeStatus>,
@@ -154,15 +154,15 @@ pub use crate::replica::Refusal;
 /// The answer to `GET /status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeStatus {
-    /// This node's name.
+    /// This node's name, as given by `--id` (e.g. `n1`).
     pub id: String,
     /// `leader`, `follower`, `candidate` or `pre-candidate`.
     pub role: String,
-    /// Its current term.
+    /// The latest term the node has seen.
     pub term: u64,
     /// The leader it knows of.
     pub leader: Option<String>,
-    /// Its commit index.
+    /// The highest log index it knows committed (a follower may lag the leader).
     pub commit_index: u64,
     /// The last index applied to the state machine.
     pub applied_index: u64,

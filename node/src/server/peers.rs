@@ -47,27 +47,27 @@ const READ_IDLE: Duration = Duration::from_secs(5);
 enum Frame {
     /// The first frame: who is calling and where it serves clients.
     Hello {
-        /// The sender's id.
+        /// The sender's Raft id (its 1-based position in `--peers`).
         id: NodeId,
         /// The sender's HTTP address.
         http_addr: String,
     },
-    /// A Raft message.
+    /// A Raft message, handed to the Raft loop as is.
     Raft(Message),
     /// A client request a follower hands to the leader.
     Forward {
         /// The follower's request id.
         id: u64,
-        /// The follower.
+        /// The follower's id: where the `ForwardReply` goes.
         from: NodeId,
-        /// The request.
+        /// The write or read the leader runs for the follower's client.
         req: Forwarded,
     },
     /// The leader's answer to a `Forward`.
     ForwardReply {
         /// The follower's request id.
         id: u64,
-        /// The outcome.
+        /// What the leader's Raft loop answered, a refusal included.
         reply: ForwardedReply,
     },
 }
@@ -75,11 +75,11 @@ enum Frame {
 /// A client request forwarded to the leader.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Forwarded {
-    /// A write.
+    /// A put, cas or append to propose.
     Write(Command),
-    /// A linearizable read.
+    /// A read; the leader serves it linearizably (ReadIndex), never from stale state.
     Read {
-        /// The key.
+        /// The key whose value to read.
         key: String,
     },
 }
@@ -87,9 +87,9 @@ pub enum Forwarded {
 /// The leader's outcome of a forwarded request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ForwardedReply {
-    /// Of a write.
+    /// The answer to a forwarded write.
     Write(Result<Applied, Refusal>),
-    /// Of a read.
+    /// The answer to a forwarded read.
     Read(Result<Option<Stored>, Refusal>),
 }
 
@@ -113,7 +113,7 @@ pub type HttpAddrs = Arc<RwLock<HashMap<NodeId, String>>>;
 struct Outbox {
     queue: Mutex<VecDeque<Frame>>,
     ready: Notify,
-    /// Frames ever queued.
+    /// Frames ever queued; `flush` waits until `settled` reaches it.
     pushed: AtomicU64,
     /// Frames written to the socket (or dropped when the queue was full).
     settled: AtomicU64,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::raft::Index;
 
-/// A storage failure.
+/// Why opening, reading or writing the data directory failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// An operating-system call failed.
@@ -17,7 +17,7 @@ pub enum StorageError {
         op: &'static str,
         /// The file or directory it was done to.
         path: PathBuf,
-        /// The OS error.
+        /// The underlying error, shown after the path in the message.
         #[source]
         source: io::Error,
     },
@@ -29,7 +29,7 @@ pub enum StorageError {
         file.display()
     )]
     Corrupt {
-        /// The segment file.
+        /// The WAL segment file that holds the record.
         file: PathBuf,
         /// Where the record starts.
         offset: u64,
@@ -42,7 +42,7 @@ pub enum StorageError {
         file.display()
     )]
     CorruptSnapshot {
-        /// The snapshot file.
+        /// The snapshot file; moving it away lets the node start without it.
         file: PathBuf,
         /// What is wrong with it.
         reason: String,
@@ -58,7 +58,7 @@ pub enum StorageError {
     /// Another process holds the data directory.
     #[error("{} is locked: another faultline-node is using this data directory", file.display())]
     Locked {
-        /// The lock file.
+        /// The `LOCK` file in the data directory, which the other process holds with `flock`.
         file: PathBuf,
     },
     /// The caller asked for something that would break the log (a bug in the caller).
@@ -72,7 +72,7 @@ pub enum StorageError {
     /// A compaction past the last persisted entry.
     #[error("cannot compact {} up to {index}: the log ends at {last}", dir.display())]
     CompactBeyondLog {
-        /// The data directory.
+        /// The data directory of the log that was to be compacted.
         dir: PathBuf,
         /// The requested snapshot index.
         index: Index,
@@ -83,9 +83,9 @@ pub enum StorageError {
     /// storage refuses further writes (retrying an fsync can lie).
     #[error("storage in {} failed earlier ({cause}); restart to recover from the WAL", dir.display())]
     Poisoned {
-        /// The data directory.
+        /// The data directory whose storage refuses writes.
         dir: PathBuf,
-        /// The first failure.
+        /// The error of the write or fsync that failed first, as text.
         cause: String,
     },
     /// A record could not be encoded.
@@ -93,7 +93,7 @@ pub enum StorageError {
     Encode {
         /// The file it was meant for.
         file: PathBuf,
-        /// The encoder's error.
+        /// Bincode's error (a size limit when the body does not fit a `u32` length).
         #[source]
         source: bincode::Error,
     },

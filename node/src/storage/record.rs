@@ -47,7 +47,7 @@ pub(crate) enum Record {
 pub(crate) enum RecordRef<'a> {
     /// See [`Record::Header`].
     Header {
-        /// The hard state.
+        /// The hard state when the segment starts.
         hard_state: &'a HardState,
         /// The snapshot the log starts after.
         snapshot: &'a SnapshotMeta,
@@ -94,7 +94,7 @@ pub(crate) fn decode(body: &[u8]) -> Result<Record, bincode::Error> {
 pub(crate) enum Frame<'a> {
     /// A whole record whose checksums match; the next one starts at `next`.
     Record {
-        /// The body.
+        /// The record's bincode body, checksums verified, for [`decode`].
         body: &'a [u8],
         /// The offset just past it.
         next: usize,

@@ -39,7 +39,7 @@ static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 pub(crate) struct Segment {
     /// The sequence number of its first record (its name).
     pub(crate) seq: u64,
-    /// Its path.
+    /// Its file: [`segment_name`] of `seq` in the WAL directory.
     pub(crate) path: PathBuf,
     /// How many records it holds.
     pub(crate) records: u64,
@@ -243,9 +243,9 @@ fn truncate(
 /// Bytes ready to be appended: whole framed records.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Batch<'a> {
-    /// The framed records.
+    /// Whole framed records (see `record`), written as they are.
     pub(crate) bytes: &'a [u8],
-    /// How many records.
+    /// How many records `bytes` holds; added to the segment's count.
     pub(crate) records: u64,
     /// The highest log index they mention.
     pub(crate) max_index: Index,

@@ -24,7 +24,7 @@ pub enum ReadMode {
     /// To a node that believes it leads (a deposed leader included), as the
     /// server forwards reads to the leader it knows.
     AtLeader,
-    /// To any node.
+    /// To a node picked at random, whether or not it leads.
     AtAnyNode,
 }
 
@@ -60,7 +60,7 @@ struct PendingRead {
     term: u64,
 }
 
-/// Client-side bookkeeping.
+/// The simulated clients: writes and reads in flight and their answers, for the checks.
 #[derive(Debug, Default)]
 pub struct Client {
     next_cmd: u64,
@@ -74,7 +74,7 @@ pub struct Client {
     pub reads_served: u64,
     /// Reads refused (the node did not lead, or stopped leading).
     reads_refused: u64,
-    /// Writes acknowledged.
+    /// Writes answered `Done`, each counted once; every one must stay committed.
     pub acked: u64,
     /// Stale reads seen since the cluster last asked.
     stale: Vec<String>,

@@ -245,7 +245,7 @@ impl Cluster {
         }
     }
 
-    /// Restores every link.
+    /// Restores every link, ends every isolation and unfreezes every clock (held disks stay held).
     pub fn heal(&mut self) {
         self.held.iter_mut().for_each(|x| *x = false);
         self.isolated.iter_mut().for_each(|x| *x = false);

@@ -12,7 +12,7 @@ use faultline_node::kv::Command;
 use super::client::command_id;
 use super::storage::Disk;
 
-/// Which property broke.
+/// A safety property the checker watches; each [`Violation`] names one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invariant {
     /// Two leaders in one term.
@@ -79,7 +79,7 @@ pub fn data_id(e: &Entry) -> u64 {
 /// The global record the invariants are checked against.
 #[derive(Debug, Default)]
 pub struct Checker {
-    /// term -> leader.
+    /// The first node seen leading each term (a second one breaks election safety).
     leaders: HashMap<Term, NodeId>,
     /// (index, term) -> (data, previous term), for log matching.
     entries: HashMap<(Index, Term), (u64, Term)>,

@@ -127,7 +127,7 @@ impl Network {
         self.cut[b as usize][a as usize] = !up;
     }
 
-    /// Restores every link.
+    /// Restores every cut link; messages dropped while it was cut stay lost.
     pub fn heal(&mut self) {
         for row in &mut self.cut {
             row.iter_mut().for_each(|c| *c = false);

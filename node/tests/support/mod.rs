@@ -151,7 +151,7 @@ impl Cluster {
         Cluster { dir, nodes, http }
     }
 
-    /// Starts every node.
+    /// Spawns every node's process without waiting for it to serve.
     pub fn start(mut self) -> Cluster {
         for node in &mut self.nodes {
             node.start();
