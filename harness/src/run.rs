@@ -38,7 +38,7 @@ use crate::netns::{self, NetMode};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::store::RunDir;
-use crate::system::{find_leader, System, SystemOptions};
+use crate::system::{System, SystemArgs};
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -100,26 +100,11 @@ pub struct RunArgs {
     /// Seconds the checker may take before its verdict is unknown.
     #[arg(long, default_value_t = 120.0)]
     pub check_timeout: f64,
-    /// The system under test (see `faultline list`): faultline-node, etcd or http.
-    #[arg(long, default_value = "faultline-node", value_parser = crate::system::parse_name)]
-    pub system: String,
-    /// The node binary (default: faultline-node next to faultline).
-    #[arg(long)]
-    pub node_bin: Option<PathBuf>,
-    /// An extra argument for every node, e.g. `--node-arg=--bug=stale-read` (repeatable).
-    #[arg(long = "node-arg", allow_hyphen_values = true)]
-    pub node_args: Vec<String>,
-    /// etcd's binary for `--system etcd` (default: etcd on PATH).
-    #[arg(long)]
-    pub etcd_bin: Option<PathBuf>,
-    /// `--system etcd`: serve reads locally (serializable), which etcd
-    /// documents as not linearizable.
-    #[arg(long)]
-    pub etcd_serializable_reads: bool,
-    /// `--system http`: the command started per node, placeholders
-    /// {id} {peer_addr} {http_addr} {peers} {data_dir} filled in.
-    #[arg(long)]
-    pub node_cmd: Option<String>,
+    /// The system under test and its flags (--system, --node-bin, --node-arg,
+    /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub system: SystemArgs,
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -176,7 +161,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
         bail!("--time-limit, --rate and --nemesis-interval must be positive");
     }
-    let system = crate::system::build(&system_options(&args)).context("choosing the system")?;
+    let system = crate::system::build(&args.system.options(&args.system.system))
+        .context("choosing the system")?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     args.seed = Some(seed);
     let mut kinds = if scenario.is_some() {
@@ -287,6 +273,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
         }
         p.shutdown();
     }
+    system.shutdown();
     // The runtime's signal handlers outlive it: give Ctrl-C back its default
     // meaning for the checking phase (the nodes are gone).
     // SAFETY: resetting signal dispositions to their defaults.
@@ -432,6 +419,7 @@ async fn drive(
     let counters = Arc::new(Counters::default());
     let shared = Shared {
         http: http.clone(),
+        timeout,
         workload: ctx.workload.clone(),
         system: ctx.system.clone(),
         recorder: recorder.clone(),
@@ -445,7 +433,7 @@ async fn drive(
         let client = Client {
             slot,
             concurrency: ctx.concurrency,
-            node: specs[slot % specs.len()].http_addr,
+            node: specs[slot % specs.len()].clone(),
             interval: per_client,
             seed: ctx.seed,
         };
@@ -578,22 +566,15 @@ async fn final_phase(
     let mut tasks = tokio::task::JoinSet::new();
     for (n, read) in reads.into_iter().enumerate() {
         let shared = shared.clone();
-        let addrs: Vec<String> = specs
-            .iter()
-            .map(|s| format!("http://{}", s.http_addr))
-            .collect();
+        let specs = specs.to_vec();
         let base_process = process;
         process += ATTEMPTS as u64;
         tasks.spawn(async move {
             for attempt in 0..ATTEMPTS {
-                let node = read.node.unwrap_or(n + attempt) % addrs.len();
-                let kind = invoke_and_complete(
-                    &shared,
-                    &addrs[node],
-                    base_process + attempt as u64,
-                    &read.op,
-                )
-                .await;
+                let node = read.node.unwrap_or(n + attempt) % specs.len();
+                let p = base_process + attempt as u64;
+                let mut client = shared.open(&specs[node], format!("c{p}"));
+                let kind = invoke_and_complete(&shared, client.as_mut(), p, &read.op).await;
                 if kind == EventType::Ok {
                     return;
                 }
@@ -624,10 +605,7 @@ async fn wait_for_leader(
             );
         }
         let specs = lock(&ctx.platform).nodes().to_vec();
-        if find_leader(ctx.system.as_ref(), http, &specs)
-            .await
-            .is_some()
-        {
+        if crate::system::ready(ctx.system.as_ref(), http, &specs).await {
             warn_if_partitions_are_blind(ctx, &specs);
             return Ok(());
         }
@@ -672,7 +650,7 @@ fn tail(text: &str, n: usize) -> String {
 }
 
 /// How a scenario player asks node `i` for its status: the system's answer
-/// (role, term) plus, where the node's `/status` has them, its log indexes.
+/// (role, term, and its log indexes where the system knows them).
 fn probe(
     system: Arc<dyn System>,
     http: reqwest::Client,
@@ -683,27 +661,14 @@ fn probe(
         let http = http.clone();
         let node = specs[i].clone();
         Box::pin(async move {
-            let timeout = Duration::from_millis(500);
-            let status = system.status(&http, &node, timeout).await?;
-            let raw: Option<serde_json::Value> = match http
-                .get(format!("http://{}/status", node.http_addr))
-                .timeout(timeout)
-                .send()
-                .await
-            {
-                Ok(resp) if resp.status().is_success() => resp.json().await.ok(),
-                _ => None,
-            };
-            let index = |field: &str| {
-                raw.as_ref()
-                    .and_then(|r| r.get(field))
-                    .and_then(|v| v.as_u64())
-            };
+            let status = system
+                .status(&http, &node, Duration::from_millis(500))
+                .await?;
             Some(crate::scenario::play::Probed {
                 role: status.role,
                 term: status.term,
-                last_log_index: index("last_log_index"),
-                snapshot_index: index("snapshot_index"),
+                last_log_index: status.last_log_index,
+                snapshot_index: status.snapshot_index,
             })
         })
     })
@@ -729,20 +694,8 @@ fn apply_scenario(args: &mut RunArgs, s: &crate::scenario::Scenario) {
         args.request_timeout_ms = ms;
     }
     let mut node_args = s.node_args.clone();
-    node_args.append(&mut args.node_args);
-    args.node_args = node_args;
-}
-
-/// What builds the system of a run.
-fn system_options(args: &RunArgs) -> SystemOptions {
-    SystemOptions {
-        name: args.system.clone(),
-        node_bin: args.node_bin.clone(),
-        node_args: args.node_args.clone(),
-        etcd_bin: args.etcd_bin.clone(),
-        etcd_serializable_reads: args.etcd_serializable_reads,
-        node_cmd: args.node_cmd.clone(),
-    }
+    node_args.append(&mut args.system.node_args);
+    args.system.node_args = node_args;
 }
 
 /// A seed from the clock and the process id.
