@@ -29,10 +29,13 @@
 //!
 //! A client program that exits, answers nothing within the request timeout
 //! (plus a grace of [`GRACE`]), or prints something that is not the answer
-//! (not JSON, wrong `in_reply_to`, wrong type) leaves its operation `info`,
+//! (a line that is not JSON, or not `in_reply_to` the request) leaves its
+//! operation `info`
+//! (a freshly started program gets [`STARTUP`] more for its first answer),
 //! is killed with its process group, named in a warning with its last stderr
 //! line, and started afresh for the client's next operation. It never stops
-//! the run. Every program is killed when its client is dropped.
+//! the run. An answer of the wrong type is `info` too (the program keeps
+//! running). Every program is killed when its client is dropped.
 //!
 //! Status: the harness keeps one extra client program per node (named
 //! `status-n1`, ...) and sends it `status`. `status_ok` may also carry
@@ -67,6 +70,10 @@ pub const NAME: &str = "exec";
 /// before it counts as hung (so a program that times out on its own can
 /// still say so).
 pub const GRACE: Duration = Duration::from_millis(250);
+
+/// How long a freshly started program may take on top of that for its
+/// first answer (an interpreter's start-up on a busy machine).
+pub const STARTUP: Duration = Duration::from_secs(5);
 
 /// The key a readiness read asks for, when a program has no status.
 const READY_KEY: &str = "faultline-ready";
@@ -441,15 +448,17 @@ impl Program {
     /// replies to it; `Err` (the program is gone, and named in a warning)
     /// when the program cannot answer. `what` names the operation.
     async fn call(&mut self, mut body: Value, what: &str) -> Result<Value, String> {
+        let mut allowance = self.timeout + GRACE;
         if self.running.is_none() {
             // Nothing was sent: the operation certainly did not happen, but
             // the harness says info all the same (it never guesses).
             self.running = Some(self.start()?);
+            allowance += STARTUP;
         }
         self.next_msg_id += 1;
         let msg_id = self.next_msg_id;
         body["msg_id"] = json!(msg_id);
-        let deadline = tokio::time::Instant::now() + self.timeout + GRACE;
+        let deadline = tokio::time::Instant::now() + allowance;
         let Some(running) = self.running.as_mut() else {
             return Err("client program not running".into());
         };
@@ -460,11 +469,11 @@ impl Program {
             running.stdin.flush().await
         };
         let trouble = match tokio::time::timeout_at(deadline, sent).await {
-            Err(_) => Trouble::Hung,
+            Err(_) => Trouble::Hung(allowance),
             Ok(Err(_)) => Trouble::Exited,
             Ok(Ok(())) => match tokio::time::timeout_at(deadline, running.stdout.next_line()).await
             {
-                Err(_) => Trouble::Hung,
+                Err(_) => Trouble::Hung(allowance),
                 Ok(Err(e)) => Trouble::Garbage(format!("unreadable output: {e}")),
                 Ok(Ok(None)) => Trouble::Exited,
                 Ok(Ok(Some(text))) => match serde_json::from_str::<Value>(&text) {
@@ -505,10 +514,9 @@ impl Program {
                     _ => "closed its output".to_string(),
                 }
             }
-            Trouble::Hung => format!(
-                "did not answer within {} ms",
-                (self.timeout + GRACE).as_millis()
-            ),
+            Trouble::Hung(allowance) => {
+                format!("did not answer within {} ms", allowance.as_millis())
+            }
             Trouble::Garbage(what) => format!("printed {what}"),
         };
         let last = running
@@ -538,7 +546,7 @@ impl Program {
 /// Why a program gave no answer.
 enum Trouble {
     Exited,
-    Hung,
+    Hung(Duration),
     Garbage(String),
 }
 
