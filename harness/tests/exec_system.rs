@@ -42,7 +42,14 @@ fn run(node_cmd: &str, client_cmd: &str, args: &[&str]) -> (i32, String, PathBuf
         .arg("run")
         .arg("--store")
         .arg(&store)
-        .args(["--system", "exec", "--node-cmd", node_cmd, "--client-cmd", client_cmd])
+        .args([
+            "--system",
+            "exec",
+            "--node-cmd",
+            node_cmd,
+            "--client-cmd",
+            client_cmd,
+        ])
         .args(["--nemesis-interval", "1", "--recovery-time", "2"])
         .args(args)
         .stdout(Stdio::piped())

@@ -314,7 +314,10 @@ mod tests {
     #[test]
     fn functions_serialize_as_their_history_names() {
         for f in Func::ALL {
-            assert_eq!(serde_json::to_value(f).unwrap(), Value::String(f.name().into()));
+            assert_eq!(
+                serde_json::to_value(f).unwrap(),
+                Value::String(f.name().into())
+            );
             assert_eq!(f.name().parse::<Func>().unwrap(), f);
             assert_eq!(f.to_string(), f.name());
         }

@@ -72,6 +72,9 @@ mod tests {
         elements.dedup();
         assert_eq!(elements.len(), appends.len());
         let read = Op::new(Func::Read, "l0", Value::Null);
-        assert_eq!(w.complete(&read, Reply::Ok(Value::Null)), Reply::Ok(json!([])));
+        assert_eq!(
+            w.complete(&read, Reply::Ok(Value::Null)),
+            Reply::Ok(json!([]))
+        );
     }
 }

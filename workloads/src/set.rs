@@ -73,7 +73,10 @@ mod tests {
             w.complete(&read, Reply::Ok(json!([1, 2]))),
             Reply::Ok(json!([1, 2]))
         );
-        assert_eq!(w.complete(&read, Reply::Ok(Value::Null)), Reply::Ok(json!([])));
+        assert_eq!(
+            w.complete(&read, Reply::Ok(Value::Null)),
+            Reply::Ok(json!([]))
+        );
         assert_eq!(w.final_reads(&["set".into()], 3).len(), 3);
     }
 }

@@ -299,7 +299,9 @@ impl Gateway<'_> {
 
     async fn read(&self, key: &str, serializable: bool) -> Translated {
         let found = self.range(key, serializable).await?;
-        Ok(Done::Read(found.map(|(value, _)| value).unwrap_or(Value::Null)))
+        Ok(Done::Read(
+            found.map(|(value, _)| value).unwrap_or(Value::Null),
+        ))
     }
 
     async fn write(&self, key: &str, value: &Value) -> Translated {

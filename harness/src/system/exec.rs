@@ -155,7 +155,11 @@ impl Exec {
     }
 
     /// The status program of `node`.
-    fn status_program(&self, node: &NodeSpec, timeout: Duration) -> Arc<tokio::sync::Mutex<Program>> {
+    fn status_program(
+        &self,
+        node: &NodeSpec,
+        timeout: Duration,
+    ) -> Arc<tokio::sync::Mutex<Program>> {
         let mut map = self.status.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(node.name.clone())
             .or_insert_with(|| {
@@ -182,7 +186,9 @@ impl Exec {
         }
         let read = json!({ "type": "read", "key": READY_KEY });
         match program.call(read, "readiness read").await {
-            Ok(body) if body["type"] == "read_ok" || error_code(&body) == Some(KEY_DOES_NOT_EXIST) => {
+            Ok(body)
+                if body["type"] == "read_ok" || error_code(&body) == Some(KEY_DOES_NOT_EXIST) =>
+            {
                 Some(NodeStatus {
                     id: node.name.clone(),
                     role: ROLE_UNKNOWN.to_string(),
@@ -353,10 +359,7 @@ fn reply(op: &Op, body: &Value) -> Reply {
         };
     }
     if body["type"] != ok_type(op.f) {
-        return Reply::Info(format!(
-            "the client program answered {} with {body}",
-            op.f
-        ));
+        return Reply::Info(format!("the client program answered {} with {body}", op.f));
     }
     match op.f {
         Func::Read => Reply::Ok(body.get("value").cloned().unwrap_or(Value::Null)),
@@ -501,11 +504,8 @@ impl Program {
                 // Its exit status, and the rest of its stderr.
                 let status =
                     tokio::time::timeout(Duration::from_millis(500), running.child.wait()).await;
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(200),
-                    &mut running.stderr_done,
-                )
-                .await;
+                let _ = tokio::time::timeout(Duration::from_millis(200), &mut running.stderr_done)
+                    .await;
                 match status {
                     Ok(Ok(s)) => match s.code() {
                         Some(code) => format!("exited with status {code}"),
@@ -625,7 +625,10 @@ mod tests {
         let e = exec("client.py {node} {http_addr} {client} {timeout_ms}");
         let p = e.program(&nodes[1], "c4", Duration::from_millis(900));
         assert_eq!(p.argv, ["client.py", "n2", "127.0.0.12:8001", "c4", "900"]);
-        assert_eq!(e.command(0, &nodes).args, ["--id", "n1", "--http", "127.0.0.11:8001"]);
+        assert_eq!(
+            e.command(0, &nodes).args,
+            ["--id", "n1", "--http", "127.0.0.11:8001"]
+        );
     }
 
     #[test]
@@ -668,7 +671,10 @@ read l; echo oops >&2; echo not json
         rt.block_on(async {
             assert_eq!(c.invoke(&write).await, Reply::Ok(json!(1)));
             let second = c.invoke(&write).await;
-            assert!(matches!(second, Reply::Info(ref e) if e.contains("not JSON")), "{second:?}");
+            assert!(
+                matches!(second, Reply::Info(ref e) if e.contains("not JSON")),
+                "{second:?}"
+            );
             assert_eq!(c.invoke(&write).await, Reply::Ok(json!(1)));
         });
     }

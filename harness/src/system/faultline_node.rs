@@ -266,7 +266,11 @@ pub async fn set_failpoint(
     armed: bool,
 ) -> Result<(), String> {
     let url = format!("http://{}/debug/failpoints/{name}", node.http_addr);
-    let req = if armed { http.put(url) } else { http.delete(url) };
+    let req = if armed {
+        http.put(url)
+    } else {
+        http.delete(url)
+    };
     match req.timeout(Duration::from_millis(500)).send().await {
         Ok(r) if r.status().is_success() => Ok(()),
         Ok(r) => Err(format!(
@@ -274,7 +278,11 @@ pub async fn set_failpoint(
             node.name,
             r.status().as_u16()
         )),
-        Err(e) => Err(format!("failpoint {name} on {}: {}", node.name, root_cause(&e))),
+        Err(e) => Err(format!(
+            "failpoint {name} on {}: {}",
+            node.name,
+            root_cause(&e)
+        )),
     }
 }
 

@@ -18,8 +18,8 @@
 //!   JSON lines (`--node-cmd` and `--client-cmd`).
 
 pub mod etcd;
-pub mod faultline_node;
 pub mod exec;
+pub mod faultline_node;
 pub mod http;
 
 use std::fmt::Debug;
@@ -339,7 +339,9 @@ pub async fn ready(system: &dyn System, http: &reqwest::Client, nodes: &[NodeSpe
     let answers = futures_join_all(asks.collect()).await;
     let leads = answers.iter().flatten().any(|s| s.role == "leader");
     let all_unknown = answers.len() == nodes.len()
-        && answers.iter().all(|a| matches!(a, Some(s) if s.role == ROLE_UNKNOWN));
+        && answers
+            .iter()
+            .all(|a| matches!(a, Some(s) if s.role == ROLE_UNKNOWN));
     leads || all_unknown
 }
 
