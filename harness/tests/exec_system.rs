@@ -173,3 +173,27 @@ for n, line in enumerate(sys.stdin):
         "a client program outlived the run"
     );
 }
+
+#[test]
+fn client_commands_belong_to_exec_and_exec_needs_both_commands() {
+    let store = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .arg("run")
+            .arg("--store")
+            .arg(store.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["--client-cmd", "client {http_addr}"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("--client-cmd is for --system exec"), "{err}");
+    let (code, err) = run(&["--system", "exec", "--node-cmd", "kv {id}"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("needs --node-cmd"), "{err}");
+}
