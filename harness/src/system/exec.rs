@@ -34,7 +34,8 @@
 //! (a freshly started program gets [`STARTUP`] more for its first answer),
 //! is killed with its process group, named in a warning with its last stderr
 //! line, and started afresh for the client's next operation. It never stops
-//! the run. An answer of the wrong type is `info` too (the program keeps
+//! the run. Programs die with the harness (`PR_SET_PDEATHSIG`), even one
+//! killed by SIGKILL. An answer of the wrong type is `info` too (the program keeps
 //! running). Every program is killed when its client is dropped.
 //!
 //! Status: the harness keeps one extra client program per node (named
@@ -415,6 +416,20 @@ impl Program {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure only makes async-signal-safe syscalls.
+        unsafe {
+            cmd.pre_exec(move || {
+                // It dies with the harness, even one killed by SIGKILL.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("starting client program {:?}: {e}", self.argv[0]))?;
