@@ -161,8 +161,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<i32> {
     if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
         bail!("--time-limit, --rate and --nemesis-interval must be positive");
     }
-    let system = crate::system::build(&args.system.options(&args.system.system))
-        .context("choosing the system")?;
+    let system = crate::system::build(&args.system.selected()).context("choosing the system")?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     args.seed = Some(seed);
     let mut kinds = if scenario.is_some() {

@@ -194,6 +194,11 @@ pub struct SystemArgs {
 }
 
 impl SystemArgs {
+    /// The options that build the system `--system` names.
+    pub fn selected(&self) -> SystemOptions {
+        self.options(&self.system)
+    }
+
     /// The options that build the system named `name` with these flags.
     pub fn options(&self, name: &str) -> SystemOptions {
         SystemOptions {
