@@ -19,9 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
-use faultline_workloads::register::Register;
-use faultline_workloads::{Op, Reply};
+use clap::Args;
+use faultline_workloads::{Func, Op, Reply};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -30,14 +29,16 @@ use serde_json::{json, Value};
 use crate::cluster::{layout, LocalCluster, Platform};
 use crate::nemesis::Target;
 use crate::netns::{self, NetMode};
-use crate::system::{self, find_leader, System, SystemOptions};
+use crate::system::{self, ClientSpec, System, SystemArgs, SystemClient, SystemOptions};
 
 /// Arguments of `faultline bench`.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct BenchArgs {
-    /// The system to measure (see `faultline list`).
-    #[arg(long, default_value = "faultline-node", value_parser = system::parse_name)]
-    pub system: String,
+    /// The system to measure and its flags (--system, --node-bin, --node-arg,
+    /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub system: SystemArgs,
     /// Measure several systems one after the other and print the first one's
     /// ratios to the others, e.g. `--compare faultline-node,etcd` (overrides --system).
     #[arg(long, value_delimiter = ',', value_parser = system::parse_name)]
@@ -76,21 +77,6 @@ pub struct BenchArgs {
     /// Seed of the keys and the read/write mix.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// faultline-node's binary (default: next to faultline).
-    #[arg(long)]
-    pub node_bin: Option<PathBuf>,
-    /// An extra argument for every faultline-node (repeatable).
-    #[arg(long = "node-arg", allow_hyphen_values = true)]
-    pub node_args: Vec<String>,
-    /// etcd's binary (default: etcd on PATH).
-    #[arg(long)]
-    pub etcd_bin: Option<PathBuf>,
-    /// etcd: serializable (local) reads.
-    #[arg(long)]
-    pub etcd_serializable_reads: bool,
-    /// `--system http`: the command started per node (see `faultline run --help`).
-    #[arg(long)]
-    pub node_cmd: Option<String>,
     /// Where results are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -192,7 +178,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         bail!("--duration and --concurrency must be positive, --warmup not negative");
     }
     let names = if args.compare.is_empty() {
-        vec![args.system.clone()]
+        vec![args.system.system.clone()]
     } else {
         args.compare.clone()
     };
@@ -235,6 +221,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         eprintln!("  {}: starting {} nodes", system.name(), args.nodes);
         let result = rt.block_on(measure(&args, system.clone(), &mut cluster));
         cluster.shutdown();
+        system.shutdown();
         let result = result.with_context(|| {
             format!(
                 "benchmarking {} (node logs under {})",
@@ -263,21 +250,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
 /// The system options of `name`: each system takes only its own flags.
 fn options_for(args: &BenchArgs, name: &str) -> SystemOptions {
     let mine = |sys: &str| name == sys;
-    SystemOptions {
-        name: name.to_string(),
-        node_bin: args
-            .node_bin
-            .clone()
-            .filter(|_| mine(system::faultline_node::NAME)),
-        node_args: if mine(system::faultline_node::NAME) {
-            args.node_args.clone()
-        } else {
-            Vec::new()
-        },
-        etcd_bin: args.etcd_bin.clone().filter(|_| mine(system::etcd::NAME)),
-        etcd_serializable_reads: args.etcd_serializable_reads && mine(system::etcd::NAME),
-        node_cmd: args.node_cmd.clone().filter(|_| mine(system::http::NAME)),
+    let mut o = args.system.options(name);
+    if !mine(system::faultline_node::NAME) {
+        o.node_bin = None;
+        o.node_args.clear();
     }
+    if !mine(system::etcd::NAME) {
+        o.etcd_bin = None;
+        o.etcd_serializable_reads = false;
+    }
+    if !mine(system::http::NAME) && !mine(system::exec::NAME) {
+        o.node_cmd = None;
+    }
+    if !mine(system::exec::NAME) {
+        o.client_cmd = None;
+    }
+    o
 }
 
 /// One system: cluster up, leader, load, numbers.
@@ -307,18 +295,17 @@ async fn measure(
                 specs[*i].log_path.display()
             );
         }
-        if let Some(l) = find_leader(system.as_ref(), &http, &specs).await {
-            break l;
+        if system::ready(system.as_ref(), &http, &specs).await {
+            // A system that cannot name its leader: node 0 stands in.
+            break system::find_leader(system.as_ref(), &http, &specs)
+                .await
+                .unwrap_or(0);
         }
         if Instant::now() > deadline {
             bail!("no leader after {}s", args.leader_timeout);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let bases: Vec<String> = specs
-        .iter()
-        .map(|s| format!("http://{}", s.http_addr))
-        .collect();
     let t0 = Instant::now();
     let window_start = t0 + Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.duration);
@@ -328,12 +315,15 @@ async fn measure(
     for c in 0..args.concurrency {
         let node = match args.target {
             Target::Leader => leader,
-            _ => c % bases.len(),
+            _ => c % specs.len(),
+        };
+        let spec = ClientSpec {
+            name: format!("c{c}"),
+            http: http.clone(),
+            timeout,
         };
         let load = Load {
-            system: system.clone(),
-            http: http.clone(),
-            base: bases[node].clone(),
+            client: system.client(&specs[node], &spec),
             value: value.clone(),
             reads: f64::from(args.reads) / 100.0,
             keys: args.keys.max(1),
@@ -394,9 +384,7 @@ impl Tally {
 
 /// One closed-loop client.
 struct Load {
-    system: Arc<dyn System>,
-    http: reqwest::Client,
-    base: String,
+    client: Box<dyn SystemClient>,
     value: Value,
     reads: f64,
     keys: u64,
@@ -416,14 +404,11 @@ impl Load {
             let key = format!("b{}", self.rng.gen_range(0..self.keys));
             let read = self.rng.gen_bool(self.reads);
             let op = if read {
-                Op::new("read", key, Value::Null)
+                Op::new(Func::Read, key, Value::Null)
             } else {
-                Op::new("write", key, self.value.clone())
+                Op::new(Func::Write, key, self.value.clone())
             };
-            let reply = self
-                .system
-                .perform(&self.http, &self.base, &Register, &op)
-                .await;
+            let reply = self.client.invoke(&op).await;
             if start < self.window_start {
                 continue;
             }
@@ -557,7 +542,7 @@ mod tests {
     #[test]
     fn the_table_shows_each_system_and_the_ratio() {
         let args = BenchArgs {
-            system: "faultline-node".into(),
+            system: SystemArgs::default(),
             compare: vec!["faultline-node".into(), "etcd".into()],
             nodes: 3,
             concurrency: 64,
@@ -570,11 +555,6 @@ mod tests {
             request_timeout_ms: 2000,
             leader_timeout: 30.0,
             seed: 1,
-            node_bin: None,
-            node_args: Vec::new(),
-            etcd_bin: None,
-            etcd_serializable_reads: false,
-            node_cmd: None,
             store: "store".into(),
             net: NetMode::Private,
         };

@@ -97,6 +97,7 @@ mod tests {
             "faultline-node",
             "etcd",
             "http",
+            "exec",
             "leader-isolation",
             "lagging-follower",
         ] {

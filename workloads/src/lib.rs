@@ -1,97 +1,143 @@
-//! Named faultline workloads: what operations clients issue, how they map to a
-//! system's API, and which checkers judge the resulting history.
+//! Named faultline workloads: what operations clients issue and which
+//! checkers judge the resulting history.
 //!
 //! A workload is one small [`Workload`] implementation in its own file:
 //!
-//! - [`Workload::next_op`] draws the next operation of one client from that
-//!   client's [`Generator`] (its seeded random stream and unique counter);
-//! - [`Workload::request`] maps an operation to the node's HTTP API;
-//! - [`Workload::reply`] turns a successful or refused HTTP answer into the
-//!   operation's completion (errors with `{"error","definite"}` bodies, timeouts
-//!   and connection failures are handled by the client, the same for every
-//!   workload);
+//! - [`Workload::next_op`] draws the next typed [`Op`] of one client from
+//!   that client's [`Generator`] (its seeded random stream and unique counter);
+//! - [`Workload::complete`] reads a system's [`Reply`] in the workload's terms
+//!   (a list read of a key never written is the empty list, for instance);
 //! - [`Workload::model`] names the checker model, and
 //!   [`Workload::final_reads`] what the final phase reads after the faults heal.
 //!
+//! Workloads know nothing of any system's protocol: each system under test
+//! turns an [`Op`] into its own request and its answer into a [`Reply`].
+//!
 //! ```
-//! use faultline_workloads::{by_name, Generator};
+//! use faultline_workloads::{by_name, Func, Generator};
 //!
 //! let workload = by_name("register").unwrap();
 //! let mut gen = Generator::new(7, 0, 4);
 //! let op = workload.next_op(&mut gen);
-//! let request = workload.request(&op);
-//! assert!(request.path.starts_with("/kv/"));
+//! assert!(matches!(op.f, Func::Read | Func::Write | Func::Cas));
 //! ```
 
 pub mod list_append;
 pub mod register;
 pub mod set;
 
+use std::fmt;
+use std::str::FromStr;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use faultline_checker::model::ModelKind;
 
+/// The function of a client operation; serialized as its lowercase name
+/// (`"read"`, `"cas"`, ...), the `f` of the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Func {
+    /// Reads a key's whole value: a register's value, or a list or set.
+    Read,
+    /// Overwrites a register with the operation's value.
+    Write,
+    /// Compare-and-set: the value is `[from, to]`.
+    Cas,
+    /// Adds the value, a unique element, to a set.
+    Add,
+    /// Appends the value, a unique element, to a list.
+    Append,
+}
+
+impl Func {
+    /// Every function, in declaration order.
+    pub const ALL: [Func; 5] = [Func::Read, Func::Write, Func::Cas, Func::Add, Func::Append];
+
+    /// The history's name of the function.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Read => "read",
+            Func::Write => "write",
+            Func::Cas => "cas",
+            Func::Add => "add",
+            Func::Append => "append",
+        }
+    }
+
+    /// Whether the operation changes nothing (so a failure to send it, or
+    /// an unknown outcome, cannot have taken effect).
+    pub fn is_read(self) -> bool {
+        self == Func::Read
+    }
+}
+
+impl fmt::Display for Func {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Func {
+    type Err = UnknownFunc;
+
+    fn from_str(s: &str) -> Result<Func, UnknownFunc> {
+        Func::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFunc(s.to_string()))
+    }
+}
+
+/// A function name no workload issues.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown operation function {0:?}")]
+pub struct UnknownFunc(pub String);
+
 /// One client operation, as recorded in the history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
-    /// The function: `read`, `write`, `cas`, `add`, `append`.
-    pub f: String,
-    /// The independent object it acts on.
+    /// What it does.
+    pub f: Func,
+    /// The independent object it acts on (None: the system's single object).
     pub key: Option<String>,
-    /// The invocation's value (see docs/history.md: `null` for reads).
+    /// The invocation's value (docs/history.md: `null` for reads, `[from, to]`
+    /// for cas, the element for add and append).
     pub value: Value,
 }
 
 impl Op {
     /// An operation on `key`.
-    pub fn new(f: &str, key: impl Into<String>, value: Value) -> Op {
+    pub fn new(f: Func, key: impl Into<String>, value: Value) -> Op {
         Op {
-            f: f.to_string(),
+            f,
             key: Some(key.into()),
             value,
         }
     }
-}
 
-/// The HTTP method of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// GET.
-    Get,
-    /// PUT.
-    Put,
-    /// POST.
-    Post,
-}
+    /// The key, or `register` for an operation without one (how every
+    /// system names the single object).
+    pub fn key_or_default(&self) -> &str {
+        self.key.as_deref().unwrap_or("register")
+    }
 
-/// A request to one node's HTTP API.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    /// The method.
-    pub method: Method,
-    /// The path, starting with `/`.
-    pub path: String,
-    /// The JSON body, if any.
-    pub body: Option<Value>,
-}
-
-impl Request {
-    /// A request without a body.
-    pub fn get(path: String) -> Request {
-        Request {
-            method: Method::Get,
-            path,
-            body: None,
-        }
+    /// A cas operation's expected and new values.
+    pub fn cas_values(&self) -> (&Value, &Value) {
+        (&self.value[0], &self.value[1])
     }
 }
 
-/// How an operation completed, as the workload reads a node's answer.
+/// How an operation completed, as a system reads its answer (Jepsen's
+/// `:ok` / `:fail` / `:info`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    /// It took effect; the completion's value (what it observed).
+    /// It took effect; the completion's value (what it observed: for a read
+    /// the value, `null` for a key never written; for the others the
+    /// operation's own value).
     Ok(Value),
     /// It certainly did not take effect; why.
     Fail(String),
@@ -156,7 +202,8 @@ impl Generator {
     }
 }
 
-/// A named workload: operations, their mapping to the node API, the checker.
+/// A named workload: its operations, how it reads their completions, its
+/// checker.
 pub trait Workload: Send + Sync {
     /// The command-line name.
     fn name(&self) -> &'static str;
@@ -166,11 +213,12 @@ pub trait Workload: Send + Sync {
     fn model(&self) -> ModelKind;
     /// The next operation of the client owning `gen`.
     fn next_op(&self, gen: &mut Generator) -> Op;
-    /// The HTTP request that performs `op`.
-    fn request(&self, op: &Op) -> Request;
-    /// The completion of `op` from a node's answer that is not an error body
-    /// (`status` is the HTTP status, `body` the JSON body or `null`).
-    fn reply(&self, op: &Op, status: u16, body: &Value) -> Reply;
+    /// The completion of `op` in the workload's terms, from what the system
+    /// replied. The default keeps the reply as it is.
+    fn complete(&self, op: &Op, reply: Reply) -> Reply {
+        let _ = op;
+        reply
+    }
     /// The reads of the final phase, after faults heal, for the keys the run
     /// used (sorted). `nodes` is the cluster size: a workload may read each
     /// key through every node.
@@ -218,29 +266,17 @@ pub fn names() -> Vec<&'static str> {
     all().iter().map(|w| w.name()).collect()
 }
 
-/// The answer to a read of a key that may hold a list: `200 {"value": [..]}`
-/// is the list, `404` (never written) the empty list.
-pub(crate) fn list_read_reply(status: u16, body: &Value) -> Reply {
-    match status {
-        200 => match body.get("value") {
-            Some(Value::Array(items)) => Reply::Ok(Value::Array(items.clone())),
-            Some(Value::Null) | None => Reply::Ok(Value::Array(Vec::new())),
-            Some(other) => Reply::Info(format!("read returned a non-list value {other}")),
-        },
-        404 => Reply::Ok(Value::Array(Vec::new())),
-        other => unexpected(other, body),
+/// A read of a key holding a list or a set: `null` (never written) is the
+/// empty list; anything but a list is an answer nobody can judge.
+pub(crate) fn list_completion(op: &Op, reply: Reply) -> Reply {
+    match (op.f, reply) {
+        (Func::Read, Reply::Ok(Value::Null)) => Reply::Ok(Value::Array(Vec::new())),
+        (Func::Read, Reply::Ok(Value::Array(items))) => Reply::Ok(Value::Array(items)),
+        (Func::Read, Reply::Ok(other)) => {
+            Reply::Info(format!("read returned a non-list value {other}"))
+        }
+        (_, reply) => reply,
     }
-}
-
-/// An answer the workload does not expect: its effect is unknown.
-pub(crate) fn unexpected(status: u16, body: &Value) -> Reply {
-    Reply::Info(format!("unexpected status {status}: {body}"))
-}
-
-/// The path of a key's endpoint, with the key percent-safe (keys are made
-/// of letters, digits and dashes).
-pub(crate) fn key_path(key: &Option<String>) -> String {
-    format!("/kv/{}", key.as_deref().unwrap_or("register"))
 }
 
 #[cfg(test)]
@@ -273,6 +309,37 @@ mod tests {
         }
         let err = by_name("bank").err().unwrap().to_string();
         assert!(err.contains("register, set, list-append"), "{err}");
+    }
+
+    #[test]
+    fn functions_serialize_as_their_history_names() {
+        for f in Func::ALL {
+            assert_eq!(
+                serde_json::to_value(f).unwrap(),
+                Value::String(f.name().into())
+            );
+            assert_eq!(f.name().parse::<Func>().unwrap(), f);
+            assert_eq!(f.to_string(), f.name());
+        }
+        assert!("bank".parse::<Func>().is_err());
+    }
+
+    #[test]
+    fn list_reads_of_keys_never_written_are_empty() {
+        let read = Op::new(Func::Read, "l0", Value::Null);
+        assert_eq!(
+            list_completion(&read, Reply::Ok(Value::Null)),
+            Reply::Ok(serde_json::json!([]))
+        );
+        assert!(matches!(
+            list_completion(&read, Reply::Ok(serde_json::json!(3))),
+            Reply::Info(_)
+        ));
+        let add = Op::new(Func::Add, "set", serde_json::json!(4));
+        assert_eq!(
+            list_completion(&add, Reply::Ok(serde_json::json!(4))),
+            Reply::Ok(serde_json::json!(4))
+        );
     }
 
     #[test]

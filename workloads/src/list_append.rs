@@ -6,10 +6,7 @@ use serde_json::{json, Value};
 
 use faultline_checker::model::ModelKind;
 
-use crate::{
-    key_path, list_read_reply, unexpected, FinalRead, Generator, Method, Op, Reply, Request,
-    Workload,
-};
+use crate::{list_completion, FinalRead, Func, Generator, Op, Reply, Workload};
 
 /// Keys in use at a time.
 const KEYS: u64 = 3;
@@ -39,37 +36,21 @@ impl Workload for ListAppend {
         let key = gen.windowed_key("l", KEYS, OPS_PER_WINDOW);
         if gen.rng.gen_bool(READS) {
             gen.count();
-            Op::new("read", key, Value::Null)
+            Op::new(Func::Read, key, Value::Null)
         } else {
             let element = gen.unique();
-            Op::new("append", key, json!(element))
+            Op::new(Func::Append, key, json!(element))
         }
     }
 
-    fn request(&self, op: &Op) -> Request {
-        let path = key_path(&op.key);
-        match op.f.as_str() {
-            "append" => Request {
-                method: Method::Post,
-                path: format!("{path}/append"),
-                body: Some(json!({ "value": op.value })),
-            },
-            _ => Request::get(path),
-        }
-    }
-
-    fn reply(&self, op: &Op, status: u16, body: &Value) -> Reply {
-        match (op.f.as_str(), status) {
-            ("append", 200) => Reply::Ok(op.value.clone()),
-            ("read", _) => list_read_reply(status, body),
-            _ => unexpected(status, body),
-        }
+    fn complete(&self, op: &Op, reply: Reply) -> Reply {
+        list_completion(op, reply)
     }
 
     fn final_reads(&self, keys: &[String], _nodes: usize) -> Vec<FinalRead> {
         keys.iter()
             .map(|k| FinalRead {
-                op: Op::new("read", k.clone(), Value::Null),
+                op: Op::new(Func::Read, k.clone(), Value::Null),
                 node: None,
             })
             .collect()
@@ -81,19 +62,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn appends_and_reads_map_to_the_node_api() {
+    fn appends_are_unique_and_missing_lists_read_empty() {
         let w = ListAppend;
         let mut g = Generator::new(4, 1, 2);
         let ops: Vec<Op> = (0..100).map(|_| w.next_op(&mut g)).collect();
-        let appends: Vec<&Op> = ops.iter().filter(|o| o.f == "append").collect();
+        let appends: Vec<&Op> = ops.iter().filter(|o| o.f == Func::Append).collect();
         assert!(!appends.is_empty());
         let mut elements: Vec<u64> = appends.iter().map(|o| o.value.as_u64().unwrap()).collect();
         elements.dedup();
         assert_eq!(elements.len(), appends.len());
-        let req = w.request(appends[0]);
-        assert_eq!(req.method, Method::Post);
-        assert!(req.path.ends_with("/append"));
-        let read = Op::new("read", "l0", Value::Null);
-        assert_eq!(w.reply(&read, 404, &Value::Null), Reply::Ok(json!([])));
+        let read = Op::new(Func::Read, "l0", Value::Null);
+        assert_eq!(
+            w.complete(&read, Reply::Ok(Value::Null)),
+            Reply::Ok(json!([]))
+        );
     }
 }

@@ -7,10 +7,7 @@ use serde_json::{json, Value};
 
 use faultline_checker::model::ModelKind;
 
-use crate::{
-    key_path, list_read_reply, unexpected, FinalRead, Generator, Method, Op, Reply, Request,
-    Workload,
-};
+use crate::{list_completion, FinalRead, Func, Generator, Op, Reply, Workload};
 
 /// The key holding the set.
 const KEY: &str = "set";
@@ -37,38 +34,22 @@ impl Workload for Set {
     fn next_op(&self, gen: &mut Generator) -> Op {
         if gen.rng.gen_bool(READS) {
             gen.count();
-            Op::new("read", KEY, Value::Null)
+            Op::new(Func::Read, KEY, Value::Null)
         } else {
             let element = gen.unique();
-            Op::new("add", KEY, json!(element))
+            Op::new(Func::Add, KEY, json!(element))
         }
     }
 
-    fn request(&self, op: &Op) -> Request {
-        let path = key_path(&op.key);
-        match op.f.as_str() {
-            "add" => Request {
-                method: Method::Post,
-                path: format!("{path}/append"),
-                body: Some(json!({ "value": op.value })),
-            },
-            _ => Request::get(path),
-        }
-    }
-
-    fn reply(&self, op: &Op, status: u16, body: &Value) -> Reply {
-        match (op.f.as_str(), status) {
-            ("add", 200) => Reply::Ok(op.value.clone()),
-            ("read", _) => list_read_reply(status, body),
-            _ => unexpected(status, body),
-        }
+    fn complete(&self, op: &Op, reply: Reply) -> Reply {
+        list_completion(op, reply)
     }
 
     fn final_reads(&self, keys: &[String], nodes: usize) -> Vec<FinalRead> {
         keys.iter()
             .flat_map(|k| {
                 (0..nodes.max(1)).map(move |n| FinalRead {
-                    op: Op::new("read", k.clone(), Value::Null),
+                    op: Op::new(Func::Read, k.clone(), Value::Null),
                     node: Some(n),
                 })
             })
@@ -81,19 +62,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn adds_are_appends_and_reads_return_the_whole_set() {
+    fn adds_are_unique_and_reads_return_the_whole_set() {
         let w = Set;
         let mut g = Generator::new(1, 2, 4);
         let ops: Vec<Op> = (0..100).map(|_| w.next_op(&mut g)).collect();
-        let add = ops.iter().find(|o| o.f == "add").unwrap();
-        assert_eq!(w.request(add).path, "/kv/set/append");
-        assert!(ops.iter().any(|o| o.f == "read"));
-        let read = Op::new("read", KEY, Value::Null);
+        assert!(ops.iter().any(|o| o.f == Func::Add));
+        assert!(ops.iter().any(|o| o.f == Func::Read));
+        let read = Op::new(Func::Read, KEY, Value::Null);
         assert_eq!(
-            w.reply(&read, 200, &json!({"value": [1, 2]})),
+            w.complete(&read, Reply::Ok(json!([1, 2]))),
             Reply::Ok(json!([1, 2]))
         );
-        assert_eq!(w.reply(&read, 404, &Value::Null), Reply::Ok(json!([])));
+        assert_eq!(
+            w.complete(&read, Reply::Ok(Value::Null)),
+            Reply::Ok(json!([]))
+        );
         assert_eq!(w.final_reads(&["set".into()], 3).len(), 3);
     }
 }

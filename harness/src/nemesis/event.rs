@@ -48,8 +48,13 @@ pub enum FaultEvent {
         node: String,
         /// The failpoint asked for.
         failpoint: String,
-        /// The refusal's HTTP-like status.
-        status: u16,
+        /// Why, as the system said.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        /// The refusal's HTTP status (what histories recorded before
+        /// systems said why in words).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
     },
     /// A scenario's bounded wait ended.
     Wait(WaitOutcome),

@@ -13,11 +13,12 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::cluster::{ClusterError, NodeSpec, NodeState};
 use crate::recorder::Recorder;
+use crate::system::NodeStatus;
 
 use super::event::FaultEvent;
 use super::fault::{FailpointName, Fault};
 use super::partition::Cut;
-use super::target::{leader_of, Probed, Resolver, Target};
+use super::target::{leader_of, Resolver, Target};
 use super::{kill, lock, pause, SharedPlatform};
 
 /// The ChaCha stream of the executor's own choices (targets drawn among
@@ -32,15 +33,15 @@ pub type ProbeFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// node statuses (roles, terms, logs) and failpoints. System-specific.
 pub trait Probe: Send + Sync {
     /// Node `i`'s status; None when it does not answer.
-    fn status(&self, i: usize) -> ProbeFuture<Option<Probed>>;
-    /// Arms (or disarms) failpoint `name` on node `i`; Err(status) when the
-    /// node refused, Err(0) when it did not answer.
+    fn status(&self, i: usize) -> ProbeFuture<Option<NodeStatus>>;
+    /// Arms (or disarms) failpoint `name` on node `i`; Err says why the
+    /// node (or the system) refused.
     fn set_failpoint(
         &self,
         i: usize,
         name: &'static str,
         armed: bool,
-    ) -> ProbeFuture<Result<(), u16>>;
+    ) -> ProbeFuture<Result<(), String>>;
 }
 
 /// Identifies a started fault, to stop it later.
@@ -318,7 +319,7 @@ impl Executor {
 
     /// What each running node says about itself (None for nodes that are
     /// down, paused or silent: a paused node would only hold a step up).
-    pub async fn statuses(&self) -> Vec<Option<Probed>> {
+    pub async fn statuses(&self) -> Vec<Option<NodeStatus>> {
         let running = self.nodes_in(|s| s == NodeState::Running);
         let mut set = tokio::task::JoinSet::new();
         for i in running {
@@ -497,13 +498,13 @@ impl Executor {
             for fp in failpoints {
                 match self.probe.set_failpoint(i, fp.name(), armed).await {
                     Ok(()) => {}
-                    Err(0) => ok = false,
-                    Err(status) => {
+                    Err(reason) => {
                         ok = false;
                         self.recorder.fault(&FaultEvent::FailpointRefused {
                             node: self.nodes[i].name.clone(),
                             failpoint: fp.name().into(),
-                            status,
+                            reason,
+                            status: None,
                         });
                     }
                 }

@@ -29,7 +29,7 @@ pub mod target;
 pub use event::FaultEvent;
 pub use executor::{Executor, FaultId, Probe};
 pub use fault::{FailpointName, Fault, Shape};
-pub use target::{Probed, Target};
+pub use target::Target;
 
 use std::fmt;
 use std::str::FromStr;

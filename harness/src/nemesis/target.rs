@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::NodeState;
+use crate::system::NodeStatus;
 
 /// Whom a fault hits, resolved when it fires (see [`super::Executor`]).
 ///
@@ -64,21 +65,8 @@ impl Target {
     }
 }
 
-/// One node's answer to a status probe, as far as targets and waits need it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Probed {
-    /// `leader`, `follower`, `candidate`, ... as the system names it.
-    pub role: String,
-    /// The node's current term (or the system's equivalent).
-    pub term: u64,
-    /// The index of the last entry of its log, when the system says.
-    pub last_log_index: Option<u64>,
-    /// The index its log was compacted up to, when the system says.
-    pub snapshot_index: Option<u64>,
-}
-
 /// The node saying it leads with the highest term, and that term.
-pub fn leader_of(statuses: &[Option<Probed>]) -> Option<(usize, u64)> {
+pub fn leader_of(statuses: &[Option<NodeStatus>]) -> Option<(usize, u64)> {
     statuses
         .iter()
         .enumerate()
@@ -98,7 +86,7 @@ pub struct Resolver<'a> {
     /// Each node's process state, by index.
     pub states: &'a [NodeState],
     /// Each node's status (None: down, paused or silent), by index.
-    pub statuses: &'a [Option<Probed>],
+    pub statuses: &'a [Option<NodeStatus>],
     /// The seeded stream choices are drawn from.
     pub rng: &'a mut ChaCha8Rng,
     /// The node an earlier fault hit first ([`Target::Previous`]).
@@ -211,11 +199,11 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn probed(role: &str, term: u64) -> Option<Probed> {
-        Some(Probed {
+    fn probed(role: &str, term: u64) -> Option<NodeStatus> {
+        Some(NodeStatus {
             role: role.into(),
             term,
-            ..Probed::default()
+            ..NodeStatus::default()
         })
     }
 

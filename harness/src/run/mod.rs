@@ -40,6 +40,7 @@ use crate::cluster::LocalCluster;
 use crate::nemesis::{lock, NemesisSet, SharedPlatform};
 use crate::netns::NetMode;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
+use crate::system::SystemArgs;
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -101,26 +102,11 @@ pub struct RunArgs {
     /// Seconds the checker may take before its verdict is unknown.
     #[arg(long, default_value_t = 120.0)]
     pub check_timeout: f64,
-    /// The system under test (see `faultline list`): faultline-node, etcd or http.
-    #[arg(long, default_value = "faultline-node", value_parser = crate::system::parse_name)]
-    pub system: String,
-    /// The node binary (default: faultline-node next to faultline).
-    #[arg(long)]
-    pub node_bin: Option<PathBuf>,
-    /// An extra argument for every node, e.g. `--node-arg=--bug=stale-read` (repeatable).
-    #[arg(long = "node-arg", allow_hyphen_values = true)]
-    pub node_args: Vec<String>,
-    /// etcd's binary for `--system etcd` (default: etcd on PATH).
-    #[arg(long)]
-    pub etcd_bin: Option<PathBuf>,
-    /// `--system etcd`: serve reads locally (serializable), which etcd
-    /// documents as not linearizable.
-    #[arg(long)]
-    pub etcd_serializable_reads: bool,
-    /// `--system http`: the command started per node, placeholders
-    /// {id} {peer_addr} {http_addr} {peers} {data_dir} filled in.
-    #[arg(long)]
-    pub node_cmd: Option<String>,
+    /// The system under test and its flags (--system, --node-bin, --node-arg,
+    /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub system: SystemArgs,
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,

@@ -15,7 +15,7 @@ use crate::nemesis::{NemesisKind, NemesisSet};
 use crate::netns::{self, NetMode};
 use crate::scenario::Scenario;
 use crate::store::RunDir;
-use crate::system::{System, SystemOptions};
+use crate::system::System;
 
 use super::RunArgs;
 
@@ -58,7 +58,8 @@ impl Plan {
         if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
             bail!("--time-limit, --rate and --nemesis-interval must be positive");
         }
-        let system = crate::system::build(&system_options(&args)).context("choosing the system")?;
+        let system =
+            crate::system::build(&args.system.selected()).context("choosing the system")?;
         let seed = args.seed.unwrap_or_else(fresh_seed);
         args.seed = Some(seed);
         let kinds = match &scenario {
@@ -156,8 +157,8 @@ fn apply_scenario(args: &mut RunArgs) -> anyhow::Result<Option<Scenario>> {
         args.request_timeout_ms = ms;
     }
     let mut node_args = s.node_args.clone();
-    node_args.append(&mut args.node_args);
-    args.node_args = node_args;
+    node_args.append(&mut args.system.node_args);
+    args.system.node_args = node_args;
     Ok(Some(s))
 }
 
@@ -182,18 +183,6 @@ fn enter_network(net: NetMode, mut kinds: Vec<NemesisKind>) -> anyhow::Result<Ve
         }
     }
     Ok(kinds)
-}
-
-/// What builds the system of a run.
-fn system_options(args: &RunArgs) -> SystemOptions {
-    SystemOptions {
-        name: args.system.clone(),
-        node_bin: args.node_bin.clone(),
-        node_args: args.node_args.clone(),
-        etcd_bin: args.etcd_bin.clone(),
-        etcd_serializable_reads: args.etcd_serializable_reads,
-        node_cmd: args.node_cmd.clone(),
-    }
 }
 
 /// A seed from the clock and the process id.

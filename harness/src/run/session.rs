@@ -18,7 +18,7 @@ use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
 use crate::netns::{self, NetMode};
 use crate::progress::Progress;
 use crate::recorder::{Recorder, Writer};
-use crate::system::find_leader;
+use crate::system::ready;
 
 use super::plan::Plan;
 use super::probe::SystemProbe;
@@ -86,6 +86,7 @@ impl<'a> Session<'a> {
             }
             p.shutdown();
         }
+        self.plan.system.shutdown();
         let events = match self.recording.take() {
             Some((recorder, writer)) => {
                 recorder.close();
@@ -116,6 +117,7 @@ impl<'a> Session<'a> {
         self.recording = Some((recorder.clone(), writer));
         Ok(Shared {
             http: self.http.clone(),
+            timeout: Duration::from_millis(self.plan.args.request_timeout_ms.max(1)),
             workload: self.plan.workload.clone(),
             system: self.plan.system.clone(),
             recorder,
@@ -189,7 +191,7 @@ impl<'a> Session<'a> {
             let client = Client {
                 slot,
                 concurrency: plan.concurrency,
-                node: plan.specs[slot % plan.specs.len()].http_addr,
+                node: plan.specs[slot % plan.specs.len()].clone(),
                 interval: per_client,
                 seed: plan.seed,
             };
@@ -247,10 +249,7 @@ impl<'a> Session<'a> {
                 );
             }
             let specs = &self.plan.specs;
-            if find_leader(self.plan.system.as_ref(), &self.http, specs)
-                .await
-                .is_some()
-            {
+            if ready(self.plan.system.as_ref(), &self.http, specs).await {
                 self.warn_if_partitions_are_blind();
                 return Ok(());
             }
@@ -326,20 +325,17 @@ async fn read_finally(
 ) {
     let mut process = first_process;
     let mut tasks = tokio::task::JoinSet::new();
-    let addrs: Vec<String> = specs
-        .iter()
-        .map(|s| format!("http://{}", s.http_addr))
-        .collect();
     for (n, read) in reads.into_iter().enumerate() {
         let shared = shared.clone();
-        let addrs = addrs.clone();
+        let specs = specs.to_vec();
         let base_process = process;
         process += FINAL_ATTEMPTS as u64;
         tasks.spawn(async move {
             for attempt in 0..FINAL_ATTEMPTS {
-                let node = read.node.unwrap_or(n + attempt) % addrs.len();
+                let node = read.node.unwrap_or(n + attempt) % specs.len();
                 let process = base_process + attempt as u64;
-                let kind = invoke_and_complete(&shared, &addrs[node], process, &read.op).await;
+                let mut client = shared.open(&specs[node], format!("c{process}"));
+                let kind = invoke_and_complete(&shared, client.as_mut(), process, &read.op).await;
                 if kind == EventType::Ok {
                     return;
                 }

@@ -2,19 +2,19 @@
 //!
 //! Node i runs `etcd --name n<i> ...` with its peer URL on the node's peer
 //! address and its client URL on the node's HTTP address, so faults and
-//! packet rules treat it exactly like faultline-node. Workloads keep
-//! speaking faultline-node's API; this module translates each request:
+//! packet rules treat it exactly like faultline-node. Each operation maps to
+//! the v3 gateway:
 //!
-//! | node API | etcd |
+//! | operation | etcd |
 //! |---|---|
-//! | `GET /kv/{k}` | `range` (linearizable; `serializable` with `--etcd-serializable-reads`) |
-//! | `PUT /kv/{k}` | `put` |
-//! | `POST /kv/{k}/cas` | `txn`: compare the value with `from`, then put `to` |
-//! | `POST /kv/{k}/append` | read, then `txn` on the key's `mod_revision` putting the longer list; retried a few times |
+//! | read | `range` (linearizable; `serializable` with `--etcd-serializable-reads`); no key: `null` |
+//! | write | `put` |
+//! | cas | `txn`: compare the value with `from`, then put `to` |
+//! | add, append | read, then `txn` on the key's `mod_revision` putting the longer list; retried a few times |
 //!
 //! Keys and values are base64 in the gateway; values are stored as their
 //! JSON text. Outcomes: a txn that did not succeed is a definite failure
-//! (409 for cas); a refused connection fails; a read that got no answer
+//! (a cas whose value differs); a refused connection fails; a read that got no answer
 //! fails (reads change nothing); a write that got no answer or an error
 //! from etcd (timeout, leader changed, no leader) is unknown (`info`).
 //!
@@ -26,11 +26,12 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use faultline_workloads::{Method, Op, Reply, Workload};
+use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
-use super::{on_path, BoxFuture, NodeCommand, System, SystemError};
-use crate::client::NodeStatus;
+use super::{
+    on_path, BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient, SystemError,
+};
 use crate::cluster::NodeSpec;
 
 /// The system's name.
@@ -146,31 +147,42 @@ impl System for Etcd {
         })
     }
 
-    fn perform<'a>(
-        &'a self,
-        http: &'a reqwest::Client,
-        base: &'a str,
-        workload: &'a dyn Workload,
-        op: &'a Op,
-    ) -> BoxFuture<'a, Reply> {
+    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        Box::new(EtcdClient {
+            http: spec.http.clone(),
+            base: format!("http://{}", node.http_addr),
+            serializable_reads: self.serializable_reads,
+        })
+    }
+}
+
+/// A client of one etcd member's gateway.
+struct EtcdClient {
+    http: reqwest::Client,
+    base: String,
+    serializable_reads: bool,
+}
+
+impl SystemClient for EtcdClient {
+    fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
-            let req = workload.request(op);
-            let Some((key, action)) = parse_path(&req.path) else {
-                return Reply::Fail(format!("etcd: no mapping for {}", req.path));
+            let gateway = Gateway {
+                http: &self.http,
+                base: &self.base,
             };
-            let body = req.body.unwrap_or(Value::Null);
-            let gateway = Gateway { http, base };
-            let answer = match (req.method, action) {
-                (Method::Get, None) => gateway.read(key, self.serializable_reads).await,
-                (Method::Put, None) => gateway.write(key, &body["value"]).await,
-                (Method::Post, Some("cas")) => gateway.cas(key, &body["from"], &body["to"]).await,
-                (Method::Post, Some("append")) => gateway.append(key, &body["value"]).await,
-                (method, _) => {
-                    return Reply::Fail(format!("etcd: no mapping for {method:?} {}", req.path))
+            let key = op.key_or_default();
+            let done = match op.f {
+                Func::Read => gateway.read(key, self.serializable_reads).await,
+                Func::Write => gateway.write(key, &op.value).await,
+                Func::Cas => {
+                    let (from, to) = op.cas_values();
+                    gateway.cas(key, from, to).await
                 }
+                Func::Add | Func::Append => gateway.append(key, &op.value).await,
             };
-            match answer {
-                Ok((status, body)) => workload.reply(op, status, &body),
+            match done {
+                Ok(Done::Read(value)) => Reply::Ok(value),
+                Ok(Done::Applied) => Reply::Ok(op.value.clone()),
                 Err(reply) => reply,
             }
         })
@@ -190,15 +202,7 @@ fn status_of(name: &str, body: &Value) -> NodeStatus {
             .and_then(|t| t.parse().ok())
             .unwrap_or(0),
         leader: (!leader.is_empty() && leader != "0").then(|| leader.to_string()),
-    }
-}
-
-/// `/kv/{key}` or `/kv/{key}/{action}`.
-fn parse_path(path: &str) -> Option<(&str, Option<&str>)> {
-    let rest = path.strip_prefix("/kv/")?;
-    match rest.split_once('/') {
-        Some((key, action)) => Some((key, Some(action))),
-        None => Some((rest, None)),
+        ..NodeStatus::default()
     }
 }
 
@@ -226,8 +230,16 @@ fn first_kv(body: &Value) -> Option<(Value, String)> {
     Some((value, rev))
 }
 
-/// An answer in the node API's shape, or the reply to give at once.
-type Translated = Result<(u16, Value), Reply>;
+/// What a performed operation did.
+enum Done {
+    /// A read's value (`null`: the key was never written).
+    Read(Value),
+    /// A write that took effect.
+    Applied,
+}
+
+/// What a performed operation did, or the reply to give at once.
+type Translated = Result<Done, Reply>;
 
 /// The v3 JSON gateway of one node.
 struct Gateway<'a> {
@@ -286,16 +298,16 @@ impl Gateway<'_> {
     }
 
     async fn read(&self, key: &str, serializable: bool) -> Translated {
-        Ok(match self.range(key, serializable).await? {
-            Some((value, _)) => (200, json!({ "value": value })),
-            None => (404, json!({ "error": "not-found" })),
-        })
+        let found = self.range(key, serializable).await?;
+        Ok(Done::Read(
+            found.map(|(value, _)| value).unwrap_or(Value::Null),
+        ))
     }
 
     async fn write(&self, key: &str, value: &Value) -> Translated {
         let req = json!({ "key": b64(key.as_bytes()), "value": encode(value) });
         match self.call("kv/put", req).await {
-            Answer::Body(_) => Ok((200, json!({}))),
+            Answer::Body(_) => Ok(Done::Applied),
             Answer::Failed { refused, error } => Err(write_failed(refused, error)),
         }
     }
@@ -320,11 +332,11 @@ impl Gateway<'_> {
             "result": "EQUAL",
             "value": encode(from),
         });
-        Ok(if self.txn(key, compare, to).await? {
-            (200, json!({}))
+        if self.txn(key, compare, to).await? {
+            Ok(Done::Applied)
         } else {
-            (409, json!({ "error": "cas-mismatch", "definite": true }))
-        })
+            Err(Reply::Fail("value differs".into()))
+        }
     }
 
     async fn append(&self, key: &str, element: &Value) -> Translated {
@@ -348,7 +360,7 @@ impl Gateway<'_> {
                 "mod_revision": rev,
             });
             if self.txn(key, compare, &Value::Array(list)).await? {
-                return Ok((200, json!({})));
+                return Ok(Done::Applied);
             }
         }
         Err(Reply::Fail(format!(
@@ -407,9 +419,6 @@ mod tests {
             assert_eq!(decode(&encode(&v)), v);
         }
         assert_eq!(decode(&b64(b"not json")), json!("not json"));
-        assert_eq!(parse_path("/kv/r1/cas"), Some(("r1", Some("cas"))));
-        assert_eq!(parse_path("/kv/r1"), Some(("r1", None)));
-        assert_eq!(parse_path("/status"), None);
     }
 
     #[test]

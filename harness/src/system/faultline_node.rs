@@ -1,13 +1,27 @@
 //! faultline-node, the Raft key-value node shipped with faultline: its
-//! command line, and its HTTP API (which workloads speak natively).
+//! command line, and its HTTP API (which the `http` system speaks too).
+//!
+//! | operation | request | ok | fail |
+//! |---|---|---|---|
+//! | read | `GET /kv/{k}` | 200 `{"value": v}`; 404: `null` | |
+//! | write | `PUT /kv/{k}` `{"value": v}` | 200 | |
+//! | cas | `POST /kv/{k}/cas` `{"from": a, "to": b}` | 200 | 409 |
+//! | add, append | `POST /kv/{k}/append` `{"value": v}` | 200 | |
+//!
+//! Any other answer with a body `{"error": CODE, "definite": BOOL}` is a
+//! failure when definite and unknown otherwise; a connection refused before
+//! anything was sent fails; a timeout or a connection lost after sending is
+//! unknown. `GET /status` gives the role, term and log indexes;
+//! `PUT`/`DELETE /debug/failpoints/{name}` arm and disarm failpoints (nodes
+//! started with `--failpoints`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use faultline_workloads::{Op, Reply, Workload};
+use faultline_workloads::{Func, Op, Reply};
+use serde_json::{json, Value};
 
-use super::{BoxFuture, NodeCommand, System, SystemError};
-use crate::client::{self, NodeStatus};
+use super::{BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient, SystemError};
 use crate::cluster::NodeSpec;
 
 /// The system's name.
@@ -78,17 +92,197 @@ impl System for FaultlineNode {
         node: &'a NodeSpec,
         timeout: Duration,
     ) -> BoxFuture<'a, Option<NodeStatus>> {
-        Box::pin(client::status(http, node, timeout))
+        Box::pin(status(http, node, timeout))
     }
 
-    fn perform<'a>(
+    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        Box::new(HttpClient::new(node, spec))
+    }
+
+    fn set_failpoint<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        base: &'a str,
-        workload: &'a dyn Workload,
-        op: &'a Op,
-    ) -> BoxFuture<'a, Reply> {
-        Box::pin(client::perform(http, base, workload, op))
+        node: &'a NodeSpec,
+        name: &'a str,
+        armed: bool,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(set_failpoint(http, node, name, armed))
+    }
+}
+
+/// A client of one node speaking faultline-node's HTTP API.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl HttpClient {
+    /// A client of `node` through the shared HTTP client of `spec`.
+    pub fn new(node: &NodeSpec, spec: &ClientSpec) -> HttpClient {
+        HttpClient {
+            http: spec.http.clone(),
+            base: format!("http://{}", node.http_addr),
+        }
+    }
+}
+
+impl SystemClient for HttpClient {
+    fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
+        Box::pin(perform(&self.http, &self.base, op))
+    }
+}
+
+/// The HTTP method of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Put,
+    Post,
+}
+
+/// The request that performs `op`: method, path, JSON body.
+fn request(op: &Op) -> (Method, String, Option<Value>) {
+    let path = format!("/kv/{}", op.key_or_default());
+    match op.f {
+        Func::Read => (Method::Get, path, None),
+        Func::Write => (Method::Put, path, Some(json!({ "value": op.value }))),
+        Func::Cas => {
+            let (from, to) = op.cas_values();
+            (
+                Method::Post,
+                format!("{path}/cas"),
+                Some(json!({ "from": from, "to": to })),
+            )
+        }
+        Func::Add | Func::Append => (
+            Method::Post,
+            format!("{path}/append"),
+            Some(json!({ "value": op.value })),
+        ),
+    }
+}
+
+/// The completion of `op` from the node's answer (`status`, JSON `body` or
+/// `null`).
+fn reply(op: &Op, status: u16, body: &Value) -> Reply {
+    match (op.f, status) {
+        (Func::Read, 200) => Reply::Ok(body.get("value").cloned().unwrap_or(Value::Null)),
+        (Func::Read, 404) => Reply::Ok(Value::Null),
+        (_, 200) => Reply::Ok(op.value.clone()),
+        (Func::Cas, 409) => Reply::Fail("value differs".into()),
+        _ => match error_body(body) {
+            Some((code, true)) => Reply::Fail(code),
+            Some((code, false)) => Reply::Info(code),
+            None => Reply::Info(format!("unexpected status {status}: {body}")),
+        },
+    }
+}
+
+/// Sends `op` to the node whose API is at `base` (`http://ip:port`) and
+/// reads the answer.
+pub async fn perform(http: &reqwest::Client, base: &str, op: &Op) -> Reply {
+    let (method, path, body) = request(op);
+    let url = format!("{base}{path}");
+    let builder = match method {
+        Method::Get => http.get(&url),
+        Method::Put => http.put(&url),
+        Method::Post => http.post(&url),
+    };
+    let builder = match &body {
+        Some(body) => builder.json(body),
+        None => builder,
+    };
+    let resp = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => return transport_error(&e),
+    };
+    let status = resp.status().as_u16();
+    let body = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => return transport_error(&e),
+    };
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    reply(op, status, &body)
+}
+
+/// `{"error": CODE, "definite": BOOL}`.
+fn error_body(body: &Value) -> Option<(String, bool)> {
+    let code = body.get("error")?;
+    let code = code
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| code.to_string());
+    let definite = body
+        .get("definite")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Some((code, definite))
+}
+
+/// A request that got no answer: refused before sending is a definite
+/// failure, anything else unknown.
+fn transport_error(e: &reqwest::Error) -> Reply {
+    if e.is_timeout() {
+        Reply::Info("timeout".into())
+    } else if e.is_connect() {
+        Reply::Fail(format!("connect: {}", root_cause(e)))
+    } else {
+        Reply::Info(format!("connection lost: {}", root_cause(e)))
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Asks one node for its `GET /status` (None when it does not answer).
+pub async fn status(
+    http: &reqwest::Client,
+    node: &NodeSpec,
+    timeout: Duration,
+) -> Option<NodeStatus> {
+    let resp = http
+        .get(format!("http://{}/status", node.http_addr))
+        .timeout(timeout)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
+}
+
+/// Arms (`PUT`) or disarms (`DELETE`) failpoint `name` on `node`.
+pub async fn set_failpoint(
+    http: &reqwest::Client,
+    node: &NodeSpec,
+    name: &str,
+    armed: bool,
+) -> Result<(), String> {
+    let url = format!("http://{}/debug/failpoints/{name}", node.http_addr);
+    let req = if armed {
+        http.put(url)
+    } else {
+        http.delete(url)
+    };
+    match req.timeout(Duration::from_millis(500)).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!(
+            "failpoint {name} on {}: status {}",
+            node.name,
+            r.status().as_u16()
+        )),
+        Err(e) => Err(format!(
+            "failpoint {name} on {}: {}",
+            node.name,
+            root_cause(&e)
+        )),
     }
 }
 
@@ -116,4 +310,54 @@ pub fn find_bin(given: Option<&Path>) -> Result<PathBuf, SystemError> {
         "cannot find faultline-node next to {}; build it with `cargo build --release -p faultline-node`, or pass --node-bin",
         exe.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_map_to_the_node_api_and_back() {
+        let cas = Op::new(Func::Cas, "r1", json!([1, 2]));
+        let (method, path, body) = request(&cas);
+        assert_eq!(method, Method::Post);
+        assert_eq!(path, "/kv/r1/cas");
+        assert_eq!(body, Some(json!({"from": 1, "to": 2})));
+        assert_eq!(reply(&cas, 200, &Value::Null), Reply::Ok(json!([1, 2])));
+        assert!(matches!(reply(&cas, 409, &Value::Null), Reply::Fail(_)));
+        let read = Op::new(Func::Read, "r1", Value::Null);
+        assert_eq!(reply(&read, 404, &Value::Null), Reply::Ok(Value::Null));
+        assert_eq!(reply(&read, 200, &json!({"value": 3})), Reply::Ok(json!(3)));
+        assert!(matches!(reply(&read, 500, &Value::Null), Reply::Info(_)));
+        let write = Op::new(Func::Write, "r1", json!(4));
+        assert_eq!(request(&write).2, Some(json!({"value": 4})));
+        let add = Op::new(Func::Add, "set", json!(7));
+        assert_eq!(request(&add).1, "/kv/set/append");
+        let refused = json!({"error": "not-leader", "definite": true});
+        assert_eq!(
+            reply(&write, 503, &refused),
+            Reply::Fail("not-leader".into())
+        );
+        let unsure = json!({"error": "timeout", "definite": false});
+        assert_eq!(reply(&write, 503, &unsure), Reply::Info("timeout".into()));
+    }
+
+    #[test]
+    fn a_refused_connection_is_a_definite_failure() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // Nothing listens on this port of the loopback range.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let http = crate::client::http_client(Duration::from_secs(2)).unwrap();
+        let op = Op::new(Func::Write, "r0", json!(1));
+        let reply = rt.block_on(perform(&http, &format!("http://{addr}"), &op));
+        assert!(
+            matches!(reply, Reply::Fail(ref e) if e.contains("connect")),
+            "{reply:?}"
+        );
+    }
 }

@@ -11,10 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use faultline_workloads::{Op, Reply, Workload};
-
-use super::{faultline_node, BoxFuture, NodeCommand, System, SystemError};
-use crate::client::{self, NodeStatus};
+use super::{
+    faultline_node, BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient,
+    SystemError,
+};
 use crate::cluster::NodeSpec;
 
 /// The system's name.
@@ -57,7 +57,7 @@ impl Http {
 }
 
 /// `word` with the placeholders of `node` filled in.
-fn fill(word: &str, node: &NodeSpec, nodes: &[NodeSpec]) -> String {
+pub(crate) fn fill(word: &str, node: &NodeSpec, nodes: &[NodeSpec]) -> String {
     word.replace("{id}", &node.name)
         .replace("{peer_addr}", &node.peer_addr.to_string())
         .replace("{http_addr}", &node.http_addr.to_string())
@@ -89,17 +89,21 @@ impl System for Http {
         node: &'a NodeSpec,
         timeout: Duration,
     ) -> BoxFuture<'a, Option<NodeStatus>> {
-        Box::pin(client::status(http, node, timeout))
+        Box::pin(faultline_node::status(http, node, timeout))
     }
 
-    fn perform<'a>(
+    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        Box::new(faultline_node::HttpClient::new(node, spec))
+    }
+
+    fn set_failpoint<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        base: &'a str,
-        workload: &'a dyn Workload,
-        op: &'a Op,
-    ) -> BoxFuture<'a, Reply> {
-        Box::pin(client::perform(http, base, workload, op))
+        node: &'a NodeSpec,
+        name: &'a str,
+        armed: bool,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(faultline_node::set_failpoint(http, node, name, armed))
     }
 }
 

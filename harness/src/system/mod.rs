@@ -2,17 +2,23 @@
 //!
 //! A [`System`] says how to start node i of a cluster (program, arguments,
 //! data directory, addresses from its [`NodeSpec`]), how to ask a node for
-//! its status (readiness and who leads), and how to perform a workload
-//! operation against it with the right `ok` / `fail` / `info` meaning.
-//! Workloads speak faultline-node's HTTP API ([`faultline_workloads::Request`]);
-//! a system with another API translates. Adding a system is one file here
-//! plus one line in [`build`] and [`SYSTEMS`].
+//! its status (readiness, who leads, its log indexes when it knows them),
+//! how to arm a failpoint, and how to open a [`SystemClient`] bound to one
+//! node. The system owns its protocol: its client turns each typed
+//! [`Op`] into the system's own request and the answer into a [`Reply`]
+//! with Jepsen's meaning (`ok`; `fail` only when the operation certainly did
+//! not take effect; `info` when unsure). Workloads know no protocol.
+//! Adding a system is one file here plus one line in [`build`] and
+//! [`SYSTEMS`].
 //!
-//! - [`faultline_node`]: the node shipped with faultline;
+//! - [`faultline_node`]: the node shipped with faultline (and its HTTP API);
 //! - [`etcd`]: etcd through its v3 JSON gateway;
-//! - [`http`]: any program speaking faultline-node's HTTP API (`--node-cmd`).
+//! - [`http`]: any program speaking faultline-node's HTTP API (`--node-cmd`);
+//! - [`exec`]: any program, through a client program of yours speaking
+//!   JSON lines (`--node-cmd` and `--client-cmd`).
 
 pub mod etcd;
+pub mod exec;
 pub mod faultline_node;
 pub mod http;
 
@@ -23,16 +29,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline_workloads::{Op, Reply, Workload};
+use clap::Args;
+use faultline_workloads::{Op, Reply};
+use serde::{Deserialize, Serialize};
 
-use crate::client::NodeStatus;
 use crate::cluster::NodeSpec;
 
 /// A boxed future, so that [`System`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The systems `--system` accepts, with one line of help each.
-pub const SYSTEMS: [(&str, &str); 3] = [
+pub const SYSTEMS: [(&str, &str); 4] = [
     (
         faultline_node::NAME,
         "the Raft key-value node shipped with faultline (found next to faultline, or --node-bin)",
@@ -44,6 +51,10 @@ pub const SYSTEMS: [(&str, &str); 3] = [
     (
         http::NAME,
         "your own binary speaking faultline-node's HTTP API: --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'",
+    ),
+    (
+        exec::NAME,
+        "any system in any language: --node-cmd as for http, plus --client-cmd 'CMD {node} {http_addr} ...', a client program speaking Maelstrom-style JSON lines on stdin/stdout",
     ),
 ];
 
@@ -65,6 +76,53 @@ impl NodeCommand {
     }
 }
 
+/// What a node says about itself. Fields a system cannot tell keep their
+/// defaults (`role` is `unknown` when the system cannot name its leader).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// The node's name.
+    #[serde(default)]
+    pub id: String,
+    /// `leader`, `follower`, `candidate`, ..., or `unknown`.
+    #[serde(default)]
+    pub role: String,
+    /// The Raft (or equivalent) term it is in; 0 when unknown.
+    #[serde(default)]
+    pub term: u64,
+    /// Who it believes leads, if anyone.
+    #[serde(default)]
+    pub leader: Option<String>,
+    /// Index of the last entry of its log, for systems that expose it.
+    #[serde(default)]
+    pub last_log_index: Option<u64>,
+    /// Index its log was compacted up to, for systems that expose it.
+    #[serde(default)]
+    pub snapshot_index: Option<u64>,
+}
+
+/// The role of a node that answered but cannot say whether it leads.
+pub const ROLE_UNKNOWN: &str = "unknown";
+
+/// Who a client is, for the systems that need it: its name (`c3`, shown in
+/// warnings and filled into `--client-cmd`'s `{client}`), the HTTP client to
+/// share, and how long an operation may take before it is `info`.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    /// Its name, unique in the run.
+    pub name: String,
+    /// The shared HTTP client (its per-request timeout set).
+    pub http: reqwest::Client,
+    /// The longest an operation may take.
+    pub timeout: Duration,
+}
+
+/// One client's connection to one node, owned by one logical client: it
+/// performs one operation at a time, never retries, never reorders.
+pub trait SystemClient: Send {
+    /// Performs `op` and says how it ended.
+    fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply>;
+}
+
 /// A system under test.
 pub trait System: Send + Sync + Debug {
     /// Its name, as `--system` takes it.
@@ -80,15 +138,79 @@ pub trait System: Send + Sync + Debug {
         node: &'a NodeSpec,
         timeout: Duration,
     ) -> BoxFuture<'a, Option<NodeStatus>>;
-    /// Performs `op` (as `workload` maps it) against the node whose client
-    /// API is at `base` (`http://ip:port`).
-    fn perform<'a>(
+    /// A client bound to `node`.
+    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient>;
+    /// Arms (or disarms) the failpoint `name` on `node`. The default: the
+    /// system has no failpoints.
+    fn set_failpoint<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        base: &'a str,
-        workload: &'a dyn Workload,
-        op: &'a Op,
-    ) -> BoxFuture<'a, Reply>;
+        node: &'a NodeSpec,
+        name: &'a str,
+        armed: bool,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let _ = (http, node, armed);
+        Box::pin(async move {
+            Err(format!(
+                "failpoint {name}: not supported by --system {}",
+                self.name()
+            ))
+        })
+    }
+    /// Ends whatever the system keeps running besides its nodes (client
+    /// programs, connections), at the end of a run. The default: nothing.
+    fn shutdown(&self) {}
+}
+
+/// The flags that choose and configure the system under test, shared by
+/// `faultline run` and `faultline bench`.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct SystemArgs {
+    /// The system under test (see `faultline list`): faultline-node, etcd, http or exec.
+    #[arg(long, default_value = "faultline-node", value_parser = parse_name)]
+    pub system: String,
+    /// The node binary (default: faultline-node next to faultline).
+    #[arg(long)]
+    pub node_bin: Option<PathBuf>,
+    /// An extra argument for every node, e.g. `--node-arg=--bug=stale-read` (repeatable).
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    pub node_args: Vec<String>,
+    /// etcd's binary for `--system etcd` (default: etcd on PATH).
+    #[arg(long)]
+    pub etcd_bin: Option<PathBuf>,
+    /// `--system etcd`: serve reads locally (serializable), which etcd
+    /// documents as not linearizable.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
+    /// `--system http` and `exec`: the command started per node, placeholders
+    /// {id} {peer_addr} {http_addr} {peers} {data_dir} filled in.
+    #[arg(long)]
+    pub node_cmd: Option<String>,
+    /// `--system exec`: the client program started per client, speaking JSON
+    /// lines; placeholders {node} {http_addr} {peer_addr} {data_dir} {client}
+    /// {timeout_ms} filled in (see README, section Systems).
+    #[arg(long)]
+    pub client_cmd: Option<String>,
+}
+
+impl SystemArgs {
+    /// The options that build the system `--system` names.
+    pub fn selected(&self) -> SystemOptions {
+        self.options(&self.system)
+    }
+
+    /// The options that build the system named `name` with these flags.
+    pub fn options(&self, name: &str) -> SystemOptions {
+        SystemOptions {
+            name: name.to_string(),
+            node_bin: self.node_bin.clone(),
+            node_args: self.node_args.clone(),
+            etcd_bin: self.etcd_bin.clone(),
+            etcd_serializable_reads: self.etcd_serializable_reads,
+            node_cmd: self.node_cmd.clone(),
+            client_cmd: self.client_cmd.clone(),
+        }
+    }
 }
 
 /// What it takes to build any system (from `faultline run` or `faultline bench`).
@@ -104,8 +226,10 @@ pub struct SystemOptions {
     pub etcd_bin: Option<PathBuf>,
     /// Whether etcd reads are serializable (served locally, not linearizable).
     pub etcd_serializable_reads: bool,
-    /// The `http` system's command template.
+    /// The `http` and `exec` systems' node command template.
     pub node_cmd: Option<String>,
+    /// The `exec` system's client command template.
+    pub client_cmd: Option<String>,
 }
 
 /// Why a system could not be built.
@@ -151,8 +275,11 @@ pub fn build(opts: &SystemOptions) -> Result<Arc<dyn System>, SystemError> {
             return Err(not_for("--etcd-serializable-reads", etcd::NAME));
         }
     }
-    if opts.name != http::NAME && opts.node_cmd.is_some() {
-        return Err(not_for("--node-cmd", http::NAME));
+    if opts.name != http::NAME && opts.name != exec::NAME && opts.node_cmd.is_some() {
+        return Err(not_for("--node-cmd", "http or exec"));
+    }
+    if opts.name != exec::NAME && opts.client_cmd.is_some() {
+        return Err(not_for("--client-cmd", exec::NAME));
     }
     match opts.name.as_str() {
         faultline_node::NAME => Ok(Arc::new(faultline_node::FaultlineNode::new(
@@ -179,6 +306,7 @@ pub fn build(opts: &SystemOptions) -> Result<Arc<dyn System>, SystemError> {
             };
             Ok(Arc::new(http::Http::new(cmd)?))
         }
+        exec::NAME => Ok(Arc::new(exec::Exec::new(opts)?)),
         other => Err(SystemError::Unknown(other.to_string())),
     }
 }
@@ -206,6 +334,20 @@ pub async fn find_leader(
         }
     }
     best.map(|(_, i)| i)
+}
+
+/// Whether the cluster can take operations: some node leads, or every node
+/// answered its status without being able to name a leader (`unknown`).
+pub async fn ready(system: &dyn System, http: &reqwest::Client, nodes: &[NodeSpec]) -> bool {
+    let timeout = Duration::from_millis(500);
+    let asks = nodes.iter().map(|node| system.status(http, node, timeout));
+    let answers = futures_join_all(asks.collect()).await;
+    let leads = answers.iter().flatten().any(|s| s.role == "leader");
+    let all_unknown = answers.len() == nodes.len()
+        && answers
+            .iter()
+            .all(|a| matches!(a, Some(s) if s.role == ROLE_UNKNOWN));
+    leads || all_unknown
 }
 
 /// Awaits every future concurrently, answers in order.
