@@ -249,23 +249,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
 
 /// The system options of `name`: each system takes only its own flags.
 fn options_for(args: &BenchArgs, name: &str) -> SystemOptions {
-    let mine = |sys: &str| name == sys;
-    let mut o = args.system.options(name);
-    if !mine(system::faultline_node::NAME) {
-        o.node_bin = None;
-        o.node_args.clear();
-    }
-    if !mine(system::etcd::NAME) {
-        o.etcd_bin = None;
-        o.etcd_serializable_reads = false;
-    }
-    if !mine(system::http::NAME) && !mine(system::exec::NAME) {
-        o.node_cmd = None;
-    }
-    if !mine(system::exec::NAME) {
-        o.client_cmd = None;
-    }
-    o
+    args.system.options(name).only_for(name)
 }
 
 /// One system: cluster up, leader, load, numbers.

@@ -55,7 +55,7 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
     if show("systems") {
         let rows = crate::system::SYSTEMS
             .iter()
-            .map(|(n, h)| (n.to_string(), h.to_string()))
+            .map(|r| (r.name.to_string(), r.help.to_string()))
             .collect();
         section("systems (--system):", rows);
     }

@@ -22,6 +22,7 @@
 //! node whose own member id it is leads.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -30,12 +31,26 @@ use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
 use super::{
-    on_path, BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient, SystemError,
+    on_path, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
+    SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
 
 /// The system's name.
 pub const NAME: &str = "etcd";
+
+/// The registry entry of `--system etcd`.
+pub const SYSTEM: Registered = Registered {
+    name: NAME,
+    help: "etcd 3.4+ through its v3 JSON gateway (--etcd-bin or PATH; --etcd-serializable-reads)",
+    flags: &[Flag::EtcdBin, Flag::EtcdSerializableReads],
+    build: |opts| {
+        Ok(Arc::new(Etcd::new(
+            find_bin(opts.etcd_bin.as_deref())?,
+            opts.etcd_serializable_reads,
+        )))
+    },
+};
 
 /// How many read-then-txn rounds an append tries before it fails.
 const APPEND_ATTEMPTS: usize = 16;

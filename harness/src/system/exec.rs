@@ -59,13 +59,21 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use super::http::Http;
 use super::{
-    BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient, SystemError,
-    SystemOptions, ROLE_UNKNOWN,
+    BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System, SystemClient,
+    SystemError, SystemOptions, ROLE_UNKNOWN,
 };
 use crate::cluster::NodeSpec;
 
 /// The system's name.
 pub const NAME: &str = "exec";
+
+/// The registry entry of `--system exec`.
+pub const SYSTEM: Registered = Registered {
+    name: NAME,
+    help: "any system in any language: --node-cmd as for http, plus --client-cmd 'CMD {node} {http_addr} ...', a client program speaking Maelstrom-style JSON lines on stdin/stdout",
+    flags: &[Flag::NodeCmd, Flag::ClientCmd],
+    build: |opts| Ok(Arc::new(Exec::new(opts)?)),
+};
 
 /// How long past the request timeout a client program may take to answer
 /// before it counts as hung (so a program that times out on its own can
@@ -114,11 +122,6 @@ impl Exec {
                 "--system exec needs --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}' and --client-cmd 'CMD {node} {http_addr} ...'".into(),
             ));
         };
-        if opts.node_bin.is_some() || !opts.node_args.is_empty() {
-            return Err(SystemError::BadOption(
-                "--node-bin and --node-arg are for faultline-node; put the node's arguments in --node-cmd".into(),
-            ));
-        }
         let client_words = shell_words::split(client_cmd)
             .map_err(|e| SystemError::BadOption(format!("--client-cmd {client_cmd:?}: {e}")))?;
         if client_words.is_empty() {

@@ -21,11 +21,28 @@ use std::time::Duration;
 use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
-use super::{BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient, SystemError};
+use super::{
+    BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System, SystemClient,
+    SystemError,
+};
 use crate::cluster::NodeSpec;
+use std::sync::Arc;
 
 /// The system's name.
 pub const NAME: &str = "faultline-node";
+
+/// The registry entry of `--system faultline-node`.
+pub const SYSTEM: Registered = Registered {
+    name: NAME,
+    help: "the Raft key-value node shipped with faultline (found next to faultline, or --node-bin)",
+    flags: &[Flag::NodeBin, Flag::NodeArg],
+    build: |opts| {
+        Ok(Arc::new(FaultlineNode::new(
+            find_bin(opts.node_bin.as_deref())?,
+            opts.node_args.clone(),
+        )))
+    },
+};
 
 /// faultline-node run from `bin`, with `extra` arguments for every node.
 #[derive(Debug, Clone)]

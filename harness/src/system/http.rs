@@ -9,16 +9,33 @@
 //! (quotes, backslashes), without running a shell.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    faultline_node, BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient,
-    SystemError,
+    faultline_node, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
+    SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
 
 /// The system's name.
 pub const NAME: &str = "http";
+
+/// The registry entry of `--system http`.
+pub const SYSTEM: Registered = Registered {
+    name: NAME,
+    help: "your own binary speaking faultline-node's HTTP API: --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'",
+    flags: &[Flag::NodeCmd],
+    build: |opts| {
+        let Some(cmd) = &opts.node_cmd else {
+            return Err(SystemError::BadOption(
+                "--system http needs --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'"
+                    .into(),
+            ));
+        };
+        Ok(Arc::new(Http::new(cmd)?))
+    },
+};
 
 const PLACEHOLDERS: [&str; 5] = [
     "{id}",

@@ -8,8 +8,9 @@
 //! [`Op`] into the system's own request and the answer into a [`Reply`]
 //! with Jepsen's meaning (`ok`; `fail` only when the operation certainly did
 //! not take effect; `info` when unsure). Workloads know no protocol.
-//! Adding a system is one file here plus one line in [`build`] and
-//! [`SYSTEMS`].
+//! Adding a system is one file here (the [`System`] and, for its clients,
+//! [`SystemClient`] implementations, and a `SYSTEM` [`Registered`] entry)
+//! plus one line in [`SYSTEMS`].
 //!
 //! - [`faultline_node`]: the node shipped with faultline (and its HTTP API);
 //! - [`etcd`]: etcd through its v3 JSON gateway;
@@ -38,25 +39,93 @@ use crate::cluster::NodeSpec;
 /// A boxed future, so that [`System`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The systems `--system` accepts, with one line of help each.
-pub const SYSTEMS: [(&str, &str); 4] = [
-    (
-        faultline_node::NAME,
-        "the Raft key-value node shipped with faultline (found next to faultline, or --node-bin)",
-    ),
-    (
-        etcd::NAME,
-        "etcd 3.4+ through its v3 JSON gateway (--etcd-bin or PATH; --etcd-serializable-reads)",
-    ),
-    (
-        http::NAME,
-        "your own binary speaking faultline-node's HTTP API: --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'",
-    ),
-    (
-        exec::NAME,
-        "any system in any language: --node-cmd as for http, plus --client-cmd 'CMD {node} {http_addr} ...', a client program speaking Maelstrom-style JSON lines on stdin/stdout",
-    ),
+/// Every system `--system` accepts, in the order `faultline list` shows
+/// them. Registering a system is one line here.
+pub const SYSTEMS: [Registered; 4] = [
+    faultline_node::SYSTEM,
+    etcd::SYSTEM,
+    http::SYSTEM,
+    exec::SYSTEM,
 ];
+
+/// A system's entry in [`SYSTEMS`]: its name, its help line, the flags it
+/// takes and how to build it.
+#[derive(Clone, Copy)]
+pub struct Registered {
+    /// The `--system` name.
+    pub name: &'static str,
+    /// One line for `faultline list`.
+    pub help: &'static str,
+    /// The system-specific flags it accepts; any other given is refused.
+    pub flags: &'static [Flag],
+    /// Builds the system from the options (finding its program).
+    pub build: fn(&SystemOptions) -> Result<Arc<dyn System>, SystemError>,
+}
+
+/// A flag of [`SystemArgs`] that only some systems take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// `--node-bin`.
+    NodeBin,
+    /// `--node-arg`.
+    NodeArg,
+    /// `--etcd-bin`.
+    EtcdBin,
+    /// `--etcd-serializable-reads`.
+    EtcdSerializableReads,
+    /// `--node-cmd`.
+    NodeCmd,
+    /// `--client-cmd`.
+    ClientCmd,
+}
+
+impl Flag {
+    /// Every system-specific flag.
+    pub const ALL: [Flag; 6] = [
+        Flag::NodeBin,
+        Flag::NodeArg,
+        Flag::EtcdBin,
+        Flag::EtcdSerializableReads,
+        Flag::NodeCmd,
+        Flag::ClientCmd,
+    ];
+
+    /// The flag as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::NodeBin => "--node-bin",
+            Flag::NodeArg => "--node-arg",
+            Flag::EtcdBin => "--etcd-bin",
+            Flag::EtcdSerializableReads => "--etcd-serializable-reads",
+            Flag::NodeCmd => "--node-cmd",
+            Flag::ClientCmd => "--client-cmd",
+        }
+    }
+
+    /// Whether `o` sets the flag.
+    pub fn given(self, o: &SystemOptions) -> bool {
+        match self {
+            Flag::NodeBin => o.node_bin.is_some(),
+            Flag::NodeArg => !o.node_args.is_empty(),
+            Flag::EtcdBin => o.etcd_bin.is_some(),
+            Flag::EtcdSerializableReads => o.etcd_serializable_reads,
+            Flag::NodeCmd => o.node_cmd.is_some(),
+            Flag::ClientCmd => o.client_cmd.is_some(),
+        }
+    }
+
+    /// Unsets the flag in `o`.
+    pub fn clear(self, o: &mut SystemOptions) {
+        match self {
+            Flag::NodeBin => o.node_bin = None,
+            Flag::NodeArg => o.node_args.clear(),
+            Flag::EtcdBin => o.etcd_bin = None,
+            Flag::EtcdSerializableReads => o.etcd_serializable_reads = false,
+            Flag::NodeCmd => o.node_cmd = None,
+            Flag::ClientCmd => o.client_cmd = None,
+        }
+    }
+}
 
 /// How to start one node: a program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +317,7 @@ pub enum SystemError {
 
 /// The names of every system.
 pub fn names() -> Vec<&'static str> {
-    SYSTEMS.iter().map(|(n, _)| *n).collect()
+    SYSTEMS.iter().map(|r| r.name).collect()
 }
 
 /// Checks a `--system` value (for clap).
@@ -259,56 +328,50 @@ pub fn parse_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// Builds the system `opts.name`, finding its program.
-pub fn build(opts: &SystemOptions) -> Result<Arc<dyn System>, SystemError> {
-    let not_for = |flag: &str, what: &str| {
-        SystemError::BadOption(format!(
-            "{flag} is for --system {what}, not --system {}",
-            opts.name
-        ))
-    };
-    if opts.name != etcd::NAME {
-        if opts.etcd_bin.is_some() {
-            return Err(not_for("--etcd-bin", etcd::NAME));
-        }
-        if opts.etcd_serializable_reads {
-            return Err(not_for("--etcd-serializable-reads", etcd::NAME));
-        }
-    }
-    if opts.name != http::NAME && opts.name != exec::NAME && opts.node_cmd.is_some() {
-        return Err(not_for("--node-cmd", "http or exec"));
-    }
-    if opts.name != exec::NAME && opts.client_cmd.is_some() {
-        return Err(not_for("--client-cmd", exec::NAME));
-    }
-    match opts.name.as_str() {
-        faultline_node::NAME => Ok(Arc::new(faultline_node::FaultlineNode::new(
-            faultline_node::find_bin(opts.node_bin.as_deref())?,
-            opts.node_args.clone(),
-        ))),
-        etcd::NAME => {
-            if !opts.node_args.is_empty() || opts.node_bin.is_some() {
-                return Err(SystemError::BadOption(
-                    "--node-bin and --node-arg are for faultline-node; etcd takes --etcd-bin"
-                        .into(),
-                ));
+/// The registry entry of the system called `name`.
+pub fn registered(name: &str) -> Result<&'static Registered, SystemError> {
+    SYSTEMS
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| SystemError::Unknown(name.to_string()))
+}
+
+impl SystemOptions {
+    /// These options without the flags system `name` does not take (for
+    /// `faultline bench --compare`, where each flag is meant for one of the
+    /// systems compared).
+    pub fn only_for(mut self, name: &str) -> SystemOptions {
+        if let Ok(entry) = registered(name) {
+            for flag in Flag::ALL {
+                if !entry.flags.contains(&flag) {
+                    flag.clear(&mut self);
+                }
             }
-            Ok(Arc::new(etcd::Etcd::new(
-                etcd::find_bin(opts.etcd_bin.as_deref())?,
-                opts.etcd_serializable_reads,
-            )))
         }
-        http::NAME => {
-            let Some(cmd) = &opts.node_cmd else {
-                return Err(SystemError::BadOption(
-                    "--system http needs --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'".into(),
-                ));
-            };
-            Ok(Arc::new(http::Http::new(cmd)?))
-        }
-        exec::NAME => Ok(Arc::new(exec::Exec::new(opts)?)),
-        other => Err(SystemError::Unknown(other.to_string())),
+        self
     }
+}
+
+/// Builds the system `opts.name`, finding its program; a flag the system
+/// does not take is refused, naming the systems that take it.
+pub fn build(opts: &SystemOptions) -> Result<Arc<dyn System>, SystemError> {
+    let entry = registered(&opts.name)?;
+    for flag in Flag::ALL {
+        if flag.given(opts) && !entry.flags.contains(&flag) {
+            let takers: Vec<&str> = SYSTEMS
+                .iter()
+                .filter(|r| r.flags.contains(&flag))
+                .map(|r| r.name)
+                .collect();
+            return Err(SystemError::BadOption(format!(
+                "{} is for --system {}, not --system {}",
+                flag.name(),
+                takers.join(" or "),
+                opts.name
+            )));
+        }
+    }
+    (entry.build)(opts)
 }
 
 /// The node (index) that leads now: among nodes saying they lead, the one
