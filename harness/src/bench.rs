@@ -43,7 +43,7 @@ pub struct BenchArgs {
     /// ratios to the others, e.g. `--compare faultline-node,etcd` (overrides --system).
     #[arg(long, value_delimiter = ',', value_parser = system::parse_name)]
     pub compare: Vec<String>,
-    /// Number of nodes.
+    /// Number of nodes in the benchmarked cluster.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub nodes: u16,
     /// Closed-loop clients (each has one operation in flight at a time).
@@ -155,15 +155,15 @@ impl OpStats {
 /// The measurement of one system.
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemBench {
-    /// The system's name.
+    /// The `--system` name of the system measured.
     pub system: String,
-    /// Its program.
+    /// The program its nodes ran.
     pub program: String,
     /// Each node's command line.
     pub command_lines: Vec<Vec<String>>,
-    /// Writes.
+    /// Latency and throughput of the writes in the window.
     pub writes: OpStats,
-    /// Reads.
+    /// Latency and throughput of the reads in the window.
     pub reads: OpStats,
     /// A few error messages, for diagnosis.
     pub error_samples: Vec<String>,
@@ -366,7 +366,7 @@ impl Tally {
     }
 }
 
-/// One closed-loop client.
+/// One closed-loop client: the next operation starts when one ends.
 struct Load {
     client: Box<dyn SystemClient>,
     value: Value,

@@ -27,16 +27,16 @@ use crate::system::{ClientSpec, System, SystemClient};
 /// Counts shown by the progress line.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Completed ok.
+    /// Operations that completed ok.
     pub ok: AtomicU64,
-    /// Completed fail.
+    /// Operations that certainly did not take effect.
     pub fail: AtomicU64,
-    /// Completed info.
+    /// Operations whose outcome is unknown (timeouts, lost connections).
     pub info: AtomicU64,
 }
 
 impl Counters {
-    /// Every completed operation.
+    /// Every completed operation, whatever its outcome.
     pub fn total(&self) -> u64 {
         self.ok.load(Ordering::Relaxed)
             + self.fail.load(Ordering::Relaxed)
@@ -51,13 +51,13 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// The per-request timeout (past it an operation is `info`).
     pub timeout: Duration,
-    /// The workload.
+    /// The workload whose operations the clients draw.
     pub workload: Arc<dyn Workload>,
     /// The system under test (how operations reach it).
     pub system: Arc<dyn System>,
-    /// The history.
+    /// Where every invocation and completion goes.
     pub recorder: Recorder,
-    /// Progress counts.
+    /// Outcome counts, for the progress line and `acked` waits.
     pub counters: Arc<Counters>,
     /// Keys the run used, for the final reads.
     pub keys: Arc<Mutex<BTreeSet<String>>>,
@@ -85,7 +85,7 @@ pub struct Client {
     pub node: NodeSpec,
     /// Mean time between its operations.
     pub interval: Duration,
-    /// The run's seed.
+    /// The run's seed (each client draws from its own stream of it).
     pub seed: u64,
 }
 

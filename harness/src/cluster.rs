@@ -127,7 +127,7 @@ pub enum ClusterError {
     /// A signal could not be delivered to a node's process group.
     #[error("sending {signal:?} to {node}: {source}")]
     Signal {
-        /// The node's name.
+        /// The node's name (n1, n2, ...).
         node: String,
         /// The signal that was refused.
         signal: Signal,

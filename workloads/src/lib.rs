@@ -100,7 +100,7 @@ pub struct UnknownFunc(pub String);
 /// One client operation, as recorded in the history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
-    /// What it does.
+    /// The function: what the operation does.
     pub f: Func,
     /// The independent object it acts on (None: the system's single object).
     pub key: Option<String>,
@@ -141,7 +141,7 @@ pub enum Reply {
     Ok(Value),
     /// It certainly did not take effect; why.
     Fail(String),
-    /// Unknown outcome; why.
+    /// Unknown outcome (it may or may not have taken effect); why.
     Info(String),
 }
 
@@ -205,7 +205,7 @@ impl Generator {
 /// A named workload: its operations, how it reads their completions, its
 /// checker.
 pub trait Workload: Send + Sync {
-    /// The command-line name.
+    /// The name `--workload` takes.
     fn name(&self) -> &'static str;
     /// One line of help.
     fn description(&self) -> &'static str;
@@ -228,7 +228,7 @@ pub trait Workload: Send + Sync {
 /// One read of the final phase.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalRead {
-    /// The operation.
+    /// The read to perform.
     pub op: Op,
     /// The node (0-based) to send it to; None: any.
     pub node: Option<usize>,
@@ -257,7 +257,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn Workload>, UnknownWorkload> {
 #[derive(Debug, thiserror::Error)]
 #[error("unknown workload {name:?}; known workloads: {}", names().join(", "))]
 pub struct UnknownWorkload {
-    /// The name given.
+    /// The name given, which no workload has.
     pub name: String,
 }
 

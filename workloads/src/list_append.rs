@@ -15,7 +15,7 @@ const OPS_PER_WINDOW: u64 = 40;
 /// Share of reads.
 const READS: f64 = 0.5;
 
-/// The list-append workload.
+/// The list-append workload: appends of unique elements and whole-list reads.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListAppend;
 

@@ -15,7 +15,7 @@ const OPS_PER_WINDOW: u64 = 40;
 /// Values written are drawn from 0..VALUES, so that cas sometimes matches.
 const VALUES: u64 = 5;
 
-/// The register workload.
+/// The register workload: read, write and cas on a few keys.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Register;
 

@@ -14,7 +14,7 @@ const KEY: &str = "set";
 /// Share of reads during the run.
 const READS: f64 = 0.1;
 
-/// The set workload.
+/// The set workload: adds of unique elements and whole-set reads.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Set;
 

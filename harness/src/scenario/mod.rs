@@ -28,7 +28,7 @@ pub struct ScenarioFile {
     pub scenarios: Vec<Scenario>,
 }
 
-/// One named scenario.
+/// One named scenario, as a `[[scenario]]` table of a TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -225,7 +225,7 @@ pub enum ScenarioError {
         path: PathBuf,
         /// The line of the scenario's name (or of the step at fault).
         line: usize,
-        /// The scenario's name.
+        /// The scenario's name, as the file gives it.
         name: String,
         /// What is wrong with it.
         message: String,

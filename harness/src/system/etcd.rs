@@ -36,7 +36,7 @@ use super::{
 };
 use crate::cluster::NodeSpec;
 
-/// The system's name.
+/// The name `--system` takes.
 pub const NAME: &str = "etcd";
 
 /// The registry entry of `--system etcd`.

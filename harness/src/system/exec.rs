@@ -64,7 +64,7 @@ use super::{
 };
 use crate::cluster::NodeSpec;
 
-/// The system's name.
+/// The name `--system` takes.
 pub const NAME: &str = "exec";
 
 /// The registry entry of `--system exec`.
@@ -270,7 +270,7 @@ impl System for Exec {
     }
 }
 
-/// One client's program.
+/// One client's program, restarted when it dies or misbehaves.
 struct ExecClient {
     program: Program,
 }

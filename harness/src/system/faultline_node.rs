@@ -28,7 +28,7 @@ use super::{
 use crate::cluster::NodeSpec;
 use std::sync::Arc;
 
-/// The system's name.
+/// The name `--system` takes.
 pub const NAME: &str = "faultline-node";
 
 /// The registry entry of `--system faultline-node`.

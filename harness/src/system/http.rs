@@ -18,7 +18,7 @@ use super::{
 };
 use crate::cluster::NodeSpec;
 
-/// The system's name.
+/// The name `--system` takes.
 pub const NAME: &str = "http";
 
 /// The registry entry of `--system http`.

@@ -52,7 +52,7 @@ pub const SYSTEMS: [Registered; 4] = [
 /// takes and how to build it.
 #[derive(Clone, Copy)]
 pub struct Registered {
-    /// The `--system` name.
+    /// The name `--system` takes.
     pub name: &'static str,
     /// One line for `faultline list`.
     pub help: &'static str,
@@ -80,7 +80,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    /// Every system-specific flag.
+    /// Every system-specific flag, the order errors check them in.
     pub const ALL: [Flag; 6] = [
         Flag::NodeBin,
         Flag::NodeArg,
@@ -130,9 +130,9 @@ impl Flag {
 /// How to start one node: a program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeCommand {
-    /// The program.
+    /// The program, as found (absolute where it could be resolved).
     pub program: PathBuf,
-    /// Its arguments.
+    /// Its arguments, placeholders filled in.
     pub args: Vec<String>,
 }
 
@@ -285,7 +285,7 @@ impl SystemArgs {
 /// What it takes to build any system (from `faultline run` or `faultline bench`).
 #[derive(Debug, Clone, Default)]
 pub struct SystemOptions {
-    /// The system's name.
+    /// The `--system` name of the system to build.
     pub name: String,
     /// faultline-node's binary (default: next to faultline).
     pub node_bin: Option<PathBuf>,
