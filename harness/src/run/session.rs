@@ -3,7 +3,6 @@
 //! they share; whatever way they end, the history recorded so far stays in
 //! it for the analysis.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -217,13 +216,7 @@ impl<'a> Session<'a> {
         let keys: Vec<String> = shared
             .keys
             .lock()
-            .map(|k| {
-                k.iter()
-                    .cloned()
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect()
-            })
+            .map(|k| k.iter().cloned().collect())
             .unwrap_or_default();
         let reads = self.plan.workload.final_reads(&keys, self.plan.specs.len());
         let finals = read_finally(shared, &self.plan.specs, reads, first_process);
