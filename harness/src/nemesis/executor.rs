@@ -516,3 +516,210 @@ impl Executor {
         done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{layout, Exit, Platform, Signal};
+    use crate::nemesis::fault::Shape;
+    use std::io;
+    use std::time::Instant;
+
+    /// A platform of pretend processes that records the network faults.
+    struct Fake {
+        specs: Vec<NodeSpec>,
+        states: Vec<NodeState>,
+        cut: Option<Cut>,
+        loss: Option<u8>,
+    }
+
+    impl Platform for Fake {
+        fn nodes(&self) -> &[NodeSpec] {
+            &self.specs
+        }
+        fn state(&self, i: usize) -> NodeState {
+            self.states[i]
+        }
+        fn start(&mut self, i: usize) -> Result<(), ClusterError> {
+            self.states[i] = NodeState::Running;
+            Ok(())
+        }
+        fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
+            self.states[i] = match signal {
+                Signal::Kill => NodeState::Killed,
+                Signal::Stop => NodeState::Paused,
+                Signal::Cont => NodeState::Running,
+            };
+            Ok(())
+        }
+        fn read_log(&self, _: usize) -> io::Result<String> {
+            Ok(String::new())
+        }
+        fn set_partition(&mut self, cut: Option<&Cut>) -> Result<(), ClusterError> {
+            self.cut = cut.cloned();
+            Ok(())
+        }
+        fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError> {
+            self.loss = percent;
+            Ok(())
+        }
+        fn reap(&mut self) -> Vec<(usize, Exit)> {
+            Vec::new()
+        }
+        fn shutdown(&mut self) {}
+    }
+
+    /// Node 1 leads in term 2; failpoints are refused by node 2.
+    struct FakeProbe;
+
+    impl Probe for FakeProbe {
+        fn status(&self, i: usize) -> ProbeFuture<Option<NodeStatus>> {
+            Box::pin(async move {
+                Some(NodeStatus {
+                    role: if i == 1 { "leader" } else { "follower" }.into(),
+                    term: 2,
+                    ..NodeStatus::default()
+                })
+            })
+        }
+        fn set_failpoint(
+            &self,
+            i: usize,
+            _: &'static str,
+            _: bool,
+        ) -> ProbeFuture<Result<(), String>> {
+            Box::pin(async move {
+                if i == 2 {
+                    Err("no failpoints here".into())
+                } else {
+                    Ok(())
+                }
+            })
+        }
+    }
+
+    fn fixture(dir: &std::path::Path) -> (Executor, SharedPlatform, crate::recorder::Writer) {
+        let specs = layout(3, dir, false);
+        let platform: SharedPlatform = Arc::new(Mutex::new(Fake {
+            specs,
+            states: vec![NodeState::Running; 3],
+            cut: None,
+            loss: None,
+        }));
+        let (recorder, writer) = Recorder::create(&dir.join("h.jsonl"), Instant::now()).unwrap();
+        let exec = Executor::new(platform.clone(), recorder, Arc::new(FakeProbe), 1);
+        (exec, platform, writer)
+    }
+
+    fn faults(exec: &Executor, writer: crate::recorder::Writer) -> Vec<String> {
+        exec.recorder().close();
+        writer
+            .finish()
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.f, e.value))
+            .collect()
+    }
+
+    #[test]
+    fn faults_start_stop_replace_and_heal_through_one_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut exec, platform, writer) = fixture(dir.path());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let kill = exec
+                .start(&Fault::Kill {
+                    target: Target::Leader,
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(lock(&platform).state(1), NodeState::Killed);
+            assert_eq!(exec.previous(), Some(1));
+            // Killing a node already down hits nothing.
+            let again = Fault::Kill {
+                target: Target::Nodes(vec![1]),
+            };
+            assert_eq!(exec.start(&again).await.unwrap(), None);
+            exec.start(&Fault::Isolate {
+                target: Target::Nodes(vec![0]),
+            })
+            .await
+            .unwrap();
+            // A second partition replaces the first.
+            exec.start(&Fault::Partition {
+                shape: Shape::Halves,
+                order: Some(vec![2, 0, 1]),
+            })
+            .await
+            .unwrap();
+            assert_eq!(exec.labels().lock().unwrap().len(), 2);
+            exec.stop(kill).unwrap();
+            assert_eq!(lock(&platform).state(1), NodeState::Running);
+            exec.arm(FailpointName::CrashAfterVote, &Target::All)
+                .await
+                .unwrap();
+            exec.start(&Fault::Pause {
+                target: Target::Nodes(vec![2]),
+            })
+            .await
+            .unwrap();
+            exec.start(&Fault::Drop { percent: 30 }).await.unwrap();
+            exec.heal().unwrap();
+        });
+        {
+            let p = lock(&platform);
+            assert!((0..3).all(|i| p.state(i) == NodeState::Running));
+        }
+        assert!(exec.labels().lock().unwrap().is_empty());
+        let got = faults(&exec, writer);
+        let want = [
+            r#"kill ["n2"]"#,
+            r#"start-partition {"groups":[["n1"],["n2","n3"]],"shape":"isolate-one"}"#,
+            r#"stop-partition {"groups":[["n1"],["n2","n3"]],"shape":"isolate-one"}"#,
+            r#"start-partition {"groups":[["n1","n2"],["n3"]],"shape":"halves"}"#,
+            r#"restart ["n2"]"#,
+            r#"failpoint-refused {"failpoint":"crash-after-vote","node":"n3","reason":"no failpoints here"}"#,
+            r#"arm {"failpoint":"crash-after-vote","nodes":["n1","n2"]}"#,
+            r#"pause ["n3"]"#,
+            r#"start-drop {"between":["n1","n2","n3"],"percent":30}"#,
+            r#"stop-drop null"#,
+            r#"resume ["n3"]"#,
+            r#"stop-partition {"groups":[["n1","n2"],["n3"]],"shape":"halves"}"#,
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_scenario_restart_takes_the_nodes_out_of_the_active_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut exec, platform, writer) = fixture(dir.path());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            exec.start(&Fault::Kill {
+                target: Target::Nodes(vec![0, 2]),
+            })
+            .await
+            .unwrap();
+            exec.restart(&Target::Nodes(vec![0])).await.unwrap();
+            assert_eq!(*exec.labels().lock().unwrap(), vec!["kill n3".to_string()]);
+            exec.restart(&Target::Down).await.unwrap();
+            assert!(exec.labels().lock().unwrap().is_empty());
+        });
+        assert_eq!(lock(&platform).state(2), NodeState::Running);
+        assert_eq!(
+            faults(&exec, writer),
+            [
+                r#"kill ["n1","n3"]"#,
+                r#"restart ["n1"]"#,
+                r#"restart ["n3"]"#
+            ]
+        );
+    }
+}
