@@ -20,7 +20,8 @@ Exit codes:
        before its end (`faultline report` on an interrupted run)
   3    the harness failed (cluster would not start, file not writable), or
        `faultline check` could not read a history
-  64   usage error: an unknown option or a bad value (nothing was run)
+  64   usage error: an unknown option, a bad value, an option of another
+       system, an unknown scenario (nothing was run)
   130  `faultline run` or `faultline suite` interrupted by Ctrl-C or SIGTERM
 `faultline report` on a finished run exits 0 once the report is written; on a run
 interrupted before its verdict it checks the history and exits with the verdict.";

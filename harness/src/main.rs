@@ -47,9 +47,33 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("faultline: error: {err:#}");
-            std::process::exit(cli::EXIT_FAILURE);
+            let code = if is_usage(&err) {
+                cli::EXIT_USAGE
+            } else {
+                cli::EXIT_FAILURE
+            };
+            std::process::exit(code);
         }
     }
+}
+
+/// Whether `err` says the command line was wrong (an option of another
+/// system, values that do not fit, an unknown scenario) rather than that
+/// the harness failed.
+fn is_usage(err: &anyhow::Error) -> bool {
+    use faultline::scenario::ScenarioError;
+    use faultline::system::SystemError;
+    err.chain().any(|e| {
+        e.is::<faultline::run::BadOptions>()
+            || matches!(
+                e.downcast_ref::<SystemError>(),
+                Some(SystemError::BadOption(_) | SystemError::Unknown(_))
+            )
+            || matches!(
+                e.downcast_ref::<ScenarioError>(),
+                Some(ScenarioError::Unknown { .. })
+            )
+    })
 }
 
 /// Prints clap's message and exits: 0 for `--help` and `--version`,

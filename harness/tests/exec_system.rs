@@ -191,9 +191,9 @@ fn client_commands_belong_to_exec_and_exec_needs_both_commands() {
         )
     };
     let (code, err) = run(&["--client-cmd", "client {http_addr}"]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("--client-cmd is for --system exec"), "{err}");
     let (code, err) = run(&["--system", "exec", "--node-cmd", "kv {id}"]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("needs --node-cmd"), "{err}");
 }

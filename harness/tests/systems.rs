@@ -207,12 +207,12 @@ fn options_of_another_system_and_unknown_systems_are_refused() {
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("faultline-node, etcd, http"), "{err}");
     let (code, err) = run(&["--etcd-serializable-reads"]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(64), "{err}");
     assert!(
         err.contains("--etcd-serializable-reads is for --system etcd"),
         "{err}"
     );
     let (code, err) = run(&["--system", "http"]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("needs --node-cmd"), "{err}");
 }

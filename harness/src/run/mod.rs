@@ -22,7 +22,7 @@ mod probe;
 mod session;
 mod summary;
 
-pub use plan::Plan;
+pub use plan::{BadOptions, Plan};
 pub use session::Session;
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use faultline_workloads::Workload;
 
 use crate::cluster::{layout, LocalCluster, NodeSpec};
@@ -18,6 +18,12 @@ use crate::store::RunDir;
 use crate::system::System;
 
 use super::RunArgs;
+
+/// Options that do not fit together or take values out of range: a usage
+/// error (the command line is wrong, nothing ran).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadOptions(pub String);
 
 /// What a run will do, fixed before the cluster starts.
 pub struct Plan {
@@ -56,7 +62,10 @@ impl Plan {
             faultline_workloads::by_name(&args.workload).context("choosing the workload")?,
         );
         if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
-            bail!("--time-limit, --rate and --nemesis-interval must be positive");
+            return Err(BadOptions(
+                "--time-limit, --rate and --nemesis-interval must be positive".into(),
+            )
+            .into());
         }
         let system =
             crate::system::build(&args.system.selected()).context("choosing the system")?;
