@@ -251,19 +251,41 @@ impl MountHandle {
         self.fs.power_loss(options)
     }
 
-    /// Unmounts and waits for the session thread to end.
+    /// Unmounts and waits for the session thread to end. A mount still in
+    /// use (EBUSY) is detached lazily instead (`umount -l`), so none is left
+    /// behind; its session thread then ends when the last user lets go.
     pub fn unmount(mut self) -> Result<(), Error> {
         self.unmount_inner()
     }
 
     fn unmount_inner(&mut self) -> Result<(), Error> {
         self.fs.lock().notifier = None;
-        match self.session.take() {
-            Some(s) => s.umount_and_join().map_err(|source| Error::Unmount {
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        match session.umount_and_join() {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                // Still in use (an open file, a process's working
+                // directory): detach it now so no mount is left behind; the
+                // session ends when the last user lets go.
+                let c = cpath(&self.mountpoint).map_err(|source| Error::Unmount {
+                    mountpoint: self.mountpoint.clone(),
+                    source,
+                })?;
+                // SAFETY: a valid NUL-terminated path.
+                if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
+                    return Err(Error::Unmount {
+                        mountpoint: self.mountpoint.clone(),
+                        source: io::Error::last_os_error(),
+                    });
+                }
+                tracing::warn!(mountpoint = %self.mountpoint.display(), "mount busy: detached lazily");
+                Ok(())
+            }
+            r => r.map_err(|source| Error::Unmount {
                 mountpoint: self.mountpoint.clone(),
                 source,
             }),
-            None => Ok(()),
         }
     }
 }
