@@ -165,18 +165,17 @@ impl Inner {
     /// The tracked state of the file behind `file`, created (durable as it
     /// is now) when the file had no un-synced change.
     fn track(&mut self, key: FileKey, file: &Arc<File>, path: PathBuf) -> io::Result<&mut Tracked> {
-        if !self.tracked.contains_key(&key) {
-            let size = file.metadata()?.len();
-            self.tracked.insert(
-                key,
-                Tracked {
+        match self.tracked.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let size = file.metadata()?.len();
+                Ok(v.insert(Tracked {
                     file: file.clone(),
                     path,
                     state: FileDurability::new(size),
-                },
-            );
+                }))
+            }
         }
-        Ok(self.tracked.get_mut(&key).expect("inserted above"))
     }
 
     fn node_path_or_empty(&self, ino: u64) -> PathBuf {

@@ -229,6 +229,7 @@ fn mmap_msync() {
     let p = mnt.join("db");
     let f = OpenOptions::new()
         .create(true)
+        .truncate(true)
         .read(true)
         .write(true)
         .open(&p)
