@@ -203,9 +203,13 @@ impl Inner {
             .get(&fh)
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
         let (file, key, ino, sync) = (h.file.clone(), h.key, h.ino, h.sync);
-        let path = self.node_path_or_empty(ino);
-        let t = self.track(key, &file, path)?;
-        t.state.before_write(&&*t.file, offset, data.len() as u64)?;
+        if !self.tracked.contains_key(&key) {
+            let path = self.node_path_or_empty(ino);
+            self.track(key, &file, path)?;
+        }
+        if let Some(t) = self.tracked.get_mut(&key) {
+            t.state.before_write(&&*t.file, offset, data.len() as u64)?;
+        }
         file.write_all_at(data, offset)?;
         if sync {
             file.sync_data()?;
@@ -1048,6 +1052,9 @@ pub(crate) fn mount(d: &DiskFs, mountpoint: &Path) -> Result<MountHandle, Error>
             mountpoint: mountpoint.to_path_buf(),
             source,
         });
+    }
+    if let Err(source) = OpenOptions::new().read(true).write(true).open("/dev/fuse") {
+        return Err(Error::DevFuse { source });
     }
     let allow_other = {
         let mut inner = d.lock();

@@ -95,6 +95,15 @@ pub enum Error {
         /// The OS error (EPERM).
         source: io::Error,
     },
+    /// /dev/fuse cannot be opened for reading and writing.
+    #[error(
+        "opening /dev/fuse: {source}\n  the FUSE device must be readable and writable by the user that \
+         mounts (mode crw-rw-rw-: as root, `chmod 666 /dev/fuse`; `modprobe fuse` if it is missing)"
+    )]
+    DevFuse {
+        /// The OS error.
+        source: io::Error,
+    },
     /// mount(2) failed for another reason.
     #[error("mounting the FUSE filesystem at {}: {source}", mountpoint.display())]
     Mount {
