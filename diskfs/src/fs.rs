@@ -110,6 +110,29 @@ impl Inner {
         self.nodes.keys().copied().collect()
     }
 
+    /// The (parent inode, name) pairs whose kernel dentries a power loss's
+    /// namespace undo made stale.
+    pub(crate) fn entries_of(&self, report: &PowerLossReport) -> Vec<(u64, std::ffi::OsString)> {
+        let mut out = Vec::new();
+        for u in &report.namespace {
+            let paths: Vec<&PathBuf> = match &u.op {
+                crate::NamespaceOp::Create { path, .. }
+                | crate::NamespaceOp::Rmdir { path, .. }
+                | crate::NamespaceOp::Unlink { path, .. } => vec![path],
+                crate::NamespaceOp::Rename { from, to, .. } => vec![from, to],
+            };
+            for p in paths {
+                let abs = self.backing.join(p);
+                if let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) {
+                    if let Some(&ino) = self.by_path.get(parent) {
+                        out.push((ino, name.to_os_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub(crate) fn dirty(&self) -> (usize, usize) {
         (
             self.tracked.len(),

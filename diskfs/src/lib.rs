@@ -202,10 +202,11 @@ impl DiskFs {
     /// Returns every file to its durable state (see the crate docs) and
     /// says what was done.
     pub fn power_loss(&self, options: PowerLossOptions) -> PowerLossReport {
-        let (report, inodes) = {
+        let (report, inodes, entries) = {
             let mut inner = self.lock();
             let report = inner.power_loss(options);
-            (report, inner.live_inodes())
+            let entries = inner.entries_of(&report);
+            (report, inner.live_inodes(), entries)
         };
         tracing::info!(
             files = report.files.len(),
@@ -216,6 +217,9 @@ impl DiskFs {
             for ino in inodes {
                 // The kernel may not know the inode any more; that is fine.
                 let _ = notifier.inval_inode(fuser::INodeNo(ino), 0, 0);
+            }
+            for (parent, name) in entries {
+                let _ = notifier.inval_entry(fuser::INodeNo(parent), &name);
             }
         }
         report

@@ -326,6 +326,12 @@ fn posix_rename() {
         !names.iter().any(|n| n == faultline_diskfs::GRAVEYARD),
         "the graveyard is hidden: {names:?}"
     );
+    // A power loss while mounted: the kernel's cached names are dropped too.
+    fs::write(mnt.join("fresh"), b"y").unwrap();
+    assert!(mnt.join("fresh").exists());
+    let report = m.power_loss(PowerLossOptions::default());
+    assert_eq!(report.namespace.len(), 1, "{report:?}");
+    assert!(!mnt.join("fresh").exists());
     drop(m);
 }
 
