@@ -133,6 +133,18 @@ impl Inner {
         out
     }
 
+    /// In LazyFS mode, the key of the file at `path` when that name is its
+    /// last link: once the name goes, its data can never come back, so its
+    /// durability state (and descriptor) can go too. (In POSIX mode the file
+    /// waits in the graveyard and keeps its state.)
+    fn last_link(&self, path: &Path) -> Option<FileKey> {
+        if self.ns.mode() != crate::MetadataMode::Lazyfs {
+            return None;
+        }
+        let m = fs::symlink_metadata(path).ok()?;
+        (m.is_file() && m.nlink() == 1).then(|| key_of(&m))
+    }
+
     pub(crate) fn dirty(&self) -> (usize, usize) {
         (
             self.tracked.len(),
@@ -643,8 +655,12 @@ impl Filesystem for Fs {
             let dir = inner.path(parent)?;
             let path = inner.child(parent, name)?;
             let key = dir_key(&dir).map_err(errno)?;
+            let gone = inner.last_link(&path);
             inner.ns.unlink(key, &path).map_err(errno)?;
             inner.forget_path(&path);
+            if let Some(k) = gone {
+                inner.tracked.remove(&k);
+            }
             Ok(())
         })();
         match r {
@@ -706,10 +722,14 @@ impl Filesystem for Fs {
             let from = inner.child(parent, name)?;
             let to = inner.child(newparent, newname)?;
             let key = dir_key(&inner.path(newparent)?).map_err(errno)?;
+            let replaced = inner.last_link(&to);
             inner
                 .ns
                 .rename(key, &from, &to, flags.bits())
                 .map_err(errno)?;
+            if let Some(k) = replaced {
+                inner.tracked.remove(&k);
+            }
             inner.rename_paths(&from, &to);
             Ok(())
         })();

@@ -141,6 +141,11 @@ fn power_loss_keeps_synced() {
     f.sync_data().unwrap();
     assert_eq!(fs::read(&wal).unwrap(), b"rec1rec3");
     drop(f);
+    // An un-synced file that is deleted leaves no state behind.
+    fs::write(mnt.join("tmp"), b"scratch").unwrap();
+    assert_eq!(m.fs().dirty().0, 1);
+    fs::remove_file(mnt.join("tmp")).unwrap();
+    assert_eq!(m.fs().dirty(), (0, 0));
     m.unmount().unwrap();
 }
 
