@@ -510,6 +510,43 @@ mod tests {
             prop_assert_eq!(file, model);
         }
 
+        /// Whatever the tear and survival draws, every byte after a power
+        /// loss is its durable value, its un-synced value, or (past the
+        /// durable size) zero, and the size lies between the two sizes.
+        #[test]
+        fn partial_survival_mixes_only_durable_and_current_bytes(
+            initial in proptest::collection::vec(any::<u8>(), 0..48),
+            ops in proptest::collection::vec(op(), 0..40),
+            seed in any::<u64>(),
+            tear in any::<bool>(),
+            survival in 0.0f64..1.0,
+        ) {
+            let mut file = initial.clone();
+            let mut durable = initial;
+            let mut d = FileDurability::new(file.len() as u64);
+            for op in ops {
+                match op {
+                    Op::Write(o, data) => write(&mut d, &mut file, o, &data),
+                    Op::Truncate(n) => truncate(&mut d, &mut file, n),
+                    Op::Sync => {
+                        durable = file.clone();
+                        d = FileDurability::new(file.len() as u64);
+                    }
+                }
+            }
+            let current = file.clone();
+            let model = LossModel { tear, survival };
+            d.power_loss(&mut file, model, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+            prop_assert!(file.len() >= durable.len());
+            prop_assert!(file.len() <= durable.len().max(current.len()));
+            for (i, &b) in file.iter().enumerate() {
+                let ok = durable.get(i) == Some(&b)
+                    || current.get(i) == Some(&b)
+                    || (i >= durable.len() && b == 0);
+                prop_assert!(ok, "byte {} = {} (durable {:?}, current {:?})", i, b, durable.get(i), current.get(i));
+            }
+        }
+
         /// With survival 1 nothing un-synced is lost (the file is unchanged
         /// by the power loss) when no truncation happened.
         #[test]
