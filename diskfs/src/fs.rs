@@ -472,6 +472,12 @@ impl Fs {
 
     /// Common tail of create-like operations: set the mode, record the
     /// namespace change, reply with the entry.
+    /// The backing paths of directory `parent` and of its entry `name`.
+    fn place(&self, parent: INodeNo, name: &OsStr) -> Result<(PathBuf, PathBuf), Errno> {
+        let inner = self.lock();
+        Ok((inner.path(parent)?, inner.child(parent, name)?))
+    }
+
     fn created(
         &self,
         parent: &Path,
@@ -610,10 +616,7 @@ impl Filesystem for Fs {
         reply: ReplyEntry,
     ) {
         let r = (|| {
-            let (dir, path) = {
-                let inner = self.lock();
-                (inner.path(parent)?, inner.child(parent, name)?)
-            };
+            let (dir, path) = self.place(parent, name)?;
             let c = crate::cpath(&path).map_err(errno)?;
             // SAFETY: valid NUL-terminated path.
             os(unsafe { libc::mknod(c.as_ptr(), mode & !umask, rdev as libc::dev_t) })
@@ -636,10 +639,7 @@ impl Filesystem for Fs {
         reply: ReplyEntry,
     ) {
         let r = (|| {
-            let (dir, path) = {
-                let inner = self.lock();
-                (inner.path(parent)?, inner.child(parent, name)?)
-            };
+            let (dir, path) = self.place(parent, name)?;
             fs::create_dir(&path).map_err(errno)?;
             self.created(&dir, &path, Some(mode & !umask), true)
         })();
@@ -694,10 +694,7 @@ impl Filesystem for Fs {
         reply: ReplyEntry,
     ) {
         let r = (|| {
-            let (dir, path) = {
-                let inner = self.lock();
-                (inner.path(parent)?, inner.child(parent, link_name)?)
-            };
+            let (dir, path) = self.place(parent, link_name)?;
             std::os::unix::fs::symlink(target, &path).map_err(errno)?;
             self.created(&dir, &path, None, false)
         })();
@@ -807,10 +804,7 @@ impl Filesystem for Fs {
         reply: ReplyCreate,
     ) {
         let r = (|| {
-            let (dir, path) = {
-                let inner = self.lock();
-                (inner.path(parent)?, inner.child(parent, name)?)
-            };
+            let (dir, path) = self.place(parent, name)?;
             let perm = mode & !umask & 0o7777;
             let (file, new) = match open_backing(&path, flags, Some(perm)) {
                 Ok(f) => (f, true),

@@ -102,17 +102,9 @@ impl Client {
             let started = tokio::time::Instant::now();
             let op = shared.workload.next_op(&mut gen);
             if let Some(k) = &op.key {
-                if !shared
-                    .keys
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .contains(k)
-                {
-                    shared
-                        .keys
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(k.clone());
+                let mut keys = shared.keys.lock().unwrap_or_else(|p| p.into_inner());
+                if !keys.contains(k) {
+                    keys.insert(k.clone());
                 }
             }
             let kind = invoke_and_complete(&shared, client.as_mut(), process, &op).await;

@@ -76,10 +76,10 @@ impl Applied {
     }
 }
 
+/// A fault in force (its progress-line label derives from `applied`).
 struct Active {
     id: FaultId,
     applied: Applied,
-    label: String,
 }
 
 /// Applies, tracks and heals faults on one cluster.
@@ -149,23 +149,23 @@ impl Executor {
     pub async fn start(&mut self, fault: &Fault) -> Result<Option<FaultId>, ClusterError> {
         let n = self.nodes.len();
         let applied = match fault {
-            Fault::Kill { target } => {
+            Fault::Kill { target } | Fault::Pause { target } => {
+                let killing = matches!(fault, Fault::Kill { .. });
                 let targets = self.resolve(target).await;
-                let hit = kill::start(&mut *lock(&self.platform), &targets)?;
+                let start = if killing { kill::start } else { pause::start };
+                let hit = start(&mut *lock(&self.platform), &targets)?;
                 if hit.is_empty() {
                     return Ok(None);
                 }
-                self.recorder.fault(&FaultEvent::Kill(self.names(&hit)));
-                Applied::Kill(hit)
-            }
-            Fault::Pause { target } => {
-                let targets = self.resolve(target).await;
-                let hit = pause::start(&mut *lock(&self.platform), &targets)?;
-                if hit.is_empty() {
-                    return Ok(None);
-                }
-                self.recorder.fault(&FaultEvent::Pause(self.names(&hit)));
-                Applied::Pause(hit)
+                self.previous = hit.first().copied();
+                let names = self.names(&hit);
+                let (event, applied) = if killing {
+                    (FaultEvent::Kill(names), Applied::Kill(hit))
+                } else {
+                    (FaultEvent::Pause(names), Applied::Pause(hit))
+                };
+                self.recorder.fault(&event);
+                applied
             }
             Fault::Isolate { target } => {
                 let side = self.resolve(target).await;
@@ -203,7 +203,9 @@ impl Executor {
                 self.partition(Cut::star(n, c, &out))?
             }
             Fault::Drop { percent } => {
-                self.forget(|a| matches!(a, Applied::Drop(_)), true)?;
+                for old in self.take(|a| matches!(a, Applied::Drop(_))) {
+                    self.undo(old)?;
+                }
                 lock(&self.platform).set_packet_loss(Some(*percent))?;
                 let between = self.names(&(0..n).collect::<Vec<_>>());
                 self.recorder.fault(&FaultEvent::StartDrop {
@@ -213,9 +215,6 @@ impl Executor {
                 Applied::Drop(*percent)
             }
         };
-        if let Applied::Kill(v) | Applied::Pause(v) = &applied {
-            self.previous = v.first().copied();
-        }
         Ok(Some(self.track(applied)))
     }
 
@@ -233,22 +232,16 @@ impl Executor {
     /// crashed), from their data directories.
     pub async fn restart(&mut self, target: &Target) -> Result<(), ClusterError> {
         let nodes = self.resolve(target).await;
-        let done = kill::stop(&mut *lock(&self.platform), &nodes)?;
+        let done = self.restart_nodes(&nodes)?;
         self.healed_nodes(&done, false);
-        if !done.is_empty() {
-            self.recorder.fault(&FaultEvent::Restart(self.names(&done)));
-        }
         Ok(())
     }
 
     /// Resumes those of the `target` nodes that are paused.
     pub async fn resume(&mut self, target: &Target) -> Result<(), ClusterError> {
         let nodes = self.resolve(target).await;
-        let done = pause::stop(&mut *lock(&self.platform), &nodes)?;
+        let done = self.resume_nodes(&nodes)?;
         self.healed_nodes(&done, true);
-        if !done.is_empty() {
-            self.recorder.fault(&FaultEvent::Resume(self.names(&done)));
-        }
         Ok(())
     }
 
@@ -269,7 +262,7 @@ impl Executor {
             failpoint: failpoint.name().into(),
             nodes: self.names(&armed),
         });
-        self.forget(|a| matches!(a, Applied::Armed(..)), false)?;
+        self.take(|a| matches!(a, Applied::Armed(..)));
         self.track(Applied::Armed(failpoint));
         Ok(())
     }
@@ -283,7 +276,8 @@ impl Executor {
         if !done.is_empty() {
             self.recorder.fault(&FaultEvent::Disarm(self.names(&done)));
         }
-        self.forget(|a| matches!(a, Applied::Armed(..)), false)
+        self.take(|a| matches!(a, Applied::Armed(..)));
+        Ok(())
     }
 
     /// Stops every active fault (newest first), then makes sure no network
@@ -294,26 +288,15 @@ impl Executor {
             self.publish();
             self.undo(a.applied)?;
         }
-        let mut p = lock(&self.platform);
-        p.set_partition(None)?;
-        p.set_packet_loss(None)?;
-        let paused: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| p.state(i) == NodeState::Paused)
-            .collect();
-        let down: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| matches!(p.state(i), NodeState::Killed | NodeState::Exited))
-            .collect();
-        let resumed = pause::stop(&mut *p, &paused)?;
-        let restarted = kill::stop(&mut *p, &down)?;
-        drop(p);
-        if !resumed.is_empty() {
-            self.recorder
-                .fault(&FaultEvent::Resume(self.names(&resumed)));
+        {
+            let mut p = lock(&self.platform);
+            p.set_partition(None)?;
+            p.set_packet_loss(None)?;
         }
-        if !restarted.is_empty() {
-            self.recorder
-                .fault(&FaultEvent::Restart(self.names(&restarted)));
-        }
+        let paused = self.nodes_in(|s| s == NodeState::Paused);
+        self.resume_nodes(&paused)?;
+        let down = self.nodes_in(|s| matches!(s, NodeState::Killed | NodeState::Exited));
+        self.restart_nodes(&down)?;
         Ok(())
     }
 
@@ -396,18 +379,10 @@ impl Executor {
     fn undo(&mut self, applied: Applied) -> Result<(), ClusterError> {
         match applied {
             Applied::Kill(nodes) => {
-                let restarted = kill::stop(&mut *lock(&self.platform), &nodes)?;
-                if !restarted.is_empty() {
-                    self.recorder
-                        .fault(&FaultEvent::Restart(self.names(&restarted)));
-                }
+                self.restart_nodes(&nodes)?;
             }
             Applied::Pause(nodes) => {
-                let resumed = pause::stop(&mut *lock(&self.platform), &nodes)?;
-                if !resumed.is_empty() {
-                    self.recorder
-                        .fault(&FaultEvent::Resume(self.names(&resumed)));
-                }
+                self.resume_nodes(&nodes)?;
             }
             Applied::Partition(cut) => {
                 lock(&self.platform).set_partition(None)?;
@@ -423,17 +398,27 @@ impl Executor {
         Ok(())
     }
 
-    /// Removes the active faults matching `which`; with `undo`, undoes them
-    /// (recording their stops), otherwise only forgets them.
-    fn forget(&mut self, which: impl Fn(&Applied) -> bool, undo: bool) -> Result<(), ClusterError> {
-        for applied in self.take(which) {
-            if undo {
-                self.undo(applied)?;
-            }
+    /// Restarts those of `nodes` that are down and records it; the nodes
+    /// restarted.
+    fn restart_nodes(&mut self, nodes: &[usize]) -> Result<Vec<usize>, ClusterError> {
+        let done = kill::stop(&mut *lock(&self.platform), nodes)?;
+        if !done.is_empty() {
+            self.recorder.fault(&FaultEvent::Restart(self.names(&done)));
         }
-        Ok(())
+        Ok(done)
     }
 
+    /// Resumes those of `nodes` that are paused and records it; the nodes
+    /// resumed.
+    fn resume_nodes(&mut self, nodes: &[usize]) -> Result<Vec<usize>, ClusterError> {
+        let done = pause::stop(&mut *lock(&self.platform), nodes)?;
+        if !done.is_empty() {
+            self.recorder.fault(&FaultEvent::Resume(self.names(&done)));
+        }
+        Ok(done)
+    }
+
+    /// Removes the active faults matching `which` without undoing them.
     fn take(&mut self, which: impl Fn(&Applied) -> bool) -> Vec<Applied> {
         let mut taken = Vec::new();
         let mut i = 0;
@@ -462,24 +447,24 @@ impl Executor {
         self.active.retain(
             |a| !matches!(&a.applied, Applied::Kill(v) | Applied::Pause(v) if v.is_empty()),
         );
-        for a in &mut self.active {
-            a.label = a.applied.label(&self.nodes);
-        }
         self.publish();
     }
 
     fn track(&mut self, applied: Applied) -> FaultId {
         self.ids += 1;
         let id = FaultId(self.ids);
-        let label = applied.label(&self.nodes);
-        self.active.push(Active { id, applied, label });
+        self.active.push(Active { id, applied });
         self.publish();
         id
     }
 
     fn publish(&self) {
         if let Ok(mut l) = self.labels.lock() {
-            *l = self.active.iter().map(|a| a.label.clone()).collect();
+            *l = self
+                .active
+                .iter()
+                .map(|a| a.applied.label(&self.nodes))
+                .collect();
         }
     }
 

@@ -56,7 +56,7 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
             open.push(Open {
                 start: ev.time,
                 kind,
-                label: label(&fault),
+                label: label(&ev.f, &fault),
                 nodes,
             });
         } else if !closes.is_empty() {
@@ -77,7 +77,7 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
                 }
             }
         } else {
-            done.push(instant(ev.time, &ev.f, label(&fault)));
+            done.push(instant(ev.time, &ev.f, label(&ev.f, &fault)));
         }
     }
     for o in open {
@@ -105,9 +105,8 @@ fn close(o: Open, at: u64) -> Band {
     }
 }
 
-/// What a person reads for a fault event.
-fn label(fault: &FaultEvent) -> String {
-    let (f, _) = fault.to_parts();
+/// What a person reads for a fault event recorded under the name `f`.
+fn label(f: &str, fault: &FaultEvent) -> String {
     match fault {
         FaultEvent::StartPartition(sides) | FaultEvent::StopPartition(sides) => {
             let parts: Vec<String> = sides
@@ -131,7 +130,7 @@ fn label(fault: &FaultEvent) -> String {
             let outcome = if w.met { "met after" } else { "gave up after" };
             format!("wait {until}: {outcome} {:.2} s", w.seconds)
         }
-        FaultEvent::StopDrop => f,
+        FaultEvent::StopDrop => f.to_string(),
         other => format!("{f} {}", other.nodes().join(" ")),
     }
 }

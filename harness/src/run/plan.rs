@@ -79,10 +79,7 @@ impl Plan {
         let nodes = args.nodes as usize;
         let concurrency = args.concurrency.unwrap_or(2 * nodes).max(1);
         let tag_groups = args.net == NetMode::Private && netns::can_tag_groups();
-        let label = match &scenario {
-            Some(s) => s.name.clone(),
-            None => NemesisSet(kinds.clone()).label(),
-        };
+        let label = label(scenario.as_ref(), &kinds);
         let dir = RunDir::create(&args.store, &args.workload, &label, seed)
             .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
         let specs = layout(nodes, &dir.path, tag_groups);
@@ -121,10 +118,7 @@ impl Plan {
     /// The name of the faults in the store folder and the summary: the
     /// scenario's name, or `all`, `none`, `kill+pause`.
     pub fn label(&self) -> String {
-        match &self.scenario {
-            Some(s) => s.name.clone(),
-            None => NemesisSet(self.kinds.clone()).label(),
-        }
+        label(self.scenario.as_ref(), &self.kinds)
     }
 
     /// Whether the run cuts the network between nodes at some point.
@@ -137,6 +131,15 @@ impl Plan {
     /// The length of the faulty phase.
     pub fn time_limit(&self) -> Duration {
         Duration::from_secs_f64(self.args.time_limit)
+    }
+}
+
+/// The scenario's name, or the fault kinds' label (`all`, `none`,
+/// `kill+pause`).
+fn label(scenario: Option<&Scenario>, kinds: &[NemesisKind]) -> String {
+    match scenario {
+        Some(s) => s.name.clone(),
+        None => NemesisSet(kinds.to_vec()).label(),
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Session<'a> {
     plan: &'a Plan,
     platform: SharedPlatform,
     http: reqwest::Client,
+    /// Per-request timeout of the clients (past it: info).
+    timeout: Duration,
     progress: Progress,
     /// Nodes that exited on their own (not at a failpoint), with how.
     crashes: Arc<Mutex<Vec<String>>>,
@@ -45,6 +47,7 @@ impl<'a> Session<'a> {
             plan,
             platform,
             http,
+            timeout,
             progress: Progress::new(),
             crashes: Arc::default(),
             recording: None,
@@ -116,7 +119,7 @@ impl<'a> Session<'a> {
         self.recording = Some((recorder.clone(), writer));
         Ok(Shared {
             http: self.http.clone(),
-            timeout: Duration::from_millis(self.plan.args.request_timeout_ms.max(1)),
+            timeout: self.timeout,
             workload: self.plan.workload.clone(),
             system: self.plan.system.clone(),
             recorder,

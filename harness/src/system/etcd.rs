@@ -31,7 +31,7 @@ use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
 use super::{
-    on_path, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
+    on_path, root_cause, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
     SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
@@ -397,11 +397,7 @@ fn transport_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "timeout".into();
     }
-    let mut cur: &(dyn std::error::Error + 'static) = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
+    root_cause(e)
 }
 
 #[cfg(test)]

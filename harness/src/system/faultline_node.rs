@@ -22,8 +22,8 @@ use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
 use super::{
-    BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System, SystemClient,
-    SystemError,
+    root_cause, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
+    SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
 use std::sync::Arc;
@@ -247,14 +247,6 @@ fn transport_error(e: &reqwest::Error) -> Reply {
     } else {
         Reply::Info(format!("connection lost: {}", root_cause(e)))
     }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// Asks one node for its `GET /status` (None when it does not answer).

@@ -435,6 +435,16 @@ async fn futures_join_all<T>(futures: Vec<BoxFuture<'_, T>>) -> Vec<T> {
     slots.into_iter().flatten().collect()
 }
 
+/// The innermost cause of an error: what the OS or the peer said, without
+/// the layers of a client library.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 /// `name` on PATH, the way a shell finds it.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
