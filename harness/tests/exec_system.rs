@@ -8,19 +8,11 @@
 //! (the private namespace) and is bounded in time; the harness kills the
 //! nodes and the client programs with their process groups.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn faultline_node() -> PathBuf {
-    let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
-    assert!(
-        node.is_file(),
-        "{} is missing: build it with `cargo build --release -p faultline-node`",
-        node.display()
-    );
-    node
-}
+use std::path::{Path, PathBuf};
+
+use support::faultline_node;
 
 fn example_client() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/clients/faultline_node_client.py")
@@ -37,38 +29,19 @@ fn node_cmd(extra: &str) -> String {
 /// Runs `faultline run --system exec ARGS` (bounded); exit code, output,
 /// run folder.
 fn run(node_cmd: &str, client_cmd: &str, args: &[&str]) -> (i32, String, PathBuf) {
-    let store = tempfile::tempdir().unwrap().keep();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .arg("run")
-        .arg("--store")
-        .arg(&store)
-        .args([
-            "--system",
-            "exec",
-            "--node-cmd",
-            node_cmd,
-            "--client-cmd",
-            client_cmd,
-        ])
-        .args(["--nemesis-interval", "1", "--recovery-time", "2"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting faultline");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("faultline run {args:?} did not end within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    let dir = std::fs::canonicalize(store.join("latest")).expect("a run folder");
-    (out.status.code().unwrap_or(-1), text, dir)
+    let exec = [
+        "--system",
+        "exec",
+        "--node-cmd",
+        node_cmd,
+        "--client-cmd",
+        client_cmd,
+        "--nemesis-interval",
+        "1",
+        "--recovery-time",
+        "2",
+    ];
+    support::run_bounded(&[&exec[..], args].concat())
 }
 
 /// Whether any process still runs `needle` in its command line.
@@ -176,20 +149,7 @@ for n, line in enumerate(sys.stdin):
 
 #[test]
 fn client_commands_belong_to_exec_and_exec_needs_both_commands() {
-    let store = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .arg("run")
-            .arg("--store")
-            .arg(store.path())
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let run = support::run_refused;
     let (code, err) = run(&["--client-cmd", "client {http_addr}"]);
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("--client-cmd is for --system exec"), "{err}");

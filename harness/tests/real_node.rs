@@ -4,52 +4,16 @@
 //! The node binary is found next to `faultline` (both are built by
 //! `cargo test --workspace`, the README's test command).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn node_bin() -> PathBuf {
-    let faultline = Path::new(env!("CARGO_BIN_EXE_faultline"));
-    let node = faultline.with_file_name("faultline-node");
-    assert!(
-        node.is_file(),
-        "{} is missing: run the workspace's tests (`cargo test --workspace --release`) \
-         or build it with `cargo build --release -p faultline-node`",
-        node.display()
-    );
-    node
-}
+use std::path::PathBuf;
 
-/// Runs `faultline run ARGS` (bounded) and returns its exit code, stdout and the run folder.
+/// Runs `faultline run ARGS` (bounded) with the node built here; its exit
+/// code, output and run folder.
 fn run(args: &[&str]) -> (i32, String, PathBuf) {
-    let store = tempfile::tempdir().unwrap().keep();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .arg("run")
-        .arg("--node-bin")
-        .arg(node_bin())
-        .arg("--store")
-        .arg(&store)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting faultline");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("faultline run {args:?} did not end within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    let dir = std::fs::canonicalize(store.join("latest")).expect("a run folder");
-    (status.code().unwrap_or(-1), text, dir)
+    let node = support::faultline_node();
+    let node = node.to_str().expect("a UTF-8 path");
+    support::run_bounded(&[&["--node-bin", node][..], args].concat())
 }
 
 fn short(

@@ -6,19 +6,11 @@
 //! installs Debian's etcd-server); without it they say so and pass, except
 //! under CI (`CI` set), where a missing etcd fails them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn faultline_node() -> PathBuf {
-    let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
-    assert!(
-        node.is_file(),
-        "{} is missing: build it with `cargo build --release -p faultline-node`",
-        node.display()
-    );
-    node
-}
+use std::path::{Path, PathBuf};
+
+use support::faultline_node;
 
 /// Whether etcd can be tested here; fails under CI when it cannot.
 fn etcd_present() -> bool {
@@ -37,29 +29,7 @@ fn etcd_present() -> bool {
 
 /// Runs `faultline run ARGS` (bounded); exit code, output, run folder.
 fn run(args: &[&str]) -> (i32, String, PathBuf) {
-    let store = tempfile::tempdir().unwrap().keep();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .arg("run")
-        .arg("--store")
-        .arg(&store)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting faultline");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("faultline run {args:?} did not end within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    let dir = std::fs::canonicalize(store.join("latest")).expect("a run folder");
-    (out.status.code().unwrap_or(-1), text, dir)
+    support::run_bounded(args)
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -189,20 +159,7 @@ fn faultline_node_through_the_http_system_passes() {
 
 #[test]
 fn options_of_another_system_and_unknown_systems_are_refused() {
-    let store = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .arg("run")
-            .arg("--store")
-            .arg(store.path())
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let run = support::run_refused;
     let (code, err) = run(&["--system", "zookeeper"]);
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("faultline-node, etcd, http"), "{err}");
