@@ -20,6 +20,9 @@ use std::process::{Child, Command, Stdio};
 
 use serde::Serialize;
 
+use faultline_diskfs::{PowerLossOptions, PowerLossReport};
+
+use crate::disk::{CorruptHow, Damage, DiskError, DiskSettings, Disks};
 use crate::nemesis::partition::Cut;
 use crate::nft;
 use crate::system::faultline_node::FaultlineNode;
@@ -46,6 +49,10 @@ pub struct NodeSpec {
     pub http_addr: SocketAddr,
     /// The node's data directory under the run folder; it survives kills and restarts.
     pub data_dir: PathBuf,
+    /// Where the node's files really live when the disk-fault layer is
+    /// mounted over `data_dir` (see [`crate::disk`]); None without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backing_dir: Option<PathBuf>,
     /// Where its stdout and stderr go.
     pub log_path: PathBuf,
     /// The group id it runs with, so that packet rules can match the
@@ -64,6 +71,7 @@ pub fn layout(n: usize, dir: &Path, tag_groups: bool) -> Vec<NodeSpec> {
                 peer_addr: SocketAddr::V4(SocketAddrV4::new(ip, PEER_PORT)),
                 http_addr: SocketAddr::V4(SocketAddrV4::new(ip, HTTP_PORT)),
                 data_dir: dir.join("data").join(&name),
+                backing_dir: None,
                 log_path: dir.join("nodes").join(format!("{name}.log")),
                 gid: tag_groups.then_some(GID_BASE + i as u32 + 1),
                 name,
@@ -145,6 +153,9 @@ pub enum ClusterError {
     /// Packet rules were asked for where they are not allowed.
     #[error("packet-filter rules are not available with --net host")]
     NoFirewall,
+    /// The disk-fault layer or a corruption failed.
+    #[error(transparent)]
+    Disk(#[from] DiskError),
 }
 
 /// The exit status faultline-node gives when it crashes on purpose at an
@@ -159,6 +170,10 @@ pub struct Exit {
     pub code: Option<i32>,
     /// The status as the OS describes it.
     pub text: String,
+    /// Whether the node's files were corrupted on purpose since the run
+    /// began: an exit is then its answer to the damage (refusing to start),
+    /// not a crash.
+    pub after_corruption: bool,
 }
 
 impl Exit {
@@ -195,6 +210,40 @@ pub trait Platform: Send {
     fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError>;
     /// Notices nodes that exited on their own since the last call.
     fn reap(&mut self) -> Vec<(usize, Exit)>;
+    /// Returns node `i`'s files to what was durable (fsynced) on its disk:
+    /// a power loss. The node must be down. Refused where the disk-fault
+    /// layer is not mounted.
+    fn power_loss(
+        &mut self,
+        i: usize,
+        options: PowerLossOptions,
+    ) -> Result<PowerLossReport, ClusterError> {
+        let _ = options;
+        Err(DiskError::NoLayer {
+            node: self.nodes()[i].name.clone(),
+        }
+        .into())
+    }
+    /// Damages one file of node `i` (down) matching `patterns` (globs
+    /// relative to its data directory), choices drawn from `seed`.
+    fn corrupt(
+        &mut self,
+        i: usize,
+        patterns: &[String],
+        how: CorruptHow,
+        bits: u32,
+        seed: u64,
+    ) -> Result<Damage, ClusterError> {
+        let spec = &self.nodes()[i];
+        Ok(crate::disk::corrupt(
+            &spec.name,
+            &spec.data_dir,
+            patterns,
+            how,
+            bits,
+            seed,
+        )?)
+    }
     /// Stops every node and removes every rule: the end of a run.
     fn shutdown(&mut self);
 }
@@ -210,9 +259,19 @@ pub struct LocalCluster {
     specs: Vec<NodeSpec>,
     procs: Vec<Proc>,
     firewall: bool,
+    corrupted: Vec<bool>,
+    disks: Option<Disks>,
 }
 
 impl LocalCluster {
+    /// Mounts the disk-fault layer over the nodes' data directories (those
+    /// with a backing directory, see [`crate::disk::place_layers`]), before
+    /// any node starts. Needs a mount namespace of the run's own.
+    pub fn mount_disks(&mut self, settings: DiskSettings) -> Result<(), ClusterError> {
+        self.disks = Some(Disks::mount(&self.specs, settings)?);
+        Ok(())
+    }
+
     /// Replaces packet-filter table `table` with `rules` (nft syntax, the
     /// body of an `ip` table).
     fn apply_rules(&mut self, table: &str, rules: &str) -> Result<(), ClusterError> {
@@ -264,9 +323,11 @@ impl LocalCluster {
             .collect();
         LocalCluster {
             commands,
+            corrupted: vec![false; specs.len()],
             specs,
             procs,
             firewall,
+            disks: None,
         }
     }
 
@@ -439,10 +500,42 @@ impl Platform for LocalCluster {
         }
     }
 
-    /// Kills every node's process group and waits for them. Called by drop
-    /// as well. The rules die with the namespace.
+    /// Kills every node's process group and waits for them, then unmounts
+    /// the disk layers. Called by drop as well. The rules die with the
+    /// namespace.
     fn shutdown(&mut self) {
         self.kill_all();
+        if let Some(d) = self.disks.as_mut() {
+            d.unmount_all();
+        }
+    }
+
+    fn power_loss(
+        &mut self,
+        i: usize,
+        options: PowerLossOptions,
+    ) -> Result<PowerLossReport, ClusterError> {
+        match self.disks.as_mut() {
+            Some(d) => Ok(d.power_loss(i, options)?),
+            None => Err(DiskError::NoLayer {
+                node: self.specs[i].name.clone(),
+            }
+            .into()),
+        }
+    }
+
+    fn corrupt(
+        &mut self,
+        i: usize,
+        patterns: &[String],
+        how: CorruptHow,
+        bits: u32,
+        seed: u64,
+    ) -> Result<Damage, ClusterError> {
+        let spec = &self.specs[i];
+        let damage = crate::disk::corrupt(&spec.name, &spec.data_dir, patterns, how, bits, seed)?;
+        self.corrupted[i] |= damage.file.is_some();
+        Ok(damage)
     }
 
     fn reap(&mut self) -> Vec<(usize, Exit)> {
@@ -457,6 +550,7 @@ impl Platform for LocalCluster {
                         Exit {
                             code: status.code(),
                             text: status.to_string(),
+                            after_corruption: self.corrupted[i],
                         },
                     ));
                 }
@@ -468,7 +562,7 @@ impl Platform for LocalCluster {
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        self.kill_all();
+        self.shutdown();
     }
 }
 

@@ -6,6 +6,7 @@
 //!
 //! - [`netns`]: the private network namespace a run happens in;
 //! - [`cluster`]: node processes and the [`cluster::Platform`] faults go through;
+//! - [`disk`]: the disk-fault layer over the nodes' data (power loss) and corruption;
 //! - [`nemesis`]: the seeded fault schedule and the faults (kill, pause,
 //!   partition, drop);
 //! - [`client`]: clients driving a workload against the nodes;
@@ -27,6 +28,7 @@ pub mod bench;
 pub mod checkers;
 pub mod client;
 pub mod cluster;
+pub mod disk;
 pub mod junit;
 pub mod list;
 pub mod nemesis;

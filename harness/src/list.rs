@@ -58,6 +58,26 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
             .map(|r| (r.name.to_string(), r.help.to_string()))
             .collect();
         section("systems (--system):", rows);
+        let rows = crate::system::SYSTEMS
+            .iter()
+            .map(|r| {
+                (
+                    r.name.to_string(),
+                    format!(
+                        "data files: {}\n{:<20}power loss: {}\n{:<20}corruption: {}",
+                        r.disk.data_files.join(" "),
+                        "",
+                        r.disk.power_loss,
+                        "",
+                        r.disk.corruption
+                    ),
+                )
+            })
+            .collect();
+        section(
+            "disk (what power-loss and corrupt hit, and what each system claims):",
+            rows,
+        );
     }
     if show("scenarios") {
         let rows = scenarios
@@ -93,6 +113,8 @@ mod tests {
             "pause",
             "partition",
             "drop",
+            "power-loss",
+            "corrupt",
             "kv",
             "faultline-node",
             "etcd",

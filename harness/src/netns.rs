@@ -9,9 +9,15 @@
 //! the host. The namespace dies with the last process in it, so its rules go
 //! with it whatever way the run ends.
 //!
-//! As root only a network namespace is made; otherwise a user namespace too
-//! (mapping the caller to root inside it), which works wherever unprivileged
-//! user namespaces are allowed.
+//! The run also gets a mount namespace of its own, with every mount made
+//! private: the disk-fault layer's FUSE mounts over the nodes' data
+//! directories exist only there, are invisible to the host, and vanish with
+//! the namespace, so no run, not even a harness killed by SIGKILL, can leave
+//! a mount behind.
+//!
+//! As root only network and mount namespaces are made; otherwise a user
+//! namespace too (mapping the caller to root inside it), which works
+//! wherever unprivileged user namespaces are allowed.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
@@ -59,29 +65,44 @@ pub enum NetnsError {
     },
 }
 
-/// Moves this process into a fresh network namespace (and a user namespace
-/// when not root) and brings its loopback interface up.
+/// Moves this process into fresh network and mount namespaces (and a user
+/// namespace when not root), makes every mount private and brings the
+/// loopback interface up.
 ///
 /// Must be called while the process is single-threaded.
 pub fn enter_private() -> Result<(), NetnsError> {
+    enter(libc::CLONE_NEWNET)?;
+    finish_setup()
+}
+
+/// Moves this process into a mount namespace of its own only (the host's
+/// network stays): what `--net host` runs with disk faults need for their
+/// mounts. Must be called while the process is single-threaded.
+pub fn enter_private_mounts() -> Result<(), NetnsError> {
+    enter(0)
+}
+
+/// unshare(2) of a mount namespace plus `extra`, with a user namespace
+/// when not root; then every mount is made private.
+fn enter(extra: libc::c_int) -> Result<(), NetnsError> {
     let threads = thread_count();
     if threads > 1 {
         return Err(NetnsError::Threaded { threads });
     }
     // SAFETY: plain syscalls without pointers.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    let mut net_only_error = None;
+    let mut root_error = None;
     if euid == 0 {
         // SAFETY: unshare takes only flags.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } == 0 {
-            return finish_setup();
+        if unsafe { libc::unshare(extra | libc::CLONE_NEWNS) } == 0 {
+            return make_mounts_private();
         }
-        net_only_error = Some(io::Error::last_os_error());
+        root_error = Some(io::Error::last_os_error());
     }
     // SAFETY: unshare takes only flags.
-    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
+    if unsafe { libc::unshare(libc::CLONE_NEWUSER | extra | libc::CLONE_NEWNS) } != 0 {
         let err = io::Error::last_os_error();
-        return Err(explain_refusal(euid, &err, net_only_error.as_ref()));
+        return Err(explain_refusal(euid, &err, root_error.as_ref()));
     }
     write_proc("/proc/self/setgroups", "deny")
         .or_else(|e| {
@@ -108,7 +129,29 @@ pub fn enter_private() -> Result<(), NetnsError> {
             source,
         }
     })?;
-    finish_setup()
+    make_mounts_private()
+}
+
+/// `mount --make-rprivate /`: mounts made from now on stay in this
+/// namespace, and the host's do not reach in.
+fn make_mounts_private() -> Result<(), NetnsError> {
+    // SAFETY: a static NUL-terminated path and null pointers mount(2) accepts.
+    let r = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        return Err(NetnsError::Setup {
+            what: "making mounts private (mount --make-rprivate /)",
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether this process can give each node its own group id (so packet
@@ -214,12 +257,12 @@ fn explain_refusal(euid: u32, err: &io::Error, as_root: Option<&io::Error>) -> N
         )
     } else if let Some(root_err) = as_root {
         (
-            format!("unshare(CLONE_NEWNET) as root failed ({root_err}), and so did a user namespace ({err}); a container without CAP_SYS_ADMIN or a seccomp profile forbidding unshare does this"),
+            format!("unshare(CLONE_NEWNET | CLONE_NEWNS) as root failed ({root_err}), and so did a user namespace ({err}); a container without CAP_SYS_ADMIN or a seccomp profile forbidding unshare does this"),
             format!("run the container with --cap-add SYS_ADMIN (or --privileged), {host}"),
         )
     } else {
         (
-            format!("unshare(CLONE_NEWUSER | CLONE_NEWNET) failed ({err})"),
+            format!("unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) failed ({err})"),
             format!("run faultline as root, or allow unprivileged user namespaces, {host}"),
         )
     };

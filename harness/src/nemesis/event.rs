@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::disk::Damage;
+
 /// One nemesis event of the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "f", content = "value", rename_all = "kebab-case")]
@@ -58,6 +60,76 @@ pub enum FaultEvent {
     },
     /// A scenario's bounded wait ended.
     Wait(WaitOutcome),
+    /// These nodes lost power: killed, and their files returned to what
+    /// was fsynced.
+    PowerLoss(PowerLossEvent),
+    /// A data file of a node was damaged while it was down.
+    Corrupt(Damage),
+    /// A node whose files were damaged exited on its own: its answer to the
+    /// damage (refusing to start, most often), not a crash.
+    CorruptExit {
+        /// The node.
+        node: String,
+        /// Its exit status.
+        status: String,
+        /// The last lines of its log, saying why.
+        #[serde(default)]
+        log: Vec<String>,
+    },
+}
+
+/// What a power loss did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerLossEvent {
+    /// The nodes that lost power.
+    pub nodes: Vec<String>,
+    /// Whether each file's last un-synced write was torn (a prefix kept).
+    #[serde(default)]
+    pub tear: bool,
+    /// Probability that an un-synced write survived.
+    #[serde(default)]
+    pub survival: f64,
+    /// Every file that lost data, node by node.
+    #[serde(default)]
+    pub files: Vec<LostFile>,
+    /// Namespace changes (create, rename, unlink) undone, `node: change`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespace: Vec<String>,
+}
+
+/// One file's loss at a power loss.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostFile {
+    /// The node.
+    pub node: String,
+    /// The file, relative to the node's data directory.
+    pub file: String,
+    /// Its size just before.
+    pub size_before: u64,
+    /// The size its last sync made durable.
+    pub durable_size: u64,
+    /// Its size after.
+    pub size_after: u64,
+    /// Byte ranges `[start, end)` given back their durable contents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<[u64; 2]>,
+    /// Un-synced byte ranges that survived (torn prefix or survival draw).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<[u64; 2]>,
+}
+
+impl PowerLossEvent {
+    /// Bytes of un-synced data lost, over every file.
+    pub fn lost_bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|f| {
+                let cut = f.size_before.saturating_sub(f.size_after);
+                let restored: u64 = f.restored.iter().map(|[a, b]| b - a).sum();
+                cut + restored
+            })
+            .sum()
+    }
 }
 
 /// Who sees whom during a partition.
@@ -114,7 +186,7 @@ impl FaultEvent {
     }
 
     /// The nodes the event names directly (kill, pause, restart, resume,
-    /// crash, disarm).
+    /// crash, disarm, power loss, corruption).
     pub fn nodes(&self) -> &[String] {
         match self {
             FaultEvent::Kill(n)
@@ -123,6 +195,9 @@ impl FaultEvent {
             | FaultEvent::Resume(n)
             | FaultEvent::Crash(n)
             | FaultEvent::Disarm(n) => n,
+            FaultEvent::PowerLoss(p) => &p.nodes,
+            FaultEvent::Corrupt(d) => std::slice::from_ref(&d.node),
+            FaultEvent::CorruptExit { node, .. } => std::slice::from_ref(node),
             _ => &[],
         }
     }
@@ -159,6 +234,20 @@ mod tests {
             (
                 "wait",
                 json!({"step": 2, "until": "leader", "met": true, "detail": {"leader": "n1", "term": 3}, "seconds": 0.25}),
+            ),
+            (
+                "power-loss",
+                json!({"nodes": ["n1", "n2"], "tear": true, "survival": 0.0, "files": [
+                    {"node": "n1", "file": "wal/1.log", "size_before": 300, "durable_size": 100,
+                     "size_after": 120, "restored": [[50, 60]], "kept": [[100, 120]]}]}),
+            ),
+            (
+                "corrupt",
+                json!({"node": "n2", "file": "wal/1.log", "candidates": 2, "flips": [{"offset": 17, "bit": 3}]}),
+            ),
+            (
+                "corrupt-exit",
+                json!({"node": "n2", "status": "exit status: 1", "log": ["corrupt WAL"]}),
             ),
         ];
         for (f, value) in cases {

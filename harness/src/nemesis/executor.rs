@@ -7,15 +7,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use faultline_diskfs::PowerLossOptions;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::cluster::{ClusterError, NodeSpec, NodeState};
 use crate::recorder::Recorder;
 use crate::system::NodeStatus;
 
-use super::event::FaultEvent;
+use super::event::{FaultEvent, LostFile, PowerLossEvent};
 use super::fault::{FailpointName, Fault};
 use super::partition::Cut;
 use super::target::{leader_of, Resolver, Target};
@@ -42,6 +43,11 @@ pub trait Probe: Send + Sync {
         name: &'static str,
         armed: bool,
     ) -> ProbeFuture<Result<(), String>>;
+    /// Globs (relative to a node's data directory) of the files `corrupt`
+    /// damages by default. The default: every file.
+    fn data_files(&self) -> Vec<String> {
+        vec!["**".into()]
+    }
 }
 
 /// Identifies a started fault, to stop it later.
@@ -51,7 +57,8 @@ pub struct FaultId(u64);
 /// A fault as it was applied: what stopping it must undo.
 #[derive(Debug, Clone)]
 enum Applied {
-    Kill(Vec<usize>),
+    /// Nodes down until the fault stops: `why` is kill, power-loss or corrupt.
+    Down(&'static str, Vec<usize>),
     Pause(Vec<usize>),
     Partition(Cut),
     Drop(u8),
@@ -67,7 +74,7 @@ impl Applied {
                 .join(",")
         };
         match self {
-            Applied::Kill(v) => format!("kill {}", joined(v)),
+            Applied::Down(why, v) => format!("{why} {}", joined(v)),
             Applied::Pause(v) => format!("pause {}", joined(v)),
             Applied::Partition(cut) => format!("partition {}", cut.shape),
             Applied::Drop(p) => format!("drop {p}%"),
@@ -160,7 +167,7 @@ impl Executor {
                 self.previous = hit.first().copied();
                 let names = self.names(&hit);
                 let (event, applied) = if killing {
-                    (FaultEvent::Kill(names), Applied::Kill(hit))
+                    (FaultEvent::Kill(names), Applied::Down("kill", hit))
                 } else {
                     (FaultEvent::Pause(names), Applied::Pause(hit))
                 };
@@ -214,8 +221,108 @@ impl Executor {
                 });
                 Applied::Drop(*percent)
             }
+            Fault::PowerLoss {
+                target,
+                tear,
+                survival,
+            } => {
+                let targets = self.resolve(target).await;
+                if targets.is_empty() {
+                    return Ok(None);
+                }
+                self.previous = targets.first().copied();
+                let event = self.power_loss(&targets, *tear, *survival)?;
+                self.recorder.fault(&FaultEvent::PowerLoss(event));
+                Applied::Down("power-loss", targets)
+            }
+            Fault::Corrupt {
+                target,
+                how,
+                bits,
+                files,
+                majority,
+            } => {
+                let mut targets = self.resolve(target).await;
+                let minority = (n - 1) / 2;
+                if !majority && targets.len() > minority.max(1) {
+                    tracing::info!(
+                        "corrupt: {} nodes named, damaging {} (a minority; `majority = true` allows more)",
+                        targets.len(),
+                        minority.max(1)
+                    );
+                    targets.truncate(minority.max(1));
+                }
+                if targets.is_empty() {
+                    return Ok(None);
+                }
+                self.previous = targets.first().copied();
+                let patterns = files.clone().unwrap_or_else(|| self.probe.data_files());
+                let mut p = lock(&self.platform);
+                kill::start(&mut *p, &targets)?;
+                for &i in &targets {
+                    let seed = self.rng.gen();
+                    let damage = p.corrupt(i, &patterns, *how, *bits, seed)?;
+                    self.recorder.fault(&FaultEvent::Corrupt(damage));
+                }
+                drop(p);
+                Applied::Down("corrupt", targets)
+            }
         };
         Ok(Some(self.track(applied)))
+    }
+
+    /// Kills those of `targets` that run, then returns each one's files to
+    /// what was durable; what was lost, for the history.
+    fn power_loss(
+        &mut self,
+        targets: &[usize],
+        tear: bool,
+        survival: f64,
+    ) -> Result<PowerLossEvent, ClusterError> {
+        let mut p = lock(&self.platform);
+        kill::start(&mut *p, targets)?;
+        let mut event = PowerLossEvent {
+            nodes: self.names(targets),
+            tear,
+            survival,
+            files: Vec::new(),
+            namespace: Vec::new(),
+        };
+        for &i in targets {
+            let options = PowerLossOptions {
+                seed: self.rng.gen(),
+                tear,
+                survival: survival.clamp(0.0, 1.0),
+            };
+            let report = p.power_loss(i, options)?;
+            let node = &self.nodes[i];
+            let base = node.backing_dir.as_deref().unwrap_or(&node.data_dir);
+            let rel = |path: &std::path::Path| {
+                path.strip_prefix(base)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            };
+            for f in &report.files {
+                let ranges = |v: &[faultline_diskfs::ByteRange]| {
+                    v.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>()
+                };
+                event.files.push(LostFile {
+                    node: node.name.clone(),
+                    file: rel(&f.path),
+                    size_before: f.size_before,
+                    durable_size: f.durable_size,
+                    size_after: f.size_after,
+                    restored: ranges(&f.restored),
+                    kept: ranges(&f.kept),
+                });
+            }
+            for u in &report.namespace {
+                let what = serde_json::to_string(&u.op).unwrap_or_default();
+                event.namespace.push(format!("{}: {what}", node.name));
+            }
+        }
+        Ok(event)
     }
 
     /// Stops the fault `id` started (nothing when it is no longer active).
@@ -378,7 +485,7 @@ impl Executor {
 
     fn undo(&mut self, applied: Applied) -> Result<(), ClusterError> {
         match applied {
-            Applied::Kill(nodes) => {
+            Applied::Down(_, nodes) => {
                 self.restart_nodes(&nodes)?;
             }
             Applied::Pause(nodes) => {
@@ -438,14 +545,14 @@ impl Executor {
     fn healed_nodes(&mut self, nodes: &[usize], paused: bool) {
         for a in &mut self.active {
             match (&mut a.applied, paused) {
-                (Applied::Kill(v), false) | (Applied::Pause(v), true) => {
+                (Applied::Down(_, v), false) | (Applied::Pause(v), true) => {
                     v.retain(|i| !nodes.contains(i))
                 }
                 _ => {}
             }
         }
         self.active.retain(
-            |a| !matches!(&a.applied, Applied::Kill(v) | Applied::Pause(v) if v.is_empty()),
+            |a| !matches!(&a.applied, Applied::Down(_, v) | Applied::Pause(v) if v.is_empty()),
         );
         self.publish();
     }

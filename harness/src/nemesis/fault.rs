@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::{NemesisKind, Target};
+use crate::disk::CorruptHow;
 
 /// One fault to start. In scenario files a fault is a step whose `do` is
 /// its name (`{ do = "kill", target = "leader" }`); in `test.json` the
 /// random schedule's faults are written the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Fault {
     /// SIGKILL the target nodes; they stay down until the fault stops (or a
@@ -52,11 +53,68 @@ pub enum Fault {
         /// Percent of node-to-node packets dropped, 1 to 100.
         percent: u8,
     },
+    /// The target nodes lose power: SIGKILL, and their files go back to
+    /// what was fsynced (the disk-fault layer); they stay down until the
+    /// fault stops (or `restart`, `heal`), like a kill.
+    PowerLoss {
+        /// The nodes that lose power (running or already down).
+        target: Target,
+        /// Keep a random strict prefix of each file's last un-synced write.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        tear: bool,
+        /// Probability (0 to 1) that each un-synced write survives anyway.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        survival: f64,
+    },
+    /// SIGKILL the target nodes and damage one data file of each (a file
+    /// matching the system's data patterns, or `files`); they restart when
+    /// the fault stops. Never more than a minority unless `majority`.
+    Corrupt {
+        /// The nodes whose files are damaged.
+        target: Target,
+        /// Flip bits (the default) or truncate.
+        #[serde(default, skip_serializing_if = "is_default")]
+        how: CorruptHow,
+        /// How many bits to flip (default 1).
+        #[serde(default = "one_bit", skip_serializing_if = "is_one")]
+        bits: u32,
+        /// Globs relative to the data directory (default: the system's data files).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files: Option<Vec<String>>,
+        /// Allow a majority of the nodes to be damaged.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        majority: bool,
+    },
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_default(h: &CorruptHow) -> bool {
+    *h == CorruptHow::default()
+}
+
+fn one_bit() -> u32 {
+    1
+}
+
+fn is_one(b: &u32) -> bool {
+    *b == 1
 }
 
 /// The `do` names of every [`Fault`], for telling fault steps from the
 /// other steps of a scenario.
-pub const FAULT_STEPS: [&str; 6] = ["kill", "pause", "isolate", "partition", "star", "drop"];
+pub const FAULT_STEPS: [&str; 8] = [
+    "kill",
+    "pause",
+    "isolate",
+    "partition",
+    "star",
+    "drop",
+    "power-loss",
+    "corrupt",
+];
 
 impl Fault {
     /// The `--nemesis` kind the fault belongs to.
@@ -68,7 +126,14 @@ impl Fault {
                 NemesisKind::Partition
             }
             Fault::Drop { .. } => NemesisKind::Drop,
+            Fault::PowerLoss { .. } => NemesisKind::PowerLoss,
+            Fault::Corrupt { .. } => NemesisKind::Corrupt,
         }
+    }
+
+    /// Whether the fault needs the disk-fault layer mounted.
+    pub fn needs_disk_layer(&self) -> bool {
+        self.kind().needs_disk_layer()
     }
 
     /// Whether the fault names a node by role, position or history
@@ -76,7 +141,12 @@ impl Fault {
     pub fn names_a_target(&self) -> bool {
         matches!(
             self,
-            Fault::Kill { .. } | Fault::Pause { .. } | Fault::Isolate { .. } | Fault::Star { .. }
+            Fault::Kill { .. }
+                | Fault::Pause { .. }
+                | Fault::Isolate { .. }
+                | Fault::Star { .. }
+                | Fault::PowerLoss { .. }
+                | Fault::Corrupt { .. }
         )
     }
 }

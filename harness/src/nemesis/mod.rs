@@ -51,11 +51,27 @@ pub enum NemesisKind {
     Partition,
     /// Drop a share of the packets between nodes.
     Drop,
+    /// Power loss: kill, lose what was not fsynced, restart later.
+    PowerLoss,
+    /// Damage a data file of a down node, restart it.
+    Corrupt,
 }
 
 impl NemesisKind {
     /// Every kind, in the order `faultline list` shows them.
-    pub const ALL: [NemesisKind; 4] = [
+    pub const ALL: [NemesisKind; 6] = [
+        NemesisKind::Kill,
+        NemesisKind::Pause,
+        NemesisKind::Partition,
+        NemesisKind::Drop,
+        NemesisKind::PowerLoss,
+        NemesisKind::Corrupt,
+    ];
+
+    /// What `--nemesis all` means: the process and network faults. Disk
+    /// faults are asked for by name (`all,power-loss`): they mount the
+    /// disk-fault layer, which costs throughput.
+    pub const CLASSIC: [NemesisKind; 4] = [
         NemesisKind::Kill,
         NemesisKind::Pause,
         NemesisKind::Partition,
@@ -69,6 +85,8 @@ impl NemesisKind {
             NemesisKind::Pause => "pause",
             NemesisKind::Partition => "partition",
             NemesisKind::Drop => "drop",
+            NemesisKind::PowerLoss => "power-loss",
+            NemesisKind::Corrupt => "corrupt",
         }
     }
 
@@ -79,7 +97,14 @@ impl NemesisKind {
             NemesisKind::Pause => "SIGSTOP one node, a minority or the leader; SIGCONT later",
             NemesisKind::Partition => "nftables partitions: isolate one node, isolate the leader, random halves, majorities ring, bridge",
             NemesisKind::Drop => "nftables drops a share of the packets between nodes at random (--drop-percent)",
+            NemesisKind::PowerLoss => "power loss on one node, a minority or the leader: SIGKILL, un-fsynced data lost (the disk-fault layer, mounted for the run), restart later",
+            NemesisKind::Corrupt => "flip a bit in one data file of one node while it is down (the system's data files, see faultline list), restart it",
         }
+    }
+
+    /// Whether the kind needs the disk-fault layer mounted over the nodes' data.
+    pub fn needs_disk_layer(self) -> bool {
+        self == NemesisKind::PowerLoss
     }
 
     /// Whether the kind needs packet-filter rules (not with `--net host`).
@@ -90,7 +115,10 @@ impl NemesisKind {
     /// Whether the kind can do anything to a cluster of `n` nodes.
     pub fn possible_with(self, n: usize) -> bool {
         match self {
-            NemesisKind::Kill | NemesisKind::Pause => n >= 1,
+            NemesisKind::Kill
+            | NemesisKind::Pause
+            | NemesisKind::PowerLoss
+            | NemesisKind::Corrupt => n >= 1,
             NemesisKind::Partition | NemesisKind::Drop => n >= 2,
         }
     }
@@ -107,19 +135,24 @@ impl fmt::Display for NemesisKind {
 pub struct NemesisSet(pub Vec<NemesisKind>);
 
 impl NemesisSet {
-    /// The name used in the store folder: `all`, `none` or `kill+pause`.
+    /// The name used in the store folder: `all`, `none`, `kill+pause` or
+    /// `all+power-loss`.
     pub fn label(&self) -> String {
         if self.0.is_empty() {
-            "none".into()
-        } else if self.0.len() == NemesisKind::ALL.len() {
-            "all".into()
-        } else {
+            return "none".into();
+        }
+        let all = NemesisKind::CLASSIC.iter().all(|k| self.0.contains(k));
+        let mut names: Vec<&str> = Vec::new();
+        if all {
+            names.push("all");
+        }
+        names.extend(
             self.0
                 .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join("+")
-        }
+                .filter(|k| !(all && NemesisKind::CLASSIC.contains(k)))
+                .map(|k| k.name()),
+        );
+        names.join("+")
     }
 }
 
@@ -129,7 +162,7 @@ impl FromStr for NemesisSet {
         let mut kinds = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
-                "all" => kinds.extend(NemesisKind::ALL),
+                "all" => kinds.extend(NemesisKind::CLASSIC),
                 "none" => {}
                 name => match NemesisKind::ALL.iter().find(|k| k.name() == name) {
                     Some(k) => kinds.push(*k),
@@ -164,8 +197,10 @@ mod tests {
     #[test]
     fn nemesis_lists_parse_all_none_and_names() {
         let all: NemesisSet = "all".parse().unwrap();
-        assert_eq!(all.0, NemesisKind::ALL.to_vec());
+        assert_eq!(all.0, NemesisKind::CLASSIC.to_vec());
         assert_eq!(all.label(), "all");
+        let disk: NemesisSet = "all,power-loss".parse().unwrap();
+        assert_eq!(disk.label(), "all+power-loss");
         let none: NemesisSet = "none".parse().unwrap();
         assert_eq!(none.label(), "none");
         let two: NemesisSet = "pause, kill,kill".parse().unwrap();

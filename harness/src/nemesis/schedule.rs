@@ -29,7 +29,7 @@ use crate::cluster::ClusterError;
 pub const NEMESIS_STREAM: u64 = 1;
 
 /// A fault and when it starts and stops (since the test start).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Planned {
     /// When it starts, since the test start.
     pub start: Duration,
@@ -156,6 +156,18 @@ fn draw_fault(kind: NemesisKind, opts: &ScheduleOptions, rng: &mut ChaCha8Rng) -
         NemesisKind::Drop => Fault::Drop {
             percent: opts.drop_percent,
         },
+        NemesisKind::PowerLoss => Fault::PowerLoss {
+            target: draw_target(n, rng),
+            tear: rng.gen_bool(0.5),
+            survival: 0.0,
+        },
+        NemesisKind::Corrupt => Fault::Corrupt {
+            target: Target::Nodes(vec![rng.gen_range(0..n)]),
+            how: Default::default(),
+            bits: 1,
+            files: None,
+            majority: false,
+        },
     }
 }
 
@@ -199,7 +211,7 @@ mod tests {
     fn opts(seed: u64) -> ScheduleOptions {
         ScheduleOptions {
             seed,
-            kinds: NemesisKind::ALL.to_vec(),
+            kinds: NemesisKind::CLASSIC.to_vec(),
             nodes: 5,
             interval: Duration::from_secs(5),
             time_limit: Duration::from_secs(30),

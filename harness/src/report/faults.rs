@@ -45,7 +45,9 @@ pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
             FaultEvent::Pause(_) => (Some("pause"), &[]),
             FaultEvent::StartPartition(_) => (Some("partition"), &[]),
             FaultEvent::StartDrop { .. } => (Some("drop"), &[]),
-            FaultEvent::Restart(_) => (None, &["kill", "crash"]),
+            FaultEvent::PowerLoss(_) => (Some("power-loss"), &[]),
+            FaultEvent::Corrupt(_) => (Some("corrupt"), &[]),
+            FaultEvent::Restart(_) => (None, &["kill", "crash", "power-loss", "corrupt"]),
             FaultEvent::Resume(_) => (None, &["pause"]),
             FaultEvent::StopPartition(_) => (None, &["partition"]),
             FaultEvent::StopDrop => (None, &["drop"]),
@@ -131,6 +133,31 @@ fn label(f: &str, fault: &FaultEvent) -> String {
             format!("wait {until}: {outcome} {:.2} s", w.seconds)
         }
         FaultEvent::StopDrop => f.to_string(),
+        FaultEvent::PowerLoss(p) => format!(
+            "power-loss {}: {} bytes of un-fsynced data lost in {} files{}",
+            p.nodes.join(" "),
+            p.lost_bytes(),
+            p.files.len(),
+            if p.tear { " (last writes torn)" } else { "" }
+        ),
+        FaultEvent::Corrupt(d) => {
+            let what = match (&d.file, d.truncated) {
+                (None, _) => "no data file to damage".to_string(),
+                (Some(file), Some([from, to])) => format!("{file} truncated {from} -> {to} bytes"),
+                (Some(file), None) => {
+                    let flips: Vec<String> = d
+                        .flips
+                        .iter()
+                        .map(|x| format!("bit {} of byte {}", x.bit, x.offset))
+                        .collect();
+                    format!("{file}: {}", flips.join(", "))
+                }
+            };
+            format!("corrupt {}: {what}", d.node)
+        }
+        FaultEvent::CorruptExit { node, status, .. } => {
+            format!("{node} (damaged) exited: {status}")
+        }
         other => format!("{f} {}", other.nodes().join(" ")),
     }
 }

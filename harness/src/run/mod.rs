@@ -42,6 +42,30 @@ use crate::netns::NetMode;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
 use crate::system::SystemArgs;
 
+/// `--disk-metadata`: when namespace changes become durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiskMetadata {
+    /// As LazyFS: creates, renames and unlinks are never lost.
+    Lazyfs,
+    /// Strict POSIX: lost unless their directory was fsynced afterwards.
+    Posix,
+}
+
+impl DiskMetadata {
+    /// The layer's settings for this choice; `allow_other` when nodes run
+    /// under group ids of their own.
+    pub fn settings(self, allow_other: bool) -> crate::disk::DiskSettings {
+        crate::disk::DiskSettings {
+            allow_other,
+            metadata: match self {
+                DiskMetadata::Lazyfs => faultline_diskfs::MetadataMode::Lazyfs,
+                DiskMetadata::Posix => faultline_diskfs::MetadataMode::Posix,
+            },
+        }
+    }
+}
+
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -65,7 +89,9 @@ pub struct RunArgs {
     /// The workload (see `faultline list`): register, set or list-append.
     #[arg(long, default_value = "register", value_parser = parse_workload)]
     pub workload: String,
-    /// Faults to inject: a comma list of kill, pause, partition, drop; or all; or none.
+    /// Faults to inject: a comma list of kill, pause, partition, drop,
+    /// power-loss, corrupt; or all (kill, pause, partition, drop; add disk
+    /// faults by name: all,power-loss); or none.
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]
     pub nemesis: NemesisSet,
     /// Number of nodes in the cluster.
@@ -107,6 +133,15 @@ pub struct RunArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub system: SystemArgs,
+    /// Mount the disk-fault layer over the nodes' data directories even when
+    /// no fault needs it (it is mounted whenever a power-loss fault is planned).
+    #[arg(long)]
+    pub disk_faults: bool,
+    /// The disk layer's metadata semantics: lazyfs (creates, renames and
+    /// unlinks are never lost) or posix (lost at a power loss unless their
+    /// directory was fsynced).
+    #[arg(long, value_enum, default_value = "lazyfs")]
+    pub disk_metadata: DiskMetadata,
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -132,7 +167,7 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
 /// network namespace first).
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let plan = Plan::prepare(args)?;
-    let cluster = plan.cluster();
+    let cluster = plan.cluster()?;
     let test = write_test_record(&plan, &cluster)?;
     announce(&plan);
     let platform: SharedPlatform = Arc::new(Mutex::new(cluster));

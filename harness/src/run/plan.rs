@@ -13,7 +13,7 @@ use crate::cluster::{layout, LocalCluster, NodeSpec};
 use crate::nemesis::schedule::{schedule, Planned, ScheduleOptions};
 use crate::nemesis::{NemesisKind, NemesisSet};
 use crate::netns::{self, NetMode};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Step};
 use crate::store::RunDir;
 use crate::system::System;
 
@@ -49,6 +49,8 @@ pub struct Plan {
     pub tag_groups: bool,
     /// The run's folder in the store.
     pub dir: RunDir,
+    /// Whether the disk-fault layer is mounted over the nodes' data.
+    pub disk_layer: bool,
     /// Each node's addresses, data directory and log.
     pub specs: Vec<NodeSpec>,
 }
@@ -75,14 +77,24 @@ impl Plan {
             Some(_) => Vec::new(),
             None => args.nemesis.0.clone(),
         };
-        let kinds = enter_network(args.net, kinds)?;
+        let disk_layer = args.disk_faults
+            || kinds.iter().any(|k| k.needs_disk_layer())
+            || scenario.as_ref().is_some_and(|s| {
+                s.steps
+                    .iter()
+                    .any(|st| matches!(st, Step::Fault(f) if f.needs_disk_layer()))
+            });
+        let kinds = enter_network(args.net, kinds, disk_layer)?;
         let nodes = args.nodes as usize;
         let concurrency = args.concurrency.unwrap_or(2 * nodes).max(1);
         let tag_groups = args.net == NetMode::Private && netns::can_tag_groups();
         let label = label(scenario.as_ref(), &kinds);
         let dir = RunDir::create(&args.store, &args.workload, &label, seed)
             .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
-        let specs = layout(nodes, &dir.path, tag_groups);
+        let mut specs = layout(nodes, &dir.path, tag_groups);
+        if disk_layer {
+            crate::disk::place_layers(&mut specs, &dir.path);
+        }
         let steps = schedule(&ScheduleOptions {
             seed,
             kinds: kinds.clone(),
@@ -103,16 +115,24 @@ impl Plan {
             tag_groups,
             dir,
             specs,
+            disk_layer,
         })
     }
 
-    /// The processes of the cluster, not started yet.
-    pub fn cluster(&self) -> LocalCluster {
-        LocalCluster::of_system(
+    /// The processes of the cluster, not started yet (the disk-fault layer
+    /// mounted when the run needs it).
+    pub fn cluster(&self) -> anyhow::Result<LocalCluster> {
+        let mut cluster = LocalCluster::of_system(
             self.system.as_ref(),
             self.specs.clone(),
             self.args.net == NetMode::Private,
-        )
+        );
+        if self.disk_layer {
+            cluster
+                .mount_disks(self.args.disk_metadata.settings(self.tag_groups))
+                .context("mounting the disk-fault layer")?;
+        }
+        Ok(cluster)
     }
 
     /// The name of the faults in the store folder and the summary: the
@@ -175,11 +195,20 @@ fn apply_scenario(args: &mut RunArgs) -> anyhow::Result<Option<Scenario>> {
 }
 
 /// Enters the private namespace, or, on the host's network, leaves out the
-/// fault kinds that need one (saying so).
-fn enter_network(net: NetMode, mut kinds: Vec<NemesisKind>) -> anyhow::Result<Vec<NemesisKind>> {
+/// fault kinds that need one (saying so); with the disk layer, a mount
+/// namespace of the run's own either way.
+fn enter_network(
+    net: NetMode,
+    mut kinds: Vec<NemesisKind>,
+    disk_layer: bool,
+) -> anyhow::Result<Vec<NemesisKind>> {
     match net {
         NetMode::Private => netns::enter_private().context("--net private")?,
         NetMode::Host => {
+            if disk_layer {
+                netns::enter_private_mounts()
+                    .context("--net host: a mount namespace for the disk-fault layer")?;
+            }
             let dropped: Vec<&str> = kinds
                 .iter()
                 .filter(|k| k.needs_firewall())

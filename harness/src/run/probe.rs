@@ -42,4 +42,12 @@ impl Probe for SystemProbe {
         let node = self.specs[i].clone();
         Box::pin(async move { system.set_failpoint(&http, &node, name, armed).await })
     }
+
+    fn data_files(&self) -> Vec<String> {
+        crate::system::disk_profile(self.system.name())
+            .data_files
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
 }

@@ -82,7 +82,7 @@ impl<'a> Session<'a> {
         {
             let mut p = lock(&self.platform);
             for (i, status) in p.reap() {
-                if !status.is_failpoint() {
+                if !status.is_failpoint() && !status.after_corruption {
                     lock_vec(&self.crashes).push(format!("{}: {status}", self.plan.specs[i].name));
                 }
             }
@@ -282,8 +282,9 @@ impl<'a> Session<'a> {
 }
 
 /// Watches for nodes exiting on their own: an exit at a failpoint is an
-/// injected crash (recorded as a fault), any other is a crash the verdict
-/// reports. Never ends.
+/// injected crash (recorded as a fault), the exit of a node whose files were
+/// damaged on purpose is its answer to the damage (recorded with its log's
+/// last lines), any other is a crash the verdict reports. Never ends.
 async fn watch_exits(
     platform: &SharedPlatform,
     crashes: &Mutex<Vec<String>>,
@@ -296,6 +297,14 @@ async fn watch_exits(
         for (i, status) in exited {
             if status.is_failpoint() {
                 recorder.fault(&FaultEvent::Crash(vec![specs[i].name.clone()]));
+            } else if status.after_corruption {
+                let log = lock(platform).read_log(i).unwrap_or_default();
+                let tail: Vec<String> = log.lines().rev().take(3).map(str::to_string).collect();
+                recorder.fault(&FaultEvent::CorruptExit {
+                    node: specs[i].name.clone(),
+                    status: status.to_string(),
+                    log: tail.into_iter().rev().collect(),
+                });
             } else {
                 lock_vec(crashes).push(format!("{}: {status}", specs[i].name));
             }

@@ -31,8 +31,8 @@ use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
 use super::{
-    on_path, root_cause, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
-    SystemClient, SystemError,
+    on_path, root_cause, BoxFuture, ClientSpec, DiskProfile, Flag, NodeCommand, NodeStatus,
+    Registered, System, SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
 
@@ -42,6 +42,11 @@ pub const NAME: &str = "etcd";
 /// The registry entry of `--system etcd`.
 pub const SYSTEM: Registered = Registered {
     name: NAME,
+    disk: DiskProfile {
+        data_files: &["member/wal/*.wal", "member/snap/db", "member/snap/*.snap"],
+        power_loss: "claims to survive: the WAL is fsynced before a write is acknowledged, the bbolt db at each commit",
+        corruption: "WAL records carry CRCs (a mismatch refuses to start); bbolt pages carry none",
+    },
     help: "etcd 3.4+ through its v3 JSON gateway (--etcd-bin or PATH; --etcd-serializable-reads)",
     flags: &[Flag::EtcdBin, Flag::EtcdSerializableReads],
     build: |opts| {

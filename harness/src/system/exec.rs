@@ -60,7 +60,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 use super::http::Http;
 use super::{
     BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System, SystemClient,
-    SystemError, SystemOptions, ROLE_UNKNOWN,
+    SystemError, SystemOptions, ROLE_UNKNOWN, UNKNOWN_DISK,
 };
 use crate::cluster::NodeSpec;
 
@@ -70,6 +70,7 @@ pub const NAME: &str = "exec";
 /// The registry entry of `--system exec`.
 pub const SYSTEM: Registered = Registered {
     name: NAME,
+    disk: UNKNOWN_DISK,
     help: "any system in any language: --node-cmd as for http, plus --client-cmd 'CMD {node} {http_addr} ...', a client program speaking Maelstrom-style JSON lines on stdin/stdout",
     flags: &[Flag::NodeCmd, Flag::ClientCmd],
     build: |opts| Ok(Arc::new(Exec::new(opts)?)),

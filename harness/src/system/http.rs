@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::{
     faultline_node, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
-    SystemClient, SystemError,
+    SystemClient, SystemError, UNKNOWN_DISK,
 };
 use crate::cluster::NodeSpec;
 
@@ -24,6 +24,7 @@ pub const NAME: &str = "http";
 /// The registry entry of `--system http`.
 pub const SYSTEM: Registered = Registered {
     name: NAME,
+    disk: UNKNOWN_DISK,
     help: "your own binary speaking faultline-node's HTTP API: --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'",
     flags: &[Flag::NodeCmd],
     build: |opts| {

@@ -58,8 +58,40 @@ pub struct Registered {
     pub help: &'static str,
     /// The system-specific flags it accepts; any other given is refused.
     pub flags: &'static [Flag],
+    /// Its files on disk and what it claims to survive.
+    pub disk: DiskProfile,
     /// Builds the system from the options (finding its program).
     pub build: fn(&SystemOptions) -> Result<Arc<dyn System>, SystemError>,
+}
+
+/// What a system keeps on disk and what it claims to survive: the files
+/// `corrupt` damages by default, and the claims `faultline list` shows.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskProfile {
+    /// Globs of its data files, relative to a node's data directory.
+    pub data_files: &'static [&'static str],
+    /// What it claims about a power loss (what was not fsynced is lost).
+    pub power_loss: &'static str,
+    /// What it claims about a damaged data file.
+    pub corruption: &'static str,
+}
+
+/// The profile of a system faultline knows nothing about: every file is
+/// data, and the claims are the system's own.
+pub const UNKNOWN_DISK: DiskProfile = DiskProfile {
+    data_files: &["**"],
+    power_loss: "whatever your system claims (the test says whether it holds)",
+    corruption: "whatever your system claims: refuse to start, or recover from the others; never serve wrong data",
+};
+
+/// The disk profile of the system named `name` ([`UNKNOWN_DISK`] for a
+/// name not registered).
+pub fn disk_profile(name: &str) -> DiskProfile {
+    SYSTEMS
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.disk)
+        .unwrap_or(UNKNOWN_DISK)
 }
 
 /// A flag of [`SystemArgs`] that only some systems take.
