@@ -83,6 +83,10 @@ pub struct BenchArgs {
     /// private: a network namespace of the bench's own; host: the host's loopback.
     #[arg(long, value_enum, default_value = "private")]
     pub net: NetMode,
+    /// Measure every system twice, as it is and with the disk-fault layer
+    /// mounted over its data (no fault injected), and report the layer's cost.
+    #[arg(long)]
+    pub disk_faults: bool,
 }
 
 /// `--target`: where the clients send their operations, in the fault
@@ -159,6 +163,8 @@ pub struct SystemBench {
     pub system: String,
     /// The program its nodes ran.
     pub program: String,
+    /// Whether the disk-fault layer was mounted over the nodes' data.
+    pub disk_layer: bool,
     /// Each node's command line.
     pub command_lines: Vec<Vec<String>>,
     /// Latency and throughput of the writes in the window.
@@ -194,7 +200,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
             netns::enter_private().context("--net private")?;
             netns::can_tag_groups()
         }
-        NetMode::Host => false,
+        NetMode::Host => {
+            if args.disk_faults {
+                netns::enter_private_mounts()
+                    .context("--net host: a mount namespace for --disk-faults")?;
+            }
+            false
+        }
     };
     let started = crate::store::timestamp(std::time::SystemTime::now());
     let dir = args.store.join(format!("bench-{started}"));
@@ -215,21 +227,47 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         .build()
         .context("starting the async runtime")?;
     let mut results = Vec::new();
+    let layers: &[bool] = if args.disk_faults {
+        &[false, true]
+    } else {
+        &[false]
+    };
     for system in &systems {
-        let specs = layout(args.nodes as usize, &dir.join(system.name()), tag_groups);
-        let mut cluster = LocalCluster::of_system(system.as_ref(), specs, false);
-        eprintln!("  {}: starting {} nodes", system.name(), args.nodes);
-        let result = rt.block_on(measure(&args, system.clone(), &mut cluster));
-        cluster.shutdown();
-        system.shutdown();
-        let result = result.with_context(|| {
-            format!(
-                "benchmarking {} (node logs under {})",
-                system.name(),
-                dir.join(system.name()).join("nodes").display()
-            )
-        })?;
-        results.push(result);
+        for &disk in layers {
+            let label = if disk {
+                format!("{}{DISK_SUFFIX}", system.name())
+            } else {
+                system.name().to_string()
+            };
+            let sub = dir.join(&label);
+            let mut specs = layout(args.nodes as usize, &sub, tag_groups);
+            if disk {
+                crate::disk::place_layers(&mut specs, &sub);
+            }
+            let mut cluster = LocalCluster::of_system(system.as_ref(), specs, false);
+            if disk {
+                let settings = crate::disk::DiskSettings {
+                    allow_other: tag_groups,
+                    ..Default::default()
+                };
+                cluster
+                    .mount_disks(settings)
+                    .context("mounting the disk-fault layer")?;
+            }
+            eprintln!("  {label}: starting {} nodes", args.nodes);
+            let result = rt.block_on(measure(&args, system.clone(), &mut cluster));
+            cluster.shutdown();
+            system.shutdown();
+            let mut result = result.with_context(|| {
+                format!(
+                    "benchmarking {label} (node logs under {})",
+                    sub.join("nodes").display()
+                )
+            })?;
+            result.system = label;
+            result.disk_layer = disk;
+            results.push(result);
+        }
     }
     drop(rt);
     let table = render(&args, &results);
@@ -335,6 +373,7 @@ async fn measure(
     Ok(SystemBench {
         system: system.name().to_string(),
         program: system.program(),
+        disk_layer: false,
         command_lines,
         writes: OpStats::of(all.writes, all.write_errors, window),
         reads: OpStats::of(all.reads, all.read_errors, window),
@@ -416,14 +455,32 @@ impl Load {
 }
 
 /// The first system's throughput and p99 over each other's.
+/// The label suffix of a system measured with the disk-fault layer.
+pub const DISK_SUFFIX: &str = "+disk";
+
+/// The pairs of results compared: the first system as it is against each
+/// other system as it is, and each system as it is against itself with the
+/// disk-fault layer (`--disk-faults`).
+fn comparisons(results: &[SystemBench]) -> Vec<(&SystemBench, &SystemBench)> {
+    let plain: Vec<&SystemBench> = results.iter().filter(|r| !r.disk_layer).collect();
+    let mut pairs = Vec::new();
+    if let Some((first, rest)) = plain.split_first() {
+        pairs.extend(rest.iter().map(|o| (*first, *o)));
+    }
+    for p in &plain {
+        let with = format!("{}{DISK_SUFFIX}", p.system);
+        if let Some(d) = results.iter().find(|r| r.disk_layer && r.system == with) {
+            pairs.push((*p, d));
+        }
+    }
+    pairs
+}
+
 fn ratios(results: &[SystemBench]) -> Value {
-    let Some((first, rest)) = results.split_first() else {
-        return Value::Null;
-    };
     let div = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
-    let list: Vec<Value> = rest
-        .iter()
-        .map(|other| {
+    let list: Vec<Value> = comparisons(results)
+        .into_iter()
+        .map(|(first, other)| {
             json!({
                 "of": first.system,
                 "to": other.system,
@@ -475,8 +532,8 @@ pub fn render(args: &BenchArgs, results: &[SystemBench]) -> String {
             ));
         }
     }
-    if let Some((first, rest)) = results.split_first() {
-        for other in rest {
+    {
+        for (first, other) in comparisons(results) {
             let mut parts = Vec::new();
             for (op, a, b) in [
                 ("write", &first.writes, &other.writes),
@@ -541,16 +598,22 @@ mod tests {
             seed: 1,
             store: "store".into(),
             net: NetMode::Private,
+            disk_faults: true,
         };
         let bench = |name: &str, us: u32| SystemBench {
             system: name.into(),
             program: name.into(),
+            disk_layer: name.ends_with(DISK_SUFFIX),
             command_lines: Vec::new(),
             writes: OpStats::of(vec![us; 100], 0, Duration::from_secs(1)),
             reads: OpStats::default(),
             error_samples: Vec::new(),
         };
-        let results = [bench("faultline-node", 1000), bench("etcd", 4000)];
+        let results = [
+            bench("faultline-node", 1000),
+            bench("faultline-node+disk", 1250),
+            bench("etcd", 4000),
+        ];
         let table = render(&args, &results);
         assert!(table.contains("faultline-node   write"), "{table}");
         assert!(table.contains("etcd             write"), "{table}");
@@ -559,8 +622,15 @@ mod tests {
             table.contains("faultline-node / etcd: write throughput 1.00x, write p99 0.25x"),
             "{table}"
         );
+        assert!(
+            table.contains(
+                "faultline-node / faultline-node+disk: write throughput 1.00x, write p99 0.80x"
+            ),
+            "{table}"
+        );
         let r = ratios(&results);
         assert_eq!(r[0]["write_p99"], json!(0.25));
         assert_eq!(r[0]["read_p99"], Value::Null);
+        assert_eq!(r[1]["to"], json!("faultline-node+disk"));
     }
 }

@@ -101,6 +101,7 @@ pub struct Executor {
     active: Vec<Active>,
     ids: u64,
     labels: Arc<Mutex<Vec<String>>>,
+    damaged: Vec<usize>,
 }
 
 impl Executor {
@@ -126,6 +127,7 @@ impl Executor {
             active: Vec::new(),
             ids: 0,
             labels: Arc::default(),
+            damaged: Vec::new(),
         }
     }
 
@@ -242,18 +244,26 @@ impl Executor {
                 files,
                 majority,
             } => {
-                let mut targets = self.resolve(target).await;
-                let minority = (n - 1) / 2;
-                if !majority && targets.len() > minority.max(1) {
+                let named = self.resolve(target).await;
+                let targets = if *majority {
+                    named.clone()
+                } else {
+                    within_minority(&named, &self.damaged, n)
+                };
+                if targets.len() < named.len() {
                     tracing::info!(
-                        "corrupt: {} nodes named, damaging {} (a minority; `majority = true` allows more)",
-                        targets.len(),
-                        minority.max(1)
+                        "corrupt: {} nodes named, damaging {} (at most a minority over the run; `majority = true` allows more)",
+                        named.len(),
+                        targets.len()
                     );
-                    targets.truncate(minority.max(1));
                 }
                 if targets.is_empty() {
                     return Ok(None);
+                }
+                for &i in &targets {
+                    if !self.damaged.contains(&i) {
+                        self.damaged.push(i);
+                    }
                 }
                 self.previous = targets.first().copied();
                 let patterns = files.clone().unwrap_or_else(|| self.probe.data_files());
@@ -609,6 +619,24 @@ impl Executor {
     }
 }
 
+/// Those of `named` that can be damaged while the nodes damaged over the
+/// run (`damaged`) plus them stay a minority of `n` (one node of a cluster
+/// of one or two): nodes already damaged always can be.
+fn within_minority(named: &[usize], damaged: &[usize], n: usize) -> Vec<usize> {
+    let bound = ((n - 1) / 2).max(1);
+    let mut all = damaged.to_vec();
+    let mut out = Vec::new();
+    for &i in named {
+        if all.contains(&i) {
+            out.push(i);
+        } else if all.len() < bound {
+            all.push(i);
+            out.push(i);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,6 +687,29 @@ mod tests {
             Vec::new()
         }
         fn shutdown(&mut self) {}
+        /// Every node loses 10 bytes of `wal` past its durable size.
+        fn power_loss(
+            &mut self,
+            i: usize,
+            options: PowerLossOptions,
+        ) -> Result<faultline_diskfs::PowerLossReport, ClusterError> {
+            assert_eq!(
+                self.states[i],
+                NodeState::Killed,
+                "power loss of a running node"
+            );
+            Ok(faultline_diskfs::PowerLossReport {
+                options,
+                files: vec![faultline_diskfs::FileLoss {
+                    path: self.specs[i].data_dir.join("wal"),
+                    size_before: 30,
+                    durable_size: 20,
+                    size_after: 20,
+                    ..Default::default()
+                }],
+                namespace: Vec::new(),
+            })
+        }
     }
 
     /// Node 1 leads in term 2; failpoints are refused by node 2.
@@ -701,6 +752,84 @@ mod tests {
         let (recorder, writer) = Recorder::create(&dir.join("h.jsonl"), Instant::now()).unwrap();
         let exec = Executor::new(platform.clone(), recorder, Arc::new(FakeProbe), 1);
         (exec, platform, writer)
+    }
+
+    #[test]
+    fn power_loss_kills_loses_and_restarts_and_corruption_stays_within_a_minority() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut exec, platform, writer) = fixture(dir.path());
+        for n in ["n1", "n2", "n3"] {
+            let d = dir.path().join("data").join(n);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("wal"), vec![0u8; 64]).unwrap();
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let all = Fault::PowerLoss {
+                target: Target::All,
+                tear: true,
+                survival: 0.0,
+            };
+            let id = exec.start(&all).await.unwrap().unwrap();
+            assert!((0..3).all(|i| lock(&platform).state(i) == NodeState::Killed));
+            assert_eq!(exec.labels().lock().unwrap()[0], "power-loss n1,n2,n3");
+            exec.stop(id).unwrap();
+            assert!((0..3).all(|i| lock(&platform).state(i) == NodeState::Running));
+            let corrupt = |target| Fault::Corrupt {
+                target,
+                how: Default::default(),
+                bits: 2,
+                files: None,
+                majority: false,
+            };
+            // Three named, one damaged: a minority of three.
+            exec.start(&corrupt(Target::All)).await.unwrap().unwrap();
+            assert_eq!(lock(&platform).state(0), NodeState::Killed);
+            assert_eq!(lock(&platform).state(1), NodeState::Running);
+            // Another node would make two of three: refused; the same one again is fine.
+            assert_eq!(
+                exec.start(&corrupt(Target::Nodes(vec![2]))).await.unwrap(),
+                None
+            );
+            exec.heal().unwrap();
+            assert!(exec
+                .start(&corrupt(Target::Nodes(vec![0])))
+                .await
+                .unwrap()
+                .is_some());
+            exec.heal().unwrap();
+        });
+        let got = faults(&exec, writer);
+        assert!(
+            got[0]
+                .starts_with(r#"power-loss {"files":[{"durable_size":20,"file":"wal","node":"n1""#),
+            "{got:?}"
+        );
+        assert!(
+            got[0].contains(r#""nodes":["n1","n2","n3"]"#) && got[0].contains(r#""tear":true"#),
+            "{got:?}"
+        );
+        assert_eq!(got[1], r#"restart ["n1","n2","n3"]"#);
+        assert!(
+            got[2].starts_with(r#"corrupt {"candidates":1,"file":"wal","flips":[{"#),
+            "{got:?}"
+        );
+        assert!(got[2].ends_with(r#""node":"n1"}"#), "{got:?}");
+        assert_eq!(got[3], r#"restart ["n1"]"#);
+        assert!(
+            got[4].starts_with("corrupt ") && got[4].contains(r#""node":"n1""#),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(
+            within_minority(&[0, 1, 2, 3, 4], &[], 5),
+            vec![0, 1],
+            "two of five at most"
+        );
+        assert_eq!(within_minority(&[3, 1], &[1, 2], 5), vec![1]);
     }
 
     fn faults(exec: &Executor, writer: crate::recorder::Writer) -> Vec<String> {

@@ -299,17 +299,35 @@ async fn watch_exits(
                 recorder.fault(&FaultEvent::Crash(vec![specs[i].name.clone()]));
             } else if status.after_corruption {
                 let log = lock(platform).read_log(i).unwrap_or_default();
-                let tail: Vec<String> = log.lines().rev().take(3).map(str::to_string).collect();
                 recorder.fault(&FaultEvent::CorruptExit {
                     node: specs[i].name.clone(),
                     status: status.to_string(),
-                    log: tail.into_iter().rev().collect(),
+                    log: last_words(&log, 3),
                 });
             } else {
                 lock_vec(crashes).push(format!("{}: {status}", specs[i].name));
             }
         }
     }
+}
+
+/// The last `n` non-empty lines a node wrote since it was last started,
+/// leaving out a stack backtrace (what it said, not where).
+pub fn last_words(log: &str, n: usize) -> Vec<String> {
+    let since_start = log
+        .rsplit_once("--- faultline: starting")
+        .map_or(log, |(_, rest)| rest);
+    let said = since_start
+        .split_once("\nStack backtrace:")
+        .map_or(since_start, |(before, _)| before);
+    let lines: Vec<String> = said
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    lines[lines.len().saturating_sub(n)..].to_vec()
 }
 
 /// Shows `phase` on the progress line until dropped.
@@ -359,4 +377,22 @@ fn lock_vec(v: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_words;
+
+    #[test]
+    fn a_refusal_is_told_by_its_last_lines_without_the_backtrace() {
+        let log = "--- faultline: starting n5\nold run\n--- faultline: starting n5\nError: starting node n5\n\nCaused by:\n    corrupted WAL record in wal/1.log at offset 5404\n\nStack backtrace:\n   0: main\n";
+        assert_eq!(
+            last_words(log, 2),
+            [
+                "Caused by:",
+                "corrupted WAL record in wal/1.log at offset 5404"
+            ]
+        );
+        assert_eq!(last_words("", 3), Vec::<String>::new());
+    }
 }
