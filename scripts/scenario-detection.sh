@@ -7,9 +7,11 @@
 #
 #   scripts/scenario-detection.sh SEEDS ITEM...
 #   ITEM is BUG@RUN: BUG a --bug name or `none` (the correct node); RUN a
-#   scenario name, or `all:WORKLOAD` for the random mix of every nemesis with
-#   WORKLOAD, 5 nodes and a 40-second time limit (the scenarios' default).
+#   scenario name, or `KINDS:WORKLOAD` for the random mix of the nemeses
+#   KINDS (`all`, or a `+` list such as `all+power-loss`) with WORKLOAD, 5
+#   nodes and a 40-second time limit (the scenarios' default).
 #   e.g. scripts/scenario-detection.sh "1 2 3" none@leader-isolation stale-read@all:register
+#        scripts/scenario-detection.sh "1 2 3" no-fsync@all+power-loss:set
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seeds=$1
@@ -28,8 +30,9 @@ for item in "$@"; do
   bug=${item%%@*}
   run=${item#*@}
   args=(--nodes 5 --store "$store")
-  if [[ $run == all:* ]]; then
-    args+=(--workload "${run#all:}" --nemesis all --time-limit 40)
+  if [[ $run == *:* ]]; then
+    kinds=${run%%:*}
+    args+=(--workload "${run#*:}" --nemesis "${kinds//+/,}" --time-limit 40)
   else
     args=("$run" "${args[@]}")
   fi

@@ -285,3 +285,59 @@ fn a_linearizable_system_under_pauses_and_partitions_is_valid() {
         "no unknown outcome at all"
     );
 }
+
+/// The lines of `pid`'s mountinfo (its mount namespace) naming `dir`.
+fn mounts_of(pid: &str, dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+    let dir = dir.display().to_string();
+    text.lines()
+        .filter(|l| l.contains(&dir))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_disk_layer_is_mounted_only_in_the_runs_namespace_and_dies_with_it() {
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGKILL, "SIGKILL")] {
+        let store = tempfile::tempdir().unwrap();
+        let dir = store.path().canonicalize().unwrap();
+        let mut run = start_run(
+            &dir,
+            &[
+                "--time-limit",
+                "60",
+                "--nodes",
+                "1",
+                "--nemesis",
+                "pause",
+                "--disk-faults",
+            ],
+        );
+        wait_for_history(&dir, 20, &mut run);
+        let pid = run.0.id().to_string();
+        let inside = mounts_of(&pid, &dir);
+        assert!(
+            inside
+                .iter()
+                .any(|l| l.contains("/mnt/n1 ") && l.contains("fuse")),
+            "{name}: no disk layer over the node's data directory in the run's namespace: {inside:#?}"
+        );
+        assert_eq!(
+            mounts_of("self", &dir),
+            Vec::<String>::new(),
+            "{name}: the host sees the run's mounts"
+        );
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(run.0.id() as libc::pid_t, signal) };
+        let status = wait_bounded(&mut run.0, Duration::from_secs(20));
+        if signal == libc::SIGINT {
+            assert_eq!(status.code(), Some(130), "{status}");
+        }
+        let left = survivors(&dir.display().to_string());
+        assert!(left.is_empty(), "{name}: processes survived: {left:#?}");
+        assert_eq!(mounts_of("self", &dir), Vec::<String>::new(), "{name}");
+        // The node's files stay in the run folder, in the backing directory.
+        let data = std::fs::canonicalize(dir.join("latest")).unwrap().join("data/n1");
+        assert!(data.is_dir(), "{name}: {} is gone", data.display());
+    }
+}

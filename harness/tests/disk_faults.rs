@@ -1,0 +1,134 @@
+//! Disk faults against the real faultline-node: a node acknowledging
+//! before fsync is caught by a power loss, the correct node survives power
+//! losses and refuses to start on a damaged WAL (naming file and offset),
+//! and the power-loss path works for an unprivileged user (run as `nobody`
+//! through `setpriv` when the tests run as root).
+
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `faultline run ARGS` (bounded) with the node built here; its exit
+/// code, output and run folder.
+fn run(args: &[&str]) -> (i32, String, PathBuf) {
+    let node = support::faultline_node();
+    let node = node.to_str().expect("a UTF-8 path");
+    support::run_bounded(&[&["--node-bin", node][..], args].concat())
+}
+
+#[test]
+fn a_node_acknowledging_before_fsync_is_caught_by_a_power_loss() {
+    let (code, out, dir) = run(&[
+        "power-loss-all",
+        "--seed",
+        "1",
+        "--time-limit",
+        "6",
+        "--recovery-time",
+        "2",
+        "--node-arg=--bug=no-fsync",
+    ]);
+    assert_eq!(code, 1, "no-fsync was not caught:\n{out}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(history.contains(r#""f":"power-loss""#), "no power loss:\n{out}");
+    assert!(out.contains("lost"), "{out}");
+}
+
+#[test]
+fn the_correct_node_survives_power_loss_and_refuses_to_start_on_a_damaged_wal() {
+    let (code, out, _) = run(&[
+        "power-loss-all",
+        "--seed",
+        "2",
+        "--time-limit",
+        "6",
+        "--recovery-time",
+        "2",
+    ]);
+    assert_eq!(code, 0, "the correct node lost data at a power loss:\n{out}");
+
+    let (code, out, dir) = run(&[
+        "corrupt-minority",
+        "--seed",
+        "1",
+        "--time-limit",
+        "12",
+        "--recovery-time",
+        "2",
+    ]);
+    assert_eq!(code, 0, "corruption of a minority made the correct node fail:\n{out}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let corrupt: Vec<&str> = history
+        .lines()
+        .filter(|l| l.contains(r#""f":"corrupt""#))
+        .collect();
+    assert!(!corrupt.is_empty(), "nothing corrupted:\n{out}");
+    assert!(corrupt.iter().all(|l| l.contains(r#""flips":[{"#)), "{corrupt:#?}");
+    // Every damaged node that stopped said which file and offset it refused.
+    for exit in history.lines().filter(|l| l.contains(r#""f":"corrupt-exit""#)) {
+        assert!(
+            exit.contains("corrupted WAL record in") && exit.contains("at offset"),
+            "{exit}"
+        );
+    }
+}
+
+/// The user the unprivileged run takes when the tests run as root.
+const NOBODY: u32 = 65534;
+
+#[test]
+fn power_loss_works_without_root() {
+    // SAFETY: a plain syscall.
+    let root = unsafe { libc::geteuid() } == 0;
+    let store = tempfile::tempdir().unwrap();
+    let mut cmd = if root {
+        std::os::unix::fs::chown(store.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            env!("CARGO_BIN_EXE_faultline"),
+        ]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+    };
+    let mut child = cmd
+        .args(["run", "power-loss-all", "--seed", "3", "--nodes", "3"])
+        .args(["--time-limit", "5", "--recovery-time", "2", "--node-bin"])
+        .arg(support::faultline_node())
+        .arg("--store")
+        .arg(store.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting faultline (as root: through setpriv, from util-linux)");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the unprivileged run did not end within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let dir = std::fs::canonicalize(store.path().join("latest")).unwrap();
+    if root {
+        assert_eq!(std::fs::metadata(&dir).unwrap().uid(), NOBODY, "{text}");
+    }
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let losses: Vec<&str> = history
+        .lines()
+        .filter(|l| l.contains(r#""f":"power-loss""#))
+        .collect();
+    assert!(!losses.is_empty(), "no power loss:\n{text}");
+    assert!(losses[0].contains(r#""files":[{"#), "nothing was un-synced? {}", losses[0]);
+}
