@@ -20,6 +20,21 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Disk faults (power-loss) mount a FUSE filesystem from inside the run's
+# namespaces: /dev/fuse must be readable and writable by the user running
+# faultline (the kernel's usual crw-rw-rw-; some images ship it root-only).
+if [ ! -e /dev/fuse ]; then
+  if [ "$(id -u)" -eq 0 ]; then modprobe fuse 2>/dev/null || true; fi
+  [ -e /dev/fuse ] || echo "setup: /dev/fuse is missing (modprobe fuse); power-loss faults will be refused" >&2
+fi
+if [ -e /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    chmod 0666 /dev/fuse
+  else
+    echo "setup: /dev/fuse is not usable by $(id -un): sudo chmod 0666 /dev/fuse (power-loss faults need it)" >&2
+  fi
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust (stable) first: https://rustup.rs" >&2
   exit 1

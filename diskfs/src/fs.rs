@@ -1090,6 +1090,21 @@ impl Filesystem for Fs {
     fn listxattr(&self, _req: &Request, _ino: INodeNo, _size: u32, reply: ReplyXattr) {
         reply.error(Errno::ENOSYS);
     }
+
+    // Regular files are always ready: ENOSYS makes the kernel answer polls
+    // (Go's runtime polls every file it opens) itself from then on.
+    fn poll(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _ph: fuser::PollNotifier,
+        _events: fuser::PollEvents,
+        _flags: fuser::PollFlags,
+        reply: fuser::ReplyPoll,
+    ) {
+        reply.error(Errno::ENOSYS);
+    }
 }
 
 fn fusermount_on_path() -> bool {

@@ -136,7 +136,7 @@ fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
 /// Logs to stderr, `RUST_LOG` respected, warnings by default.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fuser=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
