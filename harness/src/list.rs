@@ -43,7 +43,10 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
             .iter()
             .map(|k| (k.name().to_string(), k.description().to_string()))
             .collect();
-        section("nemeses (--nemesis, a comma list, or all, or none):", rows);
+        section(
+            "nemeses (--nemesis: a comma list; all = kill,pause,partition,drop; none):",
+            rows,
+        );
     }
     if show("models") {
         let rows = ModelKind::ALL
@@ -64,7 +67,7 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
                 (
                     r.name.to_string(),
                     format!(
-                        "data files: {}\n{:<20}power loss: {}\n{:<20}corruption: {}",
+                        "data files: {}\n{:<21}power loss: {}\n{:<21}corruption: {}",
                         r.disk.data_files.join(" "),
                         "",
                         r.disk.power_loss,

@@ -33,7 +33,10 @@ fn a_node_acknowledging_before_fsync_is_caught_by_a_power_loss() {
     ]);
     assert_eq!(code, 1, "no-fsync was not caught:\n{out}");
     let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
-    assert!(history.contains(r#""f":"power-loss""#), "no power loss:\n{out}");
+    assert!(
+        history.contains(r#""f":"power-loss""#),
+        "no power loss:\n{out}"
+    );
     assert!(out.contains("lost"), "{out}");
 }
 
@@ -48,7 +51,10 @@ fn the_correct_node_survives_power_loss_and_refuses_to_start_on_a_damaged_wal() 
         "--recovery-time",
         "2",
     ]);
-    assert_eq!(code, 0, "the correct node lost data at a power loss:\n{out}");
+    assert_eq!(
+        code, 0,
+        "the correct node lost data at a power loss:\n{out}"
+    );
 
     let (code, out, dir) = run(&[
         "corrupt-minority",
@@ -59,16 +65,25 @@ fn the_correct_node_survives_power_loss_and_refuses_to_start_on_a_damaged_wal() 
         "--recovery-time",
         "2",
     ]);
-    assert_eq!(code, 0, "corruption of a minority made the correct node fail:\n{out}");
+    assert_eq!(
+        code, 0,
+        "corruption of a minority made the correct node fail:\n{out}"
+    );
     let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
     let corrupt: Vec<&str> = history
         .lines()
         .filter(|l| l.contains(r#""f":"corrupt""#))
         .collect();
     assert!(!corrupt.is_empty(), "nothing corrupted:\n{out}");
-    assert!(corrupt.iter().all(|l| l.contains(r#""flips":[{"#)), "{corrupt:#?}");
+    assert!(
+        corrupt.iter().all(|l| l.contains(r#""flips":[{"#)),
+        "{corrupt:#?}"
+    );
     // Every damaged node that stopped said which file and offset it refused.
-    for exit in history.lines().filter(|l| l.contains(r#""f":"corrupt-exit""#)) {
+    for exit in history
+        .lines()
+        .filter(|l| l.contains(r#""f":"corrupt-exit""#))
+    {
         assert!(
             exit.contains("corrupted WAL record in") && exit.contains("at offset"),
             "{exit}"
@@ -130,5 +145,9 @@ fn power_loss_works_without_root() {
         .filter(|l| l.contains(r#""f":"power-loss""#))
         .collect();
     assert!(!losses.is_empty(), "no power loss:\n{text}");
-    assert!(losses[0].contains(r#""files":[{"#), "nothing was un-synced? {}", losses[0]);
+    assert!(
+        losses[0].contains(r#""files":[{"#),
+        "nothing was un-synced? {}",
+        losses[0]
+    );
 }

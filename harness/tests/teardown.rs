@@ -337,7 +337,9 @@ fn the_disk_layer_is_mounted_only_in_the_runs_namespace_and_dies_with_it() {
         assert!(left.is_empty(), "{name}: processes survived: {left:#?}");
         assert_eq!(mounts_of("self", &dir), Vec::<String>::new(), "{name}");
         // The node's files stay in the run folder, in the backing directory.
-        let data = std::fs::canonicalize(dir.join("latest")).unwrap().join("data/n1");
+        let data = std::fs::canonicalize(dir.join("latest"))
+            .unwrap()
+            .join("data/n1");
         assert!(data.is_dir(), "{name}: {} is gone", data.display());
     }
 }

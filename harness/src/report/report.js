@@ -17,9 +17,14 @@
     kill: "rgba(201,48,44,0.13)",
     pause: "rgba(47,111,181,0.13)",
     partition: "rgba(140,70,180,0.13)",
-    drop: "rgba(200,138,18,0.15)"
+    drop: "rgba(200,138,18,0.15)",
+    "power-loss": "rgba(60,60,60,0.16)",
+    corrupt: "rgba(20,130,120,0.15)"
   };
-  var LABEL_COLORS = { kill: "#a02622", pause: "#2f6fb5", partition: "#7a3aa0", drop: "#9a6a08" };
+  var LABEL_COLORS = {
+    kill: "#a02622", pause: "#2f6fb5", partition: "#7a3aa0", drop: "#9a6a08",
+    "power-loss": "#333333", corrupt: "#14827a"
+  };
 
   var dataEl = document.getElementById("data");
   var D = JSON.parse(dataEl.textContent);
