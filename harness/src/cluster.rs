@@ -234,10 +234,8 @@ pub trait Platform: Send {
         bits: u32,
         seed: u64,
     ) -> Result<Damage, ClusterError> {
-        let spec = &self.nodes()[i];
         Ok(crate::disk::corrupt(
-            &spec.name,
-            &spec.data_dir,
+            &self.nodes()[i],
             patterns,
             how,
             bits,
@@ -532,8 +530,7 @@ impl Platform for LocalCluster {
         bits: u32,
         seed: u64,
     ) -> Result<Damage, ClusterError> {
-        let spec = &self.specs[i];
-        let damage = crate::disk::corrupt(&spec.name, &spec.data_dir, patterns, how, bits, seed)?;
+        let damage = crate::disk::corrupt(&self.specs[i], patterns, how, bits, seed)?;
         self.corrupted[i] |= damage.file.is_some();
         Ok(damage)
     }

@@ -214,17 +214,18 @@ pub struct Damage {
     pub truncated: Option<[u64; 2]>,
 }
 
-/// Damages one file of `data_dir` (its node down) matching `patterns`
-/// (globs relative to it), drawn with every other choice from `seed`:
-/// `bits` flipped bits, or a truncation. Empty files are never chosen.
+/// Damages one file of `node`'s data directory (the node down) matching
+/// `patterns` (globs relative to it), drawn with every other choice from
+/// `seed`: `bits` flipped bits, or a truncation. Empty files are never
+/// chosen.
 pub fn corrupt(
-    node: &str,
-    data_dir: &Path,
+    node: &NodeSpec,
     patterns: &[String],
     how: CorruptHow,
     bits: u32,
     seed: u64,
 ) -> Result<Damage, DiskError> {
+    let (data_dir, node) = (&node.data_dir, node.name.as_str());
     let files = matching_files(data_dir, patterns)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut damage = Damage {
@@ -308,6 +309,13 @@ pub fn matching_files(dir: &Path, patterns: &[String]) -> Result<Vec<(String, u6
 mod tests {
     use super::*;
 
+    fn spec(name: &str, dir: &Path) -> NodeSpec {
+        let mut s = crate::cluster::layout(1, dir, false).remove(0);
+        s.name = name.into();
+        s.data_dir = dir.to_path_buf();
+        s
+    }
+
     fn tree() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join("wal")).unwrap();
@@ -336,8 +344,8 @@ mod tests {
     fn corruption_is_seeded_and_says_what_it_did() {
         let (a, b) = (tree(), tree());
         let pats = ["wal/*.log".to_string(), "snap/*".to_string()];
-        let da = corrupt("n1", a.path(), &pats, CorruptHow::BitFlip, 3, 9).unwrap();
-        let db = corrupt("n1", b.path(), &pats, CorruptHow::BitFlip, 3, 9).unwrap();
+        let da = corrupt(&spec("n1", a.path()), &pats, CorruptHow::BitFlip, 3, 9).unwrap();
+        let db = corrupt(&spec("n1", b.path()), &pats, CorruptHow::BitFlip, 3, 9).unwrap();
         assert_eq!(da, db);
         assert_eq!(da.candidates, 3);
         assert_eq!(da.flips.len(), 3);
@@ -347,7 +355,7 @@ mod tests {
         let changed = bytes.iter().zip(&fresh).filter(|(x, y)| x != y).count();
         assert!((1..=3).contains(&changed), "{changed} bytes changed");
 
-        let t = corrupt("n2", a.path(), &pats, CorruptHow::Truncate, 1, 4).unwrap();
+        let t = corrupt(&spec("n2", a.path()), &pats, CorruptHow::Truncate, 1, 4).unwrap();
         let [from, to] = t.truncated.unwrap();
         assert!(to < from);
         let len = std::fs::metadata(a.path().join(t.file.unwrap()))
@@ -356,8 +364,7 @@ mod tests {
         assert_eq!(len, to);
 
         let none = corrupt(
-            "n3",
-            a.path(),
+            &spec("n3", a.path()),
             &["nothing/*".into()],
             CorruptHow::BitFlip,
             1,

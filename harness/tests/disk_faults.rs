@@ -8,8 +8,7 @@ mod support;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// Runs `faultline run ARGS` (bounded) with the node built here; its exit
 /// code, output and run folder.
@@ -99,7 +98,7 @@ fn power_loss_works_without_root() {
     // SAFETY: a plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
     let store = tempfile::tempdir().unwrap();
-    let mut cmd = if root {
+    let cmd = if root {
         std::os::unix::fs::chown(store.path(), Some(NOBODY), Some(NOBODY)).unwrap();
         let mut c = Command::new("setpriv");
         c.args([
@@ -113,29 +112,25 @@ fn power_loss_works_without_root() {
     } else {
         Command::new(env!("CARGO_BIN_EXE_faultline"))
     };
-    let mut child = cmd
-        .args(["run", "power-loss-all", "--seed", "3", "--nodes", "3"])
-        .args(["--time-limit", "5", "--recovery-time", "2", "--node-bin"])
-        .arg(support::faultline_node())
-        .arg("--store")
-        .arg(store.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting faultline (as root: through setpriv, from util-linux)");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the unprivileged run did not end within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let dir = std::fs::canonicalize(store.path().join("latest")).unwrap();
+    let node = support::faultline_node();
+    let (code, text, dir) = support::run_bounded_as(
+        cmd,
+        store.path(),
+        &[
+            "power-loss-all",
+            "--seed",
+            "3",
+            "--nodes",
+            "3",
+            "--time-limit",
+            "5",
+            "--recovery-time",
+            "2",
+            "--node-bin",
+            node.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
     if root {
         assert_eq!(std::fs::metadata(&dir).unwrap().uid(), NOBODY, "{text}");
     }

@@ -26,10 +26,17 @@ pub fn faultline_node() -> PathBuf {
 /// its exit code, stdout then stderr, and the run folder.
 pub fn run_bounded(args: &[&str]) -> (i32, String, PathBuf) {
     let store = tempfile::tempdir().unwrap().keep();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+    run_bounded_as(Command::new(env!("CARGO_BIN_EXE_faultline")), &store, args)
+}
+
+/// Runs `faultline run --store STORE ARGS` through `cmd` (faultline, or a
+/// wrapper such as `setpriv ... faultline`), killed past [`RUN_LIMIT`]; its
+/// exit code, stdout then stderr, and the run folder.
+pub fn run_bounded_as(mut cmd: Command, store: &Path, args: &[&str]) -> (i32, String, PathBuf) {
+    let mut child = cmd
         .arg("run")
         .arg("--store")
-        .arg(&store)
+        .arg(store)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
