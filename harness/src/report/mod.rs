@@ -140,11 +140,20 @@ impl StoredRun {
     pub fn page(&self) -> Page<'_> {
         let test = &self.test;
         let opts = &test.options;
-        let nemesis = test.nemesis_label();
+        let nemesis = match test.scenario_name() {
+            Some(name) => format!("scenario {name}"),
+            None => test.nemesis_label(),
+        };
         let seed = test.seed();
         let workload = test.workload().to_string();
         let duration = self.events.iter().map(|e| e.time).max().unwrap_or(0);
         let mut facts = vec![
+            (
+                "system".to_string(),
+                test.system
+                    .clone()
+                    .unwrap_or_else(|| "faultline-node".into()),
+            ),
             ("workload".to_string(), workload.clone()),
             ("nemesis".to_string(), nemesis.clone()),
             ("seed".to_string(), or_unknown(seed)),
@@ -216,17 +225,31 @@ fn number(x: f64) -> String {
 }
 
 /// The `faultline run` command line that replays the run's schedule and
-/// choices (same seed, same options), from `test.json`.
+/// choices (same seed, same options, the same scenario and system), from
+/// `test.json`.
 pub fn reproduce_command(test: &TestRecord) -> String {
     let o = &test.options;
     let mut parts = vec!["faultline run".to_string()];
+    if let Some(s) = &o.scenario {
+        parts.push(shell_word(s));
+    }
+    let other = |name: &str| o.other.get(name).filter(|v| !v.is_null());
+    let text = |name: &str| other(name).and_then(|v| v.as_str()).map(str::to_string);
+    let on = |name: &str| other(name).and_then(|v| v.as_bool()) == Some(true);
     let mut flag = |name: &str, v: Option<String>| {
         if let Some(v) = v {
             parts.push(format!("--{name} {}", shell_word(&v)));
         }
     };
+    flag("scenarios", text("scenarios"));
+    flag("system", text("system").filter(|s| s != "faultline-node"));
+    for name in ["etcd_bin", "node_cmd", "client_cmd"] {
+        flag(&name.replace('_', "-"), text(name));
+    }
     flag("workload", o.workload.clone());
-    flag("nemesis", Some(crate::record::nemesis_label(&o.nemesis)));
+    if o.scenario.is_none() {
+        flag("nemesis", Some(crate::record::nemesis_label(&o.nemesis)));
+    }
     flag("nodes", o.nodes.map(|n| n.to_string()));
     flag("time-limit", o.time_limit.map(number));
     flag(
@@ -244,6 +267,15 @@ pub fn reproduce_command(test: &TestRecord) -> String {
     );
     if o.net.as_deref().is_some_and(|n| n != "private") {
         flag("net", o.net.clone());
+    }
+    flag(
+        "disk-metadata",
+        text("disk_metadata").filter(|m| m != "lazyfs"),
+    );
+    for name in ["etcd_serializable_reads", "disk_faults"] {
+        if on(name) {
+            parts.push(format!("--{}", name.replace('_', "-")));
+        }
     }
     for a in &o.node_args {
         parts.push(shell_word(&format!("--node-arg={a}")));
@@ -288,6 +320,26 @@ mod tests {
             "faultline run --workload register --nemesis kill,partition --nodes 3 --time-limit 12.0 \
              --concurrency 6 --rate 200.0 --seed 7 --nemesis-interval 5.0 --drop-percent 20 \
              --recovery-time 5.0 --request-timeout-ms 1000 --node-arg=--bug=stale-read '--node-arg=two words'"
+        );
+    }
+
+    #[test]
+    fn the_reproduce_command_names_the_scenario_system_and_disk_options() {
+        let test: TestRecord = serde_json::from_value(json!({
+            "seed": 2,
+            "options": {
+                "scenario": "power-loss-all", "workload": "set", "nemesis": ["kill"],
+                "nodes": 3, "seed": 2, "system": "etcd", "etcd_bin": "/opt/etcd",
+                "etcd_serializable_reads": false, "disk_faults": true,
+                "disk_metadata": "posix", "node_args": []
+            }
+        }))
+        .unwrap();
+        let cmd = reproduce_command(&test);
+        assert_eq!(
+            cmd,
+            "faultline run power-loss-all --system etcd --etcd-bin /opt/etcd --workload set \
+             --nodes 3 --seed 2 --disk-metadata posix --disk-faults"
         );
     }
 
