@@ -510,7 +510,7 @@ pub fn render(args: &BenchArgs, results: &[SystemBench]) -> String {
         args.reads
     );
     out.push_str(&format!(
-        "{:<16} {:<6} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7}\n",
+        "{:<20} {:<6} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7}\n",
         "system", "op", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
     ));
     for r in results {
@@ -519,7 +519,7 @@ pub fn render(args: &BenchArgs, results: &[SystemBench]) -> String {
                 continue;
             }
             out.push_str(&format!(
-                "{:<16} {:<6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>7}\n",
+                "{:<20} {:<6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>7}\n",
                 r.system,
                 op,
                 s.throughput,
@@ -615,8 +615,8 @@ mod tests {
             bench("etcd", 4000),
         ];
         let table = render(&args, &results);
-        assert!(table.contains("faultline-node   write"), "{table}");
-        assert!(table.contains("etcd             write"), "{table}");
+        assert!(table.contains("faultline-node       write"), "{table}");
+        assert!(table.contains("etcd                 write"), "{table}");
         assert!(!table.contains(" read "), "{table}");
         assert!(
             table.contains("faultline-node / etcd: write throughput 1.00x, write p99 0.25x"),
