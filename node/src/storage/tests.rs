@@ -609,6 +609,27 @@ fn the_active_segment_grows_with_zeros_that_a_crash_leaves_and_recovery_cuts() {
 }
 
 #[test]
+fn a_last_write_torn_at_every_byte_inside_the_zeros_it_was_written_over_is_cut() {
+    // A power loss that keeps a prefix of the last write: its first `cut`
+    // bytes, then the zeros the segment was grown with (header included:
+    // a prefix shorter than the header is a torn write too).
+    let src = tempfile::tempdir().unwrap();
+    let (segment, before, state) = wal_with_last_record(src.path());
+    let full = fs::metadata(&segment).unwrap().len();
+    for cut in before..full {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(src.path(), dir.path());
+        let seg = dir.path().join("wal").join(segment.file_name().unwrap());
+        let mut bytes = fs::read(&seg).unwrap();
+        bytes[cut as usize..].fill(0);
+        bytes.resize(bytes.len() + 4096, 0);
+        fs::write(&seg, &bytes).unwrap();
+        assert_eq!(parts(reopen(dir.path())), state, "cut at {cut}");
+        assert_eq!(fs::metadata(&seg).unwrap().len(), before, "cut at {cut}");
+    }
+}
+
+#[test]
 fn a_record_torn_inside_the_zeros_it_was_written_over_is_cut() {
     let dir = tempfile::tempdir().unwrap();
     let (segment, before, state) = wal_with_last_record(dir.path());

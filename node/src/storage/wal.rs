@@ -23,7 +23,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::dir::sync_dir;
-use super::record::{decode, frame_at, Frame, Record};
+use super::record::{decode, frame_at, Frame, Record, HEADER_LEN};
 use super::replay::Replay;
 use super::StorageError;
 use crate::raft::Index;
@@ -181,14 +181,19 @@ fn scan(
 
 /// Whether a damaged frame at `offset` of the last segment is a torn write:
 /// a short header, a body running past the end, a bad body checksum on a
-/// record that ends exactly at the end, or nothing but zeros to the end
-/// (space the file system allocated but the write never filled).
+/// record followed only by zeros, a bad header checksum on a header
+/// followed only by zeros (the write kept less than its header), or nothing
+/// but zeros to the end (space the file system allocated but the write
+/// never filled).
 fn is_torn(frame: &Frame<'_>, data: &[u8], offset: usize) -> bool {
+    let zeros_from = |at: usize| data[at.min(data.len())..].iter().all(|&b| b == 0);
     match frame {
         Frame::ShortHeader | Frame::PastEnd { .. } => true,
         // A record cut short inside the zeros the segment was grown with.
-        Frame::BadBody { end } if data[*end..].iter().all(|&b| b == 0) => true,
-        _ => data[offset..].iter().all(|&b| b == 0),
+        Frame::BadBody { end } if zeros_from(*end) => true,
+        // Only the first bytes of the header reached the disk.
+        Frame::BadHeader if zeros_from(offset + HEADER_LEN) => true,
+        _ => zeros_from(offset),
     }
 }
 
