@@ -630,6 +630,50 @@ fn a_last_write_torn_at_every_byte_inside_the_zeros_it_was_written_over_is_cut()
 }
 
 #[test]
+fn un_synced_writes_that_reached_the_disk_in_pieces_are_cut_and_a_flip_in_the_zeros_too() {
+    let src = tempfile::tempdir().unwrap();
+    let (segment, before, state) = wal_with_last_record(src.path());
+    let full = fs::metadata(&segment).unwrap().len() as usize;
+    let b = before as usize;
+    let variants: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 2] = [
+        (
+            // The last write's first bytes lost, one byte further on kept.
+            "a hole then a byte",
+            Box::new(move |bytes: &mut Vec<u8>| {
+                let kept = bytes[full - 3];
+                bytes[b..].fill(0);
+                bytes[full - 3] = kept | 1;
+            }),
+        ),
+        (
+            // A bit flipped in the zeros the segment was grown with.
+            "a flip past the last record",
+            Box::new(move |bytes: &mut Vec<u8>| {
+                bytes.resize(full + 4096, 0);
+                bytes[full + 100] ^= 0x08;
+            }),
+        ),
+    ];
+    for (what, damage) in variants {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(src.path(), dir.path());
+        let seg = dir.path().join("wal").join(segment.file_name().unwrap());
+        let mut bytes = fs::read(&seg).unwrap();
+        damage(&mut bytes);
+        fs::write(&seg, &bytes).unwrap();
+        let expect = if what.starts_with("a flip") {
+            (hs(1, Some(1), 3), None, ents(1, 6, 1))
+        } else {
+            state.clone()
+        };
+        assert_eq!(parts(reopen(dir.path())), expect, "{what}");
+        let len = fs::metadata(&seg).unwrap().len();
+        let want = if what.starts_with("a flip") { full as u64 } else { before };
+        assert_eq!(len, want, "{what}");
+    }
+}
+
+#[test]
 fn a_record_torn_inside_the_zeros_it_was_written_over_is_cut() {
     let dir = tempfile::tempdir().unwrap();
     let (segment, before, state) = wal_with_last_record(dir.path());

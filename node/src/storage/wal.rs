@@ -6,9 +6,10 @@
 //! Sequence numbers count records across segments: a segment's name is the
 //! sequence of its first record, so a missing segment in the middle shows.
 //!
-//! Recovery reads every segment in order. A damaged record at the end of the
-//! last segment is a write torn by a crash: it was never acknowledged, so it
-//! is cut off (with a warning). Damage anywhere else refuses to open.
+//! Recovery reads every segment in order. Damage in the last segment with no
+//! intact record after it is a write torn by a crash: it was never
+//! acknowledged, so it is cut off (with a warning). Damage anywhere else
+//! refuses to open.
 //!
 //! The active segment grows ahead of its records in steps of [`GROW`] bytes
 //! of zeros (written, not just reserved), so that an append overwrites
@@ -132,7 +133,7 @@ fn scan(
     while offset < data.len() {
         let frame = frame_at(&data, offset);
         let Frame::Record { body, next } = frame else {
-            if last && is_torn(&frame, &data, offset) {
+            if last && is_torn(&data, offset) {
                 let zeros = data[offset..].iter().all(|&b| b == 0);
                 truncate(&seg.path, offset, data.len() - offset, zeros, fsync)?;
                 break;
@@ -179,22 +180,18 @@ fn scan(
     Ok(seg)
 }
 
-/// Whether a damaged frame at `offset` of the last segment is a torn write:
-/// a short header, a body running past the end, a bad body checksum on a
-/// record followed only by zeros, a bad header checksum on a header
-/// followed only by zeros (the write kept less than its header), or nothing
-/// but zeros to the end (space the file system allocated but the write
-/// never filled).
-fn is_torn(frame: &Frame<'_>, data: &[u8], offset: usize) -> bool {
-    let zeros_from = |at: usize| data[at.min(data.len())..].iter().all(|&b| b == 0);
-    match frame {
-        Frame::ShortHeader | Frame::PastEnd { .. } => true,
-        // A record cut short inside the zeros the segment was grown with.
-        Frame::BadBody { end } if zeros_from(*end) => true,
-        // Only the first bytes of the header reached the disk.
-        Frame::BadHeader if zeros_from(offset + HEADER_LEN) => true,
-        _ => zeros_from(offset),
-    }
+/// Whether damage at `offset` of the last segment is a write torn by a
+/// crash: no intact record follows it. A torn write leaves a prefix of its
+/// bytes, or pieces of them (un-synced writes reach the disk in any order),
+/// then the zeros the segment was grown with or the end of the file. It is
+/// never followed by an intact record: fsyncing that record would have
+/// made the torn bytes durable too. An intact record after the damage means
+/// durable data was damaged, and recovery refuses to start.
+fn is_torn(data: &[u8], offset: usize) -> bool {
+    let last_start = data.len().saturating_sub(HEADER_LEN - 1);
+    !(offset + 1..last_start)
+        .filter(|&at| data[at..at + HEADER_LEN].iter().any(|&b| b != 0))
+        .any(|at| matches!(frame_at(data, at), Frame::Record { .. }))
 }
 
 fn damage(frame: &Frame<'_>, len: usize) -> String {
