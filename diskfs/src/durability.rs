@@ -130,6 +130,26 @@ pub struct LossModel {
     pub tear: bool,
     /// Probability that each un-synced write survives (0.0: all lost).
     pub survival: f64,
+    /// The unit a torn write is cut at, in bytes of the file: 512 keeps
+    /// whole sectors, as disks that write a sector atomically do (a write
+    /// inside one sector is then kept whole or lost); 0 or 1 cuts at any
+    /// byte.
+    pub sector: u64,
+}
+
+/// Where a torn write `(off, len)` may end, relative to `off`: 0 and every
+/// multiple of `sector` (in file offsets) strictly inside the write.
+fn tear_points(off: u64, len: u64, sector: u64) -> Vec<u64> {
+    let unit = sector.max(1);
+    let first = off.div_ceil(unit) * unit;
+    std::iter::once(0)
+        .chain(
+            (first..off + len)
+                .step_by(unit as usize)
+                .filter(|&b| b > off)
+                .map(|b| b - off),
+        )
+        .collect()
 }
 
 /// Durability state of one file modified since its last sync.
@@ -233,7 +253,8 @@ impl FileDurability {
         let last = self.writes.len().wrapping_sub(1);
         for (i, &(off, len)) in self.writes.iter().enumerate() {
             if i == last && model.tear {
-                let kept = rng.gen_range(0..len);
+                let points = tear_points(off, len, model.sector);
+                let kept = points[rng.gen_range(0..points.len())];
                 torn = Some(TornWrite {
                     offset: off,
                     len,
@@ -353,6 +374,7 @@ mod tests {
     const LOSE_ALL: LossModel = LossModel {
         tear: false,
         survival: 0.0,
+        sector: 1,
     };
 
     fn rng() -> ChaCha8Rng {
@@ -412,6 +434,7 @@ mod tests {
         let model = LossModel {
             tear: false,
             survival: 1.0,
+            sector: 1,
         };
         let r = d.power_loss(&mut f, model, &mut rng()).unwrap();
         assert_eq!(f, b"aabbbb");
@@ -428,6 +451,7 @@ mod tests {
         let model = LossModel {
             tear: false,
             survival: 0.5,
+            sector: 1,
         };
         for seed in 0..64 {
             let mut g = f.clone();
@@ -450,6 +474,7 @@ mod tests {
         let model = LossModel {
             tear: true,
             survival: 0.0,
+            sector: 1,
         };
         let r = d.power_loss(&mut f, model, &mut rng()).unwrap();
         let torn = r.torn.unwrap();
@@ -460,6 +485,32 @@ mod tests {
         let mut g = b"rec1record-two".to_vec();
         let again = d.power_loss(&mut g, model, &mut rng()).unwrap();
         assert_eq!(again.torn, r.torn);
+    }
+
+    #[test]
+    fn a_torn_write_keeps_whole_sectors_and_one_inside_a_sector_is_kept_whole_or_lost() {
+        assert_eq!(tear_points(500, 1100, 512), vec![0, 12, 524, 1036]);
+        assert_eq!(tear_points(1024, 600, 512), vec![0, 512]);
+        assert_eq!(tear_points(10, 17, 512), vec![0]);
+        assert_eq!(tear_points(10, 4, 0), vec![0, 1, 2, 3]);
+        let mut f = vec![0u8; 600];
+        let mut d = FileDurability::new(600);
+        write(&mut d, &mut f, 500, &[7u8; 100]);
+        let model = LossModel {
+            tear: true,
+            survival: 0.0,
+            sector: 512,
+        };
+        for seed in 0..20 {
+            let mut g = f.clone();
+            let r = d
+                .power_loss(&mut g, model, &mut ChaCha8Rng::seed_from_u64(seed))
+                .unwrap();
+            let kept = r.torn.unwrap().kept;
+            assert!(kept == 0 || kept == 12, "kept {kept}");
+            assert!(g[500..500 + kept as usize].iter().all(|&b| b == 7));
+            assert!(g[500 + kept as usize..].iter().all(|&b| b == 0));
+        }
     }
 
     /// One step of the property test's workload.
@@ -535,7 +586,7 @@ mod tests {
                 }
             }
             let current = file.clone();
-            let model = LossModel { tear, survival };
+            let model = LossModel { tear, survival, sector: 1 };
             d.power_loss(&mut file, model, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
             prop_assert!(file.len() >= durable.len());
             prop_assert!(file.len() <= durable.len().max(current.len()));
@@ -560,7 +611,7 @@ mod tests {
                 write(&mut d, &mut file, o, &data);
             }
             let before = file.clone();
-            d.power_loss(&mut file, LossModel { tear: false, survival: 1.0 }, &mut rng()).unwrap();
+            d.power_loss(&mut file, LossModel { tear: false, survival: 1.0, sector: 1 }, &mut rng()).unwrap();
             prop_assert_eq!(file, before);
         }
     }

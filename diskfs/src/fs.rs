@@ -297,6 +297,7 @@ impl Inner {
         let model = LossModel {
             tear: options.tear,
             survival: options.survival,
+            sector: options.sector,
         };
         let mut tracked: Vec<Tracked> = self.tracked.drain().map(|(_, t)| t).collect();
         tracked.sort_by(|a, b| a.path.cmp(&b.path));

@@ -142,6 +142,9 @@ pub struct PowerLossOptions {
     /// Probability that each un-synced write survives (0.0 by default: all
     /// un-synced data is lost).
     pub survival: f64,
+    /// The unit a torn write is cut at (see [`LossModel::sector`]): 512 for
+    /// disks that write whole sectors atomically; 0 or 1 for any byte.
+    pub sector: u64,
 }
 
 /// What a power loss did: the history event to record.

@@ -192,6 +192,7 @@ fn torn_write() {
         seed: 3,
         tear: true,
         survival: 0.0,
+        sector: 1,
     };
     let mut tears = Vec::new();
     for _ in 0..2 {

@@ -89,6 +89,9 @@ pub struct PowerLossEvent {
     /// Probability that an un-synced write survived.
     #[serde(default)]
     pub survival: f64,
+    /// The unit torn writes were cut at (bytes; 512: whole sectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<u64>,
     /// Every file that lost data, node by node.
     #[serde(default)]
     pub files: Vec<LostFile>,
@@ -237,7 +240,7 @@ mod tests {
             ),
             (
                 "power-loss",
-                json!({"nodes": ["n1", "n2"], "tear": true, "survival": 0.0, "files": [
+                json!({"nodes": ["n1", "n2"], "tear": true, "survival": 0.0, "sector": 512, "files": [
                     {"node": "n1", "file": "wal/1.log", "size_before": 300, "durable_size": 100,
                      "size_after": 120, "restored": [[50, 60]], "kept": [[100, 120]]}]}),
             ),

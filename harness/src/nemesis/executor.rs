@@ -227,13 +227,14 @@ impl Executor {
                 target,
                 tear,
                 survival,
+                sector,
             } => {
                 let targets = self.resolve(target).await;
                 if targets.is_empty() {
                     return Ok(None);
                 }
                 self.previous = targets.first().copied();
-                let event = self.power_loss(&targets, *tear, *survival)?;
+                let event = self.power_loss(&targets, *tear, *survival, *sector)?;
                 self.recorder.fault(&FaultEvent::PowerLoss(event));
                 Applied::Down("power-loss", targets)
             }
@@ -288,6 +289,7 @@ impl Executor {
         targets: &[usize],
         tear: bool,
         survival: f64,
+        sector: u64,
     ) -> Result<PowerLossEvent, ClusterError> {
         let mut p = lock(&self.platform);
         kill::start(&mut *p, targets)?;
@@ -295,6 +297,7 @@ impl Executor {
             nodes: self.names(targets),
             tear,
             survival,
+            sector: tear.then_some(sector),
             files: Vec::new(),
             namespace: Vec::new(),
         };
@@ -303,6 +306,7 @@ impl Executor {
                 seed: self.rng.gen(),
                 tear,
                 survival: survival.clamp(0.0, 1.0),
+                sector,
             };
             let report = p.power_loss(i, options)?;
             let node = &self.nodes[i];
@@ -772,6 +776,7 @@ mod tests {
                 target: Target::All,
                 tear: true,
                 survival: 0.0,
+                sector: 512,
             };
             let id = exec.start(&all).await.unwrap().unwrap();
             assert!((0..3).all(|i| lock(&platform).state(i) == NodeState::Killed));

@@ -65,6 +65,11 @@ pub enum Fault {
         /// Probability (0 to 1) that each un-synced write survives anyway.
         #[serde(default, skip_serializing_if = "is_zero")]
         survival: f64,
+        /// Bytes a torn write is cut at: 512 (the default) keeps whole
+        /// sectors, as disks that write a sector atomically do; 1 cuts at
+        /// any byte (stricter than most hardware).
+        #[serde(default = "sector_bytes", skip_serializing_if = "is_sector")]
+        sector: u64,
     },
     /// SIGKILL the target nodes and damage one data file of each (a file
     /// matching the system's data patterns, or `files`); they restart when
@@ -93,6 +98,17 @@ fn is_zero(x: &f64) -> bool {
 
 fn is_default(h: &CorruptHow) -> bool {
     *h == CorruptHow::default()
+}
+
+/// The sector size torn writes keep whole by default.
+pub const SECTOR_BYTES: u64 = 512;
+
+fn sector_bytes() -> u64 {
+    SECTOR_BYTES
+}
+
+fn is_sector(b: &u64) -> bool {
+    *b == SECTOR_BYTES
 }
 
 fn one_bit() -> u32 {

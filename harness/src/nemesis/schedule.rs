@@ -160,6 +160,7 @@ fn draw_fault(kind: NemesisKind, opts: &ScheduleOptions, rng: &mut ChaCha8Rng) -
             target: draw_target(n, rng),
             tear: rng.gen_bool(0.5),
             survival: 0.0,
+            sector: super::fault::SECTOR_BYTES,
         },
         NemesisKind::Corrupt => Fault::Corrupt {
             target: Target::Nodes(vec![rng.gen_range(0..n)]),
