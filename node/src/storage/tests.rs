@@ -634,43 +634,36 @@ fn un_synced_writes_that_reached_the_disk_in_pieces_are_cut_and_a_flip_in_the_ze
     let src = tempfile::tempdir().unwrap();
     let (segment, before, state) = wal_with_last_record(src.path());
     let full = fs::metadata(&segment).unwrap().len() as usize;
-    let b = before as usize;
-    let variants: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 2] = [
-        (
-            // The last write's first bytes lost, one byte further on kept.
-            "a hole then a byte",
-            Box::new(move |bytes: &mut Vec<u8>| {
-                let kept = bytes[full - 3];
-                bytes[b..].fill(0);
-                bytes[full - 3] = kept | 1;
-            }),
-        ),
-        (
-            // A bit flipped in the zeros the segment was grown with.
-            "a flip past the last record",
-            Box::new(move |bytes: &mut Vec<u8>| {
-                bytes.resize(full + 4096, 0);
-                bytes[full + 100] ^= 0x08;
-            }),
-        ),
-    ];
-    for (what, damage) in variants {
+    let check = |what: &str, damage: &dyn Fn(&mut Vec<u8>), want: State, want_len: u64| {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(src.path(), dir.path());
         let seg = dir.path().join("wal").join(segment.file_name().unwrap());
         let mut bytes = fs::read(&seg).unwrap();
         damage(&mut bytes);
         fs::write(&seg, &bytes).unwrap();
-        let expect = if what.starts_with("a flip") {
-            (hs(1, Some(1), 3), None, ents(1, 6, 1))
-        } else {
-            state.clone()
-        };
-        assert_eq!(parts(reopen(dir.path())), expect, "{what}");
-        let len = fs::metadata(&seg).unwrap().len();
-        let want = if what.starts_with("a flip") { full as u64 } else { before };
-        assert_eq!(len, want, "{what}");
-    }
+        assert_eq!(parts(reopen(dir.path())), want, "{what}");
+        assert_eq!(fs::metadata(&seg).unwrap().len(), want_len, "{what}");
+    };
+    // The last write's first bytes lost, one byte further on kept.
+    let b = before as usize;
+    let hole = |bytes: &mut Vec<u8>| {
+        let kept = bytes[full - 3];
+        bytes[b..].fill(0);
+        bytes[full - 3] = kept | 1;
+    };
+    check("a hole then a byte", &hole, state, before);
+    // A bit flipped in the zeros the segment was grown with: cut, not refused.
+    let flip = |bytes: &mut Vec<u8>| {
+        bytes.resize(full + 4096, 0);
+        bytes[full + 100] ^= 0x08;
+    };
+    let everything = (hs(1, Some(1), 3), None, ents(1, 6, 1));
+    check(
+        "a flip past the last record",
+        &flip,
+        everything,
+        full as u64,
+    );
 }
 
 #[test]
