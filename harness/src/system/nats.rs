@@ -25,7 +25,7 @@
 //! | cas | read the entry as above; a missing key or another value fails; else publish with `Nats-Expected-Last-Subject-Sequence` = its revision (an `update`); `wrong last sequence` fails |
 //! | append | read the entry, publish the longer list with its revision as expected last sequence (`0` for a new key, a `create`), again on `wrong last sequence`, at most 16 rounds |
 //! | add (set) | publish the element to `faultline.set.<key>`, wait for the ack |
-//! | read (set) | an ephemeral pull consumer on `faultline.set.<key>` (deliver all, no acks) fetching as many messages as it said were pending when created |
+//! | read (set) | stream info (answered by the stream leader) gives the last sequence; an ephemeral pull consumer (deliver all, no acks) fetches the stream through that sequence, keeping the messages of `faultline.set.<key>` |
 //!
 //! list-append runs on the bucket with optimistic concurrency, as on etcd,
 //! rather than on a stream per key: the same mapping on both systems makes
@@ -727,19 +727,24 @@ impl Js<'_> {
         )))
     }
 
-    /// Every element added to the set `key`, in stream order.
+    /// Every element added to the set `key`, in stream order, through
+    /// the last sequence the stream leader reported when the read began.
     async fn read_set(&self, key: &str) -> Outcome<Value> {
         let fail = |what: &str, e: &dyn std::fmt::Display| Reply::Fail(format!("{what}: {e}"));
         let js = async_nats::jetstream::new(self.conn.clone());
+        // Stream info is answered by the stream leader.
         let stream = js
             .get_stream(SET_STREAM)
             .await
             .map_err(|e| fail("stream info", &e))?;
+        let last = stream.cached_info().state.last_sequence;
+        if last == 0 {
+            return Ok(Value::Array(Vec::new()));
+        }
         let consumer = stream
             .create_consumer(pull::Config {
                 deliver_policy: DeliverPolicy::All,
                 ack_policy: AckPolicy::None,
-                filter_subject: set_subject(key),
                 inactive_threshold: Duration::from_secs(30),
                 num_replicas: 1,
                 ..Default::default()
@@ -747,34 +752,30 @@ impl Js<'_> {
             .await
             .map_err(|e| fail("consumer", &e))?;
         let name = consumer.cached_info().name.clone();
-        let mut want = consumer.cached_info().num_pending;
+        let subject = set_subject(key);
         let mut elements = Vec::new();
         let read = async {
-            while want > 0 {
+            let mut seen = 0;
+            while seen < last {
                 let mut batch = consumer
                     .fetch()
-                    .max_messages(want.min(1_000) as usize)
+                    .max_messages((last - seen).min(1_000) as usize)
                     .expires(Duration::from_millis(500))
                     .messages()
                     .await
                     .map_err(|e| fail("fetch", &e))?;
-                let mut got = 0;
                 while let Some(msg) = batch.next().await {
                     let msg = msg.map_err(|e| fail("fetch", &e))?;
-                    elements.push(decode(&msg.payload));
-                    got += 1;
-                    want -= 1;
-                }
-                if got == 0 {
-                    return Err(Reply::Fail(format!(
-                        "read: {want} messages said pending never came"
-                    )));
+                    seen = msg.info().map_err(|e| fail("fetch", &e))?.stream_sequence;
+                    if msg.subject.as_str() == subject {
+                        elements.push(decode(&msg.payload));
+                    }
                 }
             }
             Ok(())
         }
         .await;
-        // Ephemeral: it goes away by itself after its inactive threshold.
+        // Ephemeral: it would go away by itself after its inactive threshold.
         let _ = stream.delete_consumer(&name).await;
         read.map(|()| Value::Array(elements))
     }
