@@ -20,12 +20,12 @@
 //!
 //! | operation | NATS |
 //! |---|---|
-//! | read (register, list-append) | last message of `$KV.faultline.<key>`: direct get (`$JS.API.DIRECT.GET`, answered by any replica) or, with `--nats-read leader`, message get (`$JS.API.STREAM.MSG.GET`, answered by the stream leader); none: `null` |
+//! | read (register, list-append) | last message of `$KV.faultline.<key>`: direct get (`$JS.API.DIRECT.GET`, answered by any replica) or, with `--nats-read leader`, message get (`$JS.API.STREAM.MSG.GET`, answered by the stream leader); none (404, also `stream not found`): `null` |
 //! | write | publish to `$KV.faultline.<key>`, wait for the JetStream ack (a `put`) |
 //! | cas | read the entry as above; a missing key or another value fails; else publish with `Nats-Expected-Last-Subject-Sequence` = its revision (an `update`); `wrong last sequence` fails |
 //! | append | read the entry, publish the longer list with its revision as expected last sequence (`0` for a new key, a `create`), again on `wrong last sequence`, at most 16 rounds |
 //! | add (set) | publish the element to `faultline.set.<key>`, wait for the ack |
-//! | read (set) | stream info (answered by the stream leader) gives the last sequence; an ephemeral pull consumer (deliver all, no acks) fetches the stream through that sequence, keeping the messages of `faultline.set.<key>` |
+//! | read (set) | stream info (answered by the stream leader) gives the last sequence; an ephemeral pull consumer (deliver all, no acks) fetches the stream through that sequence, keeping the messages of `faultline.set.<key>`; `stream not found` (the meta leader says the stream does not exist): the empty set |
 //!
 //! list-append runs on the bucket with optimistic concurrency, as on etcd,
 //! rather than on a stream per key: the same mapping on both systems makes
@@ -732,11 +732,14 @@ impl Js<'_> {
     async fn read_set(&self, key: &str) -> Outcome<Value> {
         let fail = |what: &str, e: &dyn std::fmt::Display| Reply::Fail(format!("{what}: {e}"));
         let js = async_nats::jetstream::new(self.conn.clone());
-        // Stream info is answered by the stream leader.
-        let stream = js
-            .get_stream(SET_STREAM)
-            .await
-            .map_err(|e| fail("stream info", &e))?;
+        // Stream info is answered by the stream leader; `stream not found`
+        // by the meta leader, for whom the stream, and every element in
+        // it, does not exist.
+        let stream = match js.get_stream(SET_STREAM).await {
+            Ok(stream) => stream,
+            Err(e) if stream_not_found(e.kind()) => return Ok(Value::Array(Vec::new())),
+            Err(e) => return Err(fail("stream info", &e)),
+        };
         let last = stream.cached_info().state.last_sequence;
         if last == 0 {
             return Ok(Value::Array(Vec::new()));
@@ -779,6 +782,13 @@ impl Js<'_> {
         let _ = stream.delete_consumer(&name).await;
         read.map(|()| Value::Array(elements))
     }
+}
+
+/// Whether JetStream said the stream does not exist.
+fn stream_not_found(kind: async_nats::jetstream::context::GetStreamErrorKind) -> bool {
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    use async_nats::jetstream::ErrorCode;
+    matches!(kind, GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND)
 }
 
 /// The entry in a direct get's answer (status 404: none).
