@@ -87,7 +87,7 @@ pub const SYSTEM: Registered = Registered {
             "jetstream/*/_js_/*/msgs/*.blk",
         ],
         power_loss: "does not claim to survive it by default: a write is acknowledged once a majority holds it, and fsynced later in the background (sync_interval; `always` from 2.10 on)",
-        corruption: "message blocks carry a checksum per record; a damaged record is dropped on recovery, and a replica rebuilds from the leader only when Raft asks it to",
+        corruption: "message records carry a hash checked on recovery (a damaged record and what follows it are reported as lost); recovery of the lost messages from the other replicas is up to Raft catch-up",
     },
     help: "NATS JetStream 2.9+: a key-value bucket and a stream (--nats-bin or PATH; --nats-sync-interval, --nats-read)",
     flags: &[Flag::NatsBin, Flag::NatsSyncInterval, Flag::NatsRead],
