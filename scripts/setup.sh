@@ -9,6 +9,8 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # etcd, the second system under test (`faultline run --system etcd`, `faultline bench --compare`).
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+# NATS JetStream (`faultline run --system nats`); Debian installs it in /usr/sbin.
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 # The report test opens report.html in a real browser.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 

@@ -1,6 +1,10 @@
 //! `faultline run --system`: etcd (a real system nobody here wrote) under
-//! faults is valid, etcd's serializable reads are caught, and faultline-node
-//! started through the generic `http` system passes.
+//! faults is valid, etcd's serializable reads are caught, NATS JetStream
+//! runs each workload on a healthy cluster, and faultline-node started
+//! through the generic `http` system passes.
+//!
+//! The NATS tests need nats-server (scripts/setup.sh installs Debian's
+//! nats-server): without it they fail.
 //!
 //! The etcd tests run when an `etcd` binary is on PATH (scripts/setup.sh
 //! installs Debian's etcd-server); without it they say so and pass, except
@@ -129,6 +133,112 @@ fn etcd_serializable_reads_are_caught_as_stale() {
     let (code, out, _) = run(&args);
     assert_eq!(code, 1, "stale serializable reads were not caught:\n{out}");
     assert!(out.contains("not linearizable"), "{out}");
+}
+
+/// Runs `faultline run --system nats --workload WORKLOAD` on a healthy
+/// cluster, briefly; exit code, output, run folder.
+fn nats_healthy(workload: &str) -> (i32, String, PathBuf) {
+    run(&[
+        "--system",
+        "nats",
+        "--workload",
+        workload,
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "5",
+        "--recovery-time",
+        "1",
+        "--seed",
+        "1",
+    ])
+}
+
+#[test]
+fn nats_keeps_every_acknowledged_publish_of_a_healthy_cluster() {
+    let (code, out, dir) = nats_healthy("set");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("set checker: valid"), "{out}");
+    let test = json(&dir.join("test.json"));
+    assert_eq!(test["system"], "nats");
+    let conf = std::fs::read_to_string(dir.join("nodes").join("n2.conf")).unwrap();
+    assert!(conf.contains("server_name: \"n2\""), "{conf}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"type\":\"ok\",\"f\":\"add\""),
+        "no add acknowledged"
+    );
+    assert!(
+        history.contains("\"type\":\"ok\",\"f\":\"read\""),
+        "no set read"
+    );
+}
+
+#[test]
+fn nats_registers_read_write_and_cas_on_a_healthy_cluster() {
+    let (code, out, dir) = nats_healthy("register");
+    // What NATS does is the result (docs/findings-nats.md): the run must
+    // complete and check, with every kind of operation answered.
+    assert!(code == 0 || code == 1, "{out}");
+    assert!(out.contains("register checker:"), "{out}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    for f in ["read", "write", "cas"] {
+        assert!(
+            history.contains(&format!("\"type\":\"ok\",\"f\":\"{f}\"")),
+            "no {f} succeeded:\n{out}"
+        );
+    }
+    assert!(
+        history.contains("\"type\":\"fail\",\"f\":\"cas\""),
+        "no cas failed: a mismatch must be a definite failure"
+    );
+}
+
+#[test]
+fn nats_list_appends_run_on_a_healthy_cluster() {
+    let (code, out, dir) = nats_healthy("list-append");
+    // Concurrent conditional updates of nats-server 2.9.10 can both succeed
+    // (docs/findings-nats.md): valid or not, the run must check.
+    assert!(code == 0 || code == 1, "{out}");
+    assert!(out.contains("list-append checker:"), "{out}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"type\":\"ok\",\"f\":\"append\""),
+        "no append succeeded:\n{out}"
+    );
+}
+
+#[test]
+fn nats_refuses_more_nodes_than_replicas_and_sync_settings_it_lacks() {
+    let (code, out, _) = run(&[
+        "--system",
+        "nats",
+        "--workload",
+        "set",
+        "--nodes",
+        "6",
+        "--time-limit",
+        "1",
+    ]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("at most 5 replicas"), "{out}");
+    let (code, err) = support::run_refused(&["--system", "nats", "--nats-sync-interval", "soon"]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("expected `always` or a duration"), "{err}");
+    let bin = faultline::system::nats::find_bin(None).expect("nats-server (scripts/setup.sh)");
+    let version = faultline::system::nats::version_of(&bin).unwrap();
+    if version < faultline::system::nats::Version(2, 10, 0) {
+        let (code, err) =
+            support::run_refused(&["--system", "nats", "--nats-sync-interval", "always"]);
+        assert_eq!(code, Some(64), "{err}");
+        assert!(
+            err.contains(&format!("nats-server {version} has no sync_interval")),
+            "{err}"
+        );
+    }
+    let (code, err) = support::run_refused(&["--nats-read", "leader"]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("--nats-read is for --system nats"), "{err}");
 }
 
 #[test]

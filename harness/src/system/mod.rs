@@ -16,12 +16,14 @@
 //! - [`etcd`]: etcd through its v3 JSON gateway;
 //! - [`http`]: any program speaking faultline-node's HTTP API (`--node-cmd`);
 //! - [`exec`]: any program, through a client program of yours speaking
-//!   JSON lines (`--node-cmd` and `--client-cmd`).
+//!   JSON lines (`--node-cmd` and `--client-cmd`);
+//! - [`nats`]: NATS JetStream (a key-value bucket and a stream).
 
 pub mod etcd;
 pub mod exec;
 pub mod faultline_node;
 pub mod http;
+pub mod nats;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -41,11 +43,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every system `--system` accepts, in the order `faultline list` shows
 /// them. Registering a system is one line here.
-pub const SYSTEMS: [Registered; 4] = [
+pub const SYSTEMS: [Registered; 5] = [
     faultline_node::SYSTEM,
     etcd::SYSTEM,
     http::SYSTEM,
     exec::SYSTEM,
+    nats::SYSTEM,
 ];
 
 /// A system's entry in [`SYSTEMS`]: its name, its help line, the flags it
@@ -109,17 +112,26 @@ pub enum Flag {
     NodeCmd,
     /// `--client-cmd`.
     ClientCmd,
+    /// `--nats-bin`.
+    NatsBin,
+    /// `--nats-sync-interval`.
+    NatsSyncInterval,
+    /// `--nats-read`.
+    NatsRead,
 }
 
 impl Flag {
     /// Every system-specific flag, the order errors check them in.
-    pub const ALL: [Flag; 6] = [
+    pub const ALL: [Flag; 9] = [
         Flag::NodeBin,
         Flag::NodeArg,
         Flag::EtcdBin,
         Flag::EtcdSerializableReads,
         Flag::NodeCmd,
         Flag::ClientCmd,
+        Flag::NatsBin,
+        Flag::NatsSyncInterval,
+        Flag::NatsRead,
     ];
 
     /// The flag as typed on the command line.
@@ -131,6 +143,9 @@ impl Flag {
             Flag::EtcdSerializableReads => "--etcd-serializable-reads",
             Flag::NodeCmd => "--node-cmd",
             Flag::ClientCmd => "--client-cmd",
+            Flag::NatsBin => "--nats-bin",
+            Flag::NatsSyncInterval => "--nats-sync-interval",
+            Flag::NatsRead => "--nats-read",
         }
     }
 
@@ -143,6 +158,9 @@ impl Flag {
             Flag::EtcdSerializableReads => o.etcd_serializable_reads,
             Flag::NodeCmd => o.node_cmd.is_some(),
             Flag::ClientCmd => o.client_cmd.is_some(),
+            Flag::NatsBin => o.nats_bin.is_some(),
+            Flag::NatsSyncInterval => o.nats_sync_interval.is_some(),
+            Flag::NatsRead => o.nats_read.is_some(),
         }
     }
 
@@ -155,6 +173,9 @@ impl Flag {
             Flag::EtcdSerializableReads => o.etcd_serializable_reads = false,
             Flag::NodeCmd => o.node_cmd = None,
             Flag::ClientCmd => o.client_cmd = None,
+            Flag::NatsBin => o.nats_bin = None,
+            Flag::NatsSyncInterval => o.nats_sync_interval = None,
+            Flag::NatsRead => o.nats_read = None,
         }
     }
 }
@@ -267,7 +288,7 @@ pub trait System: Send + Sync + Debug {
 /// `faultline run` and `faultline bench`.
 #[derive(Debug, Clone, Default, Args, Serialize)]
 pub struct SystemArgs {
-    /// The system under test (see `faultline list`): faultline-node, etcd, http or exec.
+    /// The system under test (see `faultline list`): faultline-node, etcd, http, exec or nats.
     #[arg(long, default_value = "faultline-node", value_parser = parse_name)]
     pub system: String,
     /// The node binary (default: faultline-node next to faultline).
@@ -292,6 +313,20 @@ pub struct SystemArgs {
     /// {timeout_ms} filled in (see README, section Systems).
     #[arg(long)]
     pub client_cmd: Option<String>,
+    /// nats-server's binary for `--system nats` (default: nats-server on
+    /// PATH, or /usr/sbin/nats-server).
+    #[arg(long)]
+    pub nats_bin: Option<PathBuf>,
+    /// `--system nats`: JetStream's `sync_interval` (`always`: fsync before
+    /// acknowledging; a duration such as `10s`). Default: the server's own;
+    /// nats-server before 2.10 takes no such setting and refuses it.
+    #[arg(long, value_name = "always|DURATION")]
+    pub nats_sync_interval: Option<String>,
+    /// `--system nats`: how key-value reads are served: `direct` (direct get,
+    /// answered by any replica, what NATS clients do by default) or
+    /// `leader` (message get, answered by the stream leader).
+    #[arg(long, value_name = "direct|leader")]
+    pub nats_read: Option<String>,
 }
 
 impl SystemArgs {
@@ -310,6 +345,9 @@ impl SystemArgs {
             etcd_serializable_reads: self.etcd_serializable_reads,
             node_cmd: self.node_cmd.clone(),
             client_cmd: self.client_cmd.clone(),
+            nats_bin: self.nats_bin.clone(),
+            nats_sync_interval: self.nats_sync_interval.clone(),
+            nats_read: self.nats_read.clone(),
         }
     }
 }
@@ -331,6 +369,12 @@ pub struct SystemOptions {
     pub node_cmd: Option<String>,
     /// The `exec` system's client command template.
     pub client_cmd: Option<String>,
+    /// nats-server's binary (default: on PATH, or /usr/sbin/nats-server).
+    pub nats_bin: Option<PathBuf>,
+    /// JetStream's `sync_interval` for `--system nats` (None: the server's own).
+    pub nats_sync_interval: Option<String>,
+    /// The NATS key-value read path (`direct` or `leader`; None: `direct`).
+    pub nats_read: Option<String>,
 }
 
 /// Why a system could not be built.
