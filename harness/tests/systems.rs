@@ -177,7 +177,7 @@ fn nats_keeps_every_acknowledged_publish_of_a_healthy_cluster() {
 #[test]
 fn nats_registers_read_write_and_cas_on_a_healthy_cluster() {
     let (code, out, dir) = nats_healthy("register");
-    // What NATS does is the result (docs/findings-nats.md): the run must
+    // What NATS does is the result (docs/findings.md): the run must
     // complete and check, with every kind of operation answered.
     assert!(code == 0 || code == 1, "{out}");
     assert!(out.contains("register checker:"), "{out}");
@@ -198,7 +198,7 @@ fn nats_registers_read_write_and_cas_on_a_healthy_cluster() {
 fn nats_list_appends_run_on_a_healthy_cluster() {
     let (code, out, dir) = nats_healthy("list-append");
     // Concurrent conditional updates of nats-server 2.9.10 can both succeed
-    // (docs/findings-nats.md): valid or not, the run must check.
+    // (docs/findings.md): valid or not, the run must check.
     assert!(code == 0 || code == 1, "{out}");
     assert!(out.contains("list-append checker:"), "{out}");
     let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
