@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use faultline_checker::history::Event;
 use faultline_checker::Verdict;
 
-use super::{counterexample, esc, timeline};
+use super::{counterexample, esc, lost, timeline};
 use crate::record::{ResultsRecord, INTERRUPTED_NOTE};
 
 const SCRIPT: &str = include_str!("report.js");
@@ -81,6 +81,9 @@ pub fn render(page: &Page<'_>) -> String {
             counterexample::svg(c),
             esc(&c.render_lines().join("\n"))
         );
+    }
+    if let Some(c) = r.workload.result.as_ref() {
+        h.push_str(&lost::section(&lost::lost_adds(&c.set, page.events)));
     }
     checkers(&mut h, r);
     if !page.links.is_empty() {

@@ -20,6 +20,7 @@ pub mod counterexample;
 pub mod faults;
 pub mod html;
 pub mod interrupted;
+pub mod lost;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
