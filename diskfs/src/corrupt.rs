@@ -35,8 +35,11 @@ pub struct Truncation {
 }
 
 /// Flips `count` bits at offsets drawn uniformly (from `seed`, with no OS
-/// randomness) in the file at `path`. The same seed and file size always
-/// flip the same bits. An empty file is left alone (no flips returned).
+/// randomness) in the written part of the file at `path`: up to its last
+/// non-zero byte, since the zeros a file was grown or preallocated with hold
+/// no data (a file of zeros only is drawn over whole). The same seed and
+/// contents always flip the same bits. An empty file is left alone (no
+/// flips returned).
 pub fn flip_bits(path: &Path, count: usize, seed: u64) -> Result<Vec<BitFlip>, Error> {
     let io = |source| Error::Io {
         what: "corrupting",
@@ -48,10 +51,15 @@ pub fn flip_bits(path: &Path, count: usize, seed: u64) -> Result<Vec<BitFlip>, E
         .write(true)
         .open(path)
         .map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    if len == 0 {
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut data).map_err(io)?;
+    if data.is_empty() {
         return Ok(Vec::new());
     }
+    let len = match data.iter().rposition(|&b| b != 0) {
+        Some(last) => last as u64 + 1,
+        None => data.len() as u64,
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut flips = Vec::with_capacity(count);
     for _ in 0..count {
@@ -111,6 +119,20 @@ mod tests {
         assert_eq!(data, expect);
         std::fs::write(&p, vec![0u8; 100]).unwrap();
         assert_eq!(flip_bits(&p, 3, 42).unwrap(), flips);
+    }
+
+    #[test]
+    fn flips_land_in_the_written_part_not_in_preallocated_zeros() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("wal");
+        let mut data = vec![0xffu8; 10];
+        data.resize(100_000, 0);
+        for seed in 0..20 {
+            std::fs::write(&p, &data).unwrap();
+            for f in flip_bits(&p, 2, seed).unwrap() {
+                assert!(f.offset < 10, "seed {seed}: flip at {}", f.offset);
+            }
+        }
     }
 
     #[test]
