@@ -78,11 +78,18 @@ fn the_correct_node_survives_power_loss_and_refuses_to_start_on_a_damaged_wal() 
         corrupt.iter().all(|l| l.contains(r#""flips":[{"#)),
         "{corrupt:#?}"
     );
-    // Every damaged node that stopped said which file and offset it refused.
-    for exit in history
+    // Flips land in the written records: a damaged node refuses to start
+    // (only a flip in its very last record, cut as a torn write, would not),
+    // and says which file and offset it refused.
+    let exits: Vec<&str> = history
         .lines()
         .filter(|l| l.contains(r#""f":"corrupt-exit""#))
-    {
+        .collect();
+    assert!(
+        !exits.is_empty(),
+        "no damaged node refused to start:\n{out}"
+    );
+    for exit in exits {
         assert!(
             exit.contains("corrupted WAL record in") && exit.contains("at offset"),
             "{exit}"
