@@ -181,6 +181,12 @@ impl Exit {
     pub fn is_failpoint(&self) -> bool {
         self.code == Some(FAILPOINT_EXIT)
     }
+
+    /// Whether the exit is a crash the verdict reports: neither an injected
+    /// one (failpoint) nor a damaged node's answer to its damage.
+    pub fn is_crash(&self) -> bool {
+        !self.is_failpoint() && !self.after_corruption
+    }
 }
 
 impl std::fmt::Display for Exit {

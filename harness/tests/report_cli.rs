@@ -8,6 +8,8 @@
 //! The browser tests skip (saying so) only when chromium is absent and `CI`
 //! is unset; `scripts/setup.sh` installs it.
 
+mod support;
+
 #[path = "suite_support/junit.rs"]
 mod junit;
 
@@ -58,24 +60,13 @@ fn faultline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
 }
 
-fn node_bin() -> PathBuf {
-    let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
-    assert!(
-        node.is_file(),
-        "{} is missing: build it with `cargo build --release -p faultline-node` \
-         (or run the workspace's tests)",
-        node.display()
-    );
-    node
-}
-
 /// `faultline run ARGS` into a fresh store; returns the exit code, output and run folder.
 fn run(args: &[&str]) -> (i32, String, PathBuf, tempfile::TempDir) {
     let store = tempfile::tempdir().unwrap();
     let mut cmd = faultline();
     cmd.arg("run")
         .arg("--node-bin")
-        .arg(node_bin())
+        .arg(support::faultline_node())
         .arg("--store")
         .arg(store.path())
         .args(args);

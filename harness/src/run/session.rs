@@ -82,7 +82,7 @@ impl<'a> Session<'a> {
         {
             let mut p = lock(&self.platform);
             for (i, status) in p.reap() {
-                if !status.is_failpoint() && !status.after_corruption {
+                if status.is_crash() {
                     lock_vec(&self.crashes).push(format!("{}: {status}", self.plan.specs[i].name));
                 }
             }

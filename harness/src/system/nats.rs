@@ -897,16 +897,21 @@ mod tests {
         assert!(every.contains("sync_interval: \"10s\""), "{every}");
     }
 
-    #[test]
-    fn the_command_reads_the_config_written_next_to_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let nodes = layout(3, dir.path(), false);
-        let nats = Nats::new(
+    /// Debian's nats-server with its defaults.
+    fn debian_nats() -> Nats {
+        Nats::new(
             "/usr/sbin/nats-server".into(),
             Version(2, 9, 10),
             SyncInterval::ServerDefault,
             ReadPath::Direct,
-        );
+        )
+    }
+
+    #[test]
+    fn the_command_reads_the_config_written_next_to_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let nodes = layout(3, dir.path(), false);
+        let nats = debian_nats();
         let cmd = nats.command(2, &nodes);
         let path = dir.path().join("nodes").join("n3.conf");
         assert_eq!(cmd.args, vec!["-c".to_string(), path.display().to_string()]);
@@ -919,12 +924,7 @@ mod tests {
     fn more_nodes_than_replicas_refuse_to_start_saying_why() {
         let dir = tempfile::tempdir().unwrap();
         let nodes = layout(6, dir.path(), false);
-        let nats = Nats::new(
-            "/usr/sbin/nats-server".into(),
-            Version(2, 9, 10),
-            SyncInterval::ServerDefault,
-            ReadPath::Direct,
-        );
+        let nats = debian_nats();
         let out = std::process::Command::new(nats.command(0, &nodes).program)
             .args(nats.command(0, &nodes).args)
             .output()
