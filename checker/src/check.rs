@@ -108,8 +108,10 @@ fn linearizable<M: Model>(
     let budget = Budget {
         deadline,
         cancel: opts.stop_at_first.then_some(&cancel),
-        cache_bytes: opts.memory_bytes,
-        in_use: Some(&in_use),
+        memory: crate::linear::Memory {
+            limit: opts.memory_bytes,
+            in_use: Some(&in_use),
+        },
         prune: opts.prune,
     };
     let mut jobs: Vec<KeyJob<M>> = groups

@@ -23,11 +23,14 @@
 //! println!("{}", result.render_text());
 //! ```
 
+mod cache;
 pub mod check;
 pub mod counterexample;
+pub mod generate;
 pub mod history;
 pub mod import;
 pub mod linear;
+mod linset;
 pub mod model;
 pub mod prepare;
 pub mod set_full;

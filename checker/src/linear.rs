@@ -11,11 +11,12 @@
 //! operation with a known outcome is placed.
 //!
 //! The cache key is an incrementally updated Zobrist hash of the linearized
-//! set mixed with a hash of the state; full sets and states are compared on a
-//! hash match, so the search stays exact. The cache is bounded: it only
-//! prunes, so clearing it when it outgrows its budget keeps the answer exact.
+//! set mixed with a hash of the state; full sets (stored compactly, see
+//! [`crate::linset`]) and states are compared on a hash match, so the search
+//! stays exact. Memory is bounded (see [`crate::cache`]): the cache only
+//! prunes, so clearing it when it cannot grow keeps the answer exact.
 //!
-//! Three exact prunings on top of the classic search:
+//! Exact prunings on top of the classic search:
 //! - an `info` operation that would change nothing is not placed (leaving it
 //!   out of the linearization is always at least as good);
 //! - a read-only operation (a read, a mismatched cas) is placed as soon as it
@@ -23,18 +24,39 @@
 //!   explored: any linearization can move it to that point, since it changes
 //!   no state wherever it stands;
 //! - at each configuration, operations with a known outcome are tried before
-//!   `info` ones, which are placed only when the others are stuck.
+//!   `info` ones, which are placed only when the others are stuck;
+//! - equal `info` operations are placed in call order: of several crashed
+//!   `write 3`, only the earliest not yet placed is a candidate. Proof: two
+//!   `info` operations a and b with equal model operations and
+//!   call(a) < call(b) both return at infinity, so their only real-time
+//!   constraint is to come after their call. In any linearization that places
+//!   b but not a, or b before a, exchange their names: a now stands where b
+//!   stood (after call(b) > call(a)), b where a stood (later still) or
+//!   nowhere, and every model step sees the same operation. So if any
+//!   linearization exists, one exists that uses each class of equal `info`
+//!   operations as a prefix in call order, and the search only builds those;
+//! - a configuration is dominated by one seen before with the same required
+//!   operations placed, the same state, and a subset of its `info`
+//!   operations placed: every way to finish from it also finishes from the
+//!   one seen (which has the same candidates, the same state, and more
+//!   `info` operations left), so if that one failed, so does this; and if
+//!   that one is an ancestor on the search's path, whatever succeeds from
+//!   here succeeds from it without the detour, and the search tries that
+//!   from the ancestor.
 //!
 //! A search is resumable ([`Searcher::run`] takes a step allowance), so a
 //! scheduler can interleave many keys and stop at the first that fails.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
+use crate::cache::{Cache, Config};
+pub use crate::cache::Memory;
+use crate::linset::{Windows, WindowedBits};
 use crate::model::Model;
 
 /// One operation as the search sees it.
@@ -55,10 +77,8 @@ pub struct Budget<'a> {
     pub deadline: Option<Instant>,
     /// Give up (unknown) when this is set: another part already decided.
     pub cancel: Option<&'a AtomicBool>,
-    /// Bytes the caches may hold together before a search clears its own.
-    pub cache_bytes: usize,
-    /// Bytes held by the caches of all searches sharing this budget.
-    pub in_use: Option<&'a AtomicUsize>,
+    /// The memory the searches sharing this budget may hold together.
+    pub memory: Memory<'a>,
     /// Use the exact prunings (off: the classic Wing–Gong/Lowe search, kept
     /// as the baseline the benchmarks compare against).
     pub prune: bool,
@@ -69,8 +89,10 @@ impl Default for Budget<'_> {
         Budget {
             deadline: None,
             cancel: None,
-            cache_bytes: 1 << 30,
-            in_use: None,
+            memory: Memory {
+                limit: 1 << 30,
+                in_use: None,
+            },
             prune: true,
         }
     }
@@ -124,13 +146,8 @@ pub struct SearchStats {
 
 const MAX_PATHS: usize = 6;
 const HEAD: usize = 0;
-
-struct CacheEntry<S> {
-    hash: u64,
-    /// Offset of the linearized set in the search's arena.
-    bits: usize,
-    state: S,
-}
+/// No class: the operation has a known outcome.
+const NO_CLASS: u32 = u32::MAX;
 
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -149,15 +166,26 @@ pub struct Searcher<'m, M: Model> {
     ret_entry: Vec<usize>,
     next: Vec<usize>,
     prev: Vec<usize>,
-    words: usize,
-    bits: Vec<u64>,
+    /// Position of each operation in its bitset (required or `info`).
+    slot: Vec<u32>,
+    /// The required operations placed, by call order.
+    req: WindowedBits,
+    /// The `info` operations placed, by call order.
+    info: WindowedBits,
+    /// Per `info` operation: its class of equal operations and its rank there.
+    class_of: Vec<u32>,
+    rank: Vec<u32>,
+    /// Per class: how many of its operations are placed (always the first).
+    class_placed: Vec<u32>,
     zobrist: Vec<u64>,
+    /// Zobrist hash of the required operations placed.
     set_hash: u64,
-    entry_bytes: usize,
-    cache: HashTable<CacheEntry<M::State>>,
-    /// The linearized sets of the cache's entries, `words` words each.
-    arena: Vec<u64>,
-    cache_bytes: usize,
+    /// Zobrist hash of the `info` operations placed.
+    info_hash: u64,
+    cache: Cache<M::State>,
+    /// Bytes of the per-operation arrays, charged when the search first runs.
+    fixed_bytes: usize,
+    charged: bool,
     state: M::State,
     stack: Vec<Frame<M::State>>,
     remaining: usize,
@@ -216,11 +244,56 @@ impl<'m, M: Model> Searcher<'m, M> {
                 ret_entry[i] = e;
             }
         }
+        drop(order);
+        // Bit positions in call order; classes of equal `info` operations,
+        // ranked in call order.
+        let mut slot = vec![0u32; n];
+        let mut class_of = vec![NO_CLASS; n];
+        let mut rank = vec![0u32; n];
+        let mut class_placed = Vec::new();
+        let (mut req_n, mut info_n) = (0u32, 0u32);
+        {
+            let mut classes: HashMap<&M::Op, u32> = HashMap::new();
+            for e in 1..tail {
+                if !is_call[e] {
+                    continue;
+                }
+                let i = of[e];
+                if ops[i].ret.is_some() {
+                    slot[i] = req_n;
+                    req_n += 1;
+                } else {
+                    slot[i] = info_n;
+                    info_n += 1;
+                    let next_class = classes.len() as u32;
+                    let c = *classes.entry(&ops[i].op).or_insert(next_class);
+                    if c == next_class {
+                        class_placed.push(0);
+                    }
+                    class_of[i] = c;
+                    rank[i] = class_placed[c as usize];
+                    class_placed[c as usize] += 1;
+                }
+            }
+        }
+        class_placed.iter_mut().for_each(|c| *c = 0);
         let mut next: Vec<usize> = (1..=tail + 1).collect();
         next[tail] = tail;
         let prev: Vec<usize> = (0..=tail).map(|e| e.saturating_sub(1)).collect();
-        let words = n.div_ceil(64).max(1);
+        let req = WindowedBits::new(req_n as usize, true);
+        let info = WindowedBits::new(info_n as usize, false);
         let model_state = model.init();
+        let resets: Vec<usize> = (0..n).filter(|&i| model.resets(&ops[i].op)).collect();
+        let stack = Vec::with_capacity(n);
+        let fixed_bytes = n * std::mem::size_of::<SearchOp<M::Op>>()
+            + (of.len() + next.len() + prev.len() + ret_entry.len()) * 8
+            + is_call.len()
+            + n * (4 * 3 + 8)
+            + class_placed.len() * 4
+            + req.bytes()
+            + info.bytes()
+            + resets.len() * 8
+            + n * std::mem::size_of::<Frame<M::State>>();
         Searcher {
             model,
             tail,
@@ -230,22 +303,26 @@ impl<'m, M: Model> Searcher<'m, M> {
             entry: next[HEAD],
             next,
             prev,
-            words,
-            bits: vec![0u64; words],
+            slot,
+            req,
+            info,
+            class_of,
+            rank,
+            class_placed,
             zobrist: (0..n as u64).map(|i| splitmix(i ^ 0x5151_7a7a)).collect(),
             set_hash: 0,
-            entry_bytes: words * 8 + std::mem::size_of::<CacheEntry<M::State>>() + 16,
-            cache: HashTable::new(),
-            arena: Vec::new(),
-            cache_bytes: 0,
+            info_hash: 0,
+            cache: Cache::new(),
+            fixed_bytes,
+            charged: false,
             state: model_state,
-            stack: Vec::new(),
+            stack,
             remaining: required_total,
             unknown_left: n - required_total,
             stuck_entry: 0,
             stuck_paths: Vec::new(),
             phase: 0,
-            resets: (0..n).filter(|&i| model.resets(&ops[i].op)).collect(),
+            resets,
             done: (required_total == 0).then_some(SearchResult::Linearizable),
             ops,
             stats: SearchStats::default(),
@@ -256,8 +333,13 @@ impl<'m, M: Model> Searcher<'m, M> {
     /// (again on later calls), or None when the allowance ran out first.
     pub fn run(&mut self, steps: u64, budget: &Budget<'_>) -> Option<SearchResult<M::State>> {
         if self.done.is_none() {
+            if !self.charged {
+                budget.memory.force(self.fixed_bytes);
+                self.charged = true;
+            }
             self.done = self.walk(self.stats.steps.saturating_add(steps), budget);
             self.stats.cache_entries = self.cache.len();
+            self.stats.cache_resets = self.cache.resets;
             if self.done.is_some() {
                 self.release(budget);
             }
@@ -265,19 +347,42 @@ impl<'m, M: Model> Searcher<'m, M> {
         self.done.clone()
     }
 
-    /// Frees the cache, and gives its bytes back to the shared budget.
+    /// Frees the cache, and gives its bytes and those of the per-operation
+    /// arrays back to the shared budget (the searcher itself keeps them
+    /// until it is dropped, which its owner does once it has the answer).
     fn release(&mut self, budget: &Budget<'_>) {
-        if let Some(in_use) = budget.in_use {
-            in_use.fetch_sub(self.cache_bytes, Ordering::Relaxed);
+        self.cache.release(&budget.memory);
+        if self.charged {
+            budget.memory.give_back(self.fixed_bytes);
+            self.charged = false;
         }
-        self.cache = HashTable::new();
-        self.arena = Vec::new();
-        self.cache_bytes = 0;
+    }
+
+    fn placed(&self, i: usize) -> bool {
+        let at = self.slot[i] as usize;
+        if self.ops[i].ret.is_some() {
+            self.req.get(at)
+        } else {
+            self.info.get(at)
+        }
+    }
+
+    fn mark(&mut self, i: usize, placed: bool) {
+        let at = self.slot[i] as usize;
+        let bits = if self.ops[i].ret.is_some() {
+            &mut self.req
+        } else {
+            &mut self.info
+        };
+        if placed {
+            bits.set(at);
+        } else {
+            bits.clear(at);
+        }
     }
 
     fn walk(&mut self, until: u64, budget: &Budget<'_>) -> Option<SearchResult<M::State>> {
         let hasher = FxBuildHasher;
-        let words = self.words;
         let tail = self.tail;
         loop {
             self.stats.steps += 1;
@@ -296,7 +401,11 @@ impl<'m, M: Model> Searcher<'m, M> {
             if entry != tail && self.is_call[entry] {
                 let i = self.of[entry];
                 let required = self.ops[i].ret.is_some();
-                if budget.prune && required != (self.phase == 0) {
+                if budget.prune
+                    && (required != (self.phase == 0)
+                        || (!required
+                            && self.class_placed[self.class_of[i] as usize] != self.rank[i]))
+                {
                     self.entry = self.next[entry];
                     continue;
                 }
@@ -308,22 +417,32 @@ impl<'m, M: Model> Searcher<'m, M> {
                         self.entry = self.next[entry];
                         continue;
                     }
-                    self.bits[i / 64] |= 1 << (i % 64);
-                    let h = (self.set_hash ^ self.zobrist[i])
+                    self.mark(i, true);
+                    let (set_hash, info_hash) = if required {
+                        (self.set_hash ^ self.zobrist[i], self.info_hash)
+                    } else {
+                        (self.set_hash, self.info_hash ^ self.zobrist[i])
+                    };
+                    // With the prunings, the hash leaves the `info` operations
+                    // out, so that a dominated configuration is found.
+                    let h = set_hash
+                        ^ if budget.prune { 0 } else { info_hash }
                         ^ hasher.hash_one(&new_state).rotate_left(17);
-                    let (arena, bits) = (&self.arena, &self.bits);
-                    let seen = self
-                        .cache
-                        .find(h, |c| {
-                            c.hash == h
-                                && c.state == new_state
-                                && arena[c.bits..c.bits + words] == bits[..]
-                        })
-                        .is_some();
-                    if !seen {
-                        self.remember(h, &new_state, budget);
+                    let windows = Windows {
+                        req: self.req.window(),
+                        info: self.info.window(),
+                    };
+                    let config = Config {
+                        hash: h,
+                        state: &new_state,
+                        windows,
+                        req: &self.req,
+                        info: &self.info,
+                    };
+                    if !self.cache.contains(&config, budget.prune) {
+                        self.cache.insert(&config, &budget.memory);
                         self.stats.placements += 1;
-                        self.set_hash ^= self.zobrist[i];
+                        (self.set_hash, self.info_hash) = (set_hash, info_hash);
                         let before = std::mem::replace(&mut self.state, new_state);
                         self.stack.push(Frame {
                             entry,
@@ -339,6 +458,7 @@ impl<'m, M: Model> Searcher<'m, M> {
                             }
                         } else {
                             self.unknown_left -= 1;
+                            self.class_placed[self.class_of[i] as usize] += 1;
                         }
                         self.phase = 0;
                         self.entry = self.next[HEAD];
@@ -352,7 +472,7 @@ impl<'m, M: Model> Searcher<'m, M> {
                         }
                         continue;
                     }
-                    self.bits[i / 64] &= !(1 << (i % 64));
+                    self.mark(i, false);
                     // A read-only operation can always be placed as soon as it
                     // fits: if that configuration already failed, so does
                     // this one.
@@ -384,7 +504,7 @@ impl<'m, M: Model> Searcher<'m, M> {
         let first_reset = self
             .resets
             .iter()
-            .filter(|&&r| self.bits[r / 64] & (1 << (r % 64)) == 0)
+            .filter(|&&r| !self.placed(r))
             .map(|&r| self.ops[r].call)
             .min()
             .unwrap_or(u64::MAX);
@@ -400,35 +520,6 @@ impl<'m, M: Model> Searcher<'m, M> {
             e = self.next[e];
         }
         false
-    }
-
-    fn remember(&mut self, h: u64, state: &M::State, budget: &Budget<'_>) {
-        let total = match budget.in_use {
-            Some(in_use) => in_use.fetch_add(self.entry_bytes, Ordering::Relaxed),
-            None => self.cache_bytes,
-        };
-        if total + self.entry_bytes > budget.cache_bytes {
-            if let Some(in_use) = budget.in_use {
-                in_use.fetch_sub(self.cache_bytes + self.entry_bytes, Ordering::Relaxed);
-                in_use.fetch_add(self.entry_bytes, Ordering::Relaxed);
-            }
-            self.cache.clear();
-            self.arena.clear();
-            self.cache_bytes = 0;
-            self.stats.cache_resets += 1;
-        }
-        let at = self.arena.len();
-        self.arena.extend_from_slice(&self.bits);
-        self.cache.insert_unique(
-            h,
-            CacheEntry {
-                hash: h,
-                bits: at,
-                state: state.clone(),
-            },
-            |c| c.hash,
-        );
-        self.cache_bytes += self.entry_bytes;
     }
 
     fn note_stuck(&mut self, entry: usize) {
@@ -459,8 +550,12 @@ impl<'m, M: Model> Searcher<'m, M> {
                 return Some(SearchResult::NotLinearizable(stuck));
             };
             let i = self.of[frame.entry];
-            self.bits[i / 64] &= !(1 << (i % 64));
-            self.set_hash ^= self.zobrist[i];
+            self.mark(i, false);
+            if self.ops[i].ret.is_some() {
+                self.set_hash ^= self.zobrist[i];
+            } else {
+                self.info_hash ^= self.zobrist[i];
+            }
             self.state = frame.state;
             unlift(
                 &mut self.next,
@@ -472,6 +567,7 @@ impl<'m, M: Model> Searcher<'m, M> {
                 self.remaining += 1;
             } else {
                 self.unknown_left += 1;
+                self.class_placed[self.class_of[i] as usize] -= 1;
             }
             if !frame.forced {
                 self.phase = frame.phase;
@@ -568,7 +664,10 @@ mod tests {
         }
         ops.push(op(RegisterOp::Read(Val::Int(99)), 200, Some(201)));
         let budget = Budget {
-            cache_bytes: 512,
+            memory: Memory {
+                limit: 512,
+                in_use: None,
+            },
             ..Budget::default()
         };
         let (r, stats) = search(&Register, &ops, &budget);

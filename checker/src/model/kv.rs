@@ -21,7 +21,7 @@ pub struct Kv;
 const BASE: u64 = 0x100_0000_01b3;
 
 /// A string with its length and polynomial hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Piece {
     text: Arc<str>,
     hash: u64,
@@ -63,7 +63,7 @@ impl Piece {
 }
 
 /// A KV operation in compact form.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KvOp {
     /// A get that returned this string.
     Get(Piece),

@@ -12,7 +12,7 @@ use crate::history::{Operation, Outcome};
 pub struct ListAppend;
 
 /// A list operation in compact form.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListOp {
     /// Append one element to the end of the list.
     Append(Val),

@@ -22,8 +22,9 @@ pub use value::Val;
 pub trait Model: Sync {
     /// The object's state; compared and hashed by the search's cache.
     type State: Clone + Eq + Hash + Send + Sync;
-    /// An operation translated into the model's compact form.
-    type Op: Clone + Send + Sync;
+    /// An operation translated into the model's compact form. Equal
+    /// operations that ended `info` are interchangeable in the search.
+    type Op: Clone + Eq + Hash + Send + Sync;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;

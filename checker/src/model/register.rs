@@ -15,7 +15,7 @@ use crate::history::{Operation, Outcome};
 pub struct Register;
 
 /// A register operation in compact form.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
     /// A read that saw this value.
     Read(Val),
