@@ -10,11 +10,11 @@ use rayon::prelude::*;
 
 use crate::counterexample;
 use crate::history::{pair, Event, Operation};
-use crate::linear::{Budget, SearchResult, Searcher, Stopped, Stuck};
+use crate::linear::{Budget, SearchResult, SearchStats, Searcher, Stopped, Stuck};
 use crate::model::{
     kv::Kv, list_append::ListAppend, register::Register, Model, ModelError, ModelKind,
 };
-use crate::prepare::prepare_ops;
+use crate::prepare::{prepare_ops, reduce};
 use crate::set_full;
 use crate::verdict::{key_name, CheckError, CheckOptions, CheckResult, Verdict};
 
@@ -87,11 +87,39 @@ const FIRST_SLICE: u64 = 1 << 14;
 /// An invalid key: its group, the search-to-history map, where it got stuck.
 type Failed<'a, S> = (usize, &'a [usize], Stuck<S>);
 
+/// One key's search: created when first scheduled, dropped once decided,
+/// so only undecided keys hold memory.
 struct KeyJob<'m, M: Model> {
     group: usize,
     source: Vec<usize>,
-    searcher: Searcher<'m, M>,
+    searcher: Option<Searcher<'m, M>>,
     result: Option<SearchResult<M::State>>,
+    stats: SearchStats,
+    error: Option<ModelError>,
+}
+
+impl<'m, M: Model> KeyJob<'m, M> {
+    fn step(&mut self, model: &'m M, ops: &[&Operation], slice: u64, budget: &Budget<'_>) {
+        if self.searcher.is_none() {
+            let prepared = match prepare_ops(model, ops) {
+                Ok(p) if budget.prune => reduce(model, p),
+                Ok(p) => p,
+                Err(e) => {
+                    self.error = Some(e);
+                    self.result = Some(SearchResult::Unknown(Stopped::Cancelled));
+                    return;
+                }
+            };
+            self.source = prepared.source;
+            self.searcher = Some(Searcher::new(model, prepared.ops));
+        }
+        let searcher = self.searcher.as_mut().expect("created above");
+        self.result = searcher.run(slice, budget);
+        self.stats = searcher.stats;
+        if self.result.is_some() {
+            self.searcher = None;
+        }
+    }
 }
 
 fn linearizable<M: Model>(
@@ -114,37 +142,40 @@ fn linearizable<M: Model>(
         },
         prune: opts.prune,
     };
-    let mut jobs: Vec<KeyJob<M>> = groups
-        .par_iter()
-        .enumerate()
-        .map(|(group, (_, key_ops))| {
-            let prepared = prepare_ops(model, key_ops)?;
-            Ok(KeyJob {
-                group,
-                source: prepared.source,
-                searcher: Searcher::new(model, prepared.ops),
-                result: None,
-            })
+    let mut jobs: Vec<KeyJob<M>> = (0..groups.len())
+        .map(|group| KeyJob {
+            group,
+            source: Vec::new(),
+            searcher: None,
+            result: None,
+            stats: SearchStats::default(),
+            error: None,
         })
-        .collect::<Result<_, ModelError>>()?;
+        .collect();
     let mut slice = FIRST_SLICE;
     while jobs.iter().any(|j| j.result.is_none()) {
         jobs.par_iter_mut()
             .filter(|j| j.result.is_none())
             .for_each(|j| {
-                j.result = j.searcher.run(slice, &budget);
+                j.step(model, &groups[j.group].1, slice, &budget);
                 if matches!(j.result, Some(SearchResult::NotLinearizable(_))) {
                     cancel.store(true, Ordering::Relaxed);
                 }
             });
+        if let Some(e) = jobs.iter_mut().find_map(|j| j.error.take()) {
+            return Err(e.into());
+        }
         if opts.stop_at_first && cancel.load(Ordering::Relaxed) {
             break;
         }
         slice = slice.saturating_mul(2);
     }
-    result.steps = jobs.iter().map(|j| j.searcher.stats.steps).sum();
-    result.configurations = jobs.iter().map(|j| j.searcher.stats.placements).sum();
-    result.cache_resets = jobs.iter().map(|j| j.searcher.stats.cache_resets).sum();
+    for job in &mut jobs {
+        job.searcher = None;
+    }
+    result.steps = jobs.iter().map(|j| j.stats.steps).sum();
+    result.configurations = jobs.iter().map(|j| j.stats.placements).sum();
+    result.cache_resets = jobs.iter().map(|j| j.stats.cache_resets).sum();
 
     let mut invalid: Vec<Failed<'_, M::State>> = Vec::new();
     let mut timed_out = false;
@@ -188,12 +219,46 @@ fn linearizable<M: Model>(
     if opts.counterexample {
         let (g, source, stuck) = &invalid[0];
         let (key, key_ops) = &groups[*g];
-        let c = counterexample::build(model, key.clone(), key_ops, source, stuck);
+        let stuck = original_states(model, key_ops, source, stuck);
+        let c = counterexample::build(model, key.clone(), key_ops, source, &stuck);
         result.detected_at_index = c.operation.complete_index;
         result.detected_at_time = c.operation.complete_time;
         result.counterexample = Some(c);
     }
     Ok(result)
+}
+
+/// The stuck configurations with their states recomputed from the original
+/// operations: the search may have run on reduced ones (merged values).
+fn original_states<M: Model>(
+    model: &M,
+    key_ops: &[&Operation],
+    source: &[usize],
+    stuck: &Stuck<M::State>,
+) -> Stuck<M::State> {
+    let Ok(original) = prepare_ops(model, key_ops) else {
+        return stuck.clone();
+    };
+    let mut by_source: HashMap<usize, &M::Op> = HashMap::new();
+    for (op, &src) in original.ops.iter().zip(&original.source) {
+        by_source.insert(src, &op.op);
+    }
+    let paths = stuck
+        .paths
+        .iter()
+        .map(|(path, reduced)| {
+            let replayed = path.iter().try_fold(model.init(), |state, &i| {
+                by_source
+                    .get(&source[i])
+                    .and_then(|op| model.step(&state, op))
+            });
+            (path.clone(), replayed.unwrap_or_else(|| reduced.clone()))
+        })
+        .collect();
+    Stuck {
+        op: stuck.op,
+        paths,
+    }
 }
 
 fn set(ops: &[Operation]) -> Result<CheckResult, CheckError> {

@@ -659,7 +659,7 @@ mod tests {
     #[test]
     fn a_tiny_cache_budget_keeps_the_answer() {
         let mut ops = Vec::new();
-        for i in 0..6u64 {
+        for i in 0..9u64 {
             ops.push(op(RegisterOp::Write(Val::Int(i as i64)), i, Some(100 + i)));
         }
         ops.push(op(RegisterOp::Read(Val::Int(99)), 200, Some(201)));

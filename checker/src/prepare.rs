@@ -34,3 +34,20 @@ pub fn prepare_ops<M: Model>(model: &M, ops: &[&Operation]) -> Result<Prepared<M
     }
     Ok(out)
 }
+
+/// Applies the model's exact reductions ([`Model::reduce`]) to prepared
+/// operations, keeping `source` in step.
+pub fn reduce<M: Model>(model: &M, prepared: Prepared<M::Op>) -> Prepared<M::Op> {
+    let Prepared {
+        mut ops,
+        mut source,
+    } = prepared;
+    let Some(keep) = model.reduce(&mut ops) else {
+        return Prepared { ops, source };
+    };
+    let mut k = keep.iter();
+    ops.retain(|_| *k.next().unwrap_or(&true));
+    let mut k = keep.iter();
+    source.retain(|_| *k.next().unwrap_or(&true));
+    Prepared { ops, source }
+}

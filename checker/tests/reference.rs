@@ -16,9 +16,22 @@ enum Kind {
     Cas(i64, i64),
 }
 
-/// Simulates `n` operations by `procs` clients on one register. `plan`
-/// supplies the random choices. Returns the events.
+/// Simulates up to 14 operations by `procs` clients on one register, values
+/// `0..3`, one in six crashing. `plan` supplies the random choices.
 fn simulate(plan: &[u32], procs: usize) -> Vec<Event> {
+    simulate_with(plan, procs, 6, 3, 14)
+}
+
+/// Simulates up to `max_ops` operations by `procs` clients on one register:
+/// values `0..values`, one operation in `crash_one_in` crashing (ending
+/// `info`, taking effect or not). Returns the events.
+fn simulate_with(
+    plan: &[u32],
+    procs: usize,
+    crash_one_in: u32,
+    values: u32,
+    max_ops: usize,
+) -> Vec<Event> {
     let mut choices = plan.iter().copied().cycle();
     let mut next = move |m: u32| choices.next().unwrap_or(0) % m.max(1);
     let mut reg: Option<i64> = None;
@@ -36,7 +49,7 @@ fn simulate(plan: &[u32], procs: usize) -> Vec<Event> {
     let mut process: Vec<u64> = (0..procs as u64).collect();
     let mut next_process = procs as u64;
     let mut started = 0;
-    let total = plan.len().min(14);
+    let total = plan.len().min(max_ops);
     let emit = |events: &mut Vec<Event>, p: u64, t: EventType, f: &str, v: Value, time: u64| {
         events.push(Event {
             index: events.len() as u64,
@@ -73,8 +86,8 @@ fn simulate(plan: &[u32], procs: usize) -> Vec<Event> {
                 started += 1;
                 let kind = match next(3) {
                     0 => Kind::Read,
-                    1 => Kind::Write(next(3) as i64),
-                    _ => Kind::Cas(next(3) as i64, next(3) as i64),
+                    1 => Kind::Write(next(values) as i64),
+                    _ => Kind::Cas(next(values) as i64, next(values) as i64),
                 };
                 emit(
                     &mut events,
@@ -89,7 +102,7 @@ fn simulate(plan: &[u32], procs: usize) -> Vec<Event> {
                     applied: false,
                     result: Value::Null,
                     ok: true,
-                    crash: next(6) == 0,
+                    crash: next(crash_one_in) == 0,
                 });
             }
             Some(p) if !p.applied => {
@@ -217,6 +230,29 @@ proptest! {
         damage in proptest::collection::vec(0u32..1000, 0..3),
     ) {
         let mut events = simulate(&plan, procs);
+        corrupt(&mut events, &damage);
+        let ops = pair(&events, None).unwrap();
+        let got = check_operations(&ops, ModelKind::Register, &CheckOptions::default()).unwrap();
+        let want = if reference(&ops) { Verdict::Valid } else { Verdict::Invalid };
+        prop_assert_eq!(got.verdict, want, "history:\n{}", faultline_checker::history::to_jsonl(&events));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Crash-heavy histories (up to half the operations `info`, many equal
+    /// crashed operations, values nobody reads): what the symmetry,
+    /// dominance and value-merging reductions work on.
+    #[test]
+    fn fast_checker_agrees_with_brute_force_when_clients_crash_often(
+        plan in proptest::collection::vec(0u32..1000, 6..60),
+        procs in 2usize..7,
+        crash_one_in in 2u32..4,
+        values in 2u32..6,
+        damage in proptest::collection::vec(0u32..1000, 0..3),
+    ) {
+        let mut events = simulate_with(&plan, procs, crash_one_in, values, 13);
         corrupt(&mut events, &damage);
         let ops = pair(&events, None).unwrap();
         let got = check_operations(&ops, ModelKind::Register, &CheckOptions::default()).unwrap();

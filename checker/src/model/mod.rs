@@ -15,6 +15,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::history::Operation;
+use crate::linear::SearchOp;
 
 pub use value::Val;
 
@@ -54,6 +55,16 @@ pub trait Model: Sync {
     /// the answer is yes; the default never prunes.
     fn may_still_see(&self, _state: &Self::State, _read: &Self::Op) -> bool {
         true
+    }
+
+    /// Rewrites one key's operations into a smaller search with the same
+    /// answer, and says which to keep (None: keep all, unchanged). Must be
+    /// exact: the rewritten operations are linearizable if and only if the
+    /// originals are, and every order of kept operations that the rewritten
+    /// ones admit, the originals admit too (so that counterexample states can
+    /// be recomputed from the originals).
+    fn reduce(&self, _ops: &mut [SearchOp<Self::Op>]) -> Option<Vec<bool>> {
+        None
     }
 
     /// The state as JSON, for counterexamples.

@@ -7,7 +7,10 @@
 
 use serde_json::Value;
 
+use std::collections::HashSet;
+
 use super::{Model, ModelError, Val};
+use crate::linear::SearchOp;
 use crate::history::{Operation, Outcome};
 
 /// The register model: one value per key, read, written and compare-and-set.
@@ -100,7 +103,132 @@ impl Model for Register {
         }
     }
 
+    fn reduce(&self, ops: &mut [SearchOp<RegisterOp>]) -> Option<Vec<bool>> {
+        reduce(ops)
+    }
+
     fn render_state(&self, state: &Val) -> Value {
         state.to_json()
+    }
+}
+
+/// The register's exact reductions of one key's operations, in order:
+///
+/// 1. A crashed cas whose `from` is never written (and is not the initial
+///    `null`) or equals its `to` never changes the state: it is dropped (an
+///    `info` operation may always be left out, and placing it changes
+///    nothing any other operation sees).
+/// 2. Values no operation observes are merged. A value is observed when a
+///    read returned it or a cas (of any outcome) compared against it; `null`
+///    counts as observed. Let `r` be one unobserved value written, and map
+///    every unobserved value to `r` (observed values to themselves). For
+///    every operation `o` and state `s`, `step(h(s), h(o)) = h(step(s, o))`:
+///    a read of `v` or a cas from `v` has `v` observed, so `v == s` exactly
+///    when `v == h(s)`, and writes produce `h` of what they wrote. So the
+///    same orders are valid before and after the mapping.
+/// 3. When no cas observed a mismatch, a crashed write of `r` (or crashed cas
+///    to `r`) is dropped. In state `r` no read and no successful cas can be
+///    placed (they compare against observed values), no mismatch exists,
+///    and crashed cas do nothing; so between such an operation and the next
+///    write only crashed no-ops can stand. Leaving all of those out (they
+///    are `info`) and keeping the order of the rest gives a valid order
+///    without it.
+pub fn reduce(ops: &mut [SearchOp<RegisterOp>]) -> Option<Vec<bool>> {
+    let mut written: HashSet<Val> = HashSet::new();
+    written.insert(Val::Nil);
+    for o in ops.iter() {
+        match &o.op {
+            RegisterOp::Write(v) | RegisterOp::Cas(_, v) | RegisterOp::CasMaybe(_, v) => {
+                written.insert(v.clone());
+            }
+            RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => {}
+        }
+    }
+    let mut keep: Vec<bool> = ops
+        .iter()
+        .map(|o| match &o.op {
+            RegisterOp::CasMaybe(from, to) => from != to && written.contains(from),
+            _ => true,
+        })
+        .collect();
+    let mut observed: HashSet<&Val> = HashSet::new();
+    observed.insert(&Val::Nil);
+    let mut mismatches = false;
+    for (o, _) in ops.iter().zip(&keep).filter(|(_, k)| **k) {
+        match &o.op {
+            RegisterOp::Read(v) | RegisterOp::Cas(v, _) | RegisterOp::CasMaybe(v, _) => {
+                observed.insert(v);
+            }
+            RegisterOp::CasMismatch(v) => {
+                mismatches = true;
+                observed.insert(v);
+            }
+            RegisterOp::Write(_) => {}
+        }
+    }
+    let junk: HashSet<Val> = written
+        .iter()
+        .filter(|v| !observed.contains(v))
+        .cloned()
+        .collect();
+    let representative = ops.iter().find_map(|o| match &o.op {
+        RegisterOp::Write(v) | RegisterOp::Cas(_, v) | RegisterOp::CasMaybe(_, v)
+            if junk.contains(v) =>
+        {
+            Some(v.clone())
+        }
+        _ => None,
+    });
+    if let Some(r) = representative {
+        for (o, k) in ops.iter_mut().zip(keep.iter_mut()) {
+            let crashed = o.ret.is_none();
+            match &mut o.op {
+                RegisterOp::Write(v) | RegisterOp::Cas(_, v) | RegisterOp::CasMaybe(_, v)
+                    if junk.contains(v) =>
+                {
+                    *v = r.clone();
+                    if crashed && !mismatches {
+                        *k = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(keep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(o: RegisterOp, ret: Option<u64>) -> SearchOp<RegisterOp> {
+        SearchOp { op: o, call: 0, ret }
+    }
+
+    #[test]
+    fn unobserved_values_merge_and_their_crashed_writes_go() {
+        let mut ops = vec![
+            op(RegisterOp::Write(Val::Int(7)), Some(1)),
+            op(RegisterOp::Write(Val::Int(9)), None),
+            op(RegisterOp::Read(Val::Int(1)), Some(2)),
+            op(RegisterOp::Write(Val::Int(1)), None),
+            op(RegisterOp::CasMaybe(Val::Int(5), Val::Int(1)), None),
+            op(RegisterOp::CasMaybe(Val::Int(1), Val::Int(1)), None),
+        ];
+        let keep = reduce(&mut ops).unwrap();
+        assert_eq!(ops[1].op, RegisterOp::Write(Val::Int(7)));
+        assert_eq!(keep, vec![true, false, true, true, false, false]);
+    }
+
+    #[test]
+    fn a_mismatch_keeps_crashed_writes_of_unobserved_values() {
+        let mut ops = vec![
+            op(RegisterOp::Write(Val::Int(1)), Some(1)),
+            op(RegisterOp::Write(Val::Int(9)), None),
+            op(RegisterOp::CasMismatch(Val::Int(1)), Some(2)),
+        ];
+        let keep = reduce(&mut ops).unwrap();
+        assert_eq!(keep, vec![true, true, true]);
     }
 }
