@@ -260,72 +260,141 @@ pub struct Pair {
     pub outcome: Outcome,
 }
 
-/// A pairing rule a history breaks, as positions in the events slice.
-enum Broken {
-    CompletionWithoutInvoke { at: usize },
-    DoubleInvoke { at: usize, open_at: usize },
-    ReusedAfterInfo { at: usize, info_at: usize },
-    MismatchedCompletion { at: usize, invoke_at: usize },
+/// Pairs events one at a time, as they are read or recorded, so that a
+/// history never has to be held whole: each invocation becomes an
+/// [`Operation`] at once, and its completion fills it in. Strict pairing
+/// reports the first rule the history breaks; forgiving pairing skips a
+/// stray completion, leaves an invocation open (never completed) when its
+/// process invokes again, and pairs a completion whatever its function.
+#[derive(Debug, Default)]
+pub struct Pairer {
+    forgiving: bool,
+    ops: Vec<Operation>,
+    positions: Vec<Pair>,
+    /// process -> (operation, line of its invocation) of its open invocation
+    open: HashMap<u64, (usize, usize)>,
+    /// process -> line of its info completion
+    crashed: HashMap<u64, usize>,
+    /// Events pushed so far (the position of the next one).
+    seen: usize,
 }
 
-/// Pairs the client events of `events` with one pass; `broken` hears of
-/// every rule broken and stops the walk by returning an error. When it does
-/// not: a stray completion is skipped, a second invocation leaves the first
-/// one open (never completed), and a completion pairs whatever its function.
-fn walk<E>(
-    events: &[Event],
-    mut broken: impl FnMut(Broken) -> Result<(), E>,
-) -> Result<Vec<Pair>, E> {
-    let mut pairs: Vec<Pair> = Vec::new();
-    // process -> position in `pairs` of its open invocation
-    let mut open: HashMap<u64, usize> = HashMap::new();
-    // process -> position of its info completion
-    let mut crashed: HashMap<u64, usize> = HashMap::new();
-    for (at, ev) in events.iter().enumerate() {
+impl Pairer {
+    /// A pairer that reports the first broken rule.
+    pub fn strict() -> Self {
+        Pairer::default()
+    }
+
+    /// A pairer that forgives broken rules (for readers that draw or count a
+    /// history rather than check it).
+    pub fn forgiving() -> Self {
+        Pairer {
+            forgiving: true,
+            ..Pairer::default()
+        }
+    }
+
+    /// Takes the next event; `line` is its 1-based source line (for errors).
+    /// Nemesis events are skipped.
+    pub fn push(&mut self, ev: &Event, line: usize) -> Result<(), HistoryError> {
+        let at = self.seen;
+        self.seen += 1;
         let Process::Client(p) = ev.process else {
-            continue;
+            return Ok(());
         };
         if ev.kind == EventType::Invoke {
-            if let Some(&open_pair) = open.get(&p) {
-                broken(Broken::DoubleInvoke {
-                    at,
-                    open_at: pairs[open_pair].invoke,
+            if let Some(&(_, open_line)) = self.open.get(&p) {
+                self.broken(HistoryError::DoubleInvoke {
+                    line,
+                    open_line,
+                    process: ev.process,
                 })?;
             }
-            if let Some(&info_at) = crashed.get(&p) {
-                broken(Broken::ReusedAfterInfo { at, info_at })?;
+            if let Some(&info_line) = self.crashed.get(&p) {
+                self.broken(HistoryError::ReusedAfterInfo {
+                    line,
+                    info_line,
+                    process: ev.process,
+                })?;
             }
-            open.insert(p, pairs.len());
-            pairs.push(Pair {
+            self.open.insert(p, (self.ops.len(), line));
+            self.positions.push(Pair {
                 process: p,
                 invoke: at,
                 completion: None,
                 outcome: Outcome::Info,
             });
-            continue;
+            self.ops.push(Operation {
+                id: self.ops.len(),
+                process: p,
+                f: ev.f.clone(),
+                key: ev.key.clone(),
+                input: ev.value.clone(),
+                output: Value::Null,
+                outcome: Outcome::Info,
+                error: None,
+                invoke_index: ev.index,
+                complete_index: None,
+                invoke_time: ev.time,
+                complete_time: None,
+            });
+            return Ok(());
         }
-        let Some(i) = open.remove(&p) else {
-            broken(Broken::CompletionWithoutInvoke { at })?;
-            continue;
+        let Some((i, invoke_line)) = self.open.remove(&p) else {
+            return self.broken(HistoryError::CompletionWithoutInvoke {
+                line,
+                kind: ev.kind,
+                process: ev.process,
+            });
         };
-        let pair = &mut pairs[i];
-        if events[pair.invoke].f != ev.f {
-            broken(Broken::MismatchedCompletion {
-                at,
-                invoke_at: pair.invoke,
+        if self.ops[i].f != ev.f {
+            self.broken(HistoryError::MismatchedCompletion {
+                line,
+                invoke_line,
+                expected: self.ops[i].f.clone(),
+                got: ev.f.clone(),
             })?;
         }
-        pair.completion = Some(at);
-        pair.outcome = match ev.kind {
+        let outcome = match ev.kind {
             EventType::Ok => Outcome::Ok,
             EventType::Fail => Outcome::Fail,
             _ => {
-                crashed.insert(p, at);
+                self.crashed.insert(p, line);
                 Outcome::Info
             }
         };
+        self.positions[i].completion = Some(at);
+        self.positions[i].outcome = outcome;
+        let op = &mut self.ops[i];
+        op.outcome = outcome;
+        op.error = ev.error.clone();
+        // An info completion leaves the operation without a completion (it
+        // may take effect at any later time) but keeps its error.
+        if outcome != Outcome::Info {
+            op.output = ev.value.clone();
+            op.complete_index = Some(ev.index);
+            op.complete_time = Some(ev.time);
+        }
+        Ok(())
     }
-    Ok(pairs)
+
+    fn broken(&self, e: HistoryError) -> Result<(), HistoryError> {
+        if self.forgiving {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+
+    /// The operations, in invocation order.
+    pub fn operations(self) -> Vec<Operation> {
+        self.ops
+    }
+
+    /// The pairs as positions in the events pushed, in invocation order.
+    pub fn pairs(self) -> Vec<Pair> {
+        self.positions
+    }
 }
 
 /// Pairs invocations with completions, forgiving: nemesis events are
@@ -333,10 +402,13 @@ fn walk<E>(
 /// [`pair`] for the strict version). For readers that draw or count a
 /// history rather than check it. Pairs come in invocation order.
 pub fn pairs(events: &[Event]) -> Vec<Pair> {
-    match walk(events, |_| Ok::<(), std::convert::Infallible>(())) {
-        Ok(pairs) => pairs,
-        Err(never) => match never {},
+    let mut pairer = Pairer::forgiving();
+    for (i, ev) in events.iter().enumerate() {
+        pairer
+            .push(ev, i + 1)
+            .expect("a forgiving pairer reports nothing");
     }
+    pairer.pairs()
 }
 
 /// Pairs invocations with completions. Nemesis events are skipped. Returns
@@ -344,60 +416,11 @@ pub fn pairs(events: &[Event]) -> Vec<Pair> {
 /// breaks. `lines[i]` is the source line of `events[i]` (pass `None` to
 /// number events from 1).
 pub fn pair(events: &[Event], lines: Option<&Lines>) -> Result<Vec<Operation>, HistoryError> {
-    let line_of = |i: usize| lines.map(|l| l[i]).unwrap_or(i + 1);
-    let pairs = walk(events, |b| {
-        Err(match b {
-            Broken::CompletionWithoutInvoke { at } => HistoryError::CompletionWithoutInvoke {
-                line: line_of(at),
-                kind: events[at].kind,
-                process: events[at].process,
-            },
-            Broken::DoubleInvoke { at, open_at } => HistoryError::DoubleInvoke {
-                line: line_of(at),
-                open_line: line_of(open_at),
-                process: events[at].process,
-            },
-            Broken::ReusedAfterInfo { at, info_at } => HistoryError::ReusedAfterInfo {
-                line: line_of(at),
-                info_line: line_of(info_at),
-                process: events[at].process,
-            },
-            Broken::MismatchedCompletion { at, invoke_at } => HistoryError::MismatchedCompletion {
-                line: line_of(at),
-                invoke_line: line_of(invoke_at),
-                expected: events[invoke_at].f.clone(),
-                got: events[at].f.clone(),
-            },
-        })
-    })?;
-    Ok(pairs
-        .iter()
-        .enumerate()
-        .map(|(id, pair)| operation(events, id, pair))
-        .collect())
-}
-
-/// The operation of one pair. An `info` completion leaves the operation
-/// without a completion (it may take effect at any later time) but keeps
-/// its error.
-fn operation(events: &[Event], id: usize, pair: &Pair) -> Operation {
-    let inv = &events[pair.invoke];
-    let done = pair.completion.map(|c| &events[c]);
-    let completed = done.filter(|_| pair.outcome != Outcome::Info);
-    Operation {
-        id,
-        process: pair.process,
-        f: inv.f.clone(),
-        key: inv.key.clone(),
-        input: inv.value.clone(),
-        output: completed.map(|c| c.value.clone()).unwrap_or(Value::Null),
-        outcome: pair.outcome,
-        error: done.and_then(|c| c.error.clone()),
-        invoke_index: inv.index,
-        complete_index: completed.map(|c| c.index),
-        invoke_time: inv.time,
-        complete_time: completed.map(|c| c.time),
+    let mut pairer = Pairer::strict();
+    for (i, ev) in events.iter().enumerate() {
+        pairer.push(ev, lines.map(|l| l[i]).unwrap_or(i + 1))?;
     }
+    Ok(pairer.operations())
 }
 
 /// Writes events as JSON Lines, one per line.

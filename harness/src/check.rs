@@ -8,7 +8,9 @@ use clap::Args;
 use faultline::record::ResultsRecord;
 use faultline::report::{render, Page};
 use faultline_checker::history::{pair, Event};
-use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
+use faultline_checker::import::{
+    line_of_index, read_history_file_with, read_operations_file, Format, ImportOptions,
+};
 use faultline_checker::model::ModelKind;
 use faultline_checker::{check_operations, CheckError, CheckOptions, CheckResult, Verdict};
 
@@ -120,20 +122,25 @@ fn print_details(result: &CheckResult) {
     }
 }
 
+/// Checks one file. Without a report page to draw, the history is streamed
+/// (operations are kept, events are not); with one, its events come back too.
 fn check_file(
     file: &Path,
     args: &CheckArgs,
     opts: &CheckOptions,
 ) -> anyhow::Result<(CheckResult, Vec<String>, Vec<Event>)> {
-    let imported = read_history_file_with(
-        file,
-        args.format,
-        ImportOptions {
-            allow_truncated: args.allow_truncated,
-        },
-    )?;
-    let ops = pair(&imported.events, Some(&imported.lines))
-        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let import = ImportOptions {
+        allow_truncated: args.allow_truncated,
+    };
+    let (ops, warnings, events) = if args.report.is_some() {
+        let imported = read_history_file_with(file, args.format, import)?;
+        let ops = pair(&imported.events, Some(&imported.lines))
+            .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        (ops, imported.warnings, imported.events)
+    } else {
+        let read = read_operations_file(file, args.format, import)?;
+        (read.operations, read.warnings, Vec::new())
+    };
     let model = match args.model {
         Some(m) => m,
         None => ModelKind::guess(&ops).ok_or_else(|| {
@@ -144,25 +151,18 @@ fn check_file(
         })?,
     };
     let result = check_operations(&ops, model, opts).map_err(|e| match e {
-        CheckError::Model(m) => {
-            let line = imported
-                .events
-                .iter()
-                .position(|ev| ev.index == m.index)
-                .map(|i| imported.lines[i]);
-            match line {
-                Some(line) => anyhow!(
-                    "{}:{line}: {} does not fit the {model} model: {}",
-                    file.display(),
-                    m.describe,
-                    m.message
-                ),
-                None => anyhow!("{}: {m}", file.display()),
-            }
-        }
+        CheckError::Model(m) => match line_of_index(file, args.format, m.index) {
+            Some(line) => anyhow!(
+                "{}:{line}: {} does not fit the {model} model: {}",
+                file.display(),
+                m.describe,
+                m.message
+            ),
+            None => anyhow!("{}: {m}", file.display()),
+        },
         other => anyhow::Error::new(other).context(file.display().to_string()),
     })?;
-    Ok((result, imported.warnings, imported.events))
+    Ok((result, warnings, events))
 }
 
 /// Writes the report page of one checked history to `page`.

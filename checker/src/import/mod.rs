@@ -8,10 +8,12 @@ mod jepsen_log;
 mod jsonl;
 
 use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::history::Event;
+use crate::history::{Event, HistoryError, Operation, Pairer};
 
 /// A history file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +185,132 @@ pub fn read_history_str(
     }
     history.format = Some(format);
     Ok(history)
+}
+
+/// Operations read from a history file, paired as they were read.
+#[derive(Debug, Default)]
+pub struct ReadOperations {
+    /// The operations, in invocation order.
+    pub operations: Vec<Operation>,
+    /// Events read (nemesis events included).
+    pub events: usize,
+    /// The latest event time (ns).
+    pub last_time: u64,
+    /// The format that was read.
+    pub format: Option<Format>,
+    /// Things worth telling the user that did not stop the import.
+    pub warnings: Vec<String>,
+}
+
+/// Why a history file could not be read into operations.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read or parsed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// Its events do not pair up.
+    #[error("{}: {source}", file.display())]
+    Pairing {
+        /// The history file.
+        file: PathBuf,
+        /// The broken pairing rule, with its line.
+        source: HistoryError,
+    },
+}
+
+/// Reads a history file straight into paired operations. JSON Lines are
+/// streamed: each event is parsed, paired and dropped, so memory holds the
+/// operations and never the file or its events (1,000,000 events take about
+/// as much as their 500,000 operations). Other formats are read whole first.
+pub fn read_operations_file(
+    path: &Path,
+    format: Format,
+    opts: ImportOptions,
+) -> Result<ReadOperations, ReadError> {
+    let io = |source| ImportError::Io {
+        file: path.to_path_buf(),
+        source,
+    };
+    let format = match format {
+        Format::Auto => {
+            let mut first = String::new();
+            let mut src = BufReader::new(File::open(path).map_err(io)?);
+            while first.trim().is_empty() {
+                first.clear();
+                if src.read_line(&mut first).map_err(io)? == 0 {
+                    break;
+                }
+            }
+            detect(&first).ok_or_else(|| ImportError::Empty {
+                file: path.to_path_buf(),
+            })?
+        }
+        f => f,
+    };
+    let pairing = |source| ReadError::Pairing {
+        file: path.to_path_buf(),
+        source,
+    };
+    if format != Format::Jsonl {
+        let h = read_history_file_with(path, format, opts)?;
+        let mut pairer = Pairer::strict();
+        for (ev, &line) in h.events.iter().zip(&h.lines) {
+            pairer.push(ev, line).map_err(pairing)?;
+        }
+        return Ok(ReadOperations {
+            events: h.events.len(),
+            last_time: h.events.iter().map(|e| e.time).max().unwrap_or(0),
+            operations: pairer.operations(),
+            format: Some(format),
+            warnings: h.warnings,
+        });
+    }
+    let file = File::open(path).map_err(io)?;
+    let mut reader = jsonl::Reader::new(BufReader::with_capacity(1 << 16, file), opts.allow_truncated);
+    let mut pairer = Pairer::strict();
+    let mut out = ReadOperations {
+        format: Some(Format::Jsonl),
+        ..ReadOperations::default()
+    };
+    for item in reader.by_ref() {
+        let (line, ev) = item.map_err(|e| ImportError::Line {
+            file: path.to_path_buf(),
+            line: e.line,
+            message: e.message,
+        })?;
+        out.events += 1;
+        out.last_time = out.last_time.max(ev.time);
+        pairer.push(&ev, line).map_err(pairing)?;
+    }
+    if out.events == 0 {
+        return Err(ImportError::Empty {
+            file: path.to_path_buf(),
+        }
+        .into());
+    }
+    if let Some(line) = reader.truncated {
+        out.warnings.push(format!(
+            "{}:{line}: dropped a last line cut off mid-write",
+            path.display()
+        ));
+    }
+    out.operations = pairer.operations();
+    Ok(out)
+}
+
+/// The 1-based line of the event with history index `index` in a history
+/// file, found by reading it again (for error messages).
+pub fn line_of_index(path: &Path, format: Format, index: u64) -> Option<usize> {
+    let h = read_history_file_with(
+        path,
+        format,
+        ImportOptions {
+            allow_truncated: true,
+        },
+    )
+    .ok()?;
+    let at = h.events.iter().position(|e| e.index == index)?;
+    h.lines.get(at).copied()
 }
 
 /// With `allow`, splits off a last line that has no newline and does not parse.
