@@ -21,7 +21,10 @@ fn main() {
             std::process::exit(64);
         };
         a.parse().unwrap_or_else(|_| {
-            eprintln!("argument {} must be a non-negative integer, got {a:?}", i + 1);
+            eprintln!(
+                "argument {} must be a non-negative integer, got {a:?}",
+                i + 1
+            );
             std::process::exit(64);
         })
     };

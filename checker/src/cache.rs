@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hashbrown::HashTable;
 
-use crate::linset::{Windows, WindowedBits};
+use crate::linset::{WindowedBits, Windows};
 
 /// Words in the first chunk of stored sets (8 KiB); each further chunk is
 /// twice the size of the one before, up to [`CHUNK_WORDS`].

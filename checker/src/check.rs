@@ -34,6 +34,18 @@ pub fn check_operations(
     model: ModelKind,
     opts: &CheckOptions,
 ) -> Result<CheckResult, CheckError> {
+    let refs: Vec<&Operation> = ops.iter().collect();
+    check_operation_refs(&refs, model, opts)
+}
+
+/// Checks paired operations, given by reference (for a caller that keeps
+/// them elsewhere and checks a selection, e.g. some keys of a history
+/// still being recorded), against `model`.
+pub fn check_operation_refs(
+    ops: &[&Operation],
+    model: ModelKind,
+    opts: &CheckOptions,
+) -> Result<CheckResult, CheckError> {
     let started = Instant::now();
     let mut result = match model {
         ModelKind::Register => linearizable(&Register, ops, opts, started)?,
@@ -47,10 +59,10 @@ pub fn check_operations(
 }
 
 /// Groups operations by key, keeping history order within each key.
-pub fn split_by_key(ops: &[Operation]) -> Vec<(Option<String>, Vec<&Operation>)> {
+pub fn split_by_key<'a>(ops: &[&'a Operation]) -> Vec<(Option<String>, Vec<&'a Operation>)> {
     let mut index: HashMap<Option<&str>, usize> = HashMap::new();
-    let mut groups: Vec<(Option<String>, Vec<&Operation>)> = Vec::new();
-    for op in ops {
+    let mut groups: Vec<(Option<String>, Vec<&'a Operation>)> = Vec::new();
+    for &op in ops {
         let slot = *index.entry(op.key.as_deref()).or_insert_with(|| {
             groups.push((op.key.clone(), Vec::new()));
             groups.len() - 1
@@ -60,7 +72,7 @@ pub fn split_by_key(ops: &[Operation]) -> Vec<(Option<String>, Vec<&Operation>)>
     groups
 }
 
-fn empty_result(ops: &[Operation], keys: usize) -> CheckResult {
+fn empty_result(ops: &[&Operation], keys: usize) -> CheckResult {
     CheckResult {
         verdict: Verdict::Valid,
         model: String::new(),
@@ -85,7 +97,7 @@ fn empty_result(ops: &[Operation], keys: usize) -> CheckResult {
 const FIRST_SLICE: u64 = 1 << 14;
 
 /// An invalid key: its group, the search-to-history map, where it got stuck.
-type Failed<'a, S> = (usize, &'a [usize], Stuck<S>);
+type Failed<'a, S> = (usize, &'a [usize], Stuck<S>, Option<&'a str>);
 
 /// One key's search: created when first scheduled, dropped once decided,
 /// so only undecided keys hold memory.
@@ -96,6 +108,8 @@ struct KeyJob<'m, M: Model> {
     result: Option<SearchResult<M::State>>,
     stats: SearchStats,
     error: Option<ModelError>,
+    /// Why the failing operation is impossible, when known without a search.
+    impossible: Option<String>,
 }
 
 impl<'m, M: Model> KeyJob<'m, M> {
@@ -111,6 +125,16 @@ impl<'m, M: Model> KeyJob<'m, M> {
                 }
             };
             self.source = prepared.source;
+            if budget.prune {
+                if let Some((op, why)) = model.impossible(&prepared.ops) {
+                    self.impossible = Some(why);
+                    self.result = Some(SearchResult::NotLinearizable(Stuck {
+                        op,
+                        paths: Vec::new(),
+                    }));
+                    return;
+                }
+            }
             self.searcher = Some(Searcher::new(model, prepared.ops));
         }
         let searcher = self.searcher.as_mut().expect("created above");
@@ -124,7 +148,7 @@ impl<'m, M: Model> KeyJob<'m, M> {
 
 fn linearizable<M: Model>(
     model: &M,
-    ops: &[Operation],
+    ops: &[&Operation],
     opts: &CheckOptions,
     started: Instant,
 ) -> Result<CheckResult, CheckError> {
@@ -150,6 +174,7 @@ fn linearizable<M: Model>(
             result: None,
             stats: SearchStats::default(),
             error: None,
+            impossible: None,
         })
         .collect();
     let mut slice = FIRST_SLICE;
@@ -182,9 +207,12 @@ fn linearizable<M: Model>(
     for job in &jobs {
         match &job.result {
             Some(SearchResult::Linearizable) => {}
-            Some(SearchResult::NotLinearizable(stuck)) => {
-                invalid.push((job.group, &job.source, stuck.clone()))
-            }
+            Some(SearchResult::NotLinearizable(stuck)) => invalid.push((
+                job.group,
+                &job.source,
+                stuck.clone(),
+                job.impossible.as_deref(),
+            )),
             Some(SearchResult::Unknown(s)) => {
                 timed_out |= *s == Stopped::Timeout;
                 result.unknown_keys.push(key_name(&groups[job.group].0));
@@ -211,16 +239,17 @@ fn linearizable<M: Model>(
     }
     // Explain the invalid key that starts earliest, so the answer does not
     // depend on which thread finished first.
-    invalid.sort_by_key(|(g, _, _)| groups[*g].1.first().map(|o| o.invoke_index));
+    invalid.sort_by_key(|(g, _, _, _)| groups[*g].1.first().map(|o| o.invoke_index));
     result.invalid_keys = invalid
         .iter()
-        .map(|(g, _, _)| key_name(&groups[*g].0))
+        .map(|(g, _, _, _)| key_name(&groups[*g].0))
         .collect();
     if opts.counterexample {
-        let (g, source, stuck) = &invalid[0];
+        let (g, source, stuck, impossible) = &invalid[0];
         let (key, key_ops) = &groups[*g];
         let stuck = original_states(model, key_ops, source, stuck);
-        let c = counterexample::build(model, key.clone(), key_ops, source, &stuck);
+        let mut c = counterexample::build(model, key.clone(), key_ops, source, &stuck);
+        c.impossible = impossible.map(str::to_string);
         result.detected_at_index = c.operation.complete_index;
         result.detected_at_time = c.operation.complete_time;
         result.counterexample = Some(c);
@@ -261,7 +290,7 @@ fn original_states<M: Model>(
     }
 }
 
-fn set(ops: &[Operation]) -> Result<CheckResult, CheckError> {
+fn set(ops: &[&Operation]) -> Result<CheckResult, CheckError> {
     let groups = split_by_key(ops);
     let mut result = empty_result(ops, groups.len());
     for (key, key_ops) in groups {

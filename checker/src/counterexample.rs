@@ -56,6 +56,10 @@ pub struct Counterexample {
     /// The longest linearizable orders found (distinct end states).
     #[serde(default)]
     pub longest: Vec<Linearization>,
+    /// Why no state could admit the operation, when that is known without
+    /// a search (e.g. it saw a value nothing wrote); `longest` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impossible: Option<String>,
 }
 
 impl Counterexample {
@@ -78,6 +82,10 @@ impl Counterexample {
             if self.concurrent.len() > 12 {
                 lines.push(format!("  ... and {} more", self.concurrent.len() - 12));
             }
+        }
+        if let Some(why) = &self.impossible {
+            lines.push(format!("no state admits it: {why}"));
+            return lines;
         }
         lines.push(format!(
             "the longest linearizable orders place {} operations and end in:",
@@ -161,5 +169,6 @@ pub fn build<M: Model>(
         concurrent,
         linearized,
         longest,
+        impossible: None,
     }
 }

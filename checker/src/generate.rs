@@ -85,7 +85,14 @@ pub fn generate(shape: &Shape, seed: u64) -> Vec<Event> {
                     1 => ("write", json!(value(&mut rng))),
                     _ => ("cas", json!([value(&mut rng), value(&mut rng)])),
                 };
-                push(&mut out, process[c], EventType::Invoke, f, key, input.clone());
+                push(
+                    &mut out,
+                    process[c],
+                    EventType::Invoke,
+                    f,
+                    key,
+                    input.clone(),
+                );
                 let crash = rng.below(1000) < u64::from(shape.crash_per_mille);
                 pending[c] = Some(Pending {
                     key,

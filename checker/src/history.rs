@@ -386,6 +386,12 @@ impl Pairer {
         }
     }
 
+    /// The operations so far, in invocation order; those still open count
+    /// as `info` (no completion yet).
+    pub fn operations_so_far(&self) -> &[Operation] {
+        &self.ops
+    }
+
     /// The operations, in invocation order.
     pub fn operations(self) -> Vec<Operation> {
         self.ops

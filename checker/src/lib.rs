@@ -36,5 +36,5 @@ pub mod prepare;
 pub mod set_full;
 pub mod verdict;
 
-pub use check::{check_events, check_operations};
+pub use check::{check_events, check_operation_refs, check_operations};
 pub use verdict::{CheckError, CheckOptions, CheckResult, Verdict};

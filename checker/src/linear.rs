@@ -54,9 +54,9 @@ use std::time::Instant;
 
 use rustc_hash::FxBuildHasher;
 
-use crate::cache::{Cache, Config};
 pub use crate::cache::Memory;
-use crate::linset::{Windows, WindowedBits};
+use crate::cache::{Cache, Config};
+use crate::linset::{WindowedBits, Windows};
 use crate::model::Model;
 
 /// One operation as the search sees it.

@@ -56,6 +56,14 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs the check and returns the process exit code: the worst over all files
 /// (a file that could not be checked counts worst of all).
 pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
+    // Printing into a closed pipe (`faultline check ... | head`) ends the
+    // process quietly, as for other filters, instead of a panic. Only here:
+    // `run` must survive writing to a node that died.
+    // SAFETY: setting a signal's disposition to the default has no
+    // preconditions; no other thread exists yet.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let opts = CheckOptions {
         timeout: (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout)),
         memory_bytes: args.memory_mb << 20,

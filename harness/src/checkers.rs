@@ -194,6 +194,9 @@ pub struct Results {
     pub stats: Stats,
     /// Panics in the node logs and nodes that died on their own.
     pub logs: LogScan,
+    /// What the online check found while the run went (`--check online`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<crate::online::OnlineDetection>,
 }
 
 impl Results {
@@ -205,6 +208,7 @@ impl Results {
             workload,
             stats,
             logs,
+            online: None,
         }
     }
 }

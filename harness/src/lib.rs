@@ -12,6 +12,7 @@
 //! - [`client`]: clients driving a workload against the nodes;
 //! - [`recorder`]: the history, streamed to `history.jsonl`;
 //! - [`checkers`]: the checkers run after every test and the verdict;
+//! - [`online`]: the checker that judges a run while it goes (`--check online`);
 //! - [`store`]: the run's folder;
 //! - [`record`]: `test.json` and `results.json`, typed, written and read back;
 //! - [`progress`]: the progress line;
@@ -34,6 +35,7 @@ pub mod list;
 pub mod nemesis;
 pub mod netns;
 pub mod nft;
+pub mod online;
 pub mod progress;
 pub mod record;
 pub mod recorder;

@@ -226,6 +226,10 @@ pub struct ResultsRecord {
     /// lost or unexpected element): how fast the run caught the bug.
     #[serde(default)]
     pub time_to_detect_s: Option<f64>,
+    /// What the online check found while the run went (`--check online`):
+    /// when the anomaly happened, when it was found, when the run stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<crate::online::OnlineDetection>,
     /// The run was stopped (Ctrl-C, SIGTERM) before it ended: the checkers
     /// saw the history recorded until then, without the final reads.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -261,6 +265,7 @@ impl ResultsRecord {
             events: Some(events),
             scenario: test.scenario_name(),
             time_to_detect_s: detected.map(|ns| (ns as f64 / 1e6).round() / 1e3),
+            online: results.online.clone(),
             interrupted: false,
         }
     }
@@ -284,6 +289,7 @@ impl ResultsRecord {
             events: None,
             scenario: None,
             time_to_detect_s: None,
+            online: None,
             interrupted: false,
         }
     }

@@ -23,6 +23,8 @@ use serde_json::Value;
 struct Inner {
     next: u64,
     tx: Option<mpsc::Sender<Event>>,
+    /// Also gets every event (the online checker).
+    tap: Option<mpsc::Sender<Event>>,
 }
 
 /// Records events; cheap to clone, one per client and one for the nemesis.
@@ -68,6 +70,7 @@ impl Recorder {
             inner: Arc::new(Mutex::new(Inner {
                 next: 0,
                 tx: Some(tx),
+                tap: None,
             })),
         };
         Ok((recorder, Writer { join }))
@@ -79,19 +82,28 @@ impl Recorder {
         let time = self.start.elapsed().as_nanos() as u64;
         let index = inner.next;
         inner.next += 1;
+        let event = Event {
+            index,
+            time,
+            process: draft.process,
+            kind: draft.kind,
+            f: draft.f,
+            key: draft.key,
+            value: draft.value,
+            error: draft.error,
+        };
+        if let Some(tap) = &inner.tap {
+            let _ = tap.send(event.clone());
+        }
         if let Some(tx) = &inner.tx {
-            let _ = tx.send(Event {
-                index,
-                time,
-                process: draft.process,
-                kind: draft.kind,
-                f: draft.f,
-                key: draft.key,
-                value: draft.value,
-                error: draft.error,
-            });
+            let _ = tx.send(event);
         }
         time
+    }
+
+    /// Also sends every event recorded from now on to `tap`, until closed.
+    pub fn tap(&self, tap: mpsc::Sender<Event>) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).tap = Some(tap);
     }
 
     /// Records a nemesis event (type info): a fault's start or stop, or a
@@ -115,7 +127,9 @@ impl Recorder {
 
     /// Stops accepting events; the writer ends once it has written the rest.
     pub fn close(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).tx = None;
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.tx = None;
+        inner.tap = None;
     }
 }
 

@@ -266,7 +266,10 @@ pub fn read_operations_file(
         });
     }
     let file = File::open(path).map_err(io)?;
-    let mut reader = jsonl::Reader::new(BufReader::with_capacity(1 << 16, file), opts.allow_truncated);
+    let mut reader = jsonl::Reader::new(
+        BufReader::with_capacity(1 << 16, file),
+        opts.allow_truncated,
+    );
     let mut pairer = Pairer::strict();
     let mut out = ReadOperations {
         format: Some(Format::Jsonl),

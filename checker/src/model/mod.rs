@@ -67,6 +67,15 @@ pub trait Model: Sync {
         None
     }
 
+    /// An operation with a known outcome that no reachable state admits
+    /// (e.g. a read of a value nothing wrote), with why: the key is then not
+    /// linearizable without a search, which would have to try every order
+    /// of what comes before it to find that out. None when there is none or
+    /// the model cannot tell.
+    fn impossible(&self, _ops: &[SearchOp<Self::Op>]) -> Option<(usize, String)> {
+        None
+    }
+
     /// The state as JSON, for counterexamples.
     fn render_state(&self, state: &Self::State) -> Value;
 }

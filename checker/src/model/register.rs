@@ -10,8 +10,8 @@ use serde_json::Value;
 use std::collections::HashSet;
 
 use super::{Model, ModelError, Val};
-use crate::linear::SearchOp;
 use crate::history::{Operation, Outcome};
+use crate::linear::SearchOp;
 
 /// The register model: one value per key, read, written and compare-and-set.
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,6 +107,10 @@ impl Model for Register {
         reduce(ops)
     }
 
+    fn impossible(&self, ops: &[SearchOp<RegisterOp>]) -> Option<(usize, String)> {
+        impossible(ops)
+    }
+
     fn render_state(&self, state: &Val) -> Value {
         state.to_json()
     }
@@ -198,12 +202,45 @@ pub fn reduce(ops: &mut [SearchOp<RegisterOp>]) -> Option<Vec<bool>> {
     Some(keep)
 }
 
+/// The operation with a known outcome, earliest to return, that saw a
+/// value no operation of the key wrote (and not the initial `null`): a read
+/// of it or a successful cas from it. Every reachable state is `null` or a
+/// written value, so no order can place it.
+pub fn impossible(ops: &[SearchOp<RegisterOp>]) -> Option<(usize, String)> {
+    let mut written: HashSet<&Val> = HashSet::new();
+    written.insert(&Val::Nil);
+    for o in ops {
+        if let RegisterOp::Write(v) | RegisterOp::Cas(_, v) | RegisterOp::CasMaybe(_, v) = &o.op {
+            written.insert(v);
+        }
+    }
+    ops.iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            let seen = match &o.op {
+                RegisterOp::Read(v) | RegisterOp::Cas(v, _) => v,
+                _ => return None,
+            };
+            let ret = o.ret?;
+            (!written.contains(seen)).then_some((ret, i, seen))
+        })
+        .min_by_key(|&(ret, _, _)| ret)
+        .map(|(_, i, seen)| {
+            let seen = seen.to_json();
+            (i, format!("no operation on this key wrote {seen}"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn op(o: RegisterOp, ret: Option<u64>) -> SearchOp<RegisterOp> {
-        SearchOp { op: o, call: 0, ret }
+        SearchOp {
+            op: o,
+            call: 0,
+            ret,
+        }
     }
 
     #[test]
@@ -219,6 +256,36 @@ mod tests {
         let keep = reduce(&mut ops).unwrap();
         assert_eq!(ops[1].op, RegisterOp::Write(Val::Int(7)));
         assert_eq!(keep, vec![true, false, true, true, false, false]);
+    }
+
+    #[test]
+    fn a_read_of_a_value_never_written_is_impossible() {
+        let ops = vec![
+            SearchOp {
+                op: RegisterOp::Write(Val::Int(1)),
+                call: 0,
+                ret: Some(1),
+            },
+            SearchOp {
+                op: RegisterOp::Read(Val::Int(5)),
+                call: 2,
+                ret: Some(9),
+            },
+            SearchOp {
+                op: RegisterOp::Cas(Val::Int(4), Val::Int(1)),
+                call: 3,
+                ret: Some(4),
+            },
+            SearchOp {
+                op: RegisterOp::Read(Val::Nil),
+                call: 5,
+                ret: Some(6),
+            },
+        ];
+        let (i, why) = impossible(&ops).unwrap();
+        assert_eq!(i, 2, "the earliest to return");
+        assert!(why.contains("wrote 4"), "{why}");
+        assert_eq!(impossible(&ops[..1]), None);
     }
 
     #[test]

@@ -211,6 +211,7 @@ mod tests {
                 elided: 0,
                 state: json!(2),
             }],
+            impossible: None,
         };
         let s = svg(&c);
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));

@@ -66,6 +66,23 @@ impl DiskMetadata {
     }
 }
 
+/// When a run's history is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckMode {
+    /// Once, after the final reads.
+    Final,
+    /// Also while the run goes (see [`crate::online`]).
+    Online,
+}
+
+impl RunArgs {
+    /// Whether the run is judged while it goes.
+    pub fn online(&self) -> bool {
+        self.check == CheckMode::Online || self.stop_on_anomaly
+    }
+}
+
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -128,6 +145,15 @@ pub struct RunArgs {
     /// Seconds the checker may take before its verdict is unknown.
     #[arg(long, default_value_t = 120.0)]
     pub check_timeout: f64,
+    /// When to check: final (after the run) or online (also while the run
+    /// goes, every 250 ms, on the keys that changed; the final check still
+    /// decides the verdict).
+    #[arg(long, value_enum, default_value = "final")]
+    pub check: CheckMode,
+    /// Stop the workload at the first anomaly the online check finds, heal,
+    /// and check and report as usual (implies --check online).
+    #[arg(long)]
+    pub stop_on_anomaly: bool,
     /// The system under test and its flags (--system, --node-bin, --node-arg,
     /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
     #[command(flatten)]
@@ -167,6 +193,9 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
 /// network namespace first).
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let plan = Plan::prepare(args)?;
+    if plan.args.online() {
+        crate::online::supports(plan.workload.model())?;
+    }
     let cluster = plan.cluster()?;
     let test = write_test_record(&plan, &cluster)?;
     announce(&plan);
@@ -184,7 +213,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     });
     drop(rt);
     let logs = node_logs(&plan, &platform);
-    let (events, crashes) = session.finish()?;
+    let (events, crashes, online) = session.finish()?;
     // The runtime's signal handlers outlive it: give Ctrl-C back its default
     // meaning for the checking phase (the nodes are gone).
     // SAFETY: resetting signal dispositions to their defaults.
@@ -207,7 +236,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             plan.dir.path.display()
         ))),
         Ended::Done(Ok(())) => {
-            let results = analyze(&plan, &events, logs, crashes);
+            let mut results = analyze(&plan, &events, logs, crashes);
+            results.online = online;
             write_results(&plan, &test, &results, events.len())?;
             summary::print(&plan, &events, &results);
             Ok(results.verdict.exit_code())

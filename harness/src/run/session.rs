@@ -15,6 +15,7 @@ use crate::client::{http_client, invoke_and_complete, Client, Counters, Shared};
 use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
 use crate::netns::{self, NetMode};
+use crate::online::{OnlineChecker, OnlineDetection};
 use crate::progress::Progress;
 use crate::recorder::{Recorder, Writer};
 use crate::system::ready;
@@ -36,6 +37,8 @@ pub struct Session<'a> {
     /// Nodes that exited on their own (not at a failpoint), with how.
     crashes: Arc<Mutex<Vec<String>>>,
     recording: Option<(Recorder, Writer)>,
+    /// The online checker (`--check online`).
+    online: Option<OnlineChecker>,
 }
 
 impl<'a> Session<'a> {
@@ -51,6 +54,7 @@ impl<'a> Session<'a> {
             progress: Progress::new(),
             crashes: Arc::default(),
             recording: None,
+            online: None,
         })
     }
 
@@ -76,8 +80,9 @@ impl<'a> Session<'a> {
     }
 
     /// Stops every node, and returns the history recorded (empty when the
-    /// run ended before it began) and the nodes that crashed on their own.
-    pub fn finish(mut self) -> anyhow::Result<(Vec<Event>, Vec<String>)> {
+    /// run ended before it began), the nodes that crashed on their own, and
+    /// what the online check found.
+    pub fn finish(mut self) -> anyhow::Result<(Vec<Event>, Vec<String>, Option<OnlineDetection>)> {
         self.progress.finish();
         {
             let mut p = lock(&self.platform);
@@ -96,8 +101,9 @@ impl<'a> Session<'a> {
             }
             None => Vec::new(),
         };
+        let online = self.online.take().and_then(OnlineChecker::finish);
         let crashes = lock_vec(&self.crashes).clone();
-        Ok((events, crashes))
+        Ok((events, crashes, online))
     }
 
     /// Starts every node and waits (bounded) until one leads.
@@ -114,8 +120,16 @@ impl<'a> Session<'a> {
 
     /// Time zero of the history and of the schedule: the recorder starts.
     fn begin_history(&mut self) -> anyhow::Result<Shared> {
-        let (recorder, writer) = Recorder::create(&self.plan.dir.history(), Instant::now())
-            .context("creating history.jsonl")?;
+        let start = Instant::now();
+        let (recorder, writer) =
+            Recorder::create(&self.plan.dir.history(), start).context("creating history.jsonl")?;
+        if self.plan.args.online() {
+            let checker = OnlineChecker::start(self.plan.workload.model(), start)?;
+            if let Some(tap) = checker.sender() {
+                recorder.tap(tap);
+            }
+            self.online = Some(checker);
+        }
         self.recording = Some((recorder.clone(), writer));
         Ok(Shared {
             http: self.http.clone(),
@@ -164,10 +178,32 @@ impl<'a> Session<'a> {
                 progress.update("run", shared.recorder.elapsed(), &shared.counters, &faults);
             }
         };
+        let online = self.online.as_ref();
+        let anomaly = async {
+            match online {
+                Some(checker) if plan.args.stop_on_anomaly => checker.anomaly().await,
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             r = faulty => r.context("injecting faults")?,
             _ = watch_exits(&self.platform, &self.crashes, &shared.recorder, &plan.specs) => {}
             _ = ticker => {}
+            _ = anomaly => {
+                if let Some(checker) = online {
+                    checker.stopped_at(shared.recorder.elapsed());
+                    if let Some(d) = checker.detection() {
+                        self.progress.finish();
+                        eprintln!(
+                            "online check: {} cannot be linearized (completed at {}), found at {:.2} s: \
+                             stopping the workload",
+                            d.operation,
+                            d.anomaly_s.map(|t| format!("{t:.2} s")).unwrap_or_else(|| "?".into()),
+                            d.detected_s
+                        );
+                    }
+                }
+            }
         }
         shared.stop.store(true, Ordering::Relaxed);
         let mut first_process = plan.concurrency as u64;

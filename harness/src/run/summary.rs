@@ -55,6 +55,18 @@ pub fn print(plan: &Plan, events: &[Event], results: &Results) {
         (None, Some(e)) => println!("{} checker: unknown: {e}", plan.workload.model()),
         (None, None) => {}
     }
+    if let Some(d) = &results.online {
+        let at = |t: Option<f64>| t.map(|t| format!("{t:.2} s")).unwrap_or_else(|| "-".into());
+        println!(
+            "online check: first anomaly {} (completed at {}), found at {:.2} s, workload stopped at {}",
+            d.operation,
+            at(d.anomaly_s),
+            d.detected_s,
+            at(d.stopped_s)
+        );
+    } else if plan.args.online() {
+        println!("online check: no anomaly while the run went");
+    }
     println!("stats: {}", s.verdict);
     let logs = &results.logs;
     println!("node logs: {}", logs.verdict);

@@ -1,0 +1,276 @@
+//! Judging a run while it goes (`faultline run --check online`).
+//!
+//! The recorder hands every event to an [`OnlineChecker`] as it is written.
+//! On its own thread, the checker pairs them as they come and, every
+//! [`ROUND`], checks the keys that saw a completion since the last round,
+//! each up to the operations recorded so far. An operation still in flight
+//! counts as `info` (it may take effect later, or never), which is weaker
+//! than anything it can still end as: so a prefix that cannot be
+//! linearized proves the whole history cannot be. The first such prefix is
+//! the anomaly; with `--stop-on-anomaly` the run stops its workload there,
+//! heals, and goes on to its final check, which still judges the whole
+//! history and decides the verdict.
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use faultline_checker::history::{Event, EventType, Operation, Pairer, Process};
+use faultline_checker::model::ModelKind;
+use faultline_checker::{check_operation_refs, CheckOptions, Verdict};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// How often the keys that changed are checked again.
+pub const ROUND: Duration = Duration::from_millis(250);
+
+/// How long one round may search before it leaves the rest to the next.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first anomaly the online check found, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlineDetection {
+    /// The key whose history stopped being linearizable (None: the single
+    /// register).
+    pub key: Option<String>,
+    /// The operation that cannot be placed, one line.
+    pub operation: String,
+    /// Seconds from the test start to that operation's completion.
+    pub anomaly_s: Option<f64>,
+    /// Seconds from the test start to the moment the online check knew.
+    pub detected_s: f64,
+    /// Seconds from the test start to the moment the workload stopped
+    /// because of it (with `--stop-on-anomaly`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_s: Option<f64>,
+    /// Rounds of checking until then.
+    pub rounds: u64,
+}
+
+/// Why the online check cannot judge a workload.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--check online judges linearizability workloads (register, list-append); \
+     the {0} workload is judged once its final reads are in: drop --check online"
+)]
+pub struct NotOnline(pub String);
+
+/// Whether the online check can judge a workload checked against `model`.
+pub fn supports(model: ModelKind) -> Result<(), NotOnline> {
+    match model {
+        ModelKind::Set => Err(NotOnline(model.name().to_string())),
+        _ => Ok(()),
+    }
+}
+
+/// A checker running beside the run, fed by the recorder.
+pub struct OnlineChecker {
+    tx: Option<mpsc::Sender<Event>>,
+    found: Arc<Mutex<Option<OnlineDetection>>>,
+    notify: Arc<Notify>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl OnlineChecker {
+    /// Starts checking events of a `model` workload; `start` is the test's
+    /// time zero.
+    pub fn start(model: ModelKind, start: Instant) -> Result<OnlineChecker, NotOnline> {
+        supports(model)?;
+        let (tx, rx) = mpsc::channel::<Event>();
+        let found = Arc::new(Mutex::new(None));
+        let notify = Arc::new(Notify::new());
+        let (f, n) = (found.clone(), notify.clone());
+        let join = std::thread::Builder::new()
+            .name("online-check".into())
+            .spawn(move || check_loop(rx, model, start, f, n))
+            .ok();
+        Ok(OnlineChecker {
+            tx: Some(tx),
+            found,
+            notify,
+            join,
+        })
+    }
+
+    /// Where the recorder sends each event.
+    pub fn sender(&self) -> Option<mpsc::Sender<Event>> {
+        self.tx.clone()
+    }
+
+    /// Resolves once an anomaly is found (never, if none is).
+    pub async fn anomaly(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.detection().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The anomaly found so far, if any.
+    pub fn detection(&self) -> Option<OnlineDetection> {
+        self.found.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Notes when the workload stopped because of the anomaly.
+    pub fn stopped_at(&self, elapsed: Duration) {
+        if let Some(d) = self
+            .found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            d.stopped_s.get_or_insert(elapsed.as_secs_f64());
+        }
+    }
+
+    /// Stops the checker (once the recorder is closed, its channel ends)
+    /// and returns what it found.
+    pub fn finish(mut self) -> Option<OnlineDetection> {
+        self.tx = None;
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+        self.detection()
+    }
+}
+
+fn check_loop(
+    rx: mpsc::Receiver<Event>,
+    model: ModelKind,
+    start: Instant,
+    found: Arc<Mutex<Option<OnlineDetection>>>,
+    notify: Arc<Notify>,
+) {
+    let mut pairer = Pairer::forgiving();
+    let mut dirty: HashSet<Option<String>> = HashSet::new();
+    let mut line = 0usize;
+    let mut rounds = 0u64;
+    let mut last_round = Instant::now();
+    let mut done = false;
+    let opts = CheckOptions {
+        timeout: Some(ROUND_TIMEOUT),
+        memory_bytes: 512 << 20,
+        ..CheckOptions::default()
+    };
+    loop {
+        match rx.recv_timeout(ROUND) {
+            Ok(ev) => {
+                line += 1;
+                if done {
+                    continue;
+                }
+                if ev.process != Process::Nemesis && ev.kind != EventType::Invoke {
+                    dirty.insert(ev.key.clone());
+                }
+                let _ = pairer.push(&ev, line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        if done || dirty.is_empty() || last_round.elapsed() < ROUND {
+            continue;
+        }
+        last_round = Instant::now();
+        rounds += 1;
+        let ops: Vec<&Operation> = pairer
+            .operations_so_far()
+            .iter()
+            .filter(|o| dirty.contains(&o.key))
+            .collect();
+        dirty.clear();
+        let Ok(result) = check_operation_refs(&ops, model, &opts) else {
+            continue;
+        };
+        if result.verdict != Verdict::Invalid {
+            continue;
+        }
+        let c = result.counterexample.as_ref();
+        let detection = OnlineDetection {
+            key: c.and_then(|c| c.key.clone()),
+            operation: c.map(|c| c.operation.describe()).unwrap_or_default(),
+            anomaly_s: result.detected_at_time.map(|t| t as f64 / 1e9),
+            detected_s: start.elapsed().as_secs_f64(),
+            stopped_s: None,
+            rounds,
+        };
+        tracing::info!(?detection, "online check: anomaly");
+        *found.lock().unwrap_or_else(|p| p.into_inner()) = Some(detection);
+        notify.notify_waiters();
+        done = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(index: u64, process: u64, kind: EventType, f: &str, value: serde_json::Value) -> Event {
+        Event {
+            index,
+            time: index * 1_000_000,
+            process: Process::Client(process),
+            kind,
+            f: f.into(),
+            key: Some("k".into()),
+            value,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_stale_read_is_found_while_the_history_is_still_open() {
+        let checker = OnlineChecker::start(ModelKind::Register, Instant::now()).unwrap();
+        let tx = checker.sender().unwrap();
+        let events = [
+            ev(0, 0, EventType::Invoke, "write", json!(1)),
+            ev(1, 0, EventType::Ok, "write", json!(1)),
+            ev(2, 0, EventType::Invoke, "write", json!(2)),
+            ev(3, 0, EventType::Ok, "write", json!(2)),
+            // Still in flight when the read returns: counts as info.
+            ev(4, 2, EventType::Invoke, "write", json!(3)),
+            ev(5, 1, EventType::Invoke, "read", json!(null)),
+            ev(6, 1, EventType::Ok, "read", json!(1)),
+        ];
+        for e in events {
+            tx.send(e).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while checker.detection().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let found = checker.detection().expect("an anomaly within 10 s");
+        assert_eq!(found.key.as_deref(), Some("k"));
+        assert!(found.operation.contains("read"), "{}", found.operation);
+        drop(tx);
+        assert_eq!(checker.finish(), Some(found));
+    }
+
+    #[test]
+    fn a_valid_prefix_with_operations_in_flight_is_not_an_anomaly() {
+        let checker = OnlineChecker::start(ModelKind::Register, Instant::now()).unwrap();
+        let tx = checker.sender().unwrap();
+        for e in [
+            ev(0, 0, EventType::Invoke, "write", json!(1)),
+            ev(1, 1, EventType::Invoke, "read", json!(null)),
+            ev(2, 1, EventType::Ok, "read", json!(1)),
+        ] {
+            tx.send(e).unwrap();
+        }
+        std::thread::sleep(ROUND * 3);
+        drop(tx);
+        assert_eq!(checker.finish(), None);
+    }
+
+    #[test]
+    fn sets_are_refused_with_a_reason() {
+        let err = OnlineChecker::start(ModelKind::Set, Instant::now())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("final reads"), "{err}");
+    }
+}
