@@ -9,6 +9,7 @@
 //! FAULTLINE_FAMILY_SWEEP=1 cargo bench -p faultline-checker --bench families
 //!     # time against --memory-mb on the hardest cases (how the default was chosen)
 //! FAULTLINE_FAMILY_DUMP=DIR ...                                # also write each history
+//! FAULTLINE_FAMILY_CASES=1,3 ...                               # only these cases
 //! ```
 //!
 //! Peak memory is measured by resetting the kernel's high-water mark
@@ -112,6 +113,9 @@ fn main() {
     let timeout = 60;
     let sweep = std::env::var_os("FAULTLINE_FAMILY_SWEEP").is_some();
     let dump = std::env::var_os("FAULTLINE_FAMILY_DUMP").map(PathBuf::from);
+    let only: Option<Vec<usize>> = std::env::var("FAULTLINE_FAMILY_CASES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect());
     let ours = options(CheckOptions::default().memory_bytes >> 20, timeout, true);
     let classic = options(CheckOptions::default().memory_bytes >> 20, timeout, false);
     println!(
@@ -119,6 +123,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for (i, (name, shape)) in CASES.iter().enumerate() {
+        if only.as_ref().is_some_and(|o| !o.contains(&(i + 1))) {
+            continue;
+        }
         let mut events = generate(shape, 7);
         if let Some(dir) = &dump {
             let path = dir.join(format!("case{}.jsonl", i + 1));

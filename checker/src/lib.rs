@@ -37,4 +37,4 @@ pub mod set_full;
 pub mod verdict;
 
 pub use check::{check_events, check_operation_refs, check_operations};
-pub use verdict::{CheckError, CheckOptions, CheckResult, Verdict};
+pub use verdict::{CheckError, CheckOptions, CheckResult, Verdict, DEFAULT_MEMORY_BYTES};

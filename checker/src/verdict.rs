@@ -48,12 +48,23 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// The default memory bound of a check: 512 MiB. Measured on the
+/// generated crash-heavy families (`cargo bench -p faultline-checker --bench
+/// families` with `FAULTLINE_FAMILY_SWEEP=1`, docs/performance.md): no case
+/// got faster beyond 128 MiB, and the old 4 GiB default only let caches
+/// grow (up to 10 GB of RSS before it was enforced) without a speed-up;
+/// 512 MiB leaves four times that headroom.
+pub const DEFAULT_MEMORY_BYTES: usize = 512 << 20;
+
 /// Bounds and switches of a check.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// Wall-clock budget; past it the verdict is `unknown`. None: no limit.
     pub timeout: Option<Duration>,
-    /// Memory the search caches of all keys checked at once may use.
+    /// Memory all searches of a check may hold together (caches, their
+    /// stored sets, per-operation arrays and stacks); a cache that cannot
+    /// grow is cleared, which keeps the answer exact. The history itself is
+    /// not counted. See [`DEFAULT_MEMORY_BYTES`].
     pub memory_bytes: usize,
     /// Stop checking other keys at the first invalid one.
     pub stop_at_first: bool,
@@ -68,7 +79,7 @@ impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             timeout: Some(Duration::from_secs(60)),
-            memory_bytes: 4 << 30,
+            memory_bytes: DEFAULT_MEMORY_BYTES,
             stop_at_first: true,
             counterexample: true,
             prune: true,

@@ -30,8 +30,10 @@ pub struct CheckArgs {
     /// Seconds the check of one file may take before its verdict is unknown.
     #[arg(long, default_value_t = 60.0)]
     pub timeout: f64,
-    /// Memory (MiB) the search caches may use before they are cleared.
-    #[arg(long, default_value_t = 4096)]
+    /// Memory (MiB) the searches may hold together (caches, stored sets,
+    /// stacks; not the history itself). A cache that cannot grow is cleared:
+    /// the answer stays exact, only time can make it unknown.
+    #[arg(long, default_value_t = 512)]
     pub memory_mb: usize,
     /// Drop a last line cut off mid-write (a crashed recorder) instead of failing.
     #[arg(long)]
