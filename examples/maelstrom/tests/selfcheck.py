@@ -95,7 +95,7 @@ class Cluster:
         self.ids = [f"n{i}" for i in range(n)]
         self.root = root
         self.procs = {}
-        self.in_locks = {i: threading.Lock() for i in self.ids}
+        self.writers = {}  # node -> queue of lines for its stdin
         self.blocked = set()
         self.inboxes = {}
         self.seq_kv = SeqKV(random.Random(seed))
@@ -121,7 +121,10 @@ class Cluster:
                                 start_new_session=True)
         err.close()
         self.procs[nid] = proc
+        self.writers[nid] = queue.Queue()
         threading.Thread(target=self._pump, args=(nid, proc),
+                         daemon=True).start()
+        threading.Thread(target=self._feed, args=(proc, self.writers[nid]),
                          daemon=True).start()
         reply = self.client().call(nid, {"type": "init", "node_id": nid,
                                          "node_ids": self.ids}, timeout=10)
@@ -130,8 +133,13 @@ class Cluster:
 
     def kill(self, nid):
         proc = self.procs.pop(nid)
+        self.writers.pop(nid).put(None)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+    def signal(self, nid, sig):
+        """Send `sig` (SIGSTOP, SIGCONT) to a node's process group."""
+        os.killpg(self.procs[nid].pid, sig)
 
     def restart(self, nid):
         self.kill(nid)
@@ -170,26 +178,33 @@ class Cluster:
                 obs(msg)
             self.deliver(msg)
 
+    @staticmethod
+    def _feed(proc, lines):
+        """Write queued lines to a node's stdin (a paused node blocks only
+        its own writer)."""
+        while True:
+            line = lines.get()
+            if line is None:
+                return
+            try:
+                proc.stdin.write(line)
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                return
+
     def deliver(self, msg):
         src, dest = msg["src"], msg["dest"]
         if dest == "seq-kv":
             body = self.seq_kv.handle(src, msg["body"])
             body["in_reply_to"] = msg["body"].get("msg_id")
             self.deliver({"src": "seq-kv", "dest": src, "body": body})
-        elif dest in self.in_locks:
+        elif dest in self.ids:
             with self.lock:
                 if (src, dest) in self.blocked:
                     return
-                proc = self.procs.get(dest)
-            if proc is None:
-                return  # dead: discarded
-            line = (json.dumps(msg) + "\n").encode()
-            with self.in_locks[dest]:
-                try:
-                    proc.stdin.write(line)
-                    proc.stdin.flush()
-                except (BrokenPipeError, ValueError):
-                    pass
+                writer = self.writers.get(dest)
+            if writer is not None:  # else dead: discarded
+                writer.put((json.dumps(msg) + "\n").encode())
         else:
             with self.lock:
                 box = self.inboxes.get(dest)
