@@ -17,7 +17,9 @@ Raft, as in the paper (Ongaro & Ousterhout, figure 2):
   default 100; a follower's reply carries a hint to back up a whole term at
   once); a new leader appends a no-op of its term;
 * commit: the leader advances the commit index only to an entry of its
-  current term stored on a majority (its own copy counts once it is fsynced).
+  current term stored on a majority (its own copy counts once it is
+  fsynced: the leader sends new entries at once and fsyncs its own log on
+  the next 10 ms tick, so proposals close in time share one fsync).
 
 Requests reaching a follower are forwarded to the leader it knows
 (`forward` {request}); the follower relays the leader's answer. Without a
@@ -34,9 +36,10 @@ Persistence (default): the current term and vote are kept in
 directory fsynced) and the log in `raft-<node>-log.jsonl` (one entry a line,
 appended, fsynced; rewritten the same atomic way when a conflicting suffix
 is cut off), both in the working directory. Every message that depends on
-them (a vote, a vote request, an `append_entries` answer, entries a leader
-sends or counts for commit) is sent only after they are on disk; the
-entries of one `append_entries` share one fsync. On start the node reads
+them (a vote, a vote request, an `append_entries` answer) is sent only after
+they are on disk, and a leader counts its own copy of an entry toward commit
+only once it is on disk; the entries of one `append_entries` share one
+fsync. On start the node reads
 them back (a torn last log line, from a crash in the middle of a write, is
 dropped); the key-value state is rebuilt by applying the log again once the
 commit index is learnt.
@@ -230,6 +233,7 @@ class Raft:
         now = time.monotonic()
         if self.role != "leader" and now >= self.deadline:
             self.start_election()
+        self.sync_local()
         if self.role == "leader":
             for p in self.peers():
                 if now - self.last_sent.get(p, 0) >= self.heartbeat_s:
@@ -312,7 +316,7 @@ class Raft:
             self.inflight[p] = None
         self.append_local({"term": self.term, "op": None,
                            "id": self.new_op_id()})
-        self.advance_commit()  # a single-node cluster commits alone
+        self.sync_local()  # a single-node cluster commits alone
         for p in self.peers():
             self.send_append(p)
 
@@ -323,10 +327,18 @@ class Raft:
         return f"{self.node.node_id}-{self.boot}-{self.op_ids}"
 
     def append_local(self, entry):
+        """Append to the leader's log; durable (and counted for commit)
+        at the next `sync_local`, so proposals close in time share one
+        fsync."""
         self.log.append(entry)
         self.storage.append([entry])
-        self.storage.sync()
-        self.durable = len(self.log) - 1
+
+    def sync_local(self):
+        if len(self.log) - 1 > self.durable:
+            self.storage.sync()
+            self.durable = len(self.log) - 1
+            if self.role == "leader":
+                self.advance_commit()
 
     def send_append(self, peer):
         ni = self.next_index[peer]
@@ -479,7 +491,6 @@ class Raft:
         self.pending[entry["id"]] = (time.monotonic() + 10 * self.election_s
                                      + self.forward_s, answer)
         self.append_local(entry)
-        self.advance_commit()
         for p in self.peers():
             if self.inflight.get(p) is None:
                 self.send_append(p)
