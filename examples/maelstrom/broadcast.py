@@ -27,6 +27,7 @@ them acknowledged).
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -44,9 +45,9 @@ class Broadcast:
         self.node = node
         self.retry = retry
         self.retry_s = retry_s
-        self.messages = set()
+        self.messages = {}  # canonical JSON text -> value
         self.neighbours = None
-        # neighbour -> {value: monotonic time it was last sent}
+        # neighbour -> {canonical JSON text: monotonic time last sent}
         self.unacked = {}
 
     def my_neighbours(self):
@@ -70,7 +71,7 @@ class Broadcast:
         return {"type": "broadcast_ok"}
 
     def read(self, _msg):
-        return {"type": "read_ok", "messages": sorted(self.messages, key=repr)}
+        return {"type": "read_ok", "messages": list(self.messages.values())}
 
     def gossip(self, msg):
         values = msg["body"].get("messages")
@@ -82,10 +83,10 @@ class Broadcast:
     def learn(self, values, came_from):
         new = []
         for v in values:
-            key = _hashable(v)
+            key = _canonical(v)
             if key not in self.messages:
-                self.messages.add(key)
-                new.append(v)
+                self.messages[key] = v
+                new.append(key)
         if not new:
             return
         for nbr in self.my_neighbours():
@@ -93,10 +94,11 @@ class Broadcast:
                 continue
             if self.retry:
                 pending = self.unacked.setdefault(nbr, {})
-                for v in new:
-                    pending[_hashable(v)] = 0.0
+                for key in new:
+                    pending[key] = 0.0
             else:
-                self.node.send(nbr, {"type": "gossip", "messages": new,
+                self.node.send(nbr, {"type": "gossip",
+                                     "messages": self.values(new),
                                      "msg_id": self.node.new_msg_id()})
         if self.retry:
             self.flush()
@@ -110,9 +112,10 @@ class Broadcast:
                    if now - sent >= self.retry_s]
             if not due:
                 continue
-            for v in due:
-                pending[v] = now
-            self.node.rpc(nbr, {"type": "gossip", "messages": due},
+            for key in due:
+                pending[key] = now
+            self.node.rpc(nbr, {"type": "gossip",
+                                "messages": self.values(due)},
                           self._acked(nbr, due), timeout=10 * self.retry_s)
 
     def _acked(self, nbr, values):
@@ -120,18 +123,18 @@ class Broadcast:
             if reply is None or reply.get("type") != "gossip_ok":
                 return
             pending = self.unacked.get(nbr, {})
-            for v in values:
-                pending.pop(v, None)
+            for key in values:
+                pending.pop(key, None)
         return done
 
+    def values(self, keys):
+        return [self.messages[k] for k in keys]
 
-def _hashable(v):
-    """Values are usually integers; lists/objects are kept as tuples."""
-    if isinstance(v, list):
-        return tuple(_hashable(x) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((k, _hashable(x)) for k, x in v.items()))
-    return v
+
+def _canonical(v):
+    """A value's identity: its JSON text with sorted keys (values are
+    usually integers, but any JSON works)."""
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
 def main():
