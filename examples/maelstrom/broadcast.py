@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Maelstrom `broadcast` workload node (also serves `g-set`-style reads).
+
+Client operations:
+    topology  {topology: {node: [neighbours]}}  -> topology_ok
+    broadcast {message}                         -> broadcast_ok
+    read                                        -> read_ok {messages}
+
+Between nodes: `gossip` {messages: [...]} -> `gossip_ok`. A node that learns
+new values (from a client or a neighbour) sends them to each of its
+neighbours (from `topology`; every other node until a topology arrives),
+except the neighbour it learned them from. The values each neighbour has not
+acknowledged are kept per neighbour and sent again, batched, every
+`--retry-ms` milliseconds (default 300) until a `gossip_ok` for a message
+carrying them comes back, so values lost to a partition arrive after it
+heals. `broadcast_ok` is sent as soon as the value is stored locally.
+
+Flags:
+    --no-retry    send each value to each neighbour once and never again:
+                  values dropped by a partition stay lost, which a harness
+                  must report (lost elements).
+    --retry-ms N  resend period for unacknowledged values.
+
+State is in memory only: a killed node forgets what it had (it learns new
+values again, but old ones are only re-sent by neighbours that have not had
+them acknowledged).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep the examples directory clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import MALFORMED_REQUEST, Node, RPCError  # noqa: E402
+
+
+class Broadcast:
+    """The broadcast node's state and handlers (all run under the node's
+    lock)."""
+
+    def __init__(self, node, retry, retry_s):
+        self.node = node
+        self.retry = retry
+        self.retry_s = retry_s
+        self.messages = {}  # canonical JSON text -> value
+        self.neighbours = None
+        # neighbour -> {canonical JSON text: monotonic time last sent}
+        self.unacked = {}
+
+    def my_neighbours(self):
+        if self.neighbours is None:
+            return [n for n in self.node.node_ids if n != self.node.node_id]
+        return self.neighbours
+
+    def topology(self, msg):
+        topo = msg["body"].get("topology")
+        if not isinstance(topo, dict):
+            raise RPCError(MALFORMED_REQUEST, "topology must be an object")
+        mine = topo.get(self.node.node_id)
+        if mine is not None:
+            self.neighbours = [n for n in mine if n != self.node.node_id]
+        return {"type": "topology_ok"}
+
+    def broadcast(self, msg):
+        if "message" not in msg["body"]:
+            raise RPCError(MALFORMED_REQUEST, "broadcast needs message")
+        self.learn([msg["body"]["message"]], came_from=msg["src"])
+        return {"type": "broadcast_ok"}
+
+    def read(self, _msg):
+        return {"type": "read_ok", "messages": list(self.messages.values())}
+
+    def gossip(self, msg):
+        values = msg["body"].get("messages")
+        if not isinstance(values, list):
+            raise RPCError(MALFORMED_REQUEST, "gossip needs a messages list")
+        self.learn(values, came_from=msg["src"])
+        return {"type": "gossip_ok"}
+
+    def learn(self, values, came_from):
+        new = []
+        for v in values:
+            key = _canonical(v)
+            if key not in self.messages:
+                self.messages[key] = v
+                new.append(key)
+        if not new:
+            return
+        for nbr in self.my_neighbours():
+            if nbr == came_from:
+                continue
+            if self.retry:
+                pending = self.unacked.setdefault(nbr, {})
+                for key in new:
+                    pending[key] = 0.0
+            else:
+                self.node.send(nbr, {"type": "gossip",
+                                     "messages": self.values(new),
+                                     "msg_id": self.node.new_msg_id()})
+        if self.retry:
+            self.flush()
+
+    def flush(self):
+        """Send every neighbour the unacknowledged values not sent within
+        the retry period."""
+        now = time.monotonic()
+        for nbr, pending in self.unacked.items():
+            due = [v for v, sent in pending.items()
+                   if now - sent >= self.retry_s]
+            if not due:
+                continue
+            for key in due:
+                pending[key] = now
+            self.node.rpc(nbr, {"type": "gossip",
+                                "messages": self.values(due)},
+                          self._acked(nbr, due), timeout=10 * self.retry_s)
+
+    def _acked(self, nbr, values):
+        def done(reply):
+            if reply is None or reply.get("type") != "gossip_ok":
+                return
+            pending = self.unacked.get(nbr, {})
+            for key in values:
+                pending.pop(key, None)
+        return done
+
+    def values(self, keys):
+        return [self.messages[k] for k in keys]
+
+
+def _canonical(v):
+    """A value's identity: its JSON text with sorted keys (values are
+    usually integers, but any JSON works)."""
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--no-retry", action="store_true",
+                        help="send each value once; never resend")
+    parser.add_argument("--retry-ms", type=int, default=300,
+                        help="resend period for unacknowledged values")
+    args = parser.parse_args()
+    node = Node()
+    state = Broadcast(node, retry=not args.no_retry,
+                      retry_s=args.retry_ms / 1000)
+    node.on("topology", state.topology)
+    node.on("broadcast", state.broadcast)
+    node.on("read", state.read)
+    node.on("gossip", state.gossip)
+    if not args.no_retry:
+        node.every(min(0.05, state.retry_s / 2), state.flush)
+    node.run()
+
+
+if __name__ == "__main__":
+    main()
