@@ -109,9 +109,17 @@ fn echo(ops: &[Done<'_>]) -> Finding {
         .filter(|o| o.output != Some(o.input))
         .map(|o| format!("sent {} got {}", o.input, o.output.unwrap_or(&Value::Null)))
         .collect();
-    let mut lines = vec![format!("{} echoes acknowledged, {} wrong", ok.len(), wrong.len())];
+    let mut lines = vec![format!(
+        "{} echoes acknowledged, {} wrong",
+        ok.len(),
+        wrong.len()
+    )];
     lines.extend(wrong.iter().take(EXAMPLES).cloned());
-    let verdict = if wrong.is_empty() { Verdict::Valid } else { Verdict::Invalid };
+    let verdict = if wrong.is_empty() {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid
+    };
     Finding::new(verdict, lines)
 }
 
@@ -120,14 +128,20 @@ fn unique_ids(ops: &[Done<'_>]) -> Finding {
     let mut n = 0;
     for o in ops.iter().filter(|o| o.outcome == Outcome::Ok) {
         n += 1;
-        *seen.entry(o.output.unwrap_or(&Value::Null).to_string()).or_default() += 1;
+        *seen
+            .entry(o.output.unwrap_or(&Value::Null).to_string())
+            .or_default() += 1;
     }
     let dups: Vec<String> = seen
         .iter()
         .filter(|(_, c)| **c > 1)
         .map(|(id, c)| format!("{id} handed out {c} times"))
         .collect();
-    let mut lines = vec![format!("{n} ids generated, {} distinct, {} duplicated", seen.len(), dups.len())];
+    let mut lines = vec![format!(
+        "{n} ids generated, {} distinct, {} duplicated",
+        seen.len(),
+        dups.len()
+    )];
     lines.extend(dups.iter().take(EXAMPLES).cloned());
     let verdict = if dups.is_empty() && n > 0 {
         Verdict::Valid
@@ -141,9 +155,15 @@ fn unique_ids(ops: &[Done<'_>]) -> Finding {
 }
 
 /// The final read of each node that succeeded (the last one).
-fn final_reads<'a>(ops: &'a [Done<'a>], finals: &HashMap<u64, String>) -> BTreeMap<String, &'a Value> {
+fn final_reads<'a>(
+    ops: &'a [Done<'a>],
+    finals: &HashMap<u64, String>,
+) -> BTreeMap<String, &'a Value> {
     let mut out = BTreeMap::new();
-    for o in ops.iter().filter(|o| o.f == "read" && o.outcome == Outcome::Ok) {
+    for o in ops
+        .iter()
+        .filter(|o| o.f == "read" && o.outcome == Outcome::Ok)
+    {
         if let (Some(node), Some(v)) = (finals.get(&o.process), o.output) {
             out.insert(node.clone(), v);
         }
@@ -151,7 +171,10 @@ fn final_reads<'a>(ops: &'a [Done<'a>], finals: &HashMap<u64, String>) -> BTreeM
     out
 }
 
-fn nodes_without_final(finals: &HashMap<u64, String>, got: &BTreeMap<String, &Value>) -> Vec<String> {
+fn nodes_without_final(
+    finals: &HashMap<u64, String>,
+    got: &BTreeMap<String, &Value>,
+) -> Vec<String> {
     let all: HashSet<&String> = finals.values().collect();
     let mut missing: Vec<String> = all
         .into_iter()
@@ -165,7 +188,11 @@ fn nodes_without_final(finals: &HashMap<u64, String>, got: &BTreeMap<String, &Va
 /// broadcast and g-set: every acknowledged element in every node's final
 /// read (lost otherwise); nothing read that nobody added (unexpected).
 fn grow_set(ops: &[Done<'_>], finals: &HashMap<u64, String>, add: &str, what: &str) -> Finding {
-    let attempted: HashSet<String> = ops.iter().filter(|o| o.f == add).map(|o| o.input.to_string()).collect();
+    let attempted: HashSet<String> = ops
+        .iter()
+        .filter(|o| o.f == add)
+        .map(|o| o.input.to_string())
+        .collect();
     let acked: Vec<&Value> = ops
         .iter()
         .filter(|o| o.f == add && o.outcome == Outcome::Ok)
@@ -179,7 +206,10 @@ fn grow_set(ops: &[Done<'_>], finals: &HashMap<u64, String>, add: &str, what: &s
     let mut verdict = Verdict::Valid;
     let mut unexpected: HashSet<String> = HashSet::new();
     let mut malformed = Vec::new();
-    for o in ops.iter().filter(|o| o.f == "read" && o.outcome == Outcome::Ok) {
+    for o in ops
+        .iter()
+        .filter(|o| o.f == "read" && o.outcome == Outcome::Ok)
+    {
         match o.output {
             Some(Value::Array(items)) => {
                 for v in items {
@@ -222,20 +252,30 @@ fn grow_set(ops: &[Done<'_>], finals: &HashMap<u64, String>, add: &str, what: &s
             .filter(|v| !seen.contains(v))
             .collect();
         if lost.is_empty() {
-            lines.push(format!("{node}: final read holds all {} acknowledged", acked.len()));
+            lines.push(format!(
+                "{node}: final read holds all {} acknowledged",
+                acked.len()
+            ));
         } else {
             verdict = Verdict::Invalid;
             lines.push(format!(
                 "{node}: {} acknowledged {what}s lost (not in its final read): {}",
                 lost.len(),
-                lost.iter().take(EXAMPLES).cloned().collect::<Vec<_>>().join(", ")
+                lost.iter()
+                    .take(EXAMPLES)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }
     let missing = nodes_without_final(finals, &got);
     if !missing.is_empty() {
         verdict = verdict.worst(Verdict::Unknown);
-        lines.push(format!("no final read succeeded on {}: their state is unknown", missing.join(", ")));
+        lines.push(format!(
+            "no final read succeeded on {}: their state is unknown",
+            missing.join(", ")
+        ));
     }
     if finals.is_empty() {
         verdict = verdict.worst(Verdict::Unknown);
@@ -283,7 +323,10 @@ fn counter(ops: &[Done<'_>], finals: &HashMap<u64, String>) -> Finding {
     let missing = nodes_without_final(finals, &got);
     if !missing.is_empty() {
         verdict = verdict.worst(Verdict::Unknown);
-        lines.push(format!("no final read succeeded on {}: their state is unknown", missing.join(", ")));
+        lines.push(format!(
+            "no final read succeeded on {}: their state is unknown",
+            missing.join(", ")
+        ));
     }
     if finals.is_empty() {
         verdict = verdict.worst(Verdict::Unknown);
@@ -324,11 +367,32 @@ mod tests {
             ev(7, 11, Ok, "read", json!([1])),
         ];
         let finals = HashMap::from([(10, "n0".to_string()), (11, "n1".to_string())]);
-        let f = check(Workload::Broadcast, &events, &finals, &CheckOptions::default());
+        let f = check(
+            Workload::Broadcast,
+            &events,
+            &finals,
+            &CheckOptions::default(),
+        );
         assert_eq!(f.verdict, Verdict::Invalid);
-        assert!(f.lines.iter().any(|l| l.starts_with("n1: 1 acknowledged") && l.ends_with(": 2")), "{:?}", f.lines);
-        let all = vec![events[..6].to_vec(), vec![ev(6, 11, Invoke, "read", Value::Null), ev(7, 11, Ok, "read", json!([2, 1]))]].concat();
-        assert_eq!(check(Workload::Broadcast, &all, &finals, &CheckOptions::default()).verdict, Verdict::Valid);
+        assert!(
+            f.lines
+                .iter()
+                .any(|l| l.starts_with("n1: 1 acknowledged") && l.ends_with(": 2")),
+            "{:?}",
+            f.lines
+        );
+        let all = vec![
+            events[..6].to_vec(),
+            vec![
+                ev(6, 11, Invoke, "read", Value::Null),
+                ev(7, 11, Ok, "read", json!([2, 1])),
+            ],
+        ]
+        .concat();
+        assert_eq!(
+            check(Workload::Broadcast, &all, &finals, &CheckOptions::default()).verdict,
+            Verdict::Valid
+        );
     }
 
     #[test]
@@ -344,11 +408,20 @@ mod tests {
         ];
         let finals = HashMap::from([(10, "n0".to_string())]);
         let opts = CheckOptions::default();
-        assert_eq!(check(Workload::GCounter, &events, &finals, &opts).verdict, Verdict::Valid);
+        assert_eq!(
+            check(Workload::GCounter, &events, &finals, &opts).verdict,
+            Verdict::Valid
+        );
         events[5].value = json!(6);
-        assert_eq!(check(Workload::GCounter, &events, &finals, &opts).verdict, Verdict::Invalid);
+        assert_eq!(
+            check(Workload::GCounter, &events, &finals, &opts).verdict,
+            Verdict::Invalid
+        );
         events[5].value = json!(2);
-        assert_eq!(check(Workload::GCounter, &events, &finals, &opts).verdict, Verdict::Invalid);
+        assert_eq!(
+            check(Workload::GCounter, &events, &finals, &opts).verdict,
+            Verdict::Invalid
+        );
     }
 
     #[test]
@@ -362,8 +435,17 @@ mod tests {
         ];
         let none = HashMap::new();
         let opts = CheckOptions::default();
-        assert_eq!(check(Workload::UniqueIds, &events, &none, &opts).verdict, Verdict::Invalid);
-        let echoes = vec![ev(0, 0, Invoke, "echo", json!("x")), ev(1, 0, Ok, "echo", json!("y"))];
-        assert_eq!(check(Workload::Echo, &echoes, &none, &opts).verdict, Verdict::Invalid);
+        assert_eq!(
+            check(Workload::UniqueIds, &events, &none, &opts).verdict,
+            Verdict::Invalid
+        );
+        let echoes = vec![
+            ev(0, 0, Invoke, "echo", json!("x")),
+            ev(1, 0, Ok, "echo", json!("y")),
+        ];
+        assert_eq!(
+            check(Workload::Echo, &echoes, &none, &opts).verdict,
+            Verdict::Invalid
+        );
     }
 }

@@ -67,6 +67,14 @@ pub struct TestArgs {
     /// Seconds between fault starts.
     #[arg(long, default_value_t = 10.0)]
     pub nemesis_interval: f64,
+    /// faultline's: a named fault scenario (`faultline list scenarios`)
+    /// played in place of --nemesis. Steps naming the leader find nobody:
+    /// Maelstrom nodes do not say who leads.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// faultline's: a TOML file of user scenarios.
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<PathBuf>,
     /// Seed of every random choice (faults, operations, latency).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -111,7 +119,9 @@ impl TestArgs {
 
     /// The same run as `faultline run --system maelstrom` options.
     pub fn translate(&self) -> anyhow::Result<(RunArgs, Extras)> {
-        let clients = self.clients(self.node_count).map_err(crate::run::BadOptions)?;
+        let clients = self
+            .clients(self.node_count)
+            .map_err(crate::run::BadOptions)?;
         let mut cmd = vec![self.bin.clone()];
         if self.bin.contains(' ') {
             cmd = shell_words::split(&self.bin)
@@ -144,8 +154,14 @@ impl TestArgs {
         if let Some(s) = self.seed {
             flag("seed", s.to_string());
         }
-        let parsed = RunOnly::try_parse_from(&argv)
-            .map_err(|e| crate::run::BadOptions(e.to_string()))?;
+        if let Some(f) = &self.scenarios {
+            flag("scenarios", f.display().to_string());
+        }
+        if let Some(name) = &self.scenario {
+            argv.push(name.clone());
+        }
+        let parsed =
+            RunOnly::try_parse_from(&argv).map_err(|e| crate::run::BadOptions(e.to_string()))?;
         let extras = Extras {
             latency: Latency {
                 mean_ms: self.latency.max(0.0),

@@ -4,7 +4,7 @@
 //! and carries on as a new client (the history's rule: a process that got
 //! `info` never invokes again). No retries, no reordering.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use faultline_checker::history::{EventType, Process};
 use faultline_workloads::Generator;
 use serde_json::Value;
 
+use crate::client::Counters;
 use crate::recorder::{Draft, Recorder};
 
 use super::protocol::Envelope;
@@ -34,8 +35,8 @@ pub struct Shared {
     pub timeout: Duration,
     /// Set when the clients must stop (each finishes its request in flight).
     pub stop: Arc<AtomicBool>,
-    /// Operations completed, for the progress line.
-    pub done: Arc<AtomicU64>,
+    /// Operations completed, by outcome (scenario waits count them).
+    pub counters: Arc<Counters>,
 }
 
 /// One client connection: an id of its own and its reply channel.
@@ -65,7 +66,12 @@ impl Conn {
 
     /// Sends `body` to `node` and waits up to `timeout` for the reply to
     /// it (replies to earlier, timed-out requests are skipped).
-    pub async fn request(&mut self, node: &str, mut body: Value, timeout: Duration) -> Option<Envelope> {
+    pub async fn request(
+        &mut self,
+        node: &str,
+        mut body: Value,
+        timeout: Duration,
+    ) -> Option<Envelope> {
         self.next_msg_id += 1;
         let msg_id = self.next_msg_id;
         body["msg_id"] = msg_id.into();
@@ -94,7 +100,13 @@ impl Drop for Conn {
 
 /// Performs `op` through `conn` against `node` as `process`, recording its
 /// invocation and completion; returns how it ended.
-pub async fn invoke(shared: &Shared, conn: &mut Conn, process: u64, node: &str, op: &Op) -> EventType {
+pub async fn invoke(
+    shared: &Shared,
+    conn: &mut Conn,
+    process: u64,
+    node: &str,
+    op: &Op,
+) -> EventType {
     let draft = |kind: EventType, value: Value, error: Option<String>| Draft {
         process: Process::Client(process),
         kind,
@@ -119,13 +131,24 @@ pub async fn invoke(shared: &Shared, conn: &mut Conn, process: u64, node: &str, 
         Completion::Info(e) => (EventType::Info, op.value.clone(), Some(e)),
     };
     shared.recorder.record(draft(kind, value, error));
-    shared.done.fetch_add(1, Ordering::Relaxed);
+    let counter = match kind {
+        EventType::Ok => &shared.counters.ok,
+        EventType::Fail => &shared.counters.fail,
+        _ => &shared.counters.info,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
     kind
 }
 
 /// Client `slot` of `concurrency`: one operation every `interval` to node
 /// `slot mod n` until told to stop. Returns the last process number it used.
-pub async fn run(shared: Shared, slot: usize, concurrency: usize, interval: Duration, seed: u64) -> u64 {
+pub async fn run(
+    shared: Shared,
+    slot: usize,
+    concurrency: usize,
+    interval: Duration,
+    seed: u64,
+) -> u64 {
     let mut gen = Generator::new(seed, slot, concurrency);
     let node = shared.ids[slot % shared.ids.len()].clone();
     let mut process = slot as u64;

@@ -136,7 +136,9 @@ fn read_loop(stdout: ChildStdout, node: usize, generation: u64, router: mpsc::Se
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) | Err(_) => return,
             Ok(_) => {
-                let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
+                let line = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string();
                 if line.is_empty() {
                     continue;
                 }

@@ -72,8 +72,7 @@ pub enum LineError {
 
 /// Parses one stdout line of a node.
 pub fn parse_line(line: &str) -> Result<Envelope, LineError> {
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| LineError::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_str(line).map_err(|e| LineError::NotJson(e.to_string()))?;
     let Value::Object(mut map) = value else {
         return Err(LineError::NotObject);
     };
@@ -146,7 +145,10 @@ mod tests {
     fn lines_parse_or_say_what_is_missing() {
         let e = parse_line(r#"{"src":"n0","dest":"c1","body":{"type":"echo_ok","in_reply_to":1}}"#)
             .unwrap();
-        assert_eq!((e.src.as_str(), e.kind(), e.in_reply_to()), ("n0", "echo_ok", Some(1)));
+        assert_eq!(
+            (e.src.as_str(), e.kind(), e.in_reply_to()),
+            ("n0", "echo_ok", Some(1))
+        );
         assert!(matches!(parse_line("hello"), Err(LineError::NotJson(_))));
         assert_eq!(parse_line("[1]"), Err(LineError::NotObject));
         assert_eq!(

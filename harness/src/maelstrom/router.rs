@@ -140,7 +140,11 @@ impl std::fmt::Display for BadNode {
                 write!(f, "node {n} answered {what} wrongly: {}", self.line)
             }
             Breach::BadLine(why) => {
-                write!(f, "node {n} printed a line on stdout that is {why}: {}", self.line)
+                write!(
+                    f,
+                    "node {n} printed a line on stdout that is {why}: {}",
+                    self.line
+                )
             }
             Breach::WrongSrc(src) => write!(
                 f,
@@ -314,9 +318,9 @@ impl Router {
     pub fn stop(&mut self) -> std::io::Result<()> {
         let _ = self.tx.send(Input::Stop);
         match self.join.take() {
-            Some(j) => j.join().unwrap_or_else(|_| {
-                Err(std::io::Error::other("the router thread panicked"))
-            }),
+            Some(j) => j
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the router thread panicked"))),
             None => Ok(()),
         }
     }
@@ -535,7 +539,11 @@ impl State {
         match (what, neighbours) {
             ("init", Some(_)) => {
                 let topology = self.topology.clone().unwrap_or_default();
-                self.send_setup(node, "topology", json!({"type": "topology", "topology": topology}));
+                self.send_setup(
+                    node,
+                    "topology",
+                    json!({"type": "topology", "topology": topology}),
+                );
             }
             _ => self.status().ready[node] = true,
         }
@@ -554,9 +562,8 @@ impl State {
             return self.breach(node, Breach::WrongSrc(src), line);
         }
         let dest = msg.dest.as_str();
-        let to_client = dest == SETUP_CLIENT
-            || self.clients.contains_key(dest)
-            || self.retired.contains(dest);
+        let to_client =
+            dest == SETUP_CLIENT || self.clients.contains_key(dest) || self.retired.contains(dest);
         let known = to_client || self.index.contains_key(dest) || Services::is_service(dest);
         if !known {
             let dest = dest.to_string();

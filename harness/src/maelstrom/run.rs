@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use faultline_checker::history::{Event, EventType};
 use faultline_checker::{CheckOptions, Verdict};
 
 use crate::checkers::{stats, LogScan, Results, WorkloadCheck};
+use crate::client::Counters;
 use crate::cluster::{node_ip, NodeSpec, HTTP_PORT, PEER_PORT};
 use crate::nemesis::schedule::{self, ScheduleOptions};
 use crate::nemesis::{lock, Executor, NemesisKind, SharedPlatform};
@@ -61,14 +62,18 @@ impl Default for Extras {
 pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
     let workload = Workload::parse(&args.workload).map_err(BadOptions)?;
     let kinds = nemesis_kinds(&args)?;
-    if args.scenario.is_some() {
+    let scenario = match &args.scenario {
+        Some(name) => {
+            let known = crate::scenario::known(args.scenarios.as_deref())?;
+            Some(crate::scenario::find(&known, name)?)
+        }
+        None => None,
+    };
+    if !(args.time_limit > 0.0 && args.rate > 0.0 && args.nemesis_interval > 0.0) {
         return Err(BadOptions(
-            "scenarios are not available with --system maelstrom yet; use --nemesis".into(),
+            "--time-limit, --rate and --nemesis-interval must be positive".into(),
         )
         .into());
-    }
-    if !(args.time_limit > 0.0 && args.rate > 0.0 && args.nemesis_interval > 0.0) {
-        return Err(BadOptions("--time-limit, --rate and --nemesis-interval must be positive".into()).into());
     }
     let command = node_command(args.system.node_cmd.as_deref())?;
     let n = usize::from(args.nodes);
@@ -80,10 +85,19 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
     };
     let seed = args.seed.unwrap_or_else(rand::random);
     let concurrency = args.concurrency.unwrap_or(n).max(1);
-    let dir = RunDir::create(&args.store, &args.workload, &args.nemesis.label(), seed)
+    let label = match &scenario {
+        Some(s) => s.name.clone(),
+        None => args.nemesis.label(),
+    };
+    let dir = RunDir::create(&args.store, &args.workload, &label, seed)
         .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
     let specs = specs(&ids, &dir.path);
     let time_limit = Duration::from_secs_f64(args.time_limit);
+    let kinds = if scenario.is_some() {
+        Vec::new()
+    } else {
+        kinds
+    };
     let steps = schedule::schedule(&ScheduleOptions {
         seed,
         kinds: kinds.clone(),
@@ -103,18 +117,25 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         node_command_lines: &vec![line; n],
         nodes_tagged_with_groups: false,
         schedule: &steps,
-        scenario: None,
+        scenario: scenario.as_ref(),
     })
     .context("recording the test")?;
     let other = &mut test.options.other;
     other.insert("latency".into(), extras.latency.mean_ms.into());
-    other.insert("latency_dist".into(), serde_json::to_value(extras.latency.dist)?);
+    other.insert(
+        "latency_dist".into(),
+        serde_json::to_value(extras.latency.dist)?,
+    );
     other.insert("topology".into(), extras.topology.clone().into());
-    dir.write_json(&dir.test_json(), &test).context("writing test.json")?;
+    dir.write_json(&dir.test_json(), &test)
+        .context("writing test.json")?;
     eprintln!(
-        "faultline maelstrom: workload {} · nemesis {} · {n} nodes · {concurrency} clients · {} ops/s · {}s · latency {} ms {:?} · seed {seed}",
+        "faultline maelstrom: workload {} · {} · {n} nodes · {concurrency} clients · {} ops/s · {}s · latency {} ms {:?} · seed {seed}",
         workload.name(),
-        args.nemesis.label(),
+        match &scenario {
+            Some(s) => format!("scenario {}", s.name),
+            None => format!("nemesis {}", args.nemesis.label()),
+        },
         args.rate,
         args.time_limit,
         extras.latency.mean_ms,
@@ -151,13 +172,19 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         platform: platform.clone(),
         dir: &dir,
         steps: &steps,
+        scenario: scenario.as_ref(),
     };
     let outcome = rt.block_on(live.execute());
     drop(rt);
     lock(&platform).shutdown();
     router.stop().context("writing messages.jsonl")?;
     let (events, finals) = match outcome {
-        Err(e) => return Err(e.context(format!("the run failed (its files are in {})", dir.path.display()))),
+        Err(e) => {
+            return Err(e.context(format!(
+                "the run failed (its files are in {})",
+                dir.path.display()
+            )))
+        }
         Ok(Started::Never(bad)) => bail!(
             "{bad}\nthe nodes never came up; their logs are in {}",
             dir.path.join("nodes").display()
@@ -173,13 +200,21 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
     let finding = check(workload, &events, &finals, &opts);
     let results = combine(workload, &finding, &events, &bad);
     let record = ResultsRecord::new(&test, &results, events.len());
-    dir.write_json(&dir.results(), &record).context("writing results.json")?;
+    dir.write_json(&dir.results(), &record)
+        .context("writing results.json")?;
     let traffic = super::report::traffic(&dir.path.join(JOURNAL_FILE), &events);
     match crate::report::rebuild(&dir.path) {
         Ok(_) => {}
         Err(e) => eprintln!("faultline: warning: writing report.html and junit.xml: {e:#}"),
     }
-    print_summary(&dir.path, workload, &finding, &results, &bad, traffic.as_ref());
+    print_summary(
+        &dir.path,
+        workload,
+        &finding,
+        &results,
+        &bad,
+        traffic.as_ref(),
+    );
     Ok(results.verdict.exit_code())
 }
 
@@ -201,10 +236,13 @@ fn nemesis_kinds(args: &RunArgs) -> Result<Vec<NemesisKind>, BadOptions> {
 /// would, the program made absolute (nodes run in their own directory).
 pub fn node_command(cmd: Option<&str>) -> anyhow::Result<NodeCommand> {
     let Some(cmd) = cmd else {
-        return Err(BadOptions("--system maelstrom needs --node-cmd (the node's command line)".into()).into());
+        return Err(BadOptions(
+            "--system maelstrom needs --node-cmd (the node's command line)".into(),
+        )
+        .into());
     };
-    let words = shell_words::split(cmd)
-        .map_err(|e| BadOptions(format!("--node-cmd {cmd:?}: {e}")))?;
+    let words =
+        shell_words::split(cmd).map_err(|e| BadOptions(format!("--node-cmd {cmd:?}: {e}")))?;
     let Some((program, args)) = words.split_first() else {
         return Err(BadOptions("--node-cmd is empty".into()).into());
     };
@@ -213,7 +251,8 @@ pub fn node_command(cmd: Option<&str>) -> anyhow::Result<NodeCommand> {
         path.canonicalize()
             .map_err(|e| BadOptions(format!("the node program {program}: {e}")))?
     } else {
-        on_path(program).ok_or_else(|| BadOptions(format!("the node program {program:?} is not on PATH")))?
+        on_path(program)
+            .ok_or_else(|| BadOptions(format!("the node program {program:?} is not on PATH")))?
     };
     Ok(NodeCommand {
         program,
@@ -258,6 +297,7 @@ struct Live<'a> {
     platform: SharedPlatform,
     dir: &'a RunDir,
     steps: &'a [schedule::Planned],
+    scenario: Option<&'a crate::scenario::Scenario>,
 }
 
 impl Live<'_> {
@@ -343,17 +383,35 @@ impl Live<'_> {
             ids: self.ids.clone(),
             timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
             stop: Arc::new(AtomicBool::new(false)),
-            done: Arc::new(AtomicU64::new(0)),
+            counters: Arc::new(Counters::default()),
         };
-        let mut executor = Executor::new(self.platform.clone(), recorder.clone(), Arc::new(NoStatus), self.seed);
+        let mut executor = Executor::new(
+            self.platform.clone(),
+            recorder.clone(),
+            Arc::new(NoStatus),
+            self.seed,
+        );
         let interval = Duration::from_secs_f64(self.concurrency as f64 / args.rate);
         let mut clients = tokio::task::JoinSet::new();
         for slot in 0..self.concurrency {
-            clients.spawn(client::run(shared.clone(), slot, self.concurrency, interval, self.seed));
+            clients.spawn(client::run(
+                shared.clone(),
+                slot,
+                self.concurrency,
+                interval,
+                self.seed,
+            ));
         }
         let time_limit = Duration::from_secs_f64(args.time_limit);
+        let counters = shared.counters.clone();
         let faulty = async {
-            schedule::play(&mut executor, self.steps, time_limit).await?;
+            match self.scenario {
+                Some(s) => {
+                    crate::scenario::play::play(&mut executor, s, counters, self.seed, time_limit)
+                        .await?
+                }
+                None => schedule::play(&mut executor, self.steps, time_limit).await?,
+            }
             let left = time_limit.saturating_sub(recorder.elapsed());
             tokio::time::sleep(left).await;
             anyhow::Ok(())
@@ -411,7 +469,9 @@ impl Live<'_> {
                 for attempt in 0..FINAL_ATTEMPTS {
                     let process = base + attempt as u64;
                     let mut conn = Conn::open(&shared.router, process);
-                    if client::invoke(&shared, &mut conn, process, &node, &op).await == EventType::Ok {
+                    if client::invoke(&shared, &mut conn, process, &node, &op).await
+                        == EventType::Ok
+                    {
                         return;
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -440,14 +500,21 @@ fn last_line(log: &str) -> String {
 /// The checkers combined: the workload's, the stats, and the broken nodes
 /// in place of the log scan's crashes.
 fn combine(workload: Workload, finding: &Finding, events: &[Event], bad: &[BadNode]) -> Results {
-    let ops = events.iter().filter(|e| e.kind == EventType::Invoke).count();
+    let ops = events
+        .iter()
+        .filter(|e| e.kind == EventType::Invoke)
+        .count();
     let check = WorkloadCheck {
         verdict: finding.verdict,
         result: finding.to_result(workload, ops),
         error: None,
     };
     let logs = LogScan {
-        verdict: if bad.is_empty() { Verdict::Valid } else { Verdict::Invalid },
+        verdict: if bad.is_empty() {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        },
         panics: Vec::new(),
         crashes: bad.iter().map(ToString::to_string).collect(),
     };

@@ -53,7 +53,10 @@ impl Versioned {
     fn put(&mut self, key: &str, value: Value) {
         self.version += 1;
         let v = self.version;
-        self.keys.entry(key.to_string()).or_default().push((v, value));
+        self.keys
+            .entry(key.to_string())
+            .or_default()
+            .push((v, value));
     }
 }
 
@@ -236,7 +239,13 @@ mod tests {
     fn lin_kv_reads_the_latest_and_cas_checks_from() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut s = Services::new();
-        let r = ask(&mut s, "lin-kv", "n0", json!({"type":"read","key":"k","msg_id":1}), &mut rng);
+        let r = ask(
+            &mut s,
+            "lin-kv",
+            "n0",
+            json!({"type":"read","key":"k","msg_id":1}),
+            &mut rng,
+        );
         assert_eq!(r["code"], code::KEY_DOES_NOT_EXIST);
         let r = ask(
             &mut s,
@@ -245,10 +254,25 @@ mod tests {
             json!({"type":"cas","key":"k","from":0,"to":1,"create_if_not_exists":true,"msg_id":2}),
             &mut rng,
         );
-        assert_eq!((r["type"].as_str(), r["in_reply_to"].as_u64()), (Some("cas_ok"), Some(2)));
-        let r = ask(&mut s, "lin-kv", "n1", json!({"type":"cas","key":"k","from":0,"to":2,"msg_id":3}), &mut rng);
+        assert_eq!(
+            (r["type"].as_str(), r["in_reply_to"].as_u64()),
+            (Some("cas_ok"), Some(2))
+        );
+        let r = ask(
+            &mut s,
+            "lin-kv",
+            "n1",
+            json!({"type":"cas","key":"k","from":0,"to":2,"msg_id":3}),
+            &mut rng,
+        );
         assert_eq!(r["code"], code::PRECONDITION_FAILED);
-        let r = ask(&mut s, "lin-kv", "n1", json!({"type":"read","key":"k","msg_id":4}), &mut rng);
+        let r = ask(
+            &mut s,
+            "lin-kv",
+            "n1",
+            json!({"type":"read","key":"k","msg_id":4}),
+            &mut rng,
+        );
         assert_eq!(r["value"], 1);
     }
 
@@ -258,16 +282,40 @@ mod tests {
         let mut s = Services::new();
         let mut stale_seen = false;
         for i in 1..200u64 {
-            ask(&mut s, "seq-kv", "n0", json!({"type":"write","key":"k","value":i,"msg_id":i}), &mut rng);
-            let mine = ask(&mut s, "seq-kv", "n0", json!({"type":"read","key":"k","msg_id":i}), &mut rng);
+            ask(
+                &mut s,
+                "seq-kv",
+                "n0",
+                json!({"type":"write","key":"k","value":i,"msg_id":i}),
+                &mut rng,
+            );
+            let mine = ask(
+                &mut s,
+                "seq-kv",
+                "n0",
+                json!({"type":"read","key":"k","msg_id":i}),
+                &mut rng,
+            );
             assert_eq!(mine["value"], i, "a caller sees its own writes");
-            let other = ask(&mut s, "seq-kv", "n1", json!({"type":"read","key":"k","msg_id":i}), &mut rng);
+            let other = ask(
+                &mut s,
+                "seq-kv",
+                "n1",
+                json!({"type":"read","key":"k","msg_id":i}),
+                &mut rng,
+            );
             stale_seen |= other.get("value").and_then(Value::as_u64) != Some(i);
         }
         assert!(stale_seen, "seq-kv never served an old state");
         let mut last = 0;
         for i in 0..50 {
-            let r = ask(&mut s, "seq-kv", "n2", json!({"type":"read","key":"k","msg_id":i}), &mut rng);
+            let r = ask(
+                &mut s,
+                "seq-kv",
+                "n2",
+                json!({"type":"read","key":"k","msg_id":i}),
+                &mut rng,
+            );
             let v = r["value"].as_u64().unwrap_or(0);
             assert!(v >= last, "n2 went back from {last} to {v}");
             last = v;
@@ -278,8 +326,20 @@ mod tests {
     fn lin_tso_counts_up() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut s = Services::new();
-        let a = ask(&mut s, "lin-tso", "n0", json!({"type":"ts","msg_id":1}), &mut rng);
-        let b = ask(&mut s, "lin-tso", "n1", json!({"type":"ts","msg_id":1}), &mut rng);
+        let a = ask(
+            &mut s,
+            "lin-tso",
+            "n0",
+            json!({"type":"ts","msg_id":1}),
+            &mut rng,
+        );
+        let b = ask(
+            &mut s,
+            "lin-tso",
+            "n1",
+            json!({"type":"ts","msg_id":1}),
+            &mut rng,
+        );
         assert!(b["ts"].as_u64() > a["ts"].as_u64());
     }
 }

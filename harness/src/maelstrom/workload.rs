@@ -88,7 +88,9 @@ impl Workload {
                 "the Maelstrom workload {name:?} is not supported yet; supported: {known}"
             ));
         }
-        Err(format!("unknown Maelstrom workload {name:?}; supported: {known}"))
+        Err(format!(
+            "unknown Maelstrom workload {name:?}; supported: {known}"
+        ))
     }
 
     /// Whether nodes get a `topology` after `init`.
@@ -110,7 +112,12 @@ impl Workload {
             Workload::Echo => {
                 let n = gen.count();
                 let text = format!("Please echo {n}");
-                Op::new("echo", None, json!(text), json!({"type": "echo", "echo": text}))
+                Op::new(
+                    "echo",
+                    None,
+                    json!(text),
+                    json!({"type": "echo", "echo": text}),
+                )
             }
             Workload::UniqueIds => {
                 gen.count();
@@ -122,7 +129,12 @@ impl Workload {
                     Op::read()
                 } else {
                     let m = gen.unique();
-                    Op::new("broadcast", None, json!(m), json!({"type": "broadcast", "message": m}))
+                    Op::new(
+                        "broadcast",
+                        None,
+                        json!(m),
+                        json!({"type": "broadcast", "message": m}),
+                    )
                 }
             }
             Workload::GSet => {
@@ -144,7 +156,12 @@ impl Workload {
                     } else {
                         gen.rng.gen_range(0..=5)
                     };
-                    Op::new("add", None, json!(delta), json!({"type": "add", "delta": delta}))
+                    Op::new(
+                        "add",
+                        None,
+                        json!(delta),
+                        json!({"type": "add", "delta": delta}),
+                    )
                 }
             }
             Workload::LinKv => {
@@ -153,7 +170,12 @@ impl Workload {
                 let k: u64 = key.parse().unwrap_or(0);
                 let roll: f64 = gen.rng.gen();
                 if roll < 0.5 {
-                    Op::new("read", Some(key), Value::Null, json!({"type": "read", "key": k}))
+                    Op::new(
+                        "read",
+                        Some(key),
+                        Value::Null,
+                        json!({"type": "read", "key": k}),
+                    )
                 } else if roll < 0.8 {
                     let v = gen.rng.gen_range(0..KV_VALUES);
                     Op::new(
@@ -325,15 +347,28 @@ mod tests {
     #[test]
     fn unsupported_workloads_are_named_as_such() {
         let e = Workload::parse("kafka").unwrap_err();
-        assert!(e.contains("not supported yet") && e.contains("lin-kv"), "{e}");
+        assert!(
+            e.contains("not supported yet") && e.contains("lin-kv"),
+            "{e}"
+        );
         assert!(Workload::parse("bank").unwrap_err().contains("unknown"));
         assert_eq!(Workload::parse("g-counter"), Ok(Workload::GCounter));
     }
 
     #[test]
     fn lin_kv_errors_map_to_what_they_observed() {
-        let cas = Op::new("cas", Some("0".into()), json!([1, 2]), json!({"type": "cas"}));
-        let read = Op::new("read", Some("0".into()), Value::Null, json!({"type": "read"}));
+        let cas = Op::new(
+            "cas",
+            Some("0".into()),
+            json!([1, 2]),
+            json!({"type": "cas"}),
+        );
+        let read = Op::new(
+            "read",
+            Some("0".into()),
+            Value::Null,
+            json!({"type": "read"}),
+        );
         let w = Workload::LinKv;
         assert_eq!(
             w.complete(&cas, &reply(json!({"type":"error","code":22}))),
