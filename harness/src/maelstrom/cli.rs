@@ -119,6 +119,7 @@ impl TestArgs {
 
     /// The same run as `faultline run --system maelstrom` options.
     pub fn translate(&self) -> anyhow::Result<(RunArgs, Extras)> {
+        super::workload::Workload::parse(&self.workload).map_err(crate::run::BadOptions)?;
         let clients = self
             .clients(self.node_count)
             .map_err(crate::run::BadOptions)?;

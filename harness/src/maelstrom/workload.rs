@@ -23,9 +23,11 @@ use super::protocol::{code, is_definite, Envelope};
 pub const UNSUPPORTED: [&str; 3] = ["txn-list-append", "txn-rw-register", "kafka"];
 
 /// Keys of the lin-kv workload in use at a time.
-const KV_KEYS: u64 = 3;
-/// lin-kv operations of one client before it moves to fresh keys.
-const KV_OPS_PER_WINDOW: u64 = 50;
+const KV_KEYS: u64 = 5;
+/// lin-kv operations of one client before it moves to fresh keys: long
+/// enough that a key outlives a crash and recovery (a node that forgets
+/// is read back), short enough to bound the checker's work per key.
+const KV_OPS_PER_WINDOW: u64 = 250;
 /// lin-kv values are drawn from 0..KV_VALUES, so cas sometimes matches.
 const KV_VALUES: u64 = 5;
 /// Share of reads in the broadcast, g-set and counter workloads.
