@@ -64,6 +64,11 @@ pub struct TestArgs {
     /// drop); empty for none.
     #[arg(long, default_value = "")]
     pub nemesis: String,
+    /// faultline's: every partition one-way: the smaller side cannot send
+    /// to the other, which still reaches it (an isolated node hears all,
+    /// nobody hears it).
+    #[arg(long)]
+    pub one_way_partitions: bool,
     /// Seconds between fault starts.
     #[arg(long, default_value_t = 10.0)]
     pub nemesis_interval: f64,
@@ -169,6 +174,7 @@ impl TestArgs {
                 dist: self.latency_dist,
             },
             topology: self.topology.clone(),
+            one_way_partitions: self.one_way_partitions,
         };
         Ok((parsed.run, extras))
     }

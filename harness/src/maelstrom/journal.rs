@@ -50,33 +50,35 @@ pub struct Entry {
 /// Writes the journal; owned by the router thread.
 pub struct Journal {
     out: BufWriter<File>,
-    zero: Instant,
+    /// Test time zero, once known.
+    zero: Option<Instant>,
+    /// Entries made before time zero was known, with when they happened.
+    early: Vec<(Instant, Entry)>,
+    created: Instant,
     next_id: u64,
     failed: Option<io::Error>,
 }
 
 impl Journal {
-    /// Creates `path`; times count from `zero`.
-    pub fn create(path: &Path, zero: Instant) -> io::Result<Journal> {
+    /// Creates `path`. Entries wait in memory until [`Journal::set_zero`]
+    /// says when the test starts (their times are then negative).
+    pub fn create(path: &Path) -> io::Result<Journal> {
         Ok(Journal {
             out: BufWriter::new(File::create(path)?),
-            zero,
+            zero: None,
+            early: Vec::new(),
+            created: Instant::now(),
             next_id: 0,
             failed: None,
         })
     }
 
-    /// Moves time zero (to the test start, once the nodes are up).
+    /// Sets time zero (the test start) and writes the entries made before it.
     pub fn set_zero(&mut self, zero: Instant) {
-        self.zero = zero;
-    }
-
-    fn now(&self) -> i64 {
-        let now = Instant::now();
-        if now >= self.zero {
-            (now - self.zero).as_nanos() as i64
-        } else {
-            -((self.zero - now).as_nanos() as i64)
+        self.zero = Some(zero);
+        for (at, mut entry) in std::mem::take(&mut self.early) {
+            entry.t = since(zero, at);
+            self.write_now(&entry);
         }
     }
 
@@ -84,48 +86,57 @@ impl Journal {
     pub fn send(&mut self, msg: &Envelope) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let entry = Entry {
-            t: self.now(),
+        self.write(Entry {
+            t: 0,
             id,
             ev: "send".into(),
             src: Some(msg.src.clone()),
             dest: Some(msg.dest.clone()),
             body: Some(msg.body.clone()),
             why: None,
-        };
-        self.write(&entry);
+        });
         id
     }
 
     /// Journals the delivery of message `id`.
     pub fn deliver(&mut self, id: u64) {
-        let entry = Entry {
-            t: self.now(),
+        self.write(Entry {
+            t: 0,
             id,
             ev: "deliver".into(),
             src: None,
             dest: None,
             body: None,
             why: None,
-        };
-        self.write(&entry);
+        });
     }
 
     /// Journals that message `id` was dropped, and why.
     pub fn drop_message(&mut self, id: u64, why: &str) {
-        let entry = Entry {
-            t: self.now(),
+        self.write(Entry {
+            t: 0,
             id,
             ev: "drop".into(),
             src: None,
             dest: None,
             body: None,
             why: Some(why.to_string()),
-        };
-        self.write(&entry);
+        });
     }
 
-    fn write(&mut self, entry: &Entry) {
+    /// Writes `entry` stamped now (or keeps it until time zero is known).
+    fn write(&mut self, mut entry: Entry) {
+        let now = Instant::now();
+        match self.zero {
+            Some(zero) => {
+                entry.t = since(zero, now);
+                self.write_now(&entry);
+            }
+            None => self.early.push((now, entry)),
+        }
+    }
+
+    fn write_now(&mut self, entry: &Entry) {
         if self.failed.is_some() {
             return;
         }
@@ -138,10 +149,24 @@ impl Journal {
 
     /// Flushes what is buffered; the first write error, if any.
     pub fn finish(mut self) -> io::Result<()> {
+        if self.zero.is_none() {
+            // The test never started: times count from the journal's creation.
+            let created = self.created;
+            self.set_zero(created);
+        }
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
         self.out.flush()
+    }
+}
+
+/// Nanoseconds from `zero` to `at` (negative when `at` came first).
+fn since(zero: Instant, at: Instant) -> i64 {
+    if at >= zero {
+        (at - zero).as_nanos() as i64
+    } else {
+        -((zero - at).as_nanos() as i64)
     }
 }
 

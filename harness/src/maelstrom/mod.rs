@@ -14,12 +14,14 @@
 //! - [`workload`], [`client`], [`check`]: Maelstrom's workloads, their
 //!   clients and checkers;
 //! - [`run`]: one run, start to verdict; [`cli`]: `faultline maelstrom test`;
-//! - [`report`]: messages per operation.
+//! - [`report`]: messages per operation; [`lamport`]: the report's
+//!   Messages section and its Lamport diagram.
 
 pub mod check;
 pub mod cli;
 pub mod client;
 pub mod journal;
+pub mod lamport;
 pub mod platform;
 pub mod probe;
 pub mod protocol;

@@ -34,9 +34,16 @@ pub struct MaelstromCluster {
     procs: Vec<Proc>,
     router: mpsc::Sender<Input>,
     generation: u64,
+    one_way: bool,
 }
 
 impl MaelstromCluster {
+    /// Makes every partition one-way (see [`one_way_grudge`]).
+    pub fn with_one_way_partitions(mut self, one_way: bool) -> Self {
+        self.one_way = one_way;
+        self
+    }
+
     /// A cluster of `specs` each running `command`, wired to `router`.
     /// Nothing starts yet.
     pub fn new(command: NodeCommand, specs: Vec<NodeSpec>, router: mpsc::Sender<Input>) -> Self {
@@ -53,6 +60,7 @@ impl MaelstromCluster {
             procs,
             router,
             generation: 0,
+            one_way: false,
         }
     }
 
@@ -112,6 +120,31 @@ impl MaelstromCluster {
             }
         }
     }
+}
+
+/// The one-way form of `cut`: of each pair that cannot talk, only the
+/// node on the smaller side (the smallest group it belongs to; the lower
+/// index on a tie) cannot send to the other, which still reaches it. An
+/// isolated node hears everyone and nobody hears it.
+pub fn one_way_grudge(cut: &Cut) -> HashSet<(usize, usize)> {
+    let side = |i: usize| {
+        cut.groups
+            .iter()
+            .filter(|g| g.contains(&i))
+            .map(Vec::len)
+            .min()
+            .unwrap_or(usize::MAX)
+    };
+    cut.blocked
+        .iter()
+        .map(|&(a, b)| {
+            if (side(a), a) <= (side(b), b) {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        })
+        .collect()
 }
 
 /// Copies lines from the router's queue to a node's stdin until either ends.
@@ -248,14 +281,15 @@ impl Platform for MaelstromCluster {
     }
 
     fn set_partition(&mut self, cut: Option<&Cut>) -> Result<(), ClusterError> {
-        let grudge: HashSet<(usize, usize)> = cut
-            .map(|c| {
-                c.blocked
-                    .iter()
-                    .flat_map(|&(a, b)| [(a, b), (b, a)])
-                    .collect()
-            })
-            .unwrap_or_default();
+        let grudge: HashSet<(usize, usize)> = match cut {
+            None => HashSet::new(),
+            Some(c) if self.one_way => one_way_grudge(c),
+            Some(c) => c
+                .blocked
+                .iter()
+                .flat_map(|&(a, b)| [(a, b), (b, a)])
+                .collect(),
+        };
         let _ = self.router.send(Input::SetGrudge(grudge));
         Ok(())
     }
@@ -289,6 +323,18 @@ impl Platform for MaelstromCluster {
 
     fn shutdown(&mut self) {
         self.kill_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_way_isolation_mutes_the_isolated_node_only() {
+        let cut = Cut::isolate("isolate", 3, &[1]);
+        let g = one_way_grudge(&cut);
+        assert_eq!(g, HashSet::from([(1, 0), (1, 2)]));
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Extras {
     pub latency: Latency,
     /// The broadcast topology's name.
     pub topology: String,
+    /// Whether partitions are one-way (see [`super::platform::one_way_grudge`]).
+    pub one_way_partitions: bool,
 }
 
 impl Default for Extras {
@@ -54,6 +56,7 @@ impl Default for Extras {
                 dist: LatencyDist::Constant,
             },
             topology: "grid".into(),
+            one_way_partitions: false,
         }
     }
 }
@@ -127,6 +130,10 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         serde_json::to_value(extras.latency.dist)?,
     );
     other.insert("topology".into(), extras.topology.clone().into());
+    other.insert(
+        "one_way_partitions".into(),
+        extras.one_way_partitions.into(),
+    );
     dir.write_json(&dir.test_json(), &test)
         .context("writing test.json")?;
     eprintln!(
@@ -144,8 +151,8 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
     eprintln!("  node: {}", command.to_vec().join(" "));
     eprintln!("  store: {}", dir.path.display());
 
-    let journal = Journal::create(&dir.path.join(JOURNAL_FILE), Instant::now())
-        .context("creating messages.jsonl")?;
+    let journal =
+        Journal::create(&dir.path.join(JOURNAL_FILE)).context("creating messages.jsonl")?;
     let mut router = Router::start(
         RouterConfig {
             ids: ids.clone(),
@@ -156,7 +163,8 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         journal,
     )
     .context("starting the router")?;
-    let cluster = MaelstromCluster::new(command, specs.clone(), router.sender());
+    let cluster = MaelstromCluster::new(command, specs.clone(), router.sender())
+        .with_one_way_partitions(extras.one_way_partitions);
     let platform: SharedPlatform = Arc::new(Mutex::new(cluster));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
