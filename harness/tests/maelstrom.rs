@@ -194,6 +194,54 @@ fn g_counter_over_seq_kv_passes_under_partitions_at_seeds_1_to_3() {
 }
 
 #[test]
+fn unique_ids_survive_kills_and_a_g_set_heals_under_latency_and_one_way_partitions() {
+    let (code, out, _) = test(
+        "unique-ids",
+        &example("unique_ids.py"),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "3",
+            "--rate",
+            "50",
+            "--nemesis",
+            "kill",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 duplicated"), "{out}");
+    let g_set = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/maelstrom/g_set.py");
+    let (code, out, dir) = test(
+        "g-set",
+        &g_set.display().to_string(),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "3",
+            "--rate",
+            "30",
+            "--nemesis",
+            "partition",
+            "--one-way-partitions",
+            "--latency",
+            "10",
+            "--latency-dist",
+            "exponential",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("final read holds all"), "{out}");
+    let report = std::fs::read_to_string(dir.unwrap().join("report.html")).unwrap();
+    assert!(report.contains("id=\"lamport\"") && report.contains("per operation"));
+}
+
+#[test]
 fn raft_lin_kv_passes_partitions_and_pauses() {
     let (code, out, _) = test(
         "lin-kv",

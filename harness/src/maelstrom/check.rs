@@ -381,7 +381,7 @@ mod tests {
             "{:?}",
             f.lines
         );
-        let all = vec![
+        let all = [
             events[..6].to_vec(),
             vec![
                 ev(6, 11, Invoke, "read", Value::Null),

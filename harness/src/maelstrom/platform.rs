@@ -326,6 +326,12 @@ impl Platform for MaelstromCluster {
     }
 }
 
+impl Drop for MaelstromCluster {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,11 +341,5 @@ mod tests {
         let cut = Cut::isolate("isolate", 3, &[1]);
         let g = one_way_grudge(&cut);
         assert_eq!(g, HashSet::from([(1, 0), (1, 2)]));
-    }
-}
-
-impl Drop for MaelstromCluster {
-    fn drop(&mut self) {
-        self.kill_all();
     }
 }

@@ -438,7 +438,7 @@ impl State {
             } => {
                 let current = self.nodes[node].as_ref().map(|l| l.generation);
                 if current == Some(generation) {
-                    self.from_node(node, &line);
+                    self.node_line(node, &line);
                 }
             }
             Input::Client(msg) => {
@@ -549,7 +549,7 @@ impl State {
         }
     }
 
-    fn from_node(&mut self, node: usize, line: &str) {
+    fn node_line(&mut self, node: usize, line: &str) {
         let msg = match parse_line(line) {
             Ok(m) => m,
             Err(LineError::MissingSrc) => {

@@ -238,6 +238,9 @@ fn number(x: f64) -> String {
 /// choices (same seed, same options, the same scenario and system), from
 /// `test.json`.
 pub fn reproduce_command(test: &TestRecord) -> String {
+    if let Some(line) = crate::maelstrom::cli::reproduce(test) {
+        return line;
+    }
     let o = &test.options;
     let mut parts = vec!["faultline run".to_string()];
     if let Some(s) = &o.scenario {
