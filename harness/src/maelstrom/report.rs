@@ -6,7 +6,6 @@ use std::path::Path;
 use faultline_checker::history::{Event, EventType};
 
 use super::journal;
-use super::router::is_client;
 
 /// Message counts of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +46,6 @@ pub fn traffic(path: &Path, events: &[Event]) -> Option<Traffic> {
         if is_node(src) && is_node(dest) {
             between_nodes += 1;
         }
-        debug_assert!(!is_client(src) || !is_node(src));
     }
     let operations = events
         .iter()

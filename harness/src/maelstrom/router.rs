@@ -118,14 +118,6 @@ pub struct BadNode {
     pub line: String,
 }
 
-impl BadNode {
-    /// Whether the node never came up (no test could run): a harness
-    /// failure rather than an invalid run.
-    pub fn never_started(&self) -> bool {
-        matches!(self.breach, Breach::NoSetupReply(_)) && self.line.contains("init")
-    }
-}
-
 impl std::fmt::Display for BadNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = &self.node;
@@ -308,6 +300,11 @@ impl Router {
     /// Whether every node answered its setup.
     pub fn all_ready(&self) -> bool {
         self.lock().ready.iter().all(|r| *r)
+    }
+
+    /// The first node (index) that has not answered its setup, if any.
+    pub fn first_not_ready(&self) -> Option<usize> {
+        self.lock().ready.iter().position(|r| !*r)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Status> {

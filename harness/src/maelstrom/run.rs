@@ -345,8 +345,9 @@ impl Live<'_> {
                 return None;
             }
             if Instant::now() > limit {
+                let i = self.router.first_not_ready().unwrap_or(0);
                 return Some(BadNode {
-                    node: "n0".into(),
+                    node: self.ids[i].clone(),
                     breach: Breach::NoSetupReply("init".into()),
                     line: "(the router never heard back)".into(),
                 });

@@ -78,6 +78,23 @@ impl Workload {
         }
     }
 
+    /// One line of help: what clients do, what the checker demands.
+    pub fn description(self) -> &'static str {
+        match self {
+            Workload::Echo => "echo messages; every reply echoes what was sent",
+            Workload::UniqueIds => "generate ids; none handed out twice",
+            Workload::Broadcast => {
+                "broadcast integers over a topology, read them; every acknowledged one in every node's final read"
+            }
+            Workload::GSet => "add elements, read the set; every acknowledged one in every node's final read",
+            Workload::GCounter => {
+                "add non-negative deltas, read; final reads between the acknowledged sum and it plus the indefinite adds"
+            }
+            Workload::PnCounter => "add deltas of either sign, read; final reads within the sums the indefinite adds allow",
+            Workload::LinKv => "read / write / cas on integer keys; linearizability (register model per key)",
+        }
+    }
+
     /// The workload named `name`; unsupported Maelstrom workloads and
     /// unknown names get a message saying which are supported.
     pub fn parse(name: &str) -> Result<Workload, String> {
