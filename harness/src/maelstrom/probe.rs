@@ -3,7 +3,8 @@
 //! leader targets fall back to the node drawn with the schedule, and
 //! scenario steps naming the leader (`leader`, `follower`,
 //! `minority-with-leader`, `majority-without-leader`, `shortest-log`,
-//! `longest-log`) find nobody to hit.
+//! `longest-log`) find nobody to hit, and a `wait` until a leader is never
+//! met.
 
 use crate::nemesis::executor::ProbeFuture;
 use crate::nemesis::Probe;
