@@ -28,6 +28,8 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+#[cfg(test)]
+use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -38,6 +40,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+#[cfg(test)]
+use super::journal;
 use super::journal::Journal;
 use super::protocol::{parse_line, Envelope, LineError};
 use super::services::Services;
@@ -657,4 +661,163 @@ impl State {
 pub fn is_client(id: &str) -> bool {
     id.strip_prefix('c')
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::maelstrom::journal;
+    use std::path::PathBuf;
+
+    struct Harness {
+        router: Router,
+        stdins: Vec<mpsc::Receiver<String>>,
+        journal: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    fn start(n: usize, latency_ms: f64) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("messages.jsonl");
+        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let router = Router::start(
+            RouterConfig {
+                ids,
+                latency: Latency {
+                    mean_ms: latency_ms,
+                    dist: LatencyDist::Constant,
+                },
+                topology: None,
+                seed: 1,
+            },
+            Journal::create(&journal).unwrap(),
+        )
+        .unwrap();
+        let mut stdins = Vec::new();
+        for node in 0..n {
+            let (tx, rx) = mpsc::channel();
+            router
+                .sender()
+                .send(Input::Attach {
+                    node,
+                    generation: 1,
+                    stdin: tx,
+                })
+                .unwrap();
+            stdins.push(rx);
+        }
+        Harness {
+            router,
+            stdins,
+            journal,
+            _dir: dir,
+        }
+    }
+
+    fn line(h: &Harness, node: usize, text: &str) {
+        h.router
+            .sender()
+            .send(Input::NodeLine {
+                node,
+                generation: 1,
+                line: text.to_string(),
+            })
+            .unwrap();
+    }
+
+    /// The lines node `i` got, waiting up to `wait` for the last ones.
+    fn received(h: &Harness, i: usize, wait: Duration) -> Vec<String> {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + wait;
+        while let Ok(l) =
+            h.stdins[i].recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            got.push(l);
+        }
+        got
+    }
+
+    #[test]
+    fn a_message_in_flight_when_a_partition_starts_is_dropped_at_delivery() {
+        let mut h = start(2, 200.0);
+        line(
+            &h,
+            0,
+            r#"{"src":"n0","dest":"n1","body":{"type":"gossip","msg_id":1}}"#,
+        );
+        h.router
+            .sender()
+            .send(Input::SetGrudge(HashSet::from([(0, 1)])))
+            .unwrap();
+        let got = received(&h, 1, Duration::from_millis(500));
+        assert!(got.iter().all(|l| !l.contains("gossip")), "{got:?}");
+        h.router.stop().unwrap();
+        let entries = journal::read(&h.journal).unwrap();
+        assert!(entries
+            .iter()
+            .any(|e| e.ev == "drop" && e.why.as_deref() == Some("partition")));
+        assert!(h.router.bad_nodes().is_empty());
+    }
+
+    #[test]
+    fn a_one_way_grudge_lets_the_other_direction_through() {
+        let h = start(2, 0.0);
+        h.router
+            .sender()
+            .send(Input::SetGrudge(HashSet::from([(0, 1)])))
+            .unwrap();
+        line(
+            &h,
+            1,
+            r#"{"src":"n1","dest":"n0","body":{"type":"gossip","msg_id":1}}"#,
+        );
+        let got = received(&h, 0, Duration::from_millis(300));
+        assert!(got.iter().any(|l| l.contains("gossip")), "{got:?}");
+    }
+
+    #[test]
+    fn a_forged_src_and_an_unknown_dest_are_named() {
+        let h = start(2, 0.0);
+        line(
+            &h,
+            0,
+            r#"{"src":"n1","dest":"n0","body":{"type":"gossip"}}"#,
+        );
+        line(
+            &h,
+            1,
+            r#"{"src":"n1","dest":"lin-kvv","body":{"type":"read"}}"#,
+        );
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while h.router.bad_nodes().len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let bad = h.router.bad_nodes();
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert_eq!(bad[0].node, "n0");
+        assert_eq!(bad[0].breach, Breach::WrongSrc("n1".into()));
+        assert_eq!(bad[1].breach, Breach::UnknownDest("lin-kvv".into()));
+        assert!(bad[1].to_string().contains(r#""dest":"lin-kvv""#));
+    }
+
+    #[test]
+    fn nodes_get_init_with_every_id_and_services_answer() {
+        let h = start(2, 0.0);
+        let init = received(&h, 1, Duration::from_millis(100));
+        assert!(
+            init[0].contains(r#""node_id":"n1""#) && init[0].contains(r#""node_ids":["n0","n1"]"#),
+            "{init:?}"
+        );
+        line(
+            &h,
+            1,
+            r#"{"src":"n1","dest":"lin-tso","body":{"type":"ts","msg_id":7}}"#,
+        );
+        let got = received(&h, 1, Duration::from_millis(300));
+        assert!(
+            got.iter()
+                .any(|l| l.contains("ts_ok") && l.contains(r#""in_reply_to":7"#)),
+            "{got:?}"
+        );
+    }
 }
