@@ -55,6 +55,7 @@ class SeqKV:
         self.lock = threading.Lock()
 
     def handle(self, src, body):
+        """The reply body to `body` from node `src`."""
         with self.lock:
             t = body.get("type")
             key = json.dumps(body.get("key"))
@@ -114,6 +115,7 @@ class Cluster:
     # ---- processes ----------------------------------------------------
 
     def start(self, nid):
+        """Start node `nid` in its directory and wait for `init_ok`."""
         cwd = os.path.join(self.root, nid)
         err = open(os.path.join(cwd, "stderr.log"), "ab")
         proc = subprocess.Popen(self.cmd, cwd=cwd, stdin=subprocess.PIPE,
@@ -132,6 +134,7 @@ class Cluster:
               f"{nid} answered init with {reply}")
 
     def kill(self, nid):
+        """SIGKILL a node's process group; messages to it are discarded."""
         proc = self.procs.pop(nid)
         self.writers.pop(nid).put(None)
         os.killpg(proc.pid, signal.SIGKILL)
@@ -142,10 +145,12 @@ class Cluster:
         os.killpg(self.procs[nid].pid, sig)
 
     def restart(self, nid):
+        """Kill a node and start it again in the same directory."""
         self.kill(nid)
         self.start(nid)
 
     def close(self):
+        """Kill every node."""
         for nid in list(self.procs):
             self.kill(nid)
 
@@ -159,10 +164,12 @@ class Cluster:
                             if where[a] != where[b]}
 
     def heal(self):
+        """Deliver every message again."""
         with self.lock:
             self.blocked = set()
 
     def _pump(self, nid, proc):
+        """Route each stdout line of a node."""
         for raw in proc.stdout:
             try:
                 msg = json.loads(raw)
@@ -193,6 +200,7 @@ class Cluster:
                 return
 
     def deliver(self, msg):
+        """Route one message: to a node, the seq-kv service or a client."""
         src, dest = msg["src"], msg["dest"]
         if dest == "seq-kv":
             body = self.seq_kv.handle(src, msg["body"])
@@ -216,6 +224,7 @@ class Cluster:
     # ---- clients ------------------------------------------------------
 
     def client(self):
+        """A new client with a fresh id."""
         return Client(self, f"c{next(self.client_ids)}")
 
 
@@ -263,6 +272,7 @@ def until(fn, timeout, step=0.1):
 # ---- checks ---------------------------------------------------------------
 
 def check_echo(root):
+    """echo echoes; an unknown type gets error 10."""
     c = Cluster("echo.py", [], 1, root)
     try:
         cl = c.client()
@@ -279,6 +289,7 @@ def check_echo(root):
 
 
 def check_unique_ids(root):
+    """Ids from 3 nodes, two of them restarted twice, are unique."""
     c = Cluster("unique_ids.py", [], 3, root)
     try:
         ids = []
@@ -322,6 +333,7 @@ def _broadcast_partitioned(root, args):
 
 
 def check_broadcast_heals(root):
+    """Values cut off by a partition reach every node after the heal."""
     c, values = _broadcast_partitioned(root, [])
     try:
         cl = c.client()
@@ -337,6 +349,7 @@ def check_broadcast_heals(root):
 
 
 def check_broadcast_no_retry_loses(root):
+    """With --no-retry, values cut off by a partition stay lost."""
     c, values = _broadcast_partitioned(root, ["--no-retry"])
     try:
         time.sleep(1.5)
@@ -358,6 +371,8 @@ def check_broadcast_no_retry_loses(root):
 
 
 def check_counter(root):
+    """Concurrent adds (negative too) through a stale seq-kv sum up on
+    every node; a bad delta gets error 12."""
     c = Cluster("counter.py", [], 3, root, seed=7)
     try:
         cl = c.client()
@@ -437,6 +452,8 @@ def write_somewhere(cluster, cl, key, value, timeout=8):
 
 
 def check_raft_basic(root):
+    """Election, reads and cas semantics, forwarding, a killed leader
+    replaced, an isolated leader, convergence, one leader a term."""
     c = Cluster("raft_kv.py", [], 3, root)
     watch = RaftWatch(c)
     try:
@@ -543,6 +560,7 @@ def _raft_full_restart(root, args):
 
 
 def check_raft_persists(root):
+    """All three persistent nodes killed: data and term survive."""
     r, before, after = _raft_full_restart(root, [])
     check(r and r["type"] == "read_ok" and r["value"] == 42,
           f"after restarting all nodes read x gave {r}")
@@ -550,6 +568,7 @@ def check_raft_persists(root):
 
 
 def check_raft_volatile_forgets(root):
+    """All three --volatile nodes killed: the data is gone."""
     r, before, after = _raft_full_restart(root, ["--volatile"])
     check(r and r["type"] == "error" and r["code"] == 20,
           f"volatile nodes still know x: {r}")
@@ -561,6 +580,10 @@ CHECKS = [check_echo, check_unique_ids, check_broadcast_heals,
           check_raft_persists, check_raft_volatile_forgets]
 
 
+def on_alarm(*_):
+    raise CheckFailed("self-check exceeded 150 s")
+
+
 def main():
     global VERBOSE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -570,8 +593,7 @@ def main():
                         help="keep the node directories (stderr logs)")
     args = parser.parse_args()
     VERBOSE = args.v
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(
-        CheckFailed("self-check exceeded 150 s")))
+    signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(150)
     root = tempfile.mkdtemp(prefix="maelstrom-selfcheck-")
     failed = 0
