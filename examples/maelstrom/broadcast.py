@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Maelstrom `broadcast` workload node (also serves `g-set`-style reads).
+"""Maelstrom `broadcast` and `g-set` workload node.
 
 Client operations:
     topology  {topology: {node: [neighbours]}}  -> topology_ok
     broadcast {message}                         -> broadcast_ok
-    read                                        -> read_ok {messages}
+    add       {element}                         -> add_ok      (g-set)
+    read                                        -> read_ok {messages, value}
+(`read_ok` carries the set twice: `messages` for broadcast, `value` for
+g-set.)
 
 Between nodes: `gossip` {messages: [...]} -> `gossip_ok`. A node that learns
 new values (from a client or a neighbour) sends them to each of its
@@ -70,8 +73,15 @@ class Broadcast:
         self.learn([msg["body"]["message"]], came_from=msg["src"])
         return {"type": "broadcast_ok"}
 
+    def add(self, msg):
+        if "element" not in msg["body"]:
+            raise RPCError(MALFORMED_REQUEST, "add needs element")
+        self.learn([msg["body"]["element"]], came_from=msg["src"])
+        return {"type": "add_ok"}
+
     def read(self, _msg):
-        return {"type": "read_ok", "messages": list(self.messages.values())}
+        values = list(self.messages.values())
+        return {"type": "read_ok", "messages": values, "value": values}
 
     def gossip(self, msg):
         values = msg["body"].get("messages")
@@ -149,6 +159,7 @@ def main():
                       retry_s=args.retry_ms / 1000)
     node.on("topology", state.topology)
     node.on("broadcast", state.broadcast)
+    node.on("add", state.add)
     node.on("read", state.read)
     node.on("gossip", state.gossip)
     if not args.no_retry:

@@ -343,6 +343,10 @@ def check_broadcast_heals(root):
             return all(r and set(r["messages"]) == values for r in reads)
 
         check(until(all_have, 5), "values missing 5 s after the heal")
+        r = cl.call("n3", {"type": "add", "element": 99})
+        check(r and r["type"] == "add_ok", f"g-set add {r}")
+        check(until(lambda: 99 in cl.call("n0", {"type": "read"})["value"],
+                    3), "g-set element 99 never reached n0")
         check(not c.errors, c.errors)
     finally:
         c.close()
