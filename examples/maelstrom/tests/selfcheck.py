@@ -14,6 +14,7 @@ Every process is killed at the end, and the whole run is bounded by an alarm.
 """
 
 import argparse
+import heapq
 import itertools
 import json
 import os
@@ -91,7 +92,14 @@ class SeqKV:
 class Cluster:
     """N node processes and the router between them."""
 
-    def __init__(self, script, args, n, root, seed=1):
+    def __init__(self, script, args, n, root, seed=1, latency_ms=0):
+        self.latency = latency_ms / 1000
+        self.rng = random.Random(seed)
+        self.delayed = []  # heap of (due, seq, msg) between nodes
+        self.delay_seq = itertools.count()
+        self.delay_cv = threading.Condition()
+        if self.latency:
+            threading.Thread(target=self._delay_loop, daemon=True).start()
         self.cmd = [sys.executable, os.path.join(NODES, script), *args]
         self.ids = [f"n{i}" for i in range(n)]
         self.root = root
@@ -199,9 +207,31 @@ class Cluster:
             except (BrokenPipeError, ValueError, OSError):
                 return
 
-    def deliver(self, msg):
-        """Route one message: to a node, the seq-kv service or a client."""
+    def _delay_loop(self):
+        """Deliver node-to-node messages when their delay is over."""
+        while True:
+            with self.delay_cv:
+                while not self.delayed or self.delayed[0][0] > \
+                        time.monotonic():
+                    wait = (self.delayed[0][0] - time.monotonic()
+                            if self.delayed else None)
+                    self.delay_cv.wait(wait)
+                _, _, msg = heapq.heappop(self.delayed)
+            self.deliver(msg, delayed=True)
+
+    def deliver(self, msg, delayed=False):
+        """Route one message: to a node, the seq-kv service or a client.
+        With a latency, messages between nodes wait a uniform random delay
+        in [0, latency] (so they may be reordered); a partition applies at
+        delivery."""
         src, dest = msg["src"], msg["dest"]
+        if self.latency and not delayed and src in self.ids and \
+                dest in self.ids:
+            with self.delay_cv:
+                due = time.monotonic() + self.rng.uniform(0, self.latency)
+                heapq.heappush(self.delayed, (due, next(self.delay_seq), msg))
+                self.delay_cv.notify()
+            return
         if dest == "seq-kv":
             body = self.seq_kv.handle(src, msg["body"])
             body["in_reply_to"] = msg["body"].get("msg_id")
