@@ -382,6 +382,33 @@ def check_broadcast_heals(root):
         c.close()
 
 
+def check_broadcast_survives_kill(root):
+    """A killed node keeps what it acknowledged and passes it on after its
+    restart; with --volatile it forgets."""
+    for args, keeps in (([], True), (["--volatile"], False)):
+        c = Cluster("broadcast.py", args, 3, os.path.join(root, str(keeps)))
+        try:
+            cl = c.client()
+            topo = {"n0": ["n1"], "n1": ["n0", "n2"], "n2": ["n1"]}
+            for nid in c.ids:
+                cl.call(nid, {"type": "topology", "topology": topo})
+            c.partition(["n1"], ["n0", "n2"])
+            for v in (1, 2, 3):
+                r = cl.call("n1", {"type": "broadcast", "message": v})
+                check(r and r["type"] == "broadcast_ok", f"broadcast {r}")
+            c.restart("n1")
+            c.heal()
+
+            def everywhere():
+                reads = [cl.call(n, {"type": "read"}) for n in c.ids]
+                return all(set(r["messages"]) == {1, 2, 3} for r in reads)
+            got = until(everywhere, 3)
+            check(bool(got) == keeps,
+                  f"{args}: values everywhere after a kill: {bool(got)}")
+        finally:
+            c.close()
+
+
 def check_broadcast_no_retry_loses(root):
     """With --no-retry, values cut off by a partition stay lost."""
     c, values = _broadcast_partitioned(root, ["--no-retry"])
@@ -610,8 +637,9 @@ def check_raft_volatile_forgets(root):
 
 
 CHECKS = [check_echo, check_unique_ids, check_broadcast_heals,
-          check_broadcast_no_retry_loses, check_counter, check_raft_basic,
-          check_raft_persists, check_raft_volatile_forgets]
+          check_broadcast_survives_kill, check_broadcast_no_retry_loses,
+          check_counter, check_raft_basic, check_raft_persists,
+          check_raft_volatile_forgets]
 
 
 def on_alarm(*_):
