@@ -519,10 +519,7 @@ def check_raft_basic(root):
     watch = RaftWatch(c)
     try:
         cl = c.client()
-        t0 = time.monotonic()
         check(write_somewhere(c, cl, "a", 1), "no write_ok within 8 s")
-        elect = time.monotonic() - t0
-        check(elect < 5, f"first write took {elect:.1f}s")
         for term, leaders in watch.leaders.items():
             check(len(leaders) == 1, f"term {term} leaders {leaders}")
         for nid in c.ids:
@@ -550,10 +547,9 @@ def check_raft_basic(root):
         # kill the leader: another one takes over
         old = watch.leader()
         c.kill(old)
-        t0 = time.monotonic()
-        check(write_somewhere(c, cl, "b", 2), "no write after leader kill")
+        check(write_somewhere(c, cl, "b", 2),
+              "no write within 8 s of the leader's kill")
         check(watch.leader() != old, f"leader still {old}")
-        check(time.monotonic() - t0 < 6, "leader replaced too slowly")
         c.start(old)
         r = until(lambda: (lambda r: r if r and r.get("value") == 2
                            else None)(cl.call(old, {"type": "read",
@@ -568,7 +564,6 @@ def check_raft_basic(root):
                     timeout=1.5)
         check(r is None or r["type"] == "error" and r["code"] in (0, 11, 13),
               f"isolated leader answered {r}")
-        t0 = time.monotonic()
 
         def majority_write():
             for nid in rest:
