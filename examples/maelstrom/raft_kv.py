@@ -424,9 +424,9 @@ class Raft:
         self.storage.sync()
         self.durable = len(self.log) - 1
         last_new = prev + len(entries)
-        if b["leader_commit"] > self.commit:
-            self.commit = min(b["leader_commit"], last_new)
-            self.apply()
+        # max: a late, reordered append_entries must not lower the index
+        self.commit = max(self.commit, min(b["leader_commit"], last_new))
+        self.apply()
         return {"type": "append_entries_ok", "term": self.term,
                 "success": True}
 
