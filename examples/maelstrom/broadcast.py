@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Maelstrom `broadcast` workload node (also serves `g-set`-style reads).
+"""Maelstrom `broadcast` and `g-set` workload node.
 
 Client operations:
     topology  {topology: {node: [neighbours]}}  -> topology_ok
     broadcast {message}                         -> broadcast_ok
-    read                                        -> read_ok {messages}
+    add       {element}                         -> add_ok      (g-set)
+    read                                        -> read_ok {messages, value}
+(`read_ok` carries the set twice: `messages` for broadcast, `value` for
+g-set.)
 
 Between nodes: `gossip` {messages: [...]} -> `gossip_ok`. A node that learns
 new values (from a client or a neighbour) sends them to each of its
@@ -13,17 +16,22 @@ except the neighbour it learned them from. The values each neighbour has not
 acknowledged are kept per neighbour and sent again, batched, every
 `--retry-ms` milliseconds (default 300) until a `gossip_ok` for a message
 carrying them comes back, so values lost to a partition arrive after it
-heals. `broadcast_ok` is sent as soon as the value is stored locally.
+heals.
+
+Values are kept in `broadcast-<node>.jsonl` in the working directory (one
+value a line, fsynced before the `broadcast_ok`, `add_ok` or `gossip_ok`
+that acknowledges them), so a killed node keeps what it acknowledged: on
+start it reads the file back (dropping a torn last line) and gossips every
+value to all its neighbours again until they acknowledge it (the topology is
+not kept: after a restart the neighbours are all other nodes).
 
 Flags:
     --no-retry    send each value to each neighbour once and never again:
                   values dropped by a partition stay lost, which a harness
                   must report (lost elements).
     --retry-ms N  resend period for unacknowledged values.
-
-State is in memory only: a killed node forgets what it had (it learns new
-values again, but old ones are only re-sent by neighbours that have not had
-them acknowledged).
+    --volatile    keep the values in memory only: a killed node forgets
+                  them (a harness killing nodes must report lost elements).
 """
 
 import argparse
@@ -41,14 +49,45 @@ class Broadcast:
     """The broadcast node's state and handlers (all run under the node's
     lock)."""
 
-    def __init__(self, node, retry, retry_s):
+    def __init__(self, node, retry, retry_s, volatile):
         self.node = node
         self.retry = retry
         self.retry_s = retry_s
+        self.volatile = volatile
+        self.store = None  # the values file, open for appending
         self.messages = {}  # canonical JSON text -> value
         self.neighbours = None
         # neighbour -> {canonical JSON text: monotonic time last sent}
         self.unacked = {}
+
+    def on_init(self):
+        """Read back the values of an earlier life, to gossip them again."""
+        if self.volatile or self.store is not None:
+            return
+        path = f"broadcast-{self.node.node_id}.jsonl"
+        values = []
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = f.read().split("\n")
+            for i, line in enumerate(lines):
+                if i == len(lines) - 1:
+                    break  # "" after the last newline, or a torn line
+                try:
+                    values.append(json.loads(line))
+                except ValueError as err:
+                    sys.exit(f"{path}:{i + 1}: damaged value: {err}")
+        with open(path + ".tmp", "w") as f:  # without any torn tail
+            f.write("".join(_canonical(v) + "\n" for v in values))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(path + ".tmp", path)
+        self.store = open(path, "a")
+        for v in values:  # sent by the retry timer, after init_ok
+            key = _canonical(v)
+            self.messages[key] = v
+            if self.retry:
+                for nbr in self.my_neighbours():
+                    self.unacked.setdefault(nbr, {})[key] = 0.0
 
     def my_neighbours(self):
         if self.neighbours is None:
@@ -70,8 +109,15 @@ class Broadcast:
         self.learn([msg["body"]["message"]], came_from=msg["src"])
         return {"type": "broadcast_ok"}
 
+    def add(self, msg):
+        if "element" not in msg["body"]:
+            raise RPCError(MALFORMED_REQUEST, "add needs element")
+        self.learn([msg["body"]["element"]], came_from=msg["src"])
+        return {"type": "add_ok"}
+
     def read(self, _msg):
-        return {"type": "read_ok", "messages": list(self.messages.values())}
+        values = list(self.messages.values())
+        return {"type": "read_ok", "messages": values, "value": values}
 
     def gossip(self, msg):
         values = msg["body"].get("messages")
@@ -89,6 +135,10 @@ class Broadcast:
                 new.append(key)
         if not new:
             return
+        if self.store is not None:
+            self.store.write("".join(k + "\n" for k in new))
+            self.store.flush()
+            os.fsync(self.store.fileno())
         for nbr in self.my_neighbours():
             if nbr == came_from:
                 continue
@@ -143,12 +193,16 @@ def main():
                         help="send each value once; never resend")
     parser.add_argument("--retry-ms", type=int, default=300,
                         help="resend period for unacknowledged values")
+    parser.add_argument("--volatile", action="store_true",
+                        help="keep the values in memory only")
     args = parser.parse_args()
     node = Node()
     state = Broadcast(node, retry=not args.no_retry,
-                      retry_s=args.retry_ms / 1000)
+                      retry_s=args.retry_ms / 1000, volatile=args.volatile)
+    node.on_init(state.on_init)
     node.on("topology", state.topology)
     node.on("broadcast", state.broadcast)
+    node.on("add", state.add)
     node.on("read", state.read)
     node.on("gossip", state.gossip)
     if not args.no_retry:

@@ -46,7 +46,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the examples directory clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from maelstrom_node import (KEY_DOES_NOT_EXIST, MALFORMED_REQUEST,  # noqa: E402
+from maelstrom_node import (  # noqa: E402
+                            KEY_DOES_NOT_EXIST, MALFORMED_REQUEST,
                             PRECONDITION_FAILED, TEMPORARILY_UNAVAILABLE,
                             TIMEOUT, Node, RPCError)
 

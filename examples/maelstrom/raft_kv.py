@@ -59,7 +59,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the examples directory clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from maelstrom_node import (KEY_DOES_NOT_EXIST, MALFORMED_REQUEST,  # noqa: E402
+from maelstrom_node import (  # noqa: E402
+                            KEY_DOES_NOT_EXIST, MALFORMED_REQUEST,
                             PRECONDITION_FAILED, TEMPORARILY_UNAVAILABLE,
                             TIMEOUT, Node, RPCError, log)
 
@@ -214,8 +215,9 @@ class Raft:
         self.log.extend(entries)
         self.durable = len(self.log) - 1
         self.reset_deadline()
+        mode = "volatile" if self.volatile else "persistent"
         log(f"{self.node.node_id}: term {self.term} vote {self.voted_for} "
-            f"log {len(entries)} entries ({'volatile' if self.volatile else 'persistent'})")
+            f"log {len(entries)} entries ({mode})")
 
     def peers(self):
         return [n for n in self.node.node_ids if n != self.node.node_id]
@@ -422,9 +424,9 @@ class Raft:
         self.storage.sync()
         self.durable = len(self.log) - 1
         last_new = prev + len(entries)
-        if b["leader_commit"] > self.commit:
-            self.commit = min(b["leader_commit"], last_new)
-            self.apply()
+        # max: a late, reordered append_entries must not lower the index
+        self.commit = max(self.commit, min(b["leader_commit"], last_new))
+        self.apply()
         return {"type": "append_entries_ok", "term": self.term,
                 "success": True}
 
@@ -482,7 +484,8 @@ class Raft:
             raise RPCError(MALFORMED_REQUEST, f"not a lin-kv operation: {f}")
         missing = [k for k in need if k not in body]
         if missing:
-            raise RPCError(MALFORMED_REQUEST, f"{f} needs {', '.join(missing)}")
+            raise RPCError(MALFORMED_REQUEST,
+                           f"{f} needs {', '.join(missing)}")
         return dict({k: body[k] for k in need}, type=f)
 
     def propose(self, op, answer):

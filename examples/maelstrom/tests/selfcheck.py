@@ -14,6 +14,7 @@ Every process is killed at the end, and the whole run is bounded by an alarm.
 """
 
 import argparse
+import heapq
 import itertools
 import json
 import os
@@ -55,6 +56,7 @@ class SeqKV:
         self.lock = threading.Lock()
 
     def handle(self, src, body):
+        """The reply body to `body` from node `src`."""
         with self.lock:
             t = body.get("type")
             key = json.dumps(body.get("key"))
@@ -90,7 +92,14 @@ class SeqKV:
 class Cluster:
     """N node processes and the router between them."""
 
-    def __init__(self, script, args, n, root, seed=1):
+    def __init__(self, script, args, n, root, seed=1, latency_ms=0):
+        self.latency = latency_ms / 1000
+        self.rng = random.Random(seed)
+        self.delayed = []  # heap of (due, seq, msg) between nodes
+        self.delay_seq = itertools.count()
+        self.delay_cv = threading.Condition()
+        if self.latency:
+            threading.Thread(target=self._delay_loop, daemon=True).start()
         self.cmd = [sys.executable, os.path.join(NODES, script), *args]
         self.ids = [f"n{i}" for i in range(n)]
         self.root = root
@@ -114,6 +123,7 @@ class Cluster:
     # ---- processes ----------------------------------------------------
 
     def start(self, nid):
+        """Start node `nid` in its directory and wait for `init_ok`."""
         cwd = os.path.join(self.root, nid)
         err = open(os.path.join(cwd, "stderr.log"), "ab")
         proc = subprocess.Popen(self.cmd, cwd=cwd, stdin=subprocess.PIPE,
@@ -132,6 +142,7 @@ class Cluster:
               f"{nid} answered init with {reply}")
 
     def kill(self, nid):
+        """SIGKILL a node's process group; messages to it are discarded."""
         proc = self.procs.pop(nid)
         self.writers.pop(nid).put(None)
         os.killpg(proc.pid, signal.SIGKILL)
@@ -142,10 +153,12 @@ class Cluster:
         os.killpg(self.procs[nid].pid, sig)
 
     def restart(self, nid):
+        """Kill a node and start it again in the same directory."""
         self.kill(nid)
         self.start(nid)
 
     def close(self):
+        """Kill every node."""
         for nid in list(self.procs):
             self.kill(nid)
 
@@ -159,10 +172,12 @@ class Cluster:
                             if where[a] != where[b]}
 
     def heal(self):
+        """Deliver every message again."""
         with self.lock:
             self.blocked = set()
 
     def _pump(self, nid, proc):
+        """Route each stdout line of a node."""
         for raw in proc.stdout:
             try:
                 msg = json.loads(raw)
@@ -192,8 +207,31 @@ class Cluster:
             except (BrokenPipeError, ValueError, OSError):
                 return
 
-    def deliver(self, msg):
+    def _delay_loop(self):
+        """Deliver node-to-node messages when their delay is over."""
+        while True:
+            with self.delay_cv:
+                while not self.delayed or self.delayed[0][0] > \
+                        time.monotonic():
+                    wait = (self.delayed[0][0] - time.monotonic()
+                            if self.delayed else None)
+                    self.delay_cv.wait(wait)
+                _, _, msg = heapq.heappop(self.delayed)
+            self.deliver(msg, delayed=True)
+
+    def deliver(self, msg, delayed=False):
+        """Route one message: to a node, the seq-kv service or a client.
+        With a latency, messages between nodes wait a uniform random delay
+        in [0, latency] (so they may be reordered); a partition applies at
+        delivery."""
         src, dest = msg["src"], msg["dest"]
+        if self.latency and not delayed and src in self.ids and \
+                dest in self.ids:
+            with self.delay_cv:
+                due = time.monotonic() + self.rng.uniform(0, self.latency)
+                heapq.heappush(self.delayed, (due, next(self.delay_seq), msg))
+                self.delay_cv.notify()
+            return
         if dest == "seq-kv":
             body = self.seq_kv.handle(src, msg["body"])
             body["in_reply_to"] = msg["body"].get("msg_id")
@@ -216,6 +254,7 @@ class Cluster:
     # ---- clients ------------------------------------------------------
 
     def client(self):
+        """A new client with a fresh id."""
         return Client(self, f"c{next(self.client_ids)}")
 
 
@@ -263,6 +302,7 @@ def until(fn, timeout, step=0.1):
 # ---- checks ---------------------------------------------------------------
 
 def check_echo(root):
+    """echo echoes; an unknown type gets error 10."""
     c = Cluster("echo.py", [], 1, root)
     try:
         cl = c.client()
@@ -279,6 +319,7 @@ def check_echo(root):
 
 
 def check_unique_ids(root):
+    """Ids from 3 nodes, two of them restarted twice, are unique."""
     c = Cluster("unique_ids.py", [], 3, root)
     try:
         ids = []
@@ -322,6 +363,7 @@ def _broadcast_partitioned(root, args):
 
 
 def check_broadcast_heals(root):
+    """Values cut off by a partition reach every node after the heal."""
     c, values = _broadcast_partitioned(root, [])
     try:
         cl = c.client()
@@ -331,12 +373,44 @@ def check_broadcast_heals(root):
             return all(r and set(r["messages"]) == values for r in reads)
 
         check(until(all_have, 5), "values missing 5 s after the heal")
+        r = cl.call("n3", {"type": "add", "element": 99})
+        check(r and r["type"] == "add_ok", f"g-set add {r}")
+        check(until(lambda: 99 in cl.call("n0", {"type": "read"})["value"],
+                    3), "g-set element 99 never reached n0")
         check(not c.errors, c.errors)
     finally:
         c.close()
 
 
+def check_broadcast_survives_kill(root):
+    """A killed node keeps what it acknowledged and passes it on after its
+    restart; with --volatile it forgets."""
+    for args, keeps in (([], True), (["--volatile"], False)):
+        c = Cluster("broadcast.py", args, 3, os.path.join(root, str(keeps)))
+        try:
+            cl = c.client()
+            topo = {"n0": ["n1"], "n1": ["n0", "n2"], "n2": ["n1"]}
+            for nid in c.ids:
+                cl.call(nid, {"type": "topology", "topology": topo})
+            c.partition(["n1"], ["n0", "n2"])
+            for v in (1, 2, 3):
+                r = cl.call("n1", {"type": "broadcast", "message": v})
+                check(r and r["type"] == "broadcast_ok", f"broadcast {r}")
+            c.restart("n1")
+            c.heal()
+
+            def everywhere():
+                reads = [cl.call(n, {"type": "read"}) for n in c.ids]
+                return all(set(r["messages"]) == {1, 2, 3} for r in reads)
+            got = until(everywhere, 3)
+            check(bool(got) == keeps,
+                  f"{args}: values everywhere after a kill: {bool(got)}")
+        finally:
+            c.close()
+
+
 def check_broadcast_no_retry_loses(root):
+    """With --no-retry, values cut off by a partition stay lost."""
     c, values = _broadcast_partitioned(root, ["--no-retry"])
     try:
         time.sleep(1.5)
@@ -358,6 +432,8 @@ def check_broadcast_no_retry_loses(root):
 
 
 def check_counter(root):
+    """Concurrent adds (negative too) through a stale seq-kv sum up on
+    every node; a bad delta gets error 12."""
     c = Cluster("counter.py", [], 3, root, seed=7)
     try:
         cl = c.client()
@@ -437,14 +513,13 @@ def write_somewhere(cluster, cl, key, value, timeout=8):
 
 
 def check_raft_basic(root):
+    """Election, reads and cas semantics, forwarding, a killed leader
+    replaced, an isolated leader, convergence, one leader a term."""
     c = Cluster("raft_kv.py", [], 3, root)
     watch = RaftWatch(c)
     try:
         cl = c.client()
-        t0 = time.monotonic()
         check(write_somewhere(c, cl, "a", 1), "no write_ok within 8 s")
-        elect = time.monotonic() - t0
-        check(elect < 5, f"first write took {elect:.1f}s")
         for term, leaders in watch.leaders.items():
             check(len(leaders) == 1, f"term {term} leaders {leaders}")
         for nid in c.ids:
@@ -472,10 +547,9 @@ def check_raft_basic(root):
         # kill the leader: another one takes over
         old = watch.leader()
         c.kill(old)
-        t0 = time.monotonic()
-        check(write_somewhere(c, cl, "b", 2), "no write after leader kill")
+        check(write_somewhere(c, cl, "b", 2),
+              "no write within 8 s of the leader's kill")
         check(watch.leader() != old, f"leader still {old}")
-        check(time.monotonic() - t0 < 6, "leader replaced too slowly")
         c.start(old)
         r = until(lambda: (lambda r: r if r and r.get("value") == 2
                            else None)(cl.call(old, {"type": "read",
@@ -490,7 +564,6 @@ def check_raft_basic(root):
                     timeout=1.5)
         check(r is None or r["type"] == "error" and r["code"] in (0, 11, 13),
               f"isolated leader answered {r}")
-        t0 = time.monotonic()
 
         def majority_write():
             for nid in rest:
@@ -543,6 +616,7 @@ def _raft_full_restart(root, args):
 
 
 def check_raft_persists(root):
+    """All three persistent nodes killed: data and term survive."""
     r, before, after = _raft_full_restart(root, [])
     check(r and r["type"] == "read_ok" and r["value"] == 42,
           f"after restarting all nodes read x gave {r}")
@@ -550,6 +624,7 @@ def check_raft_persists(root):
 
 
 def check_raft_volatile_forgets(root):
+    """All three --volatile nodes killed: the data is gone."""
     r, before, after = _raft_full_restart(root, ["--volatile"])
     check(r and r["type"] == "error" and r["code"] == 20,
           f"volatile nodes still know x: {r}")
@@ -557,8 +632,13 @@ def check_raft_volatile_forgets(root):
 
 
 CHECKS = [check_echo, check_unique_ids, check_broadcast_heals,
-          check_broadcast_no_retry_loses, check_counter, check_raft_basic,
-          check_raft_persists, check_raft_volatile_forgets]
+          check_broadcast_survives_kill, check_broadcast_no_retry_loses,
+          check_counter, check_raft_basic, check_raft_persists,
+          check_raft_volatile_forgets]
+
+
+def on_alarm(*_):
+    raise CheckFailed("self-check exceeded 150 s")
 
 
 def main():
@@ -570,8 +650,7 @@ def main():
                         help="keep the node directories (stderr logs)")
     args = parser.parse_args()
     VERBOSE = args.v
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(
-        CheckFailed("self-check exceeded 150 s")))
+    signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(150)
     root = tempfile.mkdtemp(prefix="maelstrom-selfcheck-")
     failed = 0

@@ -146,13 +146,15 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--volatile", action="store_true")
+    p.add_argument("--latency", type=int, default=0,
+                   help="node-to-node delay, uniform in [0, N] ms")
     p.add_argument("--keep", help="node directories here (default: temp)")
     args = p.parse_args()
     random.seed(args.seed)  # the nodes' timeouts are their own
     root = args.keep or tempfile.mkdtemp(prefix="maelstrom-stress-")
     node_args = ["--volatile"] if args.volatile else []
     cluster = selfcheck.Cluster("raft_kv.py", node_args, args.nodes, root,
-                                seed=args.seed)
+                                seed=args.seed, latency_ms=args.latency)
     rec = Recorder(args.out)
     stop = threading.Event()
     stats = {"ok": 0, "fail": 0, "info": 0}
