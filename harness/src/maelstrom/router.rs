@@ -28,8 +28,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
-#[cfg(test)]
-use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -40,8 +38,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-#[cfg(test)]
-use super::journal;
 use super::journal::Journal;
 use super::protocol::{parse_line, Envelope, LineError};
 use super::services::Services;
