@@ -170,6 +170,31 @@ fn broadcast_without_retries_loses_messages_under_partitions_at_seed_1() {
 }
 
 #[test]
+fn a_memory_only_broadcast_is_caught_by_kills_at_seed_1_and_the_persistent_one_is_not() {
+    let args = [
+        "--node-count",
+        "5",
+        "--time-limit",
+        "4",
+        "--rate",
+        "40",
+        "--nemesis",
+        "kill",
+        "--seed",
+        "1",
+    ];
+    let (code, out, _) = test(
+        "broadcast",
+        &format!("{} --volatile", example("broadcast.py")),
+        &args,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("acknowledged messages lost"), "{out}");
+    let (code, out, _) = test("broadcast", &example("broadcast.py"), &args);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn g_counter_over_seq_kv_passes_under_partitions_at_seeds_1_to_3() {
     for seed in ["1", "2", "3"] {
         let (code, out, _) = test(
