@@ -182,10 +182,21 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         steps: &steps,
         scenario: scenario.as_ref(),
     };
-    let outcome = rt.block_on(live.execute());
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = live.execute() => Some(r),
+            sig = interrupted() => {
+                eprintln!("faultline: interrupted by {sig}: nodes stopped; the run so far is in {}", dir.path.display());
+                None
+            }
+        }
+    });
     drop(rt);
     lock(&platform).shutdown();
     router.stop().context("writing messages.jsonl")?;
+    let Some(outcome) = outcome else {
+        return Ok(crate::run::EXIT_INTERRUPTED);
+    };
     let (events, finals) = match outcome {
         Err(e) => {
             return Err(e.context(format!(
@@ -224,6 +235,21 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         traffic.as_ref(),
     );
     Ok(results.verdict.exit_code())
+}
+
+/// Waits for Ctrl-C or SIGTERM; returns which.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
 }
 
 /// The fault kinds asked for; the disk faults are refused (a Maelstrom
