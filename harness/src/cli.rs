@@ -59,6 +59,9 @@ pub enum Command {
     /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest); a run
     /// interrupted before its verdict is checked first (exit: its verdict).
     Report(ReportArgs),
+    /// Maelstrom nodes (JSON lines on stdin/stdout) with Maelstrom's flags:
+    /// `faultline maelstrom test -w echo --bin ./node --node-count 3 --time-limit 10`.
+    Maelstrom(faultline::maelstrom::cli::MaelstromArgs),
 }
 
 /// Arguments of `faultline list`.

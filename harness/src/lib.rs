@@ -23,6 +23,7 @@
 //! - [`list`]: `faultline list`;
 //! - [`scenario`]: named fault scenarios (`faultline run SCENARIO`) and their player;
 //! - [`system`]: the systems under test (faultline-node, etcd, any HTTP binary);
+//! - [`maelstrom`]: Maelstrom nodes (stdin/stdout JSON) through a router;
 //! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster.
 
 pub mod bench;
@@ -32,6 +33,7 @@ pub mod cluster;
 pub mod disk;
 pub mod junit;
 pub mod list;
+pub mod maelstrom;
 pub mod nemesis;
 pub mod netns;
 pub mod nft;

@@ -37,6 +37,14 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
             .map(|w| (w.name().to_string(), w.description().to_string()))
             .collect();
         section("workloads (--workload):", rows);
+        let rows = crate::maelstrom::workload::Workload::ALL
+            .iter()
+            .map(|w| (w.name().to_string(), w.description().to_string()))
+            .collect();
+        section(
+            "Maelstrom workloads (--system maelstrom, faultline maelstrom test -w):",
+            rows,
+        );
     }
     if show("nemeses") {
         let rows = NemesisKind::ALL

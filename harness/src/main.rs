@@ -40,6 +40,10 @@ fn main() {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Suite(args) => faultline::suite::run(&args),
         cli::Command::Report(args) => report(&args),
+        cli::Command::Maelstrom(args) => {
+            init_tracing();
+            faultline::maelstrom::cli::run(args)
+        }
         cli::Command::List(args) => list(&args),
         cli::Command::Scenario(args) => scenario(&args),
     };

@@ -180,6 +180,10 @@ impl StoredRun {
             ("test.json".to_string(), "test.json".to_string()),
             ("junit.xml".to_string(), "junit.xml".to_string()),
         ];
+        let journal = crate::maelstrom::journal::JOURNAL_FILE;
+        if self.dir.join(journal).is_file() {
+            links.push((journal.to_string(), journal.to_string()));
+        }
         for l in &self.logs {
             links.push((l.clone(), l.clone()));
         }
@@ -201,8 +205,13 @@ impl StoredRun {
     /// Writes `report.html` into the run folder; returns its path.
     pub fn write_report(&self) -> anyhow::Result<PathBuf> {
         let path = self.dir.join(REPORT_FILE);
-        std::fs::write(&path, render(&self.page()))
-            .with_context(|| format!("writing {}", path.display()))?;
+        let mut html = render(&self.page());
+        // A Maelstrom run's message journal gets a section of its own.
+        if let Some(section) = crate::maelstrom::lamport::section(&self.dir, &self.events) {
+            let at = html.find("<footer id=\"status\">").unwrap_or(html.len());
+            html.insert_str(at, &section);
+        }
+        std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }
 }
@@ -229,6 +238,9 @@ fn number(x: f64) -> String {
 /// choices (same seed, same options, the same scenario and system), from
 /// `test.json`.
 pub fn reproduce_command(test: &TestRecord) -> String {
+    if let Some(line) = crate::maelstrom::cli::reproduce(test) {
+        return line;
+    }
     let o = &test.options;
     let mut parts = vec!["faultline run".to_string()];
     if let Some(s) = &o.scenario {

@@ -178,9 +178,12 @@ pub struct RunArgs {
 }
 
 fn parse_workload(s: &str) -> Result<String, String> {
-    faultline_workloads::by_name(s)
-        .map(|w| w.name().to_string())
-        .map_err(|e| e.to_string())
+    match faultline_workloads::by_name(s) {
+        Ok(w) => Ok(w.name().to_string()),
+        // Maelstrom's workloads (`--system maelstrom`) are named here too.
+        Err(_) if crate::maelstrom::workload::Workload::parse(s).is_ok() => Ok(s.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
@@ -192,6 +195,16 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
 /// Must be called while the process is single-threaded (it enters the
 /// network namespace first).
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if args.system.system == crate::maelstrom::SYSTEM_NAME {
+        return crate::maelstrom::run::run(args, crate::maelstrom::run::Extras::default());
+    }
+    if faultline_workloads::by_name(&args.workload).is_err() {
+        return Err(BadOptions(format!(
+            "--workload {} is a Maelstrom workload: it needs --system maelstrom",
+            args.workload
+        ))
+        .into());
+    }
     let plan = Plan::prepare(args)?;
     if plan.args.online() {
         crate::online::supports(plan.workload.model())?;

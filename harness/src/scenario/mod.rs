@@ -300,7 +300,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
                 "nodes, time_limit and rate must be positive".into(),
             ));
         }
-        if faultline_workloads::by_name(&s.workload).is_err() {
+        if faultline_workloads::by_name(&s.workload).is_err()
+            && crate::maelstrom::workload::Workload::parse(&s.workload).is_err()
+        {
             return Err(invalid(format!("unknown workload {:?}", s.workload)));
         }
         if s.repeat

@@ -17,12 +17,14 @@
 //! - [`http`]: any program speaking faultline-node's HTTP API (`--node-cmd`);
 //! - [`exec`]: any program, through a client program of yours speaking
 //!   JSON lines (`--node-cmd` and `--client-cmd`);
-//! - [`nats`]: NATS JetStream (a key-value bucket and a stream).
+//! - [`nats`]: NATS JetStream (a key-value bucket and a stream);
+//! - [`maelstrom`]: any Maelstrom node, run through [`crate::maelstrom`].
 
 pub mod etcd;
 pub mod exec;
 pub mod faultline_node;
 pub mod http;
+pub mod maelstrom;
 pub mod nats;
 
 use std::fmt::Debug;
@@ -43,12 +45,13 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every system `--system` accepts, in the order `faultline list` shows
 /// them. Registering a system is one line here.
-pub const SYSTEMS: [Registered; 5] = [
+pub const SYSTEMS: [Registered; 6] = [
     faultline_node::SYSTEM,
     etcd::SYSTEM,
     http::SYSTEM,
     exec::SYSTEM,
     nats::SYSTEM,
+    maelstrom::SYSTEM,
 ];
 
 /// A system's entry in [`SYSTEMS`]: its name, its help line, the flags it

@@ -1,0 +1,263 @@
+//! `faultline maelstrom test`: Maelstrom's own flags, so a tutorial's
+//! command works with `maelstrom` replaced by `faultline maelstrom`. The
+//! flags are translated into `faultline run --system maelstrom` options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::run::RunArgs;
+
+use super::router::{Latency, LatencyDist};
+use super::run::Extras;
+
+/// Arguments of `faultline maelstrom`.
+#[derive(Debug, Args)]
+pub struct MaelstromArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: MaelstromAction,
+}
+
+/// `faultline maelstrom` actions.
+#[derive(Debug, Subcommand)]
+pub enum MaelstromAction {
+    /// Run a Maelstrom workload against a node binary (Maelstrom's flags).
+    Test(TestArgs),
+}
+
+/// Maelstrom's `test` flags.
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// The workload: echo, unique-ids, broadcast, g-set, g-counter,
+    /// pn-counter, lin-kv (txn-list-append, txn-rw-register and kafka are
+    /// not supported yet).
+    #[arg(short = 'w', long)]
+    pub workload: String,
+    /// The node's program (split like a shell would when it holds spaces);
+    /// arguments for it may also follow `--` at the end.
+    #[arg(long)]
+    pub bin: String,
+    /// Arguments for the node program (after `--`).
+    #[arg(last = true)]
+    pub bin_args: Vec<String>,
+    /// Number of nodes (n0, n1, ...).
+    #[arg(long, default_value_t = 1)]
+    pub node_count: u16,
+    /// Seconds of workload.
+    #[arg(long, default_value_t = 10.0)]
+    pub time_limit: f64,
+    /// Requests per second over all clients.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Clients: a number, or `Kn` for K per node (e.g. `2n`).
+    #[arg(long, default_value = "1n")]
+    pub concurrency: String,
+    /// Mean latency of messages between nodes (and to services),
+    /// milliseconds; none on client links.
+    #[arg(long, default_value_t = 0.0)]
+    pub latency: f64,
+    /// constant, uniform (0 to twice --latency) or exponential (mean --latency).
+    #[arg(long, value_enum, default_value = "constant")]
+    pub latency_dist: LatencyDist,
+    /// Faults: a comma list of partition, kill, pause (and faultline's
+    /// drop); empty for none.
+    #[arg(long, default_value = "")]
+    pub nemesis: String,
+    /// faultline's: every partition one-way: the smaller side cannot send
+    /// to the other, which still reaches it (an isolated node hears all,
+    /// nobody hears it).
+    #[arg(long)]
+    pub one_way_partitions: bool,
+    /// Seconds between fault starts.
+    #[arg(long, default_value_t = 10.0)]
+    pub nemesis_interval: f64,
+    /// faultline's: a named fault scenario (`faultline list scenarios`)
+    /// played in place of --nemesis. Steps naming the leader find nobody:
+    /// Maelstrom nodes do not say who leads.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// faultline's: a TOML file of user scenarios.
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<PathBuf>,
+    /// Seed of every random choice (faults, operations, latency).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Broadcast topology: grid, line, total, tree2, tree3, tree4.
+    #[arg(long, default_value = "grid")]
+    pub topology: String,
+    /// Milliseconds a client waits for a reply before the operation is info.
+    #[arg(long, default_value_t = 1000)]
+    pub request_timeout_ms: u64,
+    /// Seconds the nodes get after the faults heal, before the final reads.
+    #[arg(long, default_value_t = 3.0)]
+    pub recovery_time: f64,
+    /// Where runs are stored.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Accepted for Maelstrom's sake; node stderr always goes to
+    /// `nodes/nX.log` in the run folder.
+    #[arg(long)]
+    pub log_stderr: bool,
+}
+
+/// Parses `faultline run` options from an argument list.
+#[derive(Debug, Parser)]
+#[command(name = "faultline-run")]
+struct RunOnly {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+impl TestArgs {
+    /// Clients for `--concurrency` over `nodes` nodes.
+    fn clients(&self, nodes: u16) -> Result<usize, String> {
+        let c = self.concurrency.trim();
+        let n = match c.strip_suffix('n') {
+            Some(k) => k.parse::<usize>().map(|k| k * usize::from(nodes)),
+            None => c.parse::<usize>(),
+        };
+        n.ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("--concurrency {c:?}: a number or Kn (K clients per node)"))
+    }
+
+    /// The same run as `faultline run --system maelstrom` options.
+    pub fn translate(&self) -> anyhow::Result<(RunArgs, Extras)> {
+        super::workload::Workload::parse(&self.workload).map_err(crate::run::BadOptions)?;
+        let clients = self
+            .clients(self.node_count)
+            .map_err(crate::run::BadOptions)?;
+        let mut cmd = vec![self.bin.clone()];
+        if self.bin.contains(' ') {
+            cmd = shell_words::split(&self.bin)
+                .map_err(|e| crate::run::BadOptions(format!("--bin {:?}: {e}", self.bin)))?;
+        }
+        cmd.extend(self.bin_args.iter().cloned());
+        let nemesis = if self.nemesis.trim().is_empty() {
+            "none".to_string()
+        } else {
+            self.nemesis.clone()
+        };
+        let mut argv: Vec<String> = vec!["faultline-run".into()];
+        let mut flag = |name: &str, value: String| {
+            argv.push(format!("--{name}"));
+            argv.push(value);
+        };
+        flag("system", super::SYSTEM_NAME.into());
+        flag("node-cmd", shell_words::join(&cmd));
+        flag("workload", self.workload.clone());
+        flag("nodes", self.node_count.to_string());
+        flag("time-limit", self.time_limit.to_string());
+        flag("rate", self.rate.to_string());
+        flag("concurrency", clients.to_string());
+        flag("nemesis", nemesis);
+        flag("nemesis-interval", self.nemesis_interval.to_string());
+        flag("request-timeout-ms", self.request_timeout_ms.to_string());
+        flag("recovery-time", self.recovery_time.to_string());
+        flag("store", self.store.display().to_string());
+        flag("net", "host".into());
+        if let Some(s) = self.seed {
+            flag("seed", s.to_string());
+        }
+        if let Some(f) = &self.scenarios {
+            flag("scenarios", f.display().to_string());
+        }
+        if let Some(name) = &self.scenario {
+            argv.push(name.clone());
+        }
+        let parsed =
+            RunOnly::try_parse_from(&argv).map_err(|e| crate::run::BadOptions(e.to_string()))?;
+        let extras = Extras {
+            latency: Latency {
+                mean_ms: self.latency.max(0.0),
+                dist: self.latency_dist,
+            },
+            topology: self.topology.clone(),
+            one_way_partitions: self.one_way_partitions,
+        };
+        Ok((parsed.run, extras))
+    }
+}
+
+/// The `faultline maelstrom test` command line that replays a Maelstrom
+/// run (same seed, faults, latency, topology), from its `test.json`; None
+/// for a run of another system.
+pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
+    if test.system.as_deref() != Some(super::SYSTEM_NAME) {
+        return None;
+    }
+    let o = &test.options;
+    let other = |name: &str| o.other.get(name).filter(|v| !v.is_null());
+    let word = |s: &str| shell_words::quote(s).into_owned();
+    let mut parts = vec!["faultline maelstrom test".to_string()];
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("--{name} {}", word(&v)));
+        }
+    };
+    flag("workload", o.workload.clone());
+    flag(
+        "bin",
+        other("node_cmd")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    );
+    flag("node-count", o.nodes.map(|n| n.to_string()));
+    flag("time-limit", o.time_limit.map(|t| t.to_string()));
+    flag("rate", o.rate.map(|r| r.to_string()));
+    flag("concurrency", test.concurrency.map(|c| c.to_string()));
+    flag(
+        "nemesis",
+        (!o.nemesis.is_empty()).then(|| o.nemesis.join(",")),
+    );
+    flag(
+        "nemesis-interval",
+        o.nemesis_interval.map(|t| t.to_string()),
+    );
+    flag(
+        "latency",
+        other("latency")
+            .map(|v| v.to_string())
+            .filter(|l| l != "0.0"),
+    );
+    flag(
+        "latency-dist",
+        other("latency_dist")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    );
+    flag(
+        "topology",
+        other("topology")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    );
+    flag(
+        "scenarios",
+        other("scenarios")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    );
+    flag("scenario", o.scenario.clone());
+    flag("seed", test.seed().map(|s| s.to_string()));
+    flag("recovery-time", o.recovery_time.map(|t| t.to_string()));
+    flag(
+        "request-timeout-ms",
+        o.request_timeout_ms.map(|t| t.to_string()),
+    );
+    if other("one_way_partitions").and_then(|v| v.as_bool()) == Some(true) {
+        parts.push("--one-way-partitions".into());
+    }
+    Some(parts.join(" "))
+}
+
+/// Runs `faultline maelstrom ...`; returns the exit code.
+pub fn run(args: MaelstromArgs) -> anyhow::Result<i32> {
+    match args.action {
+        MaelstromAction::Test(t) => {
+            let (run, extras) = t.translate()?;
+            super::run::run(run, extras)
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! [`MaelstromCluster`]: Maelstrom nodes as local processes whose only
+//! link to the world is the router (stdin and stdout), behind the same
+//! [`Platform`] every fault goes through.
+//!
+//! Process faults are real: a pause is SIGSTOP / SIGCONT to the node's
+//! process group, a kill is SIGKILL; a restart starts the same command in
+//! the same working directory (`data/nX` of the run), and the router sends
+//! `init` again with the same id. Network faults are the router's: a
+//! partition becomes its grudge, packet loss its drop rate.
+
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+
+use crate::cluster::{ClusterError, Exit, NodeSpec, NodeState, Platform, Signal};
+use crate::nemesis::partition::Cut;
+use crate::system::NodeCommand;
+
+use super::router::Input;
+
+struct Proc {
+    child: Option<Child>,
+    state: NodeState,
+}
+
+/// Maelstrom node processes wired to the router.
+pub struct MaelstromCluster {
+    command: NodeCommand,
+    specs: Vec<NodeSpec>,
+    procs: Vec<Proc>,
+    router: mpsc::Sender<Input>,
+    generation: u64,
+    one_way: bool,
+}
+
+impl MaelstromCluster {
+    /// Makes every partition one-way (see [`one_way_grudge`]).
+    pub fn with_one_way_partitions(mut self, one_way: bool) -> Self {
+        self.one_way = one_way;
+        self
+    }
+
+    /// A cluster of `specs` each running `command`, wired to `router`.
+    /// Nothing starts yet.
+    pub fn new(command: NodeCommand, specs: Vec<NodeSpec>, router: mpsc::Sender<Input>) -> Self {
+        let procs = specs
+            .iter()
+            .map(|_| Proc {
+                child: None,
+                state: NodeState::Killed,
+            })
+            .collect();
+        MaelstromCluster {
+            command,
+            specs,
+            procs,
+            router,
+            generation: 0,
+            one_way: false,
+        }
+    }
+
+    fn spawn(&self, i: usize) -> Result<Child, ClusterError> {
+        let spec = &self.specs[i];
+        let files = |path: &Path, e: io::Error| ClusterError::Files {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(&spec.data_dir).map_err(|e| files(&spec.data_dir, e))?;
+        if let Some(dir) = spec.log_path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| files(dir, e))?;
+        }
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&spec.log_path)
+            .map_err(|e| files(&spec.log_path, e))?;
+        let _ = writeln!(log, "--- faultline: starting {}", spec.name);
+        let mut cmd = Command::new(&self.command.program);
+        cmd.args(&self.command.args)
+            .current_dir(&spec.data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .process_group(0);
+        // SAFETY: plain syscalls.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: the closure only makes async-signal-safe syscalls.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn().map_err(|source| ClusterError::Spawn {
+            node: spec.name.clone(),
+            bin: self.command.program.clone(),
+            source,
+        })
+    }
+
+    fn kill_all(&mut self) {
+        for (i, p) in self.procs.iter_mut().enumerate() {
+            if let Some(mut child) = p.child.take() {
+                // SAFETY: killpg on the group the child leads.
+                unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
+                let _ = child.kill();
+                let _ = child.wait();
+                p.state = NodeState::Killed;
+                let _ = self.router.send(Input::Detach { node: i });
+            }
+        }
+    }
+}
+
+/// The one-way form of `cut`: of each pair that cannot talk, only the
+/// node on the smaller side (the smallest group it belongs to; the lower
+/// index on a tie) cannot send to the other, which still reaches it. An
+/// isolated node hears everyone and nobody hears it.
+pub fn one_way_grudge(cut: &Cut) -> HashSet<(usize, usize)> {
+    let side = |i: usize| {
+        cut.groups
+            .iter()
+            .filter(|g| g.contains(&i))
+            .map(Vec::len)
+            .min()
+            .unwrap_or(usize::MAX)
+    };
+    cut.blocked
+        .iter()
+        .map(|&(a, b)| {
+            if (side(a), a) <= (side(b), b) {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        })
+        .collect()
+}
+
+/// Copies lines from the router's queue to a node's stdin until either ends.
+fn write_loop(mut stdin: ChildStdin, queue: mpsc::Receiver<String>) {
+    for line in queue {
+        let ok = stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| stdin.write_all(b"\n"))
+            .and_then(|_| stdin.flush());
+        if ok.is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands every line a node prints on stdout to the router.
+fn read_loop(stdout: ChildStdout, node: usize, generation: u64, router: mpsc::Sender<Input>) {
+    let mut reader = BufReader::new(stdout);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string();
+                if line.is_empty() {
+                    continue;
+                }
+                let input = Input::NodeLine {
+                    node,
+                    generation,
+                    line,
+                };
+                if router.send(input).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Platform for MaelstromCluster {
+    fn nodes(&self) -> &[NodeSpec] {
+        &self.specs
+    }
+
+    fn state(&self, i: usize) -> NodeState {
+        self.procs[i].state
+    }
+
+    fn start(&mut self, i: usize) -> Result<(), ClusterError> {
+        match self.procs[i].state {
+            NodeState::Running | NodeState::Paused => return Ok(()),
+            NodeState::Killed | NodeState::Exited => {}
+        }
+        let mut child = self.spawn(i)?;
+        self.generation += 1;
+        let generation = self.generation;
+        let name = self.specs[i].name.clone();
+        let pipes = child.stdin.take().zip(child.stdout.take());
+        let Some((stdin, stdout)) = pipes else {
+            return Err(ClusterError::Files {
+                path: self.specs[i].log_path.clone(),
+                source: io::Error::other("the node's stdin or stdout pipe is missing"),
+            });
+        };
+        let (tx, rx) = mpsc::channel();
+        let spawn_err = |e: io::Error| ClusterError::Spawn {
+            node: name.clone(),
+            bin: self.command.program.clone(),
+            source: e,
+        };
+        std::thread::Builder::new()
+            .name(format!("{name}-stdin"))
+            .spawn(move || write_loop(stdin, rx))
+            .map_err(spawn_err)?;
+        let router = self.router.clone();
+        std::thread::Builder::new()
+            .name(format!("{name}-stdout"))
+            .spawn(move || read_loop(stdout, i, generation, router))
+            .map_err(spawn_err)?;
+        let _ = self.router.send(Input::Attach {
+            node: i,
+            generation,
+            stdin: tx,
+        });
+        self.procs[i] = Proc {
+            child: Some(child),
+            state: NodeState::Running,
+        };
+        Ok(())
+    }
+
+    fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
+        let name = self.specs[i].name.clone();
+        let p = &mut self.procs[i];
+        let Some(child) = p.child.as_mut() else {
+            return Ok(());
+        };
+        let sig = match signal {
+            Signal::Kill => libc::SIGKILL,
+            Signal::Stop => libc::SIGSTOP,
+            Signal::Cont => libc::SIGCONT,
+        };
+        // SAFETY: signalling the group the child leads.
+        if unsafe { libc::killpg(child.id() as libc::pid_t, sig) } != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                return Err(ClusterError::Signal {
+                    node: name,
+                    signal,
+                    source: err,
+                });
+            }
+        }
+        match signal {
+            Signal::Kill => {
+                let _ = child.wait();
+                p.child = None;
+                p.state = NodeState::Killed;
+                let _ = self.router.send(Input::Detach { node: i });
+            }
+            Signal::Stop => p.state = NodeState::Paused,
+            Signal::Cont => p.state = NodeState::Running,
+        }
+        Ok(())
+    }
+
+    fn read_log(&self, i: usize) -> io::Result<String> {
+        let bytes = std::fs::read(&self.specs[i].log_path)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn set_partition(&mut self, cut: Option<&Cut>) -> Result<(), ClusterError> {
+        let grudge: HashSet<(usize, usize)> = match cut {
+            None => HashSet::new(),
+            Some(c) if self.one_way => one_way_grudge(c),
+            Some(c) => c
+                .blocked
+                .iter()
+                .flat_map(|&(a, b)| [(a, b), (b, a)])
+                .collect(),
+        };
+        let _ = self.router.send(Input::SetGrudge(grudge));
+        Ok(())
+    }
+
+    fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError> {
+        let _ = self.router.send(Input::SetLoss(percent));
+        Ok(())
+    }
+
+    fn reap(&mut self) -> Vec<(usize, Exit)> {
+        let mut exited = Vec::new();
+        for (i, p) in self.procs.iter_mut().enumerate() {
+            if let Some(child) = p.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    p.child = None;
+                    p.state = NodeState::Exited;
+                    let _ = self.router.send(Input::Detach { node: i });
+                    exited.push((
+                        i,
+                        Exit {
+                            code: status.code(),
+                            text: status.to_string(),
+                            after_corruption: false,
+                        },
+                    ));
+                }
+            }
+        }
+        exited
+    }
+
+    fn shutdown(&mut self) {
+        self.kill_all();
+    }
+}
+
+impl Drop for MaelstromCluster {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_way_isolation_mutes_the_isolated_node_only() {
+        let cut = Cut::isolate("isolate", 3, &[1]);
+        let g = one_way_grudge(&cut);
+        assert_eq!(g, HashSet::from([(1, 0), (1, 2)]));
+    }
+}

@@ -1,0 +1,414 @@
+//! `faultline maelstrom test` and `faultline run --system maelstrom` with
+//! the example Maelstrom nodes (`examples/maelstrom/`, Python 3 stdlib
+//! only) and the broken fixture (`tests/fixtures/maelstrom/bad_node.py`):
+//! our nodes pass under partitions at fixed seeds, the no-retry broadcast
+//! and the in-memory Raft are caught, and every protocol breach is named
+//! with its node and line.
+//!
+//! Nodes talk only to faultline's router over pipes (no sockets). Every run
+//! is short (seconds), in a fresh store, and bounded: a run that does not
+//! end in [`RUN_LIMIT`] is killed and the test fails. The harness kills the
+//! nodes with their process groups.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest one run may take before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+fn example(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/maelstrom")
+        .join(name);
+    p.canonicalize().unwrap().display().to_string()
+}
+
+fn bad_node() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/maelstrom/bad_node.py")
+        .display()
+        .to_string()
+}
+
+fn scenarios() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/maelstrom/scenarios.toml")
+        .display()
+        .to_string()
+}
+
+/// Runs `faultline SUBCOMMAND... ARGS --store TMP`, bounded; exit code,
+/// stdout then stderr, the run folder (when one was made).
+fn faultline(args: &[&str]) -> (i32, String, Option<PathBuf>) {
+    let store = tempfile::tempdir().unwrap().keep();
+    let out_path = store.join("out.txt");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .arg("--store")
+        .arg(&store)
+        .stdout(Stdio::from(out.try_clone().unwrap()))
+        .stderr(Stdio::from(out))
+        .spawn()
+        .expect("starting faultline");
+    let deadline = Instant::now() + RUN_LIMIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("faultline {args:?} did not end within {RUN_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let dir = std::fs::canonicalize(store.join("latest")).ok();
+    (status.code().unwrap_or(-1), text, dir)
+}
+
+/// `faultline maelstrom test -w WORKLOAD --bin BIN ARGS`, with short
+/// faults and recovery.
+fn test(workload: &str, bin: &str, args: &[&str]) -> (i32, String, Option<PathBuf>) {
+    let base = [
+        "maelstrom",
+        "test",
+        "-w",
+        workload,
+        "--bin",
+        bin,
+        "--nemesis-interval",
+        "1",
+        "--recovery-time",
+        "2",
+    ];
+    faultline(&[&base[..], args].concat())
+}
+
+#[test]
+fn echo_passes_under_partitions_and_the_run_keeps_a_journal() {
+    let (code, out, dir) = test(
+        "echo",
+        &example("echo.py"),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "3",
+            "--rate",
+            "30",
+            "--nemesis",
+            "partition",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("echoes acknowledged, 0 wrong"), "{out}");
+    let dir = dir.unwrap();
+    let journal = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    assert!(
+        journal.contains(r#""type":"init""#),
+        "the journal misses init"
+    );
+    assert!(journal.contains(r#""ev":"deliver""#));
+    assert!(dir.join("report.html").is_file());
+    assert!(dir.join("results.json").is_file());
+}
+
+#[test]
+fn broadcast_passes_under_partitions_at_seeds_1_to_3() {
+    for seed in ["1", "2", "3"] {
+        let (code, out, _) = test(
+            "broadcast",
+            &example("broadcast.py"),
+            &[
+                "--node-count",
+                "5",
+                "--time-limit",
+                "4",
+                "--rate",
+                "40",
+                "--nemesis",
+                "partition",
+                "--seed",
+                seed,
+            ],
+        );
+        assert_eq!(code, 0, "seed {seed}: {out}");
+        assert!(out.contains("final read holds all"), "{out}");
+    }
+}
+
+#[test]
+fn broadcast_without_retries_loses_messages_under_partitions_at_seed_1() {
+    let (code, out, dir) = test(
+        "broadcast",
+        &format!("{} --no-retry", example("broadcast.py")),
+        &[
+            "--node-count",
+            "5",
+            "--time-limit",
+            "4",
+            "--rate",
+            "40",
+            "--nemesis",
+            "partition",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("acknowledged messages lost"), "{out}");
+    let journal = std::fs::read_to_string(dir.unwrap().join("messages.jsonl")).unwrap();
+    assert!(
+        journal.contains(r#""why":"partition""#),
+        "no message was cut by the partition"
+    );
+}
+
+#[test]
+fn a_memory_only_broadcast_is_caught_by_kills_at_seed_1_and_the_persistent_one_is_not() {
+    let args = [
+        "--node-count",
+        "5",
+        "--time-limit",
+        "4",
+        "--rate",
+        "40",
+        "--nemesis",
+        "kill",
+        "--seed",
+        "1",
+    ];
+    let (code, out, _) = test(
+        "broadcast",
+        &format!("{} --volatile", example("broadcast.py")),
+        &args,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("acknowledged messages lost"), "{out}");
+    let (code, out, _) = test("broadcast", &example("broadcast.py"), &args);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn g_counter_over_seq_kv_passes_under_partitions_at_seeds_1_to_3() {
+    for seed in ["1", "2", "3"] {
+        let (code, out, _) = test(
+            "g-counter",
+            &example("counter.py"),
+            &[
+                "--node-count",
+                "3",
+                "--time-limit",
+                "4",
+                "--rate",
+                "30",
+                "--nemesis",
+                "partition",
+                "--seed",
+                seed,
+            ],
+        );
+        assert_eq!(code, 0, "seed {seed}: {out}");
+        assert!(out.contains("a final read must lie in"), "{out}");
+    }
+}
+
+#[test]
+fn unique_ids_survive_kills_and_a_g_set_heals_under_latency_and_one_way_partitions() {
+    let (code, out, _) = test(
+        "unique-ids",
+        &example("unique_ids.py"),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "3",
+            "--rate",
+            "50",
+            "--nemesis",
+            "kill",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 duplicated"), "{out}");
+    let g_set = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/maelstrom/g_set.py");
+    let (code, out, dir) = test(
+        "g-set",
+        &g_set.display().to_string(),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "3",
+            "--rate",
+            "30",
+            "--nemesis",
+            "partition",
+            "--one-way-partitions",
+            "--latency",
+            "10",
+            "--latency-dist",
+            "exponential",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("final read holds all"), "{out}");
+    let report = std::fs::read_to_string(dir.unwrap().join("report.html")).unwrap();
+    assert!(report.contains("id=\"lamport\"") && report.contains("per operation"));
+}
+
+#[test]
+fn raft_lin_kv_passes_partitions_and_pauses() {
+    let (code, out, _) = test(
+        "lin-kv",
+        &example("raft_kv.py"),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "6",
+            "--rate",
+            "50",
+            "--nemesis",
+            "partition,pause",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("model register"), "{out}");
+}
+
+#[test]
+fn volatile_raft_is_caught_when_every_node_is_killed_and_the_persistent_one_is_not() {
+    let args = |bin: String| {
+        test(
+            "lin-kv",
+            &bin,
+            &[
+                "--node-count",
+                "3",
+                "--time-limit",
+                "7",
+                "--rate",
+                "100",
+                "--scenarios",
+                &scenarios(),
+                "--scenario",
+                "kill-all-maelstrom",
+                "--seed",
+                "1",
+            ],
+        )
+    };
+    let (code, out, _) = args(format!("{} --volatile", example("raft_kv.py")));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("lin-kv checker: invalid"), "{out}");
+    let (code, out, _) = args(example("raft_kv.py"));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn faultline_run_takes_maelstrom_nodes_in_its_own_form() {
+    let (code, out, _) = faultline(&[
+        "run",
+        "--system",
+        "maelstrom",
+        "--node-cmd",
+        &example("echo.py"),
+        "--workload",
+        "echo",
+        "--nodes",
+        "2",
+        "--time-limit",
+        "2",
+        "--rate",
+        "20",
+        "--nemesis",
+        "kill,pause,partition",
+        "--nemesis-interval",
+        "1",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn unsupported_workloads_and_missing_commands_are_usage_errors() {
+    let (code, out, _) = test("kafka", &example("echo.py"), &["--time-limit", "1"]);
+    assert_eq!(code, 64, "{out}");
+    assert!(out.contains("not supported yet"), "{out}");
+    let (code, out, _) = faultline(&["run", "--system", "maelstrom", "--workload", "echo"]);
+    assert_eq!(code, 64, "{out}");
+    assert!(out.contains("--node-cmd"), "{out}");
+}
+
+/// Runs the broken fixture in `mode`; exit code and output.
+fn broken(mode: &str) -> (i32, String) {
+    let (code, out, _) = test(
+        "echo",
+        &format!("{} {mode}", bad_node()),
+        &["--node-count", "2", "--time-limit", "3", "--rate", "20"],
+    );
+    (code, out)
+}
+
+#[test]
+fn a_node_that_never_answers_init_fails_the_harness_naming_it() {
+    let (code, out) = broken("silent");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("node n0 did not answer init"), "{out}");
+    assert!(
+        out.contains(r#""type":"init""#),
+        "the init message is not shown: {out}"
+    );
+}
+
+#[test]
+fn protocol_breaches_are_named_with_node_and_line() {
+    let cases = [
+        (
+            "non-json",
+            "printed a line on stdout that is not a JSON message",
+            "echo handled, all good",
+        ),
+        (
+            "unknown-dest",
+            "sent a message to \"n99\"",
+            r#""dest": "n99""#,
+        ),
+        ("no-src", "missing \"src\"", r#"{"dest": "c"#),
+        (
+            "no-in-reply-to",
+            "without in_reply_to",
+            r#""echo": "Please echo"#,
+        ),
+        (
+            "exit",
+            "exited on its own (exit status: 3)",
+            "bad_node: giving up on purpose",
+        ),
+    ];
+    for (mode, what, line) in cases {
+        let (code, out) = broken(mode);
+        assert_eq!(code, 1, "{mode}: {out}");
+        let named = out
+            .lines()
+            .find(|l| l.starts_with("broken node: node n"))
+            .unwrap_or_else(|| panic!("{mode}: no node named: {out}"));
+        assert!(
+            named.contains(what) && named.contains(line),
+            "{mode}: {named}"
+        );
+    }
+}
