@@ -62,6 +62,6 @@ fn a_correct_cluster_checked_online_passes_and_says_so() {
 #[test]
 fn set_workloads_cannot_be_judged_online_and_are_refused_before_starting() {
     let (code, err) = run_refused(&["--workload", "set", "--check", "online"]);
-    assert_ne!(code, Some(0));
+    assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("final reads"), "{err}");
 }
