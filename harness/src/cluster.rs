@@ -156,6 +156,17 @@ pub enum ClusterError {
     /// The disk-fault layer or a corruption failed.
     #[error(transparent)]
     Disk(#[from] DiskError),
+    /// A node on a remote host could not be controlled over SSH.
+    #[error("{node}: {message}")]
+    Remote {
+        /// The node's name (n1, n2, ...).
+        node: String,
+        /// What failed, naming the host.
+        message: String,
+    },
+    /// A fault this platform cannot inject.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// The exit status faultline-node gives when it crashes on purpose at an

@@ -40,6 +40,7 @@ fn main() {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Suite(args) => faultline::suite::run(&args),
         cli::Command::Report(args) => report(&args),
+        cli::Command::Clean(args) => faultline::hosts::clean::run(&args),
         cli::Command::List(args) => list(&args),
         cli::Command::Scenario(args) => scenario(&args),
     };

@@ -26,7 +26,6 @@ pub use plan::{BadOptions, Plan};
 pub use session::Session;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,7 +35,6 @@ use faultline_checker::CheckOptions;
 use serde::Serialize;
 
 use crate::checkers::{check_workload, scan_logs, stats, Results};
-use crate::cluster::LocalCluster;
 use crate::nemesis::{lock, NemesisSet, SharedPlatform};
 use crate::netns::NetMode;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
@@ -145,6 +143,10 @@ pub struct RunArgs {
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    /// The nodes on other machines, over SSH (--hosts FILE or --ssh a,b,c).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub hosts: crate::hosts::HostArgs,
     /// private: a network namespace of the run's own (needs user namespaces or
     /// root); host: no namespace, no partition or drop faults.
     #[arg(long, value_enum, default_value = "private")]
@@ -167,10 +169,9 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
 /// network namespace first).
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let plan = Plan::prepare(args)?;
-    let cluster = plan.cluster()?;
-    let test = write_test_record(&plan, &cluster)?;
+    let platform: SharedPlatform = plan.platform()?;
+    let test = write_test_record(&plan)?;
     announce(&plan);
-    let platform: SharedPlatform = Arc::new(Mutex::new(cluster));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -223,9 +224,9 @@ enum Ended {
 
 /// Writes `test.json`: the options, the seed, the schedule, the command
 /// lines, before anything starts.
-fn write_test_record(plan: &Plan, cluster: &LocalCluster) -> anyhow::Result<TestRecord> {
+fn write_test_record(plan: &Plan) -> anyhow::Result<TestRecord> {
     let node_command_lines: Vec<Vec<String>> = (0..plan.specs.len())
-        .map(|i| cluster.command_line(i))
+        .map(|i| plan.command_line(i))
         .collect();
     let test = TestRecord::new(RunFacts {
         options: &plan.args,
