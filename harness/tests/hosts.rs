@@ -506,3 +506,38 @@ fn bad_hosts_are_refused_before_any_node_starts() {
         assert_clean(&f);
     }
 }
+
+/// The acceptance sweep: register and set under every fault at seeds 1-3
+/// on 3 and 5 hosts (12 runs of 10 s). Too long for every CI run:
+/// `cargo test -p faultline --test hosts -- --ignored`.
+#[test]
+#[ignore]
+fn seed_sweep_on_3_and_5_hosts() {
+    if !usable() {
+        return;
+    }
+    for n in [3, 5] {
+        let f = Fixture::new(n, &[]);
+        let hosts = f.hosts_file(&(0..n).collect::<Vec<_>>(), None, "");
+        for workload in ["register", "set"] {
+            for seed in ["1", "2", "3"] {
+                let (code, out) = f.run(
+                    &hosts,
+                    &[
+                        "--workload",
+                        workload,
+                        "--nemesis=all",
+                        "--seed",
+                        seed,
+                        "--time-limit=10",
+                        "--recovery-time=2",
+                        "--nemesis-interval=2",
+                    ],
+                );
+                assert_eq!(code, 0, "{n} hosts, {workload} seed {seed}:\n{out}");
+                eprintln!("{n} hosts, {workload} seed {seed}: valid");
+                assert_clean(&f);
+            }
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! Node i runs on host i, from the binary uploaded to
 //! `<data_dir>/bin/` (only when its checksum differs), with its data in
-//! `<data_dir>/nX/`, its output in `<data_dir>/nX.log` (fetched into the
+//! `<data_dir>/nX/` (emptied when a run connects: every run starts from
+//! empty data), its output in `<data_dir>/nX.log` (fetched into the
 //! run folder's `nodes/nX.log`) and its pid in `<data_dir>/nX.pid`. It is
 //! started detached with `setsid` (its own session and process group) by a
 //! shell that stays connected and prints the node's exit status, so a
@@ -181,11 +182,29 @@ impl RemoteCluster {
             .collect();
         let conns: Vec<Conn> = checked.into_iter().map(|c| c.conn).collect();
         let cleaned_conns = conns.clone();
-        let (uploaded, leftovers) = remote.block(async move {
+        // A run starts from empty data: this run's node files from an
+        // earlier run on the same host go (and only those).
+        let wipes: Vec<(Conn, String)> = conns
+            .iter()
+            .zip(&specs)
+            .map(|(c, spec)| {
+                let dir = &c.host.data_dir;
+                let name = &spec.name;
+                (
+                    c.clone(),
+                    format!("rm -rf '{dir}/{name}' '{dir}/{name}.log' '{dir}/{name}.pid'"),
+                )
+            })
+            .collect();
+        let (uploaded, leftovers, wiped) = remote.block(async move {
             let up = join_all(uploads).await;
             let left = clean_all(&cleaned_conns).await;
-            (up, left)
+            let wiped = join_all(wipes.iter().map(|(c, script)| c.sh_ok(script))).await;
+            (up, left, wiped)
         })?;
+        for r in wiped {
+            r.context("removing the node files of an earlier run")?;
+        }
         for r in uploaded {
             r.context("uploading the node binary")?;
         }
