@@ -3,8 +3,8 @@
 //! [`Platform`] is the small interface every fault and the run loop go
 //! through: start a node, signal it, read its log, apply and remove
 //! packet-filter rules. [`LocalCluster`] implements it with child processes
-//! in the run's private namespace; remote hosts (over SSH) or pods would be
-//! one more implementation each.
+//! in the run's private namespace; [`crate::hosts::RemoteCluster`] with
+//! processes on other machines over SSH; pods would be one more.
 //!
 //! Every node is a child process in its own process group, started with
 //! `PR_SET_PDEATHSIG = SIGKILL` (it dies with the harness, even one killed by
