@@ -36,6 +36,8 @@ pub struct Cli {
 }
 
 /// The subcommands; each one's arguments live with its module.
+// Parsed once per process: the size of `run`'s options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload against a real cluster under faults, record the history and check it
