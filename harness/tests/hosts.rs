@@ -271,6 +271,28 @@ impl Fixture {
         (code, text)
     }
 
+    /// Waits (bounded) until a partition is in force: faultline's table
+    /// holds drop rules. `out` is the run's output, shown on a timeout.
+    fn wait_for_partition(&self, out: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let t = self
+                .enter()
+                .args(["nft", "list", "table", "inet", "faultline"])
+                .output()
+                .unwrap();
+            if t.status.success() && String::from_utf8_lossy(&t.stdout).contains("drop") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no partition came: {}",
+                std::fs::read_to_string(out).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// What remains of runs: node processes, faultline's table, mounts.
     fn leftovers(&self) -> Vec<String> {
         let mut left = Vec::new();
@@ -280,7 +302,8 @@ impl Fixture {
                 continue;
             };
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains(&marker) && cmd.contains("/bin/faultline-node") {
+            let program = cmd.split(' ').next().unwrap_or_default();
+            if program.starts_with(&marker) && program.ends_with("/bin/faultline-node") {
                 left.push(format!(
                     "process {}: {cmd}",
                     entry.file_name().to_string_lossy()
@@ -410,29 +433,52 @@ fn sigint_in_the_middle_of_a_partition_leaves_nothing_behind() {
             "--nemesis-interval=1",
         ],
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let t = f
-            .enter()
-            .args(["nft", "list", "table", "inet", "faultline"])
-            .output()
-            .unwrap();
-        if t.status.success() && String::from_utf8_lossy(&t.stdout).contains("drop") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no partition came: {}",
-            std::fs::read_to_string(&out).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    f.wait_for_partition(&out);
     // The nsenter child execs faultline: its pid is faultline's.
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGINT) };
     let code = wait(&mut child, Duration::from_secs(60));
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     assert_eq!(code, 130, "{text}");
+    assert_clean(&f);
+}
+
+#[test]
+fn clean_removes_what_a_killed_harness_left() {
+    if !usable() {
+        return;
+    }
+    let f = Fixture::new(3, &[]);
+    let hosts = f.hosts_file(&[0, 1, 2], None, "");
+    let (mut child, _, out) = f.spawn_run(
+        &hosts,
+        &[
+            "--nemesis=partition",
+            "--seed=1",
+            "--time-limit=60",
+            "--nemesis-interval=1",
+        ],
+    );
+    f.wait_for_partition(&out);
+    // SAFETY: signalling our own child (nsenter exec'd faultline).
+    unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGKILL) };
+    wait(&mut child, Duration::from_secs(10));
+    assert!(
+        f.leftovers().len() >= 4,
+        "the nodes and the table outlive a killed harness"
+    );
+    let clean = f
+        .enter()
+        .arg(env!("CARGO_BIN_EXE_faultline"))
+        .args(["clean", "--hosts"])
+        .arg(&hosts)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&clean.stdout).to_string()
+        + &String::from_utf8_lossy(&clean.stderr);
+    assert_eq!(clean.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("killed process group").count(), 3, "{text}");
+    assert!(text.contains("deleted table inet faultline"), "{text}");
     assert_clean(&f);
 }
 
