@@ -530,6 +530,7 @@ fn bad_hosts_are_refused_before_any_node_starts() {
     ];
     for (what, hosts, expect) in cases {
         let (code, out) = f.run(&hosts, &["--time-limit=2"]);
+        eprintln!("{what} (exit {code}):\n{out}");
         assert_ne!(code, 0, "{what}: must be refused:\n{out}");
         assert!(
             out.contains(expect),
