@@ -528,6 +528,12 @@ fn bad_hosts_are_refused_before_any_node_starts() {
             "host 3 (127.0.0.21): listed twice: host 1",
         ),
     ];
+    let (code, out) = f.run(
+        &f.hosts_file(&[0, 1], None, ""),
+        &["--nemesis=kill,power-loss", "--time-limit=2"],
+    );
+    assert_eq!(code, 64, "{out}");
+    assert!(out.contains("filesystem layer"), "{out}");
     for (what, hosts, expect) in cases {
         let (code, out) = f.run(&hosts, &["--time-limit=2"]);
         eprintln!("{what} (exit {code}):\n{out}");

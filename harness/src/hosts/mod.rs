@@ -328,6 +328,23 @@ mod tests {
     }
 
     #[test]
+    fn ssh_lists_take_the_common_options() {
+        let args = HostArgs {
+            ssh: vec!["127.0.0.21".into(), "127.0.0.22".into()],
+            ssh_user: Some("admin".into()),
+            ssh_port: Some(2200),
+            ssh_data_dir: Some("/srv/fl".into()),
+            ..HostArgs::default()
+        };
+        let hosts = args.load().unwrap().unwrap();
+        assert_eq!(hosts.len(), 2);
+        assert_eq!(hosts[1].label, "admin@127.0.0.22:2200");
+        assert_eq!(hosts[1].data_dir, "/srv/fl");
+        assert_eq!(hosts[0].bind, Ipv4Addr::new(127, 0, 0, 21));
+        assert!(HostArgs::default().load().unwrap().is_none());
+    }
+
+    #[test]
     fn bad_hosts_are_named() {
         let twice = "[[host]]\nssh = \"127.0.0.21\"\n[[host]]\nssh = \"127.0.0.21\"\n";
         let e = parse(twice, Path::new("h.toml")).unwrap_err().to_string();

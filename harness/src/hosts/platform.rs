@@ -267,7 +267,10 @@ impl RemoteCluster {
         let results = self
             .remote
             .block(async move { join_all(conns.iter().map(|c| c.sh_ok(&script))).await })
-            .map_err(|e| self.ssh_err(0, e))?;
+            .map_err(|e| ClusterError::Nft {
+                table: TABLE.into(),
+                message: e.to_string(),
+            })?;
         for r in results {
             if let Err(e) = r {
                 return Err(ClusterError::Nft {
@@ -384,13 +387,18 @@ impl Platform for RemoteCluster {
         let Some(pid) = self.nodes[i].pid else {
             return Ok(());
         };
+        // A group already gone is no error (the node exited, as ESRCH
+        // locally); a group that is there but refuses the signal is.
+        let send = |sig: &str| {
+            format!("kill -{sig} -{pid} || {{ if kill -0 -{pid} 2>/dev/null; then exit 1; fi; }}")
+        };
         let script = match signal {
             Signal::Kill => format!(
-                "kill -KILL -{pid} 2>/dev/null; i=0; \
-                 while kill -0 -{pid} 2>/dev/null && [ $i -lt 250 ]; do sleep 0.02; i=$((i+1)); done; true"
+                "{}; i=0; while kill -0 -{pid} 2>/dev/null && [ $i -lt 250 ]; do sleep 0.02; i=$((i+1)); done; true",
+                send("KILL")
             ),
-            Signal::Stop => format!("kill -STOP -{pid} 2>/dev/null; true"),
-            Signal::Cont => format!("kill -CONT -{pid} 2>/dev/null; true"),
+            Signal::Stop => send("STOP"),
+            Signal::Cont => send("CONT"),
         };
         let conn = self.conns[i].clone();
         self.remote
