@@ -248,18 +248,32 @@ impl Fixture {
         (Reaped(child), store, out)
     }
 
-    /// Runs `faultline run --hosts FILE ARGS`; its exit code and output
-    /// (with the ends of the node logs when it did not exit 0).
+    /// Runs `faultline run --hosts FILE ARGS`; its exit code and output,
+    /// then the history's nemesis events (and the ends of the node logs
+    /// when it did not exit 0).
     fn run(&self, hosts: &Path, args: &[&str]) -> (i32, String) {
         let (mut child, store, out) = self.spawn_run(hosts, args);
         let code = wait(&mut child, RUN_LIMIT);
         let mut text = std::fs::read_to_string(out).unwrap_or_default();
-        if code != 0 {
-            let history = std::fs::read_to_string(store.join("latest").join("history.jsonl"))
-                .unwrap_or_default();
-            for l in history.lines().filter(|l| l.contains("nemesis")) {
-                text.push_str(&format!("\n{l}"));
+        let history =
+            std::fs::read_to_string(store.join("latest").join("history.jsonl")).unwrap_or_default();
+        for l in history.lines().filter(|l| l.contains("\"nemesis\"")) {
+            text.push_str(&format!("\n{l}"));
+        }
+        for e in std::fs::read_dir(store.join("latest").join("nodes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let log = std::fs::read_to_string(e.path()).unwrap_or_default();
+            for l in log
+                .lines()
+                .filter(|l| l.contains("became leader") || l.contains("faultline: starting"))
+            {
+                text.push_str(&format!("\n{}: {l}", e.file_name().to_string_lossy()));
             }
+        }
+        if code != 0 {
             let nodes = store.join("latest").join("nodes");
             for e in std::fs::read_dir(nodes).into_iter().flatten().flatten() {
                 let log = std::fs::read_to_string(e.path()).unwrap_or_default();
@@ -410,9 +424,19 @@ fn five_hosts_pass_register_and_play_scenarios() {
     for scenario in ["leader-isolation", "kill-all"] {
         let (code, out) = f.run(
             &hosts,
-            &[scenario, "--seed=1", "--time-limit=12", "--recovery-time=1"],
+            &[scenario, "--seed=1", "--time-limit=8", "--recovery-time=1"],
         );
         assert_eq!(code, 0, "{scenario}:\n{out}");
+        // The isolated (or killed) leader is replaced: the cut is real.
+        let waits: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("\"until\":\"new-leader\""))
+            .collect();
+        assert!(!waits.is_empty(), "{scenario}:\n{out}");
+        assert!(
+            waits.iter().all(|l| l.contains("\"met\":true")),
+            "{scenario}: no new leader:\n{out}"
+        );
         assert_clean(&f);
     }
 }

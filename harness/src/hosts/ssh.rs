@@ -181,12 +181,14 @@ fn error_text(e: &dyn std::error::Error) -> String {
     parts.join(": ").replace('\n', " ")
 }
 
+/// The first line of `script`, at most 60 characters.
 fn short(script: &str) -> String {
     let line = script.lines().next().unwrap_or_default();
-    if line.len() > 60 {
-        format!("{}...", &line[..60])
+    let cut: String = line.chars().take(60).collect();
+    if cut.len() < line.len() {
+        format!("{cut}...")
     } else {
-        line.to_string()
+        cut
     }
 }
 
