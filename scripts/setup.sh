@@ -11,6 +11,10 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # NATS JetStream (`faultline run --system nats`); Debian installs it in /usr/sbin.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+# `faultline run --hosts`: the system ssh client, and sshd for the tests
+# local SSH fixture (harness/tests/hosts.rs).
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 # The report test opens report.html in a real browser.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 

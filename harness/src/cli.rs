@@ -36,6 +36,8 @@ pub struct Cli {
 }
 
 /// The subcommands; each one's arguments live with its module.
+// Parsed once per process: the size of `run`'s options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload against a real cluster under faults, record the history and check it
@@ -56,6 +58,9 @@ pub enum Command {
     /// Run a matrix of runs from a suite file (TOML) for CI: an aggregate junit.xml and an
     /// index.html under <store>/suite-<time>/ (exit: the worst verdict; 3 if the harness failed).
     Suite(faultline::suite::SuiteArgs),
+    /// Remove what runs left on remote hosts (node processes, the `inet faultline`
+    /// nftables table, mounts): `faultline clean --hosts FILE` after a harness crash.
+    Clean(faultline::hosts::clean::CleanArgs),
     /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest); a run
     /// interrupted before its verdict is checked first (exit: its verdict).
     Report(ReportArgs),

@@ -3,8 +3,8 @@
 //! [`Platform`] is the small interface every fault and the run loop go
 //! through: start a node, signal it, read its log, apply and remove
 //! packet-filter rules. [`LocalCluster`] implements it with child processes
-//! in the run's private namespace; remote hosts (over SSH) or pods would be
-//! one more implementation each.
+//! in the run's private namespace; [`crate::hosts::RemoteCluster`] with
+//! processes on other machines over SSH; pods would be one more.
 //!
 //! Every node is a child process in its own process group, started with
 //! `PR_SET_PDEATHSIG = SIGKILL` (it dies with the harness, even one killed by
@@ -156,6 +156,17 @@ pub enum ClusterError {
     /// The disk-fault layer or a corruption failed.
     #[error(transparent)]
     Disk(#[from] DiskError),
+    /// A node on a remote host could not be controlled over SSH.
+    #[error("{node}: {message}")]
+    Remote {
+        /// The node's name (n1, n2, ...).
+        node: String,
+        /// What failed, naming the host.
+        message: String,
+    },
+    /// A fault this platform cannot inject.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// The exit status faultline-node gives when it crashes on purpose at an

@@ -31,6 +31,7 @@ pub mod checkers;
 pub mod client;
 pub mod cluster;
 pub mod disk;
+pub mod hosts;
 pub mod junit;
 pub mod list;
 pub mod maelstrom;

@@ -44,6 +44,7 @@ fn main() {
             init_tracing();
             faultline::maelstrom::cli::run(args)
         }
+        cli::Command::Clean(args) => faultline::hosts::clean::run(&args),
         cli::Command::List(args) => list(&args),
         cli::Command::Scenario(args) => scenario(&args),
     };

@@ -56,11 +56,28 @@ use crate::run::{RunArgs, EXIT_INTERRUPTED};
 /// Exit code when the harness failed on some run.
 pub const EXIT_HARNESS: i32 = 3;
 
-/// Arguments of `faultline suite`.
+mod manifest;
+mod merge;
+mod shard;
+
+pub use manifest::{Manifest, ManifestRun, MANIFEST_FILE};
+pub use merge::MergeArgs;
+pub use shard::{shard_of, Shard, ShardError};
+
+/// Arguments of `faultline suite`: a suite file to run, or `merge`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct SuiteArgs {
+    /// `merge`: join the results of shards run apart.
+    #[command(subcommand)]
+    pub action: Option<SuiteAction>,
     /// The suite file (TOML), e.g. suites/smoke.toml.
-    pub file: PathBuf,
+    #[arg(required = true)]
+    pub file: Option<PathBuf>,
+    /// Run only slice I of N of the matrix (`--shard 2/4`): the slices of
+    /// 1/N .. N/N together run every run of the suite exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
     /// Where the suite's folder (`suite-<time>/`) is made.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -70,6 +87,14 @@ pub struct SuiteArgs {
     /// Seconds for the whole suite, over the file's `budget`.
     #[arg(long)]
     pub budget: Option<f64>,
+}
+
+/// `faultline suite` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SuiteAction {
+    /// Join the folders of suite shards (`faultline suite FILE --shard I/N`)
+    /// into one junit.xml and one index.html (exit: the worst verdict).
+    Merge(MergeArgs),
 }
 
 /// A suite file: its name, budget, shared options and matrices.
@@ -371,18 +396,28 @@ extern "C" fn on_signal(sig: libc::c_int) {
     SIGNALLED.store(sig, Ordering::SeqCst);
 }
 
-/// Runs `faultline suite`; returns the exit code.
+/// Runs `faultline suite` (or `faultline suite merge`); returns the exit code.
 pub fn run(args: &SuiteArgs) -> anyhow::Result<i32> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading the suite file {}", args.file.display()))?;
+    let suite_file = match (&args.action, &args.file) {
+        (Some(SuiteAction::Merge(m)), _) => return merge::run(m),
+        (None, Some(f)) => f,
+        (None, None) => anyhow::bail!("faultline suite needs a suite file (or `merge DIR...`)"),
+    };
+    let text = std::fs::read_to_string(suite_file)
+        .with_context(|| format!("reading the suite file {}", suite_file.display()))?;
     let (file, warnings) =
-        parse(&text).with_context(|| format!("parsing the suite file {}", args.file.display()))?;
+        parse(&text).with_context(|| format!("parsing the suite file {}", suite_file.display()))?;
     for w in warnings {
-        eprintln!("faultline suite: warning: {}: {w}", args.file.display());
+        eprintln!("faultline suite: warning: {}: {w}", suite_file.display());
     }
-    let runs = plan(&file).with_context(|| format!("in {}", args.file.display()))?;
+    let all_runs = plan(&file).with_context(|| format!("in {}", suite_file.display()))?;
+    let picked: Vec<usize> = match args.shard {
+        Some(shard) => shard_of(&all_runs, shard),
+        None => (0..all_runs.len()).collect(),
+    };
+    let runs: Vec<PlannedRun> = picked.iter().map(|&i| all_runs[i].clone()).collect();
     let name = file.name.clone().unwrap_or_else(|| {
-        args.file
+        suite_file
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_else(|| "suite".into())
@@ -394,8 +429,12 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("creating the suite folder under {}", args.store.display()))?;
     std::fs::create_dir_all(dir.join("output"))
         .with_context(|| format!("creating {}", dir.join("output").display()))?;
+    let shard_note = args
+        .shard
+        .map(|s| format!(" (shard {s}: {} of {})", runs.len(), all_runs.len()))
+        .unwrap_or_default();
     eprintln!(
-        "faultline suite {name}: {} runs{} · {}",
+        "faultline suite {name}: {} runs{shard_note}{} · {}",
         runs.len(),
         budget
             .map(|b| format!(" · budget {:.0}s", b.as_secs_f64()))
@@ -414,6 +453,9 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<i32> {
     for (i, planned) in runs.iter().enumerate() {
         let left = budget.map(|b| b.saturating_sub(t0.elapsed()));
         let prefix = format!("[{}/{}] {}", i + 1, runs.len(), planned.label());
+        // Output files are numbered by the run's place in the whole suite,
+        // so the shards' files never share a name.
+        let number = picked[i];
         if interrupted || left.is_some_and(|l| l.as_secs_f64() < planned.time_limit) {
             let note = if interrupted {
                 "not run: the suite was interrupted"
@@ -434,7 +476,7 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<i32> {
         }
         let limit = Duration::from_secs_f64(planned.timeout);
         let limit = left.map(|l| l.min(limit)).unwrap_or(limit);
-        let record = one_run(&exe, args, &dir, i, planned, limit)?;
+        let record = one_run(&exe, args, &dir, number, planned, limit)?;
         eprintln!(
             "{prefix}: {} ({:.1}s){}",
             record.status().to_uppercase(),
@@ -454,8 +496,12 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<i32> {
     let suites: Vec<TestSuite> = records.iter().map(|r| record_suite(&dir, r)).collect();
     std::fs::write(dir.join(junit::JUNIT_FILE), junit::document(&name, &suites))
         .with_context(|| format!("writing {}", dir.join(junit::JUNIT_FILE).display()))?;
-    std::fs::write(dir.join("index.html"), index_html(&name, started, &records))
+    let stamp = crate::store::timestamp(started);
+    std::fs::write(dir.join("index.html"), index_html(&name, &stamp, &records))
         .with_context(|| format!("writing {}", dir.join("index.html").display()))?;
+    Manifest::new(&name, &stamp, args.shard, &all_runs, &picked, &records)
+        .write(&dir)
+        .with_context(|| format!("writing {}", dir.join(MANIFEST_FILE).display()))?;
     let code = if interrupted {
         EXIT_INTERRUPTED
     } else {
@@ -596,7 +642,7 @@ fn wait_bounded(
 
 /// The JUnit suite of one record: the run's own checkers, or one case
 /// saying why there are none.
-fn record_suite(dir: &Path, r: &RunRecord) -> TestSuite {
+pub(crate) fn record_suite(dir: &Path, r: &RunRecord) -> TestSuite {
     if r.verdict.is_some() {
         if let Some(run) = r
             .folder
@@ -641,8 +687,9 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The suite's `index.html`: every run, its verdict and links to its files.
-fn index_html(name: &str, started: SystemTime, records: &[RunRecord]) -> String {
+/// The suite's `index.html`: every run, its verdict and links to its files;
+/// `started` is the suite's `YYYYMMDDTHHMMSS` stamp.
+pub(crate) fn index_html(name: &str, started: &str, records: &[RunRecord]) -> String {
     let worst = match exit_code(records) {
         0 => "valid",
         1 => "invalid",
@@ -663,7 +710,7 @@ fn index_html(name: &str, started: SystemTime, records: &[RunRecord]) -> String 
         esc(name),
         worst.to_uppercase(),
         esc(name),
-        crate::store::timestamp(started),
+        esc(started),
         records.len()
     );
     for (i, r) in records.iter().enumerate() {

@@ -157,3 +157,95 @@ fn a_suite_with_a_bad_option_fails_before_running() {
     assert!(out.contains("register none seed 1"), "{out}");
     assert!(!store.exists(), "nothing may run");
 }
+
+#[test]
+fn shards_run_apart_merge_into_one_valid_junit_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("three.toml");
+    std::fs::write(
+        &file,
+        "name = \"three\"\n[options]\ntime_limit = 2\nrecovery_time = 0\nnodes = 3\n\
+         [[matrix]]\nworkloads = [\"register\", \"set\", \"list-append\"]\nnemeses = [\"none\"]\nseeds = [1]\n",
+    )
+    .unwrap();
+    let mut slices = Vec::new();
+    for i in 1..=2 {
+        let store = dir.path().join(format!("slice-{i}"));
+        let shard = format!("{i}/2");
+        let (code, out) = suite(
+            &[
+                &file,
+                Path::new("--shard"),
+                Path::new(&shard),
+                Path::new("--store"),
+                &store,
+            ],
+            Duration::from_secs(90),
+        );
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(&format!("shard {i}/2")), "{out}");
+        slices.push(suite_dir(&store));
+    }
+    let one = junit::read(&std::fs::read_to_string(slices[0].join("junit.xml")).unwrap());
+    let two = junit::read(&std::fs::read_to_string(slices[1].join("junit.xml")).unwrap());
+    assert_eq!((one.len(), two.len()), (2, 1), "runs dealt 2 + 1");
+
+    let merged = dir.path().join("merged");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["suite", "merge"])
+        .args(&slices)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let suites = junit::read(&std::fs::read_to_string(merged.join("junit.xml")).unwrap());
+    let names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for (name, workload) in names.iter().zip(["register", "set", "list-append"]) {
+        assert!(name.starts_with(&format!("{workload}-none")), "{names:?}");
+    }
+    assert!(suites
+        .iter()
+        .all(|s| s.cases.len() == 3 && s.cases.iter().all(|c| c.outcome.is_none())));
+    let index = std::fs::read_to_string(merged.join("index.html")).unwrap();
+    let reports: Vec<&str> = index
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.ends_with("report.html"))
+        .collect();
+    assert_eq!(reports.len(), 3, "{index}");
+    for r in reports {
+        assert!(merged.join(r).is_file(), "{r} is linked but missing");
+    }
+
+    // One shard alone: the other's run is skipped, not silently absent.
+    let partial = dir.path().join("partial");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["suite", "merge"])
+        .arg(&slices[0])
+        .arg("--out")
+        .arg(&partial)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("shard 2/2 is missing"), "{text}");
+    let suites = junit::read(&std::fs::read_to_string(partial.join("junit.xml")).unwrap());
+    assert_eq!(suites.len(), 3);
+    assert_eq!(suites[1].cases[0].outcome.as_deref(), Some("skipped"));
+
+    // The same shard twice is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["suite", "merge"])
+        .args([&slices[0], &slices[0]])
+        .arg("--out")
+        .arg(dir.path().join("twice"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+}

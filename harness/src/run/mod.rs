@@ -26,7 +26,6 @@ pub use plan::{BadOptions, Plan};
 pub use session::Session;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,7 +35,6 @@ use faultline_checker::CheckOptions;
 use serde::Serialize;
 
 use crate::checkers::{check_workload, scan_logs, stats, Results};
-use crate::cluster::LocalCluster;
 use crate::nemesis::{lock, NemesisSet, SharedPlatform};
 use crate::netns::NetMode;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
@@ -171,6 +169,10 @@ pub struct RunArgs {
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    /// The nodes on other machines, over SSH (--hosts FILE or --ssh a,b,c).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub hosts: crate::hosts::HostArgs,
     /// private: a network namespace of the run's own (needs user namespaces or
     /// root); host: no namespace, no partition or drop faults.
     #[arg(long, value_enum, default_value = "private")]
@@ -204,6 +206,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             )
             .into());
         }
+        if args.hosts.remote() {
+            return Err(BadOptions(
+                "--hosts and --ssh are not available with --system maelstrom: its nodes talk \
+                 through the harness's router, on this machine"
+                    .into(),
+            )
+            .into());
+        }
         return crate::maelstrom::run::run(args, crate::maelstrom::run::Extras::default());
     }
     if faultline_workloads::by_name(&args.workload).is_err() {
@@ -217,10 +227,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     if plan.args.online() {
         crate::online::supports(plan.workload.model()).map_err(|e| BadOptions(e.to_string()))?;
     }
-    let cluster = plan.cluster()?;
-    let test = write_test_record(&plan, &cluster)?;
+    let platform: SharedPlatform = plan.platform()?;
+    let test = write_test_record(&plan)?;
     announce(&plan);
-    let platform: SharedPlatform = Arc::new(Mutex::new(cluster));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -274,9 +283,9 @@ enum Ended {
 
 /// Writes `test.json`: the options, the seed, the schedule, the command
 /// lines, before anything starts.
-fn write_test_record(plan: &Plan, cluster: &LocalCluster) -> anyhow::Result<TestRecord> {
+fn write_test_record(plan: &Plan) -> anyhow::Result<TestRecord> {
     let node_command_lines: Vec<Vec<String>> = (0..plan.specs.len())
-        .map(|i| cluster.command_line(i))
+        .map(|i| plan.command_line(i))
         .collect();
     let test = TestRecord::new(RunFacts {
         options: &plan.args,

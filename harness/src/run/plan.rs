@@ -3,7 +3,7 @@
 //! chosen, the seed drawn, the private namespace entered, the run folder
 //! made, the fault schedule drawn.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,7 +11,7 @@ use faultline_workloads::Workload;
 
 use crate::cluster::{layout, LocalCluster, NodeSpec};
 use crate::nemesis::schedule::{schedule, Planned, ScheduleOptions};
-use crate::nemesis::{NemesisKind, NemesisSet};
+use crate::nemesis::{NemesisKind, NemesisSet, SharedPlatform};
 use crate::netns::{self, NetMode};
 use crate::scenario::{Scenario, Step};
 use crate::store::RunDir;
@@ -53,6 +53,8 @@ pub struct Plan {
     pub disk_layer: bool,
     /// Each node's addresses, data directory and log.
     pub specs: Vec<NodeSpec>,
+    /// The remote hosts the nodes run on (None: local processes).
+    pub hosts: Option<Vec<crate::hosts::Host>>,
 }
 
 impl Plan {
@@ -84,14 +86,21 @@ impl Plan {
                     .iter()
                     .any(|st| matches!(st, Step::Fault(f) if f.needs_disk_layer()))
             });
-        let kinds = enter_network(args.net, kinds, disk_layer)?;
+        let hosts = args.hosts.load().map_err(|e| BadOptions(e.to_string()))?;
+        let kinds = match &hosts {
+            Some(h) => remote_options(&mut args, h, disk_layer, kinds)?,
+            None => enter_network(args.net, kinds, disk_layer)?,
+        };
         let nodes = args.nodes as usize;
         let concurrency = args.concurrency.unwrap_or(2 * nodes).max(1);
         let tag_groups = args.net == NetMode::Private && netns::can_tag_groups();
         let label = label(scenario.as_ref(), &kinds);
         let dir = RunDir::create(&args.store, &args.workload, &label, seed)
             .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
-        let mut specs = layout(nodes, &dir.path, tag_groups);
+        let mut specs = match &hosts {
+            Some(h) => crate::hosts::platform::layout(h, &dir.path),
+            None => layout(nodes, &dir.path, tag_groups),
+        };
         if disk_layer {
             crate::disk::place_layers(&mut specs, &dir.path);
         }
@@ -116,7 +125,33 @@ impl Plan {
             dir,
             specs,
             disk_layer,
+            hosts,
         })
+    }
+
+    /// Where the nodes run: local processes, or remote hosts (checked
+    /// first, every problem refused before any host is touched).
+    pub fn platform(&self) -> anyhow::Result<SharedPlatform> {
+        match &self.hosts {
+            Some(hosts) => Ok(Arc::new(Mutex::new(crate::hosts::RemoteCluster::connect(
+                self.system.as_ref(),
+                hosts,
+                self.specs.clone(),
+                self.args.hosts.max_clock_skew,
+            )?))),
+            None => Ok(Arc::new(Mutex::new(self.cluster()?))),
+        }
+    }
+
+    /// Node `i`'s full command line, as it runs (for test.json).
+    pub fn command_line(&self, i: usize) -> Vec<String> {
+        match &self.hosts {
+            Some(h) => {
+                crate::hosts::platform::remote_command(self.system.as_ref(), i, &self.specs, &h[i])
+                    .to_vec()
+            }
+            None => self.system.command(i, &self.specs).to_vec(),
+        }
     }
 
     /// The processes of the cluster, not started yet (the disk-fault layer
@@ -223,6 +258,36 @@ fn enter_network(
             kinds.retain(|k| !k.needs_firewall());
         }
     }
+    Ok(kinds)
+}
+
+/// Nodes on remote hosts: one per host (`--nodes`, when given, must
+/// agree), no private namespace (the hosts are reached over the real
+/// network), no disk layer (refused: the hosts do not run it).
+fn remote_options(
+    args: &mut RunArgs,
+    hosts: &[crate::hosts::Host],
+    disk_layer: bool,
+    kinds: Vec<NemesisKind>,
+) -> anyhow::Result<Vec<NemesisKind>> {
+    if args.explicit.iter().any(|e| e == "nodes") && args.nodes as usize != hosts.len() {
+        return Err(BadOptions(format!(
+            "--nodes {} but {} hosts are given: one node runs on each host",
+            args.nodes,
+            hosts.len()
+        ))
+        .into());
+    }
+    if disk_layer || kinds.iter().any(|k| k.name() == "corrupt") {
+        return Err(BadOptions(
+            "power-loss, corrupt and --disk-faults need faultline's filesystem layer, \
+             which hosts reached over SSH do not run: leave those faults out with --hosts/--ssh"
+                .into(),
+        )
+        .into());
+    }
+    args.nodes = hosts.len() as u16;
+    args.net = NetMode::Host;
     Ok(kinds)
 }
 

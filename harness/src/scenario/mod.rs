@@ -187,7 +187,8 @@ fn default_wait() -> f64 {
 pub enum Condition {
     /// Some node leads and every running node that answers agrees.
     Leader,
-    /// A leader other than the one at the start of the wait (or a later term).
+    /// A leader other than the one before the fault this wait follows (or
+    /// at the start of the wait, when it follows no fault), or a later term.
     NewLeader,
     /// This many more writes acknowledged since the wait started.
     Acked(u64),

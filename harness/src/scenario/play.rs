@@ -39,12 +39,26 @@ pub async fn play(
     let mut jitter = ChaCha8Rng::seed_from_u64(seed);
     jitter.set_stream(WAIT_STREAM);
     loop {
+        // The leader before the fault that a `new-leader` wait follows: a
+        // platform slow to apply faults (remote hosts) may return after
+        // the new leader is already elected.
+        let mut before_fault = None;
         for (i, step) in scenario.steps.iter().enumerate() {
             if executor.recorder().elapsed() >= until {
                 return Ok(());
             }
             match step {
                 Step::Fault(fault) => {
+                    let next = scenario.steps.get(i + 1);
+                    if matches!(
+                        next,
+                        Some(Step::Control(Control::Wait {
+                            until: Condition::NewLeader,
+                            ..
+                        }))
+                    ) {
+                        before_fault = Some(executor.leader().await);
+                    }
                     executor.start(fault).await?;
                 }
                 Step::Control(control) => {
@@ -52,6 +66,7 @@ pub async fn play(
                         executor: &mut *executor,
                         counters: &counters,
                         jitter: &mut jitter,
+                        before_fault: before_fault.take(),
                     };
                     waits.control(i, control, until).await?;
                 }
@@ -69,6 +84,9 @@ struct Waits<'a> {
     executor: &'a mut Executor,
     counters: &'a Counters,
     jitter: &'a mut ChaCha8Rng,
+    /// The leader seen just before the fault this step follows, when a
+    /// `new-leader` wait follows a fault.
+    before_fault: Option<Option<(usize, u64)>>,
 }
 
 impl Waits<'_> {
@@ -125,7 +143,10 @@ impl Waits<'_> {
     /// what was seen when it held.
     async fn wait(&mut self, cond: &Condition, deadline: Duration) -> Option<Value> {
         let start_leader = match cond {
-            Condition::NewLeader => self.executor.leader().await,
+            Condition::NewLeader => match self.before_fault {
+                Some(before) => before,
+                None => self.executor.leader().await,
+            },
             _ => None,
         };
         let start_acked = self.counters.ok.load(Ordering::Relaxed);

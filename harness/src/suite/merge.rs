@@ -1,0 +1,203 @@
+//! `faultline suite merge DIR...`: the folders of a suite's shards, run
+//! apart (e.g. on N CI runners), joined into one folder with one
+//! `junit.xml`, one `index.html` and one `suite.json` that link into the
+//! shards' folders. Runs keep the whole suite's order; a run no folder
+//! holds (a shard whose results never arrived) is reported as skipped, so
+//! a lost runner never makes the merged suite look complete.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use super::manifest::{Manifest, ManifestRun};
+use super::{exit_code, index_html, record_suite, PlannedRun, RunRecord, MANIFEST_FILE};
+use crate::junit;
+
+/// Arguments of `faultline suite merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' suite folders (each holding the `suite.json` that
+    /// `faultline suite --shard I/N` writes).
+    #[arg(required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+    /// The merged folder (made if missing); its junit.xml and index.html
+    /// link into the shards' folders, so keep them beside it.
+    #[arg(long, default_value = "merged")]
+    pub out: PathBuf,
+}
+
+/// The way from folder `from` to `to` (both absolute, canonical).
+fn relative(from: &Path, to: &Path) -> PathBuf {
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+/// The merged records, in the suite's order, from `(folder, manifest)`
+/// pairs; `out` is the merged folder (canonical). Refuses folders of
+/// different suites and runs held twice.
+pub fn merge_records(
+    out: &Path,
+    shards: &[(PathBuf, Manifest)],
+) -> anyhow::Result<(Vec<RunRecord>, Vec<String>)> {
+    let Some((first_dir, first)) = shards.first() else {
+        bail!("nothing to merge");
+    };
+    let mut warnings = Vec::new();
+    let mut by_index: BTreeMap<usize, (&PathBuf, &ManifestRun)> = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    for (dir, m) in shards {
+        if m.name != first.name || m.plan != first.plan {
+            bail!(
+                "{} and {} are folders of different suites ({} and {}, or their matrices differ)",
+                first_dir.display(),
+                dir.display(),
+                first.name,
+                m.name
+            );
+        }
+        if let Some(s) = m.shard {
+            if let Some(other) = counts.insert(s.index, (s.count, dir)) {
+                bail!(
+                    "shard {s} is given twice: {} and {}",
+                    other.1.display(),
+                    dir.display()
+                );
+            }
+        }
+        for run in &m.runs {
+            let Some(entry) = m.plan.get(run.index) else {
+                bail!(
+                    "{}: run {} is outside the suite's {} runs",
+                    dir.join(MANIFEST_FILE).display(),
+                    run.index + 1,
+                    m.plan.len()
+                );
+            };
+            if let Some((other, _)) = by_index.insert(run.index, (dir, run)) {
+                bail!(
+                    "run {} ({} {} seed {}) is in both {} and {}",
+                    run.index + 1,
+                    entry.workload,
+                    entry.nemesis,
+                    entry.seed,
+                    other.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    let declared: Vec<usize> = counts.values().map(|(c, _)| *c).collect();
+    if let Some(&n) = declared.first() {
+        if declared.iter().any(|&c| c != n) {
+            bail!("the folders come from different shard counts: {declared:?}");
+        }
+        for i in 1..=n {
+            if !counts.contains_key(&i) {
+                warnings.push(format!("shard {i}/{n} is missing: its runs are skipped"));
+            }
+        }
+    }
+    let records = first
+        .plan
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| match by_index.get(&i) {
+            Some((dir, run)) => run.record(entry, &relative(out, dir)),
+            None => RunRecord {
+                run: PlannedRun {
+                    workload: entry.workload.clone(),
+                    nemesis: entry.nemesis.clone(),
+                    seed: entry.seed,
+                    args: Vec::new(),
+                    time_limit: 0.0,
+                    timeout: 0.0,
+                },
+                code: None,
+                verdict: None,
+                folder: None,
+                output: None,
+                seconds: 0.0,
+                note: Some("not run: no merged folder holds this run".into()),
+            },
+        })
+        .collect();
+    Ok((records, warnings))
+}
+
+/// Runs `faultline suite merge`; returns the worst verdict's exit code.
+pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
+    let mut shards = Vec::new();
+    for dir in &args.dirs {
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("opening the suite folder {}", dir.display()))?;
+        let manifest = Manifest::read(&dir)?;
+        shards.push((dir, manifest));
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let out = args
+        .out
+        .canonicalize()
+        .with_context(|| format!("opening {}", args.out.display()))?;
+    let (records, warnings) = merge_records(&out, &shards)?;
+    for w in warnings {
+        eprintln!("faultline suite merge: warning: {w}");
+    }
+    let name = shards[0].1.name.clone();
+    let started = shards
+        .iter()
+        .map(|(_, m)| m.started.clone())
+        .min()
+        .unwrap_or_default();
+    let suites: Vec<junit::TestSuite> = records.iter().map(|r| record_suite(&out, r)).collect();
+    let junit_path = out.join(junit::JUNIT_FILE);
+    std::fs::write(&junit_path, junit::document(&name, &suites))
+        .with_context(|| format!("writing {}", junit_path.display()))?;
+    let index_path = out.join("index.html");
+    std::fs::write(&index_path, index_html(&name, &started, &records))
+        .with_context(|| format!("writing {}", index_path.display()))?;
+    let all: Vec<usize> = (0..records.len()).collect();
+    let plan: Vec<PlannedRun> = records.iter().map(|r| r.run.clone()).collect();
+    Manifest::new(&name, &started, None, &plan, &all, &records)
+        .write(&out)
+        .with_context(|| format!("writing {}", out.join(MANIFEST_FILE).display()))?;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &records {
+        *counts.entry(r.status()).or_default() += 1;
+    }
+    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    println!("merged: {} folders into {}", shards.len(), out.display());
+    println!("runs: {}", counts.join(", "));
+    println!("junit: {}", junit_path.display());
+    println!("index: {}", index_path.display());
+    Ok(exit_code(&records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        assert_eq!(
+            relative(Path::new("/a/merged"), Path::new("/a/slices/s1/suite-x")),
+            PathBuf::from("../slices/s1/suite-x")
+        );
+        assert_eq!(
+            relative(Path::new("/a"), Path::new("/a/b")),
+            PathBuf::from("b")
+        );
+    }
+}
