@@ -8,13 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_main, Criterion};
-use faultline_checker::history::{pair, Event, EventType, Process};
+use faultline_checker::generate::{generate, Shape};
+use faultline_checker::history::pair;
 use faultline_checker::import::{read_history_file, Format};
 use faultline_checker::model::ModelKind;
 use faultline_checker::{check_operations, CheckOptions, Verdict};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Value};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
     let root = std::env::var("FAULTLINE_CORPUS")
@@ -42,105 +40,6 @@ fn check_files_with(files: &[PathBuf], model: ModelKind, opts: &CheckOptions) ->
         invalid += usize::from(r.verdict == Verdict::Invalid);
     }
     invalid
-}
-
-/// A valid register history: `events` events, `keys` keys, `procs` clients;
-/// each operation takes effect at a random instant inside its interval, and
-/// one in 50 crashes (ends `info`, its client continues under a new number).
-pub fn generate(events: usize, keys: usize, procs: usize, seed: u64) -> Vec<Event> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut regs: Vec<Option<i64>> = vec![None; keys];
-    struct Pending {
-        key: usize,
-        f: &'static str,
-        input: Value,
-        output: Value,
-        ok: bool,
-        applied: bool,
-        crash: bool,
-    }
-    let mut pending: Vec<Option<Pending>> = (0..procs).map(|_| None).collect();
-    let mut process: Vec<u64> = (0..procs as u64).collect();
-    let mut next_process = procs as u64;
-    let mut out: Vec<Event> = Vec::with_capacity(events);
-    let push = |out: &mut Vec<Event>, p: u64, kind, f: &str, key: usize, value| {
-        let index = out.len() as u64;
-        out.push(Event {
-            index,
-            time: index * 1000,
-            process: Process::Client(p),
-            kind,
-            f: f.to_string(),
-            key: Some(key.to_string()),
-            value,
-            error: None,
-        });
-    };
-    while out.len() < events || pending.iter().any(Option::is_some) {
-        let c = rng.gen_range(0..procs);
-        match &mut pending[c] {
-            None if out.len() < events => {
-                let key = rng.gen_range(0..keys);
-                let (f, input) = match rng.gen_range(0..3) {
-                    0 => ("read", Value::Null),
-                    1 => ("write", json!(rng.gen_range(0..5))),
-                    _ => ("cas", json!([rng.gen_range(0..5), rng.gen_range(0..5)])),
-                };
-                push(
-                    &mut out,
-                    process[c],
-                    EventType::Invoke,
-                    f,
-                    key,
-                    input.clone(),
-                );
-                pending[c] = Some(Pending {
-                    key,
-                    f,
-                    input,
-                    output: Value::Null,
-                    ok: true,
-                    applied: false,
-                    crash: rng.gen_ratio(1, 50),
-                });
-            }
-            None => {}
-            Some(p) if !p.applied => {
-                p.applied = true;
-                let reg = &mut regs[p.key];
-                match p.f {
-                    "read" => p.output = reg.map(Value::from).unwrap_or(Value::Null),
-                    "write" => *reg = p.input.as_i64(),
-                    _ => {
-                        if *reg == p.input[0].as_i64() {
-                            *reg = p.input[1].as_i64();
-                        } else {
-                            p.ok = false;
-                        }
-                    }
-                }
-            }
-            Some(p) => {
-                let (kind, value) = if p.crash {
-                    (EventType::Info, p.input.clone())
-                } else if !p.ok {
-                    (EventType::Fail, p.input.clone())
-                } else if p.f == "read" {
-                    (EventType::Ok, p.output.clone())
-                } else {
-                    (EventType::Ok, p.input.clone())
-                };
-                let (f, key, crash) = (p.f, p.key, p.crash);
-                push(&mut out, process[c], kind, f, key, value);
-                pending[c] = None;
-                if crash {
-                    process[c] = next_process;
-                    next_process += 1;
-                }
-            }
-        }
-    }
-    out
 }
 
 fn benches(c: &mut Criterion) {
@@ -192,7 +91,14 @@ fn benches(c: &mut Criterion) {
     }
 
     let t = Instant::now();
-    let events = generate(1_000_000, 1_000, 20, 7);
+    let shape = Shape {
+        events: 1_000_000,
+        keys: 1_000,
+        clients: 20,
+        values: 5,
+        crash_per_mille: 20,
+    };
+    let events = generate(&shape, 7);
     let jsonl = faultline_checker::history::to_jsonl(&events);
     eprintln!(
         "generated {} events ({} MB of JSONL) in {:.2?}",

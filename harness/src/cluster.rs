@@ -263,9 +263,50 @@ pub trait Platform: Send {
     fn shutdown(&mut self);
 }
 
-struct Proc {
-    child: Option<Child>,
-    state: NodeState,
+/// One node's process as a local platform holds it.
+pub(crate) struct Proc {
+    /// The running process (None when down).
+    pub(crate) child: Option<Child>,
+    /// What the node is doing.
+    pub(crate) state: NodeState,
+}
+
+impl Proc {
+    /// Sends `signal` to the process group the child leads (node `name`),
+    /// and follows its state; a kill also reaps the child. Returns whether
+    /// the node was killed. A node already down is left alone.
+    pub(crate) fn signal(&mut self, name: &str, signal: Signal) -> Result<bool, ClusterError> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(false);
+        };
+        let sig = match signal {
+            Signal::Kill => libc::SIGKILL,
+            Signal::Stop => libc::SIGSTOP,
+            Signal::Cont => libc::SIGCONT,
+        };
+        // SAFETY: signalling the group the child leads.
+        if unsafe { libc::killpg(child.id() as libc::pid_t, sig) } != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                return Err(ClusterError::Signal {
+                    node: name.to_string(),
+                    signal,
+                    source: err,
+                });
+            }
+        }
+        match signal {
+            Signal::Kill => {
+                let _ = child.wait();
+                self.child = None;
+                self.state = NodeState::Killed;
+                return Ok(true);
+            }
+            Signal::Stop => self.state = NodeState::Paused,
+            Signal::Cont => self.state = NodeState::Running,
+        }
+        Ok(false)
+    }
 }
 
 /// A cluster of local node processes.
@@ -460,36 +501,7 @@ impl Platform for LocalCluster {
     }
 
     fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
-        let name = self.specs[i].name.clone();
-        let p = &mut self.procs[i];
-        let Some(child) = p.child.as_mut() else {
-            return Ok(());
-        };
-        let sig = match signal {
-            Signal::Kill => libc::SIGKILL,
-            Signal::Stop => libc::SIGSTOP,
-            Signal::Cont => libc::SIGCONT,
-        };
-        // SAFETY: signalling the group the child leads.
-        if unsafe { libc::killpg(child.id() as libc::pid_t, sig) } != 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ESRCH) {
-                return Err(ClusterError::Signal {
-                    node: name,
-                    signal,
-                    source: err,
-                });
-            }
-        }
-        match signal {
-            Signal::Kill => {
-                let _ = child.wait();
-                p.child = None;
-                p.state = NodeState::Killed;
-            }
-            Signal::Stop => p.state = NodeState::Paused,
-            Signal::Cont => p.state = NodeState::Running,
-        }
+        self.procs[i].signal(&self.specs[i].name, signal)?;
         Ok(())
     }
 

@@ -16,16 +16,11 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 
-use crate::cluster::{ClusterError, Exit, NodeSpec, NodeState, Platform, Signal};
+use crate::cluster::{ClusterError, Exit, NodeSpec, NodeState, Platform, Proc, Signal};
 use crate::nemesis::partition::Cut;
 use crate::system::NodeCommand;
 
 use super::router::Input;
-
-struct Proc {
-    child: Option<Child>,
-    state: NodeState,
-}
 
 /// Maelstrom node processes wired to the router.
 pub struct MaelstromCluster {
@@ -241,36 +236,8 @@ impl Platform for MaelstromCluster {
     }
 
     fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
-        let name = self.specs[i].name.clone();
-        let p = &mut self.procs[i];
-        let Some(child) = p.child.as_mut() else {
-            return Ok(());
-        };
-        let sig = match signal {
-            Signal::Kill => libc::SIGKILL,
-            Signal::Stop => libc::SIGSTOP,
-            Signal::Cont => libc::SIGCONT,
-        };
-        // SAFETY: signalling the group the child leads.
-        if unsafe { libc::killpg(child.id() as libc::pid_t, sig) } != 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ESRCH) {
-                return Err(ClusterError::Signal {
-                    node: name,
-                    signal,
-                    source: err,
-                });
-            }
-        }
-        match signal {
-            Signal::Kill => {
-                let _ = child.wait();
-                p.child = None;
-                p.state = NodeState::Killed;
-                let _ = self.router.send(Input::Detach { node: i });
-            }
-            Signal::Stop => p.state = NodeState::Paused,
-            Signal::Cont => p.state = NodeState::Running,
+        if self.procs[i].signal(&self.specs[i].name, signal)? {
+            let _ = self.router.send(Input::Detach { node: i });
         }
         Ok(())
     }
