@@ -307,6 +307,82 @@ impl Proc {
         }
         Ok(false)
     }
+
+    /// How the process ended, if it exited on its own since the last look
+    /// (it is then down).
+    pub(crate) fn exited(&mut self, after_corruption: bool) -> Option<Exit> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        self.state = NodeState::Exited;
+        Some(Exit {
+            code: status.code(),
+            text: status.to_string(),
+            after_corruption,
+        })
+    }
+
+    /// Kills the process group and reaps the child (node `name`); returns
+    /// whether there was one to kill.
+    pub(crate) fn kill(&mut self, name: &str) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        // SAFETY: killpg on the group the child leads.
+        unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
+        let _ = child.kill();
+        if let Err(e) = child.wait() {
+            tracing::warn!("waiting for {name}: {e}");
+        }
+        self.state = NodeState::Killed;
+        true
+    }
+}
+
+/// Opens (appending) node `spec`'s log, creating its data and log folders,
+/// and marks the start in it.
+pub(crate) fn open_node_log(spec: &NodeSpec) -> Result<File, ClusterError> {
+    let files = |path: &Path, e: io::Error| ClusterError::Files {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(&spec.data_dir).map_err(|e| files(&spec.data_dir, e))?;
+    if let Some(dir) = spec.log_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| files(dir, e))?;
+    }
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&spec.log_path)
+        .map_err(|e| files(&spec.log_path, e))?;
+    let _ = writeln!(log, "--- faultline: starting {}", spec.name);
+    Ok(log)
+}
+
+/// Makes `cmd` start in a process group of its own, die with the harness
+/// (also if the harness dies before the child is set up), and take group
+/// `gid` when given.
+pub(crate) fn node_process(cmd: &mut Command, gid: Option<u32>) {
+    cmd.process_group(0);
+    // SAFETY: plain syscalls.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure only makes async-signal-safe syscalls.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The harness died between fork and prctl: die now.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            if let Some(g) = gid {
+                if libc::setgid(g) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
 }
 
 /// A cluster of local node processes.
@@ -409,64 +485,25 @@ impl LocalCluster {
     }
 
     fn kill_all(&mut self) {
-        for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(mut child) = p.child.take() {
-                // SAFETY: killpg on the group the child leads.
-                unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-                let _ = child.kill();
-                if let Err(e) = child.wait() {
-                    tracing::warn!("waiting for {}: {e}", self.specs[i].name);
-                }
-                p.state = NodeState::Killed;
-            }
+        for (p, spec) in self.procs.iter_mut().zip(&self.specs) {
+            p.kill(&spec.name);
         }
     }
 
     fn spawn(&self, i: usize) -> Result<Child, ClusterError> {
         let spec = &self.specs[i];
-        let files = |path: &Path, e: io::Error| ClusterError::Files {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        std::fs::create_dir_all(&spec.data_dir).map_err(|e| files(&spec.data_dir, e))?;
-        if let Some(dir) = spec.log_path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| files(dir, e))?;
-        }
-        let mut log: File = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&spec.log_path)
-            .map_err(|e| files(&spec.log_path, e))?;
-        let _ = writeln!(log, "--- faultline: starting {}", spec.name);
-        let err_log = log.try_clone().map_err(|e| files(&spec.log_path, e))?;
+        let log = open_node_log(spec)?;
+        let err_log = log.try_clone().map_err(|source| ClusterError::Files {
+            path: spec.log_path.clone(),
+            source,
+        })?;
         let program = &self.commands[i].program;
         let mut cmd = Command::new(program);
         cmd.args(&self.commands[i].args)
             .stdin(Stdio::null())
             .stdout(log)
-            .stderr(err_log)
-            .process_group(0);
-        // SAFETY: plain syscalls.
-        let parent = unsafe { libc::getpid() };
-        let gid = spec.gid;
-        // SAFETY: the closure only makes async-signal-safe syscalls.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The harness died between fork and prctl: die now.
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                if let Some(g) = gid {
-                    if libc::setgid(g) != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+            .stderr(err_log);
+        node_process(&mut cmd, spec.gid);
         cmd.spawn().map_err(|source| ClusterError::Spawn {
             node: spec.name.clone(),
             bin: program.clone(),
@@ -565,24 +602,12 @@ impl Platform for LocalCluster {
     }
 
     fn reap(&mut self) -> Vec<(usize, Exit)> {
-        let mut exited = Vec::new();
-        for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(child) = p.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    p.child = None;
-                    p.state = NodeState::Exited;
-                    exited.push((
-                        i,
-                        Exit {
-                            code: status.code(),
-                            text: status.to_string(),
-                            after_corruption: self.corrupted[i],
-                        },
-                    ));
-                }
-            }
-        }
-        exited
+        let corrupted = &self.corrupted;
+        self.procs
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, p.exited(corrupted[i])?)))
+            .collect()
     }
 }
 

@@ -69,6 +69,22 @@ fn faultline(args: &[&str]) -> (i32, String, Option<PathBuf>) {
     (status.code().unwrap_or(-1), text, dir)
 }
 
+/// The options of a 4-second run: `nodes` nodes, `rate` ops/s, `nemesis`, `seed`.
+fn short_run<'a>(nodes: &'a str, rate: &'a str, nemesis: &'a str, seed: &'a str) -> [&'a str; 10] {
+    [
+        "--node-count",
+        nodes,
+        "--time-limit",
+        "4",
+        "--rate",
+        rate,
+        "--nemesis",
+        nemesis,
+        "--seed",
+        seed,
+    ]
+}
+
 /// `faultline maelstrom test -w WORKLOAD --bin BIN ARGS`, with short
 /// faults and recovery.
 fn test(workload: &str, bin: &str, args: &[&str]) -> (i32, String, Option<PathBuf>) {
@@ -124,18 +140,7 @@ fn broadcast_passes_under_partitions_at_seeds_1_to_3() {
         let (code, out, _) = test(
             "broadcast",
             &example("broadcast.py"),
-            &[
-                "--node-count",
-                "5",
-                "--time-limit",
-                "4",
-                "--rate",
-                "40",
-                "--nemesis",
-                "partition",
-                "--seed",
-                seed,
-            ],
+            &short_run("5", "40", "partition", seed),
         );
         assert_eq!(code, 0, "seed {seed}: {out}");
         assert!(out.contains("final read holds all"), "{out}");
@@ -147,18 +152,7 @@ fn broadcast_without_retries_loses_messages_under_partitions_at_seed_1() {
     let (code, out, dir) = test(
         "broadcast",
         &format!("{} --no-retry", example("broadcast.py")),
-        &[
-            "--node-count",
-            "5",
-            "--time-limit",
-            "4",
-            "--rate",
-            "40",
-            "--nemesis",
-            "partition",
-            "--seed",
-            "1",
-        ],
+        &short_run("5", "40", "partition", "1"),
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("acknowledged messages lost"), "{out}");
@@ -171,18 +165,7 @@ fn broadcast_without_retries_loses_messages_under_partitions_at_seed_1() {
 
 #[test]
 fn a_memory_only_broadcast_is_caught_by_kills_at_seed_1_and_the_persistent_one_is_not() {
-    let args = [
-        "--node-count",
-        "5",
-        "--time-limit",
-        "4",
-        "--rate",
-        "40",
-        "--nemesis",
-        "kill",
-        "--seed",
-        "1",
-    ];
+    let args = short_run("5", "40", "kill", "1");
     let (code, out, _) = test(
         "broadcast",
         &format!("{} --volatile", example("broadcast.py")),
@@ -200,18 +183,7 @@ fn g_counter_over_seq_kv_passes_under_partitions_at_seeds_1_to_3() {
         let (code, out, _) = test(
             "g-counter",
             &example("counter.py"),
-            &[
-                "--node-count",
-                "3",
-                "--time-limit",
-                "4",
-                "--rate",
-                "30",
-                "--nemesis",
-                "partition",
-                "--seed",
-                seed,
-            ],
+            &short_run("3", "30", "partition", seed),
         );
         assert_eq!(code, 0, "seed {seed}: {out}");
         assert!(out.contains("a final read must lie in"), "{out}");

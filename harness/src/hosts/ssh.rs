@@ -193,6 +193,15 @@ fn short(script: &str) -> String {
 }
 
 impl Conn {
+    /// The error of `script` failing on this host with `message`.
+    fn failed(&self, script: &str, message: String) -> SshError {
+        SshError::Command {
+            host: self.host.label.clone(),
+            command: short(script),
+            message,
+        }
+    }
+
     /// Runs `script` with `sh -c` on the host; its output and code.
     pub async fn sh(&self, script: &str) -> Result<Output, SshError> {
         let out = self
@@ -201,11 +210,7 @@ impl Conn {
             .stdin(openssh::Stdio::null())
             .output()
             .await
-            .map_err(|e| SshError::Command {
-                host: self.host.label.clone(),
-                command: short(script),
-                message: error_text(&e),
-            })?;
+            .map_err(|e| self.failed(script, error_text(&e)))?;
         Ok(Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -219,15 +224,14 @@ impl Conn {
         if out.code == Some(0) {
             Ok(out.stdout)
         } else {
-            Err(SshError::Command {
-                host: self.host.label.clone(),
-                command: short(script),
-                message: format!(
+            Err(self.failed(
+                script,
+                format!(
                     "exit {}: {}",
                     out.code.map(|c| c.to_string()).unwrap_or("?".into()),
                     out.stderr.trim()
                 ),
-            })
+            ))
         }
     }
 
@@ -295,11 +299,7 @@ impl Conn {
             .stderr(openssh::Stdio::null())
             .spawn()
             .await
-            .map_err(|e| SshError::Command {
-                host: self.host.label.clone(),
-                command: short(script),
-                message: error_text(&e),
-            })?;
+            .map_err(|e| self.failed(script, error_text(&e)))?;
         let stdout = child.stdout().take();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

@@ -171,18 +171,31 @@ fn final_reads<'a>(
     out
 }
 
-fn nodes_without_final(
+/// Notes the nodes whose final read never succeeded (or that no final
+/// read was made): their state is unknown, so the verdict can be no better
+/// than unknown. Returns that bound.
+fn note_missing_finals(
     finals: &HashMap<u64, String>,
     got: &BTreeMap<String, &Value>,
-) -> Vec<String> {
+    lines: &mut Vec<String>,
+) -> Verdict {
+    let mut verdict = Verdict::Valid;
     let all: HashSet<&String> = finals.values().collect();
-    let mut missing: Vec<String> = all
-        .into_iter()
-        .filter(|n| !got.contains_key(*n))
-        .cloned()
-        .collect();
+    let mut missing: Vec<&String> = all.into_iter().filter(|n| !got.contains_key(*n)).collect();
     missing.sort();
-    missing
+    if !missing.is_empty() {
+        verdict = Verdict::Unknown;
+        let names: Vec<&str> = missing.iter().map(|n| n.as_str()).collect();
+        lines.push(format!(
+            "no final read succeeded on {}: their state is unknown",
+            names.join(", ")
+        ));
+    }
+    if finals.is_empty() {
+        verdict = Verdict::Unknown;
+        lines.push("no final reads were made".into());
+    }
+    verdict
 }
 
 /// broadcast and g-set: every acknowledged element in every node's final
@@ -269,18 +282,7 @@ fn grow_set(ops: &[Done<'_>], finals: &HashMap<u64, String>, add: &str, what: &s
             ));
         }
     }
-    let missing = nodes_without_final(finals, &got);
-    if !missing.is_empty() {
-        verdict = verdict.worst(Verdict::Unknown);
-        lines.push(format!(
-            "no final read succeeded on {}: their state is unknown",
-            missing.join(", ")
-        ));
-    }
-    if finals.is_empty() {
-        verdict = verdict.worst(Verdict::Unknown);
-        lines.push("no final reads were made".into());
-    }
+    verdict = verdict.worst(note_missing_finals(finals, &got, &mut lines));
     Finding::new(verdict, lines)
 }
 
@@ -320,18 +322,7 @@ fn counter(ops: &[Done<'_>], finals: &HashMap<u64, String>) -> Finding {
             }
         }
     }
-    let missing = nodes_without_final(finals, &got);
-    if !missing.is_empty() {
-        verdict = verdict.worst(Verdict::Unknown);
-        lines.push(format!(
-            "no final read succeeded on {}: their state is unknown",
-            missing.join(", ")
-        ));
-    }
-    if finals.is_empty() {
-        verdict = verdict.worst(Verdict::Unknown);
-        lines.push("no final reads were made".into());
-    }
+    verdict = verdict.worst(note_missing_finals(finals, &got, &mut lines));
     Finding::new(verdict, lines)
 }
 

@@ -9,14 +9,13 @@
 //! partition becomes its grudge, packet loss its drop rate.
 
 use std::collections::HashSet;
-use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 
-use crate::cluster::{ClusterError, Exit, NodeSpec, NodeState, Platform, Proc, Signal};
+use crate::cluster::{
+    node_process, open_node_log, ClusterError, Exit, NodeSpec, NodeState, Platform, Proc, Signal,
+};
 use crate::nemesis::partition::Cut;
 use crate::system::NodeCommand;
 
@@ -61,41 +60,14 @@ impl MaelstromCluster {
 
     fn spawn(&self, i: usize) -> Result<Child, ClusterError> {
         let spec = &self.specs[i];
-        let files = |path: &Path, e: io::Error| ClusterError::Files {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        std::fs::create_dir_all(&spec.data_dir).map_err(|e| files(&spec.data_dir, e))?;
-        if let Some(dir) = spec.log_path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| files(dir, e))?;
-        }
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&spec.log_path)
-            .map_err(|e| files(&spec.log_path, e))?;
-        let _ = writeln!(log, "--- faultline: starting {}", spec.name);
+        let log = open_node_log(spec)?;
         let mut cmd = Command::new(&self.command.program);
         cmd.args(&self.command.args)
             .current_dir(&spec.data_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(log)
-            .process_group(0);
-        // SAFETY: plain syscalls.
-        let parent = unsafe { libc::getpid() };
-        // SAFETY: the closure only makes async-signal-safe syscalls.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+            .stderr(log);
+        node_process(&mut cmd, None);
         cmd.spawn().map_err(|source| ClusterError::Spawn {
             node: spec.name.clone(),
             bin: self.command.program.clone(),
@@ -105,12 +77,7 @@ impl MaelstromCluster {
 
     fn kill_all(&mut self) {
         for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(mut child) = p.child.take() {
-                // SAFETY: killpg on the group the child leads.
-                unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-                let _ = child.kill();
-                let _ = child.wait();
-                p.state = NodeState::Killed;
+            if p.kill(&self.specs[i].name) {
                 let _ = self.router.send(Input::Detach { node: i });
             }
         }
@@ -269,20 +236,9 @@ impl Platform for MaelstromCluster {
     fn reap(&mut self) -> Vec<(usize, Exit)> {
         let mut exited = Vec::new();
         for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(child) = p.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    p.child = None;
-                    p.state = NodeState::Exited;
-                    let _ = self.router.send(Input::Detach { node: i });
-                    exited.push((
-                        i,
-                        Exit {
-                            code: status.code(),
-                            text: status.to_string(),
-                            after_corruption: false,
-                        },
-                    ));
-                }
+            if let Some(exit) = p.exited(false) {
+                let _ = self.router.send(Input::Detach { node: i });
+                exited.push((i, exit));
             }
         }
         exited
