@@ -9,6 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::counterexample;
+use crate::history::key_name;
 use crate::history::{pair, Event, Operation};
 use crate::linear::{Budget, SearchResult, SearchStats, Searcher, Stopped, Stuck};
 use crate::model::{
@@ -16,7 +17,7 @@ use crate::model::{
 };
 use crate::prepare::{prepare_ops, reduce};
 use crate::set_full;
-use crate::verdict::{key_name, CheckError, CheckOptions, CheckResult, Verdict};
+use crate::verdict::{CheckError, CheckOptions, CheckResult, Verdict};
 
 /// Pairs `events` and checks them against `model`.
 pub fn check_events(

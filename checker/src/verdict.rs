@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::counterexample::Counterexample;
-use crate::history::HistoryError;
+use crate::history::{key_name, HistoryError};
 use crate::model::ModelError;
 use crate::set_full::SetReport;
 
@@ -148,12 +148,6 @@ pub struct CheckResult {
     /// Wall-clock time of the check, milliseconds.
     #[serde(default)]
     pub elapsed_ms: f64,
-}
-
-/// A key's name for messages: the key itself, or `(single register)`.
-pub fn key_name(key: &Option<String>) -> String {
-    key.clone()
-        .unwrap_or_else(|| "(single register)".to_string())
 }
 
 impl CheckResult {

@@ -138,12 +138,15 @@ fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Logs to stderr, `RUST_LOG` respected, warnings by default.
+/// Logs to stderr, `RUST_LOG` respected, warnings by default; colour codes
+/// only when stderr is a terminal (never into a file or a pipe).
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fuser=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

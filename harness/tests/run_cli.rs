@@ -108,3 +108,17 @@ fn a_node_that_cannot_start_fails_the_run_with_its_log() {
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("exited at start"), "{err}");
 }
+
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    let store = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "--node-bin", "/bin/false", "--time-limit", "1"])
+        .args(["--store", store.path().to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(" INFO ") || err.contains(" WARN "), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
