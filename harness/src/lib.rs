@@ -13,6 +13,7 @@
 //! - [`recorder`]: the history, streamed to `history.jsonl`;
 //! - [`checkers`]: the checkers run after every test and the verdict;
 //! - [`online`]: the checker that judges a run while it goes (`--check online`);
+//! - [`exit`]: the exit codes every command shares;
 //! - [`store`]: the run's folder;
 //! - [`record`]: `test.json` and `results.json`, typed, written and read back;
 //! - [`progress`]: the progress line;
@@ -31,6 +32,7 @@ pub mod checkers;
 pub mod client;
 pub mod cluster;
 pub mod disk;
+pub mod exit;
 pub mod hosts;
 pub mod junit;
 pub mod list;

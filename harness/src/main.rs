@@ -53,9 +53,9 @@ fn main() {
         Err(err) => {
             eprintln!("faultline: error: {err:#}");
             let code = if is_usage(&err) {
-                cli::EXIT_USAGE
+                faultline::exit::USAGE
             } else {
-                cli::EXIT_FAILURE
+                faultline::exit::FAILURE
             };
             std::process::exit(code);
         }
@@ -82,7 +82,7 @@ fn is_usage(err: &anyhow::Error) -> bool {
 }
 
 /// Prints clap's message and exits: 0 for `--help` and `--version`,
-/// [`cli::EXIT_USAGE`] for a command line that is wrong (never a verdict's code).
+/// [`faultline::exit::USAGE`] for a command line that is wrong (never a verdict's code).
 fn usage_error(e: clap::Error) -> ! {
     use clap::error::ErrorKind;
     let _ = e.print();
@@ -90,7 +90,7 @@ fn usage_error(e: clap::Error) -> ! {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => std::process::exit(0),
-        _ => std::process::exit(cli::EXIT_USAGE),
+        _ => std::process::exit(faultline::exit::USAGE),
     }
 }
 

@@ -167,50 +167,7 @@ impl RemoteCluster {
             .tempdir()
             .context("making a folder for SSH control sockets")?;
         let checked = preflight::check(&remote, hosts, control.path(), &local_bin, max_skew)?;
-        let bytes = std::fs::read(&local_bin)
-            .with_context(|| format!("reading the node binary {}", local_bin.display()))?;
-        let bytes = Arc::new(bytes);
-        let uploads: Vec<_> = checked
-            .iter()
-            .filter(|c| c.upload)
-            .map(|c| {
-                let conn = c.conn.clone();
-                let path = remote_bin(&conn.host, &local_bin);
-                let bytes = bytes.clone();
-                async move { conn.upload(bytes.to_vec(), &path).await }
-            })
-            .collect();
-        let conns: Vec<Conn> = checked.into_iter().map(|c| c.conn).collect();
-        let cleaned_conns = conns.clone();
-        // A run starts from empty data: this run's node files from an
-        // earlier run on the same host go (and only those).
-        let wipes: Vec<(Conn, String)> = conns
-            .iter()
-            .zip(&specs)
-            .map(|(c, spec)| {
-                let dir = &c.host.data_dir;
-                let name = &spec.name;
-                (
-                    c.clone(),
-                    format!("rm -rf '{dir}/{name}' '{dir}/{name}.log' '{dir}/{name}.pid'"),
-                )
-            })
-            .collect();
-        let (uploaded, leftovers, wiped) = remote.block(async move {
-            let up = join_all(uploads).await;
-            let left = clean_all(&cleaned_conns).await;
-            let wiped = join_all(wipes.iter().map(|(c, script)| c.sh_ok(script))).await;
-            (up, left, wiped)
-        })?;
-        for r in wiped {
-            r.context("removing the node files of an earlier run")?;
-        }
-        for r in uploaded {
-            r.context("uploading the node binary")?;
-        }
-        for l in leftovers {
-            eprintln!("faultline: left by an earlier run: {l}");
-        }
+        let conns = ready_hosts(&remote, checked, &local_bin, &specs)?;
         let commands = (0..specs.len())
             .map(|i| remote_command(system, i, &specs, &hosts[i]))
             .collect();
@@ -513,6 +470,62 @@ impl Drop for RemoteCluster {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Makes the checked hosts ready for a run: uploads the node binary where
+/// it differs, removes what an earlier run left (reported on stderr) and
+/// this run's node files from an earlier run on the same host (and only
+/// those: a run starts from empty data).
+fn ready_hosts(
+    remote: &Remote,
+    checked: Vec<preflight::Checked>,
+    local_bin: &Path,
+    specs: &[NodeSpec],
+) -> anyhow::Result<Vec<Conn>> {
+    use anyhow::Context;
+    let bytes = std::fs::read(local_bin)
+        .with_context(|| format!("reading the node binary {}", local_bin.display()))?;
+    let bytes = Arc::new(bytes);
+    let uploads: Vec<_> = checked
+        .iter()
+        .filter(|c| c.upload)
+        .map(|c| {
+            let conn = c.conn.clone();
+            let path = remote_bin(&conn.host, local_bin);
+            let bytes = bytes.clone();
+            async move { conn.upload(bytes.to_vec(), &path).await }
+        })
+        .collect();
+    let conns: Vec<Conn> = checked.into_iter().map(|c| c.conn).collect();
+    let cleaned_conns = conns.clone();
+    let wipes: Vec<(Conn, String)> = conns
+        .iter()
+        .zip(specs)
+        .map(|(c, spec)| {
+            let dir = &c.host.data_dir;
+            let name = &spec.name;
+            (
+                c.clone(),
+                format!("rm -rf '{dir}/{name}' '{dir}/{name}.log' '{dir}/{name}.pid'"),
+            )
+        })
+        .collect();
+    let (uploaded, leftovers, wiped) = remote.block(async move {
+        let up = join_all(uploads).await;
+        let left = clean_all(&cleaned_conns).await;
+        let wiped = join_all(wipes.iter().map(|(c, script)| c.sh_ok(script))).await;
+        (up, left, wiped)
+    })?;
+    for r in wiped {
+        r.context("removing the node files of an earlier run")?;
+    }
+    for r in uploaded {
+        r.context("uploading the node binary")?;
+    }
+    for l in leftovers {
+        eprintln!("faultline: left by an earlier run: {l}");
+    }
+    Ok(conns)
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl RunArgs {
 }
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = crate::exit::INTERRUPTED;
 
 /// Arguments of `faultline run`. With none at all it is a short demo: the
 /// register workload against 3 nodes under every fault for 20 seconds.
