@@ -115,10 +115,18 @@ fn logs_into_a_pipe_carry_no_colour_codes() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
         // A node command without placeholders is warned about.
         .args(["run", "--system", "http", "--node-cmd", "/bin/false"])
-        .args(["--time-limit", "1", "--store", store.path().to_str().unwrap()])
+        .args([
+            "--time-limit",
+            "1",
+            "--store",
+            store.path().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("WARN") && err.contains("no placeholder"), "{err}");
+    assert!(
+        err.contains("WARN") && err.contains("no placeholder"),
+        "{err}"
+    );
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }

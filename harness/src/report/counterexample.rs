@@ -30,19 +30,7 @@ pub fn svg(c: &Counterexample) -> String {
         .first()
         .map(|l| l.tail.iter().collect())
         .unwrap_or_default();
-    let mut ops: Vec<&Operation> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for op in order
-        .iter()
-        .copied()
-        .chain(c.concurrent.iter().take(MAX_CONCURRENT))
-        .chain(std::iter::once(&c.operation))
-    {
-        if seen.insert(op.id) {
-            ops.push(op);
-        }
-    }
-    ops.sort_by_key(|o| (o.process, o.invoke_index));
+    let ops = shown(c, &order);
     // The history positions of every shown invocation and completion, in order.
     let mut points: Vec<u64> = ops
         .iter()
@@ -82,52 +70,8 @@ pub fn svg(c: &Counterexample) -> String {
         }
         .max(x0 + 4.0);
         let failing = op.id == c.operation.id;
-        let class = match op.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Fail => "fail",
-            Outcome::Info => "info",
-        };
         let place = order.iter().position(|o| o.id == op.id);
-        let mut title = op.describe();
-        let _ = write!(
-            title,
-            "\ninvoked at {:.6} s (index {}), ",
-            op.invoke_time as f64 / 1e9,
-            op.invoke_index
-        );
-        match (op.complete_time, op.complete_index) {
-            (Some(t), Some(i)) => {
-                let _ = write!(title, "completed at {:.6} s (index {i})", t as f64 / 1e9);
-            }
-            _ => title.push_str("never completed"),
-        }
-        if let Some(k) = place {
-            let _ = write!(title, "\nlinearized #{}", k + 1);
-        }
-        if failing {
-            title.push_str("\ncannot be placed");
-        }
-        let mut text = short_op(op);
-        if let Some(k) = place {
-            text = format!("#{} {text}", k + 1);
-        }
-        if failing {
-            text = format!("✗ {text}  (cannot be placed)");
-        }
-        let _ = write!(
-            s,
-            "<g class=\"cx-op {class}{}\"><title>{}</title>\
-             <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
-            if failing { " failing" } else { "" },
-            esc(&title),
-            y + 4.0,
-            x1 - x0,
-            ROW - 8.0,
-            x1 + 5.0,
-            y + ROW / 2.0 + 1.0,
-            esc(&text)
-        );
+        bar(&mut s, op, (x0, x1, y), place, failing);
     }
     // The state the longest order reaches, after its last operation.
     if let (Some(last), Some(l)) = (order.last(), c.longest.first()) {
@@ -149,6 +93,93 @@ pub fn svg(c: &Counterexample) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// One operation's bar from `x0` to `x1` on the row at `y`, with its hover
+/// text and label.
+fn bar(
+    s: &mut String,
+    op: &Operation,
+    (x0, x1, y): (f64, f64, f64),
+    place: Option<usize>,
+    failing: bool,
+) {
+    let class = match op.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Fail => "fail",
+        Outcome::Info => "info",
+    };
+    let _ = write!(
+        s,
+        "<g class=\"cx-op {class}{}\"><title>{}</title>\
+         <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+        if failing { " failing" } else { "" },
+        esc(&op_title(op, place, failing)),
+        y + 4.0,
+        x1 - x0,
+        ROW - 8.0,
+        x1 + 5.0,
+        y + ROW / 2.0 + 1.0,
+        esc(&op_label(op, place, failing))
+    );
+}
+
+/// The operations drawn: the longest order's, up to [`MAX_CONCURRENT`]
+/// concurrent ones and the one that cannot be placed, by process and
+/// invocation.
+fn shown<'c>(c: &'c Counterexample, order: &[&'c Operation]) -> Vec<&'c Operation> {
+    let mut ops: Vec<&Operation> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for op in order
+        .iter()
+        .copied()
+        .chain(c.concurrent.iter().take(MAX_CONCURRENT))
+        .chain(std::iter::once(&c.operation))
+    {
+        if seen.insert(op.id) {
+            ops.push(op);
+        }
+    }
+    ops.sort_by_key(|o| (o.process, o.invoke_index));
+    ops
+}
+
+/// The hover text of an operation's bar: what it did, when, its place in
+/// the longest order (`place`) and whether it is the one that fails.
+fn op_title(op: &Operation, place: Option<usize>, failing: bool) -> String {
+    let mut title = op.describe();
+    let _ = write!(
+        title,
+        "\ninvoked at {:.6} s (index {}), ",
+        op.invoke_time as f64 / 1e9,
+        op.invoke_index
+    );
+    match (op.complete_time, op.complete_index) {
+        (Some(t), Some(i)) => {
+            let _ = write!(title, "completed at {:.6} s (index {i})", t as f64 / 1e9);
+        }
+        _ => title.push_str("never completed"),
+    }
+    if let Some(k) = place {
+        let _ = write!(title, "\nlinearized #{}", k + 1);
+    }
+    if failing {
+        title.push_str("\ncannot be placed");
+    }
+    title
+}
+
+/// The text beside an operation's bar: `#3 write 1`, `✗ read → 2  (cannot be placed)`.
+fn op_label(op: &Operation, place: Option<usize>, failing: bool) -> String {
+    let mut text = short_op(op);
+    if let Some(k) = place {
+        text = format!("#{} {text}", k + 1);
+    }
+    if failing {
+        text = format!("✗ {text}  (cannot be placed)");
+    }
+    text
 }
 
 /// `write 3`, `read → 3`, `cas [1,2] fail`: what fits in a bar.
