@@ -74,8 +74,11 @@ fn system_arg() -> Arg {
 
 impl clap::Args for SystemArgs {
     fn augment_args(cmd: Command) -> Command {
+        // Each flag takes its place in the help after the ones before it,
+        // not the place it had in its own system's command.
         all_flags()
             .into_iter()
+            .map(|a| a.display_order(None))
             .fold(cmd.arg(system_arg()), Command::arg)
     }
 
