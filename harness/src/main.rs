@@ -11,6 +11,16 @@ fn main() {
         .try_get_matches()
         .unwrap_or_else(|e| usage_error(e));
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
+    // Every run records the command line it was started with (its report's
+    // Reproduce line).
+    faultline::record::Invocation {
+        args: std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        seed_given: seed_given(&matches),
+    }
+    .remember();
     if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
     {
         // A scenario's defaults apply only to options not given explicitly.
@@ -60,6 +70,16 @@ fn main() {
             std::process::exit(code);
         }
     }
+}
+
+/// Whether the innermost subcommand was given `--seed` on the command line.
+fn seed_given(matches: &clap::ArgMatches) -> bool {
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    matches!(m.try_contains_id("seed"), Ok(true))
+        && m.value_source("seed") == Some(ValueSource::CommandLine)
 }
 
 /// Whether `err` says the command line was wrong (an option of another

@@ -78,7 +78,8 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         )
         .into());
     }
-    let command = node_command(args.system.node_cmd.as_deref())?;
+    let flags: crate::system::http::HttpArgs = args.system.selected().parse()?;
+    let command = node_command(flags.node_cmd.as_deref())?;
     let n = usize::from(args.nodes);
     let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
     let topo = if workload.needs_topology() {

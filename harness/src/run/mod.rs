@@ -22,8 +22,8 @@ mod probe;
 mod session;
 mod summary;
 
-pub use plan::{BadOptions, Plan};
-pub use session::Session;
+pub use plan::{enter_namespace, local_cluster, local_specs, BadOptions, Plan};
+pub use session::{start_cluster, Session};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -152,8 +152,8 @@ pub struct RunArgs {
     /// and check and report as usual (implies --check online).
     #[arg(long)]
     pub stop_on_anomaly: bool,
-    /// The system under test and its flags (--system, --node-bin, --node-arg,
-    /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
+    /// The system under test and its flags (--system, and each system's own:
+    /// see `harness/src/system/`).
     #[command(flatten)]
     #[serde(flatten)]
     pub system: SystemArgs,
