@@ -42,7 +42,7 @@ fn json(path: &Path) -> serde_json::Value {
 
 const SHORT: [&str; 6] = [
     "--time-limit",
-    "10",
+    "6",
     "--nemesis-interval",
     "2",
     "--recovery-time",
