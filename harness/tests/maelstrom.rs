@@ -148,6 +148,7 @@ fn echo_passes_under_partitions_and_the_run_keeps_a_journal() {
 }
 
 #[test]
+#[ignore = "nightly: repeated seeds; the gate runs broadcast in the no-retry and memory-only tests"]
 fn broadcast_passes_under_partitions_at_seeds_1_to_3() {
     for seed in ["1", "2", "3"] {
         let (code, out, _) = test(
@@ -396,6 +397,7 @@ fn counter_crdts_gossiping_every_5_s_pass_partitions_with_default_options_at_see
 }
 
 #[test]
+#[ignore = "nightly: a detection run pair; lin-kv stays in the gate (raft_lin_kv_passes_partitions_and_pauses)"]
 fn volatile_raft_is_caught_when_every_node_is_killed_and_the_persistent_one_is_not() {
     let args = |bin: String| {
         test(

@@ -191,7 +191,7 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
         "--seed",
         "1",
         "--time-limit",
-        "12",
+        "8",
     ]);
     assert_eq!(code, 1, "the stale read went unnoticed:\n{out}");
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
