@@ -27,19 +27,16 @@
 //! - [`maelstrom`]: Maelstrom nodes (stdin/stdout JSON) through a router;
 //! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster.
 
+pub use faultline_platform::{cluster, disk, hosts, netns, nft};
+
 pub mod bench;
 pub mod checkers;
 pub mod client;
-pub mod cluster;
-pub mod disk;
 pub mod exit;
-pub mod hosts;
 pub mod junit;
 pub mod list;
 pub mod maelstrom;
 pub mod nemesis;
-pub mod netns;
-pub mod nft;
 pub mod online;
 pub mod progress;
 pub mod record;

@@ -19,6 +19,7 @@ use crate::system::NodeStatus;
 use super::event::{FaultEvent, LostFile, PowerLossEvent};
 use super::fault::{FailpointName, Fault};
 use super::partition::Cut;
+use super::partition::Shapes;
 use super::target::{leader_of, Resolver, Target};
 use super::{kill, lock, pause, SharedPlatform};
 

@@ -48,16 +48,19 @@ struct Table {
 impl Table {
     /// Every paired operation of `events`, in invocation order.
     fn of(events: &[Event]) -> Table {
-        let mut t = Table::default();
-        t.lanes = events
+        let mut lanes: Vec<u64> = events
             .iter()
             .filter_map(|e| match e.process {
                 Process::Client(p) => Some(p),
                 Process::Nemesis => None,
             })
             .collect();
-        t.lanes.sort_unstable();
-        t.lanes.dedup();
+        lanes.sort_unstable();
+        lanes.dedup();
+        let mut t = Table {
+            lanes,
+            ..Table::default()
+        };
         let lane_of: HashMap<u64, usize> =
             t.lanes.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         let mut f_of: HashMap<String, usize> = HashMap::new();

@@ -133,7 +133,7 @@ impl Plan {
     pub fn platform(&self) -> anyhow::Result<SharedPlatform> {
         match &self.hosts {
             Some(hosts) => Ok(Arc::new(Mutex::new(crate::hosts::RemoteCluster::connect(
-                self.system.as_ref(),
+                crate::system::commands(self.system.as_ref(), &self.specs),
                 hosts,
                 self.specs.clone(),
                 self.args.hosts.max_clock_skew,
@@ -146,7 +146,7 @@ impl Plan {
     pub fn command_line(&self, i: usize) -> Vec<String> {
         match &self.hosts {
             Some(h) => {
-                crate::hosts::platform::remote_command(self.system.as_ref(), i, &self.specs, &h[i])
+                crate::hosts::platform::remote_command(self.system.command(i, &self.specs), &h[i])
                     .to_vec()
             }
             None => self.system.command(i, &self.specs).to_vec(),
@@ -280,7 +280,7 @@ pub fn local_cluster(
     firewall: bool,
     disk: Option<DiskSettings>,
 ) -> anyhow::Result<LocalCluster> {
-    let mut cluster = LocalCluster::of_system(system, specs, firewall);
+    let mut cluster = LocalCluster::new(crate::system::commands(system, &specs), specs, firewall);
     if let Some(settings) = disk {
         cluster
             .mount_disks(settings)

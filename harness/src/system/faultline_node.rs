@@ -376,6 +376,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_node_gets_its_addresses_peers_and_the_extra_arguments() {
+        let specs = crate::cluster::layout(3, std::path::Path::new("/tmp/run"), true);
+        let node = FaultlineNode::new("/bin/node".into(), vec!["--bug=x".into()]);
+        let line = node.command(0, &specs).to_vec().join(" ");
+        assert!(line.contains("--id n1 --peer-addr 127.0.0.11:7001 --http-addr 127.0.0.11:8001 --peers n1=127.0.0.11:7001,n2=127.0.0.12:7001,n3=127.0.0.13:7001"), "{line}");
+        assert!(line.ends_with("--bug=x"), "{line}");
+    }
+
+    #[test]
     fn operations_map_to_the_node_api_and_back() {
         let cas = Op::new(Func::Cas, "r1", json!([1, 2]));
         let (method, path, body) = request(&cas);

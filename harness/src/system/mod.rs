@@ -130,22 +130,12 @@ pub fn disk_profile(name: &str) -> DiskProfile {
         .unwrap_or(UNKNOWN_DISK)
 }
 
-/// How to start one node: a program and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeCommand {
-    /// The program, as found (absolute where it could be resolved).
-    pub program: PathBuf,
-    /// Its arguments, placeholders filled in.
-    pub args: Vec<String>,
-}
+pub use crate::cluster::NodeCommand;
 
-impl NodeCommand {
-    /// The program and its arguments, as one list (for test.json).
-    pub fn to_vec(&self) -> Vec<String> {
-        let mut v = vec![self.program.display().to_string()];
-        v.extend(self.args.iter().cloned());
-        v
-    }
+/// The command line of every node of `specs` under `system`, in order:
+/// what a platform starts.
+pub fn commands(system: &dyn System, specs: &[NodeSpec]) -> Vec<NodeCommand> {
+    (0..specs.len()).map(|i| system.command(i, specs)).collect()
 }
 
 /// What a node says about itself. Fields a system cannot tell keep their

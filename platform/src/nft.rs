@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use crate::cluster::{NodeSpec, PEER_PORT};
-use crate::nemesis::partition::Cut;
+use crate::cut::Cut;
 
 /// The nftables table partitions live in.
 pub const PARTITION_TABLE: &str = "faultline_partition";

@@ -30,10 +30,10 @@ use super::clean::{clean_all, TABLE};
 use super::preflight::{self, remote_bin};
 use super::ssh::{Conn, Remote};
 use super::Host;
+use crate::cluster::NodeCommand;
 use crate::cluster::{ClusterError, Exit, NodeSpec, NodeState, Platform, Signal, PEER_PORT};
+use crate::cut::Cut;
 use crate::disk::{CorruptHow, Damage};
-use crate::nemesis::partition::Cut;
-use crate::system::{NodeCommand, System};
 
 /// How long a node's start may take to report its pid.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -136,31 +136,26 @@ pub struct RemoteCluster {
     _control: tempfile::TempDir,
 }
 
-/// The command line of node `i` as it runs on its host (the program at
-/// its uploaded path).
-pub fn remote_command(
-    system: &dyn System,
-    i: usize,
-    specs: &[NodeSpec],
-    host: &Host,
-) -> NodeCommand {
-    let mut c = system.command(i, specs);
-    c.program = PathBuf::from(remote_bin(host, &c.program));
-    c
+/// A node's command line as it runs on `host` (the program at its
+/// uploaded path).
+pub fn remote_command(mut command: NodeCommand, host: &Host) -> NodeCommand {
+    command.program = PathBuf::from(remote_bin(host, &command.program));
+    command
 }
 
 impl RemoteCluster {
     /// Checks every host (see [`preflight`]), refusing with every problem
     /// before touching any; then uploads the node binary where it
-    /// differs and removes what an earlier run left. Nothing starts yet.
+    /// differs and removes what an earlier run left. Node `i` runs
+    /// `commands[i]` (its program uploaded). Nothing starts yet.
     pub fn connect(
-        system: &dyn System,
+        commands: Vec<NodeCommand>,
         hosts: &[Host],
         specs: Vec<NodeSpec>,
         max_skew: f64,
     ) -> anyhow::Result<RemoteCluster> {
         use anyhow::Context;
-        let local_bin = system.command(0, &specs).program;
+        let local_bin = commands[0].program.clone();
         let remote = Remote::new().context("starting the SSH runtime")?;
         let control = tempfile::Builder::new()
             .prefix("faultline-ssh")
@@ -168,8 +163,10 @@ impl RemoteCluster {
             .context("making a folder for SSH control sockets")?;
         let checked = preflight::check(&remote, hosts, control.path(), &local_bin, max_skew)?;
         let conns = ready_hosts(&remote, checked, &local_bin, &specs)?;
-        let commands = (0..specs.len())
-            .map(|i| remote_command(system, i, &specs, &hosts[i]))
+        let commands = commands
+            .into_iter()
+            .zip(hosts)
+            .map(|(c, h)| remote_command(c, h))
             .collect();
         let (exits_tx, exits) = mpsc::channel();
         Ok(RemoteCluster {
