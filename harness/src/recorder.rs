@@ -197,7 +197,7 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        rec.fault(&crate::nemesis::FaultEvent::Kill(vec!["n1".into()]));
+        rec.fault(&crate::nemesis::FaultEvent::Crash(vec!["n1".into()]));
         // Written before the recorder closes.
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
         while std::fs::read_to_string(&path).unwrap().lines().count() < 201 {

@@ -4,12 +4,26 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::cluster::NodeSpec;
 pub use faultline_platform::cut::Cut;
 use faultline_platform::cut::{sorted, split};
 
 use super::event::PartitionSides;
-use super::fault::Shape;
+
+/// The named partition shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// A minority (the first `n/2` of the order) and a majority (the rest).
+    Halves,
+    /// Nodes in a ring (in the order) each see their nearest neighbours: a
+    /// majority each, no two the same majority.
+    MajoritiesRing,
+    /// Two halves joined by one node that sees both (the middle of the order).
+    Bridge,
+}
 
 /// What the nemesis adds to the platform's [`Cut`]: the shapes it lays
 /// and the history's account of a cut.
