@@ -47,7 +47,7 @@ fn own_flags(r: &Registered) -> Vec<Arg> {
 /// Every system flag, each once, in the order of [`SYSTEMS`].
 fn all_flags() -> Vec<Arg> {
     let mut flags: Vec<Arg> = Vec::new();
-    for r in &SYSTEMS {
+    for r in SYSTEMS {
         for arg in own_flags(r) {
             if flags.iter().all(|f| f.get_id() != arg.get_id()) {
                 flags.push(arg);
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn a_flag_two_systems_take_is_one_argument_declared_alike() {
         let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
-        for r in &SYSTEMS {
+        for r in SYSTEMS {
             for arg in own_flags(r) {
                 let this = (
                     arg.get_id().to_string(),
