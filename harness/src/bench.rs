@@ -230,14 +230,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
 }
 
 /// The systems measured (`--system`, or every one of `--compare`), each
-/// built with the flags it takes; refused when it cannot perform the
-/// operations the load issues.
+/// built with the flags it takes (a flag none of them takes is refused);
+/// refused when one cannot perform the operations the load issues.
 fn build_systems(args: &BenchArgs) -> anyhow::Result<Vec<Arc<dyn System>>> {
     let names = if args.compare.is_empty() {
         vec![args.system.system.clone()]
     } else {
         args.compare.clone()
     };
+    let named: Vec<&str> = names.iter().map(String::as_str).collect();
+    args.system.refuse_flags_of_others(&named)?;
     let mut systems = Vec::new();
     for name in &names {
         let system = system::build(&args.system.options(name).only_own())

@@ -106,6 +106,16 @@ fn a_flag_of_another_system_is_a_usage_error_naming_the_systems_that_take_it() {
             &["bench", "--etcd-serializable-reads"],
             "--etcd-serializable-reads is for --system etcd, not --system faultline-node",
         ),
+        (
+            &[
+                "bench",
+                "--compare",
+                "faultline-node,etcd",
+                "--nats-read",
+                "leader",
+            ],
+            "--nats-read is for --system nats, not --system faultline-node or etcd",
+        ),
     ] {
         let store = tempfile::tempdir().unwrap();
         let mut args = args.to_vec();

@@ -47,7 +47,7 @@ fn own_flags(r: &Registered) -> Vec<Arg> {
 /// Every system flag, each once, in the order of [`SYSTEMS`].
 fn all_flags() -> Vec<Arg> {
     let mut flags: Vec<Arg> = Vec::new();
-    for r in &SYSTEMS {
+    for r in SYSTEMS {
         for arg in own_flags(r) {
             if flags.iter().all(|f| f.get_id() != arg.get_id()) {
                 flags.push(arg);
@@ -173,6 +173,12 @@ impl SystemArgs {
         }
     }
 
+    /// Refuses a flag given that none of the systems `names` takes (for
+    /// `faultline bench --compare`, where each system takes its own).
+    pub fn refuse_flags_of_others(&self, names: &[&str]) -> Result<(), SystemError> {
+        refuse_flags_of_others(&self.given, names)
+    }
+
     /// The JSON value of flag `arg` (see the [`Serialize`] impl).
     fn value_of(&self, arg: &Arg) -> Value {
         let given = self.given.iter().find(|g| g.id == arg.get_id().as_str());
@@ -236,28 +242,36 @@ impl SystemOptions {
     /// Refuses a flag given that the system does not take, naming the
     /// systems that take it.
     pub(super) fn refuse_foreign_flags(&self) -> Result<(), SystemError> {
-        let own = own_flags(registered(&self.name)?);
-        let takes =
-            |r: &Registered, arg: &Arg| own_flags(r).iter().any(|a| a.get_id() == arg.get_id());
-        for arg in all_flags() {
-            let id = arg.get_id().as_str();
-            let foreign = own.iter().all(|a| a.get_id() != id);
-            if foreign && self.given.iter().any(|g| g.id == id) {
-                let takers: Vec<&str> = SYSTEMS
-                    .iter()
-                    .filter(|r| takes(r, &arg))
-                    .map(|r| r.name)
-                    .collect();
-                return Err(SystemError::BadOption(format!(
-                    "--{} is for --system {}, not --system {}",
-                    arg.get_long().unwrap_or(id),
-                    takers.join(" or "),
-                    self.name
-                )));
-            }
-        }
-        Ok(())
+        refuse_flags_of_others(&self.given, &[self.name.as_str()])
     }
+}
+
+/// Refuses a flag in `given` that none of the systems `names` takes, naming
+/// the systems that take it.
+fn refuse_flags_of_others(given: &[Given], names: &[&str]) -> Result<(), SystemError> {
+    let takes = |r: &Registered, id: &str| own_flags(r).iter().any(|a| a.get_id() == id);
+    let entries = names
+        .iter()
+        .map(|n| registered(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    for arg in all_flags() {
+        let id = arg.get_id().as_str();
+        let foreign = entries.iter().all(|r| !takes(r, id));
+        if foreign && given.iter().any(|g| g.id == id) {
+            let takers: Vec<&str> = SYSTEMS
+                .iter()
+                .filter(|r| takes(r, id))
+                .map(|r| r.name)
+                .collect();
+            return Err(SystemError::BadOption(format!(
+                "--{} is for --system {}, not --system {}",
+                arg.get_long().unwrap_or(id),
+                takers.join(" or "),
+                names.join(" or ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The command-line words of flag `arg` given `values` (`--flag=value`
@@ -297,7 +311,7 @@ mod tests {
     #[test]
     fn a_flag_two_systems_take_is_one_argument_declared_alike() {
         let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
-        for r in &SYSTEMS {
+        for r in SYSTEMS {
             for arg in own_flags(r) {
                 let this = (
                     arg.get_id().to_string(),
@@ -372,6 +386,12 @@ mod tests {
         assert!(args.options("exec").refuse_foreign_flags().is_ok());
         let only = args.options("etcd").only_own();
         assert!(only.refuse_foreign_flags().is_ok());
+        assert!(args.refuse_flags_of_others(&["etcd", "http"]).is_ok());
+        let err = args.refuse_flags_of_others(&["etcd", "nats"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--node-cmd is for --system http or exec or maelstrom, not --system etcd or nats"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!
 //! Adding a system is one file here (a [`System`], its [`SystemClient`], its
 //! flags as a clap `Args` struct, and a `SYSTEM` [`Registered`] entry) plus
-//! one line in [`SYSTEMS`].
+//! its name on one line of the `systems!` list below, which declares the
+//! module and registers it in [`SYSTEMS`].
 //!
 //! - [`faultline_node`]: the node shipped with faultline (and its HTTP API);
 //! - [`etcd`]: etcd through its v3 JSON gateway;
@@ -37,14 +38,8 @@
 //! - [`nats`]: NATS JetStream (a key-value bucket and a stream);
 //! - [`maelstrom`]: any Maelstrom node, run through [`crate::maelstrom`].
 
-pub mod etcd;
-pub mod exec;
-pub mod faultline_node;
 mod flags;
-pub mod http;
 mod leader;
-pub mod maelstrom;
-pub mod nats;
 pub mod transport;
 
 pub use flags::{SystemArgs, SystemOptions};
@@ -65,16 +60,27 @@ use crate::cluster::NodeSpec;
 /// A boxed future, so that [`System`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Every system `--system` accepts, in the order `faultline list` shows
-/// them. Registering a system is one line here.
-pub const SYSTEMS: [Registered; 6] = [
-    faultline_node::SYSTEM,
-    etcd::SYSTEM,
-    http::SYSTEM,
-    exec::SYSTEM,
-    nats::SYSTEM,
-    maelstrom::SYSTEM,
-];
+/// Declares each system's module (`NAME.rs` or `NAME/mod.rs`, holding a
+/// `SYSTEM`) and registers it in [`SYSTEMS`].
+macro_rules! systems {
+    ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+
+        /// Every system `--system` accepts, in the order `faultline list`
+        /// shows them.
+        pub const SYSTEMS: &[Registered] = &[$($name::SYSTEM),*];
+    };
+}
+
+// Registering a system is one line here.
+systems! {
+    faultline_node,
+    etcd,
+    http,
+    exec,
+    nats,
+    maelstrom,
+}
 
 /// A system's entry in [`SYSTEMS`]: its name, its help line, the flags it
 /// takes and how to build it.
