@@ -1,9 +1,10 @@
 //! Where the nodes of a run live and how faults reach them: the layer below
 //! every system and fault. It takes node command lines, never a system.
 //!
-//! - [`cluster`]: the node layout ([`cluster::NodeSpec`], addresses, data
-//!   folders), [`cluster::NodeCommand`], the [`cluster::Platform`] every
-//!   fault goes through and [`cluster::LocalCluster`] (local processes);
+//! - [`node`]: the node layout ([`node::NodeSpec`], addresses, data
+//!   folders) and [`node::NodeCommand`];
+//! - [`cluster`]: the [`cluster::Platform`] every fault goes through and
+//!   [`cluster::LocalCluster`] (local processes);
 //! - [`cut`]: who cannot reach whom (a partition, resolved);
 //! - [`nft`]: a cut or a packet-loss share as nftables rules;
 //! - [`netns`]: the run's private user + network + mount namespace;
@@ -16,3 +17,4 @@ pub mod disk;
 pub mod hosts;
 pub mod netns;
 pub mod nft;
+pub mod node;
