@@ -90,17 +90,7 @@ pub struct WaitOutcome {
     pub seconds: f64,
 }
 
-/// A typed event as a history event's `f` and `value`.
-pub fn to_parts(event: &impl Serialize) -> (String, Value) {
-    let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
-    let f = v
-        .get("f")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let value = v.get_mut("value").map(Value::take).unwrap_or(Value::Null);
-    (f, value)
-}
+pub use crate::recorder::to_parts;
 
 /// The typed event a history's nemesis `f` and `value` hold; None for
 /// names the type does not know or values that do not fit.
