@@ -1,13 +1,21 @@
-//! `faultline list`: the workloads, nemeses, models, systems and scenarios,
-//! one line of help each.
-
-use faultline_checker::model::ModelKind;
+//! `faultline list`: the workloads, nemeses, models, checkers, systems and
+//! scenarios, one line of help each.
 
 use crate::nemesis::NemesisKind;
 use crate::scenario::Scenario;
 
 /// The parts of the listing, as `faultline list WHAT` names them.
-pub const PARTS: [&str; 5] = ["workloads", "nemeses", "models", "systems", "scenarios"];
+pub const PARTS: [&str; 6] = [
+    "workloads",
+    "nemeses",
+    "models",
+    "checkers",
+    "systems",
+    "scenarios",
+];
+
+/// Rows of a listing: a name and its help.
+type Rows = Vec<(String, String)>;
 
 /// The listing, as printed: every part, or only `what`.
 pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<String> {
@@ -19,96 +27,117 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
             );
         }
     }
-    let show = |part: &str| what.is_none_or(|w| w == part);
     let mut out = String::new();
-    let mut section = |title: &str, rows: Vec<(String, String)>| {
-        if !out.is_empty() {
+    for part in PARTS.into_iter().filter(|p| what.is_none_or(|w| w == *p)) {
+        for (title, rows) in part_sections(part, scenarios) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&title);
             out.push('\n');
+            for (name, help) in rows {
+                out.push_str(&format!("  {name:<18} {help}\n"));
+            }
         }
-        out.push_str(title);
-        out.push('\n');
-        for (name, help) in rows {
-            out.push_str(&format!("  {name:<18} {help}\n"));
-        }
-    };
-    if show("workloads") {
-        let rows = faultline_workloads::all()
-            .iter()
-            .map(|w| (w.name().to_string(), w.description().to_string()))
-            .collect();
-        section("workloads (--workload):", rows);
-        let rows = crate::maelstrom::workload::Workload::ALL
-            .iter()
-            .map(|w| (w.name().to_string(), w.description().to_string()))
-            .collect();
-        section(
-            "Maelstrom workloads (--system maelstrom, faultline maelstrom test -w):",
-            rows,
-        );
-    }
-    if show("nemeses") {
-        let rows = NemesisKind::ALL
-            .iter()
-            .map(|k| (k.name().to_string(), k.description().to_string()))
-            .collect();
-        section(
-            "nemeses (--nemesis: a comma list; all = kill,pause,partition,drop; none):",
-            rows,
-        );
-    }
-    if show("models") {
-        let rows = ModelKind::ALL
-            .iter()
-            .map(|m| (m.name().to_string(), m.description().to_string()))
-            .collect();
-        section("models (faultline check --model):", rows);
-    }
-    if show("systems") {
-        let rows = crate::system::SYSTEMS
-            .iter()
-            .map(|r| (r.name.to_string(), r.help.to_string()))
-            .collect();
-        section("systems (--system):", rows);
-        let rows = crate::system::SYSTEMS
-            .iter()
-            .map(|r| {
-                (
-                    r.name.to_string(),
-                    format!(
-                        "data files: {}\n{:<21}power loss: {}\n{:<21}corruption: {}",
-                        r.disk.data_files.join(" "),
-                        "",
-                        r.disk.power_loss,
-                        "",
-                        r.disk.corruption
-                    ),
-                )
-            })
-            .collect();
-        section(
-            "disk (what power-loss and corrupt hit, and what each system claims):",
-            rows,
-        );
-    }
-    if show("scenarios") {
-        let rows = scenarios
-            .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    format!(
-                        "{} [{}, {} nodes, {} s]",
-                        s.description, s.workload, s.nodes, s.time_limit
-                    ),
-                )
-            })
-            .collect();
-        section(
-            "scenarios (faultline run SCENARIO; faultline scenario show NAME):",
-            rows,
-        );
     }
     Ok(out)
+}
+
+/// The sections (title, rows) of one part of the listing.
+fn part_sections(part: &str, scenarios: &[Scenario]) -> Vec<(String, Rows)> {
+    let one = |title: &str, rows: Rows| vec![(title.to_string(), rows)];
+    match part {
+        "workloads" => workloads(),
+        "nemeses" => one(
+            "nemeses (--nemesis: a comma list; all = kill,pause,partition,drop; none):",
+            NemesisKind::ALL
+                .iter()
+                .map(|k| (k.name().to_string(), k.description().to_string()))
+                .collect(),
+        ),
+        "models" => one(
+            "models (faultline check --model):",
+            checker_rows(crate::registry::checkers().filter(|c| c.history_only())),
+        ),
+        "checkers" => one(
+            "checkers (what workloads name; stats and node-logs judge every run):",
+            checker_rows(crate::registry::checkers()),
+        ),
+        "systems" => systems(),
+        _ => one(
+            "scenarios (faultline run SCENARIO; faultline scenario show NAME):",
+            scenarios
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        format!(
+                            "{} [{}, {} nodes, {} s]",
+                            s.description, s.workload, s.nodes, s.time_limit
+                        ),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn checker_rows<'a>(checkers: impl Iterator<Item = &'a dyn crate::checkers::Checker>) -> Rows {
+    checkers
+        .map(|c| (c.name().to_string(), c.description().to_string()))
+        .collect()
+}
+
+fn workloads() -> Vec<(String, Rows)> {
+    let rows = |all: Vec<Box<dyn faultline_workloads::Workload>>| -> Rows {
+        all.iter()
+            .map(|w| (w.name().to_string(), w.description().to_string()))
+            .collect()
+    };
+    let maelstrom = crate::maelstrom::workload::Workload::ALL
+        .iter()
+        .map(|w| (w.name().to_string(), w.description().to_string()))
+        .collect();
+    vec![
+        (
+            "workloads (--workload):".to_string(),
+            rows(faultline_workloads::all()),
+        ),
+        (
+            "Maelstrom workloads (--system maelstrom, faultline maelstrom test -w):".to_string(),
+            maelstrom,
+        ),
+    ]
+}
+
+fn systems() -> Vec<(String, Rows)> {
+    let names = crate::system::SYSTEMS
+        .iter()
+        .map(|r| (r.name.to_string(), r.help.to_string()))
+        .collect();
+    let disks = crate::system::SYSTEMS
+        .iter()
+        .map(|r| {
+            (
+                r.name.to_string(),
+                format!(
+                    "data files: {}\n{:<21}power loss: {}\n{:<21}corruption: {}",
+                    r.disk.data_files.join(" "),
+                    "",
+                    r.disk.power_loss,
+                    "",
+                    r.disk.corruption
+                ),
+            )
+        })
+        .collect();
+    vec![
+        ("systems (--system):".to_string(), names),
+        (
+            "disk (what power-loss and corrupt hit, and what each system claims):".to_string(),
+            disks,
+        ),
+    ]
 }
 
 #[cfg(test)]

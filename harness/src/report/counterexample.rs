@@ -3,14 +3,49 @@
 //! completion, the operations of the longest linearizable order numbered in
 //! that order with the state it reaches, and the operation that cannot be
 //! placed outlined in red. An inline SVG, drawn here so it needs no script.
+//! The page's section for linearizability results.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use faultline_checker::counterexample::Counterexample;
 use faultline_checker::history::{Operation, Outcome};
+use faultline_checker::CheckResult;
 
-use super::esc;
+use super::{esc, Page, Section};
+use crate::checkers::linearizable;
+use crate::record::CheckerResult;
+
+/// The counterexample of an invalid linearizability result.
+pub struct Counterexamples;
+
+/// The registered section.
+pub const SECTION: Counterexamples = Counterexamples;
+
+impl Section for Counterexamples {
+    fn kind(&self) -> &'static str {
+        linearizable::KIND
+    }
+
+    fn render(&self, result: &CheckerResult, _page: &Page<'_>) -> String {
+        let Some(c) = result
+            .detail::<CheckResult>()
+            .and_then(|r| r.counterexample)
+        else {
+            return String::new();
+        };
+        format!(
+            "<section id=\"counterexample\"><h2>Counterexample</h2>\
+             <p class=\"hint\">The operations around the failure, a row each, grouped by \
+             process, in history order: the end of the longest linearizable order found is \
+             numbered #1, #2, … and reaches the state shown; the operation outlined in red \
+             cannot be placed after it.</p>{}\
+             <pre class=\"cx-text\">{}</pre></section>",
+            svg(&c),
+            esc(&c.render_lines().join("\n"))
+        )
+    }
+}
 
 const ROW: f64 = 22.0;
 const LEFT: f64 = 48.0;
@@ -30,19 +65,7 @@ pub fn svg(c: &Counterexample) -> String {
         .first()
         .map(|l| l.tail.iter().collect())
         .unwrap_or_default();
-    let mut ops: Vec<&Operation> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for op in order
-        .iter()
-        .copied()
-        .chain(c.concurrent.iter().take(MAX_CONCURRENT))
-        .chain(std::iter::once(&c.operation))
-    {
-        if seen.insert(op.id) {
-            ops.push(op);
-        }
-    }
-    ops.sort_by_key(|o| (o.process, o.invoke_index));
+    let ops = shown(c, &order);
     // The history positions of every shown invocation and completion, in order.
     let mut points: Vec<u64> = ops
         .iter()
@@ -88,32 +111,7 @@ pub fn svg(c: &Counterexample) -> String {
             Outcome::Info => "info",
         };
         let place = order.iter().position(|o| o.id == op.id);
-        let mut title = op.describe();
-        let _ = write!(
-            title,
-            "\ninvoked at {:.6} s (index {}), ",
-            op.invoke_time as f64 / 1e9,
-            op.invoke_index
-        );
-        match (op.complete_time, op.complete_index) {
-            (Some(t), Some(i)) => {
-                let _ = write!(title, "completed at {:.6} s (index {i})", t as f64 / 1e9);
-            }
-            _ => title.push_str("never completed"),
-        }
-        if let Some(k) = place {
-            let _ = write!(title, "\nlinearized #{}", k + 1);
-        }
-        if failing {
-            title.push_str("\ncannot be placed");
-        }
-        let mut text = short_op(op);
-        if let Some(k) = place {
-            text = format!("#{} {text}", k + 1);
-        }
-        if failing {
-            text = format!("✗ {text}  (cannot be placed)");
-        }
+        let (title, text) = labels(op, place, failing);
         let _ = write!(
             s,
             "<g class=\"cx-op {class}{}\"><title>{}</title>\
@@ -132,23 +130,82 @@ pub fn svg(c: &Counterexample) -> String {
     // The state the longest order reaches, after its last operation.
     if let (Some(last), Some(l)) = (order.last(), c.longest.first()) {
         let at = x(last.complete_index.unwrap_or(last.invoke_index));
-        let _ = write!(
-            s,
-            "<line x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" class=\"cx-state-line\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"cx-state\">state {}{}</text>",
-            height - 20.0,
-            at + 3.0,
-            height - 8.0,
-            esc(&l.state.to_string()),
-            if c.longest.len() > 1 {
-                format!(" (or {} more: see below)", c.longest.len() - 1)
-            } else {
-                String::new()
-            }
-        );
+        state_mark(&mut s, at, height, &l.state.to_string(), c.longest.len() - 1);
     }
     s.push_str("</svg>");
     s
+}
+
+/// The line at `at` marking the `state` the longest order reaches, and
+/// how many other orders (`more`) got as far.
+fn state_mark(s: &mut String, at: f64, height: f64, state: &str, more: usize) {
+    let _ = write!(
+        s,
+        "<line x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" class=\"cx-state-line\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" class=\"cx-state\">state {}{}</text>",
+        height - 20.0,
+        at + 3.0,
+        height - 8.0,
+        esc(state),
+        if more > 0 {
+            format!(" (or {more} more: see below)")
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// The operations drawn: the end of the longest order, the concurrent
+/// ones (at most [`MAX_CONCURRENT`]) and the one that cannot be placed,
+/// each once, by process and invocation.
+fn shown<'a>(c: &'a Counterexample, order: &[&'a Operation]) -> Vec<&'a Operation> {
+    let mut ops: Vec<&Operation> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for op in order
+        .iter()
+        .copied()
+        .chain(c.concurrent.iter().take(MAX_CONCURRENT))
+        .chain(std::iter::once(&c.operation))
+    {
+        if seen.insert(op.id) {
+            ops.push(op);
+        }
+    }
+    ops.sort_by_key(|o| (o.process, o.invoke_index));
+    ops
+}
+
+/// An operation's tooltip and its bar's label: what it did, when, its
+/// place in the longest order (`place`), whether it is the one that
+/// cannot be placed.
+fn labels(op: &Operation, place: Option<usize>, failing: bool) -> (String, String) {
+    let mut title = op.describe();
+    let _ = write!(
+        title,
+        "\ninvoked at {:.6} s (index {}), ",
+        op.invoke_time as f64 / 1e9,
+        op.invoke_index
+    );
+    match (op.complete_time, op.complete_index) {
+        (Some(t), Some(i)) => {
+            let _ = write!(title, "completed at {:.6} s (index {i})", t as f64 / 1e9);
+        }
+        _ => title.push_str("never completed"),
+    }
+    if let Some(k) = place {
+        let _ = write!(title, "\nlinearized #{}", k + 1);
+    }
+    if failing {
+        title.push_str("\ncannot be placed");
+    }
+    let mut text = short_op(op);
+    if let Some(k) = place {
+        text = format!("#{} {text}", k + 1);
+    }
+    if failing {
+        text = format!("✗ {text}  (cannot be placed)");
+    }
+    (title, text)
 }
 
 /// `write 3`, `read → 3`, `cas [1,2] fail`: what fits in a bar.
