@@ -36,7 +36,7 @@ for line in "${plan[@]}"; do
     if [ $code -eq 1 ]; then
       caught=$((caught + 1))
       which="$which $seed"
-      t=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); v=r["workload"]["result"].get("detected_at_time"); print("" if v is None else round(v/1e9,1))' "$store/latest/results.json" 2>/dev/null)
+      t=$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get("time_to_detect_s"); print("" if v is None else round(v,1))' "$store/latest/results.json" 2>/dev/null)
       times="$times ${t:-?}"
     elif [ $code -ne 0 ]; then
       echo "  ($bug seed $seed: exit $code)" >&2

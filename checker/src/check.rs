@@ -16,7 +16,6 @@ use crate::model::{
     kv::Kv, list_append::ListAppend, register::Register, Model, ModelError, ModelKind,
 };
 use crate::prepare::{prepare_ops, reduce};
-use crate::set_full;
 use crate::verdict::{CheckError, CheckOptions, CheckResult, Verdict};
 
 /// Pairs `events` and checks them against `model`.
@@ -52,7 +51,6 @@ pub fn check_operation_refs(
         ModelKind::Register => linearizable(&Register, ops, opts, started)?,
         ModelKind::Kv => linearizable(&Kv, ops, opts, started)?,
         ModelKind::ListAppend => linearizable(&ListAppend, ops, opts, started)?,
-        ModelKind::Set => set(ops)?,
     };
     result.model = model.name().to_string();
     result.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -83,7 +81,6 @@ fn empty_result(ops: &[&Operation], keys: usize) -> CheckResult {
         unknown_keys: Vec::new(),
         reason: None,
         counterexample: None,
-        set: Vec::new(),
         detected_at_time: None,
         detected_at_index: None,
         steps: 0,
@@ -155,11 +152,27 @@ fn linearizable<M: Model>(
 ) -> Result<CheckResult, CheckError> {
     let groups = split_by_key(ops);
     let mut result = empty_result(ops, groups.len());
-    let deadline = opts.timeout.map(|t| started + t);
+    let jobs = search_all(model, &groups, opts, started)?;
+    result.steps = jobs.iter().map(|j| j.stats.steps).sum();
+    result.configurations = jobs.iter().map(|j| j.stats.placements).sum();
+    result.cache_resets = jobs.iter().map(|j| j.stats.cache_resets).sum();
+    conclude(model, &groups, &jobs, opts, &mut result);
+    Ok(result)
+}
+
+/// Searches every key's group round-robin in parallel, with doubling step
+/// allowances, until each is decided (or, stopping at the first, one
+/// fails). Returns the keys' jobs, their searches dropped.
+fn search_all<'m, M: Model>(
+    model: &'m M,
+    groups: &[(Option<String>, Vec<&Operation>)],
+    opts: &CheckOptions,
+    started: Instant,
+) -> Result<Vec<KeyJob<'m, M>>, CheckError> {
     let cancel = AtomicBool::new(false);
     let in_use = AtomicUsize::new(0);
     let budget = Budget {
-        deadline,
+        deadline: opts.timeout.map(|t| started + t),
         cancel: opts.stop_at_first.then_some(&cancel),
         memory: crate::linear::Memory {
             limit: opts.memory_bytes,
@@ -199,13 +212,21 @@ fn linearizable<M: Model>(
     for job in &mut jobs {
         job.searcher = None;
     }
-    result.steps = jobs.iter().map(|j| j.stats.steps).sum();
-    result.configurations = jobs.iter().map(|j| j.stats.placements).sum();
-    result.cache_resets = jobs.iter().map(|j| j.stats.cache_resets).sum();
+    Ok(jobs)
+}
 
+/// The verdict of the searched `jobs`, the keys undecided or invalid, and
+/// the counterexample of the invalid key that starts earliest.
+fn conclude<M: Model>(
+    model: &M,
+    groups: &[(Option<String>, Vec<&Operation>)],
+    jobs: &[KeyJob<'_, M>],
+    opts: &CheckOptions,
+    result: &mut CheckResult,
+) {
     let mut invalid: Vec<Failed<'_, M::State>> = Vec::new();
     let mut timed_out = false;
-    for job in &jobs {
+    for job in jobs {
         match &job.result {
             Some(SearchResult::Linearizable) => {}
             Some(SearchResult::NotLinearizable(stuck)) => invalid.push((
@@ -231,7 +252,7 @@ fn linearizable<M: Model>(
                 if timed_out { "out of time" } else { "stopped" }
             ));
         }
-        return Ok(result);
+        return;
     }
     result.verdict = Verdict::Invalid;
     // Keys undecided only because another key already failed are not news.
@@ -255,7 +276,6 @@ fn linearizable<M: Model>(
         result.detected_at_time = c.operation.complete_time;
         result.counterexample = Some(c);
     }
-    Ok(result)
 }
 
 /// The stuck configurations with their states recomputed from the original
@@ -289,24 +309,4 @@ fn original_states<M: Model>(
         op: stuck.op,
         paths,
     }
-}
-
-fn set(ops: &[&Operation]) -> Result<CheckResult, CheckError> {
-    let groups = split_by_key(ops);
-    let mut result = empty_result(ops, groups.len());
-    for (key, key_ops) in groups {
-        let report = set_full::analyse(key, &key_ops)?;
-        if !report.is_valid() {
-            result.verdict = Verdict::Invalid;
-            result.invalid_keys.push(key_name(&report.key));
-            if report.first_anomaly_index < result.detected_at_index
-                || result.detected_at_index.is_none()
-            {
-                result.detected_at_index = report.first_anomaly_index;
-                result.detected_at_time = report.first_anomaly_time;
-            }
-        }
-        result.set.push(report);
-    }
-    Ok(result)
 }

@@ -6,9 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::counterexample::Counterexample;
-use crate::history::{key_name, HistoryError};
+use crate::history::HistoryError;
 use crate::model::ModelError;
-use crate::set_full::SetReport;
 
 /// The verdict, with Jepsen's exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -125,12 +124,8 @@ pub struct CheckResult {
     /// For a linearizability failure: where and why.
     #[serde(default)]
     pub counterexample: Option<Counterexample>,
-    /// For the set model: the analysis of each key.
-    #[serde(default)]
-    pub set: Vec<SetReport>,
     /// Time (ns since the test started) of the completion of the first
-    /// operation that cannot be linearized, or of the first read showing a
-    /// lost, stale or unexpected element.
+    /// operation that cannot be linearized.
     #[serde(default)]
     pub detected_at_time: Option<u64>,
     /// History index of that completion.
@@ -175,28 +170,6 @@ impl CheckResult {
                 "\n  invalid keys: {}",
                 self.invalid_keys.join(", ")
             ));
-        }
-        for s in self.set.iter().filter(|s| !s.is_valid()) {
-            out.push_str(&format!(
-                "\n  key {}: {} lost, {} stale, {} unexpected of {} attempted ({} acknowledged, {} never read)",
-                key_name(&s.key),
-                s.lost_count,
-                s.stale_count,
-                s.unexpected_count,
-                s.attempted,
-                s.acknowledged,
-                s.never_read_count
-            ));
-            for (what, items) in [
-                ("lost", &s.lost),
-                ("stale", &s.stale),
-                ("unexpected", &s.unexpected),
-            ] {
-                if !items.is_empty() {
-                    let shown: Vec<String> = items.iter().take(10).map(|v| v.to_string()).collect();
-                    out.push_str(&format!("\n    {what}: {}", shown.join(" ")));
-                }
-            }
         }
         out
     }
@@ -244,7 +217,7 @@ mod tests {
     fn fields_missing_from_an_older_file_take_their_defaults() {
         let back: CheckResult = serde_json::from_value(json!({"verdict": "valid"})).unwrap();
         assert_eq!(back.verdict, Verdict::Valid);
-        assert!(back.counterexample.is_none() && back.set.is_empty());
+        assert!(back.counterexample.is_none() && back.invalid_keys.is_empty());
         assert!(serde_json::from_value::<CheckResult>(json!({"verdict": "maybe"})).is_err());
     }
 }

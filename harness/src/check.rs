@@ -1,26 +1,28 @@
-//! `faultline check`: check histories recorded by faultline or other tools.
+//! `faultline check`: check histories recorded by faultline or other tools,
+//! with the checkers that judge a history alone (`--model`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use faultline::record::ResultsRecord;
+use faultline::checkers::{self, CheckContext, Checker, CheckerError, RunEvidence};
+use faultline::record::{CheckerResult, ResultsRecord};
 use faultline::report::{render, Page};
-use faultline_checker::history::{pair, Event};
+use faultline_checker::history::{pair, Event, Operation};
 use faultline_checker::import::{
     line_of_index, read_history_file_with, read_operations_file, Format, ImportOptions,
 };
 use faultline_checker::model::ModelKind;
-use faultline_checker::{check_operations, CheckError, CheckOptions, CheckResult, Verdict};
+use faultline_checker::{CheckOptions, Verdict};
 
 /// Arguments of `faultline check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Model to check against: register, kv, list-append or set (default: guessed
-    /// from the operations in each history).
+    /// Checker to judge with: register, kv, list-append or set (default: guessed
+    /// from the operations in each history; `faultline list models`).
     #[arg(long, value_parser = parse_model)]
-    pub model: Option<ModelKind>,
+    pub model: Option<String>,
     /// History format: auto, jsonl, edn (Jepsen history.edn, Porcupine KV) or jepsen-log.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: Format,
@@ -47,8 +49,29 @@ pub struct CheckArgs {
     pub files: Vec<PathBuf>,
 }
 
-fn parse_model(s: &str) -> Result<ModelKind, String> {
-    s.parse()
+/// The checkers `--model` names: those that judge a history alone.
+fn history_checkers() -> impl Iterator<Item = &'static dyn Checker> {
+    faultline::registry::checkers().filter(|c| c.history_only())
+}
+
+fn parse_model(s: &str) -> Result<String, String> {
+    match history_checkers().find(|c| c.name() == s) {
+        Some(c) => Ok(c.name().to_string()),
+        None => {
+            let names: Vec<&str> = history_checkers().map(|c| c.name()).collect();
+            Err(format!("unknown model {s:?}; known: {}", names.join(", ")))
+        }
+    }
+}
+
+/// The checker a history's operations call for: `get`/`put` mean kv,
+/// `add` a set, else the model its functions fit (see [`ModelKind::guess`]).
+fn guess(ops: &[Operation]) -> Option<&'static str> {
+    let has = |f: &str| ops.iter().any(|o| o.f == f);
+    if !(has("get") || has("put")) && has("add") {
+        return Some("set");
+    }
+    ModelKind::guess(ops).map(ModelKind::name)
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -80,25 +103,30 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     let mut worst: Option<Verdict> = Some(Verdict::Valid);
     for file in &args.files {
         match check_file(file, args, &opts) {
-            Ok((result, warnings, events)) => {
+            Ok(checked) => {
                 if let Some(page) = &args.report {
-                    write_report(page, file, &result, &events)?;
+                    write_report(page, file, &checked)?;
                     eprintln!("report: {}", page.display());
                 }
+                let Checked {
+                    result, warnings, ..
+                } = checked;
                 for w in &warnings {
                     eprintln!("faultline: warning: {w}");
                 }
                 worst = worst.map(|w| w.worst(result.verdict));
                 if args.json {
-                    let line = serde_json::json!({ "file": file, "result": result });
+                    let line = serde_json::json!({ "file": file, "result": result.detail });
                     println!("{line}");
                 } else if many {
-                    println!("{}: {}", file.display(), first_line(&result));
+                    println!("{}: {}", file.display(), result.first_line());
                     if result.verdict == Verdict::Invalid {
-                        print_details(&result);
+                        for line in result.text.lines().skip(1) {
+                            println!("  {line}");
+                        }
                     }
                 } else {
-                    println!("{}", result.render_text());
+                    println!("{}", result.text);
                 }
             }
             Err(err) => {
@@ -117,28 +145,24 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         .unwrap_or(faultline::exit::FAILURE))
 }
 
-fn first_line(result: &CheckResult) -> String {
-    result
-        .render_text()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn print_details(result: &CheckResult) {
-    for line in result.render_text().lines().skip(1) {
-        println!("  {line}");
-    }
+/// One history checked.
+#[derive(Debug)]
+struct Checked {
+    /// The checker's result.
+    result: CheckerResult,
+    /// The checker's name (`--model`).
+    model: &'static str,
+    /// Operations in the history.
+    operations: usize,
+    /// What the import noticed.
+    warnings: Vec<String>,
+    /// The events, when a page is to be drawn (empty otherwise).
+    events: Vec<Event>,
 }
 
 /// Checks one file. Without a report page to draw, the history is streamed
 /// (operations are kept, events are not); with one, its events come back too.
-fn check_file(
-    file: &Path,
-    args: &CheckArgs,
-    opts: &CheckOptions,
-) -> anyhow::Result<(CheckResult, Vec<String>, Vec<Event>)> {
+fn check_file(file: &Path, args: &CheckArgs, opts: &CheckOptions) -> anyhow::Result<Checked> {
     let import = ImportOptions {
         allow_truncated: args.allow_truncated,
     };
@@ -151,17 +175,29 @@ fn check_file(
         let read = read_operations_file(file, args.format, import)?;
         (read.operations, read.warnings, Vec::new())
     };
-    let model = match args.model {
-        Some(m) => m,
-        None => ModelKind::guess(&ops).ok_or_else(|| {
+    let model = match &args.model {
+        Some(m) => m.as_str(),
+        None => guess(&ops).ok_or_else(|| {
             anyhow!(
                 "{}: cannot tell which model fits (no read, write, cas, get, put, append or add); pass --model",
                 file.display()
             )
         })?,
     };
-    let result = check_operations(&ops, model, opts).map_err(|e| match e {
-        CheckError::Model(m) => match line_of_index(file, args.format, m.index) {
+    let checker = history_checkers()
+        .find(|c| c.name() == model)
+        .ok_or_else(|| anyhow!("unknown model {model:?}"))?;
+    let refs: Vec<&Operation> = ops.iter().collect();
+    let evidence = RunEvidence::default();
+    let ctx = CheckContext {
+        events: &events,
+        operations: Ok(&refs),
+        options: opts,
+        run: &evidence,
+    };
+    let started = std::time::Instant::now();
+    let judged = checker.check(&ctx).map_err(|e| match e {
+        CheckerError::Model(m) => match line_of_index(file, args.format, m.index) {
             Some(line) => anyhow!(
                 "{}:{line}: {} does not fit the {model} model: {}",
                 file.display(),
@@ -172,17 +208,30 @@ fn check_file(
         },
         other => anyhow::Error::new(other).context(file.display().to_string()),
     })?;
-    Ok((result, warnings, events))
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(Checked {
+        result: checkers::result(checker, Ok(judged), elapsed_ms),
+        model: checker.name(),
+        operations: ops.len(),
+        warnings,
+        events,
+    })
 }
 
 /// Writes the report page of one checked history to `page`.
-fn write_report(
-    page: &Path,
-    file: &Path,
-    result: &CheckResult,
-    events: &[Event],
-) -> anyhow::Result<()> {
-    let results = ResultsRecord::of_check(result, faultline::checkers::stats(events));
+fn write_report(page: &Path, file: &Path, checked: &Checked) -> anyhow::Result<()> {
+    let events = &checked.events;
+    let refs: Vec<&Operation> = Vec::new();
+    let evidence = RunEvidence::default();
+    let ctx = CheckContext {
+        events,
+        operations: Ok(&refs),
+        options: &CheckOptions::default(),
+        run: &evidence,
+    };
+    let stats = checkers::run(&checkers::stats::STATS, &ctx);
+    let results = ResultsRecord::of_checkers(vec![checked.result.clone(), stats]);
+    let ext = faultline::registry::report();
     // Link the history relative to the page when both share a folder.
     let href = match (file.parent(), page.parent()) {
         (Some(a), Some(b)) if a.canonicalize().ok() == b.canonicalize().ok() => file
@@ -202,19 +251,21 @@ fn write_report(
             .unwrap_or_default(),
         facts: vec![
             ("history".into(), file.display().to_string()),
-            ("model".into(), result.model.clone()),
+            ("model".into(), checked.model.to_string()),
             ("events".into(), events.len().to_string()),
-            ("operations".into(), result.operations.to_string()),
+            ("operations".into(), checked.operations.to_string()),
             ("duration".into(), format!("{:.1} s", duration as f64 / 1e9)),
         ],
         command: Some(format!(
             "faultline check --model {} {}",
-            result.model,
+            checked.model,
             file.display()
         )),
         results: &results,
         events,
         links: vec![(file.display().to_string(), href)],
+        dir: None,
+        sections: &ext.sections,
     });
     std::fs::write(page, html).with_context(|| format!("writing {}", page.display()))
 }
@@ -226,7 +277,7 @@ mod tests {
     #[test]
     fn the_check_of_a_missing_file_names_it() {
         let args = CheckArgs {
-            model: Some(ModelKind::Register),
+            model: Some("register".into()),
             format: Format::Auto,
             json: false,
             timeout: 1.0,

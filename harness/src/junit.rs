@@ -1,6 +1,6 @@
 //! `junit.xml`: the run's checkers as JUnit test cases, the shape CI systems
 //! read (`testsuites/testsuite/testcase/failure`): one `testsuite` per run,
-//! one `testcase` per checker (the workload's, `stats`, `node logs`). An
+//! one `testcase` per checker result (the workload's, `stats`, `node logs`). An
 //! invalid checker is a `failure` carrying the anomaly summary; an unknown
 //! one is an `error` carrying why.
 
@@ -140,25 +140,19 @@ pub fn run_suite(run: &StoredRun) -> TestSuite {
         .unwrap_or_default();
     let classname = format!("faultline.{workload}-{nemesis}.{folder}");
     let r = &run.results;
-    let check_secs = r
-        .workload
-        .result
-        .as_ref()
-        .map(|c| c.elapsed_ms / 1000.0)
-        .unwrap_or(0.0);
-    let mut cases = vec![case(
-        &classname,
-        &r.workload_checker_name(),
-        r.workload.verdict,
-        &r.workload_text(),
-        check_secs,
-    )];
-    if let Some(s) = &r.stats {
-        cases.push(case(&classname, "stats", s.verdict, &s.summary(), 0.0));
-    }
-    if let Some(l) = &r.logs {
-        cases.push(case(&classname, "node logs", l.verdict, &l.summary(), 0.0));
-    }
+    let mut cases: Vec<TestCase> = r
+        .checkers
+        .iter()
+        .map(|c| {
+            case(
+                &classname,
+                &c.name,
+                c.verdict,
+                &c.text,
+                c.elapsed_ms / 1000.0,
+            )
+        })
+        .collect();
     if r.interrupted {
         let note = crate::record::INTERRUPTED_NOTE;
         cases.push(case(&classname, "run", Verdict::Unknown, note, 0.0));

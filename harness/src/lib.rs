@@ -11,7 +11,7 @@
 //!   partition, drop);
 //! - [`client`]: clients driving a workload against the nodes;
 //! - [`recorder`]: the history, streamed to `history.jsonl`;
-//! - [`checkers`]: the checkers run after every test and the verdict;
+//! - [`checkers`]: the checkers (a `Checker` each, by name) and their results;
 //! - [`online`]: the checker that judges a run while it goes (`--check online`);
 //! - [`exit`]: the exit codes every command shares;
 //! - [`store`]: the run's folder;
@@ -25,7 +25,31 @@
 //! - [`scenario`]: named fault scenarios (`faultline run SCENARIO`) and their player;
 //! - [`system`]: the systems under test (faultline-node, etcd, any HTTP binary);
 //! - [`maelstrom`]: Maelstrom nodes (stdin/stdout JSON) through a router;
-//! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster.
+//! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster;
+//! - [`registry`]: the workloads, checkers and report sections of every
+//!   layer, found by name (what the binary wires).
+
+/// Declares the files of a registry as modules and lists what each one
+/// registers, so that adding to a registry is a file and one line:
+///
+/// ```ignore
+/// registry! {
+///     /// Every checker of this layer.
+///     pub const CHECKERS: &[&dyn Checker] = {
+///         stats => STATS;
+///         linearizable => REGISTER, KV;
+///     }
+/// }
+/// ```
+macro_rules! registry {
+    ($(#[$doc:meta])* $vis:vis const $name:ident: $ty:ty = {
+        $($file:ident => $($item:ident),+;)*
+    }) => {
+        $(pub mod $file;)*
+        $(#[$doc])*
+        $vis const $name: $ty = &[$($(&$file::$item),+),*];
+    };
+}
 
 pub use faultline_platform::{cluster, disk, hosts, netns, nft};
 
@@ -41,6 +65,7 @@ pub mod online;
 pub mod progress;
 pub mod record;
 pub mod recorder;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;

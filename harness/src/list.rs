@@ -1,16 +1,21 @@
-//! `faultline list`: the workloads, nemeses, models, systems and scenarios,
-//! one line of help each.
-
-use faultline_checker::model::ModelKind;
+//! `faultline list`: the workloads, nemeses, models, checkers, systems and
+//! scenarios, one line of help each.
 
 use crate::nemesis::NemesisKind;
 use crate::scenario::Scenario;
 
 /// The parts of the listing, as `faultline list WHAT` names them.
-pub const PARTS: [&str; 5] = ["workloads", "nemeses", "models", "systems", "scenarios"];
+pub const PARTS: [&str; 6] = [
+    "workloads",
+    "nemeses",
+    "models",
+    "checkers",
+    "systems",
+    "scenarios",
+];
 
-/// A titled list of `name  help` rows.
-type Section = (String, Vec<(String, String)>);
+/// Rows of a listing: a name and its help.
+type Rows = Vec<(String, String)>;
 
 /// The listing, as printed: every part, or only `what`.
 pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<String> {
@@ -23,15 +28,8 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
         }
     }
     let mut out = String::new();
-    for part in PARTS.iter().filter(|&&p| what.is_none_or(|w| w == p)) {
-        let sections = match *part {
-            "workloads" => workloads(),
-            "nemeses" => nemeses(),
-            "models" => models(),
-            "systems" => systems(),
-            _ => scenario_rows(scenarios),
-        };
-        for (title, rows) in sections {
+    for part in PARTS.into_iter().filter(|p| what.is_none_or(|w| w == *p)) {
+        for (title, rows) in part_sections(part, scenarios) {
             if !out.is_empty() {
                 out.push('\n');
             }
@@ -45,25 +43,68 @@ pub fn render(what: Option<&str>, scenarios: &[Scenario]) -> anyhow::Result<Stri
     Ok(out)
 }
 
-fn workloads() -> Vec<Section> {
-    let ours = faultline_workloads::all()
-        .iter()
-        .map(|w| (w.name().to_string(), w.description().to_string()))
-        .collect();
+/// The sections (title, rows) of one part of the listing.
+fn part_sections(part: &str, scenarios: &[Scenario]) -> Vec<(String, Rows)> {
+    let one = |title: &str, rows: Rows| vec![(title.to_string(), rows)];
+    match part {
+        "workloads" => workloads(),
+        "nemeses" => nemeses(),
+        "models" => one(
+            "models (faultline check --model):",
+            checker_rows(crate::registry::checkers().filter(|c| c.history_only())),
+        ),
+        "checkers" => one(
+            "checkers (what workloads name; stats and node-logs judge every run):",
+            checker_rows(crate::registry::checkers()),
+        ),
+        "systems" => systems(),
+        _ => one(
+            "scenarios (faultline run SCENARIO; faultline scenario show NAME):",
+            scenarios
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        format!(
+                            "{} [{}, {} nodes, {} s]",
+                            s.description, s.workload, s.nodes, s.time_limit
+                        ),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn checker_rows<'a>(checkers: impl Iterator<Item = &'a dyn crate::checkers::Checker>) -> Rows {
+    checkers
+        .map(|c| (c.name().to_string(), c.description().to_string()))
+        .collect()
+}
+
+fn workloads() -> Vec<(String, Rows)> {
+    let rows = |all: Vec<Box<dyn faultline_workloads::Workload>>| -> Rows {
+        all.iter()
+            .map(|w| (w.name().to_string(), w.description().to_string()))
+            .collect()
+    };
     let maelstrom = crate::maelstrom::workload::Workload::ALL
         .iter()
         .map(|w| (w.name().to_string(), w.description().to_string()))
         .collect();
     vec![
-        ("workloads (--workload):".into(), ours),
         (
-            "Maelstrom workloads (--system maelstrom, faultline maelstrom test -w):".into(),
+            "workloads (--workload):".to_string(),
+            rows(faultline_workloads::all()),
+        ),
+        (
+            "Maelstrom workloads (--system maelstrom, faultline maelstrom test -w):".to_string(),
             maelstrom,
         ),
     ]
 }
 
-fn nemeses() -> Vec<Section> {
+fn nemeses() -> Vec<(String, Rows)> {
     let drawn = NemesisKind::drawn()
         .iter()
         .map(|k| (k.name().to_string(), k.description().to_string()))
@@ -88,20 +129,12 @@ fn nemeses() -> Vec<Section> {
     ]
 }
 
-fn models() -> Vec<Section> {
-    let rows = ModelKind::ALL
-        .iter()
-        .map(|m| (m.name().to_string(), m.description().to_string()))
-        .collect();
-    vec![("models (faultline check --model):".into(), rows)]
-}
-
-fn systems() -> Vec<Section> {
-    let help = crate::system::SYSTEMS
+fn systems() -> Vec<(String, Rows)> {
+    let names = crate::system::SYSTEMS
         .iter()
         .map(|r| (r.name.to_string(), r.help.to_string()))
         .collect();
-    let disk = crate::system::SYSTEMS
+    let disks = crate::system::SYSTEMS
         .iter()
         .map(|r| {
             (
@@ -118,31 +151,12 @@ fn systems() -> Vec<Section> {
         })
         .collect();
     vec![
-        ("systems (--system):".into(), help),
+        ("systems (--system):".to_string(), names),
         (
-            "disk (what power-loss and corrupt hit, and what each system claims):".into(),
-            disk,
+            "disk (what power-loss and corrupt hit, and what each system claims):".to_string(),
+            disks,
         ),
     ]
-}
-
-fn scenario_rows(scenarios: &[Scenario]) -> Vec<Section> {
-    let rows = scenarios
-        .iter()
-        .map(|s| {
-            (
-                s.name.clone(),
-                format!(
-                    "{} [{}, {} nodes, {} s]",
-                    s.description, s.workload, s.nodes, s.time_limit
-                ),
-            )
-        })
-        .collect();
-    vec![(
-        "scenarios (faultline run SCENARIO; faultline scenario show NAME):".into(),
-        rows,
-    )]
 }
 
 #[cfg(test)]

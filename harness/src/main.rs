@@ -142,11 +142,14 @@ fn scenario(args: &cli::ScenarioArgs) -> anyhow::Result<i32> {
 fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
     use faultline::report::interrupted;
     let checked = if interrupted::unchecked(&args.dir) {
-        Some(interrupted::check(&args.dir)?)
+        Some(interrupted::check(
+            &args.dir,
+            faultline::registry::test_checkers,
+        )?)
     } else {
         None
     };
-    let run = faultline::report::rebuild(&args.dir)?;
+    let run = faultline::report::rebuild(&args.dir, &faultline::registry::report())?;
     println!("{}", run.dir.join(faultline::report::REPORT_FILE).display());
     println!("{}", run.dir.join(faultline::junit::JUNIT_FILE).display());
     match checked {

@@ -2,8 +2,9 @@
 //!
 //! The recorder hands every event to an [`OnlineChecker`] as it is written.
 //! On its own thread, the checker pairs them as they come and, every
-//! [`ROUND`], checks the keys that saw a completion since the last round,
-//! each up to the operations recorded so far. An operation still in flight
+//! [`ROUND`], runs the workload's checkers that can judge a history still
+//! being recorded ([`Checker::online`]) on the keys that saw a completion
+//! since the last round, each up to the operations recorded so far. An operation still in flight
 //! counts as `info` (it may take effect later, or never), which is weaker
 //! than anything it can still end as: so a prefix that cannot be
 //! linearized proves the whole history cannot be. The first such prefix is
@@ -18,10 +19,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use faultline_checker::history::{Event, EventType, Operation, Pairer, Process};
-use faultline_checker::model::ModelKind;
-use faultline_checker::{check_operation_refs, CheckOptions, Verdict};
+use faultline_checker::{CheckOptions, Verdict};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+
+use crate::checkers::{CheckContext, Checker, RunEvidence};
 
 /// How often the keys that changed are checked again.
 pub const ROUND: Duration = Duration::from_millis(250);
@@ -57,12 +59,18 @@ pub struct OnlineDetection {
 )]
 pub struct NotOnline(pub String);
 
-/// Whether the online check can judge a workload checked against `model`.
-pub fn supports(model: ModelKind) -> Result<(), NotOnline> {
-    match model {
-        ModelKind::Set => Err(NotOnline(model.name().to_string())),
-        _ => Ok(()),
+/// The checkers among `checkers` (a `workload`'s) that judge online; an
+/// error when none does.
+pub fn online_checkers(
+    workload: &str,
+    checkers: &[&'static dyn Checker],
+) -> Result<Vec<&'static dyn Checker>, NotOnline> {
+    let online: Vec<&'static dyn Checker> =
+        checkers.iter().copied().filter(|c| c.online()).collect();
+    if online.is_empty() {
+        return Err(NotOnline(workload.to_string()));
     }
+    Ok(online)
 }
 
 /// A checker running beside the run, fed by the recorder.
@@ -74,24 +82,23 @@ pub struct OnlineChecker {
 }
 
 impl OnlineChecker {
-    /// Starts checking events of a `model` workload; `start` is the test's
-    /// time zero.
-    pub fn start(model: ModelKind, start: Instant) -> Result<OnlineChecker, NotOnline> {
-        supports(model)?;
+    /// Starts judging events with `checkers` (each one that judges
+    /// online, see [`online_checkers`]); `start` is the test's time zero.
+    pub fn start(checkers: Vec<&'static dyn Checker>, start: Instant) -> OnlineChecker {
         let (tx, rx) = mpsc::channel::<Event>();
         let found = Arc::new(Mutex::new(None));
         let notify = Arc::new(Notify::new());
         let (f, n) = (found.clone(), notify.clone());
         let join = std::thread::Builder::new()
             .name("online-check".into())
-            .spawn(move || check_loop(rx, model, start, f, n))
+            .spawn(move || check_loop(rx, &checkers, start, f, n))
             .ok();
-        Ok(OnlineChecker {
+        OnlineChecker {
             tx: Some(tx),
             found,
             notify,
             join,
-        })
+        }
     }
 
     /// Where the recorder sends each event.
@@ -140,7 +147,7 @@ impl OnlineChecker {
 
 fn check_loop(
     rx: mpsc::Receiver<Event>,
-    model: ModelKind,
+    checkers: &[&'static dyn Checker],
     start: Instant,
     found: Arc<Mutex<Option<OnlineDetection>>>,
     notify: Arc<Notify>,
@@ -182,20 +189,8 @@ fn check_loop(
             .filter(|o| dirty.contains(&o.key))
             .collect();
         dirty.clear();
-        let Ok(result) = check_operation_refs(&ops, model, &opts) else {
+        let Some(detection) = judge(checkers, &ops, &opts, start, rounds) else {
             continue;
-        };
-        if result.verdict != Verdict::Invalid {
-            continue;
-        }
-        let c = result.counterexample.as_ref();
-        let detection = OnlineDetection {
-            key: c.and_then(|c| c.key.clone()),
-            operation: c.map(|c| c.operation.describe()).unwrap_or_default(),
-            anomaly_s: result.detected_at_time.map(|t| t as f64 / 1e9),
-            detected_s: start.elapsed().as_secs_f64(),
-            stopped_s: None,
-            rounds,
         };
         tracing::info!(?detection, "online check: anomaly");
         *found.lock().unwrap_or_else(|p| p.into_inner()) = Some(detection);
@@ -204,9 +199,43 @@ fn check_loop(
     }
 }
 
+/// Runs `checkers` on `ops`; the first anomaly one of them finds.
+fn judge(
+    checkers: &[&'static dyn Checker],
+    ops: &[&Operation],
+    opts: &CheckOptions,
+    start: Instant,
+    rounds: u64,
+) -> Option<OnlineDetection> {
+    let evidence = RunEvidence::default();
+    let ctx = CheckContext {
+        events: &[],
+        operations: Ok(ops),
+        options: opts,
+        run: &evidence,
+    };
+    checkers.iter().find_map(|c| {
+        let judged = c.check(&ctx).ok()?;
+        if judged.verdict != Verdict::Invalid {
+            return None;
+        }
+        let anomaly = judged.anomaly.unwrap_or_default();
+        Some(OnlineDetection {
+            key: anomaly.key,
+            operation: anomaly.operation.unwrap_or_default(),
+            anomaly_s: anomaly.time.map(|t| t as f64 / 1e9),
+            detected_s: start.elapsed().as_secs_f64(),
+            stopped_s: None,
+            rounds,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkers::linearizable::REGISTER;
+    use crate::checkers::set_full::SET_FULL;
     use serde_json::json;
 
     fn ev(index: u64, process: u64, kind: EventType, f: &str, value: serde_json::Value) -> Event {
@@ -224,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_stale_read_is_found_while_the_history_is_still_open() {
-        let checker = OnlineChecker::start(ModelKind::Register, Instant::now()).unwrap();
+        let checker = OnlineChecker::start(vec![&REGISTER], Instant::now());
         let tx = checker.sender().unwrap();
         let events = [
             ev(0, 0, EventType::Invoke, "write", json!(1)),
@@ -252,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_valid_prefix_with_operations_in_flight_is_not_an_anomaly() {
-        let checker = OnlineChecker::start(ModelKind::Register, Instant::now()).unwrap();
+        let checker = OnlineChecker::start(vec![&REGISTER], Instant::now());
         let tx = checker.sender().unwrap();
         for e in [
             ev(0, 0, EventType::Invoke, "write", json!(1)),
@@ -268,9 +297,13 @@ mod tests {
 
     #[test]
     fn sets_are_refused_with_a_reason() {
-        let err = OnlineChecker::start(ModelKind::Set, Instant::now())
-            .err()
-            .unwrap();
+        let err = online_checkers("set", &[&SET_FULL]).err().unwrap();
         assert!(err.to_string().contains("final reads"), "{err}");
+        assert_eq!(
+            online_checkers("register", &[&REGISTER, &SET_FULL])
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The run's records on disk: [`TestRecord`] is `test.json` (what was run:
 //! options, seed, system, node command lines, the fault schedule) and
-//! [`ResultsRecord`] is `results.json` (what the checkers found). `faultline
+//! [`ResultsRecord`] is `results.json` (what the checkers found: a
+//! [`CheckerResult`] each). `faultline
 //! run` writes both; `faultline report`, the junit writer and `faultline
 //! suite` read them back.
 //!
@@ -10,11 +11,10 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use faultline_checker::{CheckResult, Verdict};
+use faultline_checker::Verdict;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::checkers::{LogScan, Results, Stats, WorkloadCheck};
 use crate::nemesis::schedule::Planned;
 use crate::nemesis::NemesisKind;
 use crate::run::RunArgs;
@@ -235,21 +235,75 @@ pub fn nemesis_label(kinds: &[String]) -> String {
     }
 }
 
+/// Where a checker saw its first anomaly: the completion that shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// Nanoseconds from the start of the test to that completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+    /// History index of that completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The key it concerns (None: the single object, or none in particular).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The operation, one line (`p2 read x -> ok 1`), when one is to blame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+}
+
+/// One checker's result, as `results.json` lists it: a header every
+/// checker writes (its name, the kind of its detail, the verdict, how long
+/// it took, its first anomaly, its findings as text) and the detail of its
+/// kind, which the report sections of that kind draw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckerResult {
+    /// The result's name (`register checker`, `stats`, `node logs`): the
+    /// summary's line, the report's row, junit's test case.
+    pub name: String,
+    /// The kind of [`CheckerResult::detail`] (`linearizability`,
+    /// `set-full`, `stats`, ...).
+    pub kind: String,
+    /// Valid, invalid, or unknown (out of time, or the checker could not run).
+    pub verdict: Verdict,
+    /// Wall-clock time the checker took, milliseconds.
+    #[serde(default)]
+    pub elapsed_ms: f64,
+    /// Its first anomaly, when it found one and can tell where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<Anomaly>,
+    /// What it found, as text: a first line, then details (the terminal's
+    /// and junit's lines).
+    #[serde(default)]
+    pub text: String,
+    /// What it found, typed by its kind (null when it could not run).
+    #[serde(default)]
+    pub detail: Value,
+}
+
+impl CheckerResult {
+    /// The detail read as `T` (the type of its kind); None when it is not one.
+    pub fn detail<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        T::deserialize(&self.detail).ok()
+    }
+
+    /// The first line of its text.
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or_default()
+    }
+}
+
 /// `results.json`: every checker of a run (or of a history checked alone)
-/// and the combined verdict, with what identifies the run.
+/// and the combined verdict, with what identifies the run. Files written
+/// before checkers were listed (a workload checker, `stats` and `logs` in
+/// fields of their own) are read by `crate::checkers::read_results`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResultsRecord {
     /// The combined verdict: invalid if any checker is, else unknown if any
     /// is (or the run was interrupted), else valid.
     pub verdict: Verdict,
-    /// The workload's checker (linearizability or the set analysis).
-    pub workload: WorkloadCheck,
-    /// Operation counts (absent for a history checked alone by older versions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats: Option<Stats>,
-    /// The node-log scan (absent for a history checked alone).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logs: Option<LogScan>,
+    /// Every checker's result, in the order they ran.
+    pub checkers: Vec<CheckerResult>,
     /// The run's seed, to reproduce it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -259,9 +313,6 @@ pub struct ResultsRecord {
     /// The workload's name (`register`, `set`, `list-append`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_name: Option<String>,
-    /// The model the history was checked against.
-    #[serde(default)]
-    pub model: Option<String>,
     /// The faults injected, as `test.json` lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nemesis: Option<Vec<String>>,
@@ -271,9 +322,8 @@ pub struct ResultsRecord {
     /// The scenario played, if any.
     #[serde(default)]
     pub scenario: Option<String>,
-    /// Seconds from the start of the test to the completion of the first
-    /// operation that cannot be linearized (or the first read showing a
-    /// lost or unexpected element): how fast the run caught the bug.
+    /// Seconds from the start of the test to the first anomaly a checker
+    /// found (the completion that shows it): how fast the run caught the bug.
     #[serde(default)]
     pub time_to_detect_s: Option<f64>,
     /// What the online check found while the run went (`--check online`):
@@ -287,60 +337,40 @@ pub struct ResultsRecord {
 }
 
 impl ResultsRecord {
-    /// The record of a run described by `test`, whose history of `events`
-    /// events the checkers judged as `results`.
-    pub fn new(test: &TestRecord, results: &Results, events: usize) -> ResultsRecord {
-        let model = test
-            .options
-            .workload
-            .as_deref()
-            .and_then(|w| faultline_workloads::by_name(w).ok())
-            .map(|w| w.model().name().to_string())
-            .or_else(|| results.workload.result.as_ref().map(|r| r.model.clone()));
-        let detected = results
-            .workload
-            .result
-            .as_ref()
-            .and_then(|r| r.detected_at_time);
+    /// The record of a history checked alone (`faultline check --report`),
+    /// or the start of a run's: the combined verdict and the first anomaly
+    /// of `checkers`, nothing about a run.
+    pub fn of_checkers(checkers: Vec<CheckerResult>) -> ResultsRecord {
+        let verdict = checkers
+            .iter()
+            .fold(Verdict::Valid, |v, c| v.worst(c.verdict));
+        let detected = first_anomaly(&checkers);
         ResultsRecord {
-            verdict: results.verdict,
-            workload: results.workload.clone(),
-            stats: Some(results.stats.clone()),
-            logs: Some(results.logs.clone()),
-            seed: test.seed(),
-            system: test.system.clone(),
-            workload_name: test.options.workload.clone(),
-            model,
-            nemesis: test.nemesis.clone(),
-            events: Some(events),
-            scenario: test.scenario_name(),
+            verdict,
+            checkers,
+            seed: None,
+            system: None,
+            workload_name: None,
+            nemesis: None,
+            events: None,
+            scenario: None,
             time_to_detect_s: detected.map(|ns| (ns as f64 / 1e6).round() / 1e3),
-            online: results.online.clone(),
+            online: None,
             interrupted: false,
         }
     }
 
-    /// The record of a history checked alone (`faultline check --report`).
-    pub fn of_check(result: &CheckResult, stats: Stats) -> ResultsRecord {
+    /// The record of the run `test` describes, whose history of `events`
+    /// events the `checkers` judged.
+    pub fn new(test: &TestRecord, checkers: Vec<CheckerResult>, events: usize) -> ResultsRecord {
         ResultsRecord {
-            verdict: result.verdict,
-            workload: WorkloadCheck {
-                verdict: result.verdict,
-                result: Some(result.clone()),
-                error: None,
-            },
-            stats: Some(stats),
-            logs: None,
-            seed: None,
-            system: None,
-            workload_name: None,
-            model: Some(result.model.clone()),
-            nemesis: None,
-            events: None,
-            scenario: None,
-            time_to_detect_s: None,
-            online: None,
-            interrupted: false,
+            seed: test.seed(),
+            system: test.system.clone(),
+            workload_name: test.options.workload.clone(),
+            nemesis: test.nemesis.clone(),
+            events: Some(events),
+            scenario: test.scenario_name(),
+            ..ResultsRecord::of_checkers(checkers)
         }
     }
 
@@ -352,45 +382,26 @@ impl ResultsRecord {
         self
     }
 
-    /// The workload checker's result as text (the terminal's lines), or why
-    /// it could not run.
-    pub fn workload_text(&self) -> String {
-        self.workload.text()
+    /// Nanoseconds from the start of the test to the first anomaly an
+    /// invalid checker located.
+    pub fn detected_at(&self) -> Option<u64> {
+        first_anomaly(&self.checkers)
     }
 
-    /// The workload checker's name: `<model> checker`.
-    pub fn workload_checker_name(&self) -> String {
-        let model = self
-            .model
-            .clone()
-            .or_else(|| self.workload.result.as_ref().map(|r| r.model.clone()))
-            .unwrap_or_else(|| "workload".to_string());
-        format!("{model} checker")
+    /// The result named `name`, if that checker ran.
+    pub fn checker(&self, name: &str) -> Option<&CheckerResult> {
+        self.checkers.iter().find(|c| c.name == name)
     }
 
-    /// Every checker's verdict, a line each, then the combined verdict
+    /// Every checker's first line, a line each, then the combined verdict
     /// (marked when the run was interrupted).
     pub fn summary(&self) -> String {
-        let text = self.workload_text();
-        let mut s = format!(
-            "{}: {}",
-            self.workload_checker_name(),
-            text.lines().next().unwrap_or_default()
-        );
-        if let Some(stats) = &self.stats {
-            s.push_str(&format!(
-                "\nstats: {}",
-                stats.summary().lines().next().unwrap_or_default()
-            ));
-        }
-        if let Some(logs) = &self.logs {
-            s.push_str(&format!(
-                "\nnode logs: {}",
-                logs.summary().lines().next().unwrap_or_default()
-            ));
+        let mut s = String::new();
+        for c in &self.checkers {
+            s.push_str(&format!("{}: {}\n", c.name, c.first_line()));
         }
         s.push_str(&format!(
-            "\nverdict: {}",
+            "verdict: {}",
             self.verdict.to_string().to_uppercase()
         ));
         if self.interrupted {
@@ -400,6 +411,15 @@ impl ResultsRecord {
     }
 }
 
+/// The earliest anomaly the invalid ones of `checkers` located.
+fn first_anomaly(checkers: &[CheckerResult]) -> Option<u64> {
+    checkers
+        .iter()
+        .filter(|c| c.verdict == Verdict::Invalid)
+        .filter_map(|c| c.anomaly.as_ref().and_then(|a| a.time))
+        .min()
+}
+
 /// What an interrupted run's report says of it.
 pub const INTERRUPTED_NOTE: &str = "interrupted: the run was stopped before it ended; \
      the checkers saw the history recorded until then, without the final reads";
@@ -407,24 +427,7 @@ pub const INTERRUPTED_NOTE: &str = "interrupted: the run was stopped before it e
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkers::{check_workload, scan_logs, stats};
-    use faultline_checker::history::{Event, EventType, Process};
-    use faultline_checker::model::ModelKind;
-    use faultline_checker::CheckOptions;
     use serde_json::json;
-
-    fn ev(index: u64, p: u64, kind: EventType, f: &str, value: Value) -> Event {
-        Event {
-            index,
-            time: index * 1000,
-            process: Process::Client(p),
-            kind,
-            f: f.into(),
-            key: None,
-            value,
-            error: None,
-        }
-    }
 
     fn test_record() -> TestRecord {
         serde_json::from_value(json!({
@@ -438,32 +441,52 @@ mod tests {
         .unwrap()
     }
 
+    fn result(name: &str, verdict: Verdict, time: Option<u64>) -> CheckerResult {
+        CheckerResult {
+            name: name.into(),
+            kind: "test".into(),
+            verdict,
+            elapsed_ms: 0.5,
+            anomaly: time.map(|t| Anomaly {
+                time: Some(t),
+                ..Anomaly::default()
+            }),
+            text: format!("{verdict}: first line\n  detail"),
+            detail: json!({"n": 1}),
+        }
+    }
+
     #[test]
-    fn a_counterexample_survives_the_round_trip_and_renders_the_same_lines() {
-        use EventType::*;
-        let events = vec![
-            ev(0, 0, Invoke, "write", json!(1)),
-            ev(1, 0, Ok, "write", json!(1)),
-            ev(2, 1, Invoke, "read", Value::Null),
-            ev(3, 1, Ok, "read", json!(2)),
-        ];
-        let results = Results::combine(
-            check_workload(&events, ModelKind::Register, &CheckOptions::default()),
-            stats(&events),
-            scan_logs(&[], vec![]),
+    fn the_verdict_is_the_worst_and_detection_the_earliest_invalid_anomaly() {
+        let record = ResultsRecord::new(
+            &test_record(),
+            vec![
+                result("a checker", Verdict::Invalid, Some(2_500_000_000)),
+                result("b", Verdict::Unknown, Some(1_000_000_000)),
+                result("c", Verdict::Invalid, Some(3_000_000_000)),
+            ],
+            10,
         );
-        let record = ResultsRecord::new(&test_record(), &results, events.len());
+        assert_eq!(record.verdict, Verdict::Invalid);
+        assert_eq!(record.time_to_detect_s, Some(2.5));
+        assert_eq!(record.seed, Some(7));
         let text = serde_json::to_string(&record).unwrap();
-        let back: ResultsRecord = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.verdict, Verdict::Invalid);
-        assert_eq!(back.workload_text(), results.workload.text());
-        assert!(back.workload_text().contains("cannot place"));
-        assert_eq!(back.workload_checker_name(), "register checker");
-        assert_eq!(back.seed, Some(7));
-        assert_eq!(back.time_to_detect_s, Some(0.0));
         assert!(!text.contains("interrupted"));
+        let back: ResultsRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.checkers, record.checkers);
+        assert_eq!(
+            back.checker("b").unwrap().detail::<Value>(),
+            Some(json!({"n": 1}))
+        );
+        assert_eq!(
+            back.summary(),
+            "a checker: invalid: first line\nb: unknown: first line\nc: invalid: first line\nverdict: INVALID"
+        );
         let stopped = back.interrupted();
         assert!(stopped.summary().contains("verdict: INVALID (interrupted"));
+        let none = ResultsRecord::of_checkers(vec![result("v", Verdict::Valid, None)]);
+        assert_eq!(none.verdict, Verdict::Valid);
+        assert!(none.interrupted().verdict == Verdict::Unknown);
     }
 
     #[test]
@@ -486,16 +509,6 @@ mod tests {
         assert_eq!(test.nemesis_label(), "kill,pause");
         assert_eq!(test.options.node_args, vec!["--bug=stale-read"]);
         assert!(test.options.other.contains_key("leader_timeout"));
-        let results: ResultsRecord =
-            serde_json::from_str(include_str!("../tests/fixtures/run-invalid/results.json"))
-                .unwrap();
-        assert_eq!(results.verdict, Verdict::Invalid);
-        assert!(results.workload_text().contains("cannot place"));
-        assert!(!results.interrupted);
-        let valid: ResultsRecord =
-            serde_json::from_str(include_str!("../tests/fixtures/run-valid/results.json")).unwrap();
-        assert_eq!(valid.verdict, Verdict::Valid);
-        assert_eq!(valid.stats.unwrap().total.ok, 38);
     }
 
     #[test]
@@ -522,5 +535,6 @@ mod tests {
     #[test]
     fn a_document_of_another_shape_is_an_error() {
         assert!(serde_json::from_value::<ResultsRecord>(json!({"verdict": "maybe"})).is_err());
+        assert!(serde_json::from_value::<ResultsRecord>(json!({"verdict": "valid"})).is_err());
     }
 }

@@ -133,3 +133,20 @@ fn other_tools_formats_are_detected() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("key 1"), "{out}");
 }
+
+#[test]
+fn histories_of_run_folders_recorded_by_an_earlier_faultline_still_check() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (code, out, _) = run(&[], &[&fixtures.join("run-invalid/history.jsonl")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cannot place"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    let (code, out, err) = run(
+        &["--report", page.to_str().unwrap()],
+        &[&fixtures.join("run-valid/history.jsonl")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<td>register checker</td>") && html.contains("<td>stats</td>"));
+}

@@ -383,7 +383,14 @@ fn an_interrupted_run_is_checked_and_reported_as_interrupted() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["interrupted"], true);
     assert_eq!(results["verdict"], "unknown");
-    assert_eq!(results["workload"]["verdict"], "valid");
+    let register = results["checkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "register checker")
+        .expect("the register checker's result");
+    assert_eq!(register["verdict"], "valid");
+    assert_eq!(register["kind"], "linearizability");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert_self_contained(&html);
     assert!(html.contains("id=\"interrupted\"") && html.contains("INTERRUPTED"));

@@ -7,8 +7,10 @@
 //!   that client's [`Generator`] (its seeded random stream and unique counter);
 //! - [`Workload::complete`] reads a system's [`Reply`] in the workload's terms
 //!   (a list read of a key never written is the empty list, for instance);
-//! - [`Workload::model`] names the checker model, and
-//!   [`Workload::final_reads`] what the final phase reads after the faults heal.
+//! - [`Workload::checkers`] names the checkers that judge its history
+//!   (Jepsen's `checker/compose`: the harness registers checkers by name
+//!   and adds the ones every run gets), and [`Workload::final_reads`] what
+//!   the final phase reads after the faults heal.
 //!
 //! Workloads know nothing of any system's protocol: each system under test
 //! turns an [`Op`] into its own request and its answer into a [`Reply`].
@@ -33,8 +35,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use faultline_checker::model::ModelKind;
 
 /// The function of a client operation; serialized as its lowercase name
 /// (`"read"`, `"cas"`, ...), the `f` of the history.
@@ -202,15 +202,17 @@ impl Generator {
     }
 }
 
-/// A named workload: its operations, how it reads their completions, its
-/// checker.
+/// A named workload: its operations, how it reads their completions, the
+/// checkers that judge its history.
 pub trait Workload: Send + Sync {
     /// The name `--workload` takes.
     fn name(&self) -> &'static str;
     /// One line of help.
     fn description(&self) -> &'static str;
-    /// The checker model that judges its history.
-    fn model(&self) -> ModelKind;
+    /// The checkers that judge its history, by the names the harness
+    /// registers them under (`faultline list checkers`); every run adds
+    /// its own (operation stats, node logs).
+    fn checkers(&self) -> &'static [&'static str];
     /// The next operation of the client owning `gen`.
     fn next_op(&self, gen: &mut Generator) -> Op;
     /// The completion of `op` in the workload's terms, from what the system

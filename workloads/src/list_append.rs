@@ -4,8 +4,6 @@
 use rand::Rng;
 use serde_json::{json, Value};
 
-use faultline_checker::model::ModelKind;
-
 use crate::{list_completion, FinalRead, Func, Generator, Op, Reply, Workload};
 
 /// Keys in use at a time.
@@ -28,8 +26,8 @@ impl Workload for ListAppend {
         "append unique elements to a few rotating keys, read whole lists; linearizability (list-append model)"
     }
 
-    fn model(&self) -> ModelKind {
-        ModelKind::ListAppend
+    fn checkers(&self) -> &'static [&'static str] {
+        &["list-append"]
     }
 
     fn next_op(&self, gen: &mut Generator) -> Op {

@@ -4,8 +4,6 @@
 use rand::Rng;
 use serde_json::{json, Value};
 
-use faultline_checker::model::ModelKind;
-
 use crate::{FinalRead, Func, Generator, Op, Workload};
 
 /// Keys in use at a time.
@@ -28,8 +26,8 @@ impl Workload for Register {
         "read / write / cas on a few rotating keys; linearizability (register model)"
     }
 
-    fn model(&self) -> ModelKind {
-        ModelKind::Register
+    fn checkers(&self) -> &'static [&'static str] {
+        &["register"]
     }
 
     fn next_op(&self, gen: &mut Generator) -> Op {

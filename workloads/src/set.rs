@@ -5,8 +5,6 @@
 use rand::Rng;
 use serde_json::{json, Value};
 
-use faultline_checker::model::ModelKind;
-
 use crate::{list_completion, FinalRead, Func, Generator, Op, Reply, Workload};
 
 /// The key holding the set.
@@ -24,11 +22,11 @@ impl Workload for Set {
     }
 
     fn description(&self) -> &'static str {
-        "add unique elements to a set, read it whole, final reads through every node; lost / stale / unexpected elements (set model)"
+        "add unique elements to a set, read it whole, final reads through every node; lost / stale / unexpected elements (set checker)"
     }
 
-    fn model(&self) -> ModelKind {
-        ModelKind::Set
+    fn checkers(&self) -> &'static [&'static str] {
+        &["set"]
     }
 
     fn next_op(&self, gen: &mut Generator) -> Op {

@@ -2,6 +2,10 @@
 //! specification: an initial state, and a step that applies one operation to
 //! a state or says the operation could not have happened there. Adding a
 //! model is a page of code: implement [`Model`] and name it in [`ModelKind`].
+//!
+//! Models are what the linearizability search checks against; checks of
+//! another kind (Jepsen's set-full analysis in [`crate::set_full`], the
+//! harness's checkers) are not models.
 
 pub mod kv;
 pub mod list_append;
@@ -103,7 +107,7 @@ impl ModelError {
     }
 }
 
-/// The models `faultline check --model` knows.
+/// The sequential specifications the linearizability search knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModelKind {
     /// Read / write / compare-and-set registers, one per key.
@@ -112,18 +116,11 @@ pub enum ModelKind {
     Kv,
     /// Append an element to a list per key; a read returns the whole list.
     ListAppend,
-    /// Add elements to a set; reads return the whole set (Jepsen's set-full analysis).
-    Set,
 }
 
 impl ModelKind {
     /// Every model, in the order `faultline list` shows them.
-    pub const ALL: [ModelKind; 4] = [
-        ModelKind::Register,
-        ModelKind::Kv,
-        ModelKind::ListAppend,
-        ModelKind::Set,
-    ];
+    pub const ALL: [ModelKind; 3] = [ModelKind::Register, ModelKind::Kv, ModelKind::ListAppend];
 
     /// The name `--model` takes and `results.json` writes.
     pub fn name(self) -> &'static str {
@@ -131,7 +128,6 @@ impl ModelKind {
             ModelKind::Register => "register",
             ModelKind::Kv => "kv",
             ModelKind::ListAppend => "list-append",
-            ModelKind::Set => "set",
         }
     }
 
@@ -146,9 +142,6 @@ impl ModelKind {
             }
             ModelKind::ListAppend => {
                 "append an element, read the whole list, per key; linearizability"
-            }
-            ModelKind::Set => {
-                "add elements, read the whole set; lost, stale, never-read and unexpected elements"
             }
         }
     }
@@ -175,14 +168,15 @@ impl FromStr for ModelKind {
 
 impl ModelKind {
     /// Guesses the model from the functions a history uses: `get`/`put` mean
-    /// kv, `add` set, `append` with whole-list reads list-append, and
-    /// `read`/`write`/`cas` register.
+    /// kv, `append` with whole-list reads list-append, and
+    /// `read`/`write`/`cas` register. A history of `add`s fits no model
+    /// (it is a set's, for the set-full analysis).
     pub fn guess(ops: &[Operation]) -> Option<ModelKind> {
         let has = |f: &str| ops.iter().any(|o| o.f == f);
         if has("get") || has("put") {
             Some(ModelKind::Kv)
         } else if has("add") {
-            Some(ModelKind::Set)
+            None
         } else if has("append") {
             let string_values = ops.iter().any(|o| o.f == "append" && o.input.is_string());
             Some(if string_values {

@@ -4,7 +4,8 @@
 //! and service, time downwards, an arrow per message from its send to its
 //! delivery, dropped messages in red ending in a cross). The window is
 //! chosen on the page (start and span, wheel to zoom, drag to pan); no
-//! graphviz, no network.
+//! graphviz, no network. The page's section for the `messages` checker's
+//! results.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -13,10 +14,12 @@ use std::path::Path;
 use faultline_checker::history::Event;
 use serde_json::{json, Value};
 
+use super::checkers::net;
 use super::journal::{self, JOURNAL_FILE};
-use super::report::{is_node, traffic};
+use super::report::{is_node, Traffic};
 use super::router::is_client;
-use crate::report::esc;
+use crate::record::CheckerResult;
+use crate::report::{esc, Page, Section};
 
 /// At most this many messages are embedded in the page (the first ones of
 /// the test; the journal holds them all).
@@ -26,11 +29,29 @@ const BODY_CHARS: usize = 160;
 
 const SCRIPT: &str = include_str!("lamport.js");
 
-/// The section, or None when the run has no journal (not a Maelstrom run).
-pub fn section(dir: &Path, events: &[Event]) -> Option<String> {
+/// The messages section of a Maelstrom run's page.
+pub struct Messages;
+
+/// The registered section.
+pub const SECTION: Messages = Messages;
+
+impl Section for Messages {
+    fn kind(&self) -> &'static str {
+        net::KIND
+    }
+
+    fn render(&self, result: &CheckerResult, page: &Page<'_>) -> String {
+        match (page.dir, result.detail::<Traffic>()) {
+            (Some(dir), Some(t)) => section(dir, page.events, &t).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The section, or None when the run has no journal.
+fn section(dir: &Path, events: &[Event], t: &Traffic) -> Option<String> {
     let path = dir.join(JOURNAL_FILE);
     let entries = journal::read(&path).ok()?;
-    let t = traffic(&path, events)?;
     let mut h = String::new();
     let _ = write!(
         h,
@@ -96,12 +117,20 @@ fn lane_key(name: &str) -> (u8, u64, String) {
     }
 }
 
-/// The page's data: lanes, type names, and messages as
-/// `[src, dest, sent_ms, end_ms, status, type, body]` (status 0 delivered,
-/// 1 dropped, 2 never delivered).
-fn diagram_data(entries: &[journal::Entry], events: &[Event]) -> Value {
+/// A message sent: source, destination, time, type, body (cut short).
+type Sent = (String, String, i64, String, String);
+
+/// The journal's first [`MAX_MESSAGES`] sends, in order, and how each
+/// ended (time, 0 delivered or 1 dropped).
+struct Sends {
+    order: Vec<u64>,
+    sends: HashMap<u64, Sent>,
+    ends: HashMap<u64, (i64, u8)>,
+}
+
+fn messages(entries: &[journal::Entry]) -> Sends {
     let mut order: Vec<u64> = Vec::new();
-    let mut sends: HashMap<u64, (String, String, i64, String, String)> = HashMap::new();
+    let mut sends: HashMap<u64, Sent> = HashMap::new();
     let mut ends: HashMap<u64, (i64, u8)> = HashMap::new();
     for e in entries {
         match e.ev.as_str() {
@@ -115,17 +144,8 @@ fn diagram_data(entries: &[journal::Entry], events: &[Event]) -> Value {
                     .and_then(Value::as_str)
                     .unwrap_or("?")
                     .to_string();
-                let mut text = body.to_string();
-                if text.len() > BODY_CHARS {
-                    let cut = (0..=BODY_CHARS)
-                        .rev()
-                        .find(|&i| text.is_char_boundary(i))
-                        .unwrap_or(0);
-                    text.truncate(cut);
-                    text.push('…');
-                }
                 order.push(e.id);
-                sends.insert(e.id, (src.clone(), dest.clone(), e.t, kind, text));
+                sends.insert(e.id, (src.clone(), dest.clone(), e.t, kind, cut(body.to_string())));
             }
             "deliver" => {
                 ends.insert(e.id, (e.t, 0));
@@ -136,6 +156,27 @@ fn diagram_data(entries: &[journal::Entry], events: &[Event]) -> Value {
             _ => {}
         }
     }
+    Sends { order, sends, ends }
+}
+
+/// `text` cut to [`BODY_CHARS`] (on a character boundary), marked when cut.
+fn cut(mut text: String) -> String {
+    if text.len() > BODY_CHARS {
+        let at = (0..=BODY_CHARS)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text.truncate(at);
+        text.push('…');
+    }
+    text
+}
+
+/// The page's data: lanes, type names, and messages as
+/// `[src, dest, sent_ms, end_ms, status, type, body]` (status 0 delivered,
+/// 1 dropped, 2 never delivered).
+fn diagram_data(entries: &[journal::Entry], events: &[Event]) -> Value {
+    let Sends { order, sends, ends } = messages(entries);
     let mut lanes: Vec<String> = sends
         .values()
         .flat_map(|(s, d, ..)| [s.clone(), d.clone()])

@@ -11,17 +11,18 @@
 //! - [`platform`]: node processes behind the [`crate::cluster::Platform`]
 //!   every fault goes through (kill and pause are real signals);
 //! - [`probe`]: what the fault executor can learn about nodes (nothing);
-//! - [`workload`], [`client`], [`check`]: Maelstrom's workloads, their
-//!   clients and checkers;
+//! - [`workload`], [`client`], [`checkers`]: Maelstrom's workloads, their
+//!   clients and checkers (through the shared `Checker`);
 //! - [`run`]: one run, start to verdict; [`cli`]: `faultline maelstrom test`;
 //! - [`report`]: messages per operation; [`lamport`]: the report's
-//!   Messages section and its Lamport diagram.
+//!   Messages section and its Lamport diagram ([`SECTIONS`]).
 
-pub mod check;
+use crate::report::Section;
+
+pub mod checkers;
 pub mod cli;
 pub mod client;
 pub mod journal;
-pub mod lamport;
 pub mod platform;
 pub mod probe;
 pub mod protocol;
@@ -30,6 +31,13 @@ pub mod router;
 pub mod run;
 pub mod services;
 pub mod workload;
+
+registry! {
+    /// Maelstrom's report sections.
+    pub const SECTIONS: &[&dyn Section] = {
+        lamport => SECTION;
+    }
+}
 
 /// The `--system` name of Maelstrom nodes.
 pub const SYSTEM_NAME: &str = "maelstrom";

@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use faultline_checker::history::{Event, EventType};
+use serde::{Deserialize, Serialize};
 
 use super::journal;
 
 /// Message counts of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Traffic {
     /// Messages sent (every hop: clients, nodes, services).
     pub all: u64,

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use faultline_checker::history::{Event, EventType};
-use faultline_checker::{CheckOptions, Verdict};
+use faultline_checker::CheckOptions;
 
-use crate::checkers::{stats, LogScan, Results, WorkloadCheck};
+use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::client::Counters;
 use crate::cluster::{node_ip, NodeSpec, HTTP_PORT, PEER_PORT};
 use crate::nemesis::schedule::{self, ScheduleOptions};
@@ -26,7 +26,6 @@ use crate::run::{BadOptions, RunArgs};
 use crate::store::RunDir;
 use crate::system::{on_path, NodeCommand};
 
-use super::check::{check, Finding};
 use super::client::{self, Conn, Shared};
 use super::journal::{Journal, JOURNAL_FILE};
 use super::platform::MaelstromCluster;
@@ -217,25 +216,26 @@ pub fn run(args: RunArgs, extras: Extras) -> anyhow::Result<i32> {
         ..CheckOptions::default()
     };
     eprintln!("checking {} events...", events.len());
-    let finding = check(workload, &events, &finals, &opts);
-    let results = combine(workload, &finding, &events, &bad);
-    let record = ResultsRecord::new(&test, &results, events.len());
+    let evidence = RunEvidence {
+        dir: Some(dir.path.clone()),
+        logs: Vec::new(),
+        crashes: bad.iter().map(ToString::to_string).collect(),
+        final_reads: finals.into_iter().collect(),
+    };
+    let checkers: Vec<&dyn Checker> = [workload.name(), "stats", "node-logs", "messages"]
+        .into_iter()
+        .filter_map(crate::registry::checker)
+        .collect();
+    let results = check_all(&checkers, &events, &opts, &evidence);
+    let record = ResultsRecord::new(&test, results, events.len());
     dir.write_json(&dir.results(), &record)
         .context("writing results.json")?;
-    let traffic = super::report::traffic(&dir.path.join(JOURNAL_FILE), &events);
-    match crate::report::rebuild(&dir.path) {
+    match crate::report::rebuild(&dir.path, &crate::registry::report()) {
         Ok(_) => {}
         Err(e) => eprintln!("faultline: warning: writing report.html and junit.xml: {e:#}"),
     }
-    print_summary(
-        &dir.path,
-        workload,
-        &finding,
-        &results,
-        &bad,
-        traffic.as_ref(),
-    );
-    Ok(results.verdict.exit_code())
+    print_summary(&dir.path, &record, &bad);
+    Ok(record.verdict.exit_code())
 }
 
 /// Waits for Ctrl-C or SIGTERM; returns which.
@@ -533,52 +533,17 @@ fn last_line(log: &str) -> String {
         .to_string()
 }
 
-/// The checkers combined: the workload's, the stats, and the broken nodes
-/// in place of the log scan's crashes.
-fn combine(workload: Workload, finding: &Finding, events: &[Event], bad: &[BadNode]) -> Results {
-    let ops = events
-        .iter()
-        .filter(|e| e.kind == EventType::Invoke)
-        .count();
-    let check = WorkloadCheck {
-        verdict: finding.verdict,
-        result: finding.to_result(workload, ops),
-        error: None,
-    };
-    let logs = LogScan {
-        verdict: if bad.is_empty() {
-            Verdict::Valid
-        } else {
-            Verdict::Invalid
-        },
-        panics: Vec::new(),
-        crashes: bad.iter().map(ToString::to_string).collect(),
-    };
-    Results::combine(check, stats(events), logs)
-}
-
-fn print_summary(
-    dir: &Path,
-    workload: Workload,
-    finding: &Finding,
-    results: &Results,
-    bad: &[BadNode],
-    traffic: Option<&super::report::Traffic>,
-) {
+fn print_summary(dir: &Path, record: &ResultsRecord, bad: &[BadNode]) {
     println!("run: {}", dir.display());
     for b in bad {
         println!("broken node: {b}");
     }
-    println!("{} checker: {}", workload.name(), finding.verdict);
-    for line in &finding.lines {
-        println!("  {line}");
+    for c in &record.checkers {
+        let mut lines = c.text.lines();
+        println!("{}: {}", c.name, lines.next().unwrap_or_default());
+        for line in lines {
+            println!("  {line}");
+        }
     }
-    println!("stats: {}", results.stats.summary());
-    if let Some(t) = traffic {
-        println!(
-            "messages: {} in all, {} between nodes; per operation: {:.2} in all, {:.2} between nodes",
-            t.all, t.between_nodes, t.per_op_all, t.per_op_nodes
-        );
-    }
-    println!("verdict: {}", results.verdict);
+    println!("verdict: {}", record.verdict);
 }

@@ -3,14 +3,49 @@
 //! completion, the operations of the longest linearizable order numbered in
 //! that order with the state it reaches, and the operation that cannot be
 //! placed outlined in red. An inline SVG, drawn here so it needs no script.
+//! The page's section for linearizability results.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use faultline_checker::counterexample::Counterexample;
 use faultline_checker::history::{Operation, Outcome};
+use faultline_checker::CheckResult;
 
-use super::esc;
+use super::{esc, Page, Section};
+use crate::checkers::linearizable;
+use crate::record::CheckerResult;
+
+/// The counterexample of an invalid linearizability result.
+pub struct Counterexamples;
+
+/// The registered section.
+pub const SECTION: Counterexamples = Counterexamples;
+
+impl Section for Counterexamples {
+    fn kind(&self) -> &'static str {
+        linearizable::KIND
+    }
+
+    fn render(&self, result: &CheckerResult, _page: &Page<'_>) -> String {
+        let Some(c) = result
+            .detail::<CheckResult>()
+            .and_then(|r| r.counterexample)
+        else {
+            return String::new();
+        };
+        format!(
+            "<section id=\"counterexample\"><h2>Counterexample</h2>\
+             <p class=\"hint\">The operations around the failure, a row each, grouped by \
+             process, in history order: the end of the longest linearizable order found is \
+             numbered #1, #2, … and reaches the state shown; the operation outlined in red \
+             cannot be placed after it.</p>{}\
+             <pre class=\"cx-text\">{}</pre></section>",
+            svg(&c),
+            esc(&c.render_lines().join("\n"))
+        )
+    }
+}
 
 const ROW: f64 = 22.0;
 const LEFT: f64 = 48.0;
@@ -70,65 +105,60 @@ pub fn svg(c: &Counterexample) -> String {
         }
         .max(x0 + 4.0);
         let failing = op.id == c.operation.id;
+        let class = match op.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "fail",
+            Outcome::Info => "info",
+        };
         let place = order.iter().position(|o| o.id == op.id);
-        bar(&mut s, op, (x0, x1, y), place, failing);
+        let (title, text) = labels(op, place, failing);
+        let _ = write!(
+            s,
+            "<g class=\"cx-op {class}{}\"><title>{}</title>\
+             <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+            if failing { " failing" } else { "" },
+            esc(&title),
+            y + 4.0,
+            x1 - x0,
+            ROW - 8.0,
+            x1 + 5.0,
+            y + ROW / 2.0 + 1.0,
+            esc(&text)
+        );
     }
     // The state the longest order reaches, after its last operation.
     if let (Some(last), Some(l)) = (order.last(), c.longest.first()) {
         let at = x(last.complete_index.unwrap_or(last.invoke_index));
-        let _ = write!(
-            s,
-            "<line x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" class=\"cx-state-line\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"cx-state\">state {}{}</text>",
-            height - 20.0,
-            at + 3.0,
-            height - 8.0,
-            esc(&l.state.to_string()),
-            if c.longest.len() > 1 {
-                format!(" (or {} more: see below)", c.longest.len() - 1)
-            } else {
-                String::new()
-            }
-        );
+        state_mark(&mut s, at, height, &l.state.to_string(), c.longest.len() - 1);
     }
     s.push_str("</svg>");
     s
 }
 
-/// One operation's bar from `x0` to `x1` on the row at `y`, with its hover
-/// text and label.
-fn bar(
-    s: &mut String,
-    op: &Operation,
-    (x0, x1, y): (f64, f64, f64),
-    place: Option<usize>,
-    failing: bool,
-) {
-    let class = match op.outcome {
-        Outcome::Ok => "ok",
-        Outcome::Fail => "fail",
-        Outcome::Info => "info",
-    };
+/// The line at `at` marking the `state` the longest order reaches, and
+/// how many other orders (`more`) got as far.
+fn state_mark(s: &mut String, at: f64, height: f64, state: &str, more: usize) {
     let _ = write!(
         s,
-        "<g class=\"cx-op {class}{}\"><title>{}</title>\
-         <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\"/>\
-         <text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
-        if failing { " failing" } else { "" },
-        esc(&op_title(op, place, failing)),
-        y + 4.0,
-        x1 - x0,
-        ROW - 8.0,
-        x1 + 5.0,
-        y + ROW / 2.0 + 1.0,
-        esc(&op_label(op, place, failing))
+        "<line x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" class=\"cx-state-line\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" class=\"cx-state\">state {}{}</text>",
+        height - 20.0,
+        at + 3.0,
+        height - 8.0,
+        esc(state),
+        if more > 0 {
+            format!(" (or {more} more: see below)")
+        } else {
+            String::new()
+        }
     );
 }
 
-/// The operations drawn: the longest order's, up to [`MAX_CONCURRENT`]
-/// concurrent ones and the one that cannot be placed, by process and
-/// invocation.
-fn shown<'c>(c: &'c Counterexample, order: &[&'c Operation]) -> Vec<&'c Operation> {
+/// The operations drawn: the end of the longest order, the concurrent
+/// ones (at most [`MAX_CONCURRENT`]) and the one that cannot be placed,
+/// each once, by process and invocation.
+fn shown<'a>(c: &'a Counterexample, order: &[&'a Operation]) -> Vec<&'a Operation> {
     let mut ops: Vec<&Operation> = Vec::new();
     let mut seen = BTreeSet::new();
     for op in order
@@ -145,9 +175,10 @@ fn shown<'c>(c: &'c Counterexample, order: &[&'c Operation]) -> Vec<&'c Operatio
     ops
 }
 
-/// The hover text of an operation's bar: what it did, when, its place in
-/// the longest order (`place`) and whether it is the one that fails.
-fn op_title(op: &Operation, place: Option<usize>, failing: bool) -> String {
+/// An operation's tooltip and its bar's label: what it did, when, its
+/// place in the longest order (`place`), whether it is the one that
+/// cannot be placed.
+fn labels(op: &Operation, place: Option<usize>, failing: bool) -> (String, String) {
     let mut title = op.describe();
     let _ = write!(
         title,
@@ -167,11 +198,6 @@ fn op_title(op: &Operation, place: Option<usize>, failing: bool) -> String {
     if failing {
         title.push_str("\ncannot be placed");
     }
-    title
-}
-
-/// The text beside an operation's bar: `#3 write 1`, `✗ read → 2  (cannot be placed)`.
-fn op_label(op: &Operation, place: Option<usize>, failing: bool) -> String {
     let mut text = short_op(op);
     if let Some(k) = place {
         text = format!("#{} {text}", k + 1);
@@ -179,7 +205,7 @@ fn op_label(op: &Operation, place: Option<usize>, failing: bool) -> String {
     if failing {
         text = format!("✗ {text}  (cannot be placed)");
     }
-    text
+    (title, text)
 }
 
 /// `write 3`, `read → 3`, `cas [1,2] fail`: what fits in a bar.

@@ -1,19 +1,21 @@
-//! The page itself: header, timeline, plots, counterexample, checkers,
-//! files. Script and style are inline; nothing refers to the network.
+//! The page itself: header, timeline, plots, the sections that draw the
+//! checkers' details, the checkers, files. Script and style are inline;
+//! nothing refers to the network.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use faultline_checker::history::Event;
 use faultline_checker::Verdict;
 
-use super::{counterexample, esc, lost, timeline};
+use super::{esc, timeline, Section};
 use crate::record::{ResultsRecord, INTERRUPTED_NOTE};
 
 const SCRIPT: &str = include_str!("report.js");
 const STYLE: &str = include_str!("report.css");
 
 /// What one page shows.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Page<'a> {
     /// The title: `register · partition · seed 1`.
     pub title: String,
@@ -27,13 +29,18 @@ pub struct Page<'a> {
     pub events: &'a [Event],
     /// Links to the run's files: (label, relative path).
     pub links: Vec<(String, String)>,
+    /// The run folder, for sections that draw files of the run (None for
+    /// a history checked alone).
+    pub dir: Option<&'a Path>,
+    /// The sections that may draw the checkers' details, each drawing the
+    /// results of its kind.
+    pub sections: &'a [&'a dyn Section],
 }
 
 /// The page as HTML text.
 pub fn render(page: &Page<'_>) -> String {
     let r = page.results;
-    let detected = r.workload.result.as_ref().and_then(|c| c.detected_at_time);
-    let data = timeline::encode(page.events, detected);
+    let data = timeline::encode(page.events, r.detected_at());
     let mut h = String::with_capacity(data.len() + 64 * 1024);
     let verdict = r.verdict;
     let _ = write!(
@@ -64,26 +71,10 @@ pub fn render(page: &Page<'_>) -> String {
          <section><h2>Throughput</h2><p class=\"hint\">Completions per second by outcome.</p>\
          <canvas id=\"throughput\"></canvas></section>"
     );
-    if let Some(c) = r
-        .workload
-        .result
-        .as_ref()
-        .and_then(|c| c.counterexample.as_ref())
-    {
-        let _ = write!(
-            h,
-            "<section id=\"counterexample\"><h2>Counterexample</h2>\
-             <p class=\"hint\">The operations around the failure, a row each, grouped by \
-             process, in history order: the end of the longest linearizable order found is \
-             numbered #1, #2, … and reaches the state shown; the operation outlined in red \
-             cannot be placed after it.</p>{}\
-             <pre class=\"cx-text\">{}</pre></section>",
-            counterexample::svg(c),
-            esc(&c.render_lines().join("\n"))
-        );
-    }
-    if let Some(c) = r.workload.result.as_ref() {
-        h.push_str(&lost::section(&lost::lost_adds(&c.set, page.events)));
+    for result in &r.checkers {
+        for section in page.sections.iter().filter(|s| s.kind() == result.kind) {
+            h.push_str(&section.render(result, page));
+        }
     }
     checkers(&mut h, r);
     if !page.links.is_empty() {
@@ -126,14 +117,15 @@ fn header(h: &mut String, page: &Page<'_>) {
             esc(INTERRUPTED_NOTE.trim_start_matches("interrupted: "))
         );
     }
-    let first = r.workload_text();
-    let first = first.lines().next().unwrap_or_default();
-    let _ = write!(
-        h,
-        "<p class=\"summary\">{}: {}</p><table class=\"facts\">",
-        esc(&r.workload_checker_name()),
-        esc(first)
-    );
+    if let Some(first) = r.checkers.first() {
+        let _ = write!(
+            h,
+            "<p class=\"summary\">{}: {}</p>",
+            esc(&first.name),
+            esc(first.first_line())
+        );
+    }
+    h.push_str("<table class=\"facts\">");
     for (k, v) in &page.facts {
         let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     }
@@ -153,25 +145,14 @@ fn checkers(h: &mut String, r: &ResultsRecord) {
         "<section><h2>Checkers</h2><table class=\"checkers\">\
          <tr><th>checker</th><th>verdict</th><th>details</th></tr>",
     );
-    let mut row = |name: &str, v: Verdict, text: &str| {
+    for c in &r.checkers {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
-            esc(name),
-            verdict_badge(v),
-            esc(text)
+            esc(&c.name),
+            verdict_badge(c.verdict),
+            esc(&c.text)
         );
-    };
-    row(
-        &r.workload_checker_name(),
-        r.workload.verdict,
-        &r.workload_text(),
-    );
-    if let Some(s) = &r.stats {
-        row("stats", s.verdict, &s.summary());
-    }
-    if let Some(l) = &r.logs {
-        row("node logs", l.verdict, &l.summary());
     }
     h.push_str("</table></section>");
 }

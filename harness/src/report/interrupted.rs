@@ -1,6 +1,6 @@
 //! `faultline report` on a run stopped before its verdict (Ctrl-C or SIGTERM
 //! leave `test.json` and `history.jsonl` but no `results.json`): the history
-//! it has is checked with the workload's model, under the run's checker
+//! it has is checked by the run's checkers, under the run's checker
 //! timeout, and `results.json` is written marked as interrupted, so the
 //! report and `junit.xml` can be built as for any run.
 
@@ -11,8 +11,8 @@ use anyhow::Context;
 use faultline_checker::CheckOptions;
 
 use super::{node_logs, read_history, read_test};
-use crate::checkers::{check_workload, scan_logs, stats, Results};
-use crate::record::ResultsRecord;
+use crate::checkers::{check_all, Checker, RunEvidence};
+use crate::record::{ResultsRecord, TestRecord};
 
 /// Seconds the checker may take when `test.json` does not say (`faultline
 /// run --check-timeout`'s default).
@@ -24,22 +24,20 @@ pub fn unchecked(dir: &Path) -> bool {
     !dir.join("results.json").exists() && dir.join("history.jsonl").exists()
 }
 
-/// Checks the history of the interrupted run in `dir` and writes its
-/// `results.json`; returns what it wrote.
-pub fn check(dir: &Path) -> anyhow::Result<ResultsRecord> {
+/// Checks the history of the interrupted run in `dir` with the checkers
+/// `checkers_of` gives for its `test.json`, and writes its `results.json`;
+/// returns what it wrote.
+pub fn check(
+    dir: &Path,
+    checkers_of: impl Fn(&TestRecord) -> anyhow::Result<Vec<&'static dyn Checker>>,
+) -> anyhow::Result<ResultsRecord> {
     let test = read_test(dir)?.with_context(|| {
         format!(
             "{} has neither results.json nor test.json: not a run folder",
             dir.display()
         )
     })?;
-    let name = test
-        .options
-        .workload
-        .as_deref()
-        .context("test.json names no workload: cannot tell which model to check against")?;
-    let workload = faultline_workloads::by_name(name)
-        .with_context(|| format!("the workload of test.json, {name}"))?;
+    let checkers = checkers_of(&test)?;
     let events = read_history(dir)?;
     let timeout = test.options.check_timeout.unwrap_or(CHECK_TIMEOUT).max(0.1);
     let opts = CheckOptions {
@@ -62,12 +60,13 @@ pub fn check(dir: &Path) -> anyhow::Result<ResultsRecord> {
         dir.display(),
         events.len()
     );
-    let results = Results::combine(
-        check_workload(&events, workload.model(), &opts),
-        stats(&events),
-        scan_logs(&logs, Vec::new()),
-    );
-    let record = ResultsRecord::new(&test, &results, events.len()).interrupted();
+    let evidence = RunEvidence {
+        dir: Some(dir.to_path_buf()),
+        logs,
+        ..RunEvidence::default()
+    };
+    let results = check_all(&checkers, &events, &opts, &evidence);
+    let record = ResultsRecord::new(&test, results, events.len()).interrupted();
     let path = dir.join("results.json");
     let text = serde_json::to_string_pretty(&record).context("serializing the results")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;

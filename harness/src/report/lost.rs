@@ -1,6 +1,6 @@
 //! The lost elements of a set run, each with when its add was invoked and
 //! acknowledged and by which process: what a reader needs to find the loss
-//! among the faults of the timeline.
+//! among the faults of the timeline. The page's section for set-full results.
 
 use std::fmt::Write as _;
 
@@ -8,7 +8,28 @@ use faultline_checker::history::{Event, EventType, Process};
 use faultline_checker::set_full::SetReport;
 use serde_json::Value;
 
-use super::esc;
+use super::{esc, Page, Section};
+use crate::checkers::set_full::{self, SetFull};
+use crate::record::CheckerResult;
+
+/// The lost elements of a set-full result.
+pub struct LostElements;
+
+/// The registered section.
+pub const SECTION: LostElements = LostElements;
+
+impl Section for LostElements {
+    fn kind(&self) -> &'static str {
+        set_full::KIND
+    }
+
+    fn render(&self, result: &CheckerResult, page: &Page<'_>) -> String {
+        match result.detail::<SetFull>() {
+            Some(detail) => section(&lost_adds(&detail.set, page.events)),
+            None => String::new(),
+        }
+    }
+}
 
 /// One lost element and its acknowledged add.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,14 +13,15 @@
 //! - [`interrupted`]: the check of a run stopped before its verdict;
 //! - [`timeline`]: the history as the page's columns;
 //! - [`faults`]: fault intervals from the nemesis events;
-//! - [`counterexample`]: the counterexample as an inline SVG;
-//! - [`html`]: the page.
+//! - [`html`]: the page;
+//! - the [`Section`]s that draw checkers' details, one kind each
+//!   ([`SECTIONS`]: [`counterexample`], the counterexample as an inline
+//!   SVG; [`lost`], a set's lost elements). Other layers register their
+//!   own (Maelstrom's messages); `crate::registry` joins them.
 
-pub mod counterexample;
 pub mod faults;
 pub mod html;
 pub mod interrupted;
-pub mod lost;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -29,9 +30,37 @@ use anyhow::Context;
 use faultline_checker::history::Event;
 use faultline_checker::import::{read_history_file_with, Format, ImportOptions};
 
-use crate::record::{ResultsRecord, TestRecord};
+use crate::record::{CheckerResult, ResultsRecord, TestRecord};
 
 pub use html::{render, Page};
+
+registry! {
+    /// The sections of this layer. Adding a section is its file (a
+    /// `const SECTION`) and one line here.
+    pub const SECTIONS: &[&dyn Section] = {
+        counterexample => SECTION;
+        lost => SECTION;
+    }
+}
+
+/// A part of the page that draws the detail of one kind of checker result.
+pub trait Section: Sync {
+    /// The kind of detail it draws (a checker's `kind`).
+    fn kind(&self) -> &'static str;
+    /// Its HTML for `result` (of its kind) on `page`; empty when there is
+    /// nothing to show.
+    fn render(&self, result: &CheckerResult, page: &Page<'_>) -> String;
+}
+
+/// What pages are drawn with beyond this layer: every layer's sections,
+/// and the command line that replays a run of each system.
+#[derive(Clone)]
+pub struct Extensions {
+    /// Every section, in the order a page shows what they draw.
+    pub sections: Vec<&'static dyn Section>,
+    /// The command line that replays the run `test.json` describes.
+    pub reproduce: fn(&TestRecord) -> String,
+}
 
 /// The page's file name in a run folder.
 pub const REPORT_FILE: &str = "report.html";
@@ -126,7 +155,7 @@ impl StoredRun {
                 dir.display()
             )
         })?;
-        let results: ResultsRecord = serde_json::from_str(&text)
+        let results = crate::checkers::legacy::read_results(&text)
             .with_context(|| format!("reading {}", results_path.display()))?;
         Ok(StoredRun {
             dir: dir.to_path_buf(),
@@ -137,8 +166,8 @@ impl StoredRun {
         })
     }
 
-    /// The page of this run.
-    pub fn page(&self) -> Page<'_> {
+    /// The page of this run, drawn with `ext`.
+    pub fn page<'a>(&'a self, ext: &'a Extensions) -> Page<'a> {
         let test = &self.test;
         let opts = &test.options;
         let nemesis = match test.scenario_name() {
@@ -174,19 +203,11 @@ impl StoredRun {
             facts.push(("started".to_string(), format!("{started} UTC")));
         }
         facts.push(("events".to_string(), self.events.len().to_string()));
-        let mut links = vec![
-            ("history.jsonl".to_string(), "history.jsonl".to_string()),
-            ("results.json".to_string(), "results.json".to_string()),
-            ("test.json".to_string(), "test.json".to_string()),
-            ("junit.xml".to_string(), "junit.xml".to_string()),
-        ];
-        let journal = crate::maelstrom::journal::JOURNAL_FILE;
-        if self.dir.join(journal).is_file() {
-            links.push((journal.to_string(), journal.to_string()));
-        }
-        for l in &self.logs {
-            links.push((l.clone(), l.clone()));
-        }
+        let links = run_files(&self.dir)
+            .into_iter()
+            .chain(self.logs.iter().cloned())
+            .map(|f| (f.clone(), f))
+            .collect();
         Page {
             title: format!("{workload} · {nemesis} · seed {}", or_unknown(seed)),
             facts,
@@ -195,31 +216,49 @@ impl StoredRun {
                 .options
                 .workload
                 .is_some()
-                .then(|| reproduce_command(&self.test)),
+                .then(|| (ext.reproduce)(&self.test)),
             results: &self.results,
             events: &self.events,
             links,
+            dir: Some(&self.dir),
+            sections: &ext.sections,
         }
     }
 
     /// Writes `report.html` into the run folder; returns its path.
-    pub fn write_report(&self) -> anyhow::Result<PathBuf> {
+    pub fn write_report(&self, ext: &Extensions) -> anyhow::Result<PathBuf> {
         let path = self.dir.join(REPORT_FILE);
-        let mut html = render(&self.page());
-        // A Maelstrom run's message journal gets a section of its own.
-        if let Some(section) = crate::maelstrom::lamport::section(&self.dir, &self.events) {
-            let at = html.find("<footer id=\"status\">").unwrap_or(html.len());
-            html.insert_str(at, &section);
-        }
+        let html = render(&self.page(ext));
         std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }
 }
 
+/// The files of a run folder a page links to: the records first, then
+/// whatever else its platform left there (a message journal), by name.
+fn run_files(dir: &Path) -> Vec<String> {
+    const RECORDS: [&str; 4] = ["history.jsonl", "results.json", "test.json", "junit.xml"];
+    let mut others: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n != REPORT_FILE && !RECORDS.contains(&n.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    others.sort();
+    RECORDS
+        .iter()
+        .map(|r| r.to_string())
+        .chain(others)
+        .collect()
+}
+
 /// Reads the stored run in `dir` and writes its `report.html` and `junit.xml`.
-pub fn rebuild(dir: &Path) -> anyhow::Result<StoredRun> {
+pub fn rebuild(dir: &Path, ext: &Extensions) -> anyhow::Result<StoredRun> {
     let run = StoredRun::load(dir)?;
-    run.write_report()?;
+    run.write_report(ext)?;
     crate::junit::write_run(&run)?;
     Ok(run)
 }
@@ -250,9 +289,6 @@ pub fn reproduce_command(test: &TestRecord) -> String {
 /// stored, rebuilt from its options (it lacks the flags those records did
 /// not name).
 fn rebuilt_command(test: &TestRecord) -> String {
-    if let Some(line) = crate::maelstrom::cli::reproduce(test) {
-        return line;
-    }
     let o = &test.options;
     let mut parts = vec!["faultline run".to_string()];
     if let Some(s) = &o.scenario {

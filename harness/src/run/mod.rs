@@ -34,9 +34,10 @@ use faultline_checker::history::Event;
 use faultline_checker::CheckOptions;
 use serde::Serialize;
 
-use crate::checkers::{check_workload, scan_logs, stats, Results};
+use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::nemesis::{lock, NemesisSet, SharedPlatform};
 use crate::netns::NetMode;
+use crate::online::OnlineDetection;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
 use crate::system::SystemArgs;
 
@@ -224,9 +225,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .into());
     }
     let plan = Plan::prepare(args)?;
-    if plan.args.online() {
-        crate::online::supports(plan.workload.model()).map_err(|e| BadOptions(e.to_string()))?;
-    }
+    let checkers = crate::registry::run_checkers(plan.workload.as_ref())?;
+    let online = match plan.args.online() {
+        true => crate::online::online_checkers(plan.workload.name(), &checkers)
+            .map_err(|e| BadOptions(e.to_string()))?,
+        false => Vec::new(),
+    };
     let platform: SharedPlatform = plan.platform()?;
     let test = write_test_record(&plan)?;
     announce(&plan);
@@ -234,7 +238,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let mut session = Session::new(&plan, platform.clone())?;
+    let mut session = Session::new(&plan, platform.clone(), online)?;
     let ended = rt.block_on(async {
         tokio::select! {
             r = session.execute() => Ended::Done(r),
@@ -266,11 +270,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             plan.dir.path.display()
         ))),
         Ended::Done(Ok(())) => {
-            let mut results = analyze(&plan, &events, logs, crashes);
-            results.online = online;
-            write_results(&plan, &test, &results, events.len())?;
-            summary::print(&plan, &events, &results);
-            Ok(results.verdict.exit_code())
+            let evidence = RunEvidence {
+                dir: Some(plan.dir.path.clone()),
+                logs,
+                crashes,
+                ..RunEvidence::default()
+            };
+            let results = analyze(&plan, &checkers, &events, &evidence);
+            let record = write_results(&plan, &test, results, online, events.len())?;
+            summary::print(&plan, &events, &record);
+            Ok(record.verdict.exit_code())
         }
     }
 }
@@ -335,44 +344,43 @@ fn node_logs(plan: &Plan, platform: &SharedPlatform) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The checkers: the workload's, the operation stats, the node logs.
+/// Runs `checkers` (the workload's, then every run's) on the history and
+/// what the run left beside it.
 pub fn analyze(
     plan: &Plan,
+    checkers: &[&'static dyn Checker],
     events: &[Event],
-    logs: Vec<(String, String)>,
-    crashes: Vec<String>,
-) -> Results {
+    evidence: &RunEvidence,
+) -> Vec<crate::record::CheckerResult> {
     let opts = CheckOptions {
         timeout: Some(Duration::from_secs_f64(plan.args.check_timeout.max(0.1))),
         ..CheckOptions::default()
     };
     eprintln!("checking {} events...", events.len());
-    Results::combine(
-        check_workload(events, plan.workload.model(), &opts),
-        stats(events),
-        scan_logs(&logs, crashes),
-    )
+    check_all(checkers, events, &opts, evidence)
 }
 
-/// Writes `results.json`, then the report and `junit.xml`.
+/// Writes `results.json`, then the report and `junit.xml`; returns the record.
 fn write_results(
     plan: &Plan,
     test: &TestRecord,
-    results: &Results,
+    results: Vec<crate::record::CheckerResult>,
+    online: Option<OnlineDetection>,
     events: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ResultsRecord> {
     let dir = &plan.dir;
-    let record = ResultsRecord::new(test, results, events);
+    let mut record = ResultsRecord::new(test, results, events);
+    record.online = online;
     dir.write_json(&dir.results(), &record)
         .context("writing results.json")?;
-    match crate::report::rebuild(&dir.path) {
+    match crate::report::rebuild(&dir.path, &crate::registry::report()) {
         Ok(_) => eprintln!(
             "report: {}",
             dir.path.join(crate::report::REPORT_FILE).display()
         ),
         Err(e) => eprintln!("faultline: warning: writing report.html and junit.xml: {e:#}"),
     }
-    Ok(())
+    Ok(record)
 }
 
 /// Waits for Ctrl-C or SIGTERM; returns which.

@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use faultline_checker::history::{Event, EventType};
 use faultline_workloads::FinalRead;
 
+use crate::checkers::Checker;
 use crate::client::{invoke_and_complete, Client, Counters, Shared};
 use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
@@ -36,13 +37,20 @@ pub struct Session<'a> {
     /// Nodes that exited on their own (not at a failpoint), with how.
     crashes: Arc<Mutex<Vec<String>>>,
     recording: Option<(Recorder, Writer)>,
-    /// The online checker (`--check online`).
+    /// The checkers that judge while the run goes (`--check online`).
+    online_checkers: Vec<&'static dyn Checker>,
+    /// The online checker, once the history began.
     online: Option<OnlineChecker>,
 }
 
 impl<'a> Session<'a> {
-    /// A session for `plan` on the cluster behind `platform`.
-    pub fn new(plan: &'a Plan, platform: SharedPlatform) -> anyhow::Result<Session<'a>> {
+    /// A session for `plan` on the cluster behind `platform`; with
+    /// `online` checkers, the history is judged while it is recorded.
+    pub fn new(
+        plan: &'a Plan,
+        platform: SharedPlatform,
+        online: Vec<&'static dyn Checker>,
+    ) -> anyhow::Result<Session<'a>> {
         let timeout = Duration::from_millis(plan.args.request_timeout_ms.max(1));
         Ok(Session {
             plan,
@@ -51,6 +59,7 @@ impl<'a> Session<'a> {
             progress: Progress::new(),
             crashes: Arc::default(),
             recording: None,
+            online_checkers: online,
             online: None,
         })
     }
@@ -119,8 +128,8 @@ impl<'a> Session<'a> {
         let start = Instant::now();
         let (recorder, writer) =
             Recorder::create(&self.plan.dir.history(), start).context("creating history.jsonl")?;
-        if self.plan.args.online() {
-            let checker = OnlineChecker::start(self.plan.workload.model(), start)?;
+        if !self.online_checkers.is_empty() {
+            let checker = OnlineChecker::start(self.online_checkers.clone(), start);
             if let Some(tap) = checker.sender() {
                 recorder.tap(tap);
             }

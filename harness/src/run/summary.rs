@@ -1,18 +1,21 @@
 //! The summary `faultline run` prints at the end: operations, faults,
-//! each checker's verdict, the overall verdict.
+//! each checker's verdict with its findings, the overall verdict.
 
 use std::collections::BTreeMap;
 
 use faultline_checker::history::{Event, Process};
-use serde_json::json;
 
-use crate::checkers::Results;
+use crate::checkers::stats::stats;
+use crate::record::ResultsRecord;
 
 use super::Plan;
 
+/// Lines of a checker's findings shown below its verdict.
+const DETAIL_LINES: usize = 40;
+
 /// Prints the summary of a finished run.
-pub fn print(plan: &Plan, events: &[Event], results: &Results) {
-    let s = &results.stats;
+pub fn print(plan: &Plan, events: &[Event], results: &ResultsRecord) {
+    let s = stats(events);
     println!("run: {}", plan.dir.path.display());
     let by_f: Vec<String> = s
         .by_f
@@ -39,21 +42,12 @@ pub fn print(plan: &Plan, events: &[Event], results: &Results) {
             faults.join(", ")
         }
     );
-    match (&results.workload.result, &results.workload.error) {
-        (Some(r), _) => {
-            let text = r.render_text();
-            let mut lines = text.lines();
-            println!(
-                "{} checker: {}",
-                plan.workload.model(),
-                lines.next().unwrap_or_default()
-            );
-            for line in lines.take(40) {
-                println!("  {line}");
-            }
+    for c in &results.checkers {
+        let mut lines = c.text.lines();
+        println!("{}: {}", c.name, lines.next().unwrap_or_default());
+        for line in lines.take(DETAIL_LINES) {
+            println!("  {line}");
         }
-        (None, Some(e)) => println!("{} checker: unknown: {e}", plan.workload.model()),
-        (None, None) => {}
     }
     if let Some(d) = &results.online {
         let at = |t: Option<f64>| t.map(|t| format!("{t:.2} s")).unwrap_or_else(|| "-".into());
@@ -67,15 +61,5 @@ pub fn print(plan: &Plan, events: &[Event], results: &Results) {
     } else if plan.args.online() {
         println!("online check: no anomaly while the run went");
     }
-    println!("stats: {}", s.verdict);
-    let logs = &results.logs;
-    println!("node logs: {}", logs.verdict);
-    for p in logs.panics.iter().chain(&logs.crashes) {
-        println!("  {p}");
-    }
-    let verdict = json!(results.verdict);
-    println!(
-        "verdict: {}",
-        verdict.as_str().unwrap_or_default().to_uppercase()
-    );
+    println!("verdict: {}", results.verdict.to_string().to_uppercase());
 }

@@ -188,6 +188,7 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::manifest::PlanEntry;
 
     #[test]
     fn relative_paths_climb_to_the_common_folder() {
@@ -199,5 +200,65 @@ mod tests {
             relative(Path::new("/a"), Path::new("/a/b")),
             PathBuf::from("b")
         );
+    }
+
+    /// A suite folder (in `root`) holding one run: a copy of the fixture
+    /// `run-invalid`, recorded by a faultline whose `results.json` had a
+    /// workload checker, `stats` and `logs` in fields of their own.
+    fn shard_with_an_old_run(root: &Path) -> PathBuf {
+        let shard = root.join("shard");
+        let run = shard.join("run-invalid");
+        std::fs::create_dir_all(&run).unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-invalid");
+        for entry in std::fs::read_dir(fixture).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), run.join(entry.file_name())).unwrap();
+        }
+        let manifest = Manifest {
+            name: "old".into(),
+            started: "20240101T000000".into(),
+            shard: None,
+            plan: vec![PlanEntry {
+                workload: "register".into(),
+                nemesis: "kill,pause".into(),
+                seed: 2,
+            }],
+            runs: vec![ManifestRun {
+                index: 0,
+                args: Vec::new(),
+                time_limit: 10.0,
+                timeout: 60.0,
+                code: Some(1),
+                verdict: Some(faultline_checker::Verdict::Invalid),
+                folder: Some(PathBuf::from("run-invalid")),
+                output: None,
+                seconds: 12.0,
+                note: None,
+            }],
+        };
+        manifest.write(&shard).unwrap();
+        shard
+    }
+
+    #[test]
+    fn runs_recorded_by_an_earlier_faultline_merge_with_their_checkers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shard = shard_with_an_old_run(tmp.path());
+        let out = tmp.path().join("merged");
+        let code = run(&MergeArgs {
+            dirs: vec![shard],
+            out: out.clone(),
+        })
+        .unwrap();
+        assert_eq!(code, 1);
+        let xml = std::fs::read_to_string(out.join(junit::JUNIT_FILE)).unwrap();
+        for name in ["register checker", "stats", "node logs"] {
+            assert!(xml.contains(&format!("<testcase name=\"{name}\"")), "{xml}");
+        }
+        assert!(
+            xml.contains("tests=\"3\" failures=\"1\" errors=\"0\""),
+            "{xml}"
+        );
+        assert!(xml.contains("cannot place"), "{xml}");
     }
 }

@@ -1,0 +1,13 @@
+//! Maelstrom's checkers: one per workload (as Maelstrom judges each) and
+//! `messages`, the network statistics every Maelstrom run gets. Adding one
+//! is its file and one line below.
+
+use crate::checkers::Checker;
+
+registry! {
+    /// Every Maelstrom checker, in the order `faultline list` shows them.
+    pub const CHECKERS: &[&dyn Checker] = {
+        workloads => ECHO, UNIQUE_IDS, BROADCAST, G_SET, G_COUNTER, PN_COUNTER, LIN_KV;
+        net => MESSAGES;
+    }
+}
