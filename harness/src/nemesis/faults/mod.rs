@@ -20,6 +20,7 @@ pub mod partition;
 pub mod pause;
 pub mod power_loss;
 pub mod star;
+pub mod stutter;
 
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -111,6 +112,7 @@ registry! {
     drop::Drop,
     power_loss::PowerLoss,
     corrupt::Corrupt,
+    stutter::Stutter,
 }
 
 /// The `do` names of every [`Fault`], for telling fault steps from the
