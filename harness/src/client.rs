@@ -199,3 +199,85 @@ pub async fn invoke_and_complete(
     counter.fetch_add(1, Ordering::Relaxed);
     kind
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::{BoxFuture, NodeCommand};
+
+    /// A system whose clients only read, and answer every read with null.
+    #[derive(Debug)]
+    struct ReadOnly;
+
+    struct Reader;
+
+    impl SystemClient for Reader {
+        fn invoke<'a>(&'a mut self, _op: &'a Op) -> BoxFuture<'a, Reply> {
+            Box::pin(async { Reply::Ok(serde_json::Value::Null) })
+        }
+    }
+
+    impl System for ReadOnly {
+        fn name(&self) -> &'static str {
+            "read-only"
+        }
+        fn program(&self) -> String {
+            String::new()
+        }
+        fn command(&self, _i: usize, _nodes: &[NodeSpec]) -> NodeCommand {
+            NodeCommand {
+                program: "true".into(),
+                args: Vec::new(),
+            }
+        }
+        fn client(&self, _node: &NodeSpec, _spec: &ClientSpec) -> Box<dyn SystemClient> {
+            Box::new(Reader)
+        }
+        fn supports(&self, f: Func) -> bool {
+            f == Func::Read
+        }
+    }
+
+    #[test]
+    fn an_operation_the_system_does_not_perform_is_never_recorded_and_refuses_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (recorder, writer) =
+            Recorder::create(&dir.path().join("history.jsonl"), std::time::Instant::now()).unwrap();
+        let shared = Shared {
+            timeout: Duration::from_secs(1),
+            workload: Arc::from(faultline_workloads::by_name("set").unwrap()),
+            system: Arc::new(ReadOnly),
+            recorder: recorder.clone(),
+            counters: Arc::default(),
+            keys: Arc::default(),
+            stop: Arc::new(AtomicBool::new(false)),
+            refusal: Arc::default(),
+        };
+        let nodes = crate::cluster::layout(1, dir.path(), false);
+        let mut client = shared.open(&nodes[0], "c0".into());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let read = Op::new(Func::Read, "s", serde_json::Value::Null);
+        let add = Op::new(Func::Add, "s", serde_json::json!(1));
+        rt.block_on(async {
+            assert_eq!(
+                invoke_and_complete(&shared, client.as_mut(), 0, &read).await,
+                EventType::Ok
+            );
+            assert_eq!(shared.refusal(), None);
+            invoke_and_complete(&shared, client.as_mut(), 0, &add).await;
+            assert_eq!(
+                shared.refused().await,
+                "the set workload issues add, which --system read-only does not perform"
+            );
+        });
+        assert!(shared.stop.load(Ordering::Relaxed));
+        recorder.close();
+        let events = writer.finish().unwrap();
+        let fs: Vec<&str> = events.iter().map(|e| e.f.as_str()).collect();
+        assert_eq!(fs, ["read", "read"], "only the read was recorded");
+        assert_eq!(shared.counters.total(), 1);
+    }
+}

@@ -179,21 +179,19 @@ impl SystemArgs {
         refuse_flags_of_others(&self.given, names)
     }
 
-    /// The JSON value of flag `arg` (see the [`Serialize`] impl).
+    /// The JSON value of flag `arg` (see the [`Serialize`] impl): its
+    /// values as given, else its default ones.
     fn value_of(&self, arg: &Arg) -> Value {
         let given = self.given.iter().find(|g| g.id == arg.get_id().as_str());
-        let text = |v: &OsString| Value::String(v.to_string_lossy().into_owned());
+        let text = |v: &OsStr| Value::String(v.to_string_lossy().into_owned());
+        let values: Vec<Value> = match given {
+            Some(g) => g.values.iter().map(|v| text(v)).collect(),
+            None => arg.get_default_values().iter().map(|v| text(v)).collect(),
+        };
         match arg.get_action() {
-            ArgAction::Append => Value::Array(
-                given
-                    .map(|g| g.values.iter().map(text).collect())
-                    .unwrap_or_default(),
-            ),
+            ArgAction::Append => Value::Array(values),
             action if !action.takes_values() => Value::Bool(given.is_some()),
-            _ => given
-                .and_then(|g| g.values.last())
-                .map(text)
-                .unwrap_or(Value::Null),
+            _ => values.last().cloned().unwrap_or(Value::Null),
         }
     }
 }
