@@ -29,8 +29,10 @@
 //! - [`registry`]: the workloads, checkers and report sections of every
 //!   layer, found by name (what the binary wires).
 
-/// Declares the files of a registry as modules and lists what each one
-/// registers, so that adding to a registry is a file and one line:
+/// Lists what each file of a registry registers (the files are declared
+/// as modules beside the invocation, outside the macro, so that `cargo fmt`
+/// formats them), so that adding to a registry is a file, its `mod` line
+/// and one line here:
 ///
 /// ```ignore
 /// registry! {
@@ -45,7 +47,6 @@ macro_rules! registry {
     ($(#[$doc:meta])* $vis:vis const $name:ident: $ty:ty = {
         $($file:ident => $($item:ident),+;)*
     }) => {
-        $(pub mod $file;)*
         $(#[$doc])*
         $vis const $name: $ty = &[$($(&$file::$item),+),*];
     };

@@ -32,6 +32,8 @@ pub mod run;
 pub mod services;
 pub mod workload;
 
+pub mod lamport;
+
 registry! {
     /// Maelstrom's report sections.
     pub const SECTIONS: &[&dyn Section] = {

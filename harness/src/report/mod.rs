@@ -34,6 +34,9 @@ use crate::record::{CheckerResult, ResultsRecord, TestRecord};
 
 pub use html::{render, Page};
 
+pub mod counterexample;
+pub mod lost;
+
 registry! {
     /// The sections of this layer. Adding a section is its file (a
     /// `const SECTION`) and one line here.

@@ -64,15 +64,21 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// `SYSTEM`) and registers it in [`SYSTEMS`].
 macro_rules! systems {
     ($($name:ident),* $(,)?) => {
-        $(pub mod $name;)*
-
         /// Every system `--system` accepts, in the order `faultline list`
         /// shows them.
         pub const SYSTEMS: &[Registered] = &[$($name::SYSTEM),*];
     };
 }
 
-// Registering a system is one line here.
+// Modules are declared outside the macros, where `cargo fmt` sees them.
+pub mod etcd;
+pub mod exec;
+pub mod faultline_node;
+pub mod http;
+pub mod maelstrom;
+pub mod nats;
+
+// Registering a system (its module declared above) is one line here.
 systems! {
     faultline_node,
     etcd,
