@@ -27,8 +27,9 @@
 //!
 //! Adding a system is one file here (a [`System`], its [`SystemClient`], its
 //! flags as a clap `Args` struct, and a `SYSTEM` [`Registered`] entry) plus
-//! its name on one line of the `systems!` list below, which declares the
-//! module and registers it in [`SYSTEMS`].
+//! its `mod` line and its name on one line of the `systems!` list below,
+//! which registers it in [`SYSTEMS`] (modules are declared outside the
+//! macro, where `cargo fmt` sees them).
 //!
 //! - [`faultline_node`]: the node shipped with faultline (and its HTTP API);
 //! - [`etcd`]: etcd through its v3 JSON gateway;
