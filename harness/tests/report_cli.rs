@@ -221,7 +221,7 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
         .map(|w| w.as_str().unwrap())
         .collect();
     assert_eq!(line[..3], ["faultline", "run", "--node-bin"]);
-    let typed = "--node-arg=--bug=stale-read --nemesis partition --seed 1 --time-limit 12";
+    let typed = "--node-arg=--bug=stale-read --nemesis partition --seed 1 --time-limit 8";
     assert!(line.join(" ").ends_with(typed), "{line:?}");
     assert!(html.contains("faultline run --node-bin ") && html.contains(typed));
 
