@@ -104,28 +104,8 @@ pub fn svg(c: &Counterexample) -> String {
             None => LEFT + 4.0 + slots * step,
         }
         .max(x0 + 4.0);
-        let failing = op.id == c.operation.id;
-        let class = match op.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Fail => "fail",
-            Outcome::Info => "info",
-        };
         let place = order.iter().position(|o| o.id == op.id);
-        let (title, text) = labels(op, place, failing);
-        let _ = write!(
-            s,
-            "<g class=\"cx-op {class}{}\"><title>{}</title>\
-             <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
-            if failing { " failing" } else { "" },
-            esc(&title),
-            y + 4.0,
-            x1 - x0,
-            ROW - 8.0,
-            x1 + 5.0,
-            y + ROW / 2.0 + 1.0,
-            esc(&text)
-        );
+        op_bar(&mut s, op, (x0, x1, y), place, op.id == c.operation.id);
     }
     // The state the longest order reaches, after its last operation.
     if let (Some(last), Some(l)) = (order.last(), c.longest.first()) {
@@ -140,6 +120,37 @@ pub fn svg(c: &Counterexample) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// One operation's bar at `(x0, x1, y)`: its outcome's colour, `place` in
+/// the longest order (if it got one), the failing one marked.
+fn op_bar(
+    s: &mut String,
+    op: &Operation,
+    (x0, x1, y): (f64, f64, f64),
+    place: Option<usize>,
+    failing: bool,
+) {
+    let class = match op.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Fail => "fail",
+        Outcome::Info => "info",
+    };
+    let (title, text) = labels(op, place, failing);
+    let _ = write!(
+        s,
+        "<g class=\"cx-op {class}{}\"><title>{}</title>\
+         <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+        if failing { " failing" } else { "" },
+        esc(&title),
+        y + 4.0,
+        x1 - x0,
+        ROW - 8.0,
+        x1 + 5.0,
+        y + ROW / 2.0 + 1.0,
+        esc(&text)
+    );
 }
 
 /// The line at `at` marking the `state` the longest order reaches, and

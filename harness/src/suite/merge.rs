@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::manifest::{Manifest, ManifestRun};
+use super::manifest::{Manifest, ManifestRun, PlanEntry};
 use super::{exit_code, index_html, record_suite, PlannedRun, RunRecord, MANIFEST_FILE};
 use crate::junit;
 
@@ -114,25 +114,30 @@ pub fn merge_records(
         .enumerate()
         .map(|(i, entry)| match by_index.get(&i) {
             Some((dir, run)) => run.record(entry, &relative(out, dir)),
-            None => RunRecord {
-                run: PlannedRun {
-                    workload: entry.workload.clone(),
-                    nemesis: entry.nemesis.clone(),
-                    seed: entry.seed,
-                    args: Vec::new(),
-                    time_limit: 0.0,
-                    timeout: 0.0,
-                },
-                code: None,
-                verdict: None,
-                folder: None,
-                output: None,
-                seconds: 0.0,
-                note: Some("not run: no merged folder holds this run".into()),
-            },
+            None => not_merged(entry),
         })
         .collect();
     Ok((records, warnings))
+}
+
+/// The record of a planned run no merged folder holds.
+fn not_merged(entry: &PlanEntry) -> RunRecord {
+    RunRecord {
+        run: PlannedRun {
+            workload: entry.workload.clone(),
+            nemesis: entry.nemesis.clone(),
+            seed: entry.seed,
+            args: Vec::new(),
+            time_limit: 0.0,
+            timeout: 0.0,
+        },
+        code: None,
+        verdict: None,
+        folder: None,
+        output: None,
+        seconds: 0.0,
+        note: Some("not run: no merged folder holds this run".into()),
+    }
 }
 
 /// Runs `faultline suite merge`; returns the worst verdict's exit code.
