@@ -1,12 +1,10 @@
 //! `--system maelstrom`: any node speaking Maelstrom's protocol (JSON lines
-//! on stdin and stdout), started with `--node-cmd`. Its nodes have no
-//! network of their own and no client API, so a run goes through
-//! [`crate::maelstrom`] (the router, its services, workloads and checkers)
-//! rather than through a [`super::System`]; this entry makes the name
-//! known to `--system` and `faultline list`.
+//! on stdin and stdout), started with `--node-cmd`. The system itself is
+//! [`crate::maelstrom::system`] (its clients talk through the router a
+//! run sets up); this entry makes the name known to `--system` and
+//! `faultline list`.
 
-use super::{DiskProfile, Flag, Registered, SystemError, SystemOptions, UNKNOWN_DISK};
-use std::sync::Arc;
+use super::{DiskProfile, Flag, Registered, UNKNOWN_DISK};
 
 /// The registry entry.
 pub const SYSTEM: Registered = Registered {
@@ -14,11 +12,5 @@ pub const SYSTEM: Registered = Registered {
     help: "any Maelstrom node (JSON lines on stdin/stdout) given by --node-cmd, through faultline's router; workloads echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv",
     flags: &[Flag::NodeCmd],
     disk: DiskProfile { ..UNKNOWN_DISK },
-    build,
+    build: crate::maelstrom::system::build,
 };
-
-fn build(_opts: &SystemOptions) -> Result<Arc<dyn super::System>, SystemError> {
-    Err(SystemError::BadOption(
-        "--system maelstrom runs only under `faultline run` and `faultline maelstrom test`".into(),
-    ))
-}
