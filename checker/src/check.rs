@@ -9,13 +9,14 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::counterexample;
+use crate::history::key_name;
 use crate::history::{pair, Event, Operation};
 use crate::linear::{Budget, SearchResult, SearchStats, Searcher, Stopped, Stuck};
 use crate::model::{
     kv::Kv, list_append::ListAppend, register::Register, Model, ModelError, ModelKind,
 };
 use crate::prepare::{prepare_ops, reduce};
-use crate::verdict::{key_name, CheckError, CheckOptions, CheckResult, Verdict};
+use crate::verdict::{CheckError, CheckOptions, CheckResult, Verdict};
 
 /// Pairs `events` and checks them against `model`.
 pub fn check_events(

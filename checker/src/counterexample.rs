@@ -13,10 +13,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::history::Operation;
+use crate::history::{key_name, Operation};
 use crate::linear::Stuck;
 use crate::model::Model;
-use crate::verdict::key_name;
 
 /// The longest linearizable orders, as shown to a person.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -439,6 +439,12 @@ pub fn to_jsonl(events: &[Event]) -> String {
     out
 }
 
+/// A key's name for messages: the key itself, or `(single register)`.
+pub fn key_name(key: &Option<String>) -> String {
+    key.clone()
+        .unwrap_or_else(|| "(single register)".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

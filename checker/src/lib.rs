@@ -33,6 +33,7 @@ pub mod linear;
 mod linset;
 pub mod model;
 pub mod prepare;
+pub mod search_op;
 pub mod set_full;
 pub mod verdict;
 

@@ -58,17 +58,7 @@ pub use crate::cache::Memory;
 use crate::cache::{Cache, Config};
 use crate::linset::{WindowedBits, Windows};
 use crate::model::Model;
-
-/// One operation as the search sees it.
-#[derive(Debug, Clone)]
-pub struct SearchOp<O> {
-    /// The model's form of the operation.
-    pub op: O,
-    /// History position of the call.
-    pub call: u64,
-    /// History position of the return; `None` returns at infinity (`info`).
-    pub ret: Option<u64>,
-}
+pub use crate::search_op::SearchOp;
 
 /// Limits on one search.
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! Turning paired operations into the search's input for one model.
 
 use crate::history::{Operation, Outcome};
-use crate::linear::SearchOp;
 use crate::model::{Model, ModelError};
+use crate::search_op::SearchOp;
 
 /// Operations ready for the search, with where each came from.
 pub struct Prepared<O> {

@@ -145,12 +145,6 @@ pub struct CheckResult {
     pub elapsed_ms: f64,
 }
 
-/// A key's name for messages: the key itself, or `(single register)`.
-pub fn key_name(key: &Option<String>) -> String {
-    key.clone()
-        .unwrap_or_else(|| "(single register)".to_string())
-}
-
 impl CheckResult {
     /// A few readable lines for the terminal.
     pub fn render_text(&self) -> String {

@@ -96,8 +96,17 @@ class Node:
 
     def send(self, dest, body):
         """Send `body` to `dest` as one JSON line on stdout."""
-        line = json.dumps({"src": self.node_id, "dest": dest, "body": body},
-                          separators=(",", ":"))
+        self._write({"src": self.node_id, "dest": dest, "body": body})
+
+    def resend(self, msg, dest):
+        """Send the message `msg` on to `dest`, changing nothing else: its
+        `src` stays the original sender's, so `dest` answers that sender
+        directly. Maelstrom's network accepts any `src` naming a node or
+        client; its tutorial Raft proxies client requests this way."""
+        self._write(dict(msg, dest=dest))
+
+    def _write(self, envelope):
+        line = json.dumps(envelope, separators=(",", ":"))
         with self._out_lock:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()

@@ -528,8 +528,9 @@ class Raft:
         return None
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(raft_class=Raft, doc=__doc__):
+    """Run a node of `raft_class` (this file's Raft, or a subclass)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--volatile", action="store_true",
                         help="keep term, vote and log in memory only")
     parser.add_argument("--election-ms", type=int, default=500,
@@ -538,7 +539,7 @@ def main():
     parser.add_argument("--forward-timeout-ms", type=int, default=2000)
     args = parser.parse_args()
     node = Node()
-    raft = Raft(node, args.volatile, args.election_ms / 1000,
+    raft = raft_class(node, args.volatile, args.election_ms / 1000,
                 args.heartbeat_ms / 1000, args.forward_timeout_ms / 1000)
     node.on_init(raft.on_init)
     for f in ("read", "write", "cas"):

@@ -3,9 +3,11 @@
 //! For each system asked for (`--system`, or every one of `--compare`, one
 //! after the other on the same machine): start an N-node cluster in the
 //! run's private network namespace (or on the host's loopback with
-//! `--net host`), wait for a leader, then drive it with `--concurrency`
-//! closed-loop clients (tokio tasks sharing one keep-alive HTTP client, each
-//! bound to one node, or all to the leader with `--target leader`). Each
+//! `--net host`) and wait for a leader, as `faultline run` does (its
+//! [`crate::run::local_cluster`] and [`crate::run::start_cluster`]), then
+//! drive it with `--concurrency` closed-loop clients (tokio tasks, each
+//! bound to one node, or all to the leader with `--target leader`, through
+//! the system's own client). Each
 //! client writes `--value-size`-byte values to random keys, or reads them
 //! (`--reads` percent). Operations started during the warm-up are not
 //! counted; the throughput is the operations that succeeded among those
@@ -14,8 +16,8 @@
 //! The table goes to stdout, everything to `<store>/bench-<time>/bench.json`
 //! (node logs under `<store>/bench-<time>/<system>/nodes/`).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -26,16 +28,16 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::cluster::{layout, LocalCluster, Platform};
-use crate::nemesis::Target;
+use crate::cluster::NodeSpec;
+use crate::nemesis::{lock, SharedPlatform, Target};
 use crate::netns::{self, NetMode};
-use crate::system::{self, ClientSpec, System, SystemArgs, SystemClient, SystemOptions};
+use crate::system::{self, ClientSpec, System, SystemArgs, SystemClient};
 
 /// Arguments of `faultline bench`.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct BenchArgs {
-    /// The system to measure and its flags (--system, --node-bin, --node-arg,
-    /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
+    /// The system to measure and its flags (--system, and each system's own:
+    /// see `harness/src/system/`).
     #[command(flatten)]
     #[serde(flatten)]
     pub system: SystemArgs,
@@ -183,34 +185,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     if args.duration <= 0.0 || args.warmup < 0.0 || args.concurrency == 0 {
         bail!("--duration and --concurrency must be positive, --warmup not negative");
     }
-    let names = if args.compare.is_empty() {
-        vec![args.system.system.clone()]
-    } else {
-        args.compare.clone()
-    };
-    let systems = names
-        .iter()
-        .map(|name| {
-            system::build(&options_for(&args, name))
-                .with_context(|| format!("choosing the system {name}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let tag_groups = match args.net {
-        NetMode::Private => {
-            netns::enter_private().context("--net private")?;
-            netns::can_tag_groups()
-        }
-        NetMode::Host => {
-            if args.disk_faults {
-                netns::enter_private_mounts()
-                    .context("--net host: a mount namespace for --disk-faults")?;
-            }
-            false
-        }
-    };
+    let systems = build_systems(&args)?;
+    crate::run::enter_namespace(args.net, args.disk_faults)?;
+    let tag_groups = args.net == NetMode::Private && netns::can_tag_groups();
     let started = crate::store::timestamp(std::time::SystemTime::now());
     let dir = args.store.join(format!("bench-{started}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let names: Vec<&str> = systems.iter().map(|s| s.name()).collect();
     eprintln!(
         "faultline bench: {} · {} nodes · {} clients · {}s after {}s warm-up · {} B values · {}% reads",
         names.join(" vs "),
@@ -226,159 +207,188 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let mut results = Vec::new();
     let layers: &[bool] = if args.disk_faults {
         &[false, true]
     } else {
         &[false]
     };
+    let mut results = Vec::new();
     for system in &systems {
         for &disk in layers {
-            let label = if disk {
-                format!("{}{DISK_SUFFIX}", system.name())
-            } else {
-                system.name().to_string()
+            let bench = Bench {
+                args: &args,
+                system,
+                disk,
+                tag_groups,
             };
-            let sub = dir.join(&label);
-            let mut specs = layout(args.nodes as usize, &sub, tag_groups);
-            if disk {
-                crate::disk::place_layers(&mut specs, &sub);
-            }
-            let mut cluster = LocalCluster::of_system(system.as_ref(), specs, false);
-            if disk {
-                let settings = crate::disk::DiskSettings {
-                    allow_other: tag_groups,
-                    ..Default::default()
-                };
-                cluster
-                    .mount_disks(settings)
-                    .context("mounting the disk-fault layer")?;
-            }
-            eprintln!("  {label}: starting {} nodes", args.nodes);
-            let result = rt.block_on(measure(&args, system.clone(), &mut cluster));
-            cluster.shutdown();
-            system.shutdown();
-            let mut result = result.with_context(|| {
-                format!(
-                    "benchmarking {label} (node logs under {})",
-                    sub.join("nodes").display()
-                )
-            })?;
-            result.system = label;
-            result.disk_layer = disk;
-            results.push(result);
+            results.push(bench.measure(&rt, &dir)?);
         }
     }
     drop(rt);
-    let table = render(&args, &results);
-    print!("{table}");
+    write_results(&args, &started, &dir, &results)?;
+    Ok(0)
+}
+
+/// The systems measured (`--system`, or every one of `--compare`), each
+/// built with the flags it takes (a flag none of them takes is refused);
+/// refused when one cannot perform the operations the load issues.
+fn build_systems(args: &BenchArgs) -> anyhow::Result<Vec<Arc<dyn System>>> {
+    let names = if args.compare.is_empty() {
+        vec![args.system.system.clone()]
+    } else {
+        args.compare.clone()
+    };
+    let named: Vec<&str> = names.iter().map(String::as_str).collect();
+    args.system.refuse_flags_of_others(&named)?;
+    let mut systems = Vec::new();
+    for name in &names {
+        let system = system::build(&args.system.options(name).only_own())
+            .with_context(|| format!("choosing the system {name}"))?;
+        let needed = [(Func::Write, true), (Func::Read, args.reads > 0)];
+        if let Some((f, _)) = needed.iter().find(|(f, n)| *n && !system.supports(*f)) {
+            return Err(crate::run::BadOptions(format!(
+                "--system {name} does not perform {f}, which the bench issues"
+            ))
+            .into());
+        }
+        systems.push(system);
+    }
+    Ok(systems)
+}
+
+/// Prints the table and writes `bench.json`.
+fn write_results(
+    args: &BenchArgs,
+    started: &str,
+    dir: &Path,
+    results: &[SystemBench],
+) -> anyhow::Result<()> {
+    print!("{}", render(args, results));
     let doc = json!({
         "started": started,
         "options": args,
         "results": results,
-        "ratios": ratios(&results),
+        "ratios": ratios(results),
     });
     let path = dir.join("bench.json");
     let text = serde_json::to_string_pretty(&doc).context("serializing bench.json")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     println!("bench.json: {}", path.display());
-    Ok(0)
+    Ok(())
 }
 
-/// The system options of `name`: each system takes only its own flags.
-fn options_for(args: &BenchArgs, name: &str) -> SystemOptions {
-    args.system.options(name).only_for(name)
+/// One measurement: a system, with or without the disk-fault layer.
+struct Bench<'a> {
+    args: &'a BenchArgs,
+    system: &'a Arc<dyn System>,
+    disk: bool,
+    tag_groups: bool,
 }
 
-/// One system: cluster up, leader, load, numbers.
-async fn measure(
-    args: &BenchArgs,
-    system: Arc<dyn System>,
-    cluster: &mut LocalCluster,
-) -> anyhow::Result<SystemBench> {
-    let specs = cluster.nodes().to_vec();
-    let command_lines = (0..specs.len()).map(|i| cluster.command_line(i)).collect();
-    let timeout = Duration::from_millis(args.request_timeout_ms.max(1));
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .pool_max_idle_per_host(args.concurrency)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .build()
-        .context("building the HTTP client")?;
-    cluster.start_all().context("starting the nodes")?;
-    let deadline = Instant::now() + Duration::from_secs_f64(args.leader_timeout);
-    let leader = loop {
-        if let Some((i, status)) = cluster.reap().first() {
-            bail!(
-                "node {} exited at start ({status}); see {}",
-                specs[*i].name,
-                specs[*i].log_path.display()
-            );
+impl Bench<'_> {
+    /// The name in the table: the system's, `+disk` with the layer.
+    fn label(&self) -> String {
+        if self.disk {
+            format!("{}{DISK_SUFFIX}", self.system.name())
+        } else {
+            self.system.name().to_string()
         }
-        if system::ready(system.as_ref(), &http, &specs).await {
-            // A system that cannot name its leader: node 0 stands in.
-            break system::find_leader(system.as_ref(), &http, &specs)
-                .await
-                .unwrap_or(0);
-        }
-        if Instant::now() > deadline {
-            bail!("no leader after {}s", args.leader_timeout);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let t0 = Instant::now();
-    let window_start = t0 + Duration::from_secs_f64(args.warmup);
-    let window = Duration::from_secs_f64(args.duration);
-    let window_end = window_start + window;
-    let value = Value::String("x".repeat(args.value_size));
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..args.concurrency {
-        let node = match args.target {
-            Target::Leader => leader,
-            _ => c % specs.len(),
-        };
-        let spec = ClientSpec {
-            name: format!("c{c}"),
-            http: http.clone(),
-            timeout,
-        };
-        let load = Load {
-            client: system.client(&specs[node], &spec),
-            value: value.clone(),
-            reads: f64::from(args.reads) / 100.0,
-            keys: args.keys.max(1),
-            rng: {
-                let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-                rng.set_stream(c as u64);
-                rng
-            },
-            window_start,
-            window_end,
-        };
-        tasks.spawn(load.run());
     }
-    let mut all = Tally::default();
-    while let Some(done) = tasks.join_next().await {
-        all.merge(done.context("a client task failed")?);
+
+    /// The cluster made, started and measured under `dir`, then stopped.
+    fn measure(&self, rt: &tokio::runtime::Runtime, dir: &Path) -> anyhow::Result<SystemBench> {
+        let label = self.label();
+        let sub = dir.join(&label);
+        let specs =
+            crate::run::local_specs(self.args.nodes as usize, &sub, self.tag_groups, self.disk);
+        let settings = crate::disk::DiskSettings {
+            allow_other: self.tag_groups,
+            ..Default::default()
+        };
+        let cluster = crate::run::local_cluster(
+            self.system.as_ref(),
+            specs.clone(),
+            false,
+            self.disk.then_some(settings),
+        )?;
+        let command_lines = (0..specs.len()).map(|i| cluster.command_line(i)).collect();
+        let platform: SharedPlatform = Arc::new(Mutex::new(cluster));
+        eprintln!("  {label}: starting {} nodes", self.args.nodes);
+        let result = rt.block_on(self.load(&platform, &specs));
+        lock(&platform).shutdown();
+        self.system.shutdown();
+        let (writes, reads, error_samples) = result.with_context(|| {
+            format!(
+                "benchmarking {label} (node logs under {})",
+                sub.join("nodes").display()
+            )
+        })?;
+        Ok(SystemBench {
+            system: label,
+            program: self.system.program(),
+            disk_layer: self.disk,
+            command_lines,
+            writes,
+            reads,
+            error_samples,
+        })
     }
-    eprintln!(
-        "  {}: {} writes, {} reads, {} errors",
-        system.name(),
-        all.writes.len(),
-        all.reads.len(),
-        all.write_errors + all.read_errors
-    );
-    Ok(SystemBench {
-        system: system.name().to_string(),
-        program: system.program(),
-        disk_layer: false,
-        command_lines,
-        writes: OpStats::of(all.writes, all.write_errors, window),
-        reads: OpStats::of(all.reads, all.read_errors, window),
-        error_samples: all.samples,
-    })
+
+    /// Starts the cluster, waits for its leader, drives the load; the
+    /// writes' and reads' numbers and a few errors.
+    async fn load(
+        &self,
+        platform: &SharedPlatform,
+        specs: &[NodeSpec],
+    ) -> anyhow::Result<(OpStats, OpStats, Vec<String>)> {
+        let args = self.args;
+        let limit = Duration::from_secs_f64(args.leader_timeout);
+        let system = self.system.as_ref();
+        // A system that cannot name its leader: node 0 stands in.
+        let leader = crate::run::start_cluster(platform, system, specs, limit)
+            .await?
+            .unwrap_or(0);
+        let window_start = Instant::now() + Duration::from_secs_f64(args.warmup);
+        let window = Duration::from_secs_f64(args.duration);
+        let value = Value::String("x".repeat(args.value_size));
+        let mut tasks = tokio::task::JoinSet::new();
+        for c in 0..args.concurrency {
+            let node = match args.target {
+                Target::Leader => leader,
+                _ => c % specs.len(),
+            };
+            let spec = ClientSpec {
+                name: format!("c{c}"),
+                timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+            rng.set_stream(c as u64);
+            let load = Load {
+                client: system.client(&specs[node], &spec),
+                value: value.clone(),
+                reads: f64::from(args.reads) / 100.0,
+                keys: args.keys.max(1),
+                rng,
+                window_start,
+                window_end: window_start + window,
+            };
+            tasks.spawn(load.run());
+        }
+        let mut all = Tally::default();
+        while let Some(done) = tasks.join_next().await {
+            all.merge(done.context("a client task failed")?);
+        }
+        eprintln!(
+            "  {}: {} writes, {} reads, {} errors",
+            system.name(),
+            all.writes.len(),
+            all.reads.len(),
+            all.write_errors + all.read_errors
+        );
+        let writes = OpStats::of(all.writes, all.write_errors, window);
+        let reads = OpStats::of(all.reads, all.read_errors, window);
+        Ok((writes, reads, all.samples))
+    }
 }
 
 /// What one client saw in the window.

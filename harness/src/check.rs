@@ -142,7 +142,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     }
     Ok(worst
         .map(Verdict::exit_code)
-        .unwrap_or(crate::cli::EXIT_FAILURE))
+        .unwrap_or(faultline::exit::FAILURE))
 }
 
 /// One history checked.

@@ -3,14 +3,6 @@
 
 use clap::{Parser, Subcommand};
 
-/// Exit code of a command line clap refuses (an unknown option, a bad
-/// value): sysexits' `EX_USAGE`, apart from every verdict's code.
-pub const EXIT_USAGE: i32 = 64;
-
-/// Exit code of a harness failure (the cluster would not start, a file
-/// could not be written) and of `faultline check` on a history it cannot read.
-pub const EXIT_FAILURE: i32 = 3;
-
 /// The exit codes, as `faultline --help` lists them.
 const EXIT_CODES: &str = "\
 Exit codes:

@@ -8,7 +8,9 @@
 //! differs, a connection refused before anything was sent); a timeout, a
 //! connection lost after sending, or any doubt is `info`, after which the
 //! client continues as a new process (its number plus the concurrency).
-//! Clients never retry or reorder an operation.
+//! Clients never retry or reorder an operation. An operation the system
+//! does not perform ([`System::supports`]) is never sent nor recorded: the
+//! run stops, refused ([`Shared::refused`]).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faultline_checker::history::{EventType, Process};
-use faultline_workloads::{Generator, Op, Reply, Workload};
+use faultline_workloads::{Func, Generator, Op, Reply, Workload};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -47,8 +49,6 @@ impl Counters {
 /// What every client of a run shares.
 #[derive(Clone)]
 pub struct Shared {
-    /// The HTTP client (per-request timeout set).
-    pub http: reqwest::Client,
     /// The per-request timeout (past it an operation is `info`).
     pub timeout: Duration,
     /// The workload whose operations the clients draw.
@@ -63,16 +63,9 @@ pub struct Shared {
     pub keys: Arc<Mutex<BTreeSet<String>>>,
     /// Set when the clients should stop after their current operation.
     pub stop: Arc<AtomicBool>,
-}
-
-/// Builds the HTTP client every client and the nemesis use.
-pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .pool_max_idle_per_host(4)
-        .no_proxy()
-        .build()
+    /// Why the run cannot go on, once the workload drew an operation the
+    /// system does not perform.
+    pub refusal: Arc<Mutex<Option<String>>>,
 }
 
 /// One client: runs until `shared.stop` is set.
@@ -125,21 +118,56 @@ impl Shared {
     pub fn open(&self, node: &NodeSpec, name: String) -> Box<dyn SystemClient> {
         let spec = ClientSpec {
             name,
-            http: self.http.clone(),
             timeout: self.timeout,
         };
         self.system.client(node, &spec)
     }
+
+    /// Why the run was refused, if it was.
+    pub fn refusal(&self) -> Option<String> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Resolves, with why, once the run is refused (see [`Shared::refusal`]).
+    pub async fn refused(&self) -> String {
+        loop {
+            if let Some(why) = self.refusal() {
+                return why;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Refuses the run: `f` is not an operation the system performs.
+    fn refuse(&self, f: Func) {
+        let why = format!(
+            "the {} workload issues {f}, which --system {} does not perform",
+            self.workload.name(),
+            self.system.name()
+        );
+        self.stop.store(true, Ordering::Relaxed);
+        let mut refusal = self.refusal.lock().unwrap_or_else(|p| p.into_inner());
+        refusal.get_or_insert(why);
+    }
 }
 
 /// Performs `op` as `process` through `client`, recording both events;
-/// returns the completion's type.
+/// returns the completion's type. An operation the system does not perform
+/// is neither sent nor recorded: it refuses the run (and counts as `fail`
+/// here, so the caller stops at once).
 pub async fn invoke_and_complete(
     shared: &Shared,
     client: &mut dyn SystemClient,
     process: u64,
     op: &Op,
 ) -> EventType {
+    if !shared.system.supports(op.f) {
+        shared.refuse(op.f);
+        return EventType::Fail;
+    }
     shared.recorder.record(Draft {
         process: Process::Client(process),
         kind: EventType::Invoke,
@@ -170,4 +198,86 @@ pub async fn invoke_and_complete(
     };
     counter.fetch_add(1, Ordering::Relaxed);
     kind
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::{BoxFuture, NodeCommand};
+
+    /// A system whose clients only read, and answer every read with null.
+    #[derive(Debug)]
+    struct ReadOnly;
+
+    struct Reader;
+
+    impl SystemClient for Reader {
+        fn invoke<'a>(&'a mut self, _op: &'a Op) -> BoxFuture<'a, Reply> {
+            Box::pin(async { Reply::Ok(serde_json::Value::Null) })
+        }
+    }
+
+    impl System for ReadOnly {
+        fn name(&self) -> &'static str {
+            "read-only"
+        }
+        fn program(&self) -> String {
+            String::new()
+        }
+        fn command(&self, _i: usize, _nodes: &[NodeSpec]) -> NodeCommand {
+            NodeCommand {
+                program: "true".into(),
+                args: Vec::new(),
+            }
+        }
+        fn client(&self, _node: &NodeSpec, _spec: &ClientSpec) -> Box<dyn SystemClient> {
+            Box::new(Reader)
+        }
+        fn supports(&self, f: Func) -> bool {
+            f == Func::Read
+        }
+    }
+
+    #[test]
+    fn an_operation_the_system_does_not_perform_is_never_recorded_and_refuses_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (recorder, writer) =
+            Recorder::create(&dir.path().join("history.jsonl"), std::time::Instant::now()).unwrap();
+        let shared = Shared {
+            timeout: Duration::from_secs(1),
+            workload: Arc::from(faultline_workloads::by_name("set").unwrap()),
+            system: Arc::new(ReadOnly),
+            recorder: recorder.clone(),
+            counters: Arc::default(),
+            keys: Arc::default(),
+            stop: Arc::new(AtomicBool::new(false)),
+            refusal: Arc::default(),
+        };
+        let nodes = crate::cluster::layout(1, dir.path(), false);
+        let mut client = shared.open(&nodes[0], "c0".into());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let read = Op::new(Func::Read, "s", serde_json::Value::Null);
+        let add = Op::new(Func::Add, "s", serde_json::json!(1));
+        rt.block_on(async {
+            assert_eq!(
+                invoke_and_complete(&shared, client.as_mut(), 0, &read).await,
+                EventType::Ok
+            );
+            assert_eq!(shared.refusal(), None);
+            invoke_and_complete(&shared, client.as_mut(), 0, &add).await;
+            assert_eq!(
+                shared.refused().await,
+                "the set workload issues add, which --system read-only does not perform"
+            );
+        });
+        assert!(shared.stop.load(Ordering::Relaxed));
+        recorder.close();
+        let events = writer.finish().unwrap();
+        let fs: Vec<&str> = events.iter().map(|e| e.f.as_str()).collect();
+        assert_eq!(fs, ["read", "read"], "only the read was recorded");
+        assert_eq!(shared.counters.total(), 1);
+    }
 }

@@ -14,6 +14,7 @@
 //! - [`recorder`]: the history, streamed to `history.jsonl`;
 //! - [`checkers`]: the checkers (a `Checker` each, by name) and their results;
 //! - [`online`]: the checker that judges a run while it goes (`--check online`);
+//! - [`exit`]: the exit codes every command shares;
 //! - [`store`]: the run's folder;
 //! - [`record`]: `test.json` and `results.json`, typed, written and read back;
 //! - [`progress`]: the progress line;
@@ -29,8 +30,10 @@
 //! - [`registry`]: the workloads, checkers and report sections of every
 //!   layer, found by name (what the binary wires).
 
-/// Declares the files of a registry as modules and lists what each one
-/// registers, so that adding to a registry is a file and one line:
+/// Lists what each file of a registry registers (the files are declared
+/// as modules beside the invocation, outside the macro, so that `cargo fmt`
+/// formats them), so that adding to a registry is a file, its `mod` line
+/// and one line here:
 ///
 /// ```ignore
 /// registry! {
@@ -45,24 +48,21 @@ macro_rules! registry {
     ($(#[$doc:meta])* $vis:vis const $name:ident: $ty:ty = {
         $($file:ident => $($item:ident),+;)*
     }) => {
-        $(pub mod $file;)*
         $(#[$doc])*
         $vis const $name: $ty = &[$($(&$file::$item),+),*];
     };
 }
 
+pub use faultline_platform::{cluster, disk, hosts, netns, nft};
+
 pub mod bench;
 pub mod checkers;
 pub mod client;
-pub mod cluster;
-pub mod disk;
-pub mod hosts;
+pub mod exit;
 pub mod junit;
 pub mod list;
 pub mod maelstrom;
 pub mod nemesis;
-pub mod netns;
-pub mod nft;
 pub mod node_log;
 pub mod online;
 pub mod progress;

@@ -48,13 +48,7 @@ fn part_sections(part: &str, scenarios: &[Scenario]) -> Vec<(String, Rows)> {
     let one = |title: &str, rows: Rows| vec![(title.to_string(), rows)];
     match part {
         "workloads" => workloads(),
-        "nemeses" => one(
-            "nemeses (--nemesis: a comma list; all = kill,pause,partition,drop; none):",
-            NemesisKind::ALL
-                .iter()
-                .map(|k| (k.name().to_string(), k.description().to_string()))
-                .collect(),
-        ),
+        "nemeses" => nemeses(),
         "models" => one(
             "models (faultline check --model):",
             checker_rows(crate::registry::checkers().filter(|c| c.history_only())),
@@ -106,6 +100,31 @@ fn workloads() -> Vec<(String, Rows)> {
             Some(s) => (format!("workloads of --system {s} (--workload):"), rows),
         })
         .collect()
+}
+
+fn nemeses() -> Vec<(String, Rows)> {
+    let drawn = NemesisKind::drawn()
+        .iter()
+        .map(|k| (k.name().to_string(), k.description().to_string()))
+        .collect();
+    let all: Vec<&str> = NemesisKind::classic().iter().map(|k| k.name()).collect();
+    let steps = NemesisKind::REGISTERED
+        .iter()
+        .map(|k| (k.name().to_string(), k.about().example.to_string()))
+        .collect();
+    vec![
+        (
+            format!(
+                "nemeses (--nemesis: a comma list; all = {}; none):",
+                all.join(",")
+            ),
+            drawn,
+        ),
+        (
+            "fault steps (scenarios; faultline scenario show NAME):".into(),
+            steps,
+        ),
+    ]
 }
 
 fn systems() -> Vec<(String, Rows)> {

@@ -11,6 +11,16 @@ fn main() {
         .try_get_matches()
         .unwrap_or_else(|e| usage_error(e));
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
+    // Every run records the command line it was started with (its report's
+    // Reproduce line).
+    faultline::record::Invocation {
+        args: std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        seed_given: seed_given(&matches),
+    }
+    .remember();
     if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
     {
         // A scenario's defaults apply only to options not given explicitly.
@@ -53,13 +63,23 @@ fn main() {
         Err(err) => {
             eprintln!("faultline: error: {err:#}");
             let code = if is_usage(&err) {
-                cli::EXIT_USAGE
+                faultline::exit::USAGE
             } else {
-                cli::EXIT_FAILURE
+                faultline::exit::FAILURE
             };
             std::process::exit(code);
         }
     }
+}
+
+/// Whether the innermost subcommand was given `--seed` on the command line.
+fn seed_given(matches: &clap::ArgMatches) -> bool {
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    matches!(m.try_contains_id("seed"), Ok(true))
+        && m.value_source("seed") == Some(ValueSource::CommandLine)
 }
 
 /// Whether `err` says the command line was wrong (an option of another
@@ -82,7 +102,7 @@ fn is_usage(err: &anyhow::Error) -> bool {
 }
 
 /// Prints clap's message and exits: 0 for `--help` and `--version`,
-/// [`cli::EXIT_USAGE`] for a command line that is wrong (never a verdict's code).
+/// [`faultline::exit::USAGE`] for a command line that is wrong (never a verdict's code).
 fn usage_error(e: clap::Error) -> ! {
     use clap::error::ErrorKind;
     let _ = e.print();
@@ -90,7 +110,7 @@ fn usage_error(e: clap::Error) -> ! {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => std::process::exit(0),
-        _ => std::process::exit(cli::EXIT_USAGE),
+        _ => std::process::exit(faultline::exit::USAGE),
     }
 }
 
@@ -141,12 +161,15 @@ fn report(args: &cli::ReportArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Logs to stderr, `RUST_LOG` respected, warnings by default.
+/// Logs to stderr, `RUST_LOG` respected, warnings by default; colour codes
+/// only when stderr is a terminal (never into a file or a pipe).
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fuser=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -9,6 +9,7 @@
 //! its default, and options this version does not name are kept as they are.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use faultline_checker::Verdict;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,52 @@ pub struct TestRecord {
     pub schedule: Value,
     /// The scenario played, as written (null without one).
     pub scenario: Value,
+    /// The faultline command line that ran the test, word by word, as
+    /// typed (the program as `faultline`; `--seed` added when the seed was
+    /// drawn): the report's Reproduce line. Empty in records of older
+    /// versions, whose line the report rebuilds from the options.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command_line: Vec<String>,
+}
+
+/// How this process was started: what followed the program's name on its
+/// command line, and whether that named a seed. The binary records it once
+/// ([`Invocation::remember`]); every [`TestRecord`] made in the process
+/// then stores it as its reproduce line, so the line holds every flag
+/// given, whichever system or subcommand takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// The words after the program's name, as typed.
+    pub args: Vec<String>,
+    /// Whether the command line gave `--seed` (else the drawn seed is added).
+    pub seed_given: bool,
+}
+
+/// This process's invocation, once the binary recorded it.
+static INVOCATION: OnceLock<Invocation> = OnceLock::new();
+
+impl Invocation {
+    /// Records this process's invocation (the first call wins).
+    pub fn remember(self) {
+        let _ = INVOCATION.set(self);
+    }
+
+    /// This process's invocation, when the binary recorded one.
+    pub fn current() -> Option<&'static Invocation> {
+        INVOCATION.get()
+    }
+
+    /// The command line that runs this invocation again with `seed`.
+    pub fn command_line(&self, seed: u64) -> Vec<String> {
+        let mut words = vec!["faultline".to_string()];
+        words.extend(self.args.iter().cloned());
+        if !self.seed_given {
+            // Before a `--`, after which every word is positional.
+            let at = words.iter().position(|w| w == "--").unwrap_or(words.len());
+            words.splice(at..at, ["--seed".to_string(), seed.to_string()]);
+        }
+        words
+    }
 }
 
 /// What a run knows when it writes `test.json`.
@@ -137,6 +184,9 @@ impl TestRecord {
             started: Some(crate::store::timestamp(std::time::SystemTime::now())),
             schedule: serde_json::to_value(facts.schedule)?,
             scenario: serde_json::to_value(facts.scenario)?,
+            command_line: Invocation::current()
+                .map(|i| i.command_line(facts.seed))
+                .unwrap_or_default(),
         })
     }
 
@@ -459,6 +509,27 @@ mod tests {
         assert_eq!(test.nemesis_label(), "kill,pause");
         assert_eq!(test.options.node_args, vec!["--bug=stale-read"]);
         assert!(test.options.other.contains_key("leader_timeout"));
+    }
+
+    #[test]
+    fn the_reproduce_line_is_the_command_as_typed_with_a_drawn_seed_added() {
+        let typed = |args: &[&str], seed_given| Invocation {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            seed_given,
+        };
+        let drawn = typed(&["run", "--system", "nats", "--nats-read", "leader"], false);
+        assert_eq!(
+            drawn.command_line(42).join(" "),
+            "faultline run --system nats --nats-read leader --seed 42"
+        );
+        let given = typed(&["suite", "x.toml"], true).command_line(3);
+        assert_eq!(given, ["faultline", "suite", "x.toml"]);
+        let dashes = typed(&["run", "--", "scenario"], false).command_line(5);
+        assert_eq!(dashes.join(" "), "faultline run --seed 5 -- scenario");
+        let old: TestRecord = serde_json::from_value(json!({"seed": 1})).unwrap();
+        assert!(old.command_line.is_empty());
+        let text = serde_json::to_string(&old).unwrap();
+        assert!(!text.contains("\"command_line\""), "{text}");
     }
 
     #[test]

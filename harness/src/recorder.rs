@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::nemesis::FaultEvent;
 use faultline_checker::history::{Event, EventType, Process};
+use serde::Serialize;
 use serde_json::Value;
 
 struct Inner {
@@ -107,9 +107,10 @@ impl Recorder {
     }
 
     /// Records a nemesis event (type info): a fault's start or stop, or a
-    /// scenario step's outcome.
-    pub fn fault(&self, event: &FaultEvent) {
-        let (f, value) = event.to_parts();
+    /// scenario step's outcome; `event` serializes as `{"f": .., "value": ..}`
+    /// (a serde enum tagged `f` with content `value`, see [`to_parts`]).
+    pub fn fault(&self, event: &impl Serialize) {
+        let (f, value) = to_parts(event);
         self.record(Draft {
             process: Process::Nemesis,
             kind: EventType::Info,
@@ -164,6 +165,18 @@ fn write_event(out: &mut impl Write, ev: &Event) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// A typed event as a history event's `f` and `value`.
+pub fn to_parts(event: &impl Serialize) -> (String, Value) {
+    let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
+    let f = v
+        .get("f")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let value = v.get_mut("value").map(Value::take).unwrap_or(Value::Null);
+    (f, value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +210,7 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        rec.fault(&crate::nemesis::FaultEvent::Kill(vec!["n1".into()]));
+        rec.fault(&crate::nemesis::FaultEvent::Crash(vec!["n1".into()]));
         // Written before the recorder closes.
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
         while std::fs::read_to_string(&path).unwrap().lines().count() < 201 {

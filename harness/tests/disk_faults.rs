@@ -103,6 +103,7 @@ const NOBODY: u32 = 65534;
 /// The disk layer and its power losses work for a user without privileges
 /// (the FUSE mount in the run's own user and mount namespaces).
 #[test]
+#[ignore = "nightly: the unprivileged mount path; power loss itself stays in the gate (a_node_acknowledging_before_fsync_is_caught_by_a_power_loss)"]
 fn power_loss_works_without_root() {
     // SAFETY: a plain syscall.
     let root = unsafe { libc::geteuid() } == 0;

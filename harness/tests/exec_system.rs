@@ -77,6 +77,7 @@ fn faultline_node_through_the_example_client_passes_every_fault() {
 }
 
 #[test]
+#[ignore = "nightly: a second detection run; the gate keeps exec under every fault and the stale-read catch in report_cli"]
 fn stale_reads_through_the_example_client_are_caught() {
     let client = format!("python3 '{}' {{http_addr}}", example_client().display());
     let (code, out, _) = run(

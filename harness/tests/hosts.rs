@@ -409,6 +409,7 @@ fn three_hosts_pass_register_and_set_under_every_fault_and_catch_stale_reads() {
 }
 
 #[test]
+#[ignore = "nightly: 5 hosts and two scenarios; the gate keeps 3 hosts under every fault (three_hosts_...)"]
 fn five_hosts_pass_register_and_play_scenarios() {
     if !usable() {
         return;
@@ -588,7 +589,7 @@ fn bad_hosts_are_refused_before_any_node_starts() {
 /// on 3 and 5 hosts (12 runs of 10 s). Too long for every CI run:
 /// `cargo test -p faultline --test hosts -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "nightly: 12 runs, seeds 1-3 on 3 and 5 hosts"]
 fn seed_sweep_on_3_and_5_hosts() {
     if !usable() {
         return;

@@ -4,19 +4,26 @@
 //! our nodes pass under partitions at fixed seeds, the no-retry broadcast
 //! and the in-memory Raft are caught, and every protocol breach is named
 //! with its node and line (a broken node is stopped and reported by the
-//! `node logs` checker as failed on its own).
+//! `node logs` checker as failed on its own). The nodes written the way Maelstrom's tutorials
+//! write them (a Raft whose followers re-send the client's request to the
+//! leader, CRDTs gossiping their whole state every 5 s) pass with
+//! `faultline maelstrom test`'s default options, as under Maelstrom
+//! (nightly: those runs take a minute each).
 //!
 //! Nodes talk only to faultline's router over pipes (no sockets). Every run
-//! is short (seconds), in a fresh store, and bounded: a run that does not
-//! end in [`RUN_LIMIT`] is killed and the test fails. The harness kills the
-//! nodes with their process groups.
+//! in the gate is short (seconds), in a fresh store, and bounded: a run
+//! that does not end in [`RUN_LIMIT`] is killed and the test fails. The
+//! harness kills the nodes with their process groups.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The longest one run may take before the test gives up on it.
+/// The longest one short run may take before the test gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(90);
+/// The same for a run with the default options (60 s of workload, 10 s of
+/// recovery).
+const DEFAULT_RUN_LIMIT: Duration = Duration::from_secs(240);
 
 fn example(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,9 +46,15 @@ fn scenarios() -> String {
         .to_string()
 }
 
-/// Runs `faultline SUBCOMMAND... ARGS --store TMP`, bounded; exit code,
-/// stdout then stderr, the run folder (when one was made).
+/// Runs `faultline SUBCOMMAND... ARGS --store TMP`, bounded by
+/// [`RUN_LIMIT`]; exit code, stdout then stderr, the run folder (when one
+/// was made).
 fn faultline(args: &[&str]) -> (i32, String, Option<PathBuf>) {
+    faultline_within(args, RUN_LIMIT)
+}
+
+/// [`faultline`], bounded by `limit`.
+fn faultline_within(args: &[&str], limit: Duration) -> (i32, String, Option<PathBuf>) {
     let store = tempfile::tempdir().unwrap().keep();
     let out_path = store.join("out.txt");
     let out = std::fs::File::create(&out_path).unwrap();
@@ -53,7 +66,7 @@ fn faultline(args: &[&str]) -> (i32, String, Option<PathBuf>) {
         .stderr(Stdio::from(out))
         .spawn()
         .expect("starting faultline");
-    let deadline = Instant::now() + RUN_LIMIT;
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
@@ -61,7 +74,7 @@ fn faultline(args: &[&str]) -> (i32, String, Option<PathBuf>) {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("faultline {args:?} did not end within {RUN_LIMIT:?}");
+            panic!("faultline {args:?} did not end within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -136,6 +149,7 @@ fn echo_passes_under_partitions_and_the_run_keeps_a_journal() {
 }
 
 #[test]
+#[ignore = "nightly: repeated seeds; the gate runs broadcast in the no-retry and memory-only tests"]
 fn broadcast_passes_under_partitions_at_seeds_1_to_3() {
     for seed in ["1", "2", "3"] {
         let (code, out, _) = test(
@@ -261,7 +275,130 @@ fn raft_lin_kv_passes_partitions_and_pauses() {
     assert!(out.contains("model register"), "{out}");
 }
 
+/// The journal's `send` entries: (src, dest, body).
+fn sends(dir: &Path) -> Vec<(String, String, serde_json::Value)> {
+    let text = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["ev"] == "send")
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("src"), s("dest"), e["body"].clone())
+        })
+        .collect()
+}
+
 #[test]
+fn raft_whose_followers_resend_client_requests_to_the_leader_passes_partitions() {
+    let (code, out, dir) = test(
+        "lin-kv",
+        &example("raft_proxy.py"),
+        &[
+            "--node-count",
+            "3",
+            "--time-limit",
+            "6",
+            "--rate",
+            "30",
+            "--nemesis",
+            "partition",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("model register"), "{out}");
+    // A proxied request: the client's message sent twice, to the follower
+    // and on to the leader, with the client's src both times.
+    let sends = sends(&dir.unwrap());
+    let from_clients: Vec<_> = sends
+        .iter()
+        .filter(|(src, _, b)| src.starts_with('c') && src != "c0" && b["msg_id"].is_u64())
+        .collect();
+    let proxied = from_clients.iter().any(|(src, dest, b)| {
+        from_clients
+            .iter()
+            .any(|(s2, d2, b2)| s2 == src && d2 != dest && b2 == b)
+    });
+    assert!(proxied, "no client request was re-sent to another node");
+}
+
+#[test]
+fn a_g_set_crdt_gossiping_its_whole_state_heals_after_partitions() {
+    let (code, out, dir) = test(
+        "g-set",
+        &format!("{} --gossip-ms 500", example("crdt_g_set.py")),
+        &short_run("3", "30", "partition", "1"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("final read holds all"), "{out}");
+    let journal = std::fs::read_to_string(dir.unwrap().join("messages.jsonl")).unwrap();
+    assert!(
+        journal.contains(r#""why":"partition""#),
+        "no gossip was cut by the partition"
+    );
+}
+
+#[test]
+fn a_pn_counter_crdt_gossiping_its_whole_state_heals_after_partitions() {
+    let (code, out, dir) = test(
+        "pn-counter",
+        &format!("{} --gossip-ms 500", example("crdt_counter.py")),
+        &short_run("3", "30", "partition", "1"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("a final read must lie in"), "{out}");
+    let journal = std::fs::read_to_string(dir.unwrap().join("messages.jsonl")).unwrap();
+    assert!(
+        journal.contains(r#""why":"partition""#),
+        "no gossip was cut by the partition"
+    );
+}
+
+/// `faultline maelstrom test -w WORKLOAD --bin BIN --nemesis partition
+/// --seed S` with every other option at its default, for seeds 1 to 3:
+/// each must pass.
+fn passes_with_default_options(workload: &str, node: &str) {
+    for seed in ["1", "2", "3"] {
+        let bin = example(node);
+        let args = [
+            "maelstrom",
+            "test",
+            "-w",
+            workload,
+            "--bin",
+            &bin,
+            "--nemesis",
+            "partition",
+            "--seed",
+            seed,
+        ];
+        let (code, out, _) = faultline_within(&args, DEFAULT_RUN_LIMIT);
+        assert_eq!(code, 0, "{workload} {node} seed {seed}: {out}");
+    }
+}
+
+#[test]
+#[ignore = "nightly: three 60-second runs with the default options"]
+fn tutorial_style_raft_passes_partitions_with_default_options_at_seeds_1_to_3() {
+    passes_with_default_options("lin-kv", "raft_proxy.py");
+}
+
+#[test]
+#[ignore = "nightly: three 70-second runs with the default options"]
+fn g_set_crdt_gossiping_every_5_s_passes_partitions_with_default_options_at_seeds_1_to_3() {
+    passes_with_default_options("g-set", "crdt_g_set.py");
+}
+
+#[test]
+#[ignore = "nightly: six 70-second runs with the default options"]
+fn counter_crdts_gossiping_every_5_s_pass_partitions_with_default_options_at_seeds_1_to_3() {
+    passes_with_default_options("g-counter", "crdt_counter.py");
+    passes_with_default_options("pn-counter", "crdt_counter.py");
+}
+
+#[test]
+#[ignore = "nightly: a detection run pair; lin-kv stays in the gate (raft_lin_kv_passes_partitions_and_pauses)"]
 fn volatile_raft_is_caught_when_every_node_is_killed_and_the_persistent_one_is_not() {
     let args = |bin: String| {
         test(
@@ -359,6 +496,11 @@ fn protocol_breaches_are_named_with_node_and_line() {
             "unknown-dest",
             "sent a message to \"n99\"",
             r#""dest": "n99""#,
+        ),
+        (
+            "unknown-src",
+            "with src \"n99\", which is no node or client",
+            r#""src": "n99""#,
         ),
         ("no-src", "missing \"src\"", r#"{"dest": "c"#),
         (

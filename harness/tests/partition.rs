@@ -11,7 +11,9 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
-use faultline::cluster::{layout, LocalCluster, NodeSpec, Platform, HTTP_PORT, PEER_PORT};
+use faultline::cluster::{
+    layout, LocalCluster, NodeCommand, NodeSpec, Platform, HTTP_PORT, PEER_PORT,
+};
 use faultline::nemesis::partition::Cut;
 
 const TIMEOUT: Duration = Duration::from_millis(700);
@@ -28,7 +30,14 @@ fn main() {
             std::thread::spawn(move || echo(listener));
         }
     }
-    let mut cluster = LocalCluster::new("/bin/true".into(), specs.clone(), &[], true);
+    let commands = specs
+        .iter()
+        .map(|_| NodeCommand {
+            program: "/bin/true".into(),
+            args: vec![],
+        })
+        .collect();
+    let mut cluster = LocalCluster::new(commands, specs.clone(), true);
     run(
         "a partition stops traffic between sides and healing restores it",
         || partition_and_heal(&mut cluster, &specs, tagged),

@@ -54,21 +54,25 @@ fn assert_valid(workload: &'static str) {
 }
 
 #[test]
+#[ignore = "nightly: every fault on register; the gate runs register under faults in the smoke suite (suite_cli) and under `all` through exec_system and hosts"]
 fn register_under_every_fault_is_valid() {
     assert_valid("register");
 }
 
 #[test]
+#[ignore = "nightly: every fault on set; the gate runs set under kill and partition in the smoke suite (suite_cli) and under `all` in hosts"]
 fn set_under_every_fault_is_valid() {
     assert_valid("set");
 }
 
 #[test]
+#[ignore = "nightly: every fault on list-append; the gate runs list-append under kill and partition in the smoke suite (suite_cli)"]
 fn list_append_under_every_fault_is_valid() {
     assert_valid("list-append");
 }
 
 #[test]
+#[ignore = "nightly: the gate catches the same bug at the same seed in report_cli and online_check"]
 fn a_node_serving_stale_reads_is_caught_under_partitions() {
     let mut args = short("register", "partition", "1", "12");
     args.push("--node-arg=--bug=stale-read");

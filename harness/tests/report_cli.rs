@@ -191,7 +191,7 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
         "--seed",
         "1",
         "--time-limit",
-        "12",
+        "8",
     ]);
     assert_eq!(code, 1, "the stale read went unnoticed:\n{out}");
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
@@ -211,8 +211,19 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
         "the text does not name the read that cannot be placed"
     );
     assert!(cx.contains("state "), "the state reached is not shown");
-    assert!(html.contains("faultline run --workload register --nemesis partition"));
-    assert!(html.contains("--seed 1") && html.contains("--node-arg=--bug=stale-read"));
+    // The reproduce line is the command as typed.
+    let test: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("test.json")).unwrap()).unwrap();
+    let line: Vec<&str> = test["command_line"]
+        .as_array()
+        .expect("test.json stores the command line")
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(line[..3], ["faultline", "run", "--node-bin"]);
+    let typed = "--node-arg=--bug=stale-read --nemesis partition --seed 1 --time-limit 8";
+    assert!(line.join(" ").ends_with(typed), "{line:?}");
+    assert!(html.contains("faultline run --node-bin ") && html.contains(typed));
 
     let xml = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
     let suites = junit::read(&xml);

@@ -76,6 +76,74 @@ fn usage_errors_exit_64_never_a_verdicts_code_and_help_lists_every_code() {
 }
 
 #[test]
+fn a_flag_of_another_system_is_a_usage_error_naming_the_systems_that_take_it() {
+    for (args, message) in [
+        (
+            &["run", "--etcd-bin", "/opt/etcd"][..],
+            "--etcd-bin is for --system etcd, not --system faultline-node",
+        ),
+        (
+            &["run", "--system", "etcd", "--node-bin", "/opt/node"],
+            "--node-bin is for --system faultline-node, not --system etcd",
+        ),
+        (
+            &["run", "--system", "nats", "--node-cmd", "kv {id}"],
+            "--node-cmd is for --system http or exec or maelstrom, not --system nats",
+        ),
+        (
+            &[
+                "run",
+                "--system",
+                "http",
+                "--node-cmd",
+                "kv",
+                "--nats-read",
+                "leader",
+            ],
+            "--nats-read is for --system nats, not --system http",
+        ),
+        (
+            &["bench", "--etcd-serializable-reads"],
+            "--etcd-serializable-reads is for --system etcd, not --system faultline-node",
+        ),
+        (
+            &[
+                "bench",
+                "--compare",
+                "faultline-node,etcd",
+                "--nats-read",
+                "leader",
+            ],
+            "--nats-read is for --system nats, not --system faultline-node or etcd",
+        ),
+    ] {
+        let store = tempfile::tempdir().unwrap();
+        let mut args = args.to_vec();
+        args.extend(["--store", store.path().to_str().unwrap()]);
+        let (code, _, err) = faultline(&args);
+        assert_eq!(code, Some(64), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let (code, out, _) = faultline(&["run", "--help"]);
+    assert_eq!(code, Some(0));
+    for flag in [
+        "--system <SYSTEM>",
+        "--node-bin",
+        "--node-arg",
+        "--etcd-bin",
+        "--etcd-serializable-reads",
+        "--node-cmd",
+        "--client-cmd",
+        "--nats-bin",
+        "--nats-sync-interval",
+        "--nats-read",
+    ] {
+        let lines = out.lines().filter(|l| l.trim_start().starts_with(flag));
+        assert_eq!(lines.count(), 1, "{flag} in:\n{out}");
+    }
+}
+
+#[test]
 fn a_missing_node_binary_is_a_harness_failure_naming_the_fix() {
     let store = tempfile::tempdir().unwrap();
     let (code, _, err) = faultline(&[
@@ -107,4 +175,26 @@ fn a_node_that_cannot_start_fails_the_run_with_its_log() {
     ]);
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("exited at start"), "{err}");
+}
+
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    let store = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        // A node command without placeholders is warned about.
+        .args(["run", "--system", "http", "--node-cmd", "/bin/false"])
+        .args([
+            "--time-limit",
+            "1",
+            "--store",
+            store.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("WARN") && err.contains("no placeholder"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
 }

@@ -111,6 +111,15 @@ fn the_smoke_suite_passes_with_junit_and_an_index() {
     assert_eq!(reports.len(), 3, "{index}");
     for r in reports {
         assert!(dir.join(r).is_file(), "{r} is linked but missing");
+        // Each run's reproduce line is the `faultline run` the suite started.
+        let test = dir.join(r).with_file_name("test.json");
+        let test: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(test).unwrap()).unwrap();
+        let line = test["command_line"].to_string();
+        assert!(
+            line.starts_with("[\"faultline\",\"run\",") && line.contains("\"--seed="),
+            "{line}"
+        );
     }
     assert!(!index.contains("http:") && !index.contains("https:"));
 }

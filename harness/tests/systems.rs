@@ -42,7 +42,7 @@ fn json(path: &Path) -> serde_json::Value {
 
 const SHORT: [&str; 6] = [
     "--time-limit",
-    "10",
+    "6",
     "--nemesis-interval",
     "2",
     "--recovery-time",
@@ -93,6 +93,7 @@ fn etcd_under_kills_pauses_and_partitions_is_linearizable() {
 }
 
 #[test]
+#[ignore = "nightly: a second etcd workload; etcd stays in the gate with register under kill, pause and partition"]
 fn etcd_appends_keep_every_acknowledged_element_under_partitions() {
     if !etcd_present() {
         return;
@@ -114,6 +115,7 @@ fn etcd_appends_keep_every_acknowledged_element_under_partitions() {
 }
 
 #[test]
+#[ignore = "nightly: a detection run; etcd stays in the gate with register under kill, pause and partition"]
 fn etcd_serializable_reads_are_caught_as_stale() {
     if !etcd_present() {
         return;
@@ -195,6 +197,7 @@ fn nats_registers_read_write_and_cas_on_a_healthy_cluster() {
 }
 
 #[test]
+#[ignore = "nightly: a third NATS workload over the key-value path the register test covers"]
 fn nats_list_appends_run_on_a_healthy_cluster() {
     let (code, out, dir) = nats_healthy("list-append");
     // Concurrent conditional updates of nats-server 2.9.10 can both succeed

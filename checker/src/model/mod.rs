@@ -19,7 +19,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::history::Operation;
-use crate::linear::SearchOp;
+use crate::search_op::SearchOp;
 
 pub use value::Val;
 

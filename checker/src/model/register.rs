@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use super::{Model, ModelError, Val};
 use crate::history::{Operation, Outcome};
-use crate::linear::SearchOp;
+use crate::search_op::SearchOp;
 
 /// The register model: one value per key, read, written and compare-and-set.
 #[derive(Debug, Clone, Copy, Default)]

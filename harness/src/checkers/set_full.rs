@@ -6,10 +6,10 @@
 use std::time::Instant;
 
 use faultline_checker::check::split_by_key;
+use faultline_checker::history::key_name;
 use faultline_checker::history::Operation;
 use faultline_checker::model::ModelError;
 use faultline_checker::set_full::{analyse, SetReport};
-use faultline_checker::verdict::key_name;
 use faultline_checker::Verdict;
 use serde::{Deserialize, Serialize};
 
@@ -211,7 +211,9 @@ mod tests {
         assert_eq!(r.name, "set checker");
         assert_eq!(r.verdict, Verdict::Invalid);
         assert_eq!(r.anomaly.as_ref().unwrap().time, Some(3000));
-        assert!(r.text.starts_with("invalid: 2 operations over 1 key, model set"));
+        assert!(r
+            .text
+            .starts_with("invalid: 2 operations over 1 key, model set"));
         assert!(r.text.contains("key set: 1 lost") && r.text.contains("lost: 1"));
         let detail: SetFull = r.detail().unwrap();
         assert_eq!(detail.set[0].lost, vec![json!(1)]);

@@ -12,6 +12,7 @@ use crate::run::RunArgs;
 
 use super::router::LatencyDist;
 use super::system::NetOptions;
+use super::workload::Workload;
 
 /// Arguments of `faultline maelstrom`.
 #[derive(Debug, Args)]
@@ -43,11 +44,12 @@ pub struct TestArgs {
     /// Arguments for the node program (after `--`).
     #[arg(last = true)]
     pub bin_args: Vec<String>,
-    /// Number of nodes (n0, n1, ...).
-    #[arg(long, default_value_t = 1)]
+    /// Number of nodes (n0, n1, ...); 5 as in Maelstrom, whose default is
+    /// Jepsen's five nodes.
+    #[arg(long, default_value_t = 5)]
     pub node_count: u16,
-    /// Seconds of workload.
-    #[arg(long, default_value_t = 10.0)]
+    /// Seconds of workload (Maelstrom's default: 60).
+    #[arg(long, default_value_t = 60.0)]
     pub time_limit: f64,
     /// Requests per second over all clients.
     #[arg(long, default_value_t = 5.0)]
@@ -88,11 +90,14 @@ pub struct TestArgs {
     /// Broadcast topology: grid, line, total, tree2, tree3, tree4.
     #[arg(long, default_value = "grid")]
     pub topology: String,
-    /// Milliseconds a client waits for a reply before the operation is info.
-    #[arg(long, default_value_t = 1000)]
-    pub request_timeout_ms: u64,
-    /// Seconds the nodes get after the faults heal, before the final reads.
-    #[arg(long, default_value_t = 3.0)]
+    /// Milliseconds a client waits for a reply before the operation is
+    /// info. Default: Maelstrom's, 5000; for lin-kv 10 × --latency, at
+    /// least 1000.
+    #[arg(long)]
+    pub request_timeout_ms: Option<u64>,
+    /// Seconds the nodes get after the faults heal, before the final reads
+    /// (Maelstrom waits 10).
+    #[arg(long, default_value_t = 10.0)]
     pub recovery_time: f64,
     /// Where runs are stored.
     #[arg(long, default_value = "store")]
@@ -124,9 +129,20 @@ impl TestArgs {
             .ok_or_else(|| format!("--concurrency {c:?}: a number or Kn (K clients per node)"))
     }
 
+    /// `--request-timeout-ms`, or Maelstrom's client timeout for the
+    /// workload: 5000 ms, and for lin-kv ten mean latencies, at least 1000.
+    fn request_timeout_ms(&self, workload: Workload) -> u64 {
+        self.request_timeout_ms
+            .unwrap_or(if workload == Workload::LinKv {
+                (10.0 * self.latency.max(0.0)).max(1000.0).round() as u64
+            } else {
+                5000
+            })
+    }
+
     /// The same run as `faultline run --system maelstrom` options.
     pub fn translate(&self) -> anyhow::Result<RunArgs> {
-        super::workload::Workload::parse(&self.workload).map_err(crate::run::BadOptions)?;
+        let workload = Workload::parse(&self.workload).map_err(crate::run::BadOptions)?;
         let clients = self
             .clients(self.node_count)
             .map_err(crate::run::BadOptions)?;
@@ -155,7 +171,10 @@ impl TestArgs {
         flag("concurrency", clients.to_string());
         flag("nemesis", nemesis);
         flag("nemesis-interval", self.nemesis_interval.to_string());
-        flag("request-timeout-ms", self.request_timeout_ms.to_string());
+        flag(
+            "request-timeout-ms",
+            self.request_timeout_ms(workload).to_string(),
+        );
         flag("recovery-time", self.recovery_time.to_string());
         flag("store", self.store.display().to_string());
         flag("net", "host".into());

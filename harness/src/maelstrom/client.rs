@@ -144,6 +144,12 @@ pub fn request(workload: Workload, op: &Op) -> Option<Value> {
     })
 }
 
+/// Whether `workload`'s protocol has a request for operation `f`.
+pub fn speaks(workload: Workload, f: Func) -> bool {
+    let probe = Op::new(f, "0", json!([0, 0]));
+    request(workload, &probe).is_some()
+}
+
 /// The completion of `op` in `workload` from the node's `reply`: an error
 /// is `fail` when Maelstrom calls its code definite, `info` otherwise
 /// (lin-kv: a read of a key that does not exist read nothing, a cas that

@@ -145,7 +145,10 @@ fn messages(entries: &[journal::Entry]) -> Sends {
                     .unwrap_or("?")
                     .to_string();
                 order.push(e.id);
-                sends.insert(e.id, (src.clone(), dest.clone(), e.t, kind, cut(body.to_string())));
+                sends.insert(
+                    e.id,
+                    (src.clone(), dest.clone(), e.t, kind, cut(body.to_string())),
+                );
             }
             "deliver" => {
                 ends.insert(e.id, (e.t, 0));

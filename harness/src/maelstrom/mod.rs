@@ -37,6 +37,8 @@ pub mod services;
 pub mod system;
 pub mod workload;
 
+pub mod lamport;
+
 registry! {
     /// Maelstrom's report sections.
     pub const SECTIONS: &[&dyn Section] = {

@@ -16,11 +16,16 @@
 //! - partitions as a grudge (directed pairs that cannot talk), applied at
 //!   delivery: a message in flight when a partition starts is dropped.
 //!
-//! A grudge applies to the process that emitted the message (whose stdout
-//! it came from), not to the envelope's `src`: a node cannot slip through a
-//! partition by writing another id into `src`, and the router refuses an
-//! envelope whose `src` is not its emitter's id anyway, so the two agree on
-//! every message that is delivered.
+//! A node may write any known node's or client's id into `src`, as
+//! Maelstrom's network allows: Maelstrom's tutorial Raft has a follower
+//! re-send a client's request to the leader with only `dest` changed, so
+//! the leader answers the client directly. A `src` that names no node and
+//! no client (open, retired or the setup client `c0`) is a protocol breach.
+//! Faults follow the process that emitted a message (whose stdout it came
+//! from), not its `src`: a grudge, packet loss and node-hop latency apply
+//! to the follower's re-sent request as to any message between those two
+//! nodes. Maelstrom partitions by `src`, so there the re-sent request,
+//! which carries a client's id, crosses every partition; here it does not.
 //!
 //! The router also runs each node's setup: `init` (and, for broadcast,
 //! `topology`) from client `c0`, at start and after every restart, each
@@ -41,6 +46,10 @@ use serde_json::{json, Value};
 use super::journal::Journal;
 use super::protocol::{parse_line, Envelope, LineError};
 use super::services::Services;
+
+mod breach;
+
+pub use breach::{BadNode, Breach};
 
 /// The client id the harness sets nodes up from (`init`, `topology`).
 pub const SETUP_CLIENT: &str = "c0";
@@ -84,81 +93,6 @@ impl Latency {
             }
         };
         Duration::from_secs_f64(ms / 1000.0)
-    }
-}
-
-/// What a broken node did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Breach {
-    /// It did not answer `init` (or `topology`) in time.
-    NoSetupReply(String),
-    /// It answered `init` or `topology` with something else.
-    BadSetupReply(String),
-    /// A stdout line that is not a message.
-    BadLine(String),
-    /// An envelope whose `src` is not its own id.
-    WrongSrc(String),
-    /// A message to an id nobody has.
-    UnknownDest(String),
-    /// A message to a client without `in_reply_to`.
-    ReplyWithoutInReplyTo,
-    /// The process exited on its own.
-    Exited(String),
-}
-
-/// A node that broke the protocol, with the line that shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BadNode {
-    /// The node (`n1`).
-    pub node: String,
-    /// What it did.
-    pub breach: Breach,
-    /// The offending line (stdout line, or its last stderr line for an exit).
-    pub line: String,
-}
-
-impl std::fmt::Display for BadNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = &self.node;
-        match &self.breach {
-            Breach::NoSetupReply(what) => write!(
-                f,
-                "node {n} did not answer {what} within {}s; the message it got: {}",
-                SETUP_TIMEOUT.as_secs(),
-                self.line
-            ),
-            Breach::BadSetupReply(what) => {
-                write!(f, "node {n} answered {what} wrongly: {}", self.line)
-            }
-            Breach::BadLine(why) => {
-                write!(
-                    f,
-                    "node {n} printed a line on stdout that is {why}: {}",
-                    self.line
-                )
-            }
-            Breach::WrongSrc(src) => write!(
-                f,
-                "node {n} sent a message with src {src:?}, not its own id: {}",
-                self.line
-            ),
-            Breach::UnknownDest(dest) => write!(
-                f,
-                "node {n} sent a message to {dest:?}, which is no node, client or service: {}",
-                self.line
-            ),
-            Breach::ReplyWithoutInReplyTo => write!(
-                f,
-                "node {n} sent a client a message without in_reply_to: {}",
-                self.line
-            ),
-            Breach::Exited(status) => write!(
-                f,
-                "node {n} exited on its own ({status}); its last stderr line: {}",
-                self.line
-            ),
-        }
     }
 }
 
@@ -349,6 +283,7 @@ struct Delayed {
     at: Instant,
     seq: u64,
     id: u64,
+    /// The node whose stdout it came from (None: a client or a service).
     from: Option<usize>,
     msg: Envelope,
 }
@@ -554,13 +489,12 @@ impl State {
             }
             Err(e) => return self.breach(node, Breach::BadLine(e.to_string()), line),
         };
-        if msg.src != self.ids[node] {
+        if !self.index.contains_key(&msg.src) && !self.is_a_client(&msg.src) {
             let src = msg.src.clone();
             return self.breach(node, Breach::WrongSrc(src), line);
         }
         let dest = msg.dest.as_str();
-        let to_client =
-            dest == SETUP_CLIENT || self.clients.contains_key(dest) || self.retired.contains(dest);
+        let to_client = self.is_a_client(dest);
         let known = to_client || self.index.contains_key(dest) || Services::is_service(dest);
         if !known {
             let dest = dest.to_string();
@@ -576,6 +510,12 @@ impl State {
             return;
         }
         self.route(id, Some(node), msg);
+    }
+
+    /// Whether `id` names a client of this run: the setup client, an open
+    /// one or a retired one.
+    fn is_a_client(&self, id: &str) -> bool {
+        id == SETUP_CLIENT || self.clients.contains_key(id) || self.retired.contains(id)
     }
 
     /// Sends message `id` on its way: after its latency on node hops, at
@@ -611,6 +551,8 @@ impl State {
         }
     }
 
+    /// Delivers message `id` now, unless a fault stops it: partitions and
+    /// loss go by `from`, the node that emitted it, whatever its `src` says.
     fn deliver(&mut self, id: u64, from: Option<usize>, msg: Envelope) {
         if let Some(&to) = self.index.get(&msg.dest) {
             if let Some(f) = from {
@@ -660,160 +602,4 @@ pub fn is_client(id: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::maelstrom::journal;
-    use std::path::PathBuf;
-
-    struct Harness {
-        router: Router,
-        stdins: Vec<mpsc::Receiver<String>>,
-        journal: PathBuf,
-        _dir: tempfile::TempDir,
-    }
-
-    fn start(n: usize, latency_ms: f64) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = dir.path().join("messages.jsonl");
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let router = Router::start(
-            RouterConfig {
-                ids,
-                latency: Latency {
-                    mean_ms: latency_ms,
-                    dist: LatencyDist::Constant,
-                },
-                topology: None,
-                seed: 1,
-            },
-            Journal::create(&journal).unwrap(),
-        )
-        .unwrap();
-        let mut stdins = Vec::new();
-        for node in 0..n {
-            let (tx, rx) = mpsc::channel();
-            router
-                .sender()
-                .send(Input::Attach {
-                    node,
-                    generation: 1,
-                    stdin: tx,
-                })
-                .unwrap();
-            stdins.push(rx);
-        }
-        Harness {
-            router,
-            stdins,
-            journal,
-            _dir: dir,
-        }
-    }
-
-    fn line(h: &Harness, node: usize, text: &str) {
-        h.router
-            .sender()
-            .send(Input::NodeLine {
-                node,
-                generation: 1,
-                line: text.to_string(),
-            })
-            .unwrap();
-    }
-
-    /// The lines node `i` got, waiting up to `wait` for the last ones.
-    fn received(h: &Harness, i: usize, wait: Duration) -> Vec<String> {
-        let mut got = Vec::new();
-        let deadline = Instant::now() + wait;
-        while let Ok(l) =
-            h.stdins[i].recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            got.push(l);
-        }
-        got
-    }
-
-    #[test]
-    fn a_message_in_flight_when_a_partition_starts_is_dropped_at_delivery() {
-        let mut h = start(2, 200.0);
-        line(
-            &h,
-            0,
-            r#"{"src":"n0","dest":"n1","body":{"type":"gossip","msg_id":1}}"#,
-        );
-        h.router
-            .sender()
-            .send(Input::SetGrudge(HashSet::from([(0, 1)])))
-            .unwrap();
-        let got = received(&h, 1, Duration::from_millis(500));
-        assert!(got.iter().all(|l| !l.contains("gossip")), "{got:?}");
-        h.router.stop().unwrap();
-        let entries = journal::read(&h.journal).unwrap();
-        assert!(entries
-            .iter()
-            .any(|e| e.ev == "drop" && e.why.as_deref() == Some("partition")));
-        assert!(h.router.bad_nodes().is_empty());
-    }
-
-    #[test]
-    fn a_one_way_grudge_lets_the_other_direction_through() {
-        let h = start(2, 0.0);
-        h.router
-            .sender()
-            .send(Input::SetGrudge(HashSet::from([(0, 1)])))
-            .unwrap();
-        line(
-            &h,
-            1,
-            r#"{"src":"n1","dest":"n0","body":{"type":"gossip","msg_id":1}}"#,
-        );
-        let got = received(&h, 0, Duration::from_millis(300));
-        assert!(got.iter().any(|l| l.contains("gossip")), "{got:?}");
-    }
-
-    #[test]
-    fn a_forged_src_and_an_unknown_dest_are_named() {
-        let h = start(2, 0.0);
-        line(
-            &h,
-            0,
-            r#"{"src":"n1","dest":"n0","body":{"type":"gossip"}}"#,
-        );
-        line(
-            &h,
-            1,
-            r#"{"src":"n1","dest":"lin-kvv","body":{"type":"read"}}"#,
-        );
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while h.router.bad_nodes().len() < 2 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let bad = h.router.bad_nodes();
-        assert_eq!(bad.len(), 2, "{bad:?}");
-        assert_eq!(bad[0].node, "n0");
-        assert_eq!(bad[0].breach, Breach::WrongSrc("n1".into()));
-        assert_eq!(bad[1].breach, Breach::UnknownDest("lin-kvv".into()));
-        assert!(bad[1].to_string().contains(r#""dest":"lin-kvv""#));
-    }
-
-    #[test]
-    fn nodes_get_init_with_every_id_and_services_answer() {
-        let h = start(2, 0.0);
-        let init = received(&h, 1, Duration::from_millis(100));
-        assert!(
-            init[0].contains(r#""node_id":"n1""#) && init[0].contains(r#""node_ids":["n0","n1"]"#),
-            "{init:?}"
-        );
-        line(
-            &h,
-            1,
-            r#"{"src":"n1","dest":"lin-tso","body":{"type":"ts","msg_id":7}}"#,
-        );
-        let got = received(&h, 1, Duration::from_millis(300));
-        assert!(
-            got.iter()
-                .any(|l| l.contains("ts_ok") && l.contains(r#""in_reply_to":7"#)),
-            "{got:?}"
-        );
-    }
-}
+mod tests;

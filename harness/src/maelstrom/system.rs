@@ -13,12 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use faultline_workloads::Func;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{node_ip, NodeSpec, HTTP_PORT, PEER_PORT};
 use crate::system::{
-    on_path, BoxFuture, ClientSpec, NodeCommand, NodeStatus, System, SystemClient, SystemError,
-    SystemOptions, ROLE_UNKNOWN,
+    on_path, BoxFuture, ClientSpec, NodeCommand, NodeStatus, Status, System, SystemClient,
+    SystemError, SystemOptions, ROLE_UNKNOWN,
 };
 
 use super::client::Client;
@@ -97,7 +98,8 @@ impl std::fmt::Debug for MaelstromSystem {
 /// Builds the system from `--node-cmd` (the registry's entry): not wired
 /// to a router yet, which [`start`] does for a run.
 pub fn build(opts: &SystemOptions) -> Result<Arc<dyn System>, SystemError> {
-    let command = node_command(opts.node_cmd.as_deref())?;
+    let flags: crate::system::http::HttpArgs = opts.parse()?;
+    let command = node_command(flags.node_cmd.as_deref())?;
     Ok(Arc::new(MaelstromSystem {
         command,
         wiring: None,
@@ -117,25 +119,15 @@ impl System for MaelstromSystem {
         self.command.clone()
     }
 
-    /// Up (role unknown) once every node answered its setup; nothing
-    /// before.
-    fn status<'a>(
-        &'a self,
-        _http: &'a reqwest::Client,
-        node: &'a NodeSpec,
-        _timeout: Duration,
-    ) -> BoxFuture<'a, Option<NodeStatus>> {
-        let ready = self
-            .wiring
+    fn status(&self) -> Option<&dyn Status> {
+        Some(self)
+    }
+
+    /// The operations the wired workload's protocol has requests for.
+    fn supports(&self, f: Func) -> bool {
+        self.wiring
             .as_ref()
-            .is_some_and(|w| lock_router(&w.router).all_ready());
-        Box::pin(async move {
-            ready.then(|| NodeStatus {
-                id: node.name.clone(),
-                role: ROLE_UNKNOWN.into(),
-                ..NodeStatus::default()
-            })
-        })
+            .is_none_or(|w| super::client::speaks(w.workload, f))
     }
 
     fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
@@ -151,6 +143,28 @@ impl System for MaelstromSystem {
             timeout: spec.timeout,
             numbers: wiring.numbers,
             conn: None,
+        })
+    }
+}
+
+/// A node is up (its role unknown: Maelstrom nodes cannot say who leads)
+/// once every node answered its setup; before, none answers.
+impl Status for MaelstromSystem {
+    fn status<'a>(
+        &'a self,
+        node: &'a NodeSpec,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Option<NodeStatus>> {
+        let ready = self
+            .wiring
+            .as_ref()
+            .is_some_and(|w| lock_router(&w.router).all_ready());
+        Box::pin(async move {
+            ready.then(|| NodeStatus {
+                id: node.name.clone(),
+                role: ROLE_UNKNOWN.into(),
+                ..NodeStatus::default()
+            })
         })
     }
 }

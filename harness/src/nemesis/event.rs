@@ -1,40 +1,28 @@
-//! What the nemesis writes into the history: one typed event per fault
-//! start, stop and scenario step, stored as a `"nemesis"` event whose `f`
-//! is the variant's name and whose `value` its content (the JSON histories
-//! have always held, so old histories read back the same way).
+//! What the nemesis writes into the history, and how the report reads it
+//! back. Every nemesis event is stored as a `"nemesis"` event whose `f` is
+//! a typed event's name and whose `value` its content: each event type is
+//! an enum with serde's adjacent tagging (`tag = "f", content = "value"`),
+//! the JSON histories have always held.
+//!
+//! [`FaultEvent`] holds the events no single fault kind owns: nodes coming
+//! back (restart, resume), crashes, failpoints and scenario waits. A fault
+//! kind's own events (kill, start-partition, power-loss, ...) live in its
+//! file under `faults/`, and so does their [`Reading`].
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::disk::Damage;
-
-/// One nemesis event of the history.
+/// The events of the history that belong to no single fault kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "f", content = "value", rename_all = "kebab-case")]
 pub enum FaultEvent {
-    /// These nodes were SIGKILLed.
-    Kill(Vec<String>),
-    /// These nodes were SIGSTOPped.
-    Pause(Vec<String>),
     /// These nodes (killed or crashed) were started again.
     Restart(Vec<String>),
     /// These nodes (paused) were sent SIGCONT.
     Resume(Vec<String>),
     /// This node exited at an armed failpoint (an injected crash).
     Crash(Vec<String>),
-    /// A partition started: who sees whom.
-    StartPartition(PartitionSides),
-    /// A partition ended (the network is whole again, or a new one follows).
-    StopPartition(PartitionSides),
-    /// Packets between nodes started being dropped.
-    StartDrop {
-        /// Percent of node-to-node packets dropped.
-        percent: u8,
-        /// The nodes whose traffic is affected.
-        between: Vec<String>,
-    },
-    /// Packets are no longer dropped.
-    StopDrop,
     /// A failpoint was armed on these nodes.
     Arm {
         /// The failpoint's name (`crash-after-vote`, ...).
@@ -60,11 +48,6 @@ pub enum FaultEvent {
     },
     /// A scenario's bounded wait ended.
     Wait(WaitOutcome),
-    /// These nodes lost power: killed, and their files returned to what
-    /// was fsynced.
-    PowerLoss(PowerLossEvent),
-    /// A data file of a node was damaged while it was down.
-    Corrupt(Damage),
     /// A node whose files were damaged exited on its own: its answer to the
     /// damage (refusing to start, most often), not a crash.
     CorruptExit {
@@ -76,63 +59,6 @@ pub enum FaultEvent {
         #[serde(default)]
         log: Vec<String>,
     },
-}
-
-/// What a power loss did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PowerLossEvent {
-    /// The nodes that lost power.
-    pub nodes: Vec<String>,
-    /// Whether each file's last un-synced write was torn (a prefix kept).
-    #[serde(default)]
-    pub tear: bool,
-    /// Probability that an un-synced write survived.
-    #[serde(default)]
-    pub survival: f64,
-    /// The unit torn writes were cut at (bytes; 512: whole sectors).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sector: Option<u64>,
-    /// Every file that lost data, node by node.
-    #[serde(default)]
-    pub files: Vec<LostFile>,
-    /// Namespace changes (create, rename, unlink) undone, `node: change`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub namespace: Vec<String>,
-}
-
-/// One file's loss at a power loss.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LostFile {
-    /// The node.
-    pub node: String,
-    /// The file, relative to the node's data directory.
-    pub file: String,
-    /// Its size just before.
-    pub size_before: u64,
-    /// The size its last sync made durable.
-    pub durable_size: u64,
-    /// Its size after.
-    pub size_after: u64,
-    /// Byte ranges `[start, end)` given back their durable contents.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub restored: Vec<[u64; 2]>,
-    /// Un-synced byte ranges that survived (torn prefix or survival draw).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub kept: Vec<[u64; 2]>,
-}
-
-impl PowerLossEvent {
-    /// Bytes of un-synced data lost, over every file.
-    pub fn lost_bytes(&self) -> u64 {
-        self.files
-            .iter()
-            .map(|f| {
-                let cut = f.size_before.saturating_sub(f.size_after);
-                let restored: u64 = f.restored.iter().map(|[a, b]| b - a).sum();
-                cut + restored
-            })
-            .sum()
-    }
 }
 
 /// Who sees whom during a partition.
@@ -164,44 +90,107 @@ pub struct WaitOutcome {
     pub seconds: f64,
 }
 
+pub use crate::recorder::to_parts;
+
+/// The typed event a history's nemesis `f` and `value` hold; None for
+/// names the type does not know or values that do not fit.
+pub fn from_parts<E: DeserializeOwned>(f: &str, value: &Value) -> Option<E> {
+    let mut doc = serde_json::json!({ "f": f });
+    if !value.is_null() {
+        doc["value"] = value.clone();
+    }
+    serde_json::from_value(doc).ok()
+}
+
+/// How the report reads one nemesis event into its fault bands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// The event starts a fault: a band until a later event closes it.
+    Opens(Opening),
+    /// The event ends faults: the open bands whose `until` names it that
+    /// share a node with `nodes`, or, with no nodes, the oldest such band.
+    Closes {
+        /// The nodes that came back (none: the fault is not per node).
+        nodes: Vec<String>,
+    },
+    /// The event is a moment (a scenario step's outcome, a refusal),
+    /// labelled.
+    Instant(String),
+}
+
+/// A fault band opened by an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// The band's kind (`kill`, `partition`, ...): the report colours by it.
+    pub kind: &'static str,
+    /// What a person reads: `kill n3`, `drop 20%`.
+    pub label: String,
+    /// The nodes it hit (none: not per node).
+    pub nodes: Vec<String>,
+    /// The `f` of the events that end it (`restart`, `stop-partition`).
+    pub until: &'static [&'static str],
+}
+
+impl Reading {
+    /// A band of `kind` over `nodes`, labelled `label`, ended by an event
+    /// whose `f` is in `until`.
+    pub fn opens(
+        kind: &'static str,
+        label: String,
+        nodes: Vec<String>,
+        until: &'static [&'static str],
+    ) -> Reading {
+        Reading::Opens(Opening {
+            kind,
+            label,
+            nodes,
+            until,
+        })
+    }
+}
+
 impl FaultEvent {
     /// The event as a history event's `f` and `value`.
     pub fn to_parts(&self) -> (String, Value) {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        let f = v
-            .get("f")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let value = v.get_mut("value").map(Value::take).unwrap_or(Value::Null);
-        (f, value)
+        to_parts(self)
     }
 
     /// The event a history's nemesis `f` and `value` hold; None for names
-    /// this version does not know (other tools' nemeses) or values that do
-    /// not fit.
+    /// this type does not know (a fault kind's own events, other tools'
+    /// nemeses) or values that do not fit.
     pub fn from_parts(f: &str, value: &Value) -> Option<FaultEvent> {
-        let mut doc = serde_json::json!({ "f": f });
-        if !value.is_null() {
-            doc["value"] = value.clone();
-        }
-        serde_json::from_value(doc).ok()
+        from_parts(f, value)
     }
 
-    /// The nodes the event names directly (kill, pause, restart, resume,
-    /// crash, disarm, power loss, corruption).
-    pub fn nodes(&self) -> &[String] {
+    /// How the report reads the event (recorded under the name `f`).
+    pub fn reading(&self, f: &str) -> Reading {
+        let named = |nodes: &[String]| format!("{f} {}", nodes.join(" "));
         match self {
-            FaultEvent::Kill(n)
-            | FaultEvent::Pause(n)
-            | FaultEvent::Restart(n)
-            | FaultEvent::Resume(n)
-            | FaultEvent::Crash(n)
-            | FaultEvent::Disarm(n) => n,
-            FaultEvent::PowerLoss(p) => &p.nodes,
-            FaultEvent::Corrupt(d) => std::slice::from_ref(&d.node),
-            FaultEvent::CorruptExit { node, .. } => std::slice::from_ref(node),
-            _ => &[],
+            FaultEvent::Restart(nodes) | FaultEvent::Resume(nodes) => Reading::Closes {
+                nodes: nodes.clone(),
+            },
+            FaultEvent::Crash(nodes) => {
+                Reading::opens("crash", named(nodes), nodes.clone(), &["restart"])
+            }
+            FaultEvent::Disarm(nodes) => Reading::Instant(named(nodes)),
+            FaultEvent::Arm { failpoint, nodes } => {
+                Reading::Instant(format!("arm {failpoint} on {}", nodes.join(" ")))
+            }
+            FaultEvent::FailpointRefused {
+                node, failpoint, ..
+            } => Reading::Instant(format!("{node} refused failpoint {failpoint}")),
+            FaultEvent::Wait(w) => {
+                let until = w
+                    .until
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| w.until.to_string());
+                let outcome = if w.met { "met after" } else { "gave up after" };
+                Reading::Instant(format!("wait {until}: {outcome} {:.2} s", w.seconds))
+            }
+            FaultEvent::CorruptExit { node, status, .. } => {
+                Reading::Instant(format!("{node} (damaged) exited: {status}"))
+            }
         }
     }
 }
@@ -214,18 +203,8 @@ mod tests {
     #[test]
     fn events_keep_the_json_histories_hold() {
         let cases = [
-            ("kill", json!(["n1", "n2"])),
             ("restart", json!(["n3"])),
             ("crash", json!(["n2"])),
-            (
-                "start-partition",
-                json!({"shape": "halves", "groups": [["n1"], ["n2", "n3"]]}),
-            ),
-            (
-                "start-drop",
-                json!({"percent": 20, "between": ["n1", "n2"]}),
-            ),
-            ("stop-drop", Value::Null),
             (
                 "arm",
                 json!({"failpoint": "crash-after-vote", "nodes": ["n1"]}),
@@ -237,16 +216,6 @@ mod tests {
             (
                 "wait",
                 json!({"step": 2, "until": "leader", "met": true, "detail": {"leader": "n1", "term": 3}, "seconds": 0.25}),
-            ),
-            (
-                "power-loss",
-                json!({"nodes": ["n1", "n2"], "tear": true, "survival": 0.0, "sector": 512, "files": [
-                    {"node": "n1", "file": "wal/1.log", "size_before": 300, "durable_size": 100,
-                     "size_after": 120, "restored": [[50, 60]], "kept": [[100, 120]]}]}),
-            ),
-            (
-                "corrupt",
-                json!({"node": "n2", "file": "wal/1.log", "candidates": 2, "flips": [{"offset": 17, "bit": 3}]}),
             ),
             (
                 "corrupt-exit",

@@ -1,26 +1,30 @@
 //! The one fault executor: the random schedule and scenarios both hand it
-//! fault operations. It resolves targets against the cluster at that
-//! moment, applies faults through the [`Platform`], records every start and
-//! stop as a typed [`FaultEvent`], keeps track of what is active, and heals.
+//! faults. It dispatches each to its kind (`faults/`), which resolves its
+//! targets through the executor, applies it through the [`Platform`] and
+//! records it; the executor tracks what is active, stops it, heals, and
+//! plays the scenario steps that are not faults (restart, resume, arm,
+//! disarm).
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use faultline_diskfs::PowerLossOptions;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
 
-use crate::cluster::{ClusterError, NodeSpec, NodeState};
-use crate::recorder::Recorder;
+use faultline_checker::history::{EventType, Process};
+
+use crate::cluster::{ClusterError, NodeSpec, NodeState, Platform};
+use crate::recorder::{Draft, Recorder};
 use crate::system::NodeStatus;
 
-use super::event::{FaultEvent, LostFile, PowerLossEvent};
-use super::fault::{FailpointName, Fault};
-use super::partition::Cut;
+use super::event::{self, FaultEvent};
+use super::failpoint::FailpointName;
 use super::target::{leader_of, Resolver, Target};
-use super::{kill, lock, pause, SharedPlatform};
+use super::{lock, SharedPlatform};
 
 /// The ChaCha stream of the executor's own choices (targets drawn among
 /// several, partition orders drawn when a step fires); the schedule and
@@ -50,43 +54,77 @@ pub trait Probe: Send + Sync {
     }
 }
 
+/// What starting a fault gives: what stopping it must undo, or None when
+/// it had nothing to hit.
+pub type Started = Result<Option<Box<dyn Active>>, ClusterError>;
+
+/// A fault in force: what stopping it must undo.
+pub trait Active: Send + Sync {
+    /// Its label on the progress line (`kill n2`, `partition halves`).
+    fn label(&self, nodes: &[NodeSpec]) -> String;
+    /// What it holds alone: a new fault holding the same slot replaces it
+    /// (one partition, one packet loss at a time). None: nothing.
+    fn slot(&self) -> Option<&'static str> {
+        None
+    }
+    /// Undoes the fault and records that it ended.
+    fn undo(self: Box<Self>, ex: &mut Executor) -> Result<(), ClusterError>;
+    /// Ends the fault because a new one takes its slot (and will replace
+    /// what it set up): by default, undoes it.
+    fn replaced(self: Box<Self>, ex: &mut Executor) -> Result<(), ClusterError> {
+        self.undo(ex)
+    }
+    /// A scenario step brought `nodes` back (`how`); whether anything of
+    /// the fault is left.
+    fn nodes_back(&mut self, nodes: &[usize], how: Back) -> bool {
+        let _ = (nodes, how);
+        true
+    }
+}
+
+/// How nodes came back by a scenario step rather than by a fault's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Back {
+    /// Started again after a kill or a crash.
+    Restarted,
+    /// Sent SIGCONT after a pause.
+    Resumed,
+}
+
+/// What the executor can start: a [`Fault`](super::Fault), whose kind
+/// does the work (the registry implements it).
+pub trait Start: Sync {
+    /// Starts the fault on `ex`.
+    fn start<'a>(&'a self, ex: &'a mut Executor) -> impl Future<Output = Started> + Send + 'a;
+}
+
 /// Identifies a started fault, to stop it later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultId(u64);
 
-/// A fault as it was applied: what stopping it must undo.
-#[derive(Debug, Clone)]
-enum Applied {
-    /// Nodes down until the fault stops: `why` is kill, power-loss or corrupt.
-    Down(&'static str, Vec<usize>),
-    Pause(Vec<usize>),
-    Partition(Cut),
-    Drop(u8),
-    Armed(FailpointName),
-}
-
-impl Applied {
-    fn label(&self, nodes: &[NodeSpec]) -> String {
-        let joined = |v: &[usize]| {
-            v.iter()
-                .map(|&i| nodes[i].name.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        match self {
-            Applied::Down(why, v) => format!("{why} {}", joined(v)),
-            Applied::Pause(v) => format!("pause {}", joined(v)),
-            Applied::Partition(cut) => format!("partition {}", cut.shape),
-            Applied::Drop(p) => format!("drop {p}%"),
-            Applied::Armed(fp) => format!("armed {}", fp.name()),
-        }
-    }
-}
-
-/// A fault in force (its progress-line label derives from `applied`).
-struct Active {
+/// A fault in force and its id.
+struct Tracked {
     id: FaultId,
-    applied: Applied,
+    fault: Box<dyn Active>,
+}
+
+/// The slot of the armed failpoints (one entry, for the progress line).
+const FAILPOINTS: &str = "failpoints";
+
+/// Failpoints armed by a scenario: shown while they stay armed; nothing
+/// to undo (they stay armed through a heal, until `disarm`).
+struct Armed(FailpointName);
+
+impl Active for Armed {
+    fn label(&self, _: &[NodeSpec]) -> String {
+        format!("armed {}", self.0.name())
+    }
+    fn slot(&self) -> Option<&'static str> {
+        Some(FAILPOINTS)
+    }
+    fn undo(self: Box<Self>, _: &mut Executor) -> Result<(), ClusterError> {
+        Ok(())
+    }
 }
 
 /// Applies, tracks and heals faults on one cluster.
@@ -98,10 +136,10 @@ pub struct Executor {
     rng: ChaCha8Rng,
     previous: Option<usize>,
     next: usize,
-    active: Vec<Active>,
+    active: Vec<Tracked>,
     ids: u64,
     labels: Arc<Mutex<Vec<String>>>,
-    damaged: Vec<usize>,
+    memory: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
 }
 
 impl Executor {
@@ -127,7 +165,7 @@ impl Executor {
             active: Vec::new(),
             ids: 0,
             labels: Arc::default(),
-            damaged: Vec::new(),
+            memory: HashMap::new(),
         }
     }
 
@@ -154,189 +192,10 @@ impl Executor {
 
     /// Starts `fault`; None when it had nothing to hit (no such node, the
     /// targets were already down, an isolation of nobody or everybody).
-    /// A partition or packet loss replaces the one in force.
-    pub async fn start(&mut self, fault: &Fault) -> Result<Option<FaultId>, ClusterError> {
-        let n = self.nodes.len();
-        let applied = match fault {
-            Fault::Kill { target } | Fault::Pause { target } => {
-                let killing = matches!(fault, Fault::Kill { .. });
-                let targets = self.resolve(target).await;
-                let start = if killing { kill::start } else { pause::start };
-                let hit = start(&mut *lock(&self.platform), &targets)?;
-                if hit.is_empty() {
-                    return Ok(None);
-                }
-                self.previous = hit.first().copied();
-                let names = self.names(&hit);
-                let (event, applied) = if killing {
-                    (FaultEvent::Kill(names), Applied::Down("kill", hit))
-                } else {
-                    (FaultEvent::Pause(names), Applied::Pause(hit))
-                };
-                self.recorder.fault(&event);
-                applied
-            }
-            Fault::Isolate { target } => {
-                let side = self.resolve(target).await;
-                if side.is_empty() || side.len() >= n {
-                    return Ok(None);
-                }
-                let shape = match target {
-                    Target::Nodes(v) if v.len() == 1 => "isolate-one",
-                    Target::LeaderOr(_) => "isolate-leader",
-                    _ => "isolate",
-                };
-                self.previous = side.first().copied();
-                self.partition(Cut::isolate(shape, n, &side))?
-            }
-            Fault::Partition { shape, order } => {
-                let order = match order {
-                    Some(o) if o.len() == n => o.clone(),
-                    _ => {
-                        let mut o: Vec<usize> = (0..n).collect();
-                        o.shuffle(&mut self.rng);
-                        o
-                    }
-                };
-                self.partition(Cut::of_shape(*shape, &order))?
-            }
-            Fault::Star { center, except } => {
-                let Some(&c) = self.resolve(center).await.first() else {
-                    return Ok(None);
-                };
-                let out = match except {
-                    Some(t) => self.resolve(t).await,
-                    None => Vec::new(),
-                };
-                self.previous = Some(c);
-                self.partition(Cut::star(n, c, &out))?
-            }
-            Fault::Drop { percent } => {
-                for old in self.take(|a| matches!(a, Applied::Drop(_))) {
-                    self.undo(old)?;
-                }
-                lock(&self.platform).set_packet_loss(Some(*percent))?;
-                let between = self.names(&(0..n).collect::<Vec<_>>());
-                self.recorder.fault(&FaultEvent::StartDrop {
-                    percent: *percent,
-                    between,
-                });
-                Applied::Drop(*percent)
-            }
-            Fault::PowerLoss {
-                target,
-                tear,
-                survival,
-                sector,
-            } => {
-                let targets = self.resolve(target).await;
-                if targets.is_empty() {
-                    return Ok(None);
-                }
-                self.previous = targets.first().copied();
-                let event = self.power_loss(&targets, *tear, *survival, *sector)?;
-                self.recorder.fault(&FaultEvent::PowerLoss(event));
-                Applied::Down("power-loss", targets)
-            }
-            Fault::Corrupt {
-                target,
-                how,
-                bits,
-                files,
-                majority,
-            } => {
-                let named = self.resolve(target).await;
-                let targets = if *majority {
-                    named.clone()
-                } else {
-                    within_minority(&named, &self.damaged, n)
-                };
-                if targets.len() < named.len() {
-                    tracing::info!(
-                        "corrupt: {} nodes named, damaging {} (at most a minority over the run; `majority = true` allows more)",
-                        named.len(),
-                        targets.len()
-                    );
-                }
-                if targets.is_empty() {
-                    return Ok(None);
-                }
-                for &i in &targets {
-                    if !self.damaged.contains(&i) {
-                        self.damaged.push(i);
-                    }
-                }
-                self.previous = targets.first().copied();
-                let patterns = files.clone().unwrap_or_else(|| self.probe.data_files());
-                let mut p = lock(&self.platform);
-                kill::start(&mut *p, &targets)?;
-                for &i in &targets {
-                    let seed = self.rng.gen();
-                    let damage = p.corrupt(i, &patterns, *how, *bits, seed)?;
-                    self.recorder.fault(&FaultEvent::Corrupt(damage));
-                }
-                drop(p);
-                Applied::Down("corrupt", targets)
-            }
-        };
-        Ok(Some(self.track(applied)))
-    }
-
-    /// Kills those of `targets` that run, then returns each one's files to
-    /// what was durable; what was lost, for the history.
-    fn power_loss(
-        &mut self,
-        targets: &[usize],
-        tear: bool,
-        survival: f64,
-        sector: u64,
-    ) -> Result<PowerLossEvent, ClusterError> {
-        let mut p = lock(&self.platform);
-        kill::start(&mut *p, targets)?;
-        let mut event = PowerLossEvent {
-            nodes: self.names(targets),
-            tear,
-            survival,
-            sector: tear.then_some(sector),
-            files: Vec::new(),
-            namespace: Vec::new(),
-        };
-        for &i in targets {
-            let options = PowerLossOptions {
-                seed: self.rng.gen(),
-                tear,
-                survival: survival.clamp(0.0, 1.0),
-                sector,
-            };
-            let report = p.power_loss(i, options)?;
-            let node = &self.nodes[i];
-            let base = node.backing_dir.as_deref().unwrap_or(&node.data_dir);
-            let rel = |path: &std::path::Path| {
-                path.strip_prefix(base)
-                    .unwrap_or(path)
-                    .display()
-                    .to_string()
-            };
-            for f in &report.files {
-                let ranges = |v: &[faultline_diskfs::ByteRange]| {
-                    v.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>()
-                };
-                event.files.push(LostFile {
-                    node: node.name.clone(),
-                    file: rel(&f.path),
-                    size_before: f.size_before,
-                    durable_size: f.durable_size,
-                    size_after: f.size_after,
-                    restored: ranges(&f.restored),
-                    kept: ranges(&f.kept),
-                });
-            }
-            for u in &report.namespace {
-                let what = serde_json::to_string(&u.op).unwrap_or_default();
-                event.namespace.push(format!("{}: {what}", node.name));
-            }
-        }
-        Ok(event)
+    /// A fault holding a slot (a partition, packet loss) replaces the one
+    /// in force.
+    pub async fn start(&mut self, fault: &impl Start) -> Result<Option<FaultId>, ClusterError> {
+        Ok(fault.start(self).await?.map(|active| self.track(active)))
     }
 
     /// Stops the fault `id` started (nothing when it is no longer active).
@@ -346,7 +205,7 @@ impl Executor {
         };
         let a = self.active.remove(pos);
         self.publish();
-        self.undo(a.applied)
+        a.fault.undo(self)
     }
 
     /// Restarts those of the `target` nodes that are down (killed or
@@ -354,7 +213,7 @@ impl Executor {
     pub async fn restart(&mut self, target: &Target) -> Result<(), ClusterError> {
         let nodes = self.resolve(target).await;
         let done = self.restart_nodes(&nodes)?;
-        self.healed_nodes(&done, false);
+        self.nodes_back(&done, Back::Restarted);
         Ok(())
     }
 
@@ -362,7 +221,7 @@ impl Executor {
     pub async fn resume(&mut self, target: &Target) -> Result<(), ClusterError> {
         let nodes = self.resolve(target).await;
         let done = self.resume_nodes(&nodes)?;
-        self.healed_nodes(&done, true);
+        self.nodes_back(&done, Back::Resumed);
         Ok(())
     }
 
@@ -379,12 +238,12 @@ impl Executor {
             return Ok(());
         }
         self.previous = armed.first().copied();
-        self.recorder.fault(&FaultEvent::Arm {
+        self.record(&FaultEvent::Arm {
             failpoint: failpoint.name().into(),
             nodes: self.names(&armed),
         });
-        self.take(|a| matches!(a, Applied::Armed(..)));
-        self.track(Applied::Armed(failpoint));
+        self.take(FAILPOINTS);
+        self.track(Box::new(Armed(failpoint)));
         Ok(())
     }
 
@@ -395,9 +254,9 @@ impl Executor {
             .set_failpoints(&nodes, &FailpointName::ALL, false)
             .await;
         if !done.is_empty() {
-            self.recorder.fault(&FaultEvent::Disarm(self.names(&done)));
+            self.record(&FaultEvent::Disarm(self.names(&done)));
         }
-        self.take(|a| matches!(a, Applied::Armed(..)));
+        self.take(FAILPOINTS);
         Ok(())
     }
 
@@ -407,10 +266,10 @@ impl Executor {
     pub fn heal(&mut self) -> Result<(), ClusterError> {
         while let Some(a) = self.active.pop() {
             self.publish();
-            self.undo(a.applied)?;
+            a.fault.undo(self)?;
         }
         {
-            let mut p = lock(&self.platform);
+            let mut p = self.platform();
             p.set_partition(None)?;
             p.set_packet_loss(None)?;
         }
@@ -445,7 +304,7 @@ impl Executor {
 
     /// The nodes whose process state passes `keep`.
     pub fn nodes_in(&self, keep: impl Fn(NodeState) -> bool) -> Vec<usize> {
-        let p = lock(&self.platform);
+        let p = self.platform();
         (0..self.nodes.len())
             .filter(|&i| keep(p.state(i)))
             .collect()
@@ -464,7 +323,7 @@ impl Executor {
             vec![None; self.nodes.len()]
         };
         let states: Vec<NodeState> = {
-            let p = lock(&self.platform);
+            let p = self.platform();
             (0..self.nodes.len()).map(|i| p.state(i)).collect()
         };
         Resolver {
@@ -477,75 +336,112 @@ impl Executor {
         .resolve(target)
     }
 
-    /// Replaces the partition in force (if any) by `cut`.
-    fn partition(&mut self, cut: Cut) -> Result<Applied, ClusterError> {
-        let old: Vec<Cut> = self
-            .take(|a| matches!(a, Applied::Partition(_)))
-            .into_iter()
-            .filter_map(|a| match a {
-                Applied::Partition(c) => Some(c),
-                _ => None,
-            })
-            .collect();
-        for c in old {
-            self.recorder
-                .fault(&FaultEvent::StopPartition(c.sides(&self.nodes)));
-        }
-        lock(&self.platform).set_partition(Some(&cut))?;
-        self.recorder
-            .fault(&FaultEvent::StartPartition(cut.sides(&self.nodes)));
-        Ok(Applied::Partition(cut))
+    /// The platform, locked (for a fault kind: hold it for no longer than
+    /// a step, and never across an await).
+    pub fn platform(&self) -> MutexGuard<'_, dyn Platform + 'static> {
+        lock(&self.platform)
     }
 
-    fn undo(&mut self, applied: Applied) -> Result<(), ClusterError> {
-        match applied {
-            Applied::Down(_, nodes) => {
-                self.restart_nodes(&nodes)?;
-            }
-            Applied::Pause(nodes) => {
-                self.resume_nodes(&nodes)?;
-            }
-            Applied::Partition(cut) => {
-                lock(&self.platform).set_partition(None)?;
-                self.recorder
-                    .fault(&FaultEvent::StopPartition(cut.sides(&self.nodes)));
-            }
-            Applied::Drop(_) => {
-                lock(&self.platform).set_packet_loss(None)?;
-                self.recorder.fault(&FaultEvent::StopDrop);
-            }
-            Applied::Armed(..) => {}
+    /// The platform itself, for a fault that keeps acting while it is in
+    /// force (from a task of its own).
+    pub fn shared_platform(&self) -> SharedPlatform {
+        self.platform.clone()
+    }
+
+    /// The system's probe (its data files, statuses, failpoints).
+    pub fn probe(&self) -> &dyn Probe {
+        &*self.probe
+    }
+
+    /// The executor's seeded choices (targets, partition orders, seeds of
+    /// power losses and corruption).
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+
+    /// Remembers `node` as the one the latest targeted fault hit first
+    /// ([`Target::Previous`]).
+    pub fn set_previous(&mut self, node: usize) {
+        self.previous = Some(node);
+    }
+
+    /// What a fault kind keeps over the run, one value per type (corrupt:
+    /// the nodes damaged so far); a fresh default the first time.
+    pub fn memory<T: Default + Send + Sync + 'static>(&mut self) -> &mut T {
+        self.memory
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .expect("memory is keyed by its type")
+    }
+
+    /// Records a typed nemesis event (see [`event`]) now.
+    pub fn record(&self, event: &impl Serialize) {
+        let (f, value) = event::to_parts(event);
+        self.recorder.record(Draft {
+            process: Process::Nemesis,
+            kind: EventType::Info,
+            f,
+            key: None,
+            value,
+            error: None,
+        });
+    }
+
+    /// Ends the faults in force holding `slot` (see [`Active::replaced`]),
+    /// before a new one takes it.
+    pub fn replace(&mut self, slot: &str) -> Result<(), ClusterError> {
+        for old in self.take(slot) {
+            old.replaced(self)?;
         }
         Ok(())
     }
 
-    /// Restarts those of `nodes` that are down and records it; the nodes
-    /// restarted.
-    fn restart_nodes(&mut self, nodes: &[usize]) -> Result<Vec<usize>, ClusterError> {
-        let done = kill::stop(&mut *lock(&self.platform), nodes)?;
+    /// Restarts those of `nodes` that are down, from their data
+    /// directories, and records it; the nodes restarted.
+    pub fn restart_nodes(&mut self, nodes: &[usize]) -> Result<Vec<usize>, ClusterError> {
+        let mut done = Vec::new();
+        {
+            let mut p = self.platform();
+            for &i in nodes {
+                if matches!(p.state(i), NodeState::Killed | NodeState::Exited) {
+                    p.start(i)?;
+                    done.push(i);
+                }
+            }
+        }
         if !done.is_empty() {
-            self.recorder.fault(&FaultEvent::Restart(self.names(&done)));
+            self.record(&FaultEvent::Restart(self.names(&done)));
         }
         Ok(done)
     }
 
     /// Resumes those of `nodes` that are paused and records it; the nodes
     /// resumed.
-    fn resume_nodes(&mut self, nodes: &[usize]) -> Result<Vec<usize>, ClusterError> {
-        let done = pause::stop(&mut *lock(&self.platform), nodes)?;
+    pub fn resume_nodes(&mut self, nodes: &[usize]) -> Result<Vec<usize>, ClusterError> {
+        let mut done = Vec::new();
+        {
+            let mut p = self.platform();
+            for &i in nodes {
+                if p.state(i) == NodeState::Paused {
+                    p.signal(i, crate::cluster::Signal::Cont)?;
+                    done.push(i);
+                }
+            }
+        }
         if !done.is_empty() {
-            self.recorder.fault(&FaultEvent::Resume(self.names(&done)));
+            self.record(&FaultEvent::Resume(self.names(&done)));
         }
         Ok(done)
     }
 
-    /// Removes the active faults matching `which` without undoing them.
-    fn take(&mut self, which: impl Fn(&Applied) -> bool) -> Vec<Applied> {
+    /// Removes the active faults holding `slot` without undoing them.
+    fn take(&mut self, slot: &str) -> Vec<Box<dyn Active>> {
         let mut taken = Vec::new();
         let mut i = 0;
         while i < self.active.len() {
-            if which(&self.active[i].applied) {
-                taken.push(self.active.remove(i).applied);
+            if self.active[i].fault.slot() == Some(slot) {
+                taken.push(self.active.remove(i).fault);
             } else {
                 i += 1;
             }
@@ -554,27 +450,17 @@ impl Executor {
         taken
     }
 
-    /// Takes `nodes` out of the active kills (or pauses); an entry left
-    /// with no node is gone.
-    fn healed_nodes(&mut self, nodes: &[usize], paused: bool) {
-        for a in &mut self.active {
-            match (&mut a.applied, paused) {
-                (Applied::Down(_, v), false) | (Applied::Pause(v), true) => {
-                    v.retain(|i| !nodes.contains(i))
-                }
-                _ => {}
-            }
-        }
-        self.active.retain(
-            |a| !matches!(&a.applied, Applied::Down(_, v) | Applied::Pause(v) if v.is_empty()),
-        );
+    /// Tells every active fault that `nodes` came back; a fault with
+    /// nothing left is gone.
+    fn nodes_back(&mut self, nodes: &[usize], how: Back) {
+        self.active.retain_mut(|a| a.fault.nodes_back(nodes, how));
         self.publish();
     }
 
-    fn track(&mut self, applied: Applied) -> FaultId {
+    fn track(&mut self, fault: Box<dyn Active>) -> FaultId {
         self.ids += 1;
         let id = FaultId(self.ids);
-        self.active.push(Active { id, applied });
+        self.active.push(Tracked { id, fault });
         self.publish();
         id
     }
@@ -584,7 +470,7 @@ impl Executor {
             *l = self
                 .active
                 .iter()
-                .map(|a| a.applied.label(&self.nodes))
+                .map(|a| a.fault.label(&self.nodes))
                 .collect();
         }
     }
@@ -602,17 +488,14 @@ impl Executor {
         for &i in nodes.iter().filter(|i| running.contains(i)) {
             let mut ok = true;
             for fp in failpoints {
-                match self.probe.set_failpoint(i, fp.name(), armed).await {
-                    Ok(()) => {}
-                    Err(reason) => {
-                        ok = false;
-                        self.recorder.fault(&FaultEvent::FailpointRefused {
-                            node: self.nodes[i].name.clone(),
-                            failpoint: fp.name().into(),
-                            reason,
-                            status: None,
-                        });
-                    }
+                if let Err(reason) = self.probe.set_failpoint(i, fp.name(), armed).await {
+                    ok = false;
+                    self.record(&FaultEvent::FailpointRefused {
+                        node: self.nodes[i].name.clone(),
+                        failpoint: fp.name().into(),
+                        reason,
+                        status: None,
+                    });
                 }
             }
             if ok {
@@ -620,332 +503,5 @@ impl Executor {
             }
         }
         done
-    }
-}
-
-/// Those of `named` that can be damaged while the nodes damaged over the
-/// run (`damaged`) plus them stay a minority of `n` (one node of a cluster
-/// of one or two): nodes already damaged always can be.
-fn within_minority(named: &[usize], damaged: &[usize], n: usize) -> Vec<usize> {
-    let bound = ((n - 1) / 2).max(1);
-    let mut all = damaged.to_vec();
-    let mut out = Vec::new();
-    for &i in named {
-        if all.contains(&i) {
-            out.push(i);
-        } else if all.len() < bound {
-            all.push(i);
-            out.push(i);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cluster::{layout, Exit, Platform, Signal};
-    use crate::nemesis::fault::Shape;
-    use std::io;
-    use std::time::Instant;
-
-    /// A platform of pretend processes that records the network faults.
-    struct Fake {
-        specs: Vec<NodeSpec>,
-        states: Vec<NodeState>,
-        cut: Option<Cut>,
-        loss: Option<u8>,
-    }
-
-    impl Platform for Fake {
-        fn nodes(&self) -> &[NodeSpec] {
-            &self.specs
-        }
-        fn state(&self, i: usize) -> NodeState {
-            self.states[i]
-        }
-        fn start(&mut self, i: usize) -> Result<(), ClusterError> {
-            self.states[i] = NodeState::Running;
-            Ok(())
-        }
-        fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
-            self.states[i] = match signal {
-                Signal::Kill => NodeState::Killed,
-                Signal::Stop => NodeState::Paused,
-                Signal::Cont => NodeState::Running,
-            };
-            Ok(())
-        }
-        fn read_log(&self, _: usize) -> io::Result<String> {
-            Ok(String::new())
-        }
-        fn set_partition(&mut self, cut: Option<&Cut>) -> Result<(), ClusterError> {
-            self.cut = cut.cloned();
-            Ok(())
-        }
-        fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError> {
-            self.loss = percent;
-            Ok(())
-        }
-        fn reap(&mut self) -> Vec<(usize, Exit)> {
-            Vec::new()
-        }
-        fn shutdown(&mut self) {}
-        /// Every node loses 10 bytes of `wal` past its durable size.
-        fn power_loss(
-            &mut self,
-            i: usize,
-            options: PowerLossOptions,
-        ) -> Result<faultline_diskfs::PowerLossReport, ClusterError> {
-            assert_eq!(
-                self.states[i],
-                NodeState::Killed,
-                "power loss of a running node"
-            );
-            Ok(faultline_diskfs::PowerLossReport {
-                options,
-                files: vec![faultline_diskfs::FileLoss {
-                    path: self.specs[i].data_dir.join("wal"),
-                    size_before: 30,
-                    durable_size: 20,
-                    size_after: 20,
-                    ..Default::default()
-                }],
-                namespace: Vec::new(),
-            })
-        }
-    }
-
-    /// Node 1 leads in term 2; failpoints are refused by node 2.
-    struct FakeProbe;
-
-    impl Probe for FakeProbe {
-        fn status(&self, i: usize) -> ProbeFuture<Option<NodeStatus>> {
-            Box::pin(async move {
-                Some(NodeStatus {
-                    role: if i == 1 { "leader" } else { "follower" }.into(),
-                    term: 2,
-                    ..NodeStatus::default()
-                })
-            })
-        }
-        fn set_failpoint(
-            &self,
-            i: usize,
-            _: &'static str,
-            _: bool,
-        ) -> ProbeFuture<Result<(), String>> {
-            Box::pin(async move {
-                if i == 2 {
-                    Err("no failpoints here".into())
-                } else {
-                    Ok(())
-                }
-            })
-        }
-    }
-
-    fn fixture(dir: &std::path::Path) -> (Executor, SharedPlatform, crate::recorder::Writer) {
-        let specs = layout(3, dir, false);
-        let platform: SharedPlatform = Arc::new(Mutex::new(Fake {
-            specs,
-            states: vec![NodeState::Running; 3],
-            cut: None,
-            loss: None,
-        }));
-        let (recorder, writer) = Recorder::create(&dir.join("h.jsonl"), Instant::now()).unwrap();
-        let exec = Executor::new(platform.clone(), recorder, Arc::new(FakeProbe), 1);
-        (exec, platform, writer)
-    }
-
-    #[test]
-    fn power_loss_kills_loses_and_restarts_and_corruption_stays_within_a_minority() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut exec, platform, writer) = fixture(dir.path());
-        for n in ["n1", "n2", "n3"] {
-            let d = dir.path().join("data").join(n);
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("wal"), vec![0u8; 64]).unwrap();
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let all = Fault::PowerLoss {
-                target: Target::All,
-                tear: true,
-                survival: 0.0,
-                sector: 512,
-            };
-            let id = exec.start(&all).await.unwrap().unwrap();
-            assert!((0..3).all(|i| lock(&platform).state(i) == NodeState::Killed));
-            assert_eq!(exec.labels().lock().unwrap()[0], "power-loss n1,n2,n3");
-            exec.stop(id).unwrap();
-            assert!((0..3).all(|i| lock(&platform).state(i) == NodeState::Running));
-            let corrupt = |target| Fault::Corrupt {
-                target,
-                how: Default::default(),
-                bits: 2,
-                files: None,
-                majority: false,
-            };
-            // Three named, one damaged: a minority of three.
-            exec.start(&corrupt(Target::All)).await.unwrap().unwrap();
-            assert_eq!(lock(&platform).state(0), NodeState::Killed);
-            assert_eq!(lock(&platform).state(1), NodeState::Running);
-            // Another node would make two of three: refused; the same one again is fine.
-            assert_eq!(
-                exec.start(&corrupt(Target::Nodes(vec![2]))).await.unwrap(),
-                None
-            );
-            exec.heal().unwrap();
-            assert!(exec
-                .start(&corrupt(Target::Nodes(vec![0])))
-                .await
-                .unwrap()
-                .is_some());
-            exec.heal().unwrap();
-        });
-        let got = faults(&exec, writer);
-        assert!(
-            got[0]
-                .starts_with(r#"power-loss {"files":[{"durable_size":20,"file":"wal","node":"n1""#),
-            "{got:?}"
-        );
-        assert!(
-            got[0].contains(r#""nodes":["n1","n2","n3"]"#) && got[0].contains(r#""tear":true"#),
-            "{got:?}"
-        );
-        assert_eq!(got[1], r#"restart ["n1","n2","n3"]"#);
-        assert!(
-            got[2].starts_with(r#"corrupt {"candidates":1,"file":"wal","flips":[{"#),
-            "{got:?}"
-        );
-        assert!(got[2].ends_with(r#""node":"n1"}"#), "{got:?}");
-        assert_eq!(got[3], r#"restart ["n1"]"#);
-        assert!(
-            got[4].starts_with("corrupt ") && got[4].contains(r#""node":"n1""#),
-            "{got:?}"
-        );
-        assert_eq!(got.len(), 6, "{got:?}");
-        assert_eq!(
-            within_minority(&[0, 1, 2, 3, 4], &[], 5),
-            vec![0, 1],
-            "two of five at most"
-        );
-        assert_eq!(within_minority(&[3, 1], &[1, 2], 5), vec![1]);
-    }
-
-    fn faults(exec: &Executor, writer: crate::recorder::Writer) -> Vec<String> {
-        exec.recorder().close();
-        writer
-            .finish()
-            .unwrap()
-            .into_iter()
-            .map(|e| format!("{} {}", e.f, e.value))
-            .collect()
-    }
-
-    #[test]
-    fn faults_start_stop_replace_and_heal_through_one_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut exec, platform, writer) = fixture(dir.path());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let kill = exec
-                .start(&Fault::Kill {
-                    target: Target::Leader,
-                })
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(lock(&platform).state(1), NodeState::Killed);
-            assert_eq!(exec.previous(), Some(1));
-            // Killing a node already down hits nothing.
-            let again = Fault::Kill {
-                target: Target::Nodes(vec![1]),
-            };
-            assert_eq!(exec.start(&again).await.unwrap(), None);
-            exec.start(&Fault::Isolate {
-                target: Target::Nodes(vec![0]),
-            })
-            .await
-            .unwrap();
-            // A second partition replaces the first.
-            exec.start(&Fault::Partition {
-                shape: Shape::Halves,
-                order: Some(vec![2, 0, 1]),
-            })
-            .await
-            .unwrap();
-            assert_eq!(exec.labels().lock().unwrap().len(), 2);
-            exec.stop(kill).unwrap();
-            assert_eq!(lock(&platform).state(1), NodeState::Running);
-            exec.arm(FailpointName::CrashAfterVote, &Target::All)
-                .await
-                .unwrap();
-            exec.start(&Fault::Pause {
-                target: Target::Nodes(vec![2]),
-            })
-            .await
-            .unwrap();
-            exec.start(&Fault::Drop { percent: 30 }).await.unwrap();
-            exec.heal().unwrap();
-        });
-        {
-            let p = lock(&platform);
-            assert!((0..3).all(|i| p.state(i) == NodeState::Running));
-        }
-        assert!(exec.labels().lock().unwrap().is_empty());
-        let got = faults(&exec, writer);
-        let want = [
-            r#"kill ["n2"]"#,
-            r#"start-partition {"groups":[["n1"],["n2","n3"]],"shape":"isolate-one"}"#,
-            r#"stop-partition {"groups":[["n1"],["n2","n3"]],"shape":"isolate-one"}"#,
-            r#"start-partition {"groups":[["n1","n2"],["n3"]],"shape":"halves"}"#,
-            r#"restart ["n2"]"#,
-            r#"failpoint-refused {"failpoint":"crash-after-vote","node":"n3","reason":"no failpoints here"}"#,
-            r#"arm {"failpoint":"crash-after-vote","nodes":["n1","n2"]}"#,
-            r#"pause ["n3"]"#,
-            r#"start-drop {"between":["n1","n2","n3"],"percent":30}"#,
-            r#"stop-drop null"#,
-            r#"resume ["n3"]"#,
-            r#"stop-partition {"groups":[["n1","n2"],["n3"]],"shape":"halves"}"#,
-        ];
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn a_scenario_restart_takes_the_nodes_out_of_the_active_kill() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut exec, platform, writer) = fixture(dir.path());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            exec.start(&Fault::Kill {
-                target: Target::Nodes(vec![0, 2]),
-            })
-            .await
-            .unwrap();
-            exec.restart(&Target::Nodes(vec![0])).await.unwrap();
-            assert_eq!(*exec.labels().lock().unwrap(), vec!["kill n3".to_string()]);
-            exec.restart(&Target::Down).await.unwrap();
-            assert!(exec.labels().lock().unwrap().is_empty());
-        });
-        assert_eq!(lock(&platform).state(2), NodeState::Running);
-        assert_eq!(
-            faults(&exec, writer),
-            [
-                r#"kill ["n1","n3"]"#,
-                r#"restart ["n1"]"#,
-                r#"restart ["n3"]"#
-            ]
-        );
     }
 }

@@ -1,38 +1,41 @@
-//! `partition`: who cannot reach whom. A [`Cut`] is resolved against the
-//! cluster when the fault starts and handed to the platform as it is (Jepsen
-//! calls it a grudge); the platform decides how to enforce it (the local
-//! platform: nftables rules in the run's namespace, see `crate::nft`).
+//! `partition`: the shapes the nemesis lays over the cluster (halves,
+//! bridge, majorities ring) as the platform's [`Cut`] (who cannot reach
+//! whom), and a cut's account in the history.
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cluster::NodeSpec;
+pub use faultline_platform::cut::Cut;
+use faultline_platform::cut::{sorted, split};
 
 use super::event::PartitionSides;
-use super::fault::Shape;
 
-/// A partition resolved against the cluster: who cannot talk to whom.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Cut {
-    /// The shape's name, as the history records it.
-    pub shape: &'static str,
-    /// The groups of nodes that see each other (for a ring: each node's
-    /// view, which is not a group: two nodes of one view may not see each
-    /// other), by node index.
-    pub groups: Vec<Vec<usize>>,
-    /// Unordered pairs (i < j) that cannot exchange packets.
-    pub blocked: Vec<(usize, usize)>,
+/// The named partition shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// A minority (the first `n/2` of the order) and a majority (the rest).
+    Halves,
+    /// Nodes in a ring (in the order) each see their nearest neighbours: a
+    /// majority each, no two the same majority.
+    MajoritiesRing,
+    /// Two halves joined by one node that sees both (the middle of the order).
+    Bridge,
 }
 
-impl Cut {
-    /// `side` cut off from the other nodes of `n`, recorded as `shape`.
-    pub fn isolate(shape: &'static str, n: usize, side: &[usize]) -> Cut {
-        Cut::from_groups(shape, n, split(n, side))
-    }
-
+/// What the nemesis adds to the platform's [`Cut`]: the shapes it lays
+/// and the history's account of a cut.
+pub trait Shapes {
     /// `shape` laid over the nodes in `order` (a permutation of `0..n`).
-    pub fn of_shape(shape: Shape, order: &[usize]) -> Cut {
+    fn of_shape(shape: Shape, order: &[usize]) -> Cut;
+    /// The history's account of the cut, with node names.
+    fn sides(&self, nodes: &[NodeSpec]) -> PartitionSides;
+}
+
+impl Shapes for Cut {
+    fn of_shape(shape: Shape, order: &[usize]) -> Cut {
         let n = order.len();
         match shape {
             Shape::Halves => Cut::from_groups("halves", n, split(n, &order[..n / 2])),
@@ -70,36 +73,7 @@ impl Cut {
         }
     }
 
-    /// A star around `center`: it sees every node but those in `out`, no
-    /// other two nodes see each other, and the nodes in `out` see nobody.
-    pub fn star(n: usize, center: usize, out: &[usize]) -> Cut {
-        let spokes = (0..n)
-            .filter(|&i| i != center && !out.contains(&i))
-            .map(|i| vec![center, i])
-            .collect();
-        Cut::from_groups("star", n, spokes)
-    }
-
-    /// Blocks every pair that no group holds together.
-    fn from_groups(shape: &'static str, n: usize, groups: Vec<Vec<usize>>) -> Cut {
-        let mut blocked = Vec::new();
-        for i in 0..n {
-            for j in i + 1..n {
-                if !groups.iter().any(|g| g.contains(&i) && g.contains(&j)) {
-                    blocked.push((i, j));
-                }
-            }
-        }
-        let groups: BTreeSet<Vec<usize>> = groups.into_iter().collect();
-        Cut {
-            shape,
-            groups: groups.into_iter().collect(),
-            blocked,
-        }
-    }
-
-    /// The history's account of the cut, with node names.
-    pub fn sides(&self, nodes: &[NodeSpec]) -> PartitionSides {
+    fn sides(&self, nodes: &[NodeSpec]) -> PartitionSides {
         PartitionSides {
             shape: self.shape.to_string(),
             groups: self
@@ -109,25 +83,9 @@ impl Cut {
                 .collect(),
         }
     }
-
-    /// Whether `a` and `b` can exchange packets under the cut.
-    pub fn connects(&self, a: usize, b: usize) -> bool {
-        a == b || !self.blocked.contains(&(a.min(b), a.max(b)))
-    }
 }
 
-fn split(n: usize, side: &[usize]) -> Vec<Vec<usize>> {
-    let a = sorted(side.to_vec());
-    let b: Vec<usize> = (0..n).filter(|i| !a.contains(i)).collect();
-    vec![a, b]
-}
-
-fn sorted(mut v: Vec<usize>) -> Vec<usize> {
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
+/// How far apart places `a` and `b` of a ring of `n` are.
 fn ring_distance(a: usize, b: usize, n: usize) -> usize {
     let d = a.abs_diff(b);
     d.min(n - d)

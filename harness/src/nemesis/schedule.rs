@@ -20,9 +20,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::executor::{Executor, FaultId};
-use super::fault::{Fault, Shape};
-use super::target::Target;
-use super::NemesisKind;
+use super::faults::{Fault, NemesisKind};
+use super::kind::Draw;
 use crate::cluster::ClusterError;
 
 /// The ChaCha stream number of the nemesis schedule (clients use others).
@@ -64,12 +63,16 @@ pub fn schedule(opts: &ScheduleOptions) -> Vec<Planned> {
         .kinds
         .iter()
         .copied()
-        .filter(|k| k.possible_with(opts.nodes))
+        .filter(|k| k.is_drawn() && k.possible_with(opts.nodes))
         .collect();
     let mut steps: Vec<Planned> = Vec::new();
     if kinds.is_empty() || opts.interval.is_zero() {
         return steps;
     }
+    let draw = Draw {
+        nodes: opts.nodes,
+        drop_percent: opts.drop_percent,
+    };
     let mut bag: Vec<NemesisKind> = Vec::new();
     let interval = opts.interval.as_secs_f64();
     for k in 0.. {
@@ -94,82 +97,11 @@ pub fn schedule(opts: &ScheduleOptions) -> Vec<Planned> {
             continue;
         };
         let kind = bag.remove(pos);
-        let fault = draw_fault(kind, opts, &mut rng);
-        steps.push(Planned { start, stop, fault });
+        if let Some(fault) = kind.draw(&draw, &mut rng) {
+            steps.push(Planned { start, stop, fault });
+        }
     }
     steps
-}
-
-fn draw_target(n: usize, rng: &mut ChaCha8Rng) -> Target {
-    let minority = (n - 1) / 2;
-    match rng.gen_range(0..3) {
-        0 => Target::LeaderOr(rng.gen_range(0..n)),
-        1 if minority > 1 => {
-            let size = rng.gen_range(1..=minority);
-            let mut nodes: Vec<usize> = (0..n).collect();
-            nodes.shuffle(rng);
-            nodes.truncate(size);
-            nodes.sort_unstable();
-            Target::Nodes(nodes)
-        }
-        _ => Target::Nodes(vec![rng.gen_range(0..n)]),
-    }
-}
-
-fn draw_partition(n: usize, rng: &mut ChaCha8Rng) -> Fault {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(rng);
-    let mut shapes = vec![0, 1, 2];
-    if n >= 3 {
-        shapes.push(3);
-    }
-    if n >= 4 {
-        shapes.push(4);
-    }
-    let laid = |shape: Shape, order: Vec<usize>| Fault::Partition {
-        shape,
-        order: Some(order),
-    };
-    match *shapes.choose(rng).expect("never empty") {
-        0 => Fault::Isolate {
-            target: Target::Nodes(vec![order[0]]),
-        },
-        1 => Fault::Isolate {
-            target: Target::LeaderOr(order[0]),
-        },
-        2 => laid(Shape::Halves, order),
-        3 => laid(Shape::Bridge, order),
-        _ => laid(Shape::MajoritiesRing, order),
-    }
-}
-
-fn draw_fault(kind: NemesisKind, opts: &ScheduleOptions, rng: &mut ChaCha8Rng) -> Fault {
-    let n = opts.nodes;
-    match kind {
-        NemesisKind::Kill => Fault::Kill {
-            target: draw_target(n, rng),
-        },
-        NemesisKind::Pause => Fault::Pause {
-            target: draw_target(n, rng),
-        },
-        NemesisKind::Partition => draw_partition(n, rng),
-        NemesisKind::Drop => Fault::Drop {
-            percent: opts.drop_percent,
-        },
-        NemesisKind::PowerLoss => Fault::PowerLoss {
-            target: draw_target(n, rng),
-            tear: rng.gen_bool(0.5),
-            survival: 0.0,
-            sector: super::fault::SECTOR_BYTES,
-        },
-        NemesisKind::Corrupt => Fault::Corrupt {
-            target: Target::Nodes(vec![rng.gen_range(0..n)]),
-            how: Default::default(),
-            bits: 1,
-            files: None,
-            majority: false,
-        },
-    }
 }
 
 /// Plays `steps` through `executor` until every step ran or `until` (since
@@ -208,11 +140,12 @@ pub async fn play(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nemesis::Target;
 
     fn opts(seed: u64) -> ScheduleOptions {
         ScheduleOptions {
             seed,
-            kinds: NemesisKind::CLASSIC.to_vec(),
+            kinds: NemesisKind::classic(),
             nodes: 5,
             interval: Duration::from_secs(5),
             time_limit: Duration::from_secs(30),
@@ -230,7 +163,7 @@ mod tests {
     fn a_thirty_second_run_covers_every_kind_within_the_time_limit() {
         for seed in 0..50 {
             let steps = schedule(&opts(seed));
-            for kind in NemesisKind::CLASSIC {
+            for kind in NemesisKind::classic() {
                 assert!(
                     steps.iter().any(|s| s.fault.kind() == kind),
                     "seed {seed}: no {kind:?} in {steps:?}"
@@ -254,12 +187,8 @@ mod tests {
     fn targets_are_at_most_a_minority_and_impossible_kinds_are_left_out() {
         for seed in 0..50 {
             for s in schedule(&opts(seed)) {
-                if let Fault::Kill {
-                    target: Target::Nodes(t),
-                }
-                | Fault::Pause {
-                    target: Target::Nodes(t),
-                } = &s.fault
+                if let (Fault::Kill(_) | Fault::Pause(_), Some(Target::Nodes(t))) =
+                    (&s.fault, s.fault.target())
                 {
                     assert!(!t.is_empty() && t.len() <= 2, "{t:?}");
                 }

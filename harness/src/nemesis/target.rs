@@ -3,6 +3,7 @@
 //! moment a fault starts.
 
 use rand::seq::SliceRandom;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,27 @@ impl Target {
                 | Target::LongestLog
                 | Target::LeaderOr(_)
         )
+    }
+}
+
+impl Target {
+    /// What the random schedule aims a node fault at in a cluster of `n`,
+    /// a third of the time each: the leader (or, when none leads, a node
+    /// drawn here), a minority drawn here, or one node drawn here.
+    pub fn draw(n: usize, rng: &mut ChaCha8Rng) -> Target {
+        let minority = (n - 1) / 2;
+        match rng.gen_range(0..3) {
+            0 => Target::LeaderOr(rng.gen_range(0..n)),
+            1 if minority > 1 => {
+                let size = rng.gen_range(1..=minority);
+                let mut nodes: Vec<usize> = (0..n).collect();
+                nodes.shuffle(rng);
+                nodes.truncate(size);
+                nodes.sort_unstable();
+                Target::Nodes(nodes)
+            }
+            _ => Target::Nodes(vec![rng.gen_range(0..n)]),
+        }
     }
 }
 

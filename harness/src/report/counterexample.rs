@@ -130,7 +130,13 @@ pub fn svg(c: &Counterexample) -> String {
     // The state the longest order reaches, after its last operation.
     if let (Some(last), Some(l)) = (order.last(), c.longest.first()) {
         let at = x(last.complete_index.unwrap_or(last.invoke_index));
-        state_mark(&mut s, at, height, &l.state.to_string(), c.longest.len() - 1);
+        state_mark(
+            &mut s,
+            at,
+            height,
+            &l.state.to_string(),
+            c.longest.len() - 1,
+        );
     }
     s.push_str("</svg>");
     s

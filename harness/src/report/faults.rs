@@ -1,14 +1,17 @@
-//! Fault intervals from the nemesis events of a history, read back as
-//! typed [`FaultEvent`]s: `kill`/`crash` … `restart` and `pause` … `resume`
-//! (matched per node), `start-partition` … `stop-partition` and
-//! `start-drop` … `stop-drop`. A fault still active at the end of the
-//! history ends there; any other nemesis event (scenario steps, other
-//! tools' nemeses) is an instant.
+//! Fault intervals from the nemesis events of a history. Each event is
+//! read by the fault kind that recorded it (or as one of the shared
+//! events: restart, resume, crash, ...; see `nemesis::event::Reading`):
+//! an event opens a band until an event it names closes it (`kill` …
+//! `restart`, matched per node; `start-partition` … `stop-partition`),
+//! or is an instant. A fault still active at the end of the history ends
+//! there; a nemesis event no kind knows (other tools' nemeses) is an
+//! instant.
 
 use faultline_checker::history::{Event, Process};
 use serde_json::Value;
 
-use crate::nemesis::FaultEvent;
+use crate::nemesis::event::{Opening, Reading};
+use crate::nemesis::faults::read_event;
 
 /// One fault interval, labelled for the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,67 +26,37 @@ pub struct Band {
     pub label: String,
 }
 
-struct Open {
-    start: u64,
-    kind: &'static str,
-    label: String,
-    nodes: Vec<String>,
-}
-
 /// The fault intervals of `events`, by start time; `end` closes what is open.
 pub fn bands(events: &[Event], end: u64) -> Vec<Band> {
-    let mut open: Vec<Open> = Vec::new();
+    let mut open: Vec<(u64, Opening)> = Vec::new();
     let mut done: Vec<Band> = Vec::new();
     for ev in events.iter().filter(|e| e.process == Process::Nemesis) {
-        let Some(fault) = FaultEvent::from_parts(&ev.f, &ev.value) else {
-            done.push(instant(ev.time, &ev.f, other_label(&ev.f, &ev.value)));
-            continue;
-        };
-        let (opens, closes): (Option<&'static str>, &[&str]) = match &fault {
-            FaultEvent::Kill(_) => (Some("kill"), &[]),
-            FaultEvent::Crash(_) => (Some("crash"), &[]),
-            FaultEvent::Pause(_) => (Some("pause"), &[]),
-            FaultEvent::StartPartition(_) => (Some("partition"), &[]),
-            FaultEvent::StartDrop { .. } => (Some("drop"), &[]),
-            FaultEvent::PowerLoss(_) => (Some("power-loss"), &[]),
-            FaultEvent::Corrupt(_) => (Some("corrupt"), &[]),
-            FaultEvent::Restart(_) => (None, &["kill", "crash", "power-loss", "corrupt"]),
-            FaultEvent::Resume(_) => (None, &["pause"]),
-            FaultEvent::StopPartition(_) => (None, &["partition"]),
-            FaultEvent::StopDrop => (None, &["drop"]),
-            _ => (None, &[]),
-        };
-        let nodes = fault.nodes().to_vec();
-        if let Some(kind) = opens {
-            open.push(Open {
-                start: ev.time,
-                kind,
-                label: label(&ev.f, &fault),
-                nodes,
-            });
-        } else if !closes.is_empty() {
-            let per_node = !nodes.is_empty();
-            let mut i = 0;
-            while i < open.len() {
-                let o = &open[i];
-                let hit = closes.contains(&o.kind)
-                    && (!per_node || o.nodes.iter().any(|n| nodes.contains(n)));
-                if hit {
-                    let o = open.remove(i);
-                    done.push(close(o, ev.time));
-                    if !per_node {
-                        break;
+        match read_event(&ev.f, &ev.value) {
+            Some(Reading::Opens(o)) => open.push((ev.time, o)),
+            Some(Reading::Closes { nodes }) => {
+                let per_node = !nodes.is_empty();
+                let mut i = 0;
+                while i < open.len() {
+                    let o = &open[i].1;
+                    let hit = o.until.contains(&ev.f.as_str())
+                        && (!per_node || o.nodes.iter().any(|n| nodes.contains(n)));
+                    if hit {
+                        let (start, o) = open.remove(i);
+                        done.push(close(start, o, ev.time));
+                        if !per_node {
+                            break;
+                        }
+                    } else {
+                        i += 1;
                     }
-                } else {
-                    i += 1;
                 }
             }
-        } else {
-            done.push(instant(ev.time, &ev.f, label(&ev.f, &fault)));
+            Some(Reading::Instant(label)) => done.push(instant(ev.time, &ev.f, label)),
+            None => done.push(instant(ev.time, &ev.f, other_label(&ev.f, &ev.value))),
         }
     }
-    for o in open {
-        done.push(close(o, end));
+    for (start, o) in open {
+        done.push(close(start, o, end));
     }
     done.sort_by_key(|b| (b.start, b.end));
     done
@@ -98,67 +71,12 @@ fn instant(at: u64, kind: &str, label: String) -> Band {
     }
 }
 
-fn close(o: Open, at: u64) -> Band {
+fn close(start: u64, o: Opening, at: u64) -> Band {
     Band {
-        start: o.start,
-        end: at.max(o.start),
+        start,
+        end: at.max(start),
         kind: o.kind.to_string(),
         label: o.label,
-    }
-}
-
-/// What a person reads for a fault event recorded under the name `f`.
-fn label(f: &str, fault: &FaultEvent) -> String {
-    match fault {
-        FaultEvent::StartPartition(sides) | FaultEvent::StopPartition(sides) => {
-            let parts: Vec<String> = sides
-                .groups
-                .iter()
-                .map(|g| format!("{{{}}}", g.join(" ")))
-                .collect();
-            format!("partition {}", parts.join(" | "))
-        }
-        FaultEvent::StartDrop { percent, .. } => format!("drop {percent}%"),
-        FaultEvent::Arm { failpoint, nodes } => format!("arm {failpoint} on {}", nodes.join(" ")),
-        FaultEvent::FailpointRefused {
-            node, failpoint, ..
-        } => format!("{node} refused failpoint {failpoint}"),
-        FaultEvent::Wait(w) => {
-            let until = w
-                .until
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| w.until.to_string());
-            let outcome = if w.met { "met after" } else { "gave up after" };
-            format!("wait {until}: {outcome} {:.2} s", w.seconds)
-        }
-        FaultEvent::StopDrop => f.to_string(),
-        FaultEvent::PowerLoss(p) => format!(
-            "power-loss {}: {} bytes of un-fsynced data lost in {} files{}",
-            p.nodes.join(" "),
-            p.lost_bytes(),
-            p.files.len(),
-            if p.tear { " (last writes torn)" } else { "" }
-        ),
-        FaultEvent::Corrupt(d) => {
-            let what = match (&d.file, d.truncated) {
-                (None, _) => "no data file to damage".to_string(),
-                (Some(file), Some([from, to])) => format!("{file} truncated {from} -> {to} bytes"),
-                (Some(file), None) => {
-                    let flips: Vec<String> = d
-                        .flips
-                        .iter()
-                        .map(|x| format!("bit {} of byte {}", x.bit, x.offset))
-                        .collect();
-                    format!("{file}: {}", flips.join(", "))
-                }
-            };
-            format!("corrupt {}: {what}", d.node)
-        }
-        FaultEvent::CorruptExit { node, status, .. } => {
-            format!("{node} (damaged) exited: {status}")
-        }
-        other => format!("{f} {}", other.nodes().join(" ")),
     }
 }
 

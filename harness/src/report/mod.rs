@@ -34,6 +34,9 @@ use crate::record::{CheckerResult, ResultsRecord, TestRecord};
 
 pub use html::{render, Page};
 
+pub mod counterexample;
+pub mod lost;
+
 registry! {
     /// The sections of this layer. Adding a section is its file (a
     /// `const SECTION`) and one line here.
@@ -273,10 +276,22 @@ fn number(x: f64) -> String {
     serde_json::Value::from(x).to_string()
 }
 
-/// The `faultline run` command line that replays the run's schedule and
-/// choices (same seed, same options, the same scenario and system), from
-/// `test.json`.
+/// The command line that replays the run's schedule and choices (same
+/// seed, same options, the same scenario and system): the one `test.json`
+/// stored as the run started; for a record of an older version without
+/// one, rebuilt from its options.
 pub fn reproduce_command(test: &TestRecord) -> String {
+    if !test.command_line.is_empty() {
+        let words: Vec<String> = test.command_line.iter().map(|w| shell_word(w)).collect();
+        return words.join(" ");
+    }
+    rebuilt_command(test)
+}
+
+/// The reproduce line of a `test.json` written before the line was
+/// stored, rebuilt from its options (it lacks the flags those records did
+/// not name).
+fn rebuilt_command(test: &TestRecord) -> String {
     let o = &test.options;
     let mut parts = vec!["faultline run".to_string()];
     if let Some(s) = &o.scenario {
@@ -389,6 +404,24 @@ mod tests {
             cmd,
             "faultline run power-loss-all --system etcd --etcd-bin /opt/etcd --workload set \
              --nodes 3 --seed 2 --disk-metadata posix --disk-faults"
+        );
+    }
+
+    #[test]
+    fn the_stored_command_line_is_the_reproduce_line_when_there_is_one() {
+        let test: TestRecord = serde_json::from_value(json!({
+            "seed": 3,
+            "system": "nats",
+            "options": {"workload": "register", "system": "nats", "nats_read": "leader"},
+            "command_line": [
+                "faultline", "run", "--system", "nats", "--nats-read", "leader",
+                "--node-cmd", "kv {id}", "--seed", "3"
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            reproduce_command(&test),
+            "faultline run --system nats --nats-read leader --node-cmd 'kv {id}' --seed 3"
         );
     }
 

@@ -23,79 +23,111 @@ const OK: u32 = 0;
 const FAIL: u32 = 1;
 const INFO: u32 = 2;
 
+/// One operation as the page draws it.
+struct Op {
+    lane: usize,
+    invoke: u64,
+    complete: Option<u64>,
+    outcome: u32,
+    f: usize,
+    key: usize,
+    value: String,
+    index: u64,
+}
+
+/// The operations of a history with the lanes, functions and keys their
+/// columns index into.
+#[derive(Default)]
+struct Table {
+    lanes: Vec<u64>,
+    fs: Vec<String>,
+    keys: Vec<String>,
+    ops: Vec<Op>,
+}
+
+impl Table {
+    /// Every paired operation of `events`, in invocation order.
+    fn of(events: &[Event]) -> Table {
+        let mut lanes: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e.process {
+                Process::Client(p) => Some(p),
+                Process::Nemesis => None,
+            })
+            .collect();
+        lanes.sort_unstable();
+        lanes.dedup();
+        let mut t = Table {
+            lanes,
+            ..Table::default()
+        };
+        let lane_of: HashMap<u64, usize> =
+            t.lanes.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let mut f_of: HashMap<String, usize> = HashMap::new();
+        let mut key_of: HashMap<Option<String>, usize> = HashMap::new();
+        for pair in pairs(events) {
+            let ev = &events[pair.invoke];
+            let f = *f_of.entry(ev.f.clone()).or_insert_with(|| {
+                t.fs.push(ev.f.clone());
+                t.fs.len() - 1
+            });
+            let key = *key_of.entry(ev.key.clone()).or_insert_with(|| {
+                t.keys.push(ev.key.clone().unwrap_or_default());
+                t.keys.len() - 1
+            });
+            let done = pair.completion.map(|c| &events[c]);
+            t.ops.push(Op {
+                lane: lane_of[&pair.process],
+                invoke: ev.time,
+                complete: done.map(|c| c.time),
+                outcome: match pair.outcome {
+                    Outcome::Ok => OK,
+                    Outcome::Fail => FAIL,
+                    Outcome::Info => INFO,
+                },
+                f,
+                key,
+                value: op_value(ev, done.filter(|_| pair.outcome == Outcome::Ok)),
+                index: ev.index,
+            });
+        }
+        t
+    }
+}
+
+/// The value text of an operation: what it sent, and what an `ok`
+/// completion (`done`) saw when that differs (`1 → 2`).
+fn op_value(invoke: &Event, done: Option<&Event>) -> String {
+    let value = value_text(&invoke.value);
+    let seen = match done {
+        Some(d) if !d.value.is_null() => value_text(&d.value),
+        _ => return value,
+    };
+    if seen == value {
+        value
+    } else if value.is_empty() {
+        seen
+    } else {
+        short(&format!("{value} → {seen}"))
+    }
+}
+
+/// Nanoseconds to microseconds.
+fn us(ns: u64) -> u64 {
+    ns / 1000
+}
+
 /// What the page draws, as a JSON object text.
 ///
 /// `detected_at` (ns) marks where the checker found the anomaly.
 pub fn encode(events: &[Event], detected_at: Option<u64>) -> String {
     let end = events.iter().map(|e| e.time).max().unwrap_or(0);
-    let mut lanes: Vec<u64> = events
-        .iter()
-        .filter_map(|e| match e.process {
-            Process::Client(p) => Some(p),
-            Process::Nemesis => None,
-        })
-        .collect();
-    lanes.sort_unstable();
-    lanes.dedup();
-    let lane_of: HashMap<u64, usize> = lanes.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-
-    let mut fs: Vec<String> = Vec::new();
-    let mut f_of: HashMap<String, usize> = HashMap::new();
-    let mut keys: Vec<String> = Vec::new();
-    let mut key_of: HashMap<Option<String>, usize> = HashMap::new();
-
-    struct Op {
-        lane: usize,
-        invoke: u64,
-        complete: Option<u64>,
-        outcome: u32,
-        f: usize,
-        key: usize,
-        value: String,
-        index: u64,
-    }
-    let mut ops: Vec<Op> = Vec::new();
-    for pair in pairs(events) {
-        let ev = &events[pair.invoke];
-        let f = *f_of.entry(ev.f.clone()).or_insert_with(|| {
-            fs.push(ev.f.clone());
-            fs.len() - 1
-        });
-        let key = *key_of.entry(ev.key.clone()).or_insert_with(|| {
-            keys.push(ev.key.clone().unwrap_or_default());
-            keys.len() - 1
-        });
-        let mut value = value_text(&ev.value);
-        let done = pair.completion.map(|c| &events[c]);
-        if let Some(done) = done.filter(|_| pair.outcome == Outcome::Ok) {
-            if !done.value.is_null() {
-                let seen = value_text(&done.value);
-                if seen != value {
-                    value = if value.is_empty() {
-                        seen
-                    } else {
-                        short(&format!("{value} → {seen}"))
-                    };
-                }
-            }
-        }
-        ops.push(Op {
-            lane: lane_of[&pair.process],
-            invoke: ev.time,
-            complete: done.map(|c| c.time),
-            outcome: match pair.outcome {
-                Outcome::Ok => OK,
-                Outcome::Fail => FAIL,
-                Outcome::Info => INFO,
-            },
-            f,
-            key,
-            value,
-            index: ev.index,
-        });
-    }
-
-    let us = |ns: u64| ns / 1000;
+    let Table {
+        lanes,
+        fs,
+        keys,
+        ops,
+    } = Table::of(events);
     let mut out = String::with_capacity(ops.len() * 24 + 1024);
     let _ = write!(
         out,
@@ -109,49 +141,7 @@ pub fn encode(events: &[Event], detected_at: Option<u64>) -> String {
         serde_json::to_string(&keys).unwrap_or_default(),
         ops.len()
     );
-    column(
-        &mut out,
-        "t",
-        ops.iter().scan(0u64, |prev, o| {
-            let t = us(o.invoke);
-            let d = t as i64 - *prev as i64;
-            *prev = t;
-            Some(d)
-        }),
-    );
-    column(
-        &mut out,
-        "lat",
-        ops.iter().map(|o| {
-            o.complete
-                .map(|c| (us(c) as i64 - us(o.invoke) as i64).max(0))
-                .unwrap_or(-1)
-        }),
-    );
-    column(&mut out, "lane", ops.iter().map(|o| o.lane as i64));
-    column(
-        &mut out,
-        "code",
-        ops.iter().map(|o| (o.outcome + 3 * o.f as u32) as i64),
-    );
-    column(&mut out, "key", ops.iter().map(|o| o.key as i64));
-    column(
-        &mut out,
-        "idx",
-        ops.iter().scan(0u64, |prev, o| {
-            let d = o.index as i64 - *prev as i64;
-            *prev = o.index;
-            Some(d)
-        }),
-    );
-    out.push_str(",\"val\":[");
-    for (i, o) in ops.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(&o.value).unwrap_or_else(|_| "\"\"".into()));
-    }
-    out.push(']');
+    write_columns(&mut out, &ops);
     let faults: Vec<Value> = bands(events, end)
         .into_iter()
         .map(|b: Band| {
@@ -171,6 +161,45 @@ pub fn encode(events: &[Event], detected_at: Option<u64>) -> String {
     out
 }
 
+/// The operations' columns: invocation time (delta), latency (-1: never
+/// completed), lane, code, key, history index (delta) and value text.
+fn write_columns(out: &mut String, ops: &[Op]) {
+    let deltas = |values: Vec<u64>| {
+        values.into_iter().scan(0u64, |prev, v| {
+            let d = v as i64 - *prev as i64;
+            *prev = v;
+            Some(d)
+        })
+    };
+    column(out, "t", deltas(ops.iter().map(|o| us(o.invoke)).collect()));
+    column(
+        out,
+        "lat",
+        ops.iter().map(|o| {
+            o.complete
+                .map(|c| (us(c) as i64 - us(o.invoke) as i64).max(0))
+                .unwrap_or(-1)
+        }),
+    );
+    column(out, "lane", ops.iter().map(|o| o.lane as i64));
+    column(
+        out,
+        "code",
+        ops.iter().map(|o| (o.outcome + 3 * o.f as u32) as i64),
+    );
+    column(out, "key", ops.iter().map(|o| o.key as i64));
+    column(out, "idx", deltas(ops.iter().map(|o| o.index).collect()));
+    out.push_str(",\"val\":[");
+    for (i, o) in ops.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(&o.value).unwrap_or_else(|_| "\"\"".into()));
+    }
+    out.push(']');
+}
+
+/// Writes `,"name":[v1,v2,...]`.
 fn column(out: &mut String, name: &str, values: impl Iterator<Item = i64>) {
     let _ = write!(out, ",\"{name}\":[");
     for (i, v) in values.enumerate() {

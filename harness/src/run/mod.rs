@@ -25,8 +25,8 @@ mod probe;
 mod session;
 mod summary;
 
-pub use plan::{BadOptions, Plan};
-pub use session::Session;
+pub use plan::{enter_namespace, local_cluster, local_specs, BadOptions, Plan};
+pub use session::{start_cluster, Session};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,7 +86,7 @@ impl RunArgs {
 }
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = crate::exit::INTERRUPTED;
 
 /// Arguments of `faultline run`. With none at all it is a short demo: the
 /// register workload against 3 nodes under every fault for 20 seconds.
@@ -157,8 +157,8 @@ pub struct RunArgs {
     /// and check and report as usual (implies --check online).
     #[arg(long)]
     pub stop_on_anomaly: bool,
-    /// The system under test and its flags (--system, --node-bin, --node-arg,
-    /// --etcd-bin, --etcd-serializable-reads, --node-cmd, --client-cmd).
+    /// The system under test and its flags (--system, and each system's own:
+    /// see `harness/src/system/`).
     #[command(flatten)]
     #[serde(flatten)]
     pub system: SystemArgs,

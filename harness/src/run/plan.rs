@@ -3,6 +3,7 @@
 //! chosen, the seed drawn, the private namespace entered, the run folder
 //! made, the fault schedule drawn.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,12 +11,13 @@ use anyhow::Context;
 use faultline_workloads::Workload;
 
 use crate::cluster::{layout, LocalCluster, NodeSpec};
+use crate::disk::DiskSettings;
 use crate::nemesis::schedule::{schedule, Planned, ScheduleOptions};
 use crate::nemesis::{NemesisKind, NemesisSet, SharedPlatform};
 use crate::netns::{self, NetMode};
 use crate::scenario::{Scenario, Step};
 use crate::store::RunDir;
-use crate::system::System;
+use crate::system::{faultline_node, System};
 
 use super::RunArgs;
 
@@ -98,13 +100,10 @@ impl Plan {
         let label = label(scenario.as_ref(), &kinds);
         let dir = RunDir::create(&args.store, &args.workload, &label, seed)
             .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
-        let mut specs = match &hosts {
+        let specs = match &hosts {
             Some(h) => crate::hosts::platform::layout(h, &dir.path),
-            None => layout(nodes, &dir.path, tag_groups),
+            None => local_specs(nodes, &dir.path, tag_groups, disk_layer),
         };
-        if disk_layer {
-            crate::disk::place_layers(&mut specs, &dir.path);
-        }
         let steps = schedule(&ScheduleOptions {
             seed,
             kinds: kinds.clone(),
@@ -135,7 +134,7 @@ impl Plan {
     pub fn platform(&self) -> anyhow::Result<SharedPlatform> {
         match &self.hosts {
             Some(hosts) => Ok(Arc::new(Mutex::new(crate::hosts::RemoteCluster::connect(
-                self.system.as_ref(),
+                crate::system::commands(self.system.as_ref(), &self.specs),
                 hosts,
                 self.specs.clone(),
                 self.args.hosts.max_clock_skew,
@@ -148,7 +147,7 @@ impl Plan {
     pub fn command_line(&self, i: usize) -> Vec<String> {
         match &self.hosts {
             Some(h) => {
-                crate::hosts::platform::remote_command(self.system.as_ref(), i, &self.specs, &h[i])
+                crate::hosts::platform::remote_command(self.system.command(i, &self.specs), &h[i])
                     .to_vec()
             }
             None => self.system.command(i, &self.specs).to_vec(),
@@ -158,17 +157,13 @@ impl Plan {
     /// The processes of the cluster, not started yet (the disk-fault layer
     /// mounted when the run needs it).
     pub fn cluster(&self) -> anyhow::Result<LocalCluster> {
-        let mut cluster = LocalCluster::of_system(
+        local_cluster(
             self.system.as_ref(),
             self.specs.clone(),
             self.args.net == NetMode::Private,
-        );
-        if self.disk_layer {
-            cluster
-                .mount_disks(self.args.disk_metadata.settings(self.tag_groups))
-                .context("mounting the disk-fault layer")?;
-        }
-        Ok(cluster)
+            self.disk_layer
+                .then(|| self.args.disk_metadata.settings(self.tag_groups)),
+        )
     }
 
     /// The name of the faults in the store folder and the summary: the
@@ -224,9 +219,7 @@ fn apply_scenario(args: &mut RunArgs) -> anyhow::Result<Option<Scenario>> {
     if let (false, Some(ms)) = (given("request_timeout_ms"), s.request_timeout_ms) {
         args.request_timeout_ms = ms;
     }
-    let mut node_args = s.node_args.clone();
-    node_args.append(&mut args.system.node_args);
-    args.system.node_args = node_args;
+    args.system.prepend(faultline_node::NODE_ARGS, &s.node_args);
     Ok(Some(s))
 }
 
@@ -238,28 +231,63 @@ fn enter_network(
     mut kinds: Vec<NemesisKind>,
     disk_layer: bool,
 ) -> anyhow::Result<Vec<NemesisKind>> {
-    match net {
-        NetMode::Private => netns::enter_private().context("--net private")?,
-        NetMode::Host => {
-            if disk_layer {
-                netns::enter_private_mounts()
-                    .context("--net host: a mount namespace for the disk-fault layer")?;
-            }
-            let dropped: Vec<&str> = kinds
-                .iter()
-                .filter(|k| k.needs_firewall())
-                .map(|k| k.name())
-                .collect();
-            if !dropped.is_empty() {
-                eprintln!(
-                    "faultline: --net host: {} unavailable without a private namespace; running without them",
-                    dropped.join(" and ")
-                );
-            }
-            kinds.retain(|k| !k.needs_firewall());
+    enter_namespace(net, disk_layer)?;
+    if net == NetMode::Host {
+        let dropped: Vec<&str> = kinds
+            .iter()
+            .filter(|k| k.needs_firewall())
+            .map(|k| k.name())
+            .collect();
+        if !dropped.is_empty() {
+            eprintln!(
+                "faultline: --net host: {} unavailable without a private namespace; running without them",
+                dropped.join(" and ")
+            );
         }
+        kinds.retain(|k| !k.needs_firewall());
     }
     Ok(kinds)
+}
+
+/// Enters the namespace nodes on this machine run in: with `--net
+/// private`, a private network (and mount) namespace of the process's own;
+/// on the host's network, a mount namespace of its own when the disk-fault
+/// layer is mounted. Must be called while the process is single-threaded.
+pub fn enter_namespace(net: NetMode, disk_layer: bool) -> anyhow::Result<()> {
+    match net {
+        NetMode::Private => netns::enter_private().context("--net private"),
+        NetMode::Host if disk_layer => netns::enter_private_mounts()
+            .context("--net host: a mount namespace for the disk-fault layer"),
+        NetMode::Host => Ok(()),
+    }
+}
+
+/// The layout of `nodes` local nodes under `dir` (addresses, data
+/// directories, logs), their disk-fault layers placed when `disk_layer`.
+pub fn local_specs(nodes: usize, dir: &Path, tag_groups: bool, disk_layer: bool) -> Vec<NodeSpec> {
+    let mut specs = layout(nodes, dir, tag_groups);
+    if disk_layer {
+        crate::disk::place_layers(&mut specs, dir);
+    }
+    specs
+}
+
+/// The local processes of a cluster of `system` on `specs`, not started
+/// yet; `firewall`: whether packet rules may be applied (only in the
+/// private namespace); the disk-fault layer mounted with `disk` when given.
+pub fn local_cluster(
+    system: &dyn System,
+    specs: Vec<NodeSpec>,
+    firewall: bool,
+    disk: Option<DiskSettings>,
+) -> anyhow::Result<LocalCluster> {
+    let mut cluster = LocalCluster::new(crate::system::commands(system, &specs), specs, firewall);
+    if let Some(settings) = disk {
+        cluster
+            .mount_disks(settings)
+            .context("mounting the disk-fault layer")?;
+    }
+    Ok(cluster)
 }
 
 /// Nodes on remote hosts: one per host (`--nodes`, when given, must

@@ -1,6 +1,7 @@
 //! How the fault executor asks the system under test about its nodes:
 //! statuses (role, term, log indexes) and failpoints, through the system's
-//! own calls.
+//! capabilities. A system without status has nodes that never answer (no
+//! leader known); one without failpoints refuses every `arm`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,6 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 pub struct SystemProbe {
     /// The system under test.
     pub system: Arc<dyn System>,
-    /// The HTTP client of the run (systems speaking HTTP use it).
-    pub http: reqwest::Client,
     /// The cluster's nodes, by index.
     pub specs: Vec<NodeSpec>,
 }
@@ -26,9 +25,8 @@ pub struct SystemProbe {
 impl Probe for SystemProbe {
     fn status(&self, i: usize) -> ProbeFuture<Option<NodeStatus>> {
         let system = self.system.clone();
-        let http = self.http.clone();
         let node = self.specs[i].clone();
-        Box::pin(async move { system.status(&http, &node, PROBE_TIMEOUT).await })
+        Box::pin(async move { system.status()?.status(&node, PROBE_TIMEOUT).await })
     }
 
     fn set_failpoint(
@@ -38,9 +36,16 @@ impl Probe for SystemProbe {
         armed: bool,
     ) -> ProbeFuture<Result<(), String>> {
         let system = self.system.clone();
-        let http = self.http.clone();
         let node = self.specs[i].clone();
-        Box::pin(async move { system.set_failpoint(&http, &node, name, armed).await })
+        Box::pin(async move {
+            match system.failpoints() {
+                Some(f) => f.set_failpoint(&node, name, armed).await,
+                None => Err(format!(
+                    "failpoint {name}: not supported by --system {}",
+                    system.name()
+                )),
+            }
+        })
     }
 
     fn data_files(&self) -> Vec<String> {

@@ -13,7 +13,7 @@ use faultline_checker::history::{Event, EventType};
 use faultline_workloads::FinalRead;
 
 use crate::checkers::Checker;
-use crate::client::{http_client, invoke_and_complete, Client, Counters, Shared};
+use crate::client::{invoke_and_complete, Client, Counters, Shared};
 use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
 use crate::netns::{self, NetMode};
@@ -21,7 +21,7 @@ use crate::node_log::last_words;
 use crate::online::{OnlineChecker, OnlineDetection};
 use crate::progress::Progress;
 use crate::recorder::{Recorder, Writer};
-use crate::system::ready;
+use crate::system::{ClusterView, System};
 
 use super::plan::Plan;
 use super::probe::SystemProbe;
@@ -33,7 +33,6 @@ const FINAL_ATTEMPTS: usize = 5;
 pub struct Session<'a> {
     plan: &'a Plan,
     platform: SharedPlatform,
-    http: reqwest::Client,
     /// Per-request timeout of the clients (past it: info).
     timeout: Duration,
     progress: Progress,
@@ -74,11 +73,9 @@ impl<'a> Session<'a> {
         online: Vec<&'static dyn Checker>,
     ) -> anyhow::Result<Session<'a>> {
         let timeout = Duration::from_millis(plan.args.request_timeout_ms.max(1));
-        let http = http_client(timeout).context("building the HTTP client")?;
         Ok(Session {
             plan,
             platform,
-            http,
             timeout,
             progress: Progress::new(),
             crashes: Arc::default(),
@@ -104,7 +101,6 @@ impl<'a> Session<'a> {
             shared.recorder.clone(),
             Arc::new(SystemProbe {
                 system: self.plan.system.clone(),
-                http: self.http.clone(),
                 specs: self.plan.specs.clone(),
             }),
             self.plan.seed,
@@ -113,7 +109,10 @@ impl<'a> Session<'a> {
         executor.heal().context("healing the faults")?;
         self.recover(&shared).await;
         self.final_reads(&shared, first_process).await;
-        Ok(())
+        match shared.refusal() {
+            Some(why) => bail!(why),
+            None => Ok(()),
+        }
     }
 
     /// Stops every node (after reading their logs), closes the history,
@@ -158,14 +157,11 @@ impl<'a> Session<'a> {
 
     /// Starts every node and waits (bounded) until one leads.
     async fn start_cluster(&mut self) -> anyhow::Result<()> {
-        {
-            let mut p = lock(&self.platform);
-            for i in 0..self.plan.specs.len() {
-                p.start(i).context("starting the nodes")?;
-            }
-        }
-        self.wait_for_leader(Duration::from_secs_f64(self.plan.args.leader_timeout))
-            .await
+        let limit = Duration::from_secs_f64(self.plan.args.leader_timeout);
+        let plan = self.plan;
+        start_cluster(&self.platform, plan.system.as_ref(), &plan.specs, limit).await?;
+        self.warn_if_partitions_are_blind();
+        Ok(())
     }
 
     /// Time zero of the history and of the schedule: the recorder starts.
@@ -185,7 +181,6 @@ impl<'a> Session<'a> {
         }
         self.recording = Some((recorder.clone(), writer));
         Ok(Shared {
-            http: self.http.clone(),
             timeout: self.timeout,
             workload: self.plan.workload.clone(),
             system: self.plan.system.clone(),
@@ -193,6 +188,7 @@ impl<'a> Session<'a> {
             counters: Arc::new(Counters::default()),
             keys: Arc::default(),
             stop: Arc::new(AtomicBool::new(false)),
+            refusal: Arc::default(),
         })
     }
 
@@ -242,6 +238,7 @@ impl<'a> Session<'a> {
             r = faulty => r.context("injecting faults")?,
             _ = watch_exits(&self.platform, &self.crashes, &shared.recorder, &plan.specs) => {}
             _ = ticker => {}
+            why = shared.refused() => bail!(why),
             _ = anomaly => {
                 if let Some(checker) = online {
                     checker.stopped_at(shared.recorder.elapsed());
@@ -320,39 +317,6 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Waits until some node says it leads, failing early when a node dies.
-    async fn wait_for_leader(&self, limit: Duration) -> anyhow::Result<()> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let exited = lock(&self.platform).reap();
-            if let Some((i, status)) = exited.first() {
-                let p = lock(&self.platform);
-                let node = &p.nodes()[*i];
-                bail!(
-                    "node {} exited at start ({status}); the end of its log ({}):\n{}",
-                    node.name,
-                    node.log_path.display(),
-                    tail(&p.read_log(*i).unwrap_or_default(), 15)
-                );
-            }
-            let specs = &self.plan.specs;
-            if ready(self.plan.system.as_ref(), &self.http, specs).await {
-                self.warn_if_partitions_are_blind();
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let p = lock(&self.platform);
-                bail!(
-                    "no leader after {:.0}s; the end of {}:\n{}",
-                    limit.as_secs_f64(),
-                    specs[0].log_path.display(),
-                    tail(&p.read_log(0).unwrap_or_default(), 15)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// Partition rules tell nodes apart by source address, or by the group
     /// id each node runs with (root only). A node whose peer connections
     /// leave from 127.0.0.1 without a group id of its own cannot be
@@ -369,6 +333,52 @@ impl<'a> Session<'a> {
                 );
             }
         }
+    }
+}
+
+/// Starts every node of `specs` and waits (bounded by `limit`) until the
+/// cluster is ready ([`ClusterView`]), failing early when a node dies;
+/// returns the node that leads, when the system can say. `faultline run`
+/// and `faultline bench` both start their clusters this way.
+pub async fn start_cluster(
+    platform: &SharedPlatform,
+    system: &dyn System,
+    specs: &[NodeSpec],
+    limit: Duration,
+) -> anyhow::Result<Option<usize>> {
+    {
+        let mut p = lock(platform);
+        for i in 0..specs.len() {
+            p.start(i).context("starting the nodes")?;
+        }
+    }
+    let deadline = Instant::now() + limit;
+    loop {
+        let exited = lock(platform).reap();
+        if let Some((i, status)) = exited.first() {
+            let p = lock(platform);
+            let node = &p.nodes()[*i];
+            bail!(
+                "node {} exited at start ({status}); the end of its log ({}):\n{}",
+                node.name,
+                node.log_path.display(),
+                tail(&p.read_log(*i).unwrap_or_default(), 15)
+            );
+        }
+        let view = ClusterView::ask(system, specs).await;
+        if view.ready {
+            return Ok(view.leader);
+        }
+        if Instant::now() >= deadline {
+            let p = lock(platform);
+            bail!(
+                "no leader after {:.0}s; the end of {}:\n{}",
+                limit.as_secs_f64(),
+                specs[0].log_path.display(),
+                tail(&p.read_log(0).unwrap_or_default(), 15)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

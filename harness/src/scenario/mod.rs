@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::nemesis::fault::FAULT_STEPS;
+use crate::nemesis::FAULT_STEPS;
 pub use crate::nemesis::{FailpointName, Fault, Target};
 
 /// The built-in scenarios, in the same TOML schema users write.

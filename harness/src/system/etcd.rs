@@ -30,9 +30,10 @@ use base64::Engine;
 use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
+use super::transport::HttpTransport;
 use super::{
-    on_path, root_cause, BoxFuture, ClientSpec, DiskProfile, Flag, NodeCommand, NodeStatus,
-    Registered, System, SystemClient, SystemError,
+    on_path, root_cause, BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered,
+    Status, System, SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
 
@@ -48,14 +49,27 @@ pub const SYSTEM: Registered = Registered {
         corruption: "WAL records carry CRCs (a mismatch refuses to start); bbolt pages carry none",
     },
     help: "etcd 3.4+ through its v3 JSON gateway (--etcd-bin or PATH; --etcd-serializable-reads)",
-    flags: &[Flag::EtcdBin, Flag::EtcdSerializableReads],
+    flags: <EtcdArgs as clap::Args>::augment_args,
     build: |opts| {
+        let args: EtcdArgs = opts.parse()?;
         Ok(Arc::new(Etcd::new(
-            find_bin(opts.etcd_bin.as_deref())?,
-            opts.etcd_serializable_reads,
+            find_bin(args.etcd_bin.as_deref())?,
+            args.etcd_serializable_reads,
         )))
     },
 };
+
+/// The flags of `--system etcd`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EtcdArgs {
+    /// etcd's binary for `--system etcd` (default: etcd on PATH).
+    #[arg(long)]
+    pub etcd_bin: Option<PathBuf>,
+    /// `--system etcd`: serve reads locally (serializable), which etcd
+    /// documents as not linearizable.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
+}
 
 /// How many read-then-txn rounds an append tries before it fails.
 const APPEND_ATTEMPTS: usize = 16;
@@ -65,6 +79,7 @@ const APPEND_ATTEMPTS: usize = 16;
 pub struct Etcd {
     bin: PathBuf,
     serializable_reads: bool,
+    http: HttpTransport,
 }
 
 impl Etcd {
@@ -74,6 +89,7 @@ impl Etcd {
         Etcd {
             bin,
             serializable_reads,
+            http: HttpTransport::new(),
         }
     }
 }
@@ -144,15 +160,32 @@ impl System for Etcd {
         }
     }
 
+    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        Box::new(EtcdClient {
+            http: self.http.client().cloned(),
+            base: format!("http://{}", node.http_addr),
+            timeout: spec.timeout,
+            serializable_reads: self.serializable_reads,
+        })
+    }
+
+    fn status(&self) -> Option<&dyn Status> {
+        Some(self)
+    }
+}
+
+impl Status for Etcd {
     fn status<'a>(
         &'a self,
-        http: &'a reqwest::Client,
         node: &'a NodeSpec,
         timeout: Duration,
     ) -> BoxFuture<'a, Option<NodeStatus>> {
         Box::pin(async move {
             let url = format!("http://{}/v3/maintenance/status", node.http_addr);
-            let resp = http
+            let resp = self
+                .http
+                .client()
+                .ok()?
                 .post(url)
                 .json(&json!({}))
                 .timeout(timeout)
@@ -166,29 +199,29 @@ impl System for Etcd {
             Some(status_of(&node.name, &body))
         })
     }
-
-    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
-        Box::new(EtcdClient {
-            http: spec.http.clone(),
-            base: format!("http://{}", node.http_addr),
-            serializable_reads: self.serializable_reads,
-        })
-    }
 }
 
 /// A client of one etcd member's gateway.
 struct EtcdClient {
-    http: reqwest::Client,
+    /// The system's HTTP client (Err: why it could not be built).
+    http: Result<reqwest::Client, String>,
     base: String,
+    timeout: Duration,
     serializable_reads: bool,
 }
 
 impl SystemClient for EtcdClient {
     fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
+            let http = match &self.http {
+                Ok(http) => http,
+                // Nothing was sent.
+                Err(e) => return Reply::Fail(e.clone()),
+            };
             let gateway = Gateway {
-                http: &self.http,
+                http,
                 base: &self.base,
+                timeout: self.timeout,
             };
             let key = op.key_or_default();
             let done = match op.f {
@@ -266,12 +299,15 @@ type Translated = Result<Done, Reply>;
 struct Gateway<'a> {
     http: &'a reqwest::Client,
     base: &'a str,
+    /// Each request's timeout.
+    timeout: Duration,
 }
 
 impl Gateway<'_> {
     async fn call(&self, endpoint: &str, body: Value) -> Answer {
         let url = format!("{}/v3/{endpoint}", self.base);
-        let resp = match self.http.post(url).json(&body).send().await {
+        let request = self.http.post(url).json(&body).timeout(self.timeout);
+        let resp = match request.send().await {
             Ok(r) => r,
             Err(e) => {
                 return Answer::Failed {

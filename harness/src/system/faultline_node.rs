@@ -16,17 +16,18 @@
 //! started with `--failpoints`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
+use super::transport::HttpTransport;
 use super::{
-    root_cause, BoxFuture, ClientSpec, DiskProfile, Flag, NodeCommand, NodeStatus, Registered,
-    System, SystemClient, SystemError,
+    root_cause, BoxFuture, ClientSpec, DiskProfile, Failpoints, NodeCommand, NodeStatus,
+    Registered, Status, System, SystemClient, SystemError,
 };
 use crate::cluster::NodeSpec;
-use std::sync::Arc;
 
 /// The name `--system` takes.
 pub const NAME: &str = "faultline-node";
@@ -40,26 +41,46 @@ pub const SYSTEM: Registered = Registered {
         corruption: "detects: a CRC per WAL record; damage before the last record refuses to start naming file and offset; a damaged last record cannot be told from a torn write and is cut",
     },
     help: "the Raft key-value node shipped with faultline (found next to faultline, or --node-bin)",
-    flags: &[Flag::NodeBin, Flag::NodeArg],
+    flags: <FaultlineNodeArgs as clap::Args>::augment_args,
     build: |opts| {
+        let args: FaultlineNodeArgs = opts.parse()?;
         Ok(Arc::new(FaultlineNode::new(
-            find_bin(opts.node_bin.as_deref())?,
-            opts.node_args.clone(),
+            find_bin(args.node_bin.as_deref())?,
+            args.node_args,
         )))
     },
 };
+
+/// The flags of `--system faultline-node`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FaultlineNodeArgs {
+    /// The node binary (default: faultline-node next to faultline).
+    #[arg(long)]
+    pub node_bin: Option<PathBuf>,
+    /// An extra argument for every node, e.g. `--node-arg=--bug=stale-read` (repeatable).
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    pub node_args: Vec<String>,
+}
+
+/// The id of `--node-arg` (a scenario's `node_args` go before the user's).
+pub const NODE_ARGS: &str = "node_args";
 
 /// faultline-node run from `bin`, with `extra` arguments for every node.
 #[derive(Debug, Clone)]
 pub struct FaultlineNode {
     bin: PathBuf,
     extra: Vec<String>,
+    api: NodeApi,
 }
 
 impl FaultlineNode {
     /// The node at `bin`, every node given `extra` arguments too.
     pub fn new(bin: PathBuf, extra: Vec<String>) -> FaultlineNode {
-        FaultlineNode { bin, extra }
+        FaultlineNode {
+            bin,
+            extra,
+            api: NodeApi::default(),
+        }
     }
 }
 
@@ -108,50 +129,77 @@ impl System for FaultlineNode {
         }
     }
 
+    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        self.api.client(node, spec)
+    }
+
+    fn status(&self) -> Option<&dyn Status> {
+        Some(&self.api)
+    }
+
+    fn failpoints(&self) -> Option<&dyn Failpoints> {
+        Some(&self.api)
+    }
+}
+
+/// faultline-node's HTTP API as the harness uses it (clients, status,
+/// failpoints), through one HTTP client: what the `faultline-node` and
+/// `http` systems share.
+#[derive(Debug, Clone, Default)]
+pub struct NodeApi {
+    http: HttpTransport,
+}
+
+impl NodeApi {
+    /// A client of `node`'s API.
+    pub fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        Box::new(HttpClient {
+            http: self.http.client().cloned(),
+            base: format!("http://{}", node.http_addr),
+            timeout: spec.timeout,
+        })
+    }
+}
+
+impl Status for NodeApi {
     fn status<'a>(
         &'a self,
-        http: &'a reqwest::Client,
         node: &'a NodeSpec,
         timeout: Duration,
     ) -> BoxFuture<'a, Option<NodeStatus>> {
-        Box::pin(status(http, node, timeout))
+        Box::pin(async move { status(self.http.client().ok()?, node, timeout).await })
     }
+}
 
-    fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
-        Box::new(HttpClient::new(node, spec))
-    }
-
+impl Failpoints for NodeApi {
     fn set_failpoint<'a>(
         &'a self,
-        http: &'a reqwest::Client,
         node: &'a NodeSpec,
         name: &'a str,
         armed: bool,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(set_failpoint(http, node, name, armed))
+        Box::pin(async move { set_failpoint(self.http.client()?, node, name, armed).await })
     }
 }
 
 /// A client of one node speaking faultline-node's HTTP API.
 #[derive(Debug, Clone)]
-pub struct HttpClient {
-    http: reqwest::Client,
+struct HttpClient {
+    /// The system's HTTP client (Err: why it could not be built).
+    http: Result<reqwest::Client, String>,
     base: String,
-}
-
-impl HttpClient {
-    /// A client of `node` through the shared HTTP client of `spec`.
-    pub fn new(node: &NodeSpec, spec: &ClientSpec) -> HttpClient {
-        HttpClient {
-            http: spec.http.clone(),
-            base: format!("http://{}", node.http_addr),
-        }
-    }
+    timeout: Duration,
 }
 
 impl SystemClient for HttpClient {
     fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
-        Box::pin(perform(&self.http, &self.base, op))
+        Box::pin(async move {
+            match &self.http {
+                Ok(http) => perform(http, &self.base, op, self.timeout).await,
+                // Nothing was sent.
+                Err(e) => Reply::Fail(e.clone()),
+            }
+        })
     }
 }
 
@@ -202,8 +250,8 @@ fn reply(op: &Op, status: u16, body: &Value) -> Reply {
 }
 
 /// Sends `op` to the node whose API is at `base` (`http://ip:port`) and
-/// reads the answer.
-pub async fn perform(http: &reqwest::Client, base: &str, op: &Op) -> Reply {
+/// reads the answer, giving up (`info`) after `timeout`.
+pub async fn perform(http: &reqwest::Client, base: &str, op: &Op, timeout: Duration) -> Reply {
     if matches!(op.f, Func::Echo | Func::Generate | Func::Broadcast) {
         return op.f.unsupported("faultline-node");
     }
@@ -217,7 +265,8 @@ pub async fn perform(http: &reqwest::Client, base: &str, op: &Op) -> Reply {
     let builder = match &body {
         Some(body) => builder.json(body),
         None => builder,
-    };
+    }
+    .timeout(timeout);
     let resp = match builder.send().await {
         Ok(r) => r,
         Err(e) => return transport_error(&e),
@@ -258,11 +307,7 @@ fn transport_error(e: &reqwest::Error) -> Reply {
 }
 
 /// Asks one node for its `GET /status` (None when it does not answer).
-pub async fn status(
-    http: &reqwest::Client,
-    node: &NodeSpec,
-    timeout: Duration,
-) -> Option<NodeStatus> {
+async fn status(http: &reqwest::Client, node: &NodeSpec, timeout: Duration) -> Option<NodeStatus> {
     let resp = http
         .get(format!("http://{}/status", node.http_addr))
         .timeout(timeout)
@@ -276,7 +321,7 @@ pub async fn status(
 }
 
 /// Arms (`PUT`) or disarms (`DELETE`) failpoint `name` on `node`.
-pub async fn set_failpoint(
+async fn set_failpoint(
     http: &reqwest::Client,
     node: &NodeSpec,
     name: &str,
@@ -334,6 +379,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_node_gets_its_addresses_peers_and_the_extra_arguments() {
+        let specs = crate::cluster::layout(3, std::path::Path::new("/tmp/run"), true);
+        let node = FaultlineNode::new("/bin/node".into(), vec!["--bug=x".into()]);
+        let line = node.command(0, &specs).to_vec().join(" ");
+        assert!(line.contains("--id n1 --peer-addr 127.0.0.11:7001 --http-addr 127.0.0.11:8001 --peers n1=127.0.0.11:7001,n2=127.0.0.12:7001,n3=127.0.0.13:7001"), "{line}");
+        assert!(line.ends_with("--bug=x"), "{line}");
+    }
+
+    #[test]
     fn operations_map_to_the_node_api_and_back() {
         let cas = Op::new(Func::Cas, "r1", json!([1, 2]));
         let (method, path, body) = request(&cas);
@@ -369,9 +423,11 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let http = crate::client::http_client(Duration::from_secs(2)).unwrap();
+        let transport = HttpTransport::new();
+        let http = transport.client().unwrap();
         let op = Op::new(Func::Write, "r0", json!(1));
-        let reply = rt.block_on(perform(&http, &format!("http://{addr}"), &op));
+        let base = format!("http://{addr}");
+        let reply = rt.block_on(perform(http, &base, &op, Duration::from_secs(2)));
         assert!(
             matches!(reply, Reply::Fail(ref e) if e.contains("connect")),
             "{reply:?}"

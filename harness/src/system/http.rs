@@ -10,11 +10,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::faultline_node::NodeApi;
 use super::{
-    faultline_node, BoxFuture, ClientSpec, Flag, NodeCommand, NodeStatus, Registered, System,
-    SystemClient, SystemError, UNKNOWN_DISK,
+    faultline_node, ClientSpec, Failpoints, NodeCommand, Registered, Status, System, SystemClient,
+    SystemError, UNKNOWN_DISK,
 };
 use crate::cluster::NodeSpec;
 
@@ -26,9 +26,10 @@ pub const SYSTEM: Registered = Registered {
     name: NAME,
     disk: UNKNOWN_DISK,
     help: "your own binary speaking faultline-node's HTTP API: --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'",
-    flags: &[Flag::NodeCmd],
+    flags: <HttpArgs as clap::Args>::augment_args,
     build: |opts| {
-        let Some(cmd) = &opts.node_cmd else {
+        let args: HttpArgs = opts.parse()?;
+        let Some(cmd) = &args.node_cmd else {
             return Err(SystemError::BadOption(
                 "--system http needs --node-cmd 'CMD {id} {peer_addr} {http_addr} {peers} {data_dir}'"
                     .into(),
@@ -37,6 +38,18 @@ pub const SYSTEM: Registered = Registered {
         Ok(Arc::new(Http::new(cmd)?))
     },
 };
+
+/// The flags of `--system http`. `--node-cmd` is declared here, where its
+/// placeholders are filled in; the other systems that start their nodes
+/// from a command template (`exec`, `maelstrom`) flatten these `Args`
+/// into theirs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpArgs {
+    /// `--system http` and `exec`: the command started per node, placeholders
+    /// {id} {peer_addr} {http_addr} {peers} {data_dir} filled in.
+    #[arg(long)]
+    pub node_cmd: Option<String>,
+}
 
 const PLACEHOLDERS: [&str; 5] = [
     "{id}",
@@ -51,6 +64,7 @@ const PLACEHOLDERS: [&str; 5] = [
 pub struct Http {
     template: String,
     words: Vec<String>,
+    api: NodeApi,
 }
 
 impl Http {
@@ -70,6 +84,7 @@ impl Http {
         Ok(Http {
             template: template.to_string(),
             words,
+            api: NodeApi::default(),
         })
     }
 }
@@ -101,27 +116,16 @@ impl System for Http {
         }
     }
 
-    fn status<'a>(
-        &'a self,
-        http: &'a reqwest::Client,
-        node: &'a NodeSpec,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Option<NodeStatus>> {
-        Box::pin(faultline_node::status(http, node, timeout))
-    }
-
     fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
-        Box::new(faultline_node::HttpClient::new(node, spec))
+        self.api.client(node, spec)
     }
 
-    fn set_failpoint<'a>(
-        &'a self,
-        http: &'a reqwest::Client,
-        node: &'a NodeSpec,
-        name: &'a str,
-        armed: bool,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(faultline_node::set_failpoint(http, node, name, armed))
+    fn status(&self) -> Option<&dyn Status> {
+        Some(&self.api)
+    }
+
+    fn failpoints(&self) -> Option<&dyn Failpoints> {
+        Some(&self.api)
     }
 }
 

@@ -4,6 +4,9 @@
 
 use crate::checkers::Checker;
 
+pub mod net;
+pub mod workloads;
+
 registry! {
     /// Every Maelstrom checker, in the order `faultline list` shows them.
     pub const CHECKERS: &[&dyn Checker] = {

@@ -215,12 +215,7 @@ fn note_missing_finals(
 
 /// broadcast and g-set: every acknowledged element in every node's final
 /// read (lost otherwise); nothing read that nobody added (unexpected).
-fn grow_set(
-    ops: &[&Operation],
-    finals: &BTreeMap<u64, String>,
-    add: &str,
-    what: &str,
-) -> Findings {
+fn grow_set(ops: &[&Operation], finals: &BTreeMap<u64, String>, add: &str, what: &str) -> Findings {
     let attempted: HashSet<String> = ops
         .iter()
         .filter(|o| o.f == add)
@@ -460,7 +455,10 @@ mod tests {
         ];
         let (verdict, text) = judge(&UNIQUE_IDS, &events, &[]);
         assert_eq!(verdict, Verdict::Invalid);
-        assert!(text.starts_with("invalid: 2 ids generated, 1 distinct, 1 duplicated"), "{text}");
+        assert!(
+            text.starts_with("invalid: 2 ids generated, 1 distinct, 1 duplicated"),
+            "{text}"
+        );
         let echoes = vec![
             ev(0, 0, Invoke, "echo", json!("x")),
             ev(1, 0, Ok, "echo", json!("y")),

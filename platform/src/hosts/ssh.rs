@@ -235,13 +235,14 @@ impl Conn {
         }
     }
 
-    /// Writes `bytes` to `path` on the host (through a temporary file
-    /// renamed into place), mode 0755.
+    /// Writes `bytes` to `path` on the host, mode 0755, through a temporary
+    /// file of its own (`mktemp` beside `path`) renamed into place: hosts
+    /// whose data directories lie on one shared file system (an NFS home,
+    /// containers on one volume) upload the same path at once without
+    /// racing on one temporary name.
     pub async fn upload(&self, bytes: Vec<u8>, path: &str) -> Result<(), SshError> {
         use tokio::io::AsyncWriteExt;
-        let script = format!(
-            "mkdir -p \"$(dirname '{path}')\" && cat > '{path}.part' && chmod 0755 '{path}.part' && mv '{path}.part' '{path}'"
-        );
+        let script = upload_script(path);
         let fail = |message: String| SshError::Command {
             host: self.host.label.clone(),
             command: format!("upload {path}"),
@@ -314,5 +315,68 @@ impl Conn {
             let _ = child.wait().await;
         });
         Ok(rx)
+    }
+}
+
+/// The shell script that writes stdin to `path`: a temporary file made by
+/// `mktemp` in `path`'s directory (unique per upload), made executable,
+/// then renamed over `path` (atomic on one file system).
+fn upload_script(path: &str) -> String {
+    format!(
+        "set -e; d=\"$(dirname '{path}')\"; mkdir -p \"$d\"; \
+         t=\"$(mktemp \"$d/.upload.XXXXXX\")\"; trap 'rm -f \"$t\"' EXIT; \
+         cat > \"$t\"; chmod 0755 \"$t\"; mv -f \"$t\" '{path}'; trap - EXIT"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_script;
+    use std::process::{Command, Stdio};
+
+    /// Three uploads of one path at once (hosts sharing a file system) all
+    /// succeed and leave the file whole, executable and nothing else.
+    #[test]
+    fn concurrent_uploads_of_one_path_do_not_race() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bin/faultline-node");
+        let script = upload_script(path.to_str().unwrap());
+        let body = vec![b'x'; 1 << 20];
+        let mut children: Vec<_> = (0..3)
+            .map(|_| {
+                Command::new("sh")
+                    .args(["-c", &script])
+                    .stdin(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        // Interleaved, so that every upload is under way before any ends.
+        let mut stdins: Vec<_> = children
+            .iter_mut()
+            .map(|c| c.stdin.take().unwrap())
+            .collect();
+        for chunk in body.chunks(64 << 10) {
+            for stdin in &mut stdins {
+                stdin.write_all(chunk).unwrap();
+            }
+        }
+        drop(stdins);
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), body);
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["faultline-node"]);
     }
 }

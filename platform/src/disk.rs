@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::NodeSpec;
+use crate::node::NodeSpec;
 
 /// Errors of the disk-fault layer and of corruption.
 #[derive(Debug, thiserror::Error)]
@@ -310,7 +310,7 @@ mod tests {
     use super::*;
 
     fn spec(name: &str, dir: &Path) -> NodeSpec {
-        let mut s = crate::cluster::layout(1, dir, false).remove(0);
+        let mut s = crate::node::layout(1, dir, false).remove(0);
         s.name = name.into();
         s.data_dir = dir.to_path_buf();
         s

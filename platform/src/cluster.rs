@@ -13,7 +13,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,69 +21,11 @@ use serde::Serialize;
 
 use faultline_diskfs::{PowerLossOptions, PowerLossReport};
 
+use crate::cut::Cut;
 use crate::disk::{CorruptHow, Damage, DiskError, DiskSettings, Disks};
-use crate::nemesis::partition::Cut;
 use crate::nft;
-use crate::system::faultline_node::FaultlineNode;
-use crate::system::{NodeCommand, System};
 
-/// The port every node's peer transport listens on (on its own address).
-pub const PEER_PORT: u16 = 7001;
-/// The port every node's HTTP API listens on (on its own address).
-pub const HTTP_PORT: u16 = 8001;
-/// Group ids given to nodes when the harness may (root in the host's user
-/// namespace): node i runs with group `GID_BASE + i`.
-pub const GID_BASE: u32 = 61_000;
-
-/// Where one node lives.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeSpec {
-    /// Its name: n1, n2, ...
-    pub name: String,
-    /// Its own loopback address (127.0.0.11 for n1, ...).
-    pub ip: Ipv4Addr,
-    /// Where the node listens for its peers (ip:PEER_PORT); partition rules match its ip.
-    pub peer_addr: SocketAddr,
-    /// Where the node serves clients (ip:HTTP_PORT); clients reach it from 127.0.0.1.
-    pub http_addr: SocketAddr,
-    /// The node's data directory under the run folder; it survives kills and restarts.
-    pub data_dir: PathBuf,
-    /// Where the node's files really live when the disk-fault layer is
-    /// mounted over `data_dir` (see [`crate::disk`]); None without it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backing_dir: Option<PathBuf>,
-    /// Where its stdout and stderr go.
-    pub log_path: PathBuf,
-    /// The group id it runs with, so that packet rules can match the
-    /// sending process; None when the harness cannot change groups.
-    pub gid: Option<u32>,
-}
-
-/// The nodes of an `n`-node cluster whose files live under `dir`
-/// (`dir/nodes/n1.log`, `dir/data/n1/`, ...).
-pub fn layout(n: usize, dir: &Path, tag_groups: bool) -> Vec<NodeSpec> {
-    (0..n)
-        .map(|i| {
-            let name = format!("n{}", i + 1);
-            let ip = node_ip(i);
-            NodeSpec {
-                peer_addr: SocketAddr::V4(SocketAddrV4::new(ip, PEER_PORT)),
-                http_addr: SocketAddr::V4(SocketAddrV4::new(ip, HTTP_PORT)),
-                data_dir: dir.join("data").join(&name),
-                backing_dir: None,
-                log_path: dir.join("nodes").join(format!("{name}.log")),
-                gid: tag_groups.then_some(GID_BASE + i as u32 + 1),
-                name,
-                ip,
-            }
-        })
-        .collect()
-}
-
-/// The loopback address of node `i` (0-based): 127.0.0.11 and up.
-pub fn node_ip(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(127, 0, 0, 11 + i as u8)
-}
+pub use crate::node::{layout, node_ip, NodeCommand, NodeSpec, GID_BASE, HTTP_PORT, PEER_PORT};
 
 /// What a node process is doing, as far as the harness knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -264,18 +205,18 @@ pub trait Platform: Send {
 }
 
 /// One node's process as a local platform holds it.
-pub(crate) struct Proc {
+pub struct Proc {
     /// The running process (None when down).
-    pub(crate) child: Option<Child>,
+    pub child: Option<Child>,
     /// What the node is doing.
-    pub(crate) state: NodeState,
+    pub state: NodeState,
 }
 
 impl Proc {
     /// Sends `signal` to the process group the child leads (node `name`),
     /// and follows its state; a kill also reaps the child. Returns whether
     /// the node was killed. A node already down is left alone.
-    pub(crate) fn signal(&mut self, name: &str, signal: Signal) -> Result<bool, ClusterError> {
+    pub fn signal(&mut self, name: &str, signal: Signal) -> Result<bool, ClusterError> {
         let Some(child) = self.child.as_mut() else {
             return Ok(false);
         };
@@ -310,7 +251,7 @@ impl Proc {
 
     /// How the process ended, if it exited on its own since the last look
     /// (it is then down).
-    pub(crate) fn exited(&mut self, after_corruption: bool) -> Option<Exit> {
+    pub fn exited(&mut self, after_corruption: bool) -> Option<Exit> {
         let status = self.child.as_mut()?.try_wait().ok()??;
         self.child = None;
         self.state = NodeState::Exited;
@@ -323,7 +264,7 @@ impl Proc {
 
     /// Kills the process group and reaps the child (node `name`); returns
     /// whether there was one to kill.
-    pub(crate) fn kill(&mut self, name: &str) -> bool {
+    pub fn kill(&mut self, name: &str) -> bool {
         let Some(mut child) = self.child.take() else {
             return false;
         };
@@ -340,7 +281,7 @@ impl Proc {
 
 /// Opens (appending) node `spec`'s log, creating its data and log folders,
 /// and marks the start in it.
-pub(crate) fn open_node_log(spec: &NodeSpec) -> Result<File, ClusterError> {
+pub fn open_node_log(spec: &NodeSpec) -> Result<File, ClusterError> {
     let files = |path: &Path, e: io::Error| ClusterError::Files {
         path: path.to_path_buf(),
         source: e,
@@ -361,7 +302,7 @@ pub(crate) fn open_node_log(spec: &NodeSpec) -> Result<File, ClusterError> {
 /// Makes `cmd` start in a process group of its own, die with the harness
 /// (also if the harness dies before the child is set up), and take group
 /// `gid` when given.
-pub(crate) fn node_process(cmd: &mut Command, gid: Option<u32>) {
+pub fn node_process(cmd: &mut Command, gid: Option<u32>) {
     cmd.process_group(0);
     // SAFETY: plain syscalls.
     let parent = unsafe { libc::getpid() };
@@ -428,24 +369,10 @@ impl LocalCluster {
         )
     }
 
-    /// A cluster of `specs` running faultline-node from `bin` with its
-    /// command line plus `extra` arguments. `firewall`: whether packet rules
-    /// may be applied (only inside the private namespace). Nothing starts yet.
-    pub fn new(
-        bin: PathBuf,
-        specs: Vec<NodeSpec>,
-        extra: &[String],
-        firewall: bool,
-    ) -> LocalCluster {
-        let node = FaultlineNode::new(bin, extra.to_vec());
-        LocalCluster::of_system(&node, specs, firewall)
-    }
-
-    /// A cluster of `specs` each running `system`'s command line.
-    pub fn of_system(system: &dyn System, specs: Vec<NodeSpec>, firewall: bool) -> LocalCluster {
-        let commands = (0..specs.len())
-            .map(|i| system.command(i, &specs))
-            .collect();
+    /// A cluster of `specs`, node `i` started with `commands[i]` (its
+    /// system's command line). `firewall`: whether packet rules may be
+    /// applied (only inside the private namespace). Nothing starts yet.
+    pub fn new(commands: Vec<NodeCommand>, specs: Vec<NodeSpec>, firewall: bool) -> LocalCluster {
         let procs = specs
             .iter()
             .map(|_| Proc {
@@ -660,10 +587,6 @@ mod tests {
         assert_eq!(specs[2].http_addr.to_string(), "127.0.0.13:8001");
         assert_eq!(specs[1].log_path, Path::new("/tmp/run/nodes/n2.log"));
         assert_eq!(specs[1].gid, Some(GID_BASE + 2));
-        let c = LocalCluster::new("/bin/node".into(), specs, &["--bug=x".into()], false);
-        let line = c.command_line(0).join(" ");
-        assert!(line.contains("--id n1 --peer-addr 127.0.0.11:7001 --http-addr 127.0.0.11:8001 --peers n1=127.0.0.11:7001,n2=127.0.0.12:7001,n3=127.0.0.13:7001"), "{line}");
-        assert!(line.ends_with("--bug=x"), "{line}");
     }
 
     #[test]
@@ -676,7 +599,13 @@ mod tests {
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let specs = layout(2, dir.path(), false);
-        let mut c = LocalCluster::new(script, specs, &[], false);
+        let commands = (0..specs.len())
+            .map(|_| NodeCommand {
+                program: script.clone(),
+                args: vec![],
+            })
+            .collect();
+        let mut c = LocalCluster::new(commands, specs, false);
         c.start_all().unwrap();
         assert_eq!(c.pids().len(), 2);
         std::thread::sleep(std::time::Duration::from_millis(200));

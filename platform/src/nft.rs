@@ -11,8 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::cluster::{NodeSpec, PEER_PORT};
-use crate::nemesis::partition::Cut;
+use crate::cut::Cut;
+use crate::node::{NodeSpec, PEER_PORT};
 
 /// The nftables table partitions live in.
 pub const PARTITION_TABLE: &str = "faultline_partition";
@@ -70,7 +70,7 @@ pub fn drop_rules(percent: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use crate::node::layout;
 
     #[test]
     fn partition_rules_name_only_node_addresses_and_their_groups() {

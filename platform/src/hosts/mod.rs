@@ -232,56 +232,16 @@ fn build(defaults: &Entry, entries: &[Entry], path: &Path) -> Result<Vec<Host>, 
     let mut hosts: Vec<Host> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
-        let name = e.ssh.clone().unwrap_or_else(|| "?".into());
         let bad = |message: String| HostsError::Host {
             path: path.to_path_buf(),
             index: i + 1,
-            name: name.clone(),
+            name: e.ssh.clone().unwrap_or_else(|| "?".into()),
             message,
         };
-        let address = e
-            .ssh
-            .clone()
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| bad("`ssh` (the address to reach it) is missing".into()))?;
-        let user = e.user.clone().or_else(|| defaults.user.clone());
-        let port = e.port.or(defaults.port).unwrap_or(DEFAULT_PORT);
-        let agent = e.agent.or(defaults.agent).unwrap_or(false);
-        let key = if agent {
-            None
-        } else {
-            e.key
-                .clone()
-                .or_else(|| defaults.key.clone())
-                .map(|k| expand_home(&k))
-        };
-        if agent && e.key.is_some() {
-            return Err(bad("give `key` or `agent = true`, not both".into()));
-        }
-        let bind_text = e.bind.clone().unwrap_or_else(|| address.clone());
-        let bind: Ipv4Addr = bind_text.parse().map_err(|_| {
-            bad(format!(
-                "`bind` {bind_text:?} is not an IPv4 address (the node's own address; \
-                 give `bind` when `ssh` is a name)"
-            ))
-        })?;
-        let data_dir = e
-            .data_dir
-            .clone()
-            .or_else(|| defaults.data_dir.clone())
-            .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
-        if !data_dir.starts_with('/') || data_dir.contains(['\'', '\n']) || data_dir == "/" {
-            return Err(bad(format!(
-                "`data_dir` {data_dir:?} must be an absolute folder other than / (no quotes)"
-            )));
-        }
-        let label = format!(
-            "{}{address}:{port}",
-            user.as_deref().map(|u| format!("{u}@")).unwrap_or_default()
-        );
+        let host = host_of(defaults, e).map_err(bad)?;
         for (what, k) in [
-            ("SSH address", format!("{address}:{port}")),
-            ("node address", bind.to_string()),
+            ("SSH address", format!("{}:{}", host.address, host.port)),
+            ("node address", host.bind.to_string()),
         ] {
             if let Some(first) = seen.insert(format!("{what} {k}"), i + 1) {
                 return Err(bad(format!(
@@ -289,23 +249,69 @@ fn build(defaults: &Entry, entries: &[Entry], path: &Path) -> Result<Vec<Host>, 
                 )));
             }
         }
-        hosts.push(Host {
-            label,
-            address,
-            port,
-            user,
-            key,
-            bind,
-            data_dir,
-            known_hosts: e.known_hosts.or(defaults.known_hosts).unwrap_or_default(),
-            known_hosts_file: e
-                .known_hosts_file
-                .clone()
-                .or_else(|| defaults.known_hosts_file.clone())
-                .map(|k| expand_home(&k)),
-        });
+        hosts.push(host);
     }
     Ok(hosts)
+}
+
+/// One entry of the hosts file with the defaults filled in, or what is
+/// wrong with it.
+fn host_of(defaults: &Entry, e: &Entry) -> Result<Host, String> {
+    let address = e
+        .ssh
+        .clone()
+        .filter(|a| !a.is_empty())
+        .ok_or("`ssh` (the address to reach it) is missing")?;
+    let user = e.user.clone().or_else(|| defaults.user.clone());
+    let port = e.port.or(defaults.port).unwrap_or(DEFAULT_PORT);
+    let agent = e.agent.or(defaults.agent).unwrap_or(false);
+    if agent && e.key.is_some() {
+        return Err("give `key` or `agent = true`, not both".into());
+    }
+    let key = match agent {
+        true => None,
+        false => e
+            .key
+            .clone()
+            .or_else(|| defaults.key.clone())
+            .map(|k| expand_home(&k)),
+    };
+    let bind_text = e.bind.clone().unwrap_or_else(|| address.clone());
+    let bind: Ipv4Addr = bind_text.parse().map_err(|_| {
+        format!(
+            "`bind` {bind_text:?} is not an IPv4 address (the node's own address; \
+             give `bind` when `ssh` is a name)"
+        )
+    })?;
+    let data_dir = e
+        .data_dir
+        .clone()
+        .or_else(|| defaults.data_dir.clone())
+        .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+    if !data_dir.starts_with('/') || data_dir.contains(['\'', '\n']) || data_dir == "/" {
+        return Err(format!(
+            "`data_dir` {data_dir:?} must be an absolute folder other than / (no quotes)"
+        ));
+    }
+    let label = format!(
+        "{}{address}:{port}",
+        user.as_deref().map(|u| format!("{u}@")).unwrap_or_default()
+    );
+    Ok(Host {
+        label,
+        address,
+        port,
+        user,
+        key,
+        bind,
+        data_dir,
+        known_hosts: e.known_hosts.or(defaults.known_hosts).unwrap_or_default(),
+        known_hosts_file: e
+            .known_hosts_file
+            .clone()
+            .or_else(|| defaults.known_hosts_file.clone())
+            .map(|k| expand_home(&k)),
+    })
 }
 
 #[cfg(test)]

@@ -30,10 +30,10 @@ use super::clean::{clean_all, TABLE};
 use super::preflight::{self, remote_bin};
 use super::ssh::{Conn, Remote};
 use super::Host;
+use crate::cluster::NodeCommand;
 use crate::cluster::{ClusterError, Exit, NodeSpec, NodeState, Platform, Signal, PEER_PORT};
+use crate::cut::Cut;
 use crate::disk::{CorruptHow, Damage};
-use crate::nemesis::partition::Cut;
-use crate::system::{NodeCommand, System};
 
 /// How long a node's start may take to report its pid.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -136,83 +136,37 @@ pub struct RemoteCluster {
     _control: tempfile::TempDir,
 }
 
-/// The command line of node `i` as it runs on its host (the program at
-/// its uploaded path).
-pub fn remote_command(
-    system: &dyn System,
-    i: usize,
-    specs: &[NodeSpec],
-    host: &Host,
-) -> NodeCommand {
-    let mut c = system.command(i, specs);
-    c.program = PathBuf::from(remote_bin(host, &c.program));
-    c
+/// A node's command line as it runs on `host` (the program at its
+/// uploaded path).
+pub fn remote_command(mut command: NodeCommand, host: &Host) -> NodeCommand {
+    command.program = PathBuf::from(remote_bin(host, &command.program));
+    command
 }
 
 impl RemoteCluster {
     /// Checks every host (see [`preflight`]), refusing with every problem
     /// before touching any; then uploads the node binary where it
-    /// differs and removes what an earlier run left. Nothing starts yet.
+    /// differs and removes what an earlier run left. Node `i` runs
+    /// `commands[i]` (its program uploaded). Nothing starts yet.
     pub fn connect(
-        system: &dyn System,
+        commands: Vec<NodeCommand>,
         hosts: &[Host],
         specs: Vec<NodeSpec>,
         max_skew: f64,
     ) -> anyhow::Result<RemoteCluster> {
         use anyhow::Context;
-        let local_bin = system.command(0, &specs).program;
+        let local_bin = commands[0].program.clone();
         let remote = Remote::new().context("starting the SSH runtime")?;
         let control = tempfile::Builder::new()
             .prefix("faultline-ssh")
             .tempdir()
             .context("making a folder for SSH control sockets")?;
         let checked = preflight::check(&remote, hosts, control.path(), &local_bin, max_skew)?;
-        let bytes = std::fs::read(&local_bin)
-            .with_context(|| format!("reading the node binary {}", local_bin.display()))?;
-        let bytes = Arc::new(bytes);
-        let uploads: Vec<_> = checked
-            .iter()
-            .filter(|c| c.upload)
-            .map(|c| {
-                let conn = c.conn.clone();
-                let path = remote_bin(&conn.host, &local_bin);
-                let bytes = bytes.clone();
-                async move { conn.upload(bytes.to_vec(), &path).await }
-            })
-            .collect();
-        let conns: Vec<Conn> = checked.into_iter().map(|c| c.conn).collect();
-        let cleaned_conns = conns.clone();
-        // A run starts from empty data: this run's node files from an
-        // earlier run on the same host go (and only those).
-        let wipes: Vec<(Conn, String)> = conns
-            .iter()
-            .zip(&specs)
-            .map(|(c, spec)| {
-                let dir = &c.host.data_dir;
-                let name = &spec.name;
-                (
-                    c.clone(),
-                    format!("rm -rf '{dir}/{name}' '{dir}/{name}.log' '{dir}/{name}.pid'"),
-                )
-            })
-            .collect();
-        let (uploaded, leftovers, wiped) = remote.block(async move {
-            let up = join_all(uploads).await;
-            let left = clean_all(&cleaned_conns).await;
-            let wiped = join_all(wipes.iter().map(|(c, script)| c.sh_ok(script))).await;
-            (up, left, wiped)
-        })?;
-        for r in wiped {
-            r.context("removing the node files of an earlier run")?;
-        }
-        for r in uploaded {
-            r.context("uploading the node binary")?;
-        }
-        for l in leftovers {
-            eprintln!("faultline: left by an earlier run: {l}");
-        }
-        let commands = (0..specs.len())
-            .map(|i| remote_command(system, i, &specs, &hosts[i]))
+        let conns = ready_hosts(&remote, checked, &local_bin, &specs)?;
+        let commands = commands
+            .into_iter()
+            .zip(hosts)
+            .map(|(c, h)| remote_command(c, h))
             .collect();
         let (exits_tx, exits) = mpsc::channel();
         Ok(RemoteCluster {
@@ -513,6 +467,62 @@ impl Drop for RemoteCluster {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Makes the checked hosts ready for a run: uploads the node binary where
+/// it differs, removes what an earlier run left (reported on stderr) and
+/// this run's node files from an earlier run on the same host (and only
+/// those: a run starts from empty data).
+fn ready_hosts(
+    remote: &Remote,
+    checked: Vec<preflight::Checked>,
+    local_bin: &Path,
+    specs: &[NodeSpec],
+) -> anyhow::Result<Vec<Conn>> {
+    use anyhow::Context;
+    let bytes = std::fs::read(local_bin)
+        .with_context(|| format!("reading the node binary {}", local_bin.display()))?;
+    let bytes = Arc::new(bytes);
+    let uploads: Vec<_> = checked
+        .iter()
+        .filter(|c| c.upload)
+        .map(|c| {
+            let conn = c.conn.clone();
+            let path = remote_bin(&conn.host, local_bin);
+            let bytes = bytes.clone();
+            async move { conn.upload(bytes.to_vec(), &path).await }
+        })
+        .collect();
+    let conns: Vec<Conn> = checked.into_iter().map(|c| c.conn).collect();
+    let cleaned_conns = conns.clone();
+    let wipes: Vec<(Conn, String)> = conns
+        .iter()
+        .zip(specs)
+        .map(|(c, spec)| {
+            let dir = &c.host.data_dir;
+            let name = &spec.name;
+            (
+                c.clone(),
+                format!("rm -rf '{dir}/{name}' '{dir}/{name}.log' '{dir}/{name}.pid'"),
+            )
+        })
+        .collect();
+    let (uploaded, leftovers, wiped) = remote.block(async move {
+        let up = join_all(uploads).await;
+        let left = clean_all(&cleaned_conns).await;
+        let wiped = join_all(wipes.iter().map(|(c, script)| c.sh_ok(script))).await;
+        (up, left, wiped)
+    })?;
+    for r in wiped {
+        r.context("removing the node files of an earlier run")?;
+    }
+    for r in uploaded {
+        r.context("uploading the node binary")?;
+    }
+    for l in leftovers {
+        eprintln!("faultline: left by an earlier run: {l}");
+    }
+    Ok(conns)
 }
 
 #[cfg(test)]

@@ -1,0 +1,160 @@
+//! One child `faultline run` of a suite: started with its output in a file,
+//! stopped past its time or when the suite is signalled.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+
+use super::{PlannedRun, RunRecord, SuiteArgs};
+use crate::report::StoredRun;
+
+/// Catches SIGINT and SIGTERM from now on (see [`SIGNALLED`]).
+pub(super) fn catch_signals() {
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+/// Whether the suite was signalled.
+pub(super) fn signalled() -> bool {
+    SIGNALLED.load(Ordering::SeqCst) != 0
+}
+
+/// The signal (SIGINT or SIGTERM) the suite received, 0 while none.
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+/// Notes the signal; the suite stops between runs.
+extern "C" fn on_signal(sig: libc::c_int) {
+    SIGNALLED.store(sig, Ordering::SeqCst);
+}
+
+/// `<store>/suite-<stamp>` (a suffix when it exists), made; its canonical path.
+pub(super) fn make_suite_dir(store: &Path, now: SystemTime) -> std::io::Result<PathBuf> {
+    let stamp = crate::store::timestamp(now);
+    let mut path = store.join(format!("suite-{stamp}"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = store.join(format!("suite-{stamp}-{n}"));
+    }
+    std::fs::create_dir_all(&path)?;
+    path.canonicalize()
+}
+
+/// Runs one child `faultline run` with its output in `output/`, stopping it
+/// (SIGTERM, then SIGKILL) past `limit` or when the suite is signalled.
+pub(super) fn one_run(
+    exe: &Path,
+    args: &SuiteArgs,
+    dir: &Path,
+    i: usize,
+    planned: &PlannedRun,
+    limit: Duration,
+) -> anyhow::Result<RunRecord> {
+    let output_rel = PathBuf::from("output").join(format!(
+        "{:02}-{}-{}-{}.log",
+        i + 1,
+        planned.workload,
+        planned.nemesis.replace(',', "+"),
+        planned.seed
+    ));
+    let out = File::create(dir.join(&output_rel))
+        .with_context(|| format!("creating {}", dir.join(&output_rel).display()))?;
+    let err = out.try_clone().context("duplicating the output file")?;
+    let before = std::fs::read_link(dir.join("latest")).ok();
+    let mut cmd = Command::new(exe);
+    cmd.arg("run")
+        .args(&planned.args)
+        .arg("--store")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    if let Some(node) = &args.node_bin {
+        cmd.arg("--node-bin").arg(node);
+    }
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {} run", exe.display()))?;
+    let (status, note) = wait_bounded(&mut child, limit)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let after = std::fs::read_link(dir.join("latest")).ok();
+    let folder = after
+        .filter(|a| Some(a) != before.as_ref())
+        .and_then(|a| a.strip_prefix(dir).ok().map(Path::to_path_buf));
+    let code = status.and_then(|s| s.code());
+    let verdict = match code {
+        Some(0..=2) => folder
+            .as_ref()
+            .and_then(|f| StoredRun::load(&dir.join(f)).ok())
+            .map(|r| r.results.verdict),
+        _ => None,
+    };
+    let note = note.or_else(|| match (code, verdict) {
+        (_, Some(_)) => None,
+        (Some(c), None) => Some(format!("faultline run exited with {c}")),
+        (None, None) => Some("faultline run was killed by a signal".into()),
+    });
+    Ok(RunRecord {
+        run: planned.clone(),
+        code,
+        verdict,
+        folder,
+        output: Some(output_rel),
+        seconds,
+        note,
+    })
+}
+
+/// Waits for `child`; past `limit`, or when the suite is signalled, sends
+/// SIGTERM, then SIGKILL 15 s later. Returns its status and why it was stopped.
+fn wait_bounded(
+    child: &mut Child,
+    limit: Duration,
+) -> anyhow::Result<(Option<ExitStatus>, Option<String>)> {
+    let deadline = Instant::now() + limit;
+    let mut stopping: Option<(Instant, String)> = None;
+    loop {
+        if let Some(status) = child.try_wait().context("waiting for faultline run")? {
+            return Ok((Some(status), stopping.map(|(_, why)| why)));
+        }
+        let now = Instant::now();
+        match &stopping {
+            None => {
+                let why = if SIGNALLED.load(Ordering::SeqCst) != 0 {
+                    Some("stopped: the suite was interrupted".to_string())
+                } else if now >= deadline {
+                    Some(format!(
+                        "stopped after {:.0}s (the run's timeout or the suite's budget)",
+                        limit.as_secs_f64()
+                    ))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    // SAFETY: signalling our own child by its id.
+                    unsafe {
+                        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+                    }
+                    stopping = Some((now, why));
+                }
+            }
+            Some((since, why)) if now.duration_since(*since) > Duration::from_secs(15) => {
+                let why = why.clone();
+                let _ = child.kill();
+                let status = child.wait().context("waiting for faultline run")?;
+                return Ok((Some(status), Some(why)));
+            }
+            Some(_) => {}
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
