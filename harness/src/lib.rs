@@ -6,6 +6,7 @@
 //!
 //! - [`netns`]: the private network namespace a run happens in;
 //! - [`cluster`]: node processes and the [`cluster::Platform`] faults go through;
+//! - [`node_log`]: a node's log and its last words;
 //! - [`disk`]: the disk-fault layer over the nodes' data (power loss) and corruption;
 //! - [`nemesis`]: the seeded fault schedule and the faults (kill, pause,
 //!   partition, drop);
@@ -62,6 +63,7 @@ pub mod junit;
 pub mod list;
 pub mod maelstrom;
 pub mod nemesis;
+pub mod node_log;
 pub mod online;
 pub mod progress;
 pub mod record;

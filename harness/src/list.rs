@@ -82,26 +82,24 @@ fn checker_rows<'a>(checkers: impl Iterator<Item = &'a dyn crate::checkers::Chec
         .collect()
 }
 
+/// The workloads any system can run, then those of each system whose
+/// protocol defines them.
 fn workloads() -> Vec<(String, Rows)> {
-    let rows = |all: Vec<Box<dyn faultline_workloads::Workload>>| -> Rows {
-        all.iter()
-            .map(|w| (w.name().to_string(), w.description().to_string()))
-            .collect()
-    };
-    let maelstrom = crate::maelstrom::workload::Workload::ALL
-        .iter()
-        .map(|w| (w.name().to_string(), w.description().to_string()))
-        .collect();
-    vec![
-        (
-            "workloads (--workload):".to_string(),
-            rows(faultline_workloads::all()),
-        ),
-        (
-            "Maelstrom workloads (--system maelstrom, faultline maelstrom test -w):".to_string(),
-            maelstrom,
-        ),
-    ]
+    let mut groups: Vec<(Option<&'static str>, Rows)> = Vec::new();
+    for w in crate::registry::workloads() {
+        let row = (w.name().to_string(), w.description().to_string());
+        match groups.iter_mut().find(|(s, _)| *s == w.system()) {
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((w.system(), vec![row])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(system, rows)| match system {
+            None => ("workloads (--workload):".to_string(), rows),
+            Some(s) => (format!("workloads of --system {s} (--workload):"), rows),
+        })
+        .collect()
 }
 
 fn nemeses() -> Vec<(String, Rows)> {

@@ -1,6 +1,9 @@
 //! The registries of every layer, joined: what the `faultline` binary
 //! wires. Workloads, checkers and report sections are each defined in the
-//! layer they belong to (faultline's, Maelstrom's) and found here by name.
+//! layer they belong to (faultline's, Maelstrom's) and found here by name,
+//! as are the systems whose nodes run on a platform of their own.
+
+use std::sync::Arc;
 
 use anyhow::Context;
 use faultline_workloads::Workload;
@@ -8,6 +11,58 @@ use faultline_workloads::Workload;
 use crate::checkers::{Checker, EVERY_RUN};
 use crate::record::TestRecord;
 use crate::report::{Extensions, Section};
+
+/// Every workload, in the order `faultline list` shows them.
+pub fn workloads() -> Vec<Arc<dyn Workload>> {
+    faultline_workloads::all()
+        .into_iter()
+        .map(Arc::from)
+        .chain(crate::maelstrom::workload::Workload::all())
+        .collect()
+}
+
+/// A workload name nobody registered.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown workload {name:?}; known workloads: {}", names().join(", "))]
+pub struct UnknownWorkload {
+    /// The name given.
+    pub name: String,
+}
+
+fn names() -> Vec<&'static str> {
+    workloads().iter().map(|w| w.name()).collect()
+}
+
+/// The workload named `name`.
+pub fn workload(name: &str) -> Result<Arc<dyn Workload>, UnknownWorkload> {
+    workloads()
+        .into_iter()
+        .find(|w| w.name() == name)
+        .ok_or_else(|| UnknownWorkload {
+            name: name.to_string(),
+        })
+}
+
+/// A system whose nodes run on a platform of its own rather than as local
+/// processes in the run's namespace (Maelstrom's nodes talk only to the
+/// harness's router, which makes the network faults itself).
+pub struct OwnPlatform {
+    /// The system (`--system` name).
+    pub system: &'static str,
+    /// The checkers its platform adds to every run.
+    pub checkers: &'static [&'static str],
+}
+
+/// Every system with a platform of its own.
+pub const OWN_PLATFORMS: &[OwnPlatform] = &[OwnPlatform {
+    system: crate::maelstrom::SYSTEM_NAME,
+    checkers: &["messages"],
+}];
+
+/// The platform of its own that `system` brings, if any.
+pub fn own_platform(system: &str) -> Option<&'static OwnPlatform> {
+    OWN_PLATFORMS.iter().find(|p| p.system == system)
+}
 
 /// Every checker, in the order `faultline list` shows them.
 pub fn checkers() -> impl Iterator<Item = &'static dyn Checker> {
@@ -27,14 +82,19 @@ pub fn checker(name: &str) -> Option<&'static dyn Checker> {
 #[error("no checker is named {0:?} (faultline list checkers)")]
 pub struct UnknownChecker(pub String);
 
-/// The checkers of a run of `workload`: the ones it names, then the ones
-/// every run gets.
-pub fn run_checkers(workload: &dyn Workload) -> Result<Vec<&'static dyn Checker>, UnknownChecker> {
+/// The checkers of a run of `workload` on `system`: the ones the workload
+/// names, the ones every run gets, then the ones the system's platform adds.
+pub fn run_checkers(
+    workload: &dyn Workload,
+    system: &str,
+) -> Result<Vec<&'static dyn Checker>, UnknownChecker> {
+    let platform = own_platform(system).map_or(&[][..], |p| p.checkers);
     workload
         .checkers()
         .iter()
         .copied()
         .chain(EVERY_RUN)
+        .chain(platform.iter().copied())
         .map(|name| checker(name).ok_or_else(|| UnknownChecker(name.to_string())))
         .collect()
 }
@@ -46,9 +106,9 @@ pub fn test_checkers(test: &TestRecord) -> anyhow::Result<Vec<&'static dyn Check
         .workload
         .as_deref()
         .context("test.json names no workload: cannot tell which checkers judge it")?;
-    let workload = faultline_workloads::by_name(name)
-        .with_context(|| format!("the workload of test.json, {name}"))?;
-    Ok(run_checkers(workload.as_ref())?)
+    let workload = workload(name).with_context(|| format!("the workload of test.json, {name}"))?;
+    let system = test.system.as_deref().unwrap_or_default();
+    Ok(run_checkers(workload.as_ref(), system)?)
 }
 
 /// What report pages are drawn with: every section, every system's
@@ -80,16 +140,31 @@ mod tests {
 
     #[test]
     fn every_workload_names_registered_checkers_and_names_are_unique() {
-        for w in faultline_workloads::all() {
-            let found = run_checkers(w.as_ref()).unwrap();
-            assert_eq!(found.len(), w.checkers().len() + EVERY_RUN.len());
+        for w in workloads() {
+            let system = w.system().unwrap_or("faultline-node");
+            let found = run_checkers(w.as_ref(), system).unwrap();
+            let extra = own_platform(system).map_or(0, |p| p.checkers.len());
+            assert_eq!(found.len(), w.checkers().len() + EVERY_RUN.len() + extra);
+            assert_eq!(workload(w.name()).unwrap().name(), w.name());
         }
+        assert!(workload("bank")
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("lin-kv"));
         let mut names: Vec<&str> = checkers().map(|c| c.name()).collect();
         let all = names.len();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), all, "two checkers share a name");
         assert!(checker("nothing").is_none());
+    }
+
+    #[test]
+    fn every_built_in_scenario_drives_a_registered_workload() {
+        for s in crate::scenario::builtins() {
+            assert!(workload(&s.workload).is_ok(), "{}: {}", s.name, s.workload);
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! only) and the broken fixture (`tests/fixtures/maelstrom/bad_node.py`):
 //! our nodes pass under partitions at fixed seeds, the no-retry broadcast
 //! and the in-memory Raft are caught, and every protocol breach is named
-//! with its node and line. The nodes written the way Maelstrom's tutorials
+//! with its node and line (a broken node is stopped and reported by the
+//! `node logs` checker as failed on its own). The nodes written the way Maelstrom's tutorials
 //! write them (a Raft whose followers re-send the client's request to the
 //! leader, CRDTs gossiping their whole state every 5 s) pass with
 //! `faultline maelstrom test`'s default options, as under Maelstrom
@@ -516,9 +517,11 @@ fn protocol_breaches_are_named_with_node_and_line() {
     for (mode, what, line) in cases {
         let (code, out) = broken(mode);
         assert_eq!(code, 1, "{mode}: {out}");
+        // The node-logs checker names each node that failed on its own.
         let named = out
             .lines()
-            .find(|l| l.starts_with("broken node: node n"))
+            .map(str::trim_start)
+            .find(|l| l.starts_with("crashed: n") && l.contains(": node n"))
             .unwrap_or_else(|| panic!("{mode}: no node named: {out}"));
         assert!(
             named.contains(what) && named.contains(line),

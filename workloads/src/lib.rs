@@ -51,11 +51,27 @@ pub enum Func {
     Add,
     /// Appends the value, a unique element, to a list.
     Append,
+    /// Asks for the value back, unchanged (Maelstrom's `echo`).
+    Echo,
+    /// Asks for an id no other operation gets (Maelstrom's `unique-ids`).
+    Generate,
+    /// Spreads the value, a unique message, to every node (Maelstrom's
+    /// `broadcast`).
+    Broadcast,
 }
 
 impl Func {
     /// Every function, in declaration order.
-    pub const ALL: [Func; 5] = [Func::Read, Func::Write, Func::Cas, Func::Add, Func::Append];
+    pub const ALL: [Func; 8] = [
+        Func::Read,
+        Func::Write,
+        Func::Cas,
+        Func::Add,
+        Func::Append,
+        Func::Echo,
+        Func::Generate,
+        Func::Broadcast,
+    ];
 
     /// The history's name of the function.
     pub fn name(self) -> &'static str {
@@ -65,13 +81,22 @@ impl Func {
             Func::Cas => "cas",
             Func::Add => "add",
             Func::Append => "append",
+            Func::Echo => "echo",
+            Func::Generate => "generate",
+            Func::Broadcast => "broadcast",
         }
     }
 
     /// Whether the operation changes nothing (so a failure to send it, or
     /// an unknown outcome, cannot have taken effect).
     pub fn is_read(self) -> bool {
-        self == Func::Read
+        matches!(self, Func::Read | Func::Echo)
+    }
+
+    /// The reply of a system (`--system` name) that has no such operation:
+    /// a definite failure, since nothing was sent.
+    pub fn unsupported(self, system: &str) -> Reply {
+        Reply::Fail(format!("--system {system} has no {self} operation"))
     }
 }
 
@@ -213,6 +238,12 @@ pub trait Workload: Send + Sync {
     /// registers them under (`faultline list checkers`); every run adds
     /// its own (operation stats, node logs).
     fn checkers(&self) -> &'static [&'static str];
+    /// The system (`--system` name) whose protocol its operations are
+    /// defined by (Maelstrom's workloads), or None for a workload any
+    /// system that maps its functions can run.
+    fn system(&self) -> Option<&'static str> {
+        None
+    }
     /// The next operation of the client owning `gen`.
     fn next_op(&self, gen: &mut Generator) -> Op;
     /// The completion of `op` in the workload's terms, from what the system

@@ -123,7 +123,7 @@ impl ModelKind {
     pub const ALL: [ModelKind; 3] = [ModelKind::Register, ModelKind::Kv, ModelKind::ListAppend];
 
     /// The name `--model` takes and `results.json` writes.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             ModelKind::Register => "register",
             ModelKind::Kv => "kv",

@@ -24,12 +24,10 @@ pub struct Linearizable {
 impl Linearizable {
     /// Linearizability against `model`, named after it.
     pub const fn of(model: ModelKind) -> Linearizable {
-        let name = match model {
-            ModelKind::Register => "register",
-            ModelKind::Kv => "kv",
-            ModelKind::ListAppend => "list-append",
-        };
-        Linearizable { name, model }
+        Linearizable {
+            name: model.name(),
+            model,
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! `faultline maelstrom test`: Maelstrom's own flags, so a tutorial's
 //! command works with `maelstrom` replaced by `faultline maelstrom`. The
-//! flags are translated into `faultline run --system maelstrom` options.
+//! flags are translated into the `faultline run --system maelstrom` run
+//! they mean (the network ones into the platform's [`NetOptions`]), which
+//! runs as any other.
 
 use std::path::PathBuf;
 
@@ -8,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::run::RunArgs;
 
-use super::router::{Latency, LatencyDist};
-use super::run::Extras;
+use super::router::LatencyDist;
+use super::system::NetOptions;
 use super::workload::Workload;
 
 /// Arguments of `faultline maelstrom`.
@@ -139,7 +141,7 @@ impl TestArgs {
     }
 
     /// The same run as `faultline run --system maelstrom` options.
-    pub fn translate(&self) -> anyhow::Result<(RunArgs, Extras)> {
+    pub fn translate(&self) -> anyhow::Result<RunArgs> {
         let workload = Workload::parse(&self.workload).map_err(crate::run::BadOptions)?;
         let clients = self
             .clients(self.node_count)
@@ -185,17 +187,29 @@ impl TestArgs {
         if let Some(name) = &self.scenario {
             argv.push(name.clone());
         }
-        let parsed =
-            RunOnly::try_parse_from(&argv).map_err(|e| crate::run::BadOptions(e.to_string()))?;
-        let extras = Extras {
-            latency: Latency {
-                mean_ms: self.latency.max(0.0),
-                dist: self.latency_dist,
-            },
+        let mut run = RunOnly::try_parse_from(&argv)
+            .map_err(|e| crate::run::BadOptions(e.to_string()))?
+            .run;
+        // Every one of these is given: a scenario's defaults must not replace them.
+        run.explicit = [
+            "workload",
+            "nodes",
+            "time_limit",
+            "rate",
+            "request_timeout_ms",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        let net = NetOptions {
+            latency: self.latency.max(0.0),
+            latency_dist: self.latency_dist,
             topology: self.topology.clone(),
             one_way_partitions: self.one_way_partitions,
         };
-        Ok((parsed.run, extras))
+        if let serde_json::Value::Object(options) = serde_json::to_value(net)? {
+            run.platform = options.into_iter().collect();
+        }
+        Ok(run)
     }
 }
 
@@ -274,9 +288,6 @@ pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
 /// Runs `faultline maelstrom ...`; returns the exit code.
 pub fn run(args: MaelstromArgs) -> anyhow::Result<i32> {
     match args.action {
-        MaelstromAction::Test(t) => {
-            let (run, extras) = t.translate()?;
-            super::run::run(run, extras)
-        }
+        MaelstromAction::Test(t) => crate::run::run(t.translate()?),
     }
 }

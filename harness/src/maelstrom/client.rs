@@ -1,43 +1,23 @@
-//! Maelstrom clients: `c1`, `c2`, ... each bound to one node, one request
-//! in flight, `msg_id` from 1. A request that gets no reply within the
-//! timeout is `info`; the client then retires its id and process number
-//! and carries on as a new client (the history's rule: a process that got
-//! `info` never invokes again). No retries, no reordering.
+//! The Maelstrom system's clients: each a [`SystemClient`] bound to one
+//! node, one request in flight, speaking Maelstrom's protocol through the
+//! router: an operation becomes the workload's request body, the node's
+//! reply its completion. A client id (`c1`, `c2`, ...) serves one process:
+//! after an `info` the next request goes out under a fresh id (the
+//! history's rule: a process that got `info` never invokes again), so a
+//! late reply to the old one reaches nobody. No retries, no reordering.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline_checker::history::{EventType, Process};
-use faultline_workloads::Generator;
-use serde_json::Value;
+use faultline_workloads::{Func, Op, Reply};
+use serde_json::{json, Value};
 
-use crate::client::Counters;
-use crate::recorder::{Draft, Recorder};
-
-use super::protocol::Envelope;
+use super::protocol::{code, is_definite, Envelope};
 use super::router::Input;
-use super::workload::{Completion, Op, Workload};
-
-/// What every client of a run shares.
-#[derive(Clone)]
-pub struct Shared {
-    /// The router's input.
-    pub router: mpsc::Sender<Input>,
-    /// The history.
-    pub recorder: Recorder,
-    /// The workload.
-    pub workload: Workload,
-    /// The node ids, by index.
-    pub ids: Vec<String>,
-    /// How long a request may wait for its reply.
-    pub timeout: Duration,
-    /// Set when the clients must stop (each finishes its request in flight).
-    pub stop: Arc<AtomicBool>,
-    /// Operations completed, by outcome (scenario waits count them).
-    pub counters: Arc<Counters>,
-}
+use super::workload::Workload;
+use crate::system::{BoxFuture, SystemClient};
 
 /// One client connection: an id of its own and its reply channel.
 pub struct Conn {
@@ -48,9 +28,9 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Opens client `c{process + 1}` (`c0` is the harness's setup client).
-    pub fn open(router: &mpsc::Sender<Input>, process: u64) -> Conn {
-        let id = format!("c{}", process + 1);
+    /// Opens client `c{number}` (`c0` is the harness's setup client).
+    pub fn open(router: &mpsc::Sender<Input>, number: u64) -> Conn {
+        let id = format!("c{number}");
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let _ = router.send(Input::OpenClient {
             id: id.clone(),
@@ -98,75 +78,191 @@ impl Drop for Conn {
     }
 }
 
-/// Performs `op` through `conn` against `node` as `process`, recording its
-/// invocation and completion; returns how it ended.
-pub async fn invoke(
-    shared: &Shared,
-    conn: &mut Conn,
-    process: u64,
-    node: &str,
-    op: &Op,
-) -> EventType {
-    let draft = |kind: EventType, value: Value, error: Option<String>| Draft {
-        process: Process::Client(process),
-        kind,
-        f: op.f.to_string(),
-        key: op.key.clone(),
-        value,
-        error,
-    };
-    shared
-        .recorder
-        .record(draft(EventType::Invoke, op.value.clone(), None));
-    let completion = match conn.request(node, op.body.clone(), shared.timeout).await {
-        Some(reply) => shared.workload.complete(op, &reply),
-        None => Completion::Info(format!(
-            "no reply from {node} within {} ms",
-            shared.timeout.as_millis()
-        )),
-    };
-    let (kind, value, error) = match completion {
-        Completion::Ok(v) => (EventType::Ok, v, None),
-        Completion::Fail(e) => (EventType::Fail, op.value.clone(), e),
-        Completion::Info(e) => (EventType::Info, op.value.clone(), Some(e)),
-    };
-    shared.recorder.record(draft(kind, value, error));
-    let counter = match kind {
-        EventType::Ok => &shared.counters.ok,
-        EventType::Fail => &shared.counters.fail,
-        _ => &shared.counters.info,
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
-    kind
+/// A client of the Maelstrom system, bound to one node.
+pub struct Client {
+    /// The router's input.
+    pub router: mpsc::Sender<Input>,
+    /// The workload, whose protocol the requests follow.
+    pub workload: Workload,
+    /// The node's id (`n0`).
+    pub node: String,
+    /// How long a request may wait for its reply.
+    pub timeout: Duration,
+    /// Where fresh client numbers come from (shared by the run's clients).
+    pub numbers: Arc<AtomicU64>,
+    /// The connection of the current process (None: the next request opens one).
+    pub conn: Option<Conn>,
 }
 
-/// Client `slot` of `concurrency`: one operation every `interval` to node
-/// `slot mod n` until told to stop. Returns the last process number it used.
-pub async fn run(
-    shared: Shared,
-    slot: usize,
-    concurrency: usize,
-    interval: Duration,
-    seed: u64,
-) -> u64 {
-    let mut gen = Generator::new(seed, slot, concurrency);
-    let node = shared.ids[slot % shared.ids.len()].clone();
-    let mut process = slot as u64;
-    let mut conn = Conn::open(&shared.router, process);
-    let stagger = interval.mul_f64(slot as f64 / concurrency.max(1) as f64);
-    tokio::time::sleep(stagger).await;
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !shared.stop.load(Ordering::Relaxed) {
-        tick.tick().await;
-        if shared.stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let op = shared.workload.next_op(&mut gen);
-        if invoke(&shared, &mut conn, process, &node, &op).await == EventType::Info {
-            process += concurrency as u64;
-            conn = Conn::open(&shared.router, process);
-        }
+impl SystemClient for Client {
+    fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
+        Box::pin(async move {
+            let Some(body) = request(self.workload, op) else {
+                return op.f.unsupported(super::SYSTEM_NAME);
+            };
+            let conn = self.conn.get_or_insert_with(|| {
+                Conn::open(&self.router, self.numbers.fetch_add(1, Ordering::Relaxed))
+            });
+            let reply = match conn.request(&self.node, body, self.timeout).await {
+                Some(envelope) => complete(self.workload, op, &envelope),
+                None => Reply::Info(format!(
+                    "no reply from {} within {} ms",
+                    self.node,
+                    self.timeout.as_millis()
+                )),
+            };
+            if matches!(reply, Reply::Info(_)) {
+                self.conn = None;
+            }
+            reply
+        })
     }
-    process
+}
+
+/// The request body of `op` in `workload` (`msg_id` added when sent); None
+/// for a function the workload has no request for.
+pub fn request(workload: Workload, op: &Op) -> Option<Value> {
+    let key = || op.key.as_deref().and_then(|k| k.parse::<u64>().ok());
+    Some(match (op.f, workload) {
+        (Func::Echo, _) => json!({"type": "echo", "echo": op.value}),
+        (Func::Generate, _) => json!({"type": "generate"}),
+        (Func::Broadcast, _) => json!({"type": "broadcast", "message": op.value}),
+        (Func::Add, Workload::GSet) => json!({"type": "add", "element": op.value}),
+        (Func::Add, Workload::GCounter | Workload::PnCounter) => {
+            json!({"type": "add", "delta": op.value})
+        }
+        (Func::Read, Workload::LinKv) => json!({"type": "read", "key": key()?}),
+        (Func::Read, _) => json!({"type": "read"}),
+        (Func::Write, Workload::LinKv) => {
+            json!({"type": "write", "key": key()?, "value": op.value})
+        }
+        (Func::Cas, Workload::LinKv) => {
+            let (from, to) = op.cas_values();
+            json!({"type": "cas", "key": key()?, "from": from, "to": to})
+        }
+        _ => return None,
+    })
+}
+
+/// Whether `workload`'s protocol has a request for operation `f`.
+pub fn speaks(workload: Workload, f: Func) -> bool {
+    let probe = Op::new(f, "0", json!([0, 0]));
+    request(workload, &probe).is_some()
+}
+
+/// The completion of `op` in `workload` from the node's `reply`: an error
+/// is `fail` when Maelstrom calls its code definite, `info` otherwise
+/// (lin-kv: a read of a key that does not exist read nothing, a cas that
+/// found another value failed); a reply of another type is `info`.
+pub fn complete(workload: Workload, op: &Op, reply: &Envelope) -> Reply {
+    let body = &reply.body;
+    if reply.kind() == "error" {
+        let code = body.get("code").and_then(Value::as_u64).unwrap_or(u64::MAX);
+        let text = body.get("text").and_then(Value::as_str).unwrap_or("");
+        let why = format!("error {code}: {text}");
+        if workload == Workload::LinKv {
+            match (op.f, code) {
+                (Func::Read, code::KEY_DOES_NOT_EXIST) => return Reply::Ok(Value::Null),
+                (Func::Cas, code::KEY_DOES_NOT_EXIST | code::PRECONDITION_FAILED) => {
+                    return Reply::Fail(why)
+                }
+                _ => {}
+            }
+        }
+        return if is_definite(code) {
+            Reply::Fail(why)
+        } else {
+            Reply::Info(why)
+        };
+    }
+    let sent = request(workload, op)
+        .and_then(|b| b["type"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let expected = format!("{sent}_ok");
+    if reply.kind() != expected {
+        return Reply::Info(format!(
+            "expected {expected}, the node answered {}",
+            reply.kind()
+        ));
+    }
+    let field = |name: &str| body.get(name).cloned().unwrap_or(Value::Null);
+    Reply::Ok(match (op.f, workload) {
+        (Func::Echo, _) => field("echo"),
+        (Func::Generate, _) => field("id"),
+        (Func::Read, Workload::Broadcast) => field("messages"),
+        (Func::Read, _) => field("value"),
+        _ => op.value.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(body: Value) -> Envelope {
+        Envelope::new("n0", "c1", body)
+    }
+
+    #[test]
+    fn lin_kv_errors_map_to_what_they_observed() {
+        let cas = Op::new(Func::Cas, "0", json!([1, 2]));
+        let read = Op::new(Func::Read, "0", Value::Null);
+        let w = Workload::LinKv;
+        assert_eq!(
+            request(w, &cas),
+            Some(json!({"type": "cas", "key": 0, "from": 1, "to": 2}))
+        );
+        assert!(matches!(
+            complete(w, &cas, &reply(json!({"type":"error","code":22}))),
+            Reply::Fail(_)
+        ));
+        assert_eq!(
+            complete(w, &read, &reply(json!({"type":"error","code":20}))),
+            Reply::Ok(Value::Null)
+        );
+        assert!(matches!(
+            complete(w, &cas, &reply(json!({"type":"error","code":11}))),
+            Reply::Fail(_)
+        ));
+        assert!(matches!(
+            complete(w, &cas, &reply(json!({"type":"error","code":0}))),
+            Reply::Info(_)
+        ));
+        assert_eq!(
+            complete(w, &read, &reply(json!({"type":"read_ok","value":3}))),
+            Reply::Ok(json!(3))
+        );
+        assert!(matches!(
+            complete(w, &read, &reply(json!({"type":"write_ok"}))),
+            Reply::Info(_)
+        ));
+    }
+
+    #[test]
+    fn each_workload_speaks_its_own_requests() {
+        let add = Op {
+            f: Func::Add,
+            key: None,
+            value: json!(3),
+        };
+        assert_eq!(request(Workload::GSet, &add).unwrap()["element"], 3);
+        assert_eq!(request(Workload::PnCounter, &add).unwrap()["delta"], 3);
+        let read = Op {
+            f: Func::Read,
+            key: None,
+            value: Value::Null,
+        };
+        assert_eq!(
+            complete(
+                Workload::Broadcast,
+                &read,
+                &reply(json!({"type":"read_ok","messages":[1]}))
+            ),
+            Reply::Ok(json!([1]))
+        );
+        assert_eq!(
+            request(Workload::Echo, &Op::new(Func::Append, "l", json!(1))),
+            None
+        );
+    }
 }

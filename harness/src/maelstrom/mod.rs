@@ -1,6 +1,9 @@
 //! Maelstrom nodes under faultline: the same protocol (JSON lines on stdin
 //! and stdout) and command line as jepsen-io/maelstrom, with faultline's
-//! faults, checkers and report.
+//! faults, checkers and report. A Maelstrom run is a `faultline run` with
+//! the Maelstrom system and platform (`--system maelstrom`; `faultline
+//! maelstrom test` is Maelstrom's spelling of it): the plan, the session,
+//! the final reads, the records and the report are the shared ones.
 //!
 //! - [`protocol`]: envelopes, parsing a node's stdout line, error codes;
 //! - [`router`]: the thread every message goes through (per-node writer
@@ -9,11 +12,14 @@
 //! - [`services`]: `lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`;
 //! - [`journal`]: `messages.jsonl`, every message sent, delivered, dropped;
 //! - [`platform`]: node processes behind the [`crate::cluster::Platform`]
-//!   every fault goes through (kill and pause are real signals);
-//! - [`probe`]: what the fault executor can learn about nodes (nothing);
-//! - [`workload`], [`client`], [`checkers`]: Maelstrom's workloads, their
-//!   clients and checkers (through the shared `Checker`);
-//! - [`run`]: one run, start to verdict; [`cli`]: `faultline maelstrom test`;
+//!   every fault goes through (kill and pause are real signals; a node
+//!   that breaks the protocol is stopped and reported as failed);
+//! - [`system`]: the [`crate::system::System`] whose clients speak the
+//!   protocol through the router, and how a run sets it all up;
+//! - [`workload`], [`client`], [`checkers`]: Maelstrom's workloads (the
+//!   shared `Workload`), the protocol of their requests and replies, and
+//!   their checkers (the shared `Checker`);
+//! - [`cli`]: `faultline maelstrom test`, Maelstrom's flags;
 //! - [`report`]: messages per operation; [`lamport`]: the report's
 //!   Messages section and its Lamport diagram ([`SECTIONS`]).
 
@@ -24,12 +30,11 @@ pub mod cli;
 pub mod client;
 pub mod journal;
 pub mod platform;
-pub mod probe;
 pub mod protocol;
 pub mod report;
 pub mod router;
-pub mod run;
 pub mod services;
+pub mod system;
 pub mod workload;
 
 pub mod lamport;

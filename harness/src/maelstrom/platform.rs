@@ -7,26 +7,44 @@
 //! the same working directory (`data/nX` of the run), and the router sends
 //! `init` again with the same id. Network faults are the router's: a
 //! partition becomes its grudge, packet loss its drop rate.
+//!
+//! A node that breaks the protocol (the router names it with the line that
+//! shows it) is stopped and reported as failed on its own, as a node that
+//! exits is (with its last line on stderr): the run's crash watch and the
+//! `node-logs` checker see both. The platform owns the router: shutting it
+//! down stops the router and writes the message journal.
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::cluster::{
     node_process, open_node_log, ClusterError, Exit, NodeSpec, NodeState, Platform, Proc, Signal,
 };
 use crate::nemesis::partition::Cut;
+use crate::node_log::last_words;
 use crate::system::NodeCommand;
 
-use super::router::Input;
+use super::router::{BadNode, Breach, Input, Router};
+
+/// The router as the platform and the system's clients share it.
+pub type SharedRouter = Arc<Mutex<Router>>;
+
+/// Locks the shared router, whatever a panicking holder left.
+pub fn lock_router(router: &SharedRouter) -> std::sync::MutexGuard<'_, Router> {
+    router.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Maelstrom node processes wired to the router.
 pub struct MaelstromCluster {
     command: NodeCommand,
     specs: Vec<NodeSpec>,
     procs: Vec<Proc>,
-    router: mpsc::Sender<Input>,
+    router: SharedRouter,
+    input: mpsc::Sender<Input>,
+    /// Breaches the router found that were reported already.
+    reported: usize,
     generation: u64,
     one_way: bool,
 }
@@ -40,7 +58,7 @@ impl MaelstromCluster {
 
     /// A cluster of `specs` each running `command`, wired to `router`.
     /// Nothing starts yet.
-    pub fn new(command: NodeCommand, specs: Vec<NodeSpec>, router: mpsc::Sender<Input>) -> Self {
+    pub fn new(command: NodeCommand, specs: Vec<NodeSpec>, router: SharedRouter) -> Self {
         let procs = specs
             .iter()
             .map(|_| Proc {
@@ -48,11 +66,14 @@ impl MaelstromCluster {
                 state: NodeState::Killed,
             })
             .collect();
+        let input = lock_router(&router).sender();
         MaelstromCluster {
             command,
             specs,
             procs,
             router,
+            input,
+            reported: 0,
             generation: 0,
             one_way: false,
         }
@@ -78,9 +99,60 @@ impl MaelstromCluster {
     fn kill_all(&mut self) {
         for (i, p) in self.procs.iter_mut().enumerate() {
             if p.kill(&self.specs[i].name) {
-                let _ = self.router.send(Input::Detach { node: i });
+                let _ = self.input.send(Input::Detach { node: i });
             }
         }
+    }
+
+    /// The nodes that exited on their own since the last call, each told
+    /// by its last line on stderr.
+    fn exits(&mut self) -> Vec<(usize, Exit)> {
+        let mut exited = Vec::new();
+        for i in 0..self.procs.len() {
+            if let Some(exit) = self.procs[i].exited(false) {
+                let _ = self.input.send(Input::Detach { node: i });
+                let log = self.read_log(i).unwrap_or_default();
+                let bad = BadNode {
+                    node: self.specs[i].name.clone(),
+                    breach: Breach::Exited(exit.text.clone()),
+                    line: last_words(&log, 1)
+                        .pop()
+                        .unwrap_or_else(|| "(nothing on stderr)".into()),
+                };
+                exited.push((
+                    i,
+                    Exit {
+                        text: bad.to_string(),
+                        ..exit
+                    },
+                ));
+            }
+        }
+        exited
+    }
+
+    /// The nodes the router found breaking the protocol since the last
+    /// call, each stopped (it would go on breaking it).
+    fn breaches(&mut self) -> Vec<(usize, Exit)> {
+        let bad = lock_router(&self.router).bad_nodes();
+        let new = bad.get(self.reported..).unwrap_or_default().to_vec();
+        self.reported = bad.len();
+        let mut broken = Vec::new();
+        for b in new {
+            let Some(i) = self.specs.iter().position(|s| s.name == b.node) else {
+                continue;
+            };
+            if self.procs[i].kill(&self.specs[i].name) {
+                let _ = self.input.send(Input::Detach { node: i });
+            }
+            let exit = Exit {
+                code: None,
+                text: b.to_string(),
+                after_corruption: false,
+            };
+            broken.push((i, exit));
+        }
+        broken
     }
 }
 
@@ -185,12 +257,12 @@ impl Platform for MaelstromCluster {
             .name(format!("{name}-stdin"))
             .spawn(move || write_loop(stdin, rx))
             .map_err(spawn_err)?;
-        let router = self.router.clone();
+        let router = self.input.clone();
         std::thread::Builder::new()
             .name(format!("{name}-stdout"))
             .spawn(move || read_loop(stdout, i, generation, router))
             .map_err(spawn_err)?;
-        let _ = self.router.send(Input::Attach {
+        let _ = self.input.send(Input::Attach {
             node: i,
             generation,
             stdin: tx,
@@ -204,7 +276,7 @@ impl Platform for MaelstromCluster {
 
     fn signal(&mut self, i: usize, signal: Signal) -> Result<(), ClusterError> {
         if self.procs[i].signal(&self.specs[i].name, signal)? {
-            let _ = self.router.send(Input::Detach { node: i });
+            let _ = self.input.send(Input::Detach { node: i });
         }
         Ok(())
     }
@@ -224,28 +296,26 @@ impl Platform for MaelstromCluster {
                 .flat_map(|&(a, b)| [(a, b), (b, a)])
                 .collect(),
         };
-        let _ = self.router.send(Input::SetGrudge(grudge));
+        let _ = self.input.send(Input::SetGrudge(grudge));
         Ok(())
     }
 
     fn set_packet_loss(&mut self, percent: Option<u8>) -> Result<(), ClusterError> {
-        let _ = self.router.send(Input::SetLoss(percent));
+        let _ = self.input.send(Input::SetLoss(percent));
         Ok(())
     }
 
     fn reap(&mut self) -> Vec<(usize, Exit)> {
-        let mut exited = Vec::new();
-        for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(exit) = p.exited(false) {
-                let _ = self.router.send(Input::Detach { node: i });
-                exited.push((i, exit));
-            }
-        }
-        exited
+        let mut failed = self.exits();
+        failed.extend(self.breaches());
+        failed
     }
 
     fn shutdown(&mut self) {
         self.kill_all();
+        if let Err(e) = lock_router(&self.router).stop() {
+            tracing::warn!("writing the message journal: {e}");
+        }
     }
 }
 

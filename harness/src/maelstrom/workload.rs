@@ -1,6 +1,8 @@
-//! Maelstrom's workloads: the requests clients send, how a reply becomes a
-//! completion in the history, and the final reads after the faults heal.
-//! Their checkers are in [`super::check`].
+//! Maelstrom's workloads, through the shared [`faultline_workloads::Workload`]:
+//! the operations clients draw, the final reads after the faults heal, and
+//! the checkers (in [`super::checkers`]) that judge them. Their requests
+//! and replies are Maelstrom's protocol, which the Maelstrom system's
+//! clients speak ([`super::client`]).
 //!
 //! | workload | history functions | checker |
 //! |---|---|---|
@@ -11,13 +13,13 @@
 //! | `g-counter`, `pn-counter` | `add`, `read` | final reads between the acknowledged sum and it plus the indefinite adds |
 //! | `lin-kv` | `read`, `write`, `cas` | linearizability, a cas register per key |
 
+use std::sync::Arc;
+
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use faultline_workloads::Generator;
-
-use super::protocol::{code, is_definite, Envelope};
+use faultline_workloads::{FinalRead, Func, Generator, Op};
 
 /// Maelstrom workloads faultline does not run yet.
 pub const UNSUPPORTED: [&str; 3] = ["txn-list-append", "txn-rw-register", "kafka"];
@@ -64,6 +66,15 @@ impl Workload {
         Workload::PnCounter,
         Workload::LinKv,
     ];
+
+    /// Every supported workload, as the shared trait objects the registry
+    /// lists.
+    pub fn all() -> Vec<Arc<dyn faultline_workloads::Workload>> {
+        Workload::ALL
+            .into_iter()
+            .map(|w| Arc::new(w) as Arc<dyn faultline_workloads::Workload>)
+            .collect()
+    }
 
     /// Its name, as `-w` takes it.
     pub fn name(self) -> &'static str {
@@ -125,183 +136,107 @@ impl Workload {
         )
     }
 
-    /// The next operation of the client owning `gen`.
-    pub fn next_op(self, gen: &mut Generator) -> Op {
+    /// The next add or broadcast (or, now and then, a read) of the grow-only
+    /// workloads.
+    fn next_growth(self, gen: &mut Generator) -> Op {
+        if gen.rng.gen_bool(READS) {
+            gen.count();
+            return read(None);
+        }
+        match self {
+            Workload::Broadcast => op(Func::Broadcast, None, json!(gen.unique())),
+            Workload::GSet => op(Func::Add, None, json!(gen.unique())),
+            _ => {
+                gen.count();
+                let delta: i64 = if self == Workload::PnCounter {
+                    gen.rng.gen_range(-5..=5)
+                } else {
+                    gen.rng.gen_range(0..=5)
+                };
+                op(Func::Add, None, json!(delta))
+            }
+        }
+    }
+
+    /// The next lin-kv operation: read, write or cas of a key of the window.
+    fn next_kv(gen: &mut Generator) -> Op {
+        let key = Some(gen.windowed_key("", KV_KEYS, KV_OPS_PER_WINDOW));
+        gen.count();
+        let roll: f64 = gen.rng.gen();
+        if roll < 0.5 {
+            read(key)
+        } else if roll < 0.8 {
+            op(Func::Write, key, json!(gen.rng.gen_range(0..KV_VALUES)))
+        } else {
+            let from = gen.rng.gen_range(0..KV_VALUES);
+            let to = gen.rng.gen_range(0..KV_VALUES);
+            op(Func::Cas, key, json!([from, to]))
+        }
+    }
+}
+
+impl faultline_workloads::Workload for Workload {
+    fn name(&self) -> &'static str {
+        Workload::name(*self)
+    }
+
+    fn description(&self) -> &'static str {
+        Workload::description(*self)
+    }
+
+    fn checkers(&self) -> &'static [&'static str] {
+        match self {
+            Workload::Echo => &["echo"],
+            Workload::UniqueIds => &["unique-ids"],
+            Workload::Broadcast => &["broadcast"],
+            Workload::GSet => &["g-set"],
+            Workload::GCounter => &["g-counter"],
+            Workload::PnCounter => &["pn-counter"],
+            Workload::LinKv => &["lin-kv"],
+        }
+    }
+
+    fn system(&self) -> Option<&'static str> {
+        Some(super::SYSTEM_NAME)
+    }
+
+    fn next_op(&self, gen: &mut Generator) -> Op {
         match self {
             Workload::Echo => {
                 let n = gen.count();
-                let text = format!("Please echo {n}");
-                Op::new(
-                    "echo",
-                    None,
-                    json!(text),
-                    json!({"type": "echo", "echo": text}),
-                )
+                op(Func::Echo, None, json!(format!("Please echo {n}")))
             }
             Workload::UniqueIds => {
                 gen.count();
-                Op::new("generate", None, Value::Null, json!({"type": "generate"}))
+                op(Func::Generate, None, Value::Null)
             }
-            Workload::Broadcast => {
-                if gen.rng.gen_bool(READS) {
-                    gen.count();
-                    Op::read()
-                } else {
-                    let m = gen.unique();
-                    Op::new(
-                        "broadcast",
-                        None,
-                        json!(m),
-                        json!({"type": "broadcast", "message": m}),
-                    )
-                }
-            }
-            Workload::GSet => {
-                if gen.rng.gen_bool(READS) {
-                    gen.count();
-                    Op::read()
-                } else {
-                    let e = gen.unique();
-                    Op::new("add", None, json!(e), json!({"type": "add", "element": e}))
-                }
-            }
-            Workload::GCounter | Workload::PnCounter => {
-                gen.count();
-                if gen.rng.gen_bool(READS) {
-                    Op::read()
-                } else {
-                    let delta: i64 = if self == Workload::PnCounter {
-                        gen.rng.gen_range(-5..=5)
-                    } else {
-                        gen.rng.gen_range(0..=5)
-                    };
-                    Op::new(
-                        "add",
-                        None,
-                        json!(delta),
-                        json!({"type": "add", "delta": delta}),
-                    )
-                }
-            }
-            Workload::LinKv => {
-                let key = gen.windowed_key("", KV_KEYS, KV_OPS_PER_WINDOW);
-                gen.count();
-                let k: u64 = key.parse().unwrap_or(0);
-                let roll: f64 = gen.rng.gen();
-                if roll < 0.5 {
-                    Op::new(
-                        "read",
-                        Some(key),
-                        Value::Null,
-                        json!({"type": "read", "key": k}),
-                    )
-                } else if roll < 0.8 {
-                    let v = gen.rng.gen_range(0..KV_VALUES);
-                    Op::new(
-                        "write",
-                        Some(key),
-                        json!(v),
-                        json!({"type": "write", "key": k, "value": v}),
-                    )
-                } else {
-                    let from = gen.rng.gen_range(0..KV_VALUES);
-                    let to = gen.rng.gen_range(0..KV_VALUES);
-                    Op::new(
-                        "cas",
-                        Some(key),
-                        json!([from, to]),
-                        json!({"type": "cas", "key": k, "from": from, "to": to}),
-                    )
-                }
-            }
+            Workload::LinKv => Workload::next_kv(gen),
+            grows => grows.next_growth(gen),
         }
     }
 
-    /// The read of the final phase (sent to every node).
-    pub fn final_read(self) -> Option<Op> {
-        self.has_final_reads().then(Op::read)
-    }
-
-    /// The completion of `op` from the node's `reply`.
-    pub fn complete(self, op: &Op, reply: &Envelope) -> Completion {
-        let body = &reply.body;
-        if reply.kind() == "error" {
-            let code = body.get("code").and_then(Value::as_u64).unwrap_or(u64::MAX);
-            let text = body.get("text").and_then(Value::as_str).unwrap_or("");
-            let why = format!("error {code}: {text}");
-            if self == Workload::LinKv {
-                match (op.f, code) {
-                    ("read", code::KEY_DOES_NOT_EXIST) => return Completion::Ok(Value::Null),
-                    // The register did not hold `from`: a mismatch observed.
-                    ("cas", code::KEY_DOES_NOT_EXIST | code::PRECONDITION_FAILED) => {
-                        return Completion::Fail(None)
-                    }
-                    _ => {}
-                }
-            }
-            return if is_definite(code) {
-                Completion::Fail(Some(why))
-            } else {
-                Completion::Info(why)
-            };
+    /// One read through every node, for the workloads judged by final reads.
+    fn final_reads(&self, _keys: &[String], nodes: usize) -> Vec<FinalRead> {
+        if !self.has_final_reads() {
+            return Vec::new();
         }
-        let expected = format!("{}_ok", op.body["type"].as_str().unwrap_or(""));
-        if reply.kind() != expected {
-            return Completion::Info(format!(
-                "expected {expected}, the node answered {}",
-                reply.kind()
-            ));
-        }
-        let field = |name: &str| body.get(name).cloned().unwrap_or(Value::Null);
-        Completion::Ok(match (self, op.f) {
-            (Workload::Echo, _) => field("echo"),
-            (Workload::UniqueIds, _) => field("id"),
-            (Workload::Broadcast, "read") => field("messages"),
-            (Workload::GSet | Workload::GCounter | Workload::PnCounter, "read") => field("value"),
-            (Workload::LinKv, "read") => field("value"),
-            _ => op.value.clone(),
-        })
+        (0..nodes)
+            .map(|n| FinalRead {
+                op: read(None),
+                node: Some(n),
+            })
+            .collect()
     }
 }
 
-/// One client operation: its history form and its request body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Op {
-    /// The history's function.
-    pub f: &'static str,
-    /// The history's key (lin-kv), if any.
-    pub key: Option<String>,
-    /// The history's invocation value.
-    pub value: Value,
-    /// The request body (`msg_id` added when sent).
-    pub body: Value,
+/// An operation with or without a key.
+fn op(f: Func, key: Option<String>, value: Value) -> Op {
+    Op { f, key, value }
 }
 
-impl Op {
-    fn new(f: &'static str, key: Option<String>, value: Value, body: Value) -> Op {
-        Op {
-            f,
-            key,
-            value,
-            body,
-        }
-    }
-
-    fn read() -> Op {
-        Op::new("read", None, Value::Null, json!({"type": "read"}))
-    }
-}
-
-/// How an operation ended, read from the node's reply.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Completion {
-    /// It took effect; what it observed.
-    Ok(Value),
-    /// It certainly did not take effect; with an error when it observed
-    /// nothing (None: a cas that saw another value).
-    Fail(Option<String>),
-    /// Unknown outcome; why.
-    Info(String),
+/// A read (of `key`, or of the node's whole state).
+fn read(key: Option<String>) -> Op {
+    op(Func::Read, key, Value::Null)
 }
 
 /// The topology Maelstrom's `--topology` names, over node ids `ids`.
@@ -358,10 +293,7 @@ pub fn topology(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(body: Value) -> Envelope {
-        Envelope::new("n0", "c1", body)
-    }
+    use faultline_workloads::Workload as _;
 
     #[test]
     fn unsupported_workloads_are_named_as_such() {
@@ -375,40 +307,25 @@ mod tests {
     }
 
     #[test]
-    fn lin_kv_errors_map_to_what_they_observed() {
-        let cas = Op::new(
-            "cas",
-            Some("0".into()),
-            json!([1, 2]),
-            json!({"type": "cas"}),
-        );
-        let read = Op::new(
-            "read",
-            Some("0".into()),
-            Value::Null,
-            json!({"type": "read"}),
-        );
-        let w = Workload::LinKv;
-        assert_eq!(
-            w.complete(&cas, &reply(json!({"type":"error","code":22}))),
-            Completion::Fail(None)
-        );
-        assert_eq!(
-            w.complete(&read, &reply(json!({"type":"error","code":20}))),
-            Completion::Ok(Value::Null)
-        );
-        assert!(matches!(
-            w.complete(&cas, &reply(json!({"type":"error","code":11}))),
-            Completion::Fail(Some(_))
-        ));
-        assert!(matches!(
-            w.complete(&cas, &reply(json!({"type":"error","code":0}))),
-            Completion::Info(_)
-        ));
-        assert_eq!(
-            w.complete(&read, &reply(json!({"type":"read_ok","value":3}))),
-            Completion::Ok(json!(3))
-        );
+    fn each_workload_draws_its_functions_and_reads_every_node_finally() {
+        for w in Workload::ALL {
+            let mut g = Generator::new(3, 0, 2);
+            let fs: std::collections::BTreeSet<Func> =
+                (0..200).map(|_| w.next_op(&mut g).f).collect();
+            let want: &[Func] = match w {
+                Workload::Echo => &[Func::Echo],
+                Workload::UniqueIds => &[Func::Generate],
+                Workload::Broadcast => &[Func::Read, Func::Broadcast],
+                Workload::GSet | Workload::GCounter | Workload::PnCounter => {
+                    &[Func::Read, Func::Add]
+                }
+                Workload::LinKv => &[Func::Read, Func::Write, Func::Cas],
+            };
+            assert_eq!(fs.into_iter().collect::<Vec<_>>(), want, "{}", w.name());
+            let finals = w.final_reads(&[], 3);
+            assert_eq!(finals.len(), if w.has_final_reads() { 3 } else { 0 });
+            assert_eq!(w.system(), Some(crate::maelstrom::SYSTEM_NAME));
+        }
     }
 
     #[test]

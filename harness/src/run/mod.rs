@@ -2,22 +2,25 @@
 //!
 //! 1. [`Plan::prepare`]: options and scenario merged, seed drawn, the
 //!    private network namespace entered (before any thread starts), the
-//!    run folder made, the fault schedule drawn; `test.json` written.
+//!    run folder made, the fault schedule drawn; the platform started
+//!    (`platforms`: local processes, remote hosts, or the platform a
+//!    system brings along, such as Maelstrom's router); `test.json` written.
 //! 2. [`Session::execute`]: start the nodes and wait (bounded) until one
 //!    leads; drive the workload from `--concurrency` clients while the
 //!    fault executor plays the scenario or the schedule, for `--time-limit`
 //!    seconds, every event streamed to `history.jsonl`; heal every fault,
 //!    give the cluster `--recovery-time`; the final reads.
 //! 3. [`Session::finish`]: stop the nodes, close the history.
-//! 4. [`analyze`]: the checkers; then the records (`results.json`, the
-//!    report) and the summary. The exit code is the verdict's (0 valid,
-//!    1 invalid, 2 unknown).
+//! 4. [`analyze`]: the checkers (the workload's, every run's, the
+//!    platform's); then the records (`results.json`, the report) and the
+//!    summary. The exit code is the verdict's (0 valid, 1 invalid, 2 unknown).
 //!
 //! Whatever way the run ends (error, panic, Ctrl-C, SIGTERM), the nodes are
 //! killed with their process groups, and the namespace with its rules dies
 //! with the harness.
 
 mod plan;
+mod platforms;
 mod probe;
 mod session;
 mod summary;
@@ -35,7 +38,7 @@ use faultline_checker::CheckOptions;
 use serde::Serialize;
 
 use crate::checkers::{check_all, Checker, RunEvidence};
-use crate::nemesis::{lock, NemesisSet, SharedPlatform};
+use crate::nemesis::NemesisSet;
 use crate::netns::NetMode;
 use crate::online::OnlineDetection;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
@@ -102,7 +105,8 @@ pub struct RunArgs {
     #[arg(skip)]
     #[serde(skip)]
     pub explicit: Vec<String>,
-    /// The workload (see `faultline list`): register, set or list-append.
+    /// The workload (see `faultline list`): register, set or list-append
+    /// (and Maelstrom's, with --system maelstrom).
     #[arg(long, default_value = "register", value_parser = parse_workload)]
     pub workload: String,
     /// Faults to inject: a comma list of kill, pause, partition, drop,
@@ -178,13 +182,18 @@ pub struct RunArgs {
     /// root); host: no namespace, no partition or drop faults.
     #[arg(long, value_enum, default_value = "private")]
     pub net: NetMode,
+    /// Options of a platform a system brings along, which `faultline run`
+    /// has no flags for (Maelstrom's latency, topology and one-way
+    /// partitions, set by `faultline maelstrom test`); test.json records
+    /// them with the others.
+    #[arg(skip)]
+    #[serde(flatten)]
+    pub platform: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn parse_workload(s: &str) -> Result<String, String> {
-    match faultline_workloads::by_name(s) {
+    match crate::registry::workload(s) {
         Ok(w) => Ok(w.name().to_string()),
-        // Maelstrom's workloads (`--system maelstrom`) are named here too.
-        Err(_) if crate::maelstrom::workload::Workload::parse(s).is_ok() => Ok(s.to_string()),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -198,56 +207,19 @@ fn parse_nemesis(s: &str) -> Result<NemesisSet, String> {
 /// Must be called while the process is single-threaded (it enters the
 /// network namespace first).
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
-    if args.system.system == crate::maelstrom::SYSTEM_NAME {
-        if args.online() {
-            return Err(BadOptions(
-                "--check online and --stop-on-anomaly are not available with --system maelstrom \
-                 yet: Maelstrom runs are checked once their final reads are in"
-                    .into(),
-            )
-            .into());
-        }
-        if args.hosts.remote() {
-            return Err(BadOptions(
-                "--hosts and --ssh are not available with --system maelstrom: its nodes talk \
-                 through the harness's router, on this machine"
-                    .into(),
-            )
-            .into());
-        }
-        return crate::maelstrom::run::run(args, crate::maelstrom::run::Extras::default());
-    }
-    if faultline_workloads::by_name(&args.workload).is_err() {
-        return Err(BadOptions(format!(
-            "--workload {} is a Maelstrom workload: it needs --system maelstrom",
-            args.workload
-        ))
-        .into());
-    }
-    let plan = Plan::prepare(args)?;
-    let checkers = crate::registry::run_checkers(plan.workload.as_ref())?;
+    platforms::check(&args)?;
+    let mut plan = Plan::prepare(args)?;
+    fits(&plan)?;
+    let checkers = crate::registry::run_checkers(plan.workload.as_ref(), plan.system.name())?;
     let online = match plan.args.online() {
         true => crate::online::online_checkers(plan.workload.name(), &checkers)
             .map_err(|e| BadOptions(e.to_string()))?,
         false => Vec::new(),
     };
-    let platform: SharedPlatform = plan.platform()?;
+    let wired = platforms::start(&mut plan)?;
     let test = write_test_record(&plan)?;
     announce(&plan);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let mut session = Session::new(&plan, platform.clone(), online)?;
-    let ended = rt.block_on(async {
-        tokio::select! {
-            r = session.execute() => Ended::Done(r),
-            sig = interrupted() => Ended::Interrupted(sig),
-        }
-    });
-    drop(rt);
-    let logs = node_logs(&plan, &platform);
-    let (events, crashes, online) = session.finish()?;
+    let (ended, finished) = live(&plan, wired, online)?;
     // The runtime's signal handlers outlive it: give Ctrl-C back its default
     // meaning for the checking phase (the nodes are gone).
     // SAFETY: resetting signal dispositions to their defaults.
@@ -272,16 +244,57 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         Ended::Done(Ok(())) => {
             let evidence = RunEvidence {
                 dir: Some(plan.dir.path.clone()),
-                logs,
-                crashes,
-                ..RunEvidence::default()
+                logs: finished.logs,
+                crashes: finished.crashes,
+                final_reads: finished.final_reads,
             };
-            let results = analyze(&plan, &checkers, &events, &evidence);
-            let record = write_results(&plan, &test, results, online, events.len())?;
-            summary::print(&plan, &events, &record);
+            let events = &finished.events;
+            let results = analyze(&plan, &checkers, events, &evidence);
+            let record = write_results(&plan, &test, results, finished.online, events.len())?;
+            summary::print(&plan, events, &record);
             Ok(record.verdict.exit_code())
         }
     }
+}
+
+/// Refuses a workload whose operations are another system's protocol, and
+/// a system with a platform of its own whose protocol has no such workload.
+fn fits(plan: &Plan) -> Result<(), BadOptions> {
+    let (workload, system) = (plan.workload.name(), plan.system.name());
+    match plan.workload.system() {
+        Some(needs) if needs != system => Err(BadOptions(format!(
+            "--workload {workload} is a workload of --system {needs}"
+        ))),
+        None if crate::registry::own_platform(system).is_some() => Err(BadOptions(format!(
+            "--system {system} runs its own workloads, not {workload} (faultline list workloads)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The live phases on the platform `wired`, until they end or a signal
+/// interrupts them; then the nodes are stopped and the history closed.
+fn live(
+    plan: &Plan,
+    wired: platforms::Wired,
+    online: Vec<&'static dyn Checker>,
+) -> anyhow::Result<(Ended, session::Finished)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut session = Session::new(plan, wired.platform, online)?;
+    if let Some(zero) = wired.zero {
+        session.at_zero(zero);
+    }
+    let ended = rt.block_on(async {
+        tokio::select! {
+            r = session.execute() => Ended::Done(r),
+            sig = interrupted() => Ended::Interrupted(sig),
+        }
+    });
+    drop(rt);
+    Ok((ended, session.finish()?))
 }
 
 /// How the live phases ended.
@@ -329,19 +342,6 @@ fn announce(plan: &Plan) {
         plan.seed,
     );
     eprintln!("  store: {}", plan.dir.path.display());
-}
-
-/// Every node's log, by name.
-fn node_logs(plan: &Plan, platform: &SharedPlatform) -> Vec<(String, String)> {
-    let p = lock(platform);
-    (0..plan.specs.len())
-        .map(|i| {
-            (
-                plan.specs[i].name.clone(),
-                p.read_log(i).unwrap_or_default(),
-            )
-        })
-        .collect()
 }
 
 /// Runs `checkers` (the workload's, then every run's) on the history and

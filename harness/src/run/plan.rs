@@ -64,9 +64,8 @@ impl Plan {
     /// with `--net private` it enters the run's network namespace.
     pub fn prepare(mut args: RunArgs) -> anyhow::Result<Plan> {
         let scenario = apply_scenario(&mut args)?;
-        let workload: Arc<dyn Workload> = Arc::from(
-            faultline_workloads::by_name(&args.workload).context("choosing the workload")?,
-        );
+        let workload: Arc<dyn Workload> =
+            crate::registry::workload(&args.workload).context("choosing the workload")?;
         if args.time_limit <= 0.0 || args.rate <= 0.0 || args.nemesis_interval <= 0.0 {
             return Err(BadOptions(
                 "--time-limit, --rate and --nemesis-interval must be positive".into(),
@@ -91,6 +90,8 @@ impl Plan {
         let hosts = args.hosts.load().map_err(|e| BadOptions(e.to_string()))?;
         let kinds = match &hosts {
             Some(h) => remote_options(&mut args, h, disk_layer, kinds)?,
+            // A platform of its own makes the network faults itself.
+            None if crate::registry::own_platform(&args.system.system).is_some() => kinds,
             None => enter_network(args.net, kinds, disk_layer)?,
         };
         let nodes = args.nodes as usize;

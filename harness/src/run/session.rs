@@ -3,6 +3,7 @@
 //! they share; whatever way they end, the history recorded so far stays in
 //! it for the analysis.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use crate::client::{invoke_and_complete, Client, Counters, Shared};
 use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
 use crate::netns::{self, NetMode};
+use crate::node_log::last_words;
 use crate::online::{OnlineChecker, OnlineDetection};
 use crate::progress::Progress;
 use crate::recorder::{Recorder, Writer};
@@ -41,6 +43,25 @@ pub struct Session<'a> {
     online_checkers: Vec<&'static dyn Checker>,
     /// The online checker, once the history began.
     online: Option<OnlineChecker>,
+    /// Told the test's time zero when the history begins (a platform's
+    /// own clock, e.g. Maelstrom's message journal).
+    zero: Option<Box<dyn Fn(Instant) + Send + Sync>>,
+    /// The processes of the final reads and the node each read through.
+    final_reads: BTreeMap<u64, String>,
+}
+
+/// What the live phases leave for the analysis, once the nodes stopped.
+pub struct Finished {
+    /// The history recorded (empty when the run ended before it began).
+    pub events: Vec<Event>,
+    /// Every node's log, by name.
+    pub logs: Vec<(String, String)>,
+    /// `node: how` for each node that failed on its own.
+    pub crashes: Vec<String>,
+    /// What the online check found.
+    pub online: Option<OnlineDetection>,
+    /// The processes of the final reads and the node each read through.
+    pub final_reads: BTreeMap<u64, String>,
 }
 
 impl<'a> Session<'a> {
@@ -61,7 +82,14 @@ impl<'a> Session<'a> {
             recording: None,
             online_checkers: online,
             online: None,
+            zero: None,
+            final_reads: BTreeMap::new(),
         })
+    }
+
+    /// Has `zero` told the test's time zero when the history begins.
+    pub fn at_zero(&mut self, zero: Box<dyn Fn(Instant) + Send + Sync>) {
+        self.zero = Some(zero);
     }
 
     /// Every live phase, in order.
@@ -87,20 +115,27 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Stops every node, and returns the history recorded (empty when the
-    /// run ended before it began), the nodes that crashed on their own, and
-    /// what the online check found.
-    pub fn finish(mut self) -> anyhow::Result<(Vec<Event>, Vec<String>, Option<OnlineDetection>)> {
+    /// Stops every node (after reading their logs), closes the history,
+    /// and returns what the analysis needs.
+    pub fn finish(mut self) -> anyhow::Result<Finished> {
         self.progress.finish();
-        {
+        let logs = {
             let mut p = lock(&self.platform);
+            let logs = self
+                .plan
+                .specs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), p.read_log(i).unwrap_or_default()))
+                .collect();
             for (i, status) in p.reap() {
                 if status.is_crash() {
                     lock_vec(&self.crashes).push(format!("{}: {status}", self.plan.specs[i].name));
                 }
             }
             p.shutdown();
-        }
+            logs
+        };
         self.plan.system.shutdown();
         let events = match self.recording.take() {
             Some((recorder, writer)) => {
@@ -111,7 +146,13 @@ impl<'a> Session<'a> {
         };
         let online = self.online.take().and_then(OnlineChecker::finish);
         let crashes = lock_vec(&self.crashes).clone();
-        Ok((events, crashes, online))
+        Ok(Finished {
+            events,
+            logs,
+            crashes,
+            online,
+            final_reads: std::mem::take(&mut self.final_reads),
+        })
     }
 
     /// Starts every node and waits (bounded) until one leads.
@@ -128,6 +169,9 @@ impl<'a> Session<'a> {
         let start = Instant::now();
         let (recorder, writer) =
             Recorder::create(&self.plan.dir.history(), start).context("creating history.jsonl")?;
+        if let Some(zero) = &self.zero {
+            zero(start);
+        }
         if !self.online_checkers.is_empty() {
             let checker = OnlineChecker::start(self.online_checkers.clone(), start);
             if let Some(tap) = checker.sender() {
@@ -264,7 +308,9 @@ impl<'a> Session<'a> {
             .map(|k| k.iter().cloned().collect())
             .unwrap_or_default();
         let reads = self.plan.workload.final_reads(&keys, self.plan.specs.len());
-        let finals = read_finally(shared, &self.plan.specs, reads, first_process);
+        let specs = &self.plan.specs;
+        let (planned, finals) = read_finally(shared, specs, reads, first_process);
+        self.final_reads = planned;
         tokio::select! {
             _ = finals => {}
             _ = tick_progress("final reads", shared, &mut self.progress) => {}
@@ -366,25 +412,6 @@ async fn watch_exits(
     }
 }
 
-/// The last `n` non-empty lines a node wrote since it was last started,
-/// leaving out a stack backtrace (what it said, not where).
-pub fn last_words(log: &str, n: usize) -> Vec<String> {
-    let since_start = log
-        .rsplit_once("--- faultline: starting")
-        .map_or(log, |(_, rest)| rest);
-    let said = since_start
-        .split_once("\nStack backtrace:")
-        .map_or(since_start, |(before, _)| before);
-    let lines: Vec<String> = said
-        .lines()
-        .skip(1)
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    lines[lines.len().saturating_sub(n)..].to_vec()
-}
-
 /// Shows `phase` on the progress line until dropped.
 async fn tick_progress(phase: &str, shared: &Shared, progress: &mut Progress) {
     loop {
@@ -393,35 +420,56 @@ async fn tick_progress(phase: &str, shared: &Shared, progress: &mut Progress) {
     }
 }
 
-/// Performs the final reads, each retried up to [`FINAL_ATTEMPTS`] times
-/// while it fails, as a new process each time.
-async fn read_finally(
-    shared: &Shared,
-    specs: &[NodeSpec],
+/// The final reads: which process reads through which node (each read
+/// retried up to [`FINAL_ATTEMPTS`] times while it fails, as a new process
+/// each time, through its own node or else the next one), and the reads
+/// themselves, to await.
+fn read_finally<'a>(
+    shared: &'a Shared,
+    specs: &'a [NodeSpec],
     reads: Vec<FinalRead>,
     first_process: u64,
+) -> (
+    BTreeMap<u64, String>,
+    impl std::future::Future<Output = ()> + 'a,
 ) {
-    let mut process = first_process;
-    let mut tasks = tokio::task::JoinSet::new();
-    for (n, read) in reads.into_iter().enumerate() {
-        let shared = shared.clone();
-        let specs = specs.to_vec();
-        let base_process = process;
-        process += FINAL_ATTEMPTS as u64;
-        tasks.spawn(async move {
-            for attempt in 0..FINAL_ATTEMPTS {
-                let node = read.node.unwrap_or(n + attempt) % specs.len();
-                let process = base_process + attempt as u64;
-                let mut client = shared.open(&specs[node], format!("c{process}"));
-                let kind = invoke_and_complete(&shared, client.as_mut(), process, &read.op).await;
-                if kind == EventType::Ok {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        });
+    let mut planned = BTreeMap::new();
+    for (n, read) in reads.iter().enumerate() {
+        for attempt in 0..FINAL_ATTEMPTS {
+            let process = first_process + (n * FINAL_ATTEMPTS + attempt) as u64;
+            let node = node_of_read(n, read, attempt, specs.len());
+            planned.insert(process, specs[node].name.clone());
+        }
     }
-    while tasks.join_next().await.is_some() {}
+    let reads = async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, read) in reads.into_iter().enumerate() {
+            let shared = shared.clone();
+            let specs = specs.to_vec();
+            let base_process = first_process + (n * FINAL_ATTEMPTS) as u64;
+            tasks.spawn(async move {
+                for attempt in 0..FINAL_ATTEMPTS {
+                    let node = node_of_read(n, &read, attempt, specs.len());
+                    let process = base_process + attempt as u64;
+                    let mut client = shared.open(&specs[node], format!("c{process}"));
+                    let kind =
+                        invoke_and_complete(&shared, client.as_mut(), process, &read.op).await;
+                    if kind == EventType::Ok {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    };
+    (planned, reads)
+}
+
+/// The node final read `n` goes through at `attempt`: its own, or else the
+/// next one.
+fn node_of_read(n: usize, read: &FinalRead, attempt: usize, nodes: usize) -> usize {
+    read.node.unwrap_or(n + attempt) % nodes
 }
 
 fn lock_vec(v: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
@@ -432,22 +480,4 @@ fn lock_vec(v: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::last_words;
-
-    #[test]
-    fn a_refusal_is_told_by_its_last_lines_without_the_backtrace() {
-        let log = "--- faultline: starting n5\nold run\n--- faultline: starting n5\nError: starting node n5\n\nCaused by:\n    corrupted WAL record in wal/1.log at offset 5404\n\nStack backtrace:\n   0: main\n";
-        assert_eq!(
-            last_words(log, 2),
-            [
-                "Caused by:",
-                "corrupted WAL record in wal/1.log at offset 5404"
-            ]
-        );
-        assert_eq!(last_words("", 3), Vec::<String>::new());
-    }
 }

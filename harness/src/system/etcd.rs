@@ -232,6 +232,7 @@ impl SystemClient for EtcdClient {
                     gateway.cas(key, from, to).await
                 }
                 Func::Add | Func::Append => gateway.append(key, &op.value).await,
+                Func::Echo | Func::Generate | Func::Broadcast => Err(op.f.unsupported("etcd")),
             };
             match done {
                 Ok(Done::Read(value)) => Reply::Ok(value),

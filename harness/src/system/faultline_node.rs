@@ -215,7 +215,7 @@ enum Method {
 fn request(op: &Op) -> (Method, String, Option<Value>) {
     let path = format!("/kv/{}", op.key_or_default());
     match op.f {
-        Func::Read => (Method::Get, path, None),
+        Func::Read | Func::Echo | Func::Generate | Func::Broadcast => (Method::Get, path, None),
         Func::Write => (Method::Put, path, Some(json!({ "value": op.value }))),
         Func::Cas => {
             let (from, to) = op.cas_values();
@@ -252,6 +252,9 @@ fn reply(op: &Op, status: u16, body: &Value) -> Reply {
 /// Sends `op` to the node whose API is at `base` (`http://ip:port`) and
 /// reads the answer, giving up (`info`) after `timeout`.
 pub async fn perform(http: &reqwest::Client, base: &str, op: &Op, timeout: Duration) -> Reply {
+    if matches!(op.f, Func::Echo | Func::Generate | Func::Broadcast) {
+        return op.f.unsupported("faultline-node");
+    }
     let (method, path, body) = request(op);
     let url = format!("{base}{path}");
     let builder = match method {

@@ -1,13 +1,11 @@
 //! `--system maelstrom`: any node speaking Maelstrom's protocol (JSON lines
-//! on stdin and stdout), started with `--node-cmd`. Its nodes have no
-//! network of their own and no client API, so a run goes through
-//! [`crate::maelstrom`] (the router, its services, workloads and checkers)
-//! rather than through a [`super::System`]; this entry makes the name
-//! known to `--system` and `faultline list`.
+//! on stdin and stdout), started with `--node-cmd`. The system itself is
+//! [`crate::maelstrom::system`] (its clients talk through the router a
+//! run sets up); this entry makes the name known to `--system` and
+//! `faultline list`.
 
 use super::http::HttpArgs;
-use super::{DiskProfile, Registered, SystemError, SystemOptions, UNKNOWN_DISK};
-use std::sync::Arc;
+use super::{DiskProfile, Registered, UNKNOWN_DISK};
 
 /// The registry entry.
 pub const SYSTEM: Registered = Registered {
@@ -16,11 +14,5 @@ pub const SYSTEM: Registered = Registered {
     // `--node-cmd`, as the http system declares it.
     flags: <HttpArgs as clap::Args>::augment_args,
     disk: DiskProfile { ..UNKNOWN_DISK },
-    build,
+    build: crate::maelstrom::system::build,
 };
-
-fn build(_opts: &SystemOptions) -> Result<Arc<dyn super::System>, SystemError> {
-    Err(SystemError::BadOption(
-        "--system maelstrom runs only under `faultline run` and `faultline maelstrom test`".into(),
-    ))
-}

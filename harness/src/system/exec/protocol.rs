@@ -23,6 +23,9 @@ pub(super) fn request(op: &Op) -> Value {
         }
         Func::Add => json!({ "type": "add", "key": key, "element": op.value }),
         Func::Append => json!({ "type": "txn", "txn": [["append", key, op.value]] }),
+        Func::Echo => json!({ "type": "echo", "echo": op.value }),
+        Func::Generate => json!({ "type": "generate" }),
+        Func::Broadcast => json!({ "type": "broadcast", "message": op.value }),
     }
 }
 
@@ -34,6 +37,9 @@ fn ok_type(f: Func) -> &'static str {
         Func::Cas => "cas_ok",
         Func::Add => "add_ok",
         Func::Append => "txn_ok",
+        Func::Echo => "echo_ok",
+        Func::Generate => "generate_ok",
+        Func::Broadcast => "broadcast_ok",
     }
 }
 
@@ -91,6 +97,8 @@ pub(super) fn reply(op: &Op, body: &Value) -> Reply {
     }
     match op.f {
         Func::Read => Reply::Ok(body.get("value").cloned().unwrap_or(Value::Null)),
+        Func::Echo => Reply::Ok(body.get("echo").cloned().unwrap_or(Value::Null)),
+        Func::Generate => Reply::Ok(body.get("id").cloned().unwrap_or(Value::Null)),
         _ => Reply::Ok(op.value.clone()),
     }
 }

@@ -107,6 +107,7 @@ impl NatsClient {
                     .await
                     .map(|_| op.value.clone())
             }
+            Func::Echo | Func::Generate | Func::Broadcast => Err(op.f.unsupported("nats")),
         };
         match done {
             Ok(value) => Reply::Ok(value),
