@@ -58,7 +58,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Maelstrom nodes (JSON lines on stdin/stdout) with Maelstrom's flags:
     /// `faultline maelstrom test -w echo --bin ./node --node-count 3 --time-limit 10`.
-    Maelstrom(faultline::maelstrom::cli::MaelstromArgs),
+    Maelstrom(crate::maelstrom_cli::MaelstromArgs),
 }
 
 /// Arguments of `faultline list`.

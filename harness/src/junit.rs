@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use faultline_checker::Verdict;
 
-use crate::report::StoredRun;
+use crate::stored::StoredRun;
 
 /// The run folder's file name.
 pub const JUNIT_FILE: &str = "junit.xml";

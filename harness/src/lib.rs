@@ -30,10 +30,10 @@
 //! - [`registry`]: the workloads, checkers and report sections of every
 //!   layer, found by name (what the binary wires).
 
-/// Lists what each file of a registry registers (the files are declared
-/// as modules beside the invocation, outside the macro, so that `cargo fmt`
-/// formats them), so that adding to a registry is a file, its `mod` line
-/// and one line here:
+/// Declares each file of a registry as a module and lists what it
+/// registers, so that adding to a registry is a file and one line here
+/// (`cargo fmt` does not follow modules declared in a macro: `.ci/run`
+/// checks the formatting of every tracked file with `rustfmt` too):
 ///
 /// ```ignore
 /// registry! {
@@ -48,6 +48,8 @@ macro_rules! registry {
     ($(#[$doc:meta])* $vis:vis const $name:ident: $ty:ty = {
         $($file:ident => $($item:ident),+;)*
     }) => {
+        $(pub mod $file;)*
+
         $(#[$doc])*
         $vis const $name: $ty = &[$($(&$file::$item),+),*];
     };
@@ -73,5 +75,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod store;
+pub mod stored;
 pub mod suite;
 pub mod system;

@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod maelstrom_cli;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
@@ -52,7 +53,7 @@ fn main() {
         cli::Command::Report(args) => report(&args),
         cli::Command::Maelstrom(args) => {
             init_tracing();
-            faultline::maelstrom::cli::run(args)
+            maelstrom_cli::run(args)
         }
         cli::Command::Clean(args) => faultline::hosts::clean::run(&args),
         cli::Command::List(args) => list(&args),

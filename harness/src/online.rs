@@ -20,36 +20,17 @@ use std::time::{Duration, Instant};
 
 use faultline_checker::history::{Event, EventType, Operation, Pairer, Process};
 use faultline_checker::{CheckOptions, Verdict};
-use serde::{Deserialize, Serialize};
+
 use tokio::sync::Notify;
 
 use crate::checkers::{CheckContext, Checker, RunEvidence};
+use crate::record::OnlineDetection;
 
 /// How often the keys that changed are checked again.
 pub const ROUND: Duration = Duration::from_millis(250);
 
 /// How long one round may search before it leaves the rest to the next.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The first anomaly the online check found, and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OnlineDetection {
-    /// The key whose history stopped being linearizable (None: the single
-    /// register).
-    pub key: Option<String>,
-    /// The operation that cannot be placed, one line.
-    pub operation: String,
-    /// Seconds from the test start to that operation's completion.
-    pub anomaly_s: Option<f64>,
-    /// Seconds from the test start to the moment the online check knew.
-    pub detected_s: f64,
-    /// Seconds from the test start to the moment the workload stopped
-    /// because of it (with `--stop-on-anomaly`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stopped_s: Option<f64>,
-    /// Rounds of checking until then.
-    pub rounds: u64,
-}
 
 /// Why the online check cannot judge a workload.
 #[derive(Debug, thiserror::Error)]

@@ -15,11 +15,6 @@ use faultline_checker::Verdict;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::nemesis::schedule::Planned;
-use crate::nemesis::NemesisKind;
-use crate::run::RunArgs;
-use crate::scenario::Scenario;
-
 /// The `faultline run` options of a test, as `test.json` holds them. The
 /// ones the report reads are typed; the rest are kept in `other`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -138,17 +133,19 @@ impl Invocation {
     }
 }
 
-/// What a run knows when it writes `test.json`.
-#[derive(Debug, Clone, Copy)]
+/// What a run knows when it writes `test.json`. The options, faults,
+/// schedule and scenario come serialized, so that the record stays below
+/// the layers that define them.
+#[derive(Debug, Clone)]
 pub struct RunFacts<'a> {
-    /// The options after a scenario's defaults were applied.
-    pub options: &'a RunArgs,
+    /// The options after a scenario's defaults were applied (`RunArgs`).
+    pub options: serde_json::Value,
     /// The seed of every random choice.
     pub seed: u64,
     /// Number of concurrent clients.
     pub concurrency: usize,
     /// The faults injected, after `--net host` dropped those it cannot do.
-    pub nemesis: &'a [NemesisKind],
+    pub nemesis: serde_json::Value,
     /// The system's name (`faultline-node`, `etcd`, `http`).
     pub system: &'a str,
     /// The node program, as started.
@@ -158,32 +155,27 @@ pub struct RunFacts<'a> {
     /// Whether nodes run under group ids of their own.
     pub nodes_tagged_with_groups: bool,
     /// The fault schedule drawn from the seed.
-    pub schedule: &'a [Planned],
-    /// The scenario played, if any.
-    pub scenario: Option<&'a Scenario>,
-}
-
-/// Converts between two serde shapes through a JSON value.
-fn reshape<T: serde::de::DeserializeOwned>(v: &impl Serialize) -> Result<T, serde_json::Error> {
-    serde_json::from_value(serde_json::to_value(v)?)
+    pub schedule: serde_json::Value,
+    /// The scenario played, if any (null when none).
+    pub scenario: serde_json::Value,
 }
 
 impl TestRecord {
     /// The record of a run starting now.
     pub fn new(facts: RunFacts<'_>) -> Result<TestRecord, serde_json::Error> {
         Ok(TestRecord {
-            options: reshape(facts.options)?,
+            options: serde_json::from_value(facts.options)?,
             seed: Some(facts.seed),
             concurrency: Some(facts.concurrency as u64),
-            nemesis: Some(reshape(&facts.nemesis)?),
+            nemesis: Some(serde_json::from_value(facts.nemesis)?),
             faultline_version: Some(env!("CARGO_PKG_VERSION").to_string()),
             system: Some(facts.system.to_string()),
             node_bin: Some(facts.node_bin.to_string()),
             node_command_lines: facts.node_command_lines.to_vec(),
             nodes_tagged_with_groups: facts.nodes_tagged_with_groups,
             started: Some(crate::store::timestamp(std::time::SystemTime::now())),
-            schedule: serde_json::to_value(facts.schedule)?,
-            scenario: serde_json::to_value(facts.scenario)?,
+            schedule: facts.schedule,
+            scenario: facts.scenario,
             command_line: Invocation::current()
                 .map(|i| i.command_line(facts.seed))
                 .unwrap_or_default(),
@@ -329,7 +321,7 @@ pub struct ResultsRecord {
     /// What the online check found while the run went (`--check online`):
     /// when the anomaly happened, when it was found, when the run stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub online: Option<crate::online::OnlineDetection>,
+    pub online: Option<OnlineDetection>,
     /// The run was stopped (Ctrl-C, SIGTERM) before it ended: the checkers
     /// saw the history recorded until then, without the final reads.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -423,6 +415,26 @@ fn first_anomaly(checkers: &[CheckerResult]) -> Option<u64> {
 /// What an interrupted run's report says of it.
 pub const INTERRUPTED_NOTE: &str = "interrupted: the run was stopped before it ended; \
      the checkers saw the history recorded until then, without the final reads";
+
+/// The first anomaly the online check found, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlineDetection {
+    /// The key whose history stopped being linearizable (None: the single
+    /// register).
+    pub key: Option<String>,
+    /// The operation that cannot be placed, one line.
+    pub operation: String,
+    /// Seconds from the test start to that operation's completion.
+    pub anomaly_s: Option<f64>,
+    /// Seconds from the test start to the moment the online check knew.
+    pub detected_s: f64,
+    /// Seconds from the test start to the moment the workload stopped
+    /// because of it (with `--stop-on-anomaly`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_s: Option<f64>,
+    /// Rounds of checking until then.
+    pub rounds: u64,
+}
 
 #[cfg(test)]
 mod tests {

@@ -122,7 +122,8 @@ pub fn report() -> Extensions {
 
 /// The command line that replays the run `test.json` describes.
 pub fn reproduce(test: &TestRecord) -> String {
-    crate::maelstrom::cli::reproduce(test).unwrap_or_else(|| crate::report::reproduce_command(test))
+    crate::maelstrom::reproduce::reproduce(test)
+        .unwrap_or_else(|| crate::report::reproduce_command(test))
 }
 
 /// Every report section, in the order a page shows what they draw.

@@ -14,7 +14,7 @@ use super::log_scan::{LogScan, NODE_LOGS};
 use super::set_full::{self, SetFull};
 use super::stats::{Stats, STATS};
 use super::{Checker, Judgement};
-use crate::online::OnlineDetection;
+use crate::record::OnlineDetection;
 use crate::record::{CheckerResult, ResultsRecord};
 
 /// Reads `results.json` in the current shape or in the one versions

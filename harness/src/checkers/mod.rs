@@ -26,11 +26,6 @@ use serde_json::Value;
 
 use crate::record::{Anomaly, CheckerResult};
 
-pub mod linearizable;
-pub mod log_scan;
-pub mod set_full;
-pub mod stats;
-
 registry! {
     /// Every checker this layer defines, in the order `faultline list` shows them.
     pub const CHECKERS: &[&dyn Checker] = {

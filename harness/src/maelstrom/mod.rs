@@ -19,25 +19,24 @@
 //! - [`workload`], [`client`], [`checkers`]: Maelstrom's workloads (the
 //!   shared `Workload`), the protocol of their requests and replies, and
 //!   their checkers (the shared `Checker`);
-//! - [`cli`]: `faultline maelstrom test`, Maelstrom's flags;
+//! - [`reproduce`]: the `faultline maelstrom test` line of an old record
+//!   (the flags themselves are the binary's, `maelstrom_cli.rs`);
 //! - [`report`]: messages per operation; [`lamport`]: the report's
 //!   Messages section and its Lamport diagram ([`SECTIONS`]).
 
 use crate::report::Section;
 
 pub mod checkers;
-pub mod cli;
 pub mod client;
 pub mod journal;
 pub mod platform;
 pub mod protocol;
 pub mod report;
+pub mod reproduce;
 pub mod router;
 pub mod services;
 pub mod system;
 pub mod workload;
-
-pub mod lamport;
 
 registry! {
     /// Maelstrom's report sections.

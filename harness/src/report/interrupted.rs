@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Context;
 use faultline_checker::CheckOptions;
 
-use super::{node_logs, read_history, read_test};
 use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::record::{ResultsRecord, TestRecord};
+use crate::stored::{node_logs, read_history, read_test};
 
 /// Seconds the checker may take when `test.json` does not say (`faultline
 /// run --check-timeout`'s default).

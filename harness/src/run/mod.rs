@@ -40,7 +40,7 @@ use serde::Serialize;
 use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::nemesis::NemesisSet;
 use crate::netns::NetMode;
-use crate::online::OnlineDetection;
+use crate::record::OnlineDetection;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
 use crate::system::SystemArgs;
 
@@ -310,16 +310,16 @@ fn write_test_record(plan: &Plan) -> anyhow::Result<TestRecord> {
         .map(|i| plan.command_line(i))
         .collect();
     let test = TestRecord::new(RunFacts {
-        options: &plan.args,
+        options: serde_json::to_value(&plan.args)?,
         seed: plan.seed,
         concurrency: plan.concurrency,
-        nemesis: &plan.kinds,
+        nemesis: serde_json::to_value(&plan.kinds)?,
         system: plan.system.name(),
         node_bin: &plan.system.program(),
         node_command_lines: &node_command_lines,
         nodes_tagged_with_groups: plan.tag_groups,
-        schedule: &plan.steps,
-        scenario: plan.scenario.as_ref(),
+        schedule: serde_json::to_value(&plan.steps)?,
+        scenario: serde_json::to_value(plan.scenario.as_ref())?,
     })
     .context("recording the test")?;
     plan.dir

@@ -18,8 +18,9 @@ use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
 use crate::netns::{self, NetMode};
 use crate::node_log::last_words;
-use crate::online::{OnlineChecker, OnlineDetection};
+use crate::online::OnlineChecker;
 use crate::progress::Progress;
+use crate::record::OnlineDetection;
 use crate::recorder::{Recorder, Writer};
 use crate::system::{ClusterView, System};
 

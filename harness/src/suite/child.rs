@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 
 use super::{PlannedRun, RunRecord, SuiteArgs};
-use crate::report::StoredRun;
+use crate::stored::StoredRun;
 
 /// Catches SIGINT and SIGTERM from now on (see [`SIGNALLED`]).
 pub(super) fn catch_signals() {

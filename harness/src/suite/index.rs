@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::{exit_code, RunRecord};
 use crate::junit::{self, Outcome, TestCase, TestSuite};
-use crate::report::{self, esc, StoredRun};
+use crate::report::{self, esc};
+use crate::stored::StoredRun;
 
 /// The JUnit suite of one record: the run's own checkers, or one case
 /// saying why there are none.

@@ -27,9 +27,9 @@
 //!
 //! Adding a system is one file here (a [`System`], its [`SystemClient`], its
 //! flags as a clap `Args` struct, and a `SYSTEM` [`Registered`] entry) plus
-//! its `mod` line and its name on one line of the `systems!` list below,
-//! which registers it in [`SYSTEMS`] (modules are declared outside the
-//! macro, where `cargo fmt` sees them).
+//! its name on one line of the `systems!` list below, which declares its
+//! module and registers it in [`SYSTEMS`] (`./scripts/fmt.sh` formats the
+//! files a macro declares, which `cargo fmt` does not see).
 //!
 //! - [`faultline_node`]: the node shipped with faultline (and its HTTP API);
 //! - [`etcd`]: etcd through its v3 JSON gateway;
@@ -65,21 +65,15 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// `SYSTEM`) and registers it in [`SYSTEMS`].
 macro_rules! systems {
     ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+
         /// Every system `--system` accepts, in the order `faultline list`
         /// shows them.
         pub const SYSTEMS: &[Registered] = &[$($name::SYSTEM),*];
     };
 }
 
-// Modules are declared outside the macros, where `cargo fmt` sees them.
-pub mod etcd;
-pub mod exec;
-pub mod faultline_node;
-pub mod http;
-pub mod maelstrom;
-pub mod nats;
-
-// Registering a system (its module declared above) is one line here.
+// Registering a system is one line here (it declares the module too).
 systems! {
     faultline_node,
     etcd,

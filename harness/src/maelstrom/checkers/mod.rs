@@ -4,9 +4,6 @@
 
 use crate::checkers::Checker;
 
-pub mod net;
-pub mod workloads;
-
 registry! {
     /// Every Maelstrom checker, in the order `faultline list` shows them.
     pub const CHECKERS: &[&dyn Checker] = {

@@ -9,18 +9,8 @@
 //! dispatch of starts and event readings, and [`FAULT_STEPS`].
 //!
 //! Adding a kind: write `faults/NAME.rs` with a parameter struct that
-//! implements [`FaultKind`] (its type named like the step, in CamelCase),
-//! declare the module below and add it to the registry.
-
-pub mod corrupt;
-pub mod drop;
-pub mod isolate;
-pub mod kill;
-pub mod partition;
-pub mod pause;
-pub mod power_loss;
-pub mod star;
-pub mod stutter;
+//! implements [`FaultKind`] (its type named like the step, in CamelCase)
+//! and add its line to the registry, which declares the module.
 
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -32,11 +22,13 @@ use super::executor::{Executor, Start, Started};
 use super::kind::{About, Draw, Drawn, FaultKind};
 use super::target::Target;
 
-/// Generates, from `module::Type` per kind: [`Fault`], [`NemesisKind`],
+/// Generates, from `module::Type` per kind: the module's declaration, [`Fault`], [`NemesisKind`],
 /// [`FAULT_STEPS`], the registry's table and the dispatch of a fault to
 /// its kind.
 macro_rules! registry {
     ($($module:ident :: $kind:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// One fault to start. In scenario files a fault is a step whose `do`
         /// is its name (`{ do = "kill", target = "leader" }`); in `test.json`
         /// the random schedule's faults are written the same way.

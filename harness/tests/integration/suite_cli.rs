@@ -4,8 +4,7 @@
 //! a run skips it (unknown, exit 2); a suite with an option `faultline run`
 //! refuses fails before anything runs.
 
-#[path = "suite_support/junit.rs"]
-mod junit;
+use crate::junit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -8,11 +8,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::run::RunArgs;
-
-use super::router::LatencyDist;
-use super::system::NetOptions;
-use super::workload::Workload;
+use faultline::maelstrom::router::LatencyDist;
+use faultline::maelstrom::system::NetOptions;
+use faultline::maelstrom::workload::Workload;
+use faultline::run::RunArgs;
 
 /// Arguments of `faultline maelstrom`.
 #[derive(Debug, Args)]
@@ -142,14 +141,14 @@ impl TestArgs {
 
     /// The same run as `faultline run --system maelstrom` options.
     pub fn translate(&self) -> anyhow::Result<RunArgs> {
-        let workload = Workload::parse(&self.workload).map_err(crate::run::BadOptions)?;
+        let workload = Workload::parse(&self.workload).map_err(faultline::run::BadOptions)?;
         let clients = self
             .clients(self.node_count)
-            .map_err(crate::run::BadOptions)?;
+            .map_err(faultline::run::BadOptions)?;
         let mut cmd = vec![self.bin.clone()];
         if self.bin.contains(' ') {
             cmd = shell_words::split(&self.bin)
-                .map_err(|e| crate::run::BadOptions(format!("--bin {:?}: {e}", self.bin)))?;
+                .map_err(|e| faultline::run::BadOptions(format!("--bin {:?}: {e}", self.bin)))?;
         }
         cmd.extend(self.bin_args.iter().cloned());
         let nemesis = if self.nemesis.trim().is_empty() {
@@ -162,7 +161,7 @@ impl TestArgs {
             argv.push(format!("--{name}"));
             argv.push(value);
         };
-        flag("system", super::SYSTEM_NAME.into());
+        flag("system", faultline::maelstrom::SYSTEM_NAME.into());
         flag("node-cmd", shell_words::join(&cmd));
         flag("workload", self.workload.clone());
         flag("nodes", self.node_count.to_string());
@@ -188,7 +187,7 @@ impl TestArgs {
             argv.push(name.clone());
         }
         let mut run = RunOnly::try_parse_from(&argv)
-            .map_err(|e| crate::run::BadOptions(e.to_string()))?
+            .map_err(|e| faultline::run::BadOptions(e.to_string()))?
             .run;
         // Every one of these is given: a scenario's defaults must not replace them.
         run.explicit = [
@@ -213,81 +212,9 @@ impl TestArgs {
     }
 }
 
-/// The `faultline maelstrom test` command line that replays a Maelstrom
-/// run (same seed, faults, latency, topology), from its `test.json`; None
-/// for a run of another system.
-pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
-    if test.system.as_deref() != Some(super::SYSTEM_NAME) {
-        return None;
-    }
-    let o = &test.options;
-    let other = |name: &str| o.other.get(name).filter(|v| !v.is_null());
-    let word = |s: &str| shell_words::quote(s).into_owned();
-    let mut parts = vec!["faultline maelstrom test".to_string()];
-    let mut flag = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            parts.push(format!("--{name} {}", word(&v)));
-        }
-    };
-    flag("workload", o.workload.clone());
-    flag(
-        "bin",
-        other("node_cmd")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-    );
-    flag("node-count", o.nodes.map(|n| n.to_string()));
-    flag("time-limit", o.time_limit.map(|t| t.to_string()));
-    flag("rate", o.rate.map(|r| r.to_string()));
-    flag("concurrency", test.concurrency.map(|c| c.to_string()));
-    flag(
-        "nemesis",
-        (!o.nemesis.is_empty()).then(|| o.nemesis.join(",")),
-    );
-    flag(
-        "nemesis-interval",
-        o.nemesis_interval.map(|t| t.to_string()),
-    );
-    flag(
-        "latency",
-        other("latency")
-            .map(|v| v.to_string())
-            .filter(|l| l != "0.0"),
-    );
-    flag(
-        "latency-dist",
-        other("latency_dist")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-    );
-    flag(
-        "topology",
-        other("topology")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-    );
-    flag(
-        "scenarios",
-        other("scenarios")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-    );
-    flag("scenario", o.scenario.clone());
-    flag("seed", test.seed().map(|s| s.to_string()));
-    flag("recovery-time", o.recovery_time.map(|t| t.to_string()));
-    flag(
-        "request-timeout-ms",
-        o.request_timeout_ms.map(|t| t.to_string()),
-    );
-    if other("one_way_partitions").and_then(|v| v.as_bool()) == Some(true) {
-        parts.push("--one-way-partitions".into());
-    }
-    Some(parts.join(" "))
-}
-
 /// Runs `faultline maelstrom ...`; returns the exit code.
 pub fn run(args: MaelstromArgs) -> anyhow::Result<i32> {
     match args.action {
-        MaelstromAction::Test(t) => crate::run::run(t.translate()?),
+        MaelstromAction::Test(t) => faultline::run::run(t.translate()?),
     }
 }

@@ -14,8 +14,7 @@
 //! After every run: no node process, no `inet faultline` table and no
 //! mount under the fixture remains.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! The node binary is found next to `faultline` (both are built by
 //! `cargo test --workspace`, the README's test command).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

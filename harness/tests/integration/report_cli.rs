@@ -8,10 +8,9 @@
 //! The browser tests skip (saying so) only when chromium is absent and `CI`
 //! is unset; `scripts/setup.sh` installs it.
 
-mod support;
+use crate::support;
 
-#[path = "suite_support/junit.rs"]
-mod junit;
+use crate::junit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,7 @@
 //! of PR_SET_PDEATHSIG). A history cut off mid-line by that crash is still
 //! checkable.
 //!
-//! The nodes are a small Python stand-in (tests/support/fake_node.py) so
+//! The nodes are a small Python stand-in (tests/integration/support/fake_node.py) so
 //! these tests exercise supervision without depending on the real node.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ fn faultline() -> Command {
 }
 
 fn fake_node() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_node.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/support/fake_node.py")
 }
 
 /// Kills the child on drop, so a failing test leaves nothing behind.

@@ -1,6 +1,6 @@
-//! What the test binaries that run `faultline` share: finding the node
+//! What the test files that run `faultline` share: finding the node
 //! binary, a bounded `faultline run`, and a quick one that must be refused.
-//! Each binary uses part of it.
+//! Each test file uses part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

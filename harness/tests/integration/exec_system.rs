@@ -8,7 +8,7 @@
 //! (the private namespace) and is bounded in time; the harness kills the
 //! nodes and the client programs with their process groups.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

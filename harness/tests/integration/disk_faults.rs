@@ -4,7 +4,7 @@
 //! and the power-loss path works for an unprivileged user (run as `nobody`
 //! through `setpriv` when the tests run as root).
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! while the run goes), no other node is touched, the correct node stays
 //! linearizable, and the history and the report show the stutter.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fs::File;

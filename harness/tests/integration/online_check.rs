@@ -4,7 +4,7 @@
 //! its report. Clusters run in the run's private namespace (127.0.0.0/8),
 //! bounded by the support module's limit.
 
-mod support;
+use crate::support;
 
 use support::{faultline_node, run_bounded, run_refused};
 

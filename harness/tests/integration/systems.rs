@@ -10,7 +10,7 @@
 //! installs Debian's etcd-server); without it they say so and pass, except
 //! under CI (`CI` set), where a missing etcd fails them.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
