@@ -19,8 +19,9 @@ use faultline_checker::{CheckOptions, Verdict};
 /// Arguments of `faultline check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Checker to judge with: register, kv, list-append or set (default: guessed
-    /// from the operations in each history; `faultline list models`).
+    /// Checker to judge with: any that judges a history alone, e.g. register,
+    /// kv, list-append, set (default: guessed from the operations in each
+    /// history; `faultline list models`).
     #[arg(long, value_parser = parse_model)]
     pub model: Option<String>,
     /// History format: auto, jsonl, edn (Jepsen history.edn, Porcupine KV) or jepsen-log.
