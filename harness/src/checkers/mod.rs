@@ -33,6 +33,7 @@ registry! {
         set_full => SET_FULL;
         stats => STATS;
         log_scan => NODE_LOGS;
+        errors => ERRORS;
     }
 }
 
