@@ -80,6 +80,7 @@ systems! {
     http,
     exec,
     nats,
+    local_reads,
     maelstrom,
 }
 

@@ -245,6 +245,38 @@ fn nats_refuses_more_nodes_than_replicas_and_sync_settings_it_lacks() {
 }
 
 #[test]
+fn local_reads_are_caught_as_stale_under_partitions() {
+    // Reads served by the local replica: a follower cut off from the
+    // leader answers from the state it had. A seed fixes the schedule, not
+    // which client lands on the cut-off node when, so up to three seeds.
+    let mut outs = Vec::new();
+    for seed in ["1", "2", "3"] {
+        let node_bin = faultline_node().display().to_string();
+        let mut args = vec![
+            "--system",
+            "local-reads",
+            "--node-bin",
+            &node_bin,
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition",
+            "--seed",
+            seed,
+        ];
+        args.extend(SHORT);
+        let (code, out, dir) = run(&args);
+        if code == 1 {
+            assert!(out.contains("not linearizable"), "{out}");
+            assert_eq!(json(&dir.join("test.json"))["system"], "local-reads");
+            return;
+        }
+        outs.push(format!("seed {seed}: exit {code}\n{out}"));
+    }
+    panic!("local reads were never caught:\n{}", outs.join("\n"));
+}
+
+#[test]
 fn faultline_node_through_the_http_system_passes() {
     let template = format!(
         "'{}' --id {{id}} --peer-addr {{peer_addr}} --http-addr {{http_addr}} --peers {{peers}} --data-dir {{data_dir}}",
