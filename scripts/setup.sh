@@ -12,7 +12,7 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # NATS JetStream (`faultline run --system nats`); Debian installs it in /usr/sbin.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 # `faultline run --hosts`: the system ssh client, and sshd for the tests
-# local SSH fixture (harness/tests/hosts.rs).
+# local SSH fixture (harness/tests/integration/hosts.rs).
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 # The report test opens report.html in a real browser.

@@ -503,6 +503,9 @@ fn clean_removes_what_a_killed_harness_left() {
     assert_eq!(clean.status.code(), Some(0), "{text}");
     assert_eq!(text.matches("killed process group").count(), 3, "{text}");
     assert!(text.contains("deleted table inet faultline"), "{text}");
+    // The killed harness's master connection to each host, detached from
+    // it, ended by the local sweep.
+    assert!(text.matches("ended SSH master").count() >= 3, "{text}");
     assert_clean(&f);
 }
 

@@ -2,8 +2,9 @@
 //! the process groups recorded in `<data_dir>/nX.pid`, only when the
 //! process still runs faultline's uploaded binary), faultline's nftables
 //! table `inet faultline`, and any mount under the data directory.
-//! `faultline clean --hosts FILE` runs it after a harness crash; a run
-//! runs it at its end and on SIGINT.
+//! `faultline clean --hosts FILE` runs it after a harness crash (and ends
+//! the local SSH masters a killed harness left, see [`super::control`]); a
+//! run runs it at its end and on SIGINT.
 
 use std::path::PathBuf;
 
@@ -78,6 +79,8 @@ pub fn run(args: &CleanArgs) -> anyhow::Result<i32> {
         }
         (clean_all(&ok).await, failed)
     })?;
+    let mut lines = lines;
+    lines.extend(super::control::sweep(&std::env::temp_dir()));
     for l in &lines {
         println!("{l}");
     }

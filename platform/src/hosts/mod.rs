@@ -10,6 +10,8 @@
 //! - [`platform`]: [`RemoteCluster`], the [`crate::cluster::Platform`] of
 //!   remote nodes;
 //! - [`clean`]: what a run leaves on a host, and its removal.
+//! - [`control`]: the local folders of SSH control sockets, and the masters a
+//!   killed harness leaves.
 //!
 //! A hosts file:
 //!
@@ -30,6 +32,7 @@
 //! ```
 
 pub mod clean;
+pub mod control;
 pub mod platform;
 pub mod preflight;
 pub mod ssh;

@@ -157,10 +157,8 @@ impl RemoteCluster {
         use anyhow::Context;
         let local_bin = commands[0].program.clone();
         let remote = Remote::new().context("starting the SSH runtime")?;
-        let control = tempfile::Builder::new()
-            .prefix("faultline-ssh")
-            .tempdir()
-            .context("making a folder for SSH control sockets")?;
+        let control =
+            super::control::folder().context("making a folder for SSH control sockets")?;
         let checked = preflight::check(&remote, hosts, control.path(), &local_bin, max_skew)?;
         let conns = ready_hosts(&remote, checked, &local_bin, &specs)?;
         let commands = commands
