@@ -9,7 +9,9 @@
 #       marked tests (`cargo test --workspace --release -- --ignored`;
 #       TEST-ARGS go to the test binaries, e.g. a name filter), then every
 #       known bug of faultline-node against the scenario aimed at it
-#       (docs/detection.md)
+#       (docs/detection.md), then every built-in scenario on the correct
+#       node at seeds 1, 2 and 3 (each must pass)
+#   ./scripts/test.sh --scenarios   only that last sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -34,6 +36,33 @@ caught() {
   return 1
 }
 
+# Runs every built-in scenario on the correct node at seeds 1, 2 and 3;
+# prints each run that did not pass and returns how many.
+scenarios_pass() {
+  local failed=0 name seed code out
+  out=$(mktemp -d)
+  for name in $(target/release/faultline list scenarios | awk 'NR > 1 && $1 ~ /^[a-z]/ {print $1}'); do
+    for seed in 1 2 3; do
+      code=0
+      target/release/faultline run "$name" --seed "$seed" --store "$out" >"$out/out.txt" 2>&1 || code=$?
+      if [ "$code" -eq 0 ]; then
+        echo "nightly: scenario $name passes at seed $seed"
+      else
+        echo "nightly: scenario $name FAILED at seed $seed (exit $code):" >&2
+        tail -n 8 "$out/out.txt" >&2
+        failed=$((failed + 1))
+      fi
+    done
+  done
+  rm -rf "$out"
+  return "$failed"
+}
+
+if [ "${1:-}" = --scenarios ]; then
+  cargo build --release --bins
+  scenarios_pass
+  exit
+fi
 if [ "${1:-}" != --nightly ]; then
   exec cargo test --workspace --release "$@"
 fi
@@ -53,10 +82,15 @@ for item in stale-read@leader-isolation lease-without-checkquorum@leader-isolati
   caught "${item%@*}" "${item#*@}" || missed+=("$item")
 done
 rm -rf "$store"
+scenarios=0
+scenarios_pass || scenarios=$?
+if [ "$scenarios" -ne 0 ]; then
+  echo "nightly: $scenarios scenario runs on the correct node did not pass" >&2
+fi
 if [ ${#missed[@]} -gt 0 ]; then
   echo "nightly: bugs no seed caught: ${missed[*]}" >&2
 fi
 if [ "$tests" -ne 0 ]; then
   echo "nightly: the marked tests failed (cargo test exit $tests)" >&2
 fi
-[ ${#missed[@]} -eq 0 ] && [ "$tests" -eq 0 ]
+[ ${#missed[@]} -eq 0 ] && [ "$tests" -eq 0 ] && [ "$scenarios" -eq 0 ]
