@@ -28,10 +28,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, SharedPlatform, Target};
-use crate::netns::{self, NetMode};
 use crate::system::{self, ClientSpec, System, SystemArgs, SystemClient};
+use faultline_platform::cluster::NodeSpec;
+use faultline_platform::netns::{self, NetMode};
 
 /// Arguments of `faultline bench`.
 #[derive(Debug, Clone, Args, Serialize)]
@@ -301,7 +301,7 @@ impl Bench<'_> {
         let sub = dir.join(&label);
         let specs =
             crate::run::local_specs(self.args.nodes as usize, &sub, self.tag_groups, self.disk);
-        let settings = crate::disk::DiskSettings {
+        let settings = faultline_platform::disk::DiskSettings {
             allow_other: self.tag_groups,
             ..Default::default()
         };

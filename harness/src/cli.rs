@@ -52,7 +52,7 @@ pub enum Command {
     Suite(faultline::suite::SuiteArgs),
     /// Remove what runs left on remote hosts (node processes, the `inet faultline`
     /// nftables table, mounts): `faultline clean --hosts FILE` after a harness crash.
-    Clean(faultline::hosts::clean::CleanArgs),
+    Clean(faultline_platform::hosts::clean::CleanArgs),
     /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest); a run
     /// interrupted before its verdict is checked first (exit: its verdict).
     Report(ReportArgs),

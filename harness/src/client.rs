@@ -22,9 +22,9 @@ use faultline_workloads::{Func, Generator, Op, Reply, Workload};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::cluster::NodeSpec;
 use crate::recorder::{Draft, Recorder};
 use crate::system::{ClientSpec, System, SystemClient};
+use faultline_platform::cluster::NodeSpec;
 
 /// Counts shown by the progress line.
 #[derive(Debug, Default)]
@@ -253,7 +253,7 @@ mod tests {
             stop: Arc::new(AtomicBool::new(false)),
             refusal: Arc::default(),
         };
-        let nodes = crate::cluster::layout(1, dir.path(), false);
+        let nodes = faultline_platform::cluster::layout(1, dir.path(), false);
         let mut client = shared.open(&nodes[0], "c0".into());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -1,34 +1,22 @@
 //! faultline's harness: real clusters, real faults, recorded histories, a
-//! verdict.
+//! verdict. The `faultline` binary is wiring; the pieces live here, one
+//! concept a module, in layers (a module uses only its own layer and those
+//! below; `docs/architecture.md` draws them). Where nodes run and how
+//! faults reach them is the `faultline-platform` crate, below all of them.
 //!
-//! The `faultline` binary is wiring; the pieces live here, one concept a
-//! module:
-//!
-//! - [`netns`]: the private network namespace a run happens in;
-//! - [`cluster`]: node processes and the [`cluster::Platform`] faults go through;
-//! - [`node_log`]: a node's log and its last words;
-//! - [`disk`]: the disk-fault layer over the nodes' data (power loss) and corruption;
-//! - [`nemesis`]: the seeded fault schedule and the faults (kill, pause,
-//!   partition, drop);
-//! - [`client`]: clients driving a workload against the nodes;
-//! - [`recorder`]: the history, streamed to `history.jsonl`;
-//! - [`checkers`]: the checkers (a `Checker` each, by name) and their results;
-//! - [`online`]: the checker that judges a run while it goes (`--check online`);
-//! - [`exit`]: the exit codes every command shares;
-//! - [`store`]: the run's folder;
-//! - [`record`]: `test.json` and `results.json`, typed, written and read back;
-//! - [`progress`]: the progress line;
-//! - [`run`]: one run, start to verdict;
-//! - [`report`]: the run's `report.html`;
-//! - [`junit`]: the run's `junit.xml`;
-//! - [`suite`]: `faultline suite`, a matrix of runs for CI;
-//! - [`list`]: `faultline list`;
-//! - [`scenario`]: named fault scenarios (`faultline run SCENARIO`) and their player;
-//! - [`system`]: the systems under test (faultline-node, etcd, any HTTP binary);
-//! - [`maelstrom`]: Maelstrom nodes (stdin/stdout JSON) through a router;
-//! - [`bench`]: `faultline bench`, throughput and latency of a healthy cluster;
-//! - [`registry`]: the workloads, checkers and report sections of every
-//!   layer, found by name (what the binary wires).
+//! 1. Records: [`exit`] (exit codes), [`store`] (run folders), [`recorder`]
+//!    (`history.jsonl`), [`node_log`], [`record`] (`test.json`,
+//!    `results.json`).
+//! 2. Systems: [`system`] (the systems under test, their flags and
+//!    capabilities), [`client`] (clients driving a workload), [`progress`].
+//! 3. Faults: [`nemesis`] (the fault kinds, one file each, the executor,
+//!    the seeded schedule), [`scenario`] (named scenarios and their player).
+//! 4. Judging: [`checkers`] (one `Checker` a file), [`online`] (`--check
+//!    online`), [`stored`] (a run folder read back), [`junit`], [`report`]
+//!    (`report.html` and its sections).
+//! 5. [`maelstrom`]: Maelstrom nodes as one more system and platform.
+//! 6. Wiring: [`registry`] (every layer's workloads, checkers, sections),
+//!    [`run`] (one run, start to verdict), [`suite`], [`bench`], [`list`].
 
 /// Declares each file of a registry as a module and lists what it
 /// registers, so that adding to a registry is a file and one line here
@@ -54,8 +42,6 @@ macro_rules! registry {
         $vis const $name: $ty = &[$($(&$file::$item),+),*];
     };
 }
-
-pub use faultline_platform::{cluster, disk, hosts, netns, nft};
 
 pub mod bench;
 pub mod checkers;

@@ -55,7 +55,7 @@ fn main() {
             init_tracing();
             maelstrom_cli::run(args)
         }
-        cli::Command::Clean(args) => faultline::hosts::clean::run(&args),
+        cli::Command::Clean(args) => faultline_platform::hosts::clean::run(&args),
         cli::Command::List(args) => list(&args),
         cli::Command::Scenario(args) => scenario(&args),
     };

@@ -11,16 +11,16 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
-use faultline::cluster::{
+use faultline::nemesis::partition::Cut;
+use faultline_platform::cluster::{
     layout, LocalCluster, NodeCommand, NodeSpec, Platform, HTTP_PORT, PEER_PORT,
 };
-use faultline::nemesis::partition::Cut;
 
 const TIMEOUT: Duration = Duration::from_millis(700);
 
 fn main() {
-    faultline::netns::enter_private().expect("entering a private network namespace");
-    let tagged = faultline::netns::can_tag_groups();
+    faultline_platform::netns::enter_private().expect("entering a private network namespace");
+    let tagged = faultline_platform::netns::can_tag_groups();
     let dir = tempfile::tempdir().unwrap();
     let specs = layout(3, dir.path(), tagged);
     // Echo servers on every node's peer and HTTP ports.

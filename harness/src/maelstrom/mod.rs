@@ -11,7 +11,7 @@
 //!   breaches named with node and line);
 //! - [`services`]: `lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`;
 //! - [`journal`]: `messages.jsonl`, every message sent, delivered, dropped;
-//! - [`platform`]: node processes behind the [`crate::cluster::Platform`]
+//! - [`platform`]: node processes behind the [`faultline_platform::cluster::Platform`]
 //!   every fault goes through (kill and pause are real signals; a node
 //!   that breaks the protocol is stopped and reported as failed);
 //! - [`system`]: the [`crate::system::System`] whose clients speak the

@@ -19,12 +19,12 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 
-use crate::cluster::{
-    node_process, open_node_log, ClusterError, Exit, NodeSpec, NodeState, Platform, Proc, Signal,
-};
 use crate::nemesis::partition::Cut;
 use crate::node_log::last_words;
 use crate::system::NodeCommand;
+use faultline_platform::cluster::{
+    node_process, open_node_log, ClusterError, Exit, NodeSpec, NodeState, Platform, Proc, Signal,
+};
 
 use super::router::{BadNode, Breach, Input, Router};
 

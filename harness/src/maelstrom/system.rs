@@ -16,11 +16,11 @@ use anyhow::Context;
 use faultline_workloads::Func;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{node_ip, NodeSpec, HTTP_PORT, PEER_PORT};
 use crate::system::{
     on_path, BoxFuture, ClientSpec, NodeCommand, NodeStatus, Status, System, SystemClient,
     SystemError, SystemOptions, ROLE_UNKNOWN,
 };
+use faultline_platform::cluster::{node_ip, NodeSpec, HTTP_PORT, PEER_PORT};
 
 use super::client::Client;
 use super::journal::{Journal, JOURNAL_FILE};

@@ -17,9 +17,9 @@ use serde::Serialize;
 
 use faultline_checker::history::{EventType, Process};
 
-use crate::cluster::{ClusterError, NodeSpec, NodeState, Platform};
 use crate::recorder::{Draft, Recorder};
 use crate::system::NodeStatus;
+use faultline_platform::cluster::{ClusterError, NodeSpec, NodeState, Platform};
 
 use super::event::{self, FaultEvent};
 use super::failpoint::FailpointName;
@@ -424,7 +424,7 @@ impl Executor {
             let mut p = self.platform();
             for &i in nodes {
                 if p.state(i) == NodeState::Paused {
-                    p.signal(i, crate::cluster::Signal::Cont)?;
+                    p.signal(i, faultline_platform::cluster::Signal::Cont)?;
                     done.push(i);
                 }
             }

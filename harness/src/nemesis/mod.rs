@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::cluster::Platform;
+use faultline_platform::cluster::Platform;
 
 /// The faults of a run: `all`, `none`, or a comma list of kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 pub use faultline_platform::cut::Cut;
 use faultline_platform::cut::{sorted, split};
 
@@ -94,7 +94,7 @@ fn ring_distance(a: usize, b: usize, n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use faultline_platform::cluster::layout;
 
     fn majority(n: usize) -> usize {
         n / 2 + 1

@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::executor::{Executor, FaultId};
 use super::faults::{Fault, NemesisKind};
 use super::kind::Draw;
-use crate::cluster::ClusterError;
+use faultline_platform::cluster::ClusterError;
 
 /// The ChaCha stream number of the nemesis schedule (clients use others).
 pub const NEMESIS_STREAM: u64 = 1;

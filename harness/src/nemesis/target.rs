@@ -7,8 +7,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::NodeState;
 use crate::system::NodeStatus;
+use faultline_platform::cluster::NodeState;
 
 /// Whom a fault hits, resolved when it fires (see [`super::Executor`]).
 ///

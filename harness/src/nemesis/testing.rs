@@ -8,9 +8,11 @@ use std::time::Instant;
 
 use faultline_diskfs::{FileLoss, PowerLossOptions, PowerLossReport};
 
-use crate::cluster::{layout, ClusterError, Exit, NodeSpec, NodeState, Platform, Signal};
 use crate::recorder::{Recorder, Writer};
 use crate::system::NodeStatus;
+use faultline_platform::cluster::{
+    layout, ClusterError, Exit, NodeSpec, NodeState, Platform, Signal,
+};
 
 use super::executor::{Probe, ProbeFuture};
 use super::partition::Cut;

@@ -39,10 +39,10 @@ use serde::Serialize;
 
 use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::nemesis::NemesisSet;
-use crate::netns::NetMode;
 use crate::record::OnlineDetection;
 use crate::record::{ResultsRecord, RunFacts, TestRecord};
 use crate::system::SystemArgs;
+use faultline_platform::netns::NetMode;
 
 /// `--disk-metadata`: when namespace changes become durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -57,8 +57,8 @@ pub enum DiskMetadata {
 impl DiskMetadata {
     /// The layer's settings for this choice; `allow_other` when nodes run
     /// under group ids of their own.
-    pub fn settings(self, allow_other: bool) -> crate::disk::DiskSettings {
-        crate::disk::DiskSettings {
+    pub fn settings(self, allow_other: bool) -> faultline_platform::disk::DiskSettings {
+        faultline_platform::disk::DiskSettings {
             allow_other,
             metadata: match self {
                 DiskMetadata::Lazyfs => faultline_diskfs::MetadataMode::Lazyfs,
@@ -177,7 +177,7 @@ pub struct RunArgs {
     /// The nodes on other machines, over SSH (--hosts FILE or --ssh a,b,c).
     #[command(flatten)]
     #[serde(flatten)]
-    pub hosts: crate::hosts::HostArgs,
+    pub hosts: faultline_platform::hosts::HostArgs,
     /// private: a network namespace of the run's own (needs user namespaces or
     /// root); host: no namespace, no partition or drop faults.
     #[arg(long, value_enum, default_value = "private")]

@@ -10,14 +10,14 @@ use std::time::Duration;
 use anyhow::Context;
 use faultline_workloads::Workload;
 
-use crate::cluster::{layout, LocalCluster, NodeSpec};
-use crate::disk::DiskSettings;
 use crate::nemesis::schedule::{schedule, Planned, ScheduleOptions};
 use crate::nemesis::{NemesisKind, NemesisSet, SharedPlatform};
-use crate::netns::{self, NetMode};
 use crate::scenario::{Scenario, Step};
 use crate::store::RunDir;
 use crate::system::{faultline_node, System};
+use faultline_platform::cluster::{layout, LocalCluster, NodeSpec};
+use faultline_platform::disk::DiskSettings;
+use faultline_platform::netns::{self, NetMode};
 
 use super::RunArgs;
 
@@ -56,7 +56,7 @@ pub struct Plan {
     /// Each node's addresses, data directory and log.
     pub specs: Vec<NodeSpec>,
     /// The remote hosts the nodes run on (None: local processes).
-    pub hosts: Option<Vec<crate::hosts::Host>>,
+    pub hosts: Option<Vec<faultline_platform::hosts::Host>>,
 }
 
 impl Plan {
@@ -101,7 +101,7 @@ impl Plan {
         let dir = RunDir::create(&args.store, &args.workload, &label, seed)
             .with_context(|| format!("creating the run folder under {}", args.store.display()))?;
         let specs = match &hosts {
-            Some(h) => crate::hosts::platform::layout(h, &dir.path),
+            Some(h) => faultline_platform::hosts::platform::layout(h, &dir.path),
             None => local_specs(nodes, &dir.path, tag_groups, disk_layer),
         };
         let steps = schedule(&ScheduleOptions {
@@ -133,12 +133,14 @@ impl Plan {
     /// first, every problem refused before any host is touched).
     pub fn platform(&self) -> anyhow::Result<SharedPlatform> {
         match &self.hosts {
-            Some(hosts) => Ok(Arc::new(Mutex::new(crate::hosts::RemoteCluster::connect(
-                crate::system::commands(self.system.as_ref(), &self.specs),
-                hosts,
-                self.specs.clone(),
-                self.args.hosts.max_clock_skew,
-            )?))),
+            Some(hosts) => Ok(Arc::new(Mutex::new(
+                faultline_platform::hosts::RemoteCluster::connect(
+                    crate::system::commands(self.system.as_ref(), &self.specs),
+                    hosts,
+                    self.specs.clone(),
+                    self.args.hosts.max_clock_skew,
+                )?,
+            ))),
             None => Ok(Arc::new(Mutex::new(self.cluster()?))),
         }
     }
@@ -146,10 +148,11 @@ impl Plan {
     /// Node `i`'s full command line, as it runs (for test.json).
     pub fn command_line(&self, i: usize) -> Vec<String> {
         match &self.hosts {
-            Some(h) => {
-                crate::hosts::platform::remote_command(self.system.command(i, &self.specs), &h[i])
-                    .to_vec()
-            }
+            Some(h) => faultline_platform::hosts::platform::remote_command(
+                self.system.command(i, &self.specs),
+                &h[i],
+            )
+            .to_vec(),
             None => self.system.command(i, &self.specs).to_vec(),
         }
     }
@@ -267,7 +270,7 @@ pub fn enter_namespace(net: NetMode, disk_layer: bool) -> anyhow::Result<()> {
 pub fn local_specs(nodes: usize, dir: &Path, tag_groups: bool, disk_layer: bool) -> Vec<NodeSpec> {
     let mut specs = layout(nodes, dir, tag_groups);
     if disk_layer {
-        crate::disk::place_layers(&mut specs, dir);
+        faultline_platform::disk::place_layers(&mut specs, dir);
     }
     specs
 }
@@ -295,7 +298,7 @@ pub fn local_cluster(
 /// network), no disk layer (refused: the hosts do not run it).
 fn remote_options(
     args: &mut RunArgs,
-    hosts: &[crate::hosts::Host],
+    hosts: &[faultline_platform::hosts::Host],
     disk_layer: bool,
     kinds: Vec<NemesisKind>,
 ) -> anyhow::Result<Vec<NemesisKind>> {

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cluster::NodeSpec;
 use crate::nemesis::executor::ProbeFuture;
 use crate::nemesis::Probe;
 use crate::system::{NodeStatus, System};
+use faultline_platform::cluster::NodeSpec;
 
 /// A status probe gives up after this long (a paused node never answers).
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);

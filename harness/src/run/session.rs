@@ -14,15 +14,15 @@ use faultline_workloads::FinalRead;
 
 use crate::checkers::Checker;
 use crate::client::{invoke_and_complete, Client, Counters, Shared};
-use crate::cluster::NodeSpec;
 use crate::nemesis::{lock, schedule, Executor, FaultEvent, SharedPlatform};
-use crate::netns::{self, NetMode};
 use crate::node_log::last_words;
 use crate::online::OnlineChecker;
 use crate::progress::Progress;
 use crate::record::OnlineDetection;
 use crate::recorder::{Recorder, Writer};
 use crate::system::{ClusterView, System};
+use faultline_platform::cluster::NodeSpec;
+use faultline_platform::netns::{self, NetMode};
 
 use super::plan::Plan;
 use super::probe::SystemProbe;
@@ -325,7 +325,7 @@ impl<'a> Session<'a> {
     fn warn_if_partitions_are_blind(&self) {
         let tagged = self.plan.specs.iter().all(|s| s.gid.is_some());
         if self.plan.args.net == NetMode::Private && self.plan.partitions() && !tagged {
-            let unbound = netns::unbound_peer_connections(crate::cluster::PEER_PORT);
+            let unbound = netns::unbound_peer_connections(faultline_platform::cluster::PEER_PORT);
             if unbound > 0 {
                 eprintln!(
                     "faultline: warning: {unbound} peer connections leave from 127.0.0.1, not from their node's own address, \

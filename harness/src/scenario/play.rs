@@ -13,9 +13,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use crate::client::Counters;
-use crate::cluster::{ClusterError, NodeState};
 use crate::nemesis::event::WaitOutcome;
 use crate::nemesis::{Executor, FaultEvent};
+use faultline_platform::cluster::{ClusterError, NodeState};
 
 use super::{Condition, Control, Scenario, Step};
 

@@ -35,7 +35,7 @@ use super::{
     on_path, root_cause, BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered,
     Status, System, SystemClient, SystemError,
 };
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 
 /// The name `--system` takes.
 pub const NAME: &str = "etcd";
@@ -445,7 +445,7 @@ fn transport_error(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use faultline_platform::cluster::layout;
 
     #[test]
     fn the_command_line_names_every_member_on_its_own_addresses() {

@@ -27,7 +27,7 @@ use super::{
     root_cause, BoxFuture, ClientSpec, DiskProfile, Failpoints, NodeCommand, NodeStatus,
     Registered, Status, System, SystemClient, SystemError,
 };
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 
 /// The name `--system` takes.
 pub const NAME: &str = "faultline-node";
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn each_node_gets_its_addresses_peers_and_the_extra_arguments() {
-        let specs = crate::cluster::layout(3, std::path::Path::new("/tmp/run"), true);
+        let specs = faultline_platform::cluster::layout(3, std::path::Path::new("/tmp/run"), true);
         let node = FaultlineNode::new("/bin/node".into(), vec!["--bug=x".into()]);
         let line = node.command(0, &specs).to_vec().join(" ");
         assert!(line.contains("--id n1 --peer-addr 127.0.0.11:7001 --http-addr 127.0.0.11:8001 --peers n1=127.0.0.11:7001,n2=127.0.0.12:7001,n3=127.0.0.13:7001"), "{line}");

@@ -16,7 +16,7 @@ use super::{
     faultline_node, ClientSpec, Failpoints, NodeCommand, Registered, Status, System, SystemClient,
     SystemError, UNKNOWN_DISK,
 };
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 
 /// The name `--system` takes.
 pub const NAME: &str = "http";
@@ -132,7 +132,7 @@ impl System for Http {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use faultline_platform::cluster::layout;
 
     #[test]
     fn placeholders_are_filled_per_node_and_quotes_split_like_a_shell() {

@@ -79,8 +79,8 @@ async fn join_all<T>(futures: Vec<BoxFuture<'_, T>>) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
     use crate::system::{ClientSpec, NodeCommand, NodeStatus, Status, SystemClient};
+    use faultline_platform::cluster::layout;
 
     /// A system whose nodes answer with fixed statuses (None: silent).
     #[derive(Debug)]

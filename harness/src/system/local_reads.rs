@@ -21,7 +21,7 @@ use super::{
     root_cause, BoxFuture, ClientSpec, DiskProfile, Failpoints, NodeCommand, Registered, Status,
     System, SystemClient,
 };
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 
 /// The name `--system` takes.
 pub const NAME: &str = "local-reads";

@@ -56,7 +56,7 @@ use std::time::Duration;
 use faultline_workloads::{Func, Op, Reply};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 
 /// A boxed future, so that [`System`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -138,7 +138,7 @@ pub fn disk_profile(name: &str) -> DiskProfile {
         .unwrap_or(UNKNOWN_DISK)
 }
 
-pub use crate::cluster::NodeCommand;
+pub use faultline_platform::cluster::NodeCommand;
 
 /// The command line of every node of `specs` under `system`, in order:
 /// what a platform starts.

@@ -6,11 +6,11 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::disk::{CorruptHow, Damage};
 use crate::nemesis::event::{from_parts, Reading};
 use crate::nemesis::executor::{Executor, Started};
 use crate::nemesis::kind::{About, Drawn, FaultKind};
 use crate::nemesis::target::Target;
+use faultline_platform::disk::{CorruptHow, Damage};
 
 use super::kill::{kill, Down};
 

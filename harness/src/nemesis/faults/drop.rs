@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cluster::{ClusterError, NodeSpec};
 use crate::nemesis::event::{from_parts, Reading};
 use crate::nemesis::executor::{Active, Executor, Started};
 use crate::nemesis::kind::{About, Drawn, FaultKind};
+use faultline_platform::cluster::{ClusterError, NodeSpec};
 
 /// Drop this share (percent) of the packets between nodes, at random.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

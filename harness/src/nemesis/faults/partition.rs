@@ -8,11 +8,11 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cluster::{ClusterError, NodeSpec};
 use crate::nemesis::event::{from_parts, PartitionSides, Reading};
 use crate::nemesis::executor::{Active, Executor, Started};
 use crate::nemesis::kind::{About, Drawn, FaultKind, Layout};
 use crate::nemesis::partition::{Cut, Shape, Shapes};
+use faultline_platform::cluster::{ClusterError, NodeSpec};
 
 /// A partition of a named shape over the nodes in `order` (drawn from the
 /// seed when it fires, if not given).

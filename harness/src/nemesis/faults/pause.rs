@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cluster::{ClusterError, NodeSpec, NodeState, Signal};
 use crate::nemesis::event::{from_parts, Reading};
 use crate::nemesis::executor::{Active, Back, Executor, Started};
 use crate::nemesis::kind::{About, Drawn, FaultKind};
 use crate::nemesis::target::Target;
+use faultline_platform::cluster::{ClusterError, NodeSpec, NodeState, Signal};
 
 use super::kill::joined;
 

@@ -15,12 +15,12 @@ use serde_json::Value;
 use tokio::task::AbortHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::cluster::{ClusterError, NodeSpec, NodeState, Platform, Signal};
 use crate::nemesis::event::{from_parts, Reading};
 use crate::nemesis::executor::{Active, Executor, Started};
 use crate::nemesis::kind::{About, Drawn, FaultKind};
 use crate::nemesis::target::Target;
 use crate::nemesis::{lock, SharedPlatform};
+use faultline_platform::cluster::{ClusterError, NodeSpec, NodeState, Platform, Signal};
 
 /// Freeze the target nodes for `frozen_ms` out of every `period_ms`, again
 /// and again, until the fault stops.

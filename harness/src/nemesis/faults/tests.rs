@@ -5,10 +5,10 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::cluster::NodeState;
 use crate::nemesis::partition::Shape;
 use crate::nemesis::testing::{block_on, faults, fixture};
 use crate::nemesis::FailpointName;
+use faultline_platform::cluster::NodeState;
 
 fn example(kind: NemesisKind) -> Value {
     let text = format!("step = {}", kind.about().example);

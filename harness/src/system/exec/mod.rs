@@ -64,7 +64,7 @@ use super::{
     BoxFuture, ClientSpec, NodeCommand, NodeStatus, Registered, Status, System, SystemClient,
     SystemError, ROLE_UNKNOWN, UNKNOWN_DISK,
 };
-use crate::cluster::NodeSpec;
+use faultline_platform::cluster::NodeSpec;
 use program::Program;
 use protocol::{error_code, reply, request, KEY_DOES_NOT_EXIST, NOT_SUPPORTED};
 
@@ -294,7 +294,7 @@ impl SystemClient for ExecClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use faultline_platform::cluster::layout;
 
     use faultline_workloads::Func;
 

@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 
 use super::streams::{connect, kv_stream};
 use super::{BUCKET, SET_STREAM};
-use crate::cluster::NodeSpec;
 use crate::system::{root_cause, BoxFuture, SystemClient, SystemError};
+use faultline_platform::cluster::NodeSpec;
 
 /// How many read-then-update rounds an append tries before it fails.
 const APPEND_ATTEMPTS: usize = 16;

@@ -75,8 +75,8 @@ use super::{
     BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered, Status, System,
     SystemClient,
 };
-use crate::cluster::NodeSpec;
 use client::NatsClient;
+use faultline_platform::cluster::NodeSpec;
 use streams::{create_streams, kv_stream, CREATE_TIMEOUT};
 
 /// The name `--system` takes.
@@ -308,7 +308,7 @@ impl Nats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use faultline_platform::cluster::layout;
     use serde_json::json;
 
     /// Debian's nats-server with its defaults.

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::MONITOR_PORT;
-use crate::cluster::NodeSpec;
 use crate::system::{on_path, SystemError};
+use faultline_platform::cluster::NodeSpec;
 
 /// JetStream's `sync_interval`: when the file store fsyncs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +163,7 @@ pub fn config(i: usize, nodes: &[NodeSpec], sync: &SyncInterval) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::layout;
+    use faultline_platform::cluster::layout;
 
     #[test]
     fn the_config_names_every_route_and_the_nodes_own_addresses() {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{BUCKET, SET_STREAM};
-use crate::cluster::NodeSpec;
 use crate::system::root_cause;
+use faultline_platform::cluster::NodeSpec;
 
 /// The longest the creation of the bucket and the stream may take.
 pub(super) const CREATE_TIMEOUT: Duration = Duration::from_secs(5);
