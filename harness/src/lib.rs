@@ -23,7 +23,7 @@
 /// (`cargo fmt` does not follow modules declared in a macro: `.ci/run`
 /// checks the formatting of every tracked file with `rustfmt` too):
 ///
-/// ```ignore
+/// ```text
 /// registry! {
 ///     /// Every checker of this layer.
 ///     pub const CHECKERS: &[&dyn Checker] = {
