@@ -84,7 +84,7 @@ fn a_flag_of_another_system_is_a_usage_error_naming_the_systems_that_take_it() {
         ),
         (
             &["run", "--system", "etcd", "--node-bin", "/opt/node"],
-            "--node-bin is for --system faultline-node, not --system etcd",
+            "--node-bin is for --system faultline-node or local-reads, not --system etcd",
         ),
         (
             &["run", "--system", "nats", "--node-cmd", "kv {id}"],
