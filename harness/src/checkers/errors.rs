@@ -101,7 +101,8 @@ impl Errors {
     }
 }
 
-/// Groups the completions of `ops` that carry an error.
+/// Groups the completions of `ops` (in invocation order, as pairing gives
+/// them) that carry an error.
 pub fn group(ops: &[&faultline_checker::history::Operation]) -> Errors {
     let mut by_text: BTreeMap<&str, ErrorGroup> = BTreeMap::new();
     for op in ops {
@@ -119,10 +120,7 @@ pub fn group(ops: &[&faultline_checker::history::Operation]) -> Errors {
         g.count += 1;
         g.fail += u64::from(op.outcome == Outcome::Fail);
         *g.by_f.entry(op.f.clone()).or_default() += 1;
-        if at < g.first_ns {
-            (g.first_ns, g.example) = (at, op.describe());
-        }
-        g.last_ns = g.last_ns.max(at);
+        g.last_ns = at;
     }
     let mut groups: Vec<ErrorGroup> = by_text.into_values().collect();
     groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.error.cmp(&b.error)));

@@ -148,15 +148,26 @@ impl System for FaultlineNode {
 #[derive(Debug, Clone, Default)]
 pub struct NodeApi {
     http: HttpTransport,
+    local_reads: bool,
 }
 
 impl NodeApi {
+    /// The API with every read served by the node's local replica
+    /// (`GET /kv/{k}?stale=true`), stale by design; the rest as usual.
+    pub fn local_reads() -> NodeApi {
+        NodeApi {
+            local_reads: true,
+            ..NodeApi::default()
+        }
+    }
+
     /// A client of `node`'s API.
     pub fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
         Box::new(HttpClient {
             http: self.http.client().cloned(),
             base: format!("http://{}", node.http_addr),
             timeout: spec.timeout,
+            local_reads: self.local_reads,
         })
     }
 }
@@ -189,13 +200,14 @@ struct HttpClient {
     http: Result<reqwest::Client, String>,
     base: String,
     timeout: Duration,
+    local_reads: bool,
 }
 
 impl SystemClient for HttpClient {
     fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
             match &self.http {
-                Ok(http) => perform(http, &self.base, op, self.timeout).await,
+                Ok(http) => perform(http, &self.base, op, self.timeout, self.local_reads).await,
                 // Nothing was sent.
                 Err(e) => Reply::Fail(e.clone()),
             }
@@ -211,10 +223,12 @@ enum Method {
     Post,
 }
 
-/// The request that performs `op`: method, path, JSON body.
-fn request(op: &Op) -> (Method, String, Option<Value>) {
+/// The request that performs `op`: method, path, JSON body. A read asks
+/// the local replica with `local_reads`.
+fn request(op: &Op, local_reads: bool) -> (Method, String, Option<Value>) {
     let path = format!("/kv/{}", op.key_or_default());
     match op.f {
+        Func::Read if local_reads => (Method::Get, format!("{path}?stale=true"), None),
         Func::Read | Func::Echo | Func::Generate | Func::Broadcast => (Method::Get, path, None),
         Func::Write => (Method::Put, path, Some(json!({ "value": op.value }))),
         Func::Cas => {
@@ -250,12 +264,19 @@ fn reply(op: &Op, status: u16, body: &Value) -> Reply {
 }
 
 /// Sends `op` to the node whose API is at `base` (`http://ip:port`) and
-/// reads the answer, giving up (`info`) after `timeout`.
-pub async fn perform(http: &reqwest::Client, base: &str, op: &Op, timeout: Duration) -> Reply {
+/// reads the answer, giving up (`info`) after `timeout`; reads from the
+/// node's local replica with `local_reads`.
+pub async fn perform(
+    http: &reqwest::Client,
+    base: &str,
+    op: &Op,
+    timeout: Duration,
+    local_reads: bool,
+) -> Reply {
     if matches!(op.f, Func::Echo | Func::Generate | Func::Broadcast) {
         return op.f.unsupported("faultline-node");
     }
-    let (method, path, body) = request(op);
+    let (method, path, body) = request(op, local_reads);
     let url = format!("{base}{path}");
     let builder = match method {
         Method::Get => http.get(&url),
@@ -390,7 +411,7 @@ mod tests {
     #[test]
     fn operations_map_to_the_node_api_and_back() {
         let cas = Op::new(Func::Cas, "r1", json!([1, 2]));
-        let (method, path, body) = request(&cas);
+        let (method, path, body) = request(&cas, false);
         assert_eq!(method, Method::Post);
         assert_eq!(path, "/kv/r1/cas");
         assert_eq!(body, Some(json!({"from": 1, "to": 2})));
@@ -401,9 +422,9 @@ mod tests {
         assert_eq!(reply(&read, 200, &json!({"value": 3})), Reply::Ok(json!(3)));
         assert!(matches!(reply(&read, 500, &Value::Null), Reply::Info(_)));
         let write = Op::new(Func::Write, "r1", json!(4));
-        assert_eq!(request(&write).2, Some(json!({"value": 4})));
+        assert_eq!(request(&write, false).2, Some(json!({"value": 4})));
         let add = Op::new(Func::Add, "set", json!(7));
-        assert_eq!(request(&add).1, "/kv/set/append");
+        assert_eq!(request(&add, false).1, "/kv/set/append");
         let refused = json!({"error": "not-leader", "definite": true});
         assert_eq!(
             reply(&write, 503, &refused),
@@ -427,7 +448,7 @@ mod tests {
         let http = transport.client().unwrap();
         let op = Op::new(Func::Write, "r0", json!(1));
         let base = format!("http://{addr}");
-        let reply = rt.block_on(perform(http, &base, &op, Duration::from_secs(2)));
+        let reply = rt.block_on(perform(http, &base, &op, Duration::from_secs(2), false));
         assert!(
             matches!(reply, Reply::Fail(ref e) if e.contains("connect")),
             "{reply:?}"

@@ -10,17 +10,9 @@
 //! that made this system look linearizable would hide real stale reads.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use faultline_workloads::{Func, Op, Reply};
-use serde_json::Value;
-
-use super::faultline_node::{find_bin, perform, FaultlineNode, FaultlineNodeArgs};
-use super::transport::HttpTransport;
-use super::{
-    root_cause, BoxFuture, ClientSpec, DiskProfile, Failpoints, NodeCommand, Registered, Status,
-    System, SystemClient,
-};
+use super::faultline_node::{find_bin, FaultlineNode, FaultlineNodeArgs, NodeApi};
+use super::{ClientSpec, Failpoints, NodeCommand, Registered, Status, System, SystemClient};
 use faultline_platform::cluster::NodeSpec;
 
 /// The name `--system` takes.
@@ -29,11 +21,7 @@ pub const NAME: &str = "local-reads";
 /// The registry entry of `--system local-reads`.
 pub const SYSTEM: Registered = Registered {
     name: NAME,
-    disk: DiskProfile {
-        data_files: &["wal/*.log", "snap/*.snap"],
-        power_loss: "as faultline-node",
-        corruption: "as faultline-node",
-    },
+    disk: super::faultline_node::SYSTEM.disk,
     help: "faultline-node with reads served by the local replica (stale by design: a \
            control that a run under partitions is found invalid)",
     flags: <FaultlineNodeArgs as clap::Args>::augment_args,
@@ -41,7 +29,7 @@ pub const SYSTEM: Registered = Registered {
         let args: FaultlineNodeArgs = opts.parse()?;
         Ok(Arc::new(LocalReads {
             node: FaultlineNode::new(find_bin(args.node_bin.as_deref())?, args.node_args),
-            http: HttpTransport::default(),
+            api: NodeApi::local_reads(),
         }))
     },
 };
@@ -50,7 +38,7 @@ pub const SYSTEM: Registered = Registered {
 #[derive(Debug)]
 pub struct LocalReads {
     node: FaultlineNode,
-    http: HttpTransport,
+    api: NodeApi,
 }
 
 impl System for LocalReads {
@@ -67,63 +55,14 @@ impl System for LocalReads {
     }
 
     fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
-        Box::new(LocalReadClient {
-            http: self.http.client().cloned(),
-            base: format!("http://{}", node.http_addr),
-            timeout: spec.timeout,
-        })
+        self.api.client(node, spec)
     }
 
     fn status(&self) -> Option<&dyn Status> {
-        self.node.status()
+        Some(&self.api)
     }
 
     fn failpoints(&self) -> Option<&dyn Failpoints> {
-        self.node.failpoints()
-    }
-}
-
-/// A client of one node: reads from its replica, the rest through Raft.
-struct LocalReadClient {
-    http: Result<reqwest::Client, String>,
-    base: String,
-    timeout: Duration,
-}
-
-impl SystemClient for LocalReadClient {
-    fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
-        Box::pin(async move {
-            let http = match &self.http {
-                Ok(h) => h,
-                // Nothing was sent.
-                Err(e) => return Reply::Fail(e.clone()),
-            };
-            match op.f {
-                Func::Read => read_local(http, &self.base, op, self.timeout).await,
-                _ => perform(http, &self.base, op, self.timeout).await,
-            }
-        })
-    }
-}
-
-/// `GET /kv/{k}?stale=true`: 200 with the replica's value, 404 for none;
-/// a refused connection fails (nothing was read), anything else is `info`.
-async fn read_local(http: &reqwest::Client, base: &str, op: &Op, timeout: Duration) -> Reply {
-    let url = format!("{base}/kv/{}?stale=true", op.key_or_default());
-    let resp = match http.get(&url).timeout(timeout).send().await {
-        Ok(r) => r,
-        Err(e) if e.is_connect() => return Reply::Fail(format!("connect: {}", root_cause(&e))),
-        Err(e) => return Reply::Info(format!("read: {}", root_cause(&e))),
-    };
-    let status = resp.status().as_u16();
-    let body: Value = match resp.bytes().await {
-        Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
-        Err(e) => return Reply::Info(format!("read: {}", root_cause(&e))),
-    };
-    match status {
-        200 => Reply::Ok(body.get("value").cloned().unwrap_or(Value::Null)),
-        404 => Reply::Ok(Value::Null),
-        // A read changes nothing: whatever went wrong, it observed nothing.
-        _ => Reply::Fail(format!("unexpected status {status}: {body}")),
+        Some(&self.api)
     }
 }
