@@ -172,6 +172,11 @@ impl System for Etcd {
     fn status(&self) -> Option<&dyn Status> {
         Some(self)
     }
+
+    /// No transactions (yet): a transactional workload is refused.
+    fn supports(&self, f: Func) -> bool {
+        f != Func::Txn
+    }
 }
 
 impl Status for Etcd {
@@ -232,7 +237,9 @@ impl SystemClient for EtcdClient {
                     gateway.cas(key, from, to).await
                 }
                 Func::Add | Func::Append => gateway.append(key, &op.value).await,
-                Func::Echo | Func::Generate | Func::Broadcast => Err(op.f.unsupported("etcd")),
+                Func::Echo | Func::Generate | Func::Broadcast | Func::Txn => {
+                    Err(op.f.unsupported("etcd"))
+                }
             };
             match done {
                 Ok(Done::Read(value)) => Reply::Ok(value),
