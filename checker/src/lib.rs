@@ -35,6 +35,7 @@ pub mod model;
 pub mod prepare;
 pub mod search_op;
 pub mod set_full;
+pub mod txn;
 pub mod verdict;
 
 pub use check::{check_events, check_operation_refs, check_operations};

@@ -72,6 +72,11 @@ pub struct CheckOptions {
     /// Use the search's exact prunings (off only to measure the classic
     /// search as a baseline).
     pub prune: bool,
+    /// The consistency models a transactional check holds the history to
+    /// (Elle's names); empty: `strict-serializable`.
+    pub consistency_models: Vec<String>,
+    /// Further anomalies a transactional check counts as failures.
+    pub anomalies: Vec<String>,
 }
 
 impl Default for CheckOptions {
@@ -82,6 +87,8 @@ impl Default for CheckOptions {
             stop_at_first: true,
             counterexample: true,
             prune: true,
+            consistency_models: Vec::new(),
+            anomalies: Vec::new(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use faultline::checkers::{self, CheckContext, Checker, CheckerError, RunEvidence};
+use faultline::checkers::{self, CheckContext, Checker, CheckerError, Judgement, RunEvidence};
 use faultline::record::{CheckerResult, ResultsRecord};
 use faultline::report::{render, Page};
 use faultline_checker::history::{pair, Event, Operation};
@@ -14,6 +14,7 @@ use faultline_checker::import::{
     line_of_index, read_history_file_with, read_operations_file, Format, ImportOptions,
 };
 use faultline_checker::model::ModelKind;
+use faultline_checker::txn::{self, TxnModel, TxnOptions};
 use faultline_checker::{CheckOptions, Verdict};
 
 /// Arguments of `faultline check`.
@@ -24,6 +25,15 @@ pub struct CheckArgs {
     /// history; `faultline list models`).
     #[arg(long, value_parser = parse_model)]
     pub model: Option<String>,
+    /// Consistency models a transactional history (`--model txn-list-append`
+    /// or `txn-rw-register`) must satisfy, Elle's names, comma-separated
+    /// (default strict-serializable; `faultline list models`).
+    #[arg(long, value_delimiter = ',', value_name = "MODELS")]
+    pub consistency_models: Vec<String>,
+    /// Further anomalies a transactional check counts as failures (Elle's
+    /// names, e.g. G-single-item,internal), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ANOMALIES")]
+    pub anomalies: Vec<String>,
     /// History format: auto, jsonl, edn (Jepsen history.edn, Porcupine KV) or jepsen-log.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: Format,
@@ -72,6 +82,20 @@ fn guess(ops: &[Operation]) -> Option<&'static str> {
     if !(has("get") || has("put")) && has("add") {
         return Some("set");
     }
+    if !ops.is_empty() && ops.iter().all(|o| o.f == "txn") {
+        let uses = |f: &str| {
+            ops.iter().any(|o| {
+                o.input
+                    .as_array()
+                    .is_some_and(|mops| mops.iter().any(|m| m[0] == f))
+            })
+        };
+        return if uses("w") {
+            Some("txn-rw-register")
+        } else {
+            Some("txn-list-append")
+        };
+    }
     ModelKind::guess(ops).map(ModelKind::name)
 }
 
@@ -93,6 +117,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     let opts = CheckOptions {
         timeout: (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout)),
         memory_bytes: args.memory_mb << 20,
+        consistency_models: args.consistency_models.clone(),
+        anomalies: args.anomalies.clone(),
         ..CheckOptions::default()
     };
     let many = args.files.len() > 1;
@@ -164,6 +190,11 @@ struct Checked {
 /// Checks one file. Without a report page to draw, the history is streamed
 /// (operations are kept, events are not); with one, its events come back too.
 fn check_file(file: &Path, args: &CheckArgs, opts: &CheckOptions) -> anyhow::Result<Checked> {
+    if let (Some(model), None) = (&args.model, &args.report) {
+        if let Ok(model) = model.parse::<TxnModel>() {
+            return check_txn_file(file, model, opts);
+        }
+    }
     let import = ImportOptions {
         allow_truncated: args.allow_truncated,
     };
@@ -216,6 +247,34 @@ fn check_file(file: &Path, args: &CheckArgs, opts: &CheckOptions) -> anyhow::Res
         operations: ops.len(),
         warnings,
         events,
+    })
+}
+
+/// Checks a transactional history read straight into its compact form (no
+/// tree of JSON values: a million transactions fit in a few hundred MB).
+fn check_txn_file(file: &Path, model: TxnModel, opts: &CheckOptions) -> anyhow::Result<Checked> {
+    let checker = history_checkers()
+        .find(|c| c.name() == model.name())
+        .ok_or_else(|| anyhow!("unknown model {model}"))?;
+    let started = std::time::Instant::now();
+    let history = txn::read_file(file)?;
+    let mut txn_opts = TxnOptions {
+        anomalies: opts.anomalies.clone(),
+        ..TxnOptions::default()
+    };
+    if !opts.consistency_models.is_empty() {
+        txn_opts.consistency_models = opts.consistency_models.clone();
+    }
+    let result = txn::check(&history, model, &txn_opts)
+        .with_context(|| format!("checking {}", file.display()))?;
+    let judged = Judgement::new(result.valid, result.render_text(), &result);
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(Checked {
+        result: checkers::result(checker, Ok(judged), elapsed_ms),
+        model: checker.name(),
+        operations: history.txns.len(),
+        warnings: Vec::new(),
+        events: Vec::new(),
     })
 }
 
@@ -281,6 +340,8 @@ mod tests {
             model: Some("register".into()),
             format: Format::Auto,
             json: false,
+            consistency_models: Vec::new(),
+            anomalies: Vec::new(),
             timeout: 1.0,
             memory_mb: 64,
             allow_truncated: false,

@@ -34,6 +34,7 @@ registry! {
         stats => STATS;
         log_scan => NODE_LOGS;
         errors => ERRORS;
+        txn => TXN_LIST_APPEND, TXN_RW_REGISTER;
     }
 }
 

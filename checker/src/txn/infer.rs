@@ -1,0 +1,51 @@
+//! What inference produces, whichever model: edges between transactions,
+//! anomalies found without a cycle, and what is known of each key's
+//! versions (for explanations).
+
+use std::collections::HashMap;
+
+use super::anomaly::Found;
+use super::history::KeyId;
+
+/// What is known of one key's versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Versions {
+    /// A list's elements in order (the longest read), and the committed
+    /// transactions whose appends nobody read (they come after, in an
+    /// unknown order).
+    List {
+        /// The elements, oldest first.
+        order: Vec<i64>,
+        /// Appenders of elements after `order`.
+        writers_after: Vec<u32>,
+    },
+    /// Reads of the key disagree on its order: no ww or rw edge from it.
+    Incompatible,
+    /// A register: only the initial state precedes every written value.
+    Register,
+}
+
+/// The result of a model's inference.
+#[derive(Debug, Clone, Default)]
+pub struct Inference {
+    /// Which transactions are graph nodes (committed or unknown).
+    pub member: Vec<bool>,
+    /// Data edges: `(from, to, label)`.
+    pub edges: Vec<(u32, u32, u8)>,
+    /// Non-cyclic anomalies.
+    pub found: Vec<Found>,
+    /// Per key, what is known of its versions.
+    pub versions: HashMap<KeyId, Versions>,
+    /// Why nothing can be inferred (Elle answers `unknown`), if so.
+    pub unknown: Option<String>,
+}
+
+impl Inference {
+    /// An empty inference over transactions marked `member`.
+    pub fn new(member: Vec<bool>) -> Inference {
+        Inference {
+            member,
+            ..Inference::default()
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Inference for `txn-list-append`: lists of unique elements, appends and
+//! whole-list reads. A read shows a prefix of the key's history, so reads
+//! order versions exactly.
+//!
+//! What is inferred, and why it is sound:
+//!
+//! - **Version order of a key** is the longest list any committed
+//!   transaction read; every other read must be a prefix of it
+//!   (`incompatible-order` otherwise, and then the key yields no ww or rw
+//!   edge: its order is not known). An append nobody read (by a committed
+//!   transaction) comes after every element read, in an unknown order among
+//!   such appends: a list only grows at its end.
+//! - **ww**: the writer of element i to the writer of element i+1; the writer
+//!   of the last element read to every unread committed append.
+//! - **wr**: the writer of a read's last element to the reader.
+//! - **rw**: a reader to the writer of the element after the prefix it read;
+//!   a reader of the whole known list to every unread committed append.
+//! - Only a transaction's *external* read of a key (before it appends to
+//!   that key) yields wr and rw edges; later reads are checked against the
+//!   transaction's own appends (`internal`).
+//! - An `info` transaction is in the graph, but only what others observed of
+//!   it yields edges (its elements read by someone); its own reads are not
+//!   known. A `fail` transaction is not in the graph: a committed read of
+//!   its element is `G1a`.
+
+use std::collections::{HashMap, HashSet};
+
+use super::anomaly::Found;
+use super::graph::{RW, WR, WW};
+use super::history::{KeyId, MopKind, ReadValue, TxnHistory};
+use super::infer::{Inference, Versions};
+use crate::history::Outcome;
+
+/// Infers edges and non-cyclic anomalies of a list-append history.
+pub fn infer(h: &TxnHistory) -> Inference {
+    let member: Vec<bool> = h.txns.iter().map(|t| t.outcome != Outcome::Fail).collect();
+    let mut inf = Inference::new(member);
+    // (key, element) -> appending transaction
+    let mut writer: HashMap<(KeyId, i64), u32> = HashMap::with_capacity(h.mops.len());
+    // (key, element) appended but not the appender's last append to the key
+    let mut intermediate: HashSet<(KeyId, i64)> = HashSet::new();
+    for (t, _) in h.txns.iter().enumerate() {
+        let mut last: HashMap<KeyId, i64> = HashMap::new();
+        for m in h.mops_of(t) {
+            if m.kind != MopKind::Append {
+                continue;
+            }
+            if let Some(prev) = writer.insert((m.key, m.arg), t as u32) {
+                inf.unknown = Some(format!(
+                    "value {} appended to key {} twice (lines {} and {}): list-append needs unique appends",
+                    m.arg,
+                    h.keys.name(m.key),
+                    h.txns[prev as usize].line,
+                    h.txns[t].line
+                ));
+                return inf;
+            }
+            if let Some(p) = last.insert(m.key, m.arg) {
+                intermediate.insert((m.key, p));
+            }
+        }
+    }
+    // key -> every read of a committed transaction: (txn, mop position, external)
+    let mut reads: HashMap<KeyId, Vec<(u32, u32, bool)>> = HashMap::new();
+    for (t, txn) in h.txns.iter().enumerate() {
+        if txn.outcome == Outcome::Ok {
+            internal(h, t, &mut inf.found, &mut reads);
+        }
+    }
+    let mut keys: Vec<KeyId> = reads.keys().copied().collect();
+    // Keys appended but never read still order their single append after
+    // the initial state.
+    let mut appended_keys: HashSet<KeyId> = HashSet::new();
+    for &(k, _) in writer.keys() {
+        appended_keys.insert(k);
+    }
+    for k in appended_keys {
+        if !reads.contains_key(&k) {
+            keys.push(k);
+        }
+    }
+    keys.sort_unstable();
+    // key -> (element, appender) of committed appends
+    let mut committed: HashMap<KeyId, Vec<(i64, u32)>> = HashMap::new();
+    for (&(k, e), &t) in &writer {
+        if h.txns[t as usize].outcome == Outcome::Ok {
+            committed.entry(k).or_default().push((e, t));
+        }
+    }
+    let (no_reads, no_appends) = (Vec::new(), Vec::new());
+    for k in keys {
+        let rs = reads.get(&k).unwrap_or(&no_reads);
+        let appended = committed.get(&k).unwrap_or(&no_appends);
+        key_order(h, k, rs, appended, &writer, &intermediate, &mut inf);
+    }
+    inf
+}
+
+/// Checks one committed transaction against its own appends (`internal`,
+/// `future-read`) and records its reads.
+fn internal(
+    h: &TxnHistory,
+    t: usize,
+    found: &mut Vec<Found>,
+    reads: &mut HashMap<KeyId, Vec<(u32, u32, bool)>>,
+) {
+    let mops = h.mops_of(t);
+    // key -> (known whole list, or None when only our own appends are known; own appends)
+    let mut state: HashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = HashMap::new();
+    for (i, m) in mops.iter().enumerate() {
+        match m.kind {
+            MopKind::Append => state
+                .entry(m.key)
+                .or_insert((None, Vec::new()))
+                .1
+                .push(m.arg),
+            MopKind::Write => {}
+            MopKind::Read => {
+                let seen = h.list(m.read);
+                let external = !state.contains_key(&m.key);
+                reads
+                    .entry(m.key)
+                    .or_default()
+                    .push((t as u32, i as u32, external));
+                // Reading an element this transaction appends only later.
+                let later: Option<i64> = mops[i + 1..]
+                    .iter()
+                    .filter(|x| x.kind == MopKind::Append && x.key == m.key)
+                    .map(|x| x.arg)
+                    .find(|a| seen.contains(a));
+                if let Some(e) = later {
+                    found.push(Found::on("future-read", t).key(m.key).mop(i).element(e));
+                } else if let Some((known, own)) = state.get(&m.key) {
+                    let ok = match known {
+                        Some(base) => {
+                            base.len() + own.len() == seen.len()
+                                && seen.starts_with(base)
+                                && seen.ends_with(own)
+                        }
+                        None => seen.ends_with(own),
+                    };
+                    if !ok {
+                        let expected = match known {
+                            Some(base) => render(&[base.as_slice(), own.as_slice()].concat()),
+                            None => render_suffix(own),
+                        };
+                        found.push(
+                            Found::on("internal", t)
+                                .key(m.key)
+                                .mop(i)
+                                .expected(expected),
+                        );
+                    }
+                }
+                if m.read != ReadValue::Unknown {
+                    state.insert(m.key, (Some(seen.to_vec()), Vec::new()));
+                }
+            }
+        }
+    }
+}
+
+fn render(list: &[i64]) -> String {
+    let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
+    format!("[{}]", items.join(" "))
+}
+
+fn render_suffix(own: &[i64]) -> String {
+    let items: Vec<String> = own.iter().map(|e| e.to_string()).collect();
+    format!("[... {}]", items.join(" "))
+}
+
+/// Orders one key's versions from its reads, reports the anomalies of the
+/// key, and adds its edges.
+fn key_order(
+    h: &TxnHistory,
+    k: KeyId,
+    reads: &[(u32, u32, bool)],
+    appended: &[(i64, u32)],
+    writer: &HashMap<(KeyId, i64), u32>,
+    intermediate: &HashSet<(KeyId, i64)>,
+    inf: &mut Inference,
+) {
+    let list_of = |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
+    // Per read: duplicates, G1a, G1b, garbage.
+    let mut longest: Option<&(u32, u32, bool)> = None;
+    for r in reads {
+        let l = list_of(r);
+        let (t, i) = (r.0 as usize, r.1 as usize);
+        let mut seen = HashSet::with_capacity(l.len());
+        let mut dup = None;
+        for &e in l {
+            if !seen.insert(e) && dup.is_none() {
+                dup = Some(e);
+            }
+            match writer.get(&(k, e)) {
+                None => inf
+                    .found
+                    .push(Found::on("garbage-read", t).key(k).mop(i).element(e)),
+                Some(&w) if h.txns[w as usize].outcome == Outcome::Fail => inf.found.push(
+                    Found::on("G1a", t)
+                        .key(k)
+                        .mop(i)
+                        .element(e)
+                        .with(w as usize),
+                ),
+                _ => {}
+            }
+        }
+        if let Some(e) = dup {
+            inf.found
+                .push(Found::on("duplicate-elements", t).key(k).mop(i).element(e));
+        }
+        if let Some(&last) = l.last() {
+            if intermediate.contains(&(k, last)) {
+                if let Some(&w) = writer.get(&(k, last)) {
+                    if w as usize != t {
+                        inf.found.push(
+                            Found::on("G1b", t)
+                                .key(k)
+                                .mop(i)
+                                .element(last)
+                                .with(w as usize),
+                        );
+                    }
+                }
+            }
+        }
+        let longer = match longest {
+            None => true,
+            Some(x) => list_of(x).len() < l.len(),
+        };
+        if longer {
+            longest = Some(r);
+        }
+    }
+    let order: Vec<i64> = longest.map(|r| list_of(r).to_vec()).unwrap_or_default();
+    // Every read must be a prefix of the longest.
+    for r in reads {
+        let l = list_of(r);
+        if !order.starts_with(l) {
+            let mut f = Found::on("incompatible-order", r.0 as usize)
+                .key(k)
+                .mop(r.1 as usize)
+                .expected(format!("a prefix of {}", render(&order)));
+            if let Some(lr) = longest {
+                f = f.with(lr.0 as usize);
+            }
+            inf.found.push(f);
+            inf.versions.insert(k, Versions::Incompatible);
+            return;
+        }
+    }
+    // Dirty update: an aborted element followed by a committed one.
+    if let Some(p) = order.iter().position(|e| {
+        writer
+            .get(&(k, *e))
+            .is_some_and(|&w| h.txns[w as usize].outcome == Outcome::Fail)
+    }) {
+        if let Some(&later) = order[p + 1..].iter().find(|e| {
+            writer
+                .get(&(k, **e))
+                .is_some_and(|&w| h.txns[w as usize].outcome != Outcome::Fail)
+        }) {
+            let failed = writer[&(k, order[p])] as usize;
+            let w = writer[&(k, later)] as usize;
+            inf.found.push(
+                Found::on("dirty-update", w)
+                    .key(k)
+                    .element(later)
+                    .with(failed)
+                    .expected(format!(
+                        "{} (aborted) is not followed by committed elements",
+                        order[p]
+                    )),
+            );
+        }
+    }
+    let in_order: HashSet<i64> = order.iter().copied().collect();
+    let mut unread: Vec<u32> = appended
+        .iter()
+        .filter(|(e, _)| !in_order.contains(e))
+        .map(|&(_, w)| w)
+        .collect();
+    unread.sort_unstable();
+    unread.dedup();
+    let w_of = |e: i64| {
+        writer
+            .get(&(k, e))
+            .copied()
+            .filter(|&w| inf.member[w as usize])
+    };
+    // ww
+    for pair in order.windows(2) {
+        if let (Some(a), Some(b)) = (w_of(pair[0]), w_of(pair[1])) {
+            inf.edges.push((a, b, WW));
+        }
+    }
+    if let Some(a) = order.last().and_then(|&e| w_of(e)) {
+        for &u in &unread {
+            inf.edges.push((a, u, WW));
+        }
+    }
+    // wr, rw from external reads; lost updates from shared versions.
+    let mut by_version: HashMap<usize, Vec<u32>> = HashMap::new();
+    for r in reads.iter().filter(|r| r.2) {
+        let l = list_of(r);
+        let reader = r.0;
+        if let Some(w) = l.last().and_then(|&e| w_of(e)) {
+            inf.edges.push((w, reader, WR));
+        }
+        if l.len() < order.len() {
+            if let Some(w) = w_of(order[l.len()]) {
+                inf.edges.push((reader, w, RW));
+            }
+        } else {
+            for &u in &unread {
+                inf.edges.push((reader, u, RW));
+            }
+        }
+        let appends = h
+            .mops_of(reader as usize)
+            .iter()
+            .any(|m| m.kind == MopKind::Append && m.key == k);
+        if appends {
+            by_version.entry(l.len()).or_default().push(reader);
+        }
+    }
+    let mut lost: Vec<(usize, Vec<u32>)> = by_version
+        .into_iter()
+        .filter(|(_, ts)| ts.len() > 1)
+        .collect();
+    lost.sort_unstable();
+    for (len, ts) in lost {
+        let mut f = Found::on("lost-update", ts[0] as usize)
+            .key(k)
+            .expected(format!(
+                "one writer of the version {} of {}",
+                render(&order[..len]),
+                h.keys.name(k)
+            ));
+        for &t in &ts[1..] {
+            f = f.with(t as usize);
+        }
+        inf.found.push(f);
+    }
+    inf.versions.insert(
+        k,
+        Versions::List {
+            order,
+            writers_after: unread,
+        },
+    );
+}
