@@ -23,7 +23,7 @@
 //!   known. A `fail` transaction is not in the graph: a committed read of
 //!   its element is `G1a`.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::anomaly::Found;
 use super::graph::{RW, WR, WW};
@@ -36,11 +36,12 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let member: Vec<bool> = h.txns.iter().map(|t| t.outcome != Outcome::Fail).collect();
     let mut inf = Inference::new(member);
     // (key, element) -> appending transaction
-    let mut writer: HashMap<(KeyId, i64), u32> = HashMap::with_capacity(h.mops.len());
+    let mut writer: FxHashMap<(KeyId, i64), u32> =
+        FxHashMap::with_capacity_and_hasher(h.mops.len(), Default::default());
     // (key, element) appended but not the appender's last append to the key
-    let mut intermediate: HashSet<(KeyId, i64)> = HashSet::new();
+    let mut intermediate: FxHashSet<(KeyId, i64)> = FxHashSet::default();
     for (t, _) in h.txns.iter().enumerate() {
-        let mut last: HashMap<KeyId, i64> = HashMap::new();
+        let mut last: FxHashMap<KeyId, i64> = FxHashMap::default();
         for m in h.mops_of(t) {
             if m.kind != MopKind::Append {
                 continue;
@@ -61,7 +62,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
         }
     }
     // key -> every read of a committed transaction: (txn, mop position, external)
-    let mut reads: HashMap<KeyId, Vec<(u32, u32, bool)>> = HashMap::new();
+    let mut reads: FxHashMap<KeyId, Vec<(u32, u32, bool)>> = FxHashMap::default();
     for (t, txn) in h.txns.iter().enumerate() {
         if txn.outcome == Outcome::Ok {
             internal(h, t, &mut inf.found, &mut reads);
@@ -70,7 +71,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let mut keys: Vec<KeyId> = reads.keys().copied().collect();
     // Keys appended but never read still order their single append after
     // the initial state.
-    let mut appended_keys: HashSet<KeyId> = HashSet::new();
+    let mut appended_keys: FxHashSet<KeyId> = FxHashSet::default();
     for &(k, _) in writer.keys() {
         appended_keys.insert(k);
     }
@@ -81,7 +82,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
     }
     keys.sort_unstable();
     // key -> (element, appender) of committed appends
-    let mut committed: HashMap<KeyId, Vec<(i64, u32)>> = HashMap::new();
+    let mut committed: FxHashMap<KeyId, Vec<(i64, u32)>> = FxHashMap::default();
     for (&(k, e), &t) in &writer {
         if h.txns[t as usize].outcome == Outcome::Ok {
             committed.entry(k).or_default().push((e, t));
@@ -102,11 +103,11 @@ fn internal(
     h: &TxnHistory,
     t: usize,
     found: &mut Vec<Found>,
-    reads: &mut HashMap<KeyId, Vec<(u32, u32, bool)>>,
+    reads: &mut FxHashMap<KeyId, Vec<(u32, u32, bool)>>,
 ) {
     let mops = h.mops_of(t);
     // key -> (known whole list, or None when only our own appends are known; own appends)
-    let mut state: HashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = HashMap::new();
+    let mut state: FxHashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = FxHashMap::default();
     for (i, m) in mops.iter().enumerate() {
         match m.kind {
             MopKind::Append => state
@@ -177,8 +178,8 @@ fn key_order(
     k: KeyId,
     reads: &[(u32, u32, bool)],
     appended: &[(i64, u32)],
-    writer: &HashMap<(KeyId, i64), u32>,
-    intermediate: &HashSet<(KeyId, i64)>,
+    writer: &FxHashMap<(KeyId, i64), u32>,
+    intermediate: &FxHashSet<(KeyId, i64)>,
     inf: &mut Inference,
 ) {
     let list_of = |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
@@ -187,7 +188,7 @@ fn key_order(
     for r in reads {
         let l = list_of(r);
         let (t, i) = (r.0 as usize, r.1 as usize);
-        let mut seen = HashSet::with_capacity(l.len());
+        let mut seen = FxHashSet::with_capacity_and_hasher(l.len(), Default::default());
         let mut dup = None;
         for &e in l {
             if !seen.insert(e) && dup.is_none() {
@@ -276,7 +277,7 @@ fn key_order(
             );
         }
     }
-    let in_order: HashSet<i64> = order.iter().copied().collect();
+    let in_order: FxHashSet<i64> = order.iter().copied().collect();
     let mut unread: Vec<u32> = appended
         .iter()
         .filter(|(e, _)| !in_order.contains(e))
@@ -302,7 +303,7 @@ fn key_order(
         }
     }
     // wr, rw from external reads; lost updates from shared versions.
-    let mut by_version: HashMap<usize, Vec<u32>> = HashMap::new();
+    let mut by_version: FxHashMap<usize, Vec<u32>> = FxHashMap::default();
     for r in reads.iter().filter(|r| r.2) {
         let l = list_of(r);
         let reader = r.0;
