@@ -46,7 +46,8 @@ impl Checker for TxnChecker {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
-        let h = events::from_operations(ctx.operations()?).map_err(|e| CheckerError::History(e.to_string()))?;
+        let h = events::from_operations(ctx.operations()?)
+            .map_err(|e| CheckerError::History(e.to_string()))?;
         let mut opts = TxnOptions {
             anomalies: ctx.options.anomalies.clone(),
             ..TxnOptions::default()
@@ -72,6 +73,9 @@ fn first_anomaly(result: &TxnResult) -> Option<Anomaly> {
         time: None,
         index: Some(t.index),
         key: a.key.clone(),
-        operation: Some(format!("{} ({}): p{} {} {}", a.name, t.name, t.process, t.outcome, t.value)),
+        operation: Some(format!(
+            "{} ({}): p{} {} {}",
+            a.name, t.name, t.process, t.outcome, t.value
+        )),
     })
 }
