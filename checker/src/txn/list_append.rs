@@ -7,7 +7,7 @@
 //! - **Version order of a key** is the longest list any committed
 //!   transaction read; every other read must be a prefix of it
 //!   (`incompatible-order` otherwise, and then the key yields no ww or rw
-//!   edge: its order is not known). An append nobody read (by a committed
+//!   edge: its order is not known; its wr edges stay, they need no order). An append nobody read (by a committed
 //!   transaction) comes after every element read, in an unknown order among
 //!   such appends: a list only grows at its end.
 //! - **ww**: the writer of element i to the writer of element i+1; the writer
@@ -247,10 +247,14 @@ fn key_order(
                 f = f.with(lr.0 as usize);
             }
             inf.found.push(f);
+            // The order is not known, but every read still shows whose
+            // append it saw last: wr edges need no order.
+            wr_edges(h, k, reads, writer, inf);
             inf.versions.insert(k, Versions::Incompatible);
             return;
         }
     }
+    wr_edges(h, k, reads, writer, inf);
     // Dirty update: an aborted element followed by a committed one.
     if let Some(p) = order.iter().position(|e| {
         writer
@@ -301,14 +305,11 @@ fn key_order(
             inf.edges.push((a, u, WW));
         }
     }
-    // wr, rw from external reads; lost updates from shared versions.
+    // rw from external reads; lost updates from shared versions.
     let mut by_version: HashMap<usize, Vec<u32>> = HashMap::new();
     for r in reads.iter().filter(|r| r.2) {
         let l = list_of(r);
         let reader = r.0;
-        if let Some(w) = l.last().and_then(|&e| w_of(e)) {
-            inf.edges.push((w, reader, WR));
-        }
         if l.len() < order.len() {
             if let Some(w) = w_of(order[l.len()]) {
                 inf.edges.push((reader, w, RW));
@@ -351,4 +352,27 @@ fn key_order(
             writers_after: unread,
         },
     );
+}
+
+/// The wr edges of a key: the appender of the last element an external read
+/// saw precedes the reader (when it is in the graph). They need no version
+/// order.
+fn wr_edges(
+    h: &TxnHistory,
+    k: KeyId,
+    reads: &[(u32, u32, bool)],
+    writer: &HashMap<(KeyId, i64), u32>,
+    inf: &mut Inference,
+) {
+    for &(t, i, external) in reads {
+        if !external {
+            continue;
+        }
+        let last = h.list(h.mops_of(t as usize)[i as usize].read).last();
+        if let Some(&w) = last.and_then(|&e| writer.get(&(k, e))) {
+            if inf.member[w as usize] {
+                inf.edges.push((w, t, WR));
+            }
+        }
+    }
 }
