@@ -255,6 +255,26 @@ fn key_order(
         }
     }
     wr_edges(h, k, reads, writer, inf);
+    // A repeated element (duplicate-elements, reported above) says nothing
+    // about where its append went: the order is the elements' first
+    // occurrences, as Elle's (the repeat would otherwise order its appender
+    // after itself and everyone in between). A read's version is then its
+    // number of distinct elements.
+    let in_order: HashSet<i64> = order.iter().copied().collect();
+    let repeats = in_order.len() != order.len();
+    let order: Vec<i64> = if repeats {
+        let mut seen = HashSet::with_capacity(in_order.len());
+        order.into_iter().filter(|e| seen.insert(*e)).collect()
+    } else {
+        order
+    };
+    let version = |l: &[i64]| {
+        if repeats {
+            l.iter().collect::<HashSet<_>>().len()
+        } else {
+            l.len()
+        }
+    };
     // Dirty update: an aborted element followed by a committed one.
     if let Some(p) = order.iter().position(|e| {
         writer
@@ -280,7 +300,6 @@ fn key_order(
             );
         }
     }
-    let in_order: HashSet<i64> = order.iter().copied().collect();
     let mut unread: Vec<u32> = appended
         .iter()
         .filter(|(e, _)| !in_order.contains(e))
@@ -308,10 +327,10 @@ fn key_order(
     // rw from external reads; lost updates from shared versions.
     let mut by_version: HashMap<usize, Vec<u32>> = HashMap::new();
     for r in reads.iter().filter(|r| r.2) {
-        let l = list_of(r);
+        let len = version(list_of(r));
         let reader = r.0;
-        if l.len() < order.len() {
-            if let Some(w) = w_of(order[l.len()]) {
+        if len < order.len() {
+            if let Some(w) = w_of(order[len]) {
                 inf.edges.push((reader, w, RW));
             }
         } else {
@@ -324,7 +343,7 @@ fn key_order(
             .iter()
             .any(|m| m.kind == MopKind::Append && m.key == k);
         if appends {
-            by_version.entry(l.len()).or_default().push(reader);
+            by_version.entry(len).or_default().push(reader);
         }
     }
     let mut lost: Vec<(usize, Vec<u32>)> = by_version
