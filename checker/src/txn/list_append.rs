@@ -5,9 +5,12 @@
 //! What is inferred, and why it is sound:
 //!
 //! - **Version order of a key** is the longest list any committed
-//!   transaction read; every other read must be a prefix of it
-//!   (`incompatible-order` otherwise, and then the key yields no ww or rw
-//!   edge: its order is not known; its wr edges stay, they need no order). An append nobody read (by a committed
+//!   transaction read (an element read twice counts where it first
+//!   appears); every other read must be a prefix of it, and each
+//!   transaction's elements in it must be its first appends to the key in
+//!   the order it made them (`incompatible-order` otherwise, and then the
+//!   key yields no ww or rw edge: its order is not known; its wr edges
+//!   stay, they need no order). An append nobody read (by a committed
 //!   transaction) comes after every element read, in an unknown order among
 //!   such appends: a list only grows at its end.
 //! - **ww**: the writer of element i to the writer of element i+1; the writer
@@ -39,8 +42,11 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let mut writer: HashMap<(KeyId, i64), u32> = HashMap::with_capacity(h.mops.len());
     // (key, element) appended but not the appender's last append to the key
     let mut intermediate: HashSet<(KeyId, i64)> = HashSet::new();
+    // (key, element) -> how many appends to the key its appender made
+    // before it, when not 0
+    let mut rank: HashMap<(KeyId, i64), u32> = HashMap::new();
     for (t, _) in h.txns.iter().enumerate() {
-        let mut last: HashMap<KeyId, i64> = HashMap::new();
+        let mut last: HashMap<KeyId, (i64, u32)> = HashMap::new();
         for m in h.mops_of(t) {
             if m.kind != MopKind::Append {
                 continue;
@@ -55,8 +61,16 @@ pub fn infer(h: &TxnHistory) -> Inference {
                 ));
                 return inf;
             }
-            if let Some(p) = last.insert(m.key, m.arg) {
-                intermediate.insert((m.key, p));
+            match last.get_mut(&m.key) {
+                Some((p, n)) => {
+                    intermediate.insert((m.key, *p));
+                    *n += 1;
+                    rank.insert((m.key, m.arg), *n);
+                    *p = m.arg;
+                }
+                None => {
+                    last.insert(m.key, (m.arg, 0));
+                }
             }
         }
     }
@@ -91,7 +105,8 @@ pub fn infer(h: &TxnHistory) -> Inference {
     for k in keys {
         let rs = reads.get(&k).unwrap_or(&no_reads);
         let appended = committed.get(&k).unwrap_or(&no_appends);
-        key_order(h, k, rs, appended, &writer, &intermediate, &mut inf);
+        let appends = (&writer, &intermediate, &rank);
+        key_order(h, k, rs, appended, appends, &mut inf);
     }
     inf
 }
@@ -170,6 +185,16 @@ fn render_suffix(own: &[i64]) -> String {
     format!("[... {}]", items.join(" "))
 }
 
+/// What is known of every append: its appender, whether it was followed by
+/// another append of the same transaction to the key (intermediate), and
+/// how many of that transaction's appends to the key came before it (when
+/// not 0).
+type Appends<'a> = (
+    &'a HashMap<(KeyId, i64), u32>,
+    &'a HashSet<(KeyId, i64)>,
+    &'a HashMap<(KeyId, i64), u32>,
+);
+
 /// Orders one key's versions from its reads, reports the anomalies of the
 /// key, and adds its edges.
 fn key_order(
@@ -177,8 +202,7 @@ fn key_order(
     k: KeyId,
     reads: &[(u32, u32, bool)],
     appended: &[(i64, u32)],
-    writer: &HashMap<(KeyId, i64), u32>,
-    intermediate: &HashSet<(KeyId, i64)>,
+    (writer, intermediate, rank): Appends,
     inf: &mut Inference,
 ) {
     let list_of = |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
@@ -275,6 +299,42 @@ fn key_order(
             l.len()
         }
     };
+    // A list grows only at its end, and a transaction appends in the order
+    // it states: the elements of one appender in the order must be its
+    // first appends to the key, in its order. (Another transaction's
+    // elements between them make a ww cycle, G0; this is what no edge
+    // shows: 2 without the 1 its appender appended just before it, or after
+    // it.) No serial order, nor any committed state, gives such a list.
+    let mut made: HashMap<u32, u32> = HashMap::new();
+    for &e in &order {
+        let Some(&w) = writer.get(&(k, e)) else {
+            continue;
+        };
+        let n = made.entry(w).or_insert(0);
+        if rank.get(&(k, e)).copied().unwrap_or(0) != *n {
+            let own: Vec<i64> = h
+                .mops_of(w as usize)
+                .iter()
+                .filter(|m| m.kind == MopKind::Append && m.key == k)
+                .map(|m| m.arg)
+                .collect();
+            // The order is the longest read's: report that read, with the
+            // appender second and its appends to the key as expected.
+            if let Some(lr) = longest {
+                inf.found.push(
+                    Found::on("incompatible-order", lr.0 as usize)
+                        .key(k)
+                        .mop(lr.1 as usize)
+                        .element(e)
+                        .with(w as usize)
+                        .expected(render_suffix(&own)),
+                );
+            }
+            inf.versions.insert(k, Versions::Incompatible);
+            return;
+        }
+        *n += 1;
+    }
     // Dirty update: an aborted element followed by a committed one.
     if let Some(p) = order.iter().position(|e| {
         writer
