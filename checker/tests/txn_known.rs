@@ -1106,57 +1106,55 @@ fn elle_la_unfindable_g_single() {
     // cycle-search-timeout; faultline's search is complete and names the
     // G-single-item.
     let (n, noise) = (1000usize, 10usize);
-    let mut ops: Vec<String> = Vec::new();
+    // Each transaction: its micro-operations as (invoked, completed).
+    let append = |k: String, v: usize| {
+        let m = format!("[:append {k} {v}]");
+        (m.clone(), m)
+    };
+    let read = |k: String, v: String| (format!("[:r {k} nil]"), format!("[:r {k} {v}]"));
+    let list = |r: std::ops::Range<usize>| {
+        let items: Vec<String> = r.map(|e| e.to_string()).collect();
+        format!("[{}]", items.join(" "))
+    };
+    let mut txns: Vec<Vec<(String, String)>> = Vec::new();
     for i in 0..n {
         let second = match i {
-            0 => "[:append :anti 0]".to_string(),
-            _ if i == n - 1 => "[:r :anti nil]".to_string(),
-            _ => format!("[:append {i} 0]"),
+            0 => append(":anti".into(), 0),
+            _ if i == n - 1 => read(":anti".into(), "nil".into()),
+            _ => append(i.to_string(), 0),
         };
-        ops.push(format!("[[:append :ring {i}] {second}]"));
+        txns.push(vec![append(":ring".into(), i), second]);
     }
-    let ring: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-    ops.push(format!("[[:r :ring [{}]]]", ring.join(" ")));
+    txns.push(vec![read(":ring".into(), list(0..n))]);
     for i in 1..n - 1 {
         for j in 1..noise {
-            ops.push(if j == noise - 2 {
-                let prefix: Vec<String> = (0..noise - 2).map(|e| e.to_string()).collect();
-                format!("[[:r {i} [{}]] [:r :anti-{i} nil]]", prefix.join(" "))
+            txns.push(if j == noise - 2 {
+                vec![
+                    read(i.to_string(), list(0..noise - 2)),
+                    read(format!(":anti-{i}"), "nil".into()),
+                ]
             } else if j == noise - 1 {
-                format!("[[:append :anti-{i} 0] [:r :ring nil]]")
+                vec![
+                    append(format!(":anti-{i}"), 0),
+                    read(":ring".into(), "nil".into()),
+                ]
             } else {
-                format!("[[:append {i} {j}]]")
+                vec![append(i.to_string(), j)]
             });
         }
     }
     let mut text = String::new();
-    for (i, done) in ops.iter().enumerate() {
-        let asked = done
-            .replace(|c: char| c == '[', "[")
-            .split("[:r ")
-            .enumerate()
-            .map(|(k, part)| {
-                if k == 0 {
-                    part.to_string()
-                } else {
-                    // `key value]...`: replace the value with nil
-                    let (key, rest) = part.split_once(' ').expect("key");
-                    let close = if rest.starts_with('[') {
-                        rest.find(']').expect("list end") + 1
-                    } else {
-                        rest.find(']').expect("end")
-                    };
-                    format!("{key} nil{}", &rest[close..])
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("[:r ");
+    for (i, t) in txns.iter().enumerate() {
+        let asked: Vec<&str> = t.iter().map(|m| m.0.as_str()).collect();
+        let done: Vec<&str> = t.iter().map(|m| m.1.as_str()).collect();
         let p = i % 3;
         text.push_str(&format!(
-            "{{:type :invoke, :f :txn, :value {asked}, :process {p}}}\n"
+            "{{:type :invoke, :f :txn, :value [{}], :process {p}}}\n",
+            asked.join(" ")
         ));
         text.push_str(&format!(
-            "{{:type :ok, :f :txn, :value {done}, :process {p}}}\n"
+            "{{:type :ok, :f :txn, :value [{}], :process {p}}}\n",
+            done.join(" ")
         ));
     }
     let models: &[&str] = &["snapshot-isolation"];
