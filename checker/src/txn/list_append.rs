@@ -23,7 +23,9 @@
 //!   transaction's own appends (`internal`).
 //! - An `info` transaction is in the graph, but only what others observed of
 //!   it yields edges (its elements read by someone); its own reads are not
-//!   known. A `fail` transaction is not in the graph: a committed read of
+//!   known. Once a committed read shows one of its elements it took effect,
+//!   all of it, and its unread appends are ordered like a committed
+//!   transaction's. A `fail` transaction is not in the graph: a committed read of
 //!   its element is `G1a`.
 
 use std::collections::{HashMap, HashSet};
@@ -94,10 +96,33 @@ pub fn infer(h: &TxnHistory) -> Inference {
         }
     }
     keys.sort_unstable();
+    // An info transaction a committed read observed (one of its elements
+    // in the longest read of a key, which holds every element of a key's
+    // compatible reads) took effect, all of it: its unread appends are
+    // ordered like a committed transaction's.
+    let mut observed: HashSet<u32> = HashSet::new();
+    if h.txns.iter().any(|t| t.outcome == Outcome::Info) {
+        for (&k, rs) in &reads {
+            let list = |&(t, i, _): &(u32, u32, bool)| {
+                h.list(h.mops_of(t as usize)[i as usize].read)
+            };
+            let Some(longest) = rs.iter().map(list).max_by_key(|l| l.len()) else {
+                continue;
+            };
+            for &e in longest {
+                if let Some(&w) = writer.get(&(k, e)) {
+                    if h.txns[w as usize].outcome == Outcome::Info {
+                        observed.insert(w);
+                    }
+                }
+            }
+        }
+    }
     // key -> (element, appender) of committed appends
     let mut committed: HashMap<KeyId, Vec<(i64, u32)>> = HashMap::new();
     for (&(k, e), &t) in &writer {
-        if h.txns[t as usize].outcome == Outcome::Ok {
+        let outcome = h.txns[t as usize].outcome;
+        if outcome == Outcome::Ok || (outcome == Outcome::Info && observed.contains(&t)) {
             committed.entry(k).or_default().push((e, t));
         }
     }
