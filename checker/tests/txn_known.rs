@@ -2002,6 +2002,19 @@ fn info_append_that_was_read_took_effect() {
         .txn(2, &t3);
     let r = check(&h.text(), LA, &["read-uncommitted"], NONE);
     expect(&r, Invalid, &["G0"], &["read-uncommitted"]);
+    // Once one of its elements is read, all of its appends happened: T1
+    // appended z 4 and x 5; T2 read z = [4] but x empty, T2 -rw(x)-> T1
+    // -wr(z)-> T2 although nobody read x 5.
+    let (t1, t2) = (la("az4ax5"), la("rz4rx"));
+    let mut h = H::new();
+    h.invoke(0, &t1).info(0, &t1).txn(1, &t2);
+    let r = check(&h.text(), LA, SER, NONE);
+    expect(
+        &r,
+        Invalid,
+        &["G-single-item"],
+        &["consistent-view", "repeatable-read"],
+    );
     // The rw-register analogue: an info write that was read is a wr source,
     // and a reader of nil precedes it.
     let (t1, t2) = (rr("wx1wy1"), rr("rx1ry"));
