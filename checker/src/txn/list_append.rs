@@ -5,9 +5,12 @@
 //! What is inferred, and why it is sound:
 //!
 //! - **Version order of a key** is the longest list any committed
-//!   transaction read; every other read must be a prefix of it
-//!   (`incompatible-order` otherwise, and then the key yields no ww or rw
-//!   edge: its order is not known). An append nobody read (by a committed
+//!   transaction read (an element read twice counts where it first
+//!   appears); every other read must be a prefix of it, and each
+//!   transaction's elements in it must be its first appends to the key in
+//!   the order it made them (`incompatible-order` otherwise, and then the
+//!   key yields no ww or rw edge: its order is not known; its wr edges
+//!   stay, they need no order). An append nobody read (by a committed
 //!   transaction) comes after every element read, in an unknown order among
 //!   such appends: a list only grows at its end.
 //! - **ww**: the writer of element i to the writer of element i+1; the writer
@@ -20,10 +23,12 @@
 //!   transaction's own appends (`internal`).
 //! - An `info` transaction is in the graph, but only what others observed of
 //!   it yields edges (its elements read by someone); its own reads are not
-//!   known. A `fail` transaction is not in the graph: a committed read of
+//!   known. Once a committed read shows one of its elements it took effect,
+//!   all of it, and its unread appends are ordered like a committed
+//!   transaction's. A `fail` transaction is not in the graph: a committed read of
 //!   its element is `G1a`.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::anomaly::Found;
 use super::graph::{RW, WR, WW};
@@ -36,11 +41,15 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let member: Vec<bool> = h.txns.iter().map(|t| t.outcome != Outcome::Fail).collect();
     let mut inf = Inference::new(member);
     // (key, element) -> appending transaction
-    let mut writer: HashMap<(KeyId, i64), u32> = HashMap::with_capacity(h.mops.len());
+    let mut writer: FxHashMap<(KeyId, i64), u32> =
+        FxHashMap::with_capacity_and_hasher(h.mops.len(), Default::default());
     // (key, element) appended but not the appender's last append to the key
-    let mut intermediate: HashSet<(KeyId, i64)> = HashSet::new();
+    let mut intermediate: FxHashSet<(KeyId, i64)> = FxHashSet::default();
+    // (key, element) -> how many appends to the key its appender made
+    // before it, when not 0
+    let mut rank: FxHashMap<(KeyId, i64), u32> = FxHashMap::default();
     for (t, _) in h.txns.iter().enumerate() {
-        let mut last: HashMap<KeyId, i64> = HashMap::new();
+        let mut last: FxHashMap<KeyId, (i64, u32)> = FxHashMap::default();
         for m in h.mops_of(t) {
             if m.kind != MopKind::Append {
                 continue;
@@ -55,13 +64,21 @@ pub fn infer(h: &TxnHistory) -> Inference {
                 ));
                 return inf;
             }
-            if let Some(p) = last.insert(m.key, m.arg) {
-                intermediate.insert((m.key, p));
+            match last.get_mut(&m.key) {
+                Some((p, n)) => {
+                    intermediate.insert((m.key, *p));
+                    *n += 1;
+                    rank.insert((m.key, m.arg), *n);
+                    *p = m.arg;
+                }
+                None => {
+                    last.insert(m.key, (m.arg, 0));
+                }
             }
         }
     }
     // key -> every read of a committed transaction: (txn, mop position, external)
-    let mut reads: HashMap<KeyId, Vec<(u32, u32, bool)>> = HashMap::new();
+    let mut reads: FxHashMap<KeyId, Vec<(u32, u32, bool)>> = FxHashMap::default();
     for (t, txn) in h.txns.iter().enumerate() {
         if txn.outcome == Outcome::Ok {
             internal(h, t, &mut inf.found, &mut reads);
@@ -70,7 +87,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let mut keys: Vec<KeyId> = reads.keys().copied().collect();
     // Keys appended but never read still order their single append after
     // the initial state.
-    let mut appended_keys: HashSet<KeyId> = HashSet::new();
+    let mut appended_keys: FxHashSet<KeyId> = FxHashSet::default();
     for &(k, _) in writer.keys() {
         appended_keys.insert(k);
     }
@@ -80,10 +97,32 @@ pub fn infer(h: &TxnHistory) -> Inference {
         }
     }
     keys.sort_unstable();
+    // An info transaction a committed read observed (one of its elements
+    // in the longest read of a key, which holds every element of a key's
+    // compatible reads) took effect, all of it: its unread appends are
+    // ordered like a committed transaction's.
+    let mut observed: FxHashSet<u32> = FxHashSet::default();
+    if h.txns.iter().any(|t| t.outcome == Outcome::Info) {
+        for (&k, rs) in &reads {
+            let list =
+                |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
+            let Some(longest) = rs.iter().map(list).max_by_key(|l| l.len()) else {
+                continue;
+            };
+            for &e in longest {
+                if let Some(&w) = writer.get(&(k, e)) {
+                    if h.txns[w as usize].outcome == Outcome::Info {
+                        observed.insert(w);
+                    }
+                }
+            }
+        }
+    }
     // key -> (element, appender) of committed appends
-    let mut committed: HashMap<KeyId, Vec<(i64, u32)>> = HashMap::new();
+    let mut committed: FxHashMap<KeyId, Vec<(i64, u32)>> = FxHashMap::default();
     for (&(k, e), &t) in &writer {
-        if h.txns[t as usize].outcome == Outcome::Ok {
+        let outcome = h.txns[t as usize].outcome;
+        if outcome == Outcome::Ok || (outcome == Outcome::Info && observed.contains(&t)) {
             committed.entry(k).or_default().push((e, t));
         }
     }
@@ -91,7 +130,8 @@ pub fn infer(h: &TxnHistory) -> Inference {
     for k in keys {
         let rs = reads.get(&k).unwrap_or(&no_reads);
         let appended = committed.get(&k).unwrap_or(&no_appends);
-        key_order(h, k, rs, appended, &writer, &intermediate, &mut inf);
+        let appends = (&writer, &intermediate, &rank);
+        key_order(h, k, rs, appended, appends, &mut inf);
     }
     inf
 }
@@ -102,11 +142,11 @@ fn internal(
     h: &TxnHistory,
     t: usize,
     found: &mut Vec<Found>,
-    reads: &mut HashMap<KeyId, Vec<(u32, u32, bool)>>,
+    reads: &mut FxHashMap<KeyId, Vec<(u32, u32, bool)>>,
 ) {
     let mops = h.mops_of(t);
     // key -> (known whole list, or None when only our own appends are known; own appends)
-    let mut state: HashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = HashMap::new();
+    let mut state: FxHashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = FxHashMap::default();
     for (i, m) in mops.iter().enumerate() {
         match m.kind {
             MopKind::Append => state
@@ -170,6 +210,16 @@ fn render_suffix(own: &[i64]) -> String {
     format!("[... {}]", items.join(" "))
 }
 
+/// What is known of every append: its appender, whether it was followed by
+/// another append of the same transaction to the key (intermediate), and
+/// how many of that transaction's appends to the key came before it (when
+/// not 0).
+type Appends<'a> = (
+    &'a FxHashMap<(KeyId, i64), u32>,
+    &'a FxHashSet<(KeyId, i64)>,
+    &'a FxHashMap<(KeyId, i64), u32>,
+);
+
 /// Orders one key's versions from its reads, reports the anomalies of the
 /// key, and adds its edges.
 fn key_order(
@@ -177,8 +227,7 @@ fn key_order(
     k: KeyId,
     reads: &[(u32, u32, bool)],
     appended: &[(i64, u32)],
-    writer: &HashMap<(KeyId, i64), u32>,
-    intermediate: &HashSet<(KeyId, i64)>,
+    (writer, intermediate, rank): Appends,
     inf: &mut Inference,
 ) {
     let list_of = |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
@@ -187,7 +236,7 @@ fn key_order(
     for r in reads {
         let l = list_of(r);
         let (t, i) = (r.0 as usize, r.1 as usize);
-        let mut seen = HashSet::with_capacity(l.len());
+        let mut seen = FxHashSet::with_capacity_and_hasher(l.len(), Default::default());
         let mut dup = None;
         for &e in l {
             if !seen.insert(e) && dup.is_none() {
@@ -247,9 +296,69 @@ fn key_order(
                 f = f.with(lr.0 as usize);
             }
             inf.found.push(f);
+            // The order is not known, but every read still shows whose
+            // append it saw last: wr edges need no order.
+            wr_edges(h, k, reads, writer, inf);
             inf.versions.insert(k, Versions::Incompatible);
             return;
         }
+    }
+    wr_edges(h, k, reads, writer, inf);
+    // A repeated element (duplicate-elements, reported above) says nothing
+    // about where its append went: the order is the elements' first
+    // occurrences, as Elle's (the repeat would otherwise order its appender
+    // after itself and everyone in between). A read's version is then its
+    // number of distinct elements.
+    let in_order: FxHashSet<i64> = order.iter().copied().collect();
+    let repeats = in_order.len() != order.len();
+    let order: Vec<i64> = if repeats {
+        let mut seen = FxHashSet::with_capacity_and_hasher(in_order.len(), Default::default());
+        order.into_iter().filter(|e| seen.insert(*e)).collect()
+    } else {
+        order
+    };
+    let version = |l: &[i64]| {
+        if repeats {
+            l.iter().collect::<FxHashSet<_>>().len()
+        } else {
+            l.len()
+        }
+    };
+    // A list grows only at its end, and a transaction appends in the order
+    // it states: the elements of one appender in the order must be its
+    // first appends to the key, in its order. (Another transaction's
+    // elements between them make a ww cycle, G0; this is what no edge
+    // shows: 2 without the 1 its appender appended just before it, or after
+    // it.) No serial order, nor any committed state, gives such a list.
+    let mut made: FxHashMap<u32, u32> = FxHashMap::default();
+    for &e in &order {
+        let Some(&w) = writer.get(&(k, e)) else {
+            continue;
+        };
+        let n = made.entry(w).or_insert(0);
+        if rank.get(&(k, e)).copied().unwrap_or(0) != *n {
+            let own: Vec<i64> = h
+                .mops_of(w as usize)
+                .iter()
+                .filter(|m| m.kind == MopKind::Append && m.key == k)
+                .map(|m| m.arg)
+                .collect();
+            // The order is the longest read's: report that read, with the
+            // appender second and its appends to the key as expected.
+            if let Some(lr) = longest {
+                inf.found.push(
+                    Found::on("incompatible-order", lr.0 as usize)
+                        .key(k)
+                        .mop(lr.1 as usize)
+                        .element(e)
+                        .with(w as usize)
+                        .expected(render_suffix(&own)),
+                );
+            }
+            inf.versions.insert(k, Versions::Incompatible);
+            return;
+        }
+        *n += 1;
     }
     // Dirty update: an aborted element followed by a committed one.
     if let Some(p) = order.iter().position(|e| {
@@ -276,7 +385,6 @@ fn key_order(
             );
         }
     }
-    let in_order: HashSet<i64> = order.iter().copied().collect();
     let mut unread: Vec<u32> = appended
         .iter()
         .filter(|(e, _)| !in_order.contains(e))
@@ -301,16 +409,13 @@ fn key_order(
             inf.edges.push((a, u, WW));
         }
     }
-    // wr, rw from external reads; lost updates from shared versions.
-    let mut by_version: HashMap<usize, Vec<u32>> = HashMap::new();
+    // rw from external reads; lost updates from shared versions.
+    let mut by_version: FxHashMap<usize, Vec<u32>> = FxHashMap::default();
     for r in reads.iter().filter(|r| r.2) {
-        let l = list_of(r);
+        let len = version(list_of(r));
         let reader = r.0;
-        if let Some(w) = l.last().and_then(|&e| w_of(e)) {
-            inf.edges.push((w, reader, WR));
-        }
-        if l.len() < order.len() {
-            if let Some(w) = w_of(order[l.len()]) {
+        if len < order.len() {
+            if let Some(w) = w_of(order[len]) {
                 inf.edges.push((reader, w, RW));
             }
         } else {
@@ -323,7 +428,7 @@ fn key_order(
             .iter()
             .any(|m| m.kind == MopKind::Append && m.key == k);
         if appends {
-            by_version.entry(l.len()).or_default().push(reader);
+            by_version.entry(len).or_default().push(reader);
         }
     }
     let mut lost: Vec<(usize, Vec<u32>)> = by_version
@@ -351,4 +456,27 @@ fn key_order(
             writers_after: unread,
         },
     );
+}
+
+/// The wr edges of a key: the appender of the last element an external read
+/// saw precedes the reader (when it is in the graph). They need no version
+/// order.
+fn wr_edges(
+    h: &TxnHistory,
+    k: KeyId,
+    reads: &[(u32, u32, bool)],
+    writer: &FxHashMap<(KeyId, i64), u32>,
+    inf: &mut Inference,
+) {
+    for &(t, i, external) in reads {
+        if !external {
+            continue;
+        }
+        let last = h.list(h.mops_of(t as usize)[i as usize].read).last();
+        if let Some(&w) = last.and_then(|&e| writer.get(&(k, e))) {
+            if inf.member[w as usize] {
+                inf.edges.push((w, t, WR));
+            }
+        }
+    }
 }
