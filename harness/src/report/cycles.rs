@@ -101,7 +101,12 @@ pub fn drawing(a: &AnomalyReport) -> String {
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);
         let (ux, uy) = (dx / len, dy / len);
-        let (sx, sy, ex, ey) = (x1 + ux * 28.0, y1 + uy * 16.0, x2 - ux * 28.0, y2 - uy * 16.0);
+        let (sx, sy, ex, ey) = (
+            x1 + ux * 28.0,
+            y1 + uy * 16.0,
+            x2 - ux * 28.0,
+            y2 - uy * 16.0,
+        );
         let label = match &s.key {
             Some(k) => format!("{} {}", s.kind, k),
             None => s.kind.clone(),
