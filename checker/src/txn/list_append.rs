@@ -28,6 +28,7 @@
 //!   transaction's. A `fail` transaction is not in the graph: a committed read of
 //!   its element is `G1a`.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::anomaly::Found;
@@ -49,7 +50,8 @@ pub fn infer(h: &TxnHistory) -> Inference {
     // before it, when not 0
     let mut rank: FxHashMap<(KeyId, i64), u32> = FxHashMap::default();
     for (t, _) in h.txns.iter().enumerate() {
-        let mut last: FxHashMap<KeyId, (i64, u32)> = FxHashMap::default();
+        // key -> (its last append so far, appends before that)
+        let mut last: Vec<(KeyId, (i64, u32))> = Vec::new();
         for m in h.mops_of(t) {
             if m.kind != MopKind::Append {
                 continue;
@@ -64,16 +66,14 @@ pub fn infer(h: &TxnHistory) -> Inference {
                 ));
                 return inf;
             }
-            match last.get_mut(&m.key) {
+            match last.iter_mut().find(|x| x.0 == m.key).map(|x| &mut x.1) {
                 Some((p, n)) => {
                     intermediate.insert((m.key, *p));
                     *n += 1;
                     rank.insert((m.key, m.arg), *n);
                     *p = m.arg;
                 }
-                None => {
-                    last.insert(m.key, (m.arg, 0));
-                }
+                None => last.push((m.key, (m.arg, 0))),
             }
         }
     }
@@ -127,11 +127,24 @@ pub fn infer(h: &TxnHistory) -> Inference {
         }
     }
     let (no_reads, no_appends) = (Vec::new(), Vec::new());
-    for k in keys {
-        let rs = reads.get(&k).unwrap_or(&no_reads);
-        let appended = committed.get(&k).unwrap_or(&no_appends);
-        let appends = (&writer, &intermediate, &rank);
-        key_order(h, k, rs, appended, appends, &mut inf);
+    // Keys are independent: ordered in parallel, merged in key order.
+    let outs: Vec<KeyOut> = keys
+        .par_iter()
+        .map(|k| {
+            let rs = reads.get(k).unwrap_or(&no_reads);
+            let appended = committed.get(k).unwrap_or(&no_appends);
+            let appends = (&writer, &intermediate, &rank);
+            let mut out = KeyOut::default();
+            key_order(h, *k, rs, appended, appends, &inf.member, &mut out);
+            out
+        })
+        .collect();
+    for (k, out) in keys.iter().zip(outs) {
+        inf.edges.extend(out.edges);
+        inf.found.extend(out.found);
+        if let Some(v) = out.versions {
+            inf.versions.insert(*k, v);
+        }
     }
     inf
 }
@@ -145,19 +158,20 @@ fn internal(
     reads: &mut FxHashMap<KeyId, Vec<(u32, u32, bool)>>,
 ) {
     let mops = h.mops_of(t);
-    // key -> (known whole list, or None when only our own appends are known; own appends)
-    let mut state: FxHashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = FxHashMap::default();
+    // key -> (the whole list last read, or None when only our own appends
+    // are known; own appends since)
+    let mut state: Vec<(KeyId, Option<ReadValue>, Vec<i64>)> = Vec::new();
     for (i, m) in mops.iter().enumerate() {
         match m.kind {
-            MopKind::Append => state
-                .entry(m.key)
-                .or_insert((None, Vec::new()))
-                .1
-                .push(m.arg),
+            MopKind::Append => match state.iter_mut().find(|s| s.0 == m.key) {
+                Some(s) => s.2.push(m.arg),
+                None => state.push((m.key, None, vec![m.arg])),
+            },
             MopKind::Write => {}
             MopKind::Read => {
                 let seen = h.list(m.read);
-                let external = !state.contains_key(&m.key);
+                let at = state.iter().position(|s| s.0 == m.key);
+                let external = at.is_none();
                 reads
                     .entry(m.key)
                     .or_default()
@@ -170,7 +184,8 @@ fn internal(
                     .find(|a| seen.contains(a));
                 if let Some(e) = later {
                     found.push(Found::on("future-read", t).key(m.key).mop(i).element(e));
-                } else if let Some((known, own)) = state.get(&m.key) {
+                } else if let Some((_, known, own)) = at.map(|a| &state[a]) {
+                    let known = known.map(|r| h.list(r));
                     let ok = match known {
                         Some(base) => {
                             base.len() + own.len() == seen.len()
@@ -181,7 +196,7 @@ fn internal(
                     };
                     if !ok {
                         let expected = match known {
-                            Some(base) => render(&[base.as_slice(), own.as_slice()].concat()),
+                            Some(base) => render(&[base, own.as_slice()].concat()),
                             None => render_suffix(own),
                         };
                         found.push(
@@ -193,7 +208,10 @@ fn internal(
                     }
                 }
                 if m.read != ReadValue::Unknown {
-                    state.insert(m.key, (Some(seen.to_vec()), Vec::new()));
+                    match at {
+                        Some(a) => state[a] = (m.key, Some(m.read), Vec::new()),
+                        None => state.push((m.key, Some(m.read), Vec::new())),
+                    }
                 }
             }
         }
@@ -220,6 +238,14 @@ type Appends<'a> = (
     &'a FxHashMap<(KeyId, i64), u32>,
 );
 
+/// What one key contributes to the inference.
+#[derive(Default)]
+struct KeyOut {
+    edges: Vec<(u32, u32, u8)>,
+    found: Vec<Found>,
+    versions: Option<Versions>,
+}
+
 /// Orders one key's versions from its reads, reports the anomalies of the
 /// key, and adds its edges.
 fn key_order(
@@ -228,15 +254,17 @@ fn key_order(
     reads: &[(u32, u32, bool)],
     appended: &[(i64, u32)],
     (writer, intermediate, rank): Appends,
-    inf: &mut Inference,
+    member: &[bool],
+    inf: &mut KeyOut,
 ) {
     let list_of = |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
     // Per read: duplicates, G1a, G1b, garbage.
     let mut longest: Option<&(u32, u32, bool)> = None;
+    let mut seen: FxHashSet<i64> = FxHashSet::default();
     for r in reads {
         let l = list_of(r);
         let (t, i) = (r.0 as usize, r.1 as usize);
-        let mut seen = FxHashSet::with_capacity_and_hasher(l.len(), Default::default());
+        seen.clear();
         let mut dup = None;
         for &e in l {
             if !seen.insert(e) && dup.is_none() {
@@ -298,12 +326,12 @@ fn key_order(
             inf.found.push(f);
             // The order is not known, but every read still shows whose
             // append it saw last: wr edges need no order.
-            wr_edges(h, k, reads, writer, inf);
-            inf.versions.insert(k, Versions::Incompatible);
+            wr_edges(h, k, reads, writer, member, inf);
+            inf.versions = Some(Versions::Incompatible);
             return;
         }
     }
-    wr_edges(h, k, reads, writer, inf);
+    wr_edges(h, k, reads, writer, member, inf);
     // A repeated element (duplicate-elements, reported above) says nothing
     // about where its append went: the order is the elements' first
     // occurrences, as Elle's (the repeat would otherwise order its appender
@@ -355,7 +383,7 @@ fn key_order(
                         .expected(render_suffix(&own)),
                 );
             }
-            inf.versions.insert(k, Versions::Incompatible);
+            inf.versions = Some(Versions::Incompatible);
             return;
         }
         *n += 1;
@@ -392,12 +420,7 @@ fn key_order(
         .collect();
     unread.sort_unstable();
     unread.dedup();
-    let w_of = |e: i64| {
-        writer
-            .get(&(k, e))
-            .copied()
-            .filter(|&w| inf.member[w as usize])
-    };
+    let w_of = |e: i64| writer.get(&(k, e)).copied().filter(|&w| member[w as usize]);
     // ww
     for pair in order.windows(2) {
         if let (Some(a), Some(b)) = (w_of(pair[0]), w_of(pair[1])) {
@@ -449,13 +472,10 @@ fn key_order(
         }
         inf.found.push(f);
     }
-    inf.versions.insert(
-        k,
-        Versions::List {
-            order,
-            writers_after: unread,
-        },
-    );
+    inf.versions = Some(Versions::List {
+        order,
+        writers_after: unread,
+    });
 }
 
 /// The wr edges of a key: the appender of the last element an external read
@@ -466,7 +486,8 @@ fn wr_edges(
     k: KeyId,
     reads: &[(u32, u32, bool)],
     writer: &FxHashMap<(KeyId, i64), u32>,
-    inf: &mut Inference,
+    member: &[bool],
+    inf: &mut KeyOut,
 ) {
     for &(t, i, external) in reads {
         if !external {
@@ -474,7 +495,7 @@ fn wr_edges(
         }
         let last = h.list(h.mops_of(t as usize)[i as usize].read).last();
         if let Some(&w) = last.and_then(|&e| writer.get(&(k, e))) {
-            if inf.member[w as usize] {
+            if member[w as usize] {
                 inf.edges.push((w, t, WR));
             }
         }
