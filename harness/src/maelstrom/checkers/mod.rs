@@ -8,6 +8,7 @@ registry! {
     /// Every Maelstrom checker, in the order `faultline list` shows them.
     pub const CHECKERS: &[&dyn Checker] = {
         workloads => ECHO, UNIQUE_IDS, BROADCAST, G_SET, G_COUNTER, PN_COUNTER, LIN_KV;
+        txn => MAELSTROM_TXN_LIST_APPEND, MAELSTROM_TXN_RW_REGISTER;
         net => MESSAGES;
     }
 }
