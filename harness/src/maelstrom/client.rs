@@ -219,7 +219,10 @@ pub fn complete_txn(workload: Workload, op: &Op, answer: &Value) -> Reply {
 }
 
 fn txn_answer(workload: Workload, op: &Op, answer: &Value) -> Result<Vec<Value>, String> {
-    let sent = op.value.as_array().ok_or("the transaction sent is not a list")?;
+    let sent = op
+        .value
+        .as_array()
+        .ok_or("the transaction sent is not a list")?;
     let got = answer.as_array().ok_or("not a list of micro-operations")?;
     if sent.len() != got.len() {
         return Err(format!(
@@ -233,7 +236,8 @@ fn txn_answer(workload: Workload, op: &Op, answer: &Value) -> Result<Vec<Value>,
         .zip(got)
         .map(|(sent, got)| {
             let (f, key) = (&sent[0], &sent[1]);
-            let same = got.as_array().is_some_and(|g| g.len() == 3) && got[0] == *f && got[1] == *key;
+            let same =
+                got.as_array().is_some_and(|g| g.len() == 3) && got[0] == *f && got[1] == *key;
             if !same {
                 return Err(format!("{got} answered for {sent}"));
             }
@@ -336,10 +340,29 @@ mod tests {
             complete(w, &op, &reply(json!({"type": "read_ok", "txn": []}))),
             Reply::Info(_)
         ));
-        for (code, definite) in [(30, true), (11, true), (10, true), (0, false), (13, false), (1000, false)] {
-            let got = complete(w, &op, &reply(json!({"type": "error", "code": code, "text": "x"})));
-            assert_eq!(matches!(got, Reply::Fail(_)), definite, "code {code}: {got:?}");
-            assert_eq!(matches!(got, Reply::Info(_)), !definite, "code {code}: {got:?}");
+        for (code, definite) in [
+            (30, true),
+            (11, true),
+            (10, true),
+            (0, false),
+            (13, false),
+            (1000, false),
+        ] {
+            let got = complete(
+                w,
+                &op,
+                &reply(json!({"type": "error", "code": code, "text": "x"})),
+            );
+            assert_eq!(
+                matches!(got, Reply::Fail(_)),
+                definite,
+                "code {code}: {got:?}"
+            );
+            assert_eq!(
+                matches!(got, Reply::Info(_)),
+                !definite,
+                "code {code}: {got:?}"
+            );
         }
         let rw = Workload::TxnRwRegister;
         let op = Op {
@@ -351,12 +374,16 @@ mod tests {
             complete(
                 rw,
                 &op,
-                &reply(json!({"type": "txn_ok", "txn": [["r", 2, 5], ["w", 2, 7], ["r", 3, null]]}))
+                &reply(
+                    json!({"type": "txn_ok", "txn": [["r", 2, 5], ["w", 2, 7], ["r", 3, null]]})
+                )
             ),
             Reply::Ok(json!([["r", 2, 5], ["w", 2, 7], ["r", 3, null]])),
             "a register never written reads null"
         );
-        assert!(speaks(rw, Func::Txn) && !speaks(rw, Func::Read) && !speaks(Workload::LinKv, Func::Txn));
+        assert!(
+            speaks(rw, Func::Txn) && !speaks(rw, Func::Read) && !speaks(Workload::LinKv, Func::Txn)
+        );
     }
 
     #[test]

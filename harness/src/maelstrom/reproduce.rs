@@ -21,10 +21,12 @@ pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
     // test.json records the registry's name; -w takes Maelstrom's.
     flag(
         "workload",
-        o.workload.as_deref().map(|w| match super::workload::Workload::parse(w) {
-            Ok(w) => w.name().to_string(),
-            Err(_) => w.to_string(),
-        }),
+        o.workload
+            .as_deref()
+            .map(|w| match super::workload::Workload::parse(w) {
+                Ok(w) => w.name().to_string(),
+                Err(_) => w.to_string(),
+            }),
     );
     flag(
         "bin",

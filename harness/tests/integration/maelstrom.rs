@@ -482,7 +482,8 @@ fn a_totally_available_txn_node_is_read_committed_and_replicating_each_write_is_
 }
 
 #[test]
-fn a_single_executor_txn_list_append_node_is_strict_serializable_under_partitions_kills_and_pauses() {
+fn a_single_executor_txn_list_append_node_is_strict_serializable_under_partitions_kills_and_pauses()
+{
     let (code, out, dir) = test(
         "txn-list-append",
         &example("txn_list_append.py"),
@@ -511,11 +512,19 @@ fn consistency_models_are_checked_before_the_run() {
         &["--consistency-models", "read-comitted", "--time-limit", "1"],
     );
     assert_eq!(code, 64, "{out}");
-    assert!(out.contains("read-comitted") && out.contains("read-committed"), "{out}");
+    assert!(
+        out.contains("read-comitted") && out.contains("read-committed"),
+        "{out}"
+    );
     let (code, out, _) = test(
         "echo",
         &example("echo.py"),
-        &["--consistency-models", "read-committed", "--time-limit", "1"],
+        &[
+            "--consistency-models",
+            "read-committed",
+            "--time-limit",
+            "1",
+        ],
     );
     assert_eq!(code, 64, "{out}");
     assert!(out.contains("txn-rw-register"), "{out}");

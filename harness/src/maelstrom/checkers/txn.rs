@@ -142,7 +142,11 @@ mod tests {
         ]
     }
 
-    fn judge(events: &[Event], options: &CheckOptions, dir: Option<&std::path::Path>) -> (Verdict, String) {
+    fn judge(
+        events: &[Event],
+        options: &CheckOptions,
+        dir: Option<&std::path::Path>,
+    ) -> (Verdict, String) {
         let ops = pair(events, None).unwrap();
         let refs: Vec<&Operation> = ops.iter().collect();
         let evidence = RunEvidence {
@@ -200,6 +204,9 @@ mod tests {
         }
         assert!(validate_models(&["read-committed".into(), "serializable".into()]).is_ok());
         let e = validate_models(&["snapshot".into()]).unwrap_err();
-        assert!(e.contains("snapshot") && e.contains("read-committed"), "{e}");
+        assert!(
+            e.contains("snapshot") && e.contains("read-committed"),
+            "{e}"
+        );
     }
 }
