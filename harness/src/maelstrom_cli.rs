@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use faultline::maelstrom::checkers::availability::{self, Availability};
 use faultline::maelstrom::checkers::txn;
 use faultline::maelstrom::router::LatencyDist;
 use faultline::maelstrom::system::NetOptions;
@@ -96,6 +97,11 @@ pub struct TestArgs {
     /// Maelstrom's, strict-serializable).
     #[arg(long, value_delimiter = ',', value_name = "MODELS")]
     pub consistency_models: Vec<String>,
+    /// What share of the operations must succeed: `total` (every one) or a
+    /// fraction between 0 and 1 (Maelstrom's availability checker); none
+    /// by default.
+    #[arg(long, value_name = "total|FRACTION")]
+    pub availability: Option<Availability>,
     /// Milliseconds a client waits for a reply before the operation is
     /// info. Default: Maelstrom's, 5000; for lin-kv 10 × --latency, at
     /// least 1000.
@@ -245,6 +251,9 @@ impl TestArgs {
         }
         if let Some(models) = models {
             run.platform.insert(txn::OPTION.into(), models.into());
+        }
+        if let Some(a) = self.availability {
+            run.platform.insert(availability::OPTION.into(), a.to_json());
         }
         Ok(run)
     }

@@ -81,6 +81,11 @@ pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
                     .join(",")
             }),
     );
+    flag(
+        "availability",
+        other(super::checkers::availability::OPTION)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+    );
     flag("scenario", o.scenario.clone());
     flag("seed", test.seed().map(|s| s.to_string()));
     flag("recovery-time", o.recovery_time.map(|t| t.to_string()));

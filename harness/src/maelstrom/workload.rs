@@ -278,16 +278,18 @@ impl faultline_workloads::Workload for Workload {
     }
 
     fn checkers(&self) -> &'static [&'static str] {
+        // Each workload's own, then Maelstrom's availability, as
+        // Maelstrom composes them.
         match self {
-            Workload::Echo => &["echo"],
-            Workload::UniqueIds => &["unique-ids"],
-            Workload::Broadcast => &["broadcast"],
-            Workload::GSet => &["g-set"],
-            Workload::GCounter => &["g-counter"],
-            Workload::PnCounter => &["pn-counter"],
-            Workload::LinKv => &["lin-kv"],
-            Workload::TxnListAppend => &[super::checkers::txn::LIST_APPEND_NAME],
-            Workload::TxnRwRegister => &[super::checkers::txn::RW_REGISTER_NAME],
+            Workload::Echo => &["echo", "availability"],
+            Workload::UniqueIds => &["unique-ids", "availability"],
+            Workload::Broadcast => &["broadcast", "availability"],
+            Workload::GSet => &["g-set", "availability"],
+            Workload::GCounter => &["g-counter", "availability"],
+            Workload::PnCounter => &["pn-counter", "availability"],
+            Workload::LinKv => &["lin-kv", "availability"],
+            Workload::TxnListAppend => &[super::checkers::txn::LIST_APPEND_NAME, "availability"],
+            Workload::TxnRwRegister => &[super::checkers::txn::RW_REGISTER_NAME, "availability"],
         }
     }
 

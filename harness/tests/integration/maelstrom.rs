@@ -430,9 +430,11 @@ fn volatile_raft_is_caught_when_every_node_is_killed_and_the_persistent_one_is_n
 
 /// The options of a 4-second transactional run of 3 nodes at 100 txns/s
 /// under 10 ms of exponential latency (units of replication overtake each
-/// other), held to read committed, at `seed`.
-fn txn_run(seed: &str) -> [&str; 14] {
+/// other), held to read committed and total availability, at `seed`.
+fn txn_run(seed: &str) -> [&str; 16] {
     [
+        "--availability",
+        "total",
         "--node-count",
         "3",
         "--time-limit",
@@ -460,7 +462,16 @@ fn a_totally_available_txn_node_is_read_committed_and_replicating_each_write_is_
             && out.contains("against read-committed"),
         "{out}"
     );
-    let history = std::fs::read_to_string(dir.unwrap().join("history.jsonl")).unwrap();
+    assert!(out.contains("availability checker: valid"), "{out}");
+    let dir = dir.unwrap();
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("faultline maelstrom test --workload txn-rw-register")
+            && report.contains("--consistency-models read-committed")
+            && report.contains("--availability total"),
+        "the reproduce line names Maelstrom's workload and the run's models"
+    );
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
     let first_ok = history
         .lines()
         .find(|l| l.contains(r#""type":"ok""#))

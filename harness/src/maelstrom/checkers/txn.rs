@@ -8,8 +8,7 @@
 
 use faultline_checker::txn::lattice;
 use faultline_checker::CheckOptions;
-use serde_json::Value;
-
+use super::recorded;
 use crate::checkers::txn::{TxnChecker, KIND, TXN_LIST_APPEND, TXN_RW_REGISTER};
 use crate::checkers::{CheckContext, Checker, CheckerError, Judgement};
 
@@ -64,25 +63,17 @@ fn models(ctx: &CheckContext<'_>) -> Result<Vec<String>, CheckerError> {
         return Ok(ctx.options.consistency_models.clone());
     }
     let default = || DEFAULT_MODELS.map(String::from).to_vec();
-    let Some(dir) = &ctx.run.dir else {
+    let Some(v) = recorded(ctx, OPTION)? else {
         return Ok(default());
     };
     let bad = |why: String| CheckerError::History(format!("the run's consistency models: {why}"));
-    let Some(test) = crate::stored::read_test(dir).map_err(|e| bad(format!("{e:#}")))? else {
+    let models: Vec<String> =
+        serde_json::from_value(v.clone()).map_err(|e| bad(format!("{v}: {e}")))?;
+    if models.is_empty() {
         return Ok(default());
-    };
-    match test.options.other.get(OPTION) {
-        None | Some(Value::Null) => Ok(default()),
-        Some(v) => {
-            let models: Vec<String> =
-                serde_json::from_value(v.clone()).map_err(|e| bad(format!("{v}: {e}")))?;
-            if models.is_empty() {
-                return Ok(default());
-            }
-            validate_models(&models).map_err(bad)?;
-            Ok(models)
-        }
     }
+    validate_models(&models).map_err(bad)?;
+    Ok(models)
 }
 
 impl Checker for MaelstromTxn {
@@ -114,6 +105,7 @@ impl Checker for MaelstromTxn {
 mod tests {
     use super::*;
     use crate::checkers::{run, RunEvidence};
+    use serde_json::Value;
     use faultline_checker::history::{pair, Event, EventType, Operation, Process};
     use faultline_checker::Verdict;
     use serde_json::json;
