@@ -253,7 +253,8 @@ impl TestArgs {
             run.platform.insert(txn::OPTION.into(), models.into());
         }
         if let Some(a) = self.availability {
-            run.platform.insert(availability::OPTION.into(), a.to_json());
+            run.platform
+                .insert(availability::OPTION.into(), a.to_json());
         }
         Ok(run)
     }

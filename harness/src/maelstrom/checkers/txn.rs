@@ -6,11 +6,11 @@
 //! Maelstrom's default, [`DEFAULT_MODELS`]. They are named after the
 //! workloads' registry names, as `lin-kv`'s checker is after its workload.
 
-use faultline_checker::txn::lattice;
-use faultline_checker::CheckOptions;
 use super::recorded;
 use crate::checkers::txn::{TxnChecker, KIND, TXN_LIST_APPEND, TXN_RW_REGISTER};
 use crate::checkers::{CheckContext, Checker, CheckerError, Judgement};
+use faultline_checker::txn::lattice;
+use faultline_checker::CheckOptions;
 
 /// The name of the `txn-list-append` workload's checker.
 pub const LIST_APPEND_NAME: &str = "maelstrom-txn-list-append";
@@ -105,10 +105,10 @@ impl Checker for MaelstromTxn {
 mod tests {
     use super::*;
     use crate::checkers::{run, RunEvidence};
-    use serde_json::Value;
     use faultline_checker::history::{pair, Event, EventType, Operation, Process};
     use faultline_checker::Verdict;
     use serde_json::json;
+    use serde_json::Value;
 
     fn ev(i: u64, p: u64, kind: EventType, value: Value) -> Event {
         Event {
