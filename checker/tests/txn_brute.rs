@@ -63,7 +63,22 @@
 //! transaction that may have taken effect, the version order of each key
 //! (nil, then that writer's last write) is fully known and equivalence
 //! holds both ways; that is asserted too.
+//!
+//! **The cycle classes.** The serializability properties only need *some*
+//! cycle to be found; which class it gets (G-single-item or G2-item, ...)
+//! decides the weaker models. So a third property checks
+//! `cycles::search` itself on random labelled graphs of up to 6 nodes:
+//! for every class (G0 ... G2-item, plain, `-process`, `-realtime`), it
+//! reports one iff a brute-force search of the graph's closed walks finds
+//! one (with the class's labels, each required label, exactly one rw /
+//! rw never cyclically adjacent), every witness it gives is such a closed
+//! walk of the graph, and, for the plain classes but G-nonadjacent, a
+//! closed walk exists iff a simple cycle does (for G-nonadjacent two simple
+//! cycles joined at a node can make a walk that no simple cycle is, see
+//! txn_known.rs `g_nonadjacent_is_a_closed_walk`).
 
+use faultline_checker::txn::cycles::{self, Base, Class, Variant};
+use faultline_checker::txn::graph::{Graph, PROCESS, REALTIME, RW, WR, WW};
 use faultline_checker::txn::{check_text, TxnModel, TxnOptions, TxnResult};
 use faultline_checker::Verdict;
 use proptest::prelude::*;
@@ -530,6 +545,46 @@ fn clean(r: &TxnResult, text: &str) -> bool {
     }
 }
 
+/// Every process and real-time step of a reported cycle is a fact of the
+/// history: the same process ran its ends in that order, or the first
+/// committed before the second was invoked (real-time steps are folded
+/// from paths through barrier nodes).
+fn order_steps_hold(txns: &[Txn], r: &TxnResult, why: &dyn Fn() -> String) {
+    // A report names a transaction by its completion index (its invocation
+    // index when it has none), which render() makes its event position.
+    let find = |index: u64| {
+        txns.iter()
+            .find(|t| {
+                let at = if t.end == End::Info {
+                    t.invoke
+                } else {
+                    t.complete
+                };
+                at as u64 == index
+            })
+            .expect("a reported transaction")
+    };
+    for report in r.anomalies.values().flatten() {
+        for step in &report.cycle {
+            let a = find(report.txns[step.from].index);
+            let b = find(report.txns[step.to].index);
+            match step.kind.as_str() {
+                "process" => assert!(
+                    a.process == b.process && a.invoke < b.invoke,
+                    "process step {step:?}: {}",
+                    why()
+                ),
+                "realtime" => assert!(
+                    a.end == End::Ok && a.complete < b.invoke,
+                    "realtime step {step:?}: {}",
+                    why()
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Whether every key is written by at most one transaction.
 fn single_writer(txns: &[Txn], keys: usize) -> bool {
     (0..keys).all(|k| {
@@ -580,6 +635,7 @@ fn case(seed: u64, model: Model) -> [bool; 3] {
                 }
             }
         }
+        order_steps_hold(&txns, &r, &why);
         outcome[i] = brute;
     }
     outcome
@@ -673,5 +729,232 @@ fn show_seed() {
             search(&txns, keys, Order::Session),
             search(&txns, keys, Order::Realtime)
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The cycle classes against a brute-force search of closed walks
+
+/// The labels a class may use and the one it must use besides its data
+/// shape (0: none).
+fn labels(c: Class) -> (u8, u8) {
+    let data = match c.base {
+        Base::G0 => WW,
+        Base::G1c => WW | WR,
+        _ => WW | WR | RW,
+    };
+    match c.variant {
+        Variant::Plain => (data, 0),
+        Variant::Process => (data | PROCESS, PROCESS),
+        Variant::Realtime => (data | PROCESS | REALTIME, REALTIME),
+    }
+}
+
+/// Whether a cyclic sequence of labels is a walk of class `c`.
+fn fits(c: Class, steps: &[u8]) -> bool {
+    let (allowed, required) = labels(c);
+    let rw = steps.iter().filter(|&&k| k == RW).count();
+    let adjacent = (0..steps.len()).any(|i| steps[i] == RW && steps[(i + 1) % steps.len()] == RW);
+    !steps.is_empty()
+        && steps.iter().all(|&k| k & allowed != 0)
+        && (required == 0 || steps.contains(&required))
+        && match c.base {
+            Base::G0 => true,
+            Base::G1c => steps.contains(&WR),
+            Base::GSingle => rw == 1,
+            Base::GNonadjacent => rw >= 1 && !adjacent,
+            Base::G2 => rw >= 1,
+        }
+}
+
+/// Whether `edges` has a closed walk of class `c`: a search of states
+/// (node, rw count capped at 2, a wr seen, the required label seen, the
+/// first step was rw, the last step was rw) from every start node.
+fn walk_exists(n: usize, edges: &[(u32, u32, u8)], c: Class) -> bool {
+    use std::collections::HashSet;
+    type S = (u32, u8, bool, bool, bool, bool);
+    let (allowed, required) = labels(c);
+    let step = |s: S, k: u8, w: u32| -> Option<S> {
+        let (_, rw, wr, req, first, last) = s;
+        if k & allowed == 0 || (c.base == Base::GNonadjacent && last && k == RW) {
+            return None;
+        }
+        Some((
+            w,
+            (rw + (k == RW) as u8).min(2),
+            wr || k == WR,
+            req || k == required,
+            first,
+            k == RW,
+        ))
+    };
+    let accept = |s: S| {
+        let (_, rw, wr, req, first, last) = s;
+        (required == 0 || req)
+            && match c.base {
+                Base::G0 => true,
+                Base::G1c => wr,
+                Base::GSingle => rw == 1,
+                Base::GNonadjacent => rw >= 1 && !(first && last),
+                Base::G2 => rw >= 1,
+            }
+    };
+    for start in 0..n as u32 {
+        let mut seen: HashSet<S> = HashSet::new();
+        let mut stack: Vec<S> = Vec::new();
+        for &(u, w, k) in edges {
+            if u == start {
+                let s0 = (start, 0, false, false, k == RW, false);
+                if let Some(s) = step(s0, k, w) {
+                    let s = (s.0, s.1, s.2, s.3, k == RW, s.5);
+                    if seen.insert(s) {
+                        stack.push(s);
+                    }
+                }
+            }
+        }
+        while let Some(s) = stack.pop() {
+            if s.0 == start && accept(s) {
+                return true;
+            }
+            for &(u, w, k) in edges {
+                if u == s.0 {
+                    if let Some(t) = step(s, k, w) {
+                        if seen.insert(t) {
+                            stack.push(t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether some simple cycle of `edges` is of class `c`.
+fn simple_cycle_exists(n: usize, edges: &[(u32, u32, u8)], c: Class) -> bool {
+    fn go(
+        edges: &[(u32, u32, u8)],
+        c: Class,
+        start: u32,
+        at: u32,
+        on: &mut Vec<bool>,
+        steps: &mut Vec<u8>,
+    ) -> bool {
+        for &(u, w, k) in edges {
+            if u != at || w < start {
+                continue;
+            }
+            steps.push(k);
+            let found = if w == start {
+                fits(c, steps)
+            } else if !on[w as usize] {
+                on[w as usize] = true;
+                let f = go(edges, c, start, w, on, steps);
+                on[w as usize] = false;
+                f
+            } else {
+                false
+            };
+            steps.pop();
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+    (0..n as u32).any(|s| {
+        let mut on = vec![false; n];
+        on[s as usize] = true;
+        go(edges, c, s, s, &mut on, &mut Vec::new())
+    })
+}
+
+fn random_graph(seed: u64) -> (usize, Vec<(u32, u32, u8)>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = rng.gen_range(2..=6);
+    let p = rng.gen_range(0.05..0.25);
+    let mut edges = Vec::new();
+    for u in 0..n as u32 {
+        for w in 0..n as u32 {
+            for k in [WW, WR, RW, PROCESS, REALTIME] {
+                if u != w && rng.gen_bool(p) {
+                    edges.push((u, w, k));
+                }
+            }
+        }
+    }
+    (n, edges)
+}
+
+fn cycle_case(seed: u64) {
+    let (n, edges) = random_graph(seed);
+    let g = Graph::from_edges(n, edges.clone());
+    let never = |_: &[String], _: &str| false;
+    let all = cycles::search(&g, n, &Class::all(), &never);
+    for c in Class::all() {
+        let name = c.name();
+        let alone = cycles::search(&g, n, &[c], &never);
+        let ours = alone.iter().any(|f| f.name == name);
+        let brute = walk_exists(n, &edges, c);
+        assert_eq!(ours, brute, "seed {seed}: {name}, edges {edges:?}");
+        assert_eq!(
+            ours,
+            all.iter().any(|f| f.name == name),
+            "seed {seed}: {name} alone and among all"
+        );
+        if c.variant == Variant::Plain && c.base != Base::GNonadjacent {
+            let simple = simple_cycle_exists(n, &edges, c);
+            assert_eq!(
+                brute, simple,
+                "seed {seed}: {name} walk vs cycle, {edges:?}"
+            );
+        }
+    }
+    // Every witness is a closed walk of the graph, of its class.
+    for f in &all {
+        let c = Class::all()
+            .into_iter()
+            .find(|c| c.name() == f.name)
+            .expect("a class");
+        let len = f.txns.len();
+        assert_eq!(len, f.steps.len(), "seed {seed}: {f:?}");
+        for i in 0..len {
+            let (u, w, k) = (f.txns[i] as u32, f.txns[(i + 1) % len] as u32, f.steps[i]);
+            assert!(
+                edges.contains(&(u, w, k)),
+                "seed {seed}: {} step {u} -{k}-> {w} is no edge: {f:?} {edges:?}",
+                f.name
+            );
+        }
+        assert!(fits(c, &f.steps), "seed {seed}: {f:?} is not {}", f.name);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn cycle_classes_agree_with_brute_force(seed in any::<u64>()) {
+        cycle_case(seed);
+    }
+}
+
+/// Seeds 0..3000, and every class both present and absent often enough.
+#[test]
+fn cycle_classes_fixed_seeds() {
+    let classes = Class::all();
+    let mut present = vec![0usize; classes.len()];
+    let n = 3000;
+    for seed in 0..n as u64 {
+        cycle_case(seed);
+        let (nodes, edges) = random_graph(seed);
+        for (i, &c) in classes.iter().enumerate() {
+            present[i] += walk_exists(nodes, &edges, c) as usize;
+        }
+    }
+    for (c, p) in classes.iter().zip(&present) {
+        eprintln!("{}: {p}/{n}", c.name());
+        assert!(*p > n / 100 && *p < n * 99 / 100, "{}: {p}/{n}", c.name());
     }
 }
