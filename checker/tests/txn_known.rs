@@ -1980,6 +1980,13 @@ fn unknown_answers() {
         expect(&r, Unknown, &["empty-transaction-graph"], &[]);
         assert!(r.unknown_reason.is_some());
     }
+    // Real-time order is no inference from the data: two writes one after
+    // the other, read by nobody, are still an empty graph.
+    // DIFFERENCE: Elle's graph holds its real-time edges when it checks a
+    // model that needs them (strict-serializable, its default), so it would
+    // not call this empty and would answer valid.
+    let r = check(&serial(&[rr("wx1"), rr("wy1")]), RW, SSER, NONE);
+    expect(&r, Unknown, &["empty-transaction-graph"], &[]);
     // A transaction reading its own write is no edge between transactions:
     // the graph is still empty (Elle's future-read-test says so too).
     let r = check(&concurrent(&[la("ax1rx1")]), LA, SER, NONE);
