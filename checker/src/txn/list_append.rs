@@ -103,9 +103,8 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let mut observed: HashSet<u32> = HashSet::new();
     if h.txns.iter().any(|t| t.outcome == Outcome::Info) {
         for (&k, rs) in &reads {
-            let list = |&(t, i, _): &(u32, u32, bool)| {
-                h.list(h.mops_of(t as usize)[i as usize].read)
-            };
+            let list =
+                |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
             let Some(longest) = rs.iter().map(list).max_by_key(|l| l.len()) else {
                 continue;
             };
