@@ -30,6 +30,7 @@ MALFORMED_REQUEST = 12
 KEY_DOES_NOT_EXIST = 20
 KEY_ALREADY_EXISTS = 21
 PRECONDITION_FAILED = 22
+TXN_CONFLICT = 30
 # Indefinite error codes (the operation may or may not have happened).
 TIMEOUT = 0
 CRASH = 13

@@ -94,12 +94,11 @@ impl Client {
         while !shared.stop.load(Ordering::Relaxed) {
             let started = tokio::time::Instant::now();
             let op = shared.workload.next_op(&mut gen);
-            if let Some(k) = &op.key {
-                let mut keys = shared.keys.lock().unwrap_or_else(|p| p.into_inner());
-                if !keys.contains(k) {
-                    keys.insert(k.clone());
-                }
-            }
+            shared
+                .keys
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(op.keys());
             let kind = invoke_and_complete(&shared, client.as_mut(), process, &op).await;
             if kind == EventType::Info {
                 process += self.concurrency as u64;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use faultline::maelstrom::checkers::availability::{self, Availability};
+use faultline::maelstrom::checkers::txn;
 use faultline::maelstrom::router::LatencyDist;
 use faultline::maelstrom::system::NetOptions;
 use faultline::maelstrom::workload::Workload;
@@ -32,8 +34,8 @@ pub enum MaelstromAction {
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
     /// The workload: echo, unique-ids, broadcast, g-set, g-counter,
-    /// pn-counter, lin-kv (txn-list-append, txn-rw-register and kafka are
-    /// not supported yet).
+    /// pn-counter, lin-kv, txn-list-append, txn-rw-register (kafka is not
+    /// supported yet).
     #[arg(short = 'w', long)]
     pub workload: String,
     /// The node's program (split like a shell would when it holds spaces);
@@ -89,6 +91,17 @@ pub struct TestArgs {
     /// Broadcast topology: grid, line, total, tree2, tree3, tree4.
     #[arg(long, default_value = "grid")]
     pub topology: String,
+    /// The consistency models the txn workloads' history must satisfy,
+    /// comma-separated, Elle's names (read-uncommitted, read-committed,
+    /// snapshot-isolation, serializable, strict-serializable, ...; default
+    /// Maelstrom's, strict-serializable).
+    #[arg(long, value_delimiter = ',', value_name = "MODELS")]
+    pub consistency_models: Vec<String>,
+    /// What share of the operations must succeed: `total` (every one) or a
+    /// fraction between 0 and 1 (Maelstrom's availability checker); none
+    /// by default.
+    #[arg(long, value_name = "total|FRACTION")]
+    pub availability: Option<Availability>,
     /// Milliseconds a client waits for a reply before the operation is
     /// info. Default: Maelstrom's, 5000; for lin-kv 10 × --latency, at
     /// least 1000.
@@ -139,9 +152,37 @@ impl TestArgs {
             })
     }
 
+    /// `--consistency-models`, checked: for the txn workloads only, each a
+    /// model Elle knows; Maelstrom's default when none is given.
+    fn consistency_models(&self, workload: Workload) -> Result<Option<Vec<String>>, String> {
+        let models: Vec<String> = self
+            .consistency_models
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if !workload.is_txn() {
+            return match models.is_empty() {
+                true => Ok(None),
+                false => Err(format!(
+                    "--consistency-models applies to txn-list-append and txn-rw-register, not {}",
+                    workload.name()
+                )),
+            };
+        }
+        if models.is_empty() {
+            return Ok(Some(txn::DEFAULT_MODELS.map(String::from).to_vec()));
+        }
+        txn::validate_models(&models).map_err(|e| format!("--consistency-models: {e}"))?;
+        Ok(Some(models))
+    }
+
     /// The same run as `faultline run --system maelstrom` options.
     pub fn translate(&self) -> anyhow::Result<RunArgs> {
         let workload = Workload::parse(&self.workload).map_err(faultline::run::BadOptions)?;
+        let models = self
+            .consistency_models(workload)
+            .map_err(faultline::run::BadOptions)?;
         let clients = self
             .clients(self.node_count)
             .map_err(faultline::run::BadOptions)?;
@@ -163,7 +204,7 @@ impl TestArgs {
         };
         flag("system", faultline::maelstrom::SYSTEM_NAME.into());
         flag("node-cmd", shell_words::join(&cmd));
-        flag("workload", self.workload.clone());
+        flag("workload", workload.run_name().into());
         flag("nodes", self.node_count.to_string());
         flag("time-limit", self.time_limit.to_string());
         flag("rate", self.rate.to_string());
@@ -207,6 +248,13 @@ impl TestArgs {
         };
         if let serde_json::Value::Object(options) = serde_json::to_value(net)? {
             run.platform = options.into_iter().collect();
+        }
+        if let Some(models) = models {
+            run.platform.insert(txn::OPTION.into(), models.into());
+        }
+        if let Some(a) = self.availability {
+            run.platform
+                .insert(availability::OPTION.into(), a.to_json());
         }
         Ok(run)
     }

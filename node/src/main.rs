@@ -47,7 +47,8 @@ struct Args {
     #[arg(long, default_value_t = 256)]
     max_append_entries: usize,
     /// Switch on a known bug (repeatable): stale-read, lease-without-checkquorum,
-    /// vote-twice, no-log-check, commit-old-term, ack-before-commit, no-fsync, no-truncate.
+    /// vote-twice, no-log-check, commit-old-term, ack-before-commit, no-fsync, no-truncate,
+    /// txn-split, txn-local-read.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
     /// Seed of the election-timeout randomness (default: drawn at start).

@@ -290,3 +290,120 @@ fn failpoints_crash_the_node_at_their_moment_with_exit_code_86() {
     assert_eq!(crashed.len(), 1, "{crashed:?}\n{}", c.logs());
     assert_eq!(crashed[0].1, 86, "{}", c.logs());
 }
+
+/// `POST /txn` with `ops` through node `i`: the status and the answer's
+/// micro-operations (or the error body).
+fn txn(c: &Cluster, i: usize, ops: serde_json::Value) -> (u16, serde_json::Value) {
+    let (s, v) = c.call(i, "POST", "/txn", Some(json!({ "txn": ops })));
+    if s == 200 {
+        (s, v["txn"].clone())
+    } else {
+        (s, v)
+    }
+}
+
+#[test]
+fn transactions_apply_atomically_through_any_node_and_survive_a_restart() {
+    // Snapshots every 20 entries: the restart restores transactions from both.
+    let mut c = Cluster::new(3, 48, &["--snapshot-every", "20"]).start();
+    c.await_leader(Duration::from_secs(10));
+    // Reads see the transaction's own writes, through every node.
+    for i in 0..3 {
+        let (s, done) = txn(
+            &c,
+            i,
+            json!([
+                ["r", "x", null],
+                ["append", "x", i],
+                ["r", "x", null],
+                ["w", format!("r{i}"), i],
+                ["r", format!("r{i}"), null]
+            ]),
+        );
+        assert_eq!(s, 200, "{done}");
+        let before = done[0][2].as_array().map_or(0, Vec::len);
+        assert_eq!(done[2][2].as_array().unwrap().len(), before + 1, "{done}");
+        assert_eq!(done[2][2].as_array().unwrap().last(), Some(&json!(i)));
+        assert_eq!(
+            (&done[3], &done[4][2]),
+            (&json!(["w", format!("r{i}"), i]), &json!(i))
+        );
+    }
+    let (s, done) = txn(&c, 1, json!([["r", "x", null], ["r", "never", null]]));
+    assert_eq!(
+        (s, &done),
+        (200, &json!([["r", "x", [0, 1, 2]], ["r", "never", null]]))
+    );
+    // A key of the other kind refuses the whole transaction, definitely.
+    let (s, v) = txn(&c, 2, json!([["append", "y", 1], ["append", "r0", 5]]));
+    assert_eq!(
+        (s, &v["error"], &v["definite"]),
+        (409, &json!("type-mismatch"), &json!(true))
+    );
+    let (s, v) = txn(&c, 0, json!([["w", "x", 1]]));
+    assert_eq!((s, &v["error"]), (409, &json!("type-mismatch")));
+    assert_eq!(
+        txn(&c, 0, json!([["r", "y", null]])).1,
+        json!([["r", "y", null]])
+    );
+    let (s, v) = txn(&c, 0, json!([["inc", "y", 1]]));
+    assert_eq!((s, &v["definite"]), (400, &json!(true)), "{v}");
+
+    // Concurrent transactions, each appending its own element and reading
+    // the list back: its read ends with its own element, and every read is
+    // a prefix of the final list.
+    let reads: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..6u64)
+            .map(|w| {
+                let c = &c;
+                s.spawn(move || {
+                    (0..15u64)
+                        .map(|n| {
+                            let v = w * 100 + n;
+                            let ops = json!([["append", "c", v], ["r", "c", null]]);
+                            let (s, done) = txn(c, (w % 3) as usize, ops);
+                            assert_eq!(s, 200, "{done}");
+                            let seen: Vec<u64> =
+                                serde_json::from_value(done[1][2].clone()).unwrap();
+                            assert_eq!(seen.last(), Some(&v), "{seen:?}");
+                            seen
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let (_, done) = txn(&c, 0, json!([["r", "c", null]]));
+    let list: Vec<u64> = serde_json::from_value(done[0][2].clone()).unwrap();
+    assert_eq!(list.len(), 90, "{list:?}");
+    for seen in &reads {
+        assert_eq!(
+            &list[..seen.len()],
+            &seen[..],
+            "a read that is not a prefix"
+        );
+    }
+
+    // Every node killed at once: the transactions are in the WAL.
+    for node in &mut c.nodes {
+        node.kill();
+    }
+    for node in &mut c.nodes {
+        node.start();
+    }
+    c.await_leader(Duration::from_secs(10));
+    let (s, after) = txn(
+        &c,
+        2,
+        json!([["r", "c", null], ["r", "x", null], ["r", "r1", null]]),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        after,
+        json!([["r", "c", list], ["r", "x", [0, 1, 2]], ["r", "r1", 1]])
+    );
+}

@@ -9,7 +9,8 @@
 //! The harness: `cluster` (the node's real replicas, virtual clock, Ready
 //! handling, crash and restart), `network` (delay, loss, reordering,
 //! partitions), `storage` (what a crash keeps, `no-fsync` included),
-//! `client` (sends writes and reads, records the answers), `invariants`
+//! `client` (sends writes and reads, records the answers), `txns`
+//! (transactions and their atomicity and freshness), `invariants`
 //! (the checker),
 //! `workload` (random faults), `seeds` (seed ranges and replay). The
 //! scenarios: `election`, `agreement`, `persistence`, `figure8` (Figure 8
@@ -23,6 +24,7 @@ mod sim {
     pub mod network;
     pub mod seeds;
     pub mod storage;
+    pub mod txns;
     pub mod workload;
 
     mod agreement;

@@ -24,11 +24,20 @@ pub enum Bug {
     NoFsync,
     /// Append entries without removing conflicting ones.
     NoTruncate,
+    /// Propose a transaction of two or more micro-operations as two log
+    /// entries, the first half and then (once it applies) the rest, so that
+    /// other transactions interleave between them. Implemented by the
+    /// node's replica, above the core.
+    TxnSplit,
+    /// Answer read-only transactions from local state on any node (a
+    /// follower included): no log entry, no ReadIndex. Implemented by the
+    /// node's replica, above the core.
+    TxnLocalRead,
 }
 
 impl Bug {
     /// Every bug, in the order `--help` lists them.
-    pub const ALL: [Bug; 8] = [
+    pub const ALL: [Bug; 10] = [
         Bug::StaleRead,
         Bug::LeaseWithoutCheckQuorum,
         Bug::VoteTwice,
@@ -37,6 +46,8 @@ impl Bug {
         Bug::AckBeforeCommit,
         Bug::NoFsync,
         Bug::NoTruncate,
+        Bug::TxnSplit,
+        Bug::TxnLocalRead,
     ];
 
     /// The name used on the command line.
@@ -50,6 +61,8 @@ impl Bug {
             Bug::AckBeforeCommit => "ack-before-commit",
             Bug::NoFsync => "no-fsync",
             Bug::NoTruncate => "no-truncate",
+            Bug::TxnSplit => "txn-split",
+            Bug::TxnLocalRead => "txn-local-read",
         }
     }
 
@@ -68,6 +81,12 @@ impl Bug {
             Bug::AckBeforeCommit => "writes are acknowledged once appended locally, before commit",
             Bug::NoFsync => "the write-ahead log is never fdatasync'ed",
             Bug::NoTruncate => "conflicting log entries are not truncated on append",
+            Bug::TxnSplit => {
+                "transactions are proposed as two log entries (first half, then the rest): others interleave, so they are not atomic"
+            }
+            Bug::TxnLocalRead => {
+                "read-only transactions are answered from local state on any node, without a log entry or ReadIndex"
+            }
         }
     }
 }
@@ -137,6 +156,6 @@ mod tests {
         }
         let err = "stale-reads".parse::<Bug>().unwrap_err().to_string();
         assert!(err.contains("stale-read,"), "{err}");
-        assert!(err.contains("no-truncate"), "{err}");
+        assert!(err.contains("txn-local-read"), "{err}");
     }
 }

@@ -27,6 +27,9 @@
 pub mod list_append;
 pub mod register;
 pub mod set;
+pub mod txn;
+pub mod txn_list_append;
+pub mod txn_rw_register;
 
 use std::fmt;
 use std::str::FromStr;
@@ -58,11 +61,14 @@ pub enum Func {
     /// Spreads the value, a unique message, to every node (Maelstrom's
     /// `broadcast`).
     Broadcast,
+    /// A transaction: no key; the value is its micro-operations
+    /// `[f, key, value]`, applied atomically (see [`txn`]).
+    Txn,
 }
 
 impl Func {
     /// Every function, in declaration order.
-    pub const ALL: [Func; 8] = [
+    pub const ALL: [Func; 9] = [
         Func::Read,
         Func::Write,
         Func::Cas,
@@ -71,6 +77,7 @@ impl Func {
         Func::Echo,
         Func::Generate,
         Func::Broadcast,
+        Func::Txn,
     ];
 
     /// The history's name of the function.
@@ -84,11 +91,13 @@ impl Func {
             Func::Echo => "echo",
             Func::Generate => "generate",
             Func::Broadcast => "broadcast",
+            Func::Txn => "txn",
         }
     }
 
     /// Whether the operation changes nothing (so a failure to send it, or
-    /// an unknown outcome, cannot have taken effect).
+    /// an unknown outcome, cannot have taken effect). A transaction may
+    /// write, so it never counts as a read.
     pub fn is_read(self) -> bool {
         matches!(self, Func::Read | Func::Echo)
     }
@@ -130,7 +139,8 @@ pub struct Op {
     /// The independent object it acts on (None: the system's single object).
     pub key: Option<String>,
     /// The invocation's value (docs/history.md: `null` for reads, `[from, to]`
-    /// for cas, the element for add and append).
+    /// for cas, the element for add and append, the micro-operations of a
+    /// transaction).
     pub value: Value,
 }
 
@@ -148,6 +158,27 @@ impl Op {
     /// system names the single object).
     pub fn key_or_default(&self) -> &str {
         self.key.as_deref().unwrap_or("register")
+    }
+
+    /// A transaction of `mops` (no key).
+    pub fn txn(mops: &[txn::Mop]) -> Op {
+        Op {
+            f: Func::Txn,
+            key: None,
+            value: txn::to_value(mops),
+        }
+    }
+
+    /// The keys the operation acts on: its key, or a transaction's keys in
+    /// the order of its micro-operations (repeats kept).
+    pub fn keys(&self) -> Vec<String> {
+        match (&self.key, self.f) {
+            (Some(k), _) => vec![k.clone()],
+            (None, Func::Txn) => txn::parse(&self.value)
+                .map(|mops| mops.into_iter().map(|m| m.key).collect())
+                .unwrap_or_default(),
+            (None, _) => Vec::new(),
+        }
     }
 
     /// A cas operation's expected and new values.
@@ -273,6 +304,8 @@ pub fn all() -> Vec<Box<dyn Workload>> {
         Box::new(register::Register),
         Box::new(set::Set),
         Box::new(list_append::ListAppend),
+        Box::new(txn_list_append::TxnListAppend::default()),
+        Box::new(txn_rw_register::TxnRwRegister::default()),
     ]
 }
 
@@ -341,7 +374,10 @@ mod tests {
             assert_eq!(by_name(w.name()).unwrap().name(), w.name());
         }
         let err = by_name("bank").err().unwrap().to_string();
-        assert!(err.contains("register, set, list-append"), "{err}");
+        assert!(
+            err.contains("register, set, list-append, txn-list-append, txn-rw-register"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -373,6 +409,28 @@ mod tests {
             list_completion(&add, Reply::Ok(serde_json::json!(4))),
             Reply::Ok(serde_json::json!(4))
         );
+    }
+
+    #[test]
+    fn an_operation_names_its_key_and_a_transaction_the_keys_of_its_micro_operations() {
+        assert_eq!(Op::new(Func::Read, "a", Value::Null).keys(), ["a"]);
+        let t = Op::txn(
+            &txn::parse(&serde_json::json!([
+                ["append", "x", 1],
+                ["r", "y", null],
+                ["r", "x", null]
+            ]))
+            .unwrap(),
+        );
+        assert_eq!(t.key, None);
+        assert_eq!(t.keys(), ["x", "y", "x"]);
+        assert!(Op {
+            f: Func::Echo,
+            key: None,
+            value: Value::Null
+        }
+        .keys()
+        .is_empty());
     }
 
     #[test]

@@ -42,6 +42,10 @@ fn is_independent(maps: &[(usize, Edn)]) -> bool {
             continue;
         }
         any_client = true;
+        // A transaction's value is a list of micro-operations, never a tuple.
+        if matches!(m.get("f"), Some(Edn::Keyword(f)) if f == "txn") {
+            return false;
+        }
         match m.get("value") {
             Some(Edn::Seq(kv)) if kv.len() == 2 => {
                 let is_cas = matches!(m.get("f"), Some(Edn::Keyword(f)) if f == "cas");
@@ -173,6 +177,21 @@ mod tests {
         assert_eq!(h.events[1].error.as_deref(), Some("mismatch"));
         assert_eq!(h.events[2].process, Process::Nemesis);
         assert_eq!(h.events[3].value, Value::Null);
+    }
+
+    #[test]
+    fn transactions_of_two_micro_operations_are_not_tuples() {
+        let h = parse(concat!(
+            "{:type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:append :x 1] [:r :y [2]]], :process 0}\n",
+        ))
+        .ok()
+        .unwrap();
+        assert_eq!(h.events[0].key, None);
+        assert_eq!(
+            h.events[1].value,
+            serde_json::json!([["append", "x", 1], ["r", "y", [2]]])
+        );
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub struct TxnRef {
     pub name: String,
     /// History index of its completion (of its invocation if none).
     pub index: u64,
+    /// Time of its completion (of its invocation if none), ns since the
+    /// test started.
+    #[serde(default)]
+    pub time: u64,
     /// Its process.
     pub process: u64,
     /// `ok`, `fail` or `info`.
@@ -329,6 +333,7 @@ fn txn_ref(h: &TxnHistory, t: usize, name: String) -> TxnRef {
     TxnRef {
         name,
         index: txn.complete_index.unwrap_or(txn.invoke_index),
+        time: txn.complete_time.unwrap_or(txn.invoke_time),
         process: txn.process,
         outcome: match txn.outcome {
             Outcome::Ok => "ok",

@@ -4,7 +4,7 @@
 //! micro-operations take a few hundred megabytes, not the gigabytes a tree
 //! of JSON values would.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::history::Outcome;
 
@@ -100,7 +100,9 @@ pub struct Txn {
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
     names: Vec<String>,
-    ids: HashMap<String, KeyId>,
+    ids: FxHashMap<String, KeyId>,
+    /// Integer keys, found without writing them out.
+    ints: FxHashMap<i64, KeyId>,
 }
 
 impl Keys {
@@ -112,6 +114,16 @@ impl Keys {
         let id = self.names.len() as KeyId;
         self.names.push(name.to_string());
         self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// The id of the integer key `k` (the same as of its decimal text).
+    pub fn intern_int(&mut self, k: i64) -> KeyId {
+        if let Some(&id) = self.ints.get(&k) {
+            return id;
+        }
+        let id = self.intern(&k.to_string());
+        self.ints.insert(k, id);
         id
     }
 

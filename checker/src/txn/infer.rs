@@ -2,7 +2,7 @@
 //! anomalies found without a cycle, and what is known of each key's
 //! versions (for explanations).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::anomaly::Found;
 use super::history::KeyId;
@@ -35,7 +35,7 @@ pub struct Inference {
     /// Non-cyclic anomalies.
     pub found: Vec<Found>,
     /// Per key, what is known of its versions.
-    pub versions: HashMap<KeyId, Versions>,
+    pub versions: FxHashMap<KeyId, Versions>,
     /// Why nothing can be inferred (Elle answers `unknown`), if so.
     pub unknown: Option<String>,
 }

@@ -28,7 +28,8 @@
 //!   transaction's. A `fail` transaction is not in the graph: a committed read of
 //!   its element is `G1a`.
 
-use std::collections::{HashMap, HashSet};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::anomaly::Found;
 use super::graph::{RW, WR, WW};
@@ -41,14 +42,16 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let member: Vec<bool> = h.txns.iter().map(|t| t.outcome != Outcome::Fail).collect();
     let mut inf = Inference::new(member);
     // (key, element) -> appending transaction
-    let mut writer: HashMap<(KeyId, i64), u32> = HashMap::with_capacity(h.mops.len());
+    let mut writer: FxHashMap<(KeyId, i64), u32> =
+        FxHashMap::with_capacity_and_hasher(h.mops.len(), Default::default());
     // (key, element) appended but not the appender's last append to the key
-    let mut intermediate: HashSet<(KeyId, i64)> = HashSet::new();
+    let mut intermediate: FxHashSet<(KeyId, i64)> = FxHashSet::default();
     // (key, element) -> how many appends to the key its appender made
     // before it, when not 0
-    let mut rank: HashMap<(KeyId, i64), u32> = HashMap::new();
+    let mut rank: FxHashMap<(KeyId, i64), u32> = FxHashMap::default();
     for (t, _) in h.txns.iter().enumerate() {
-        let mut last: HashMap<KeyId, (i64, u32)> = HashMap::new();
+        // key -> (its last append so far, appends before that)
+        let mut last: Vec<(KeyId, (i64, u32))> = Vec::new();
         for m in h.mops_of(t) {
             if m.kind != MopKind::Append {
                 continue;
@@ -63,21 +66,19 @@ pub fn infer(h: &TxnHistory) -> Inference {
                 ));
                 return inf;
             }
-            match last.get_mut(&m.key) {
+            match last.iter_mut().find(|x| x.0 == m.key).map(|x| &mut x.1) {
                 Some((p, n)) => {
                     intermediate.insert((m.key, *p));
                     *n += 1;
                     rank.insert((m.key, m.arg), *n);
                     *p = m.arg;
                 }
-                None => {
-                    last.insert(m.key, (m.arg, 0));
-                }
+                None => last.push((m.key, (m.arg, 0))),
             }
         }
     }
     // key -> every read of a committed transaction: (txn, mop position, external)
-    let mut reads: HashMap<KeyId, Vec<(u32, u32, bool)>> = HashMap::new();
+    let mut reads: FxHashMap<KeyId, Vec<(u32, u32, bool)>> = FxHashMap::default();
     for (t, txn) in h.txns.iter().enumerate() {
         if txn.outcome == Outcome::Ok {
             internal(h, t, &mut inf.found, &mut reads);
@@ -86,7 +87,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
     let mut keys: Vec<KeyId> = reads.keys().copied().collect();
     // Keys appended but never read still order their single append after
     // the initial state.
-    let mut appended_keys: HashSet<KeyId> = HashSet::new();
+    let mut appended_keys: FxHashSet<KeyId> = FxHashSet::default();
     for &(k, _) in writer.keys() {
         appended_keys.insert(k);
     }
@@ -100,7 +101,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
     // in the longest read of a key, which holds every element of a key's
     // compatible reads) took effect, all of it: its unread appends are
     // ordered like a committed transaction's.
-    let mut observed: HashSet<u32> = HashSet::new();
+    let mut observed: FxHashSet<u32> = FxHashSet::default();
     if h.txns.iter().any(|t| t.outcome == Outcome::Info) {
         for (&k, rs) in &reads {
             let list =
@@ -118,7 +119,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
         }
     }
     // key -> (element, appender) of committed appends
-    let mut committed: HashMap<KeyId, Vec<(i64, u32)>> = HashMap::new();
+    let mut committed: FxHashMap<KeyId, Vec<(i64, u32)>> = FxHashMap::default();
     for (&(k, e), &t) in &writer {
         let outcome = h.txns[t as usize].outcome;
         if outcome == Outcome::Ok || (outcome == Outcome::Info && observed.contains(&t)) {
@@ -126,11 +127,24 @@ pub fn infer(h: &TxnHistory) -> Inference {
         }
     }
     let (no_reads, no_appends) = (Vec::new(), Vec::new());
-    for k in keys {
-        let rs = reads.get(&k).unwrap_or(&no_reads);
-        let appended = committed.get(&k).unwrap_or(&no_appends);
-        let appends = (&writer, &intermediate, &rank);
-        key_order(h, k, rs, appended, appends, &mut inf);
+    // Keys are independent: ordered in parallel, merged in key order.
+    let outs: Vec<KeyOut> = keys
+        .par_iter()
+        .map(|k| {
+            let rs = reads.get(k).unwrap_or(&no_reads);
+            let appended = committed.get(k).unwrap_or(&no_appends);
+            let appends = (&writer, &intermediate, &rank);
+            let mut out = KeyOut::default();
+            key_order(h, *k, rs, appended, appends, &inf.member, &mut out);
+            out
+        })
+        .collect();
+    for (k, out) in keys.iter().zip(outs) {
+        inf.edges.extend(out.edges);
+        inf.found.extend(out.found);
+        if let Some(v) = out.versions {
+            inf.versions.insert(*k, v);
+        }
     }
     inf
 }
@@ -141,22 +155,23 @@ fn internal(
     h: &TxnHistory,
     t: usize,
     found: &mut Vec<Found>,
-    reads: &mut HashMap<KeyId, Vec<(u32, u32, bool)>>,
+    reads: &mut FxHashMap<KeyId, Vec<(u32, u32, bool)>>,
 ) {
     let mops = h.mops_of(t);
-    // key -> (known whole list, or None when only our own appends are known; own appends)
-    let mut state: HashMap<KeyId, (Option<Vec<i64>>, Vec<i64>)> = HashMap::new();
+    // key -> (the whole list last read, or None when only our own appends
+    // are known; own appends since)
+    let mut state: Vec<(KeyId, Option<ReadValue>, Vec<i64>)> = Vec::new();
     for (i, m) in mops.iter().enumerate() {
         match m.kind {
-            MopKind::Append => state
-                .entry(m.key)
-                .or_insert((None, Vec::new()))
-                .1
-                .push(m.arg),
+            MopKind::Append => match state.iter_mut().find(|s| s.0 == m.key) {
+                Some(s) => s.2.push(m.arg),
+                None => state.push((m.key, None, vec![m.arg])),
+            },
             MopKind::Write => {}
             MopKind::Read => {
                 let seen = h.list(m.read);
-                let external = !state.contains_key(&m.key);
+                let at = state.iter().position(|s| s.0 == m.key);
+                let external = at.is_none();
                 reads
                     .entry(m.key)
                     .or_default()
@@ -169,7 +184,8 @@ fn internal(
                     .find(|a| seen.contains(a));
                 if let Some(e) = later {
                     found.push(Found::on("future-read", t).key(m.key).mop(i).element(e));
-                } else if let Some((known, own)) = state.get(&m.key) {
+                } else if let Some((_, known, own)) = at.map(|a| &state[a]) {
+                    let known = known.map(|r| h.list(r));
                     let ok = match known {
                         Some(base) => {
                             base.len() + own.len() == seen.len()
@@ -180,7 +196,7 @@ fn internal(
                     };
                     if !ok {
                         let expected = match known {
-                            Some(base) => render(&[base.as_slice(), own.as_slice()].concat()),
+                            Some(base) => render(&[base, own.as_slice()].concat()),
                             None => render_suffix(own),
                         };
                         found.push(
@@ -192,7 +208,10 @@ fn internal(
                     }
                 }
                 if m.read != ReadValue::Unknown {
-                    state.insert(m.key, (Some(seen.to_vec()), Vec::new()));
+                    match at {
+                        Some(a) => state[a] = (m.key, Some(m.read), Vec::new()),
+                        None => state.push((m.key, Some(m.read), Vec::new())),
+                    }
                 }
             }
         }
@@ -214,10 +233,18 @@ fn render_suffix(own: &[i64]) -> String {
 /// how many of that transaction's appends to the key came before it (when
 /// not 0).
 type Appends<'a> = (
-    &'a HashMap<(KeyId, i64), u32>,
-    &'a HashSet<(KeyId, i64)>,
-    &'a HashMap<(KeyId, i64), u32>,
+    &'a FxHashMap<(KeyId, i64), u32>,
+    &'a FxHashSet<(KeyId, i64)>,
+    &'a FxHashMap<(KeyId, i64), u32>,
 );
+
+/// What one key contributes to the inference.
+#[derive(Default)]
+struct KeyOut {
+    edges: Vec<(u32, u32, u8)>,
+    found: Vec<Found>,
+    versions: Option<Versions>,
+}
 
 /// Orders one key's versions from its reads, reports the anomalies of the
 /// key, and adds its edges.
@@ -227,15 +254,17 @@ fn key_order(
     reads: &[(u32, u32, bool)],
     appended: &[(i64, u32)],
     (writer, intermediate, rank): Appends,
-    inf: &mut Inference,
+    member: &[bool],
+    inf: &mut KeyOut,
 ) {
     let list_of = |&(t, i, _): &(u32, u32, bool)| h.list(h.mops_of(t as usize)[i as usize].read);
     // Per read: duplicates, G1a, G1b, garbage.
     let mut longest: Option<&(u32, u32, bool)> = None;
+    let mut seen: FxHashSet<i64> = FxHashSet::default();
     for r in reads {
         let l = list_of(r);
         let (t, i) = (r.0 as usize, r.1 as usize);
-        let mut seen = HashSet::with_capacity(l.len());
+        seen.clear();
         let mut dup = None;
         for &e in l {
             if !seen.insert(e) && dup.is_none() {
@@ -297,28 +326,28 @@ fn key_order(
             inf.found.push(f);
             // The order is not known, but every read still shows whose
             // append it saw last: wr edges need no order.
-            wr_edges(h, k, reads, writer, inf);
-            inf.versions.insert(k, Versions::Incompatible);
+            wr_edges(h, k, reads, writer, member, inf);
+            inf.versions = Some(Versions::Incompatible);
             return;
         }
     }
-    wr_edges(h, k, reads, writer, inf);
+    wr_edges(h, k, reads, writer, member, inf);
     // A repeated element (duplicate-elements, reported above) says nothing
     // about where its append went: the order is the elements' first
     // occurrences, as Elle's (the repeat would otherwise order its appender
     // after itself and everyone in between). A read's version is then its
     // number of distinct elements.
-    let in_order: HashSet<i64> = order.iter().copied().collect();
+    let in_order: FxHashSet<i64> = order.iter().copied().collect();
     let repeats = in_order.len() != order.len();
     let order: Vec<i64> = if repeats {
-        let mut seen = HashSet::with_capacity(in_order.len());
+        let mut seen = FxHashSet::with_capacity_and_hasher(in_order.len(), Default::default());
         order.into_iter().filter(|e| seen.insert(*e)).collect()
     } else {
         order
     };
     let version = |l: &[i64]| {
         if repeats {
-            l.iter().collect::<HashSet<_>>().len()
+            l.iter().collect::<FxHashSet<_>>().len()
         } else {
             l.len()
         }
@@ -329,7 +358,7 @@ fn key_order(
     // elements between them make a ww cycle, G0; this is what no edge
     // shows: 2 without the 1 its appender appended just before it, or after
     // it.) No serial order, nor any committed state, gives such a list.
-    let mut made: HashMap<u32, u32> = HashMap::new();
+    let mut made: FxHashMap<u32, u32> = FxHashMap::default();
     for &e in &order {
         let Some(&w) = writer.get(&(k, e)) else {
             continue;
@@ -354,7 +383,7 @@ fn key_order(
                         .expected(render_suffix(&own)),
                 );
             }
-            inf.versions.insert(k, Versions::Incompatible);
+            inf.versions = Some(Versions::Incompatible);
             return;
         }
         *n += 1;
@@ -391,12 +420,7 @@ fn key_order(
         .collect();
     unread.sort_unstable();
     unread.dedup();
-    let w_of = |e: i64| {
-        writer
-            .get(&(k, e))
-            .copied()
-            .filter(|&w| inf.member[w as usize])
-    };
+    let w_of = |e: i64| writer.get(&(k, e)).copied().filter(|&w| member[w as usize]);
     // ww
     for pair in order.windows(2) {
         if let (Some(a), Some(b)) = (w_of(pair[0]), w_of(pair[1])) {
@@ -409,7 +433,7 @@ fn key_order(
         }
     }
     // rw from external reads; lost updates from shared versions.
-    let mut by_version: HashMap<usize, Vec<u32>> = HashMap::new();
+    let mut by_version: FxHashMap<usize, Vec<u32>> = FxHashMap::default();
     for r in reads.iter().filter(|r| r.2) {
         let len = version(list_of(r));
         let reader = r.0;
@@ -448,13 +472,10 @@ fn key_order(
         }
         inf.found.push(f);
     }
-    inf.versions.insert(
-        k,
-        Versions::List {
-            order,
-            writers_after: unread,
-        },
-    );
+    inf.versions = Some(Versions::List {
+        order,
+        writers_after: unread,
+    });
 }
 
 /// The wr edges of a key: the appender of the last element an external read
@@ -464,8 +485,9 @@ fn wr_edges(
     h: &TxnHistory,
     k: KeyId,
     reads: &[(u32, u32, bool)],
-    writer: &HashMap<(KeyId, i64), u32>,
-    inf: &mut Inference,
+    writer: &FxHashMap<(KeyId, i64), u32>,
+    member: &[bool],
+    inf: &mut KeyOut,
 ) {
     for &(t, i, external) in reads {
         if !external {
@@ -473,7 +495,7 @@ fn wr_edges(
         }
         let last = h.list(h.mops_of(t as usize)[i as usize].read).last();
         if let Some(&w) = last.and_then(|&e| writer.get(&(k, e))) {
-            if inf.member[w as usize] {
+            if member[w as usize] {
                 inf.edges.push((w, t, WR));
             }
         }

@@ -46,6 +46,7 @@ pub mod check;
 pub mod cycles;
 pub mod events;
 pub mod explain;
+pub mod generate;
 pub mod graph;
 pub mod history;
 pub mod infer;

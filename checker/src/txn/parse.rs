@@ -25,8 +25,7 @@ pub fn parse_text(text: &str) -> Result<TxnHistory, ParseError> {
     let mut b = Builder::default();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
-        parse_line(&mut b, line.as_bytes(), n)
-            .map_err(|message| ParseError { line: n, message })?;
+        parse_line(&mut b, line, n).map_err(|message| ParseError { line: n, message })?;
     }
     Ok(b.finish())
 }
@@ -43,9 +42,23 @@ enum Atom<'a> {
 }
 
 struct Scan<'a> {
+    /// The line; slices at ASCII delimiters are always char boundaries.
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
+
+/// Bytes that end a bare word or number.
+const DELIM: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b" \t,\r\n]})[{(\";";
+    let mut i = 0;
+    while i < ends.len() {
+        t[ends[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 impl<'a> Scan<'a> {
     fn ws(&mut self) {
@@ -84,31 +97,39 @@ impl<'a> Scan<'a> {
 
     fn word_end(&self, from: usize) -> usize {
         let mut j = from;
-        while let Some(&c) = self.b.get(j) {
-            if matches!(
-                c,
-                b' ' | b'\t'
-                    | b','
-                    | b'\r'
-                    | b'\n'
-                    | b']'
-                    | b'}'
-                    | b')'
-                    | b'['
-                    | b'{'
-                    | b'('
-                    | b'"'
-                    | b';'
-            ) {
-                break;
-            }
+        while j < self.b.len() && !DELIM[self.b[j] as usize] {
             j += 1;
         }
         j
     }
 
     fn text(&self, from: usize, to: usize) -> Result<&'a str, String> {
-        std::str::from_utf8(&self.b[from..to]).map_err(|_| "invalid UTF-8".to_string())
+        self.s
+            .get(from..to)
+            .ok_or_else(|| format!("invalid UTF-8 at column {}", from + 1))
+    }
+
+    /// An integer written in plain decimal, read without building a string;
+    /// None (and nothing consumed) for anything else.
+    fn int(&mut self) -> Option<i64> {
+        let (mut j, neg) = match self.b.get(self.i) {
+            Some(b'-') => (self.i + 1, true),
+            _ => (self.i, false),
+        };
+        let start = j;
+        let mut v: i64 = 0;
+        while let Some(&c) = self.b.get(j) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
+            j += 1;
+        }
+        if j == start || (j < self.b.len() && !DELIM[self.b[j] as usize]) {
+            return None;
+        }
+        self.i = j;
+        Some(if neg { -v } else { v })
     }
 
     /// A string's contents; escapes are rare in keys and keywords, so a
@@ -143,7 +164,12 @@ impl<'a> Scan<'a> {
                 self.skip()?;
                 Ok(Atom::Other)
             }
-            Some(_) => {
+            Some(c) => {
+                if c.is_ascii_digit() || c == b'-' {
+                    if let Some(v) = self.int() {
+                        return Ok(Atom::Int(v));
+                    }
+                }
                 let end = self.word_end(self.i);
                 let w = self.text(self.i, end)?;
                 self.i = end;
@@ -236,8 +262,12 @@ struct Fields<'a> {
     value: Option<(usize, usize)>,
 }
 
-fn parse_line(b: &mut Builder, line: &[u8], n: usize) -> Result<(), String> {
-    let mut s = Scan { b: line, i: 0 };
+fn parse_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
+    let mut s = Scan {
+        s: line,
+        b: line.as_bytes(),
+        i: 0,
+    };
     if s.peek().is_none() {
         return Ok(());
     }
@@ -291,7 +321,8 @@ fn parse_line(b: &mut Builder, line: &[u8], n: usize) -> Result<(), String> {
     let time = int(fields.time, "time")?;
     if let Some((from, to)) = fields.value {
         let mut v = Scan {
-            b: &line[..to],
+            s: &line[..to],
+            b: &line.as_bytes()[..to],
             i: from,
         };
         mops(b, &mut v, kind == Kind::Ok)?;
@@ -378,7 +409,7 @@ fn mops(b: &mut Builder, s: &mut Scan, keep_reads: bool) -> Result<(), String> {
         };
         let key = match s.atom()? {
             Atom::Word(k) => b.h.keys.intern(k),
-            Atom::Int(k) => b.h.keys.intern(&k.to_string()),
+            Atom::Int(k) => b.h.keys.intern_int(k),
             other => {
                 return Err(format!(
                 "micro-operation {which}: key must be a keyword, string or integer, got {other:?}"

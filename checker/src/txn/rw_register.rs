@@ -25,7 +25,7 @@
 //! transaction writes later), `lost-update` (two committed transactions read
 //! the same version of a key and both wrote it).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::anomaly::Found;
 use super::graph::{RW, WR};
@@ -37,10 +37,11 @@ use crate::history::Outcome;
 pub fn infer(h: &TxnHistory) -> Inference {
     let member: Vec<bool> = h.txns.iter().map(|t| t.outcome != Outcome::Fail).collect();
     let mut inf = Inference::new(member);
-    let mut writer: HashMap<(KeyId, i64), u32> = HashMap::with_capacity(h.mops.len());
-    let mut intermediate: HashSet<(KeyId, i64)> = HashSet::new();
+    let mut writer: FxHashMap<(KeyId, i64), u32> =
+        FxHashMap::with_capacity_and_hasher(h.mops.len(), Default::default());
+    let mut intermediate: FxHashSet<(KeyId, i64)> = FxHashSet::default();
     for (t, _) in h.txns.iter().enumerate() {
-        let mut last: HashMap<KeyId, i64> = HashMap::new();
+        let mut last: FxHashMap<KeyId, i64> = FxHashMap::default();
         for m in h.mops_of(t).iter().filter(|m| m.kind == MopKind::Write) {
             if let Some(prev) = writer.insert((m.key, m.arg), t as u32) {
                 inf.unknown = Some(format!(
@@ -59,14 +60,14 @@ pub fn infer(h: &TxnHistory) -> Inference {
     }
     // key -> (reader, value read) of external reads; key -> transactions that
     // wrote it and are known to have committed.
-    let mut external: HashMap<KeyId, Vec<(u32, ReadValue)>> = HashMap::new();
-    let mut observed: HashSet<u32> = HashSet::new();
+    let mut external: FxHashMap<KeyId, Vec<(u32, ReadValue)>> = FxHashMap::default();
+    let mut observed: FxHashSet<u32> = FxHashSet::default();
     for (t, txn) in h.txns.iter().enumerate() {
         if txn.outcome != Outcome::Ok {
             continue;
         }
         let mops = h.mops_of(t);
-        let mut state: HashMap<KeyId, ReadValue> = HashMap::new();
+        let mut state: FxHashMap<KeyId, ReadValue> = FxHashMap::default();
         for (i, m) in mops.iter().enumerate() {
             match m.kind {
                 MopKind::Write | MopKind::Append => {
@@ -108,7 +109,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
             }
         }
     }
-    let mut committed: HashMap<KeyId, Vec<u32>> = HashMap::new();
+    let mut committed: FxHashMap<KeyId, Vec<u32>> = FxHashMap::default();
     for (&(k, _), &w) in &writer {
         let txn = &h.txns[w as usize];
         if txn.outcome == Outcome::Ok || (txn.outcome == Outcome::Info && observed.contains(&w)) {
@@ -121,7 +122,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
         let mut writers = committed.remove(&k).unwrap_or_default();
         writers.sort_unstable();
         writers.dedup();
-        let mut by_version: HashMap<Option<i64>, Vec<u32>> = HashMap::new();
+        let mut by_version: FxHashMap<Option<i64>, Vec<u32>> = FxHashMap::default();
         for &(reader, v) in &external[&k] {
             match v {
                 ReadValue::Int(v) => {
@@ -175,10 +176,10 @@ fn read_anomalies(
     h: &TxnHistory,
     t: usize,
     i: usize,
-    writer: &HashMap<(KeyId, i64), u32>,
-    intermediate: &HashSet<(KeyId, i64)>,
+    writer: &FxHashMap<(KeyId, i64), u32>,
+    intermediate: &FxHashSet<(KeyId, i64)>,
     found: &mut Vec<Found>,
-    observed: &mut HashSet<u32>,
+    observed: &mut FxHashSet<u32>,
 ) {
     let m = h.mops_of(t)[i];
     let ReadValue::Int(v) = m.read else { return };

@@ -631,10 +631,108 @@ def check_raft_volatile_forgets(root):
     check(after <= before, f"volatile terms {before} -> {after}")
 
 
+def _txn(cl, nid, mops, timeout=3.0):
+    """The micro-operations of `nid`'s txn_ok for `mops`, or the reply."""
+    r = cl.call(nid, {"type": "txn", "txn": mops}, timeout=timeout)
+    return r["txn"] if r and r["type"] == "txn_ok" else r
+
+
+def _double_writes(args, root):
+    """20 transactions on n0 each writing a key twice (2k, then 2k+1), with
+    up to 20 ms of random delay between nodes; once n1 has a value for
+    every key, returns what it reads."""
+    c = Cluster("txn_rw_register.py", args, 2, root, latency_ms=20)
+    try:
+        cl = c.client()
+        keys = range(100, 120)
+        for k in keys:
+            got = _txn(cl, "n0", [["w", k, 2 * k], ["w", k, 2 * k + 1],
+                                  ["r", k, None]])
+            check(got == [["w", k, 2 * k], ["w", k, 2 * k + 1],
+                          ["r", k, 2 * k + 1]], f"txn answered {got}")
+        reads = [["r", k, None] for k in keys]
+        seen = until(lambda: (lambda t: t if isinstance(t, list) and all(
+            m[2] is not None for m in t) else None)(_txn(cl, "n1", reads)), 5)
+        check(seen, "n1 never had every key")
+        time.sleep(0.3)  # every unit delivered
+        check(not c.errors, c.errors)
+        return {m[1]: m[2] for m in _txn(cl, "n1", reads)}
+    finally:
+        c.close()
+
+
+def check_txn_rw_register_available_and_committed(root):
+    """txn_rw_register answers on both sides of a partition, converges
+    after it heals, refuses a malformed txn with 12, and other nodes see
+    only each transaction's last write of a key."""
+    c = Cluster("txn_rw_register.py", [], 3, root)
+    try:
+        cl = c.client()
+        c.partition(["n0"], ["n1", "n2"])
+        check(_txn(cl, "n0", [["w", 1, 10], ["r", 2, None]]) ==
+              [["w", 1, 10], ["r", 2, None]], "n0 alone does not answer")
+        check(_txn(cl, "n2", [["r", 1, None], ["w", 2, 20]]) ==
+              [["r", 1, None], ["w", 2, 20]], "n2 sees n0's write")
+        c.heal()
+        want = [["r", 1, 10], ["r", 2, 20]]
+        for nid in c.ids:
+            got = until(lambda nid=nid: _txn(cl, nid, [["r", 1, None],
+                                                       ["r", 2, None]])
+                        == want, 3)
+            check(got, f"{nid} did not converge")
+        r = cl.call("n1", {"type": "txn", "txn": [["w", 3, 1], ["cas", 3]]})
+        check(r and r["type"] == "error" and r["code"] == 12, f"got {r}")
+        check(_txn(cl, "n1", [["r", 3, None]]) == [["r", 3, None]],
+              "a refused txn was applied in part")
+        check(not c.errors, c.errors)
+    finally:
+        c.close()
+    finals = _double_writes([], root + "-double")
+    check(all(v == 2 * k + 1 for k, v in finals.items()),
+          f"intermediate writes visible: {finals}")
+
+
+def check_txn_each_write_shows_intermediate_writes(root):
+    """With --replicate-each-write and reordering delays, n1 is left with
+    some transaction's intermediate write (G1b)."""
+    finals = _double_writes(["--replicate-each-write"], root)
+    check(any(v == 2 * k for k, v in finals.items()),
+          f"no intermediate write left visible: {finals}")
+
+
+def check_txn_list_append_serial_and_durable(root):
+    """txn_list_append: txns through any node run on n0, in order; a
+    killed and restarted n0 keeps what it acknowledged; with n0 down,
+    nothing is answered."""
+    c = Cluster("txn_list_append.py", [], 3, root)
+    try:
+        cl = c.client()
+        check(_txn(cl, "n1", [["append", 7, 1], ["r", 7, None]]) ==
+              [["append", 7, 1], ["r", 7, [1]]], "append via n1")
+        check(_txn(cl, "n2", [["append", 7, 2], ["w", 8, 5]]) ==
+              [["append", 7, 2], ["w", 8, 5]], "append via n2")
+        c.restart("n0")
+        check(_txn(cl, "n1", [["r", 7, None], ["r", 8, None]]) ==
+              [["r", 7, [1, 2]], ["r", 8, 5]], "n0 forgot after a restart")
+        c.kill("n0")
+        check(_txn(cl, "n1", [["append", 7, 3]], timeout=1) is None,
+              "answered with n0 down")
+        c.start("n0")
+        check(_txn(cl, "n2", [["r", 7, None]]) == [["r", 7, [1, 2]]],
+              "n0 lost or invented an append")
+        # A request re-sent to n0 keeps the client's src: not an error here.
+        check(all("with src c" in e for e in c.errors), c.errors)
+    finally:
+        c.close()
+
+
 CHECKS = [check_echo, check_unique_ids, check_broadcast_heals,
           check_broadcast_survives_kill, check_broadcast_no_retry_loses,
           check_counter, check_raft_basic, check_raft_persists,
-          check_raft_volatile_forgets]
+          check_raft_volatile_forgets,
+          check_txn_rw_register_available_and_committed,
+          check_txn_each_write_shows_intermediate_writes,
+          check_txn_list_append_serial_and_durable]
 
 
 def on_alarm(*_):

@@ -46,7 +46,8 @@ impl Checker for TxnChecker {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
-        let h = events::from_operations(ctx.operations()?).map_err(|e| CheckerError::History(e.to_string()))?;
+        let h = events::from_operations(ctx.operations()?)
+            .map_err(|e| CheckerError::History(e.to_string()))?;
         let mut opts = TxnOptions {
             anomalies: ctx.options.anomalies.clone(),
             ..TxnOptions::default()
@@ -60,18 +61,26 @@ impl Checker for TxnChecker {
     }
 }
 
-/// The first reported anomaly's last transaction (the one whose completion
-/// revealed it), as the run summary's pointer.
+/// The anomaly that became visible first (the one whose last transaction
+/// completed earliest, among those reported in full), as the run summary's
+/// pointer and time to detect.
 fn first_anomaly(result: &TxnResult) -> Option<Anomaly> {
     if result.valid != Verdict::Invalid {
         return None;
     }
-    let a = result.anomalies.values().flatten().next()?;
-    let t = a.txns.iter().max_by_key(|t| t.index)?;
+    let (a, t) = result
+        .anomalies
+        .values()
+        .flatten()
+        .filter_map(|a| a.txns.iter().max_by_key(|t| t.index).map(|t| (a, t)))
+        .min_by_key(|(_, t)| t.index)?;
     Some(Anomaly {
-        time: None,
+        time: Some(t.time),
         index: Some(t.index),
         key: a.key.clone(),
-        operation: Some(format!("{} ({}): p{} {} {}", a.name, t.name, t.process, t.outcome, t.value)),
+        operation: Some(format!(
+            "{} ({}): p{} {} {}",
+            a.name, t.name, t.process, t.outcome, t.value
+        )),
     })
 }

@@ -132,13 +132,16 @@ pub fn request(workload: Workload, op: &Op) -> Option<Value> {
             json!({"type": "add", "delta": op.value})
         }
         (Func::Read, Workload::LinKv) => json!({"type": "read", "key": key()?}),
-        (Func::Read, _) => json!({"type": "read"}),
+        (Func::Read, w) if !w.is_txn() => json!({"type": "read"}),
         (Func::Write, Workload::LinKv) => {
             json!({"type": "write", "key": key()?, "value": op.value})
         }
         (Func::Cas, Workload::LinKv) => {
             let (from, to) = op.cas_values();
             json!({"type": "cas", "key": key()?, "from": from, "to": to})
+        }
+        (Func::Txn, Workload::TxnListAppend | Workload::TxnRwRegister) => {
+            json!({"type": "txn", "txn": op.value})
         }
         _ => return None,
     })
@@ -153,7 +156,9 @@ pub fn speaks(workload: Workload, f: Func) -> bool {
 /// The completion of `op` in `workload` from the node's `reply`: an error
 /// is `fail` when Maelstrom calls its code definite, `info` otherwise
 /// (lin-kv: a read of a key that does not exist read nothing, a cas that
-/// found another value failed); a reply of another type is `info`.
+/// found another value failed; txn: 30 txn-conflict and 11 are definite,
+/// 0 and 13 are not); a reply of another type is `info`, and so is a
+/// `txn_ok` whose transaction is not the one sent ([`complete_txn`]).
 pub fn complete(workload: Workload, op: &Op, reply: &Envelope) -> Reply {
     let body = &reply.body;
     if reply.kind() == "error" {
@@ -186,6 +191,9 @@ pub fn complete(workload: Workload, op: &Op, reply: &Envelope) -> Reply {
         ));
     }
     let field = |name: &str| body.get(name).cloned().unwrap_or(Value::Null);
+    if op.f == Func::Txn {
+        return complete_txn(workload, op, &field("txn"));
+    }
     Reply::Ok(match (op.f, workload) {
         (Func::Echo, _) => field("echo"),
         (Func::Generate, _) => field("id"),
@@ -193,6 +201,62 @@ pub fn complete(workload: Workload, op: &Op, reply: &Envelope) -> Reply {
         (Func::Read, _) => field("value"),
         _ => op.value.clone(),
     })
+}
+
+/// The completion of the transaction `op` from the `txn` of its `txn_ok`:
+/// the micro-operations sent, each read carrying what the node says it
+/// read (in list-append a read of a key never appended to, `null` in
+/// Maelstrom, is the empty list, as faultline's own txn-list-append
+/// records it; in rw-register it stays `null`). An answer that is not the
+/// transaction sent (another length, function or key, a write whose value
+/// changed, a list-append read that is not a list) is `info`: the node
+/// says it applied something, but what it read cannot be told.
+pub fn complete_txn(workload: Workload, op: &Op, answer: &Value) -> Reply {
+    match txn_answer(workload, op, answer) {
+        Ok(mops) => Reply::Ok(Value::Array(mops)),
+        Err(why) => Reply::Info(format!("the txn_ok's txn {answer}: {why}")),
+    }
+}
+
+fn txn_answer(workload: Workload, op: &Op, answer: &Value) -> Result<Vec<Value>, String> {
+    let sent = op
+        .value
+        .as_array()
+        .ok_or("the transaction sent is not a list")?;
+    let got = answer.as_array().ok_or("not a list of micro-operations")?;
+    if sent.len() != got.len() {
+        return Err(format!(
+            "{} micro-operations for {} sent",
+            got.len(),
+            sent.len()
+        ));
+    }
+    let lists = workload == Workload::TxnListAppend;
+    sent.iter()
+        .zip(got)
+        .map(|(sent, got)| {
+            let (f, key) = (&sent[0], &sent[1]);
+            let same =
+                got.as_array().is_some_and(|g| g.len() == 3) && got[0] == *f && got[1] == *key;
+            if !same {
+                return Err(format!("{got} answered for {sent}"));
+            }
+            if *f != "r" {
+                return match got[2] == sent[2] {
+                    true => Ok(sent.clone()),
+                    false => Err(format!("{got} answered for {sent}: the value changed")),
+                };
+            }
+            let read = match &got[2] {
+                Value::Null if lists => json!([]),
+                v if lists && !v.is_array() => {
+                    return Err(format!("the read of {key} is not a list"))
+                }
+                v => v.clone(),
+            };
+            Ok(json!([f, key, read]))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -236,6 +300,90 @@ mod tests {
             complete(w, &read, &reply(json!({"type":"write_ok"}))),
             Reply::Info(_)
         ));
+    }
+
+    #[test]
+    fn txn_requests_and_replies_are_maelstroms() {
+        let w = Workload::TxnListAppend;
+        let op = Op {
+            f: Func::Txn,
+            key: None,
+            value: json!([["r", 1, null], ["append", 1, 3]]),
+        };
+        assert_eq!(
+            request(w, &op),
+            Some(json!({"type": "txn", "txn": [["r", 1, null], ["append", 1, 3]]}))
+        );
+        let ok = |txn: Value| complete(w, &op, &reply(json!({"type": "txn_ok", "txn": txn})));
+        assert_eq!(
+            ok(json!([["r", 1, [3, 4]], ["append", 1, 3]])),
+            Reply::Ok(json!([["r", 1, [3, 4]], ["append", 1, 3]]))
+        );
+        assert_eq!(
+            ok(json!([["r", 1, null], ["append", 1, 3]])),
+            Reply::Ok(json!([["r", 1, []], ["append", 1, 3]])),
+            "a list never appended to reads empty"
+        );
+        for wrong in [
+            json!([["r", 1, [3]]]),
+            json!([["r", 2, [3]], ["append", 1, 3]]),
+            json!([["r", 1, [3]], ["append", 1, 4]]),
+            json!([["r", 1, 3], ["append", 1, 3]]),
+            json!([["w", 1, 3], ["append", 1, 3]]),
+            json!([["r", 1], ["append", 1, 3]]),
+            json!({"r": 1}),
+            Value::Null,
+        ] {
+            assert!(matches!(ok(wrong.clone()), Reply::Info(_)), "{wrong}");
+        }
+        assert!(matches!(
+            complete(w, &op, &reply(json!({"type": "read_ok", "txn": []}))),
+            Reply::Info(_)
+        ));
+        for (code, definite) in [
+            (30, true),
+            (11, true),
+            (10, true),
+            (0, false),
+            (13, false),
+            (1000, false),
+        ] {
+            let got = complete(
+                w,
+                &op,
+                &reply(json!({"type": "error", "code": code, "text": "x"})),
+            );
+            assert_eq!(
+                matches!(got, Reply::Fail(_)),
+                definite,
+                "code {code}: {got:?}"
+            );
+            assert_eq!(
+                matches!(got, Reply::Info(_)),
+                !definite,
+                "code {code}: {got:?}"
+            );
+        }
+        let rw = Workload::TxnRwRegister;
+        let op = Op {
+            f: Func::Txn,
+            key: None,
+            value: json!([["r", 2, null], ["w", 2, 7], ["r", 3, null]]),
+        };
+        assert_eq!(
+            complete(
+                rw,
+                &op,
+                &reply(
+                    json!({"type": "txn_ok", "txn": [["r", 2, 5], ["w", 2, 7], ["r", 3, null]]})
+                )
+            ),
+            Reply::Ok(json!([["r", 2, 5], ["w", 2, 7], ["r", 3, null]])),
+            "a register never written reads null"
+        );
+        assert!(
+            speaks(rw, Func::Txn) && !speaks(rw, Func::Read) && !speaks(Workload::LinKv, Func::Txn)
+        );
     }
 
     #[test]

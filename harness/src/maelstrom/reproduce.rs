@@ -18,7 +18,16 @@ pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
             parts.push(format!("--{name} {}", word(&v)));
         }
     };
-    flag("workload", o.workload.clone());
+    // test.json records the registry's name; -w takes Maelstrom's.
+    flag(
+        "workload",
+        o.workload
+            .as_deref()
+            .map(|w| match super::workload::Workload::parse(w) {
+                Ok(w) => w.name().to_string(),
+                Err(_) => w.to_string(),
+            }),
+    );
     flag(
         "bin",
         other("node_cmd")
@@ -60,6 +69,22 @@ pub fn reproduce(test: &crate::record::TestRecord) -> Option<String> {
         other("scenarios")
             .and_then(|v| v.as_str())
             .map(str::to_string),
+    );
+    flag(
+        "consistency-models",
+        other(super::checkers::txn::OPTION)
+            .and_then(|v| v.as_array())
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+    );
+    flag(
+        "availability",
+        other(super::checkers::availability::OPTION)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)),
     );
     flag("scenario", o.scenario.clone());
     flag("seed", test.seed().map(|s| s.to_string()));

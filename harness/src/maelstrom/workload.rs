@@ -12,6 +12,15 @@
 //! | `g-set` | `add`, `read` | final reads of every node hold every acknowledged element |
 //! | `g-counter`, `pn-counter` | `add`, `read` | final reads between the acknowledged sum and it plus the indefinite adds |
 //! | `lin-kv` | `read`, `write`, `cas` | linearizability, a cas register per key |
+//! | `txn-list-append` | `txn` (`r`, `append`) | Elle's list-append, against `--consistency-models` |
+//! | `txn-rw-register` | `txn` (`r`, `w`) | Elle's rw-register, against `--consistency-models` |
+//!
+//! The two transactional workloads share their names with faultline's own
+//! (`faultline_workloads::txn_list_append`, which any system mapping `txn`
+//! runs); in the registry, and so for `faultline run --workload` and in
+//! `test.json`, Maelstrom's are `maelstrom-txn-list-append` and
+//! `maelstrom-txn-rw-register` ([`Workload::run_name`]). `faultline
+//! maelstrom test -w` takes Maelstrom's names ([`Workload::name`]).
 
 use std::sync::Arc;
 
@@ -22,7 +31,7 @@ use serde_json::{json, Value};
 use faultline_workloads::{FinalRead, Func, Generator, Op};
 
 /// Maelstrom workloads faultline does not run yet.
-pub const UNSUPPORTED: [&str; 3] = ["txn-list-append", "txn-rw-register", "kafka"];
+pub const UNSUPPORTED: [&str; 1] = ["kafka"];
 
 /// Keys of the lin-kv workload in use at a time.
 const KV_KEYS: u64 = 5;
@@ -34,6 +43,20 @@ const KV_OPS_PER_WINDOW: u64 = 250;
 const KV_VALUES: u64 = 5;
 /// Share of reads in the broadcast, g-set and counter workloads.
 const READS: f64 = 0.3;
+/// Keys the transactional workloads use at a time (Elle's generator with
+/// uniformly drawn keys uses 3).
+const TXN_KEYS: u64 = 3;
+/// The most micro-operations of one transaction (Maelstrom's
+/// `--max-txn-length` default); each has 1 to this many.
+const TXN_MAX_LENGTH: usize = 4;
+/// Micro-operations one client draws before it moves to fresh keys. At
+/// Maelstrom's default concurrency (5 clients) and half of them writes, a
+/// key gets about 5 × 20 / 2 / 3 ≈ 16 writes, Maelstrom's
+/// `--max-writes-per-key` default, before the clients move on.
+const TXN_MOPS_PER_WINDOW: u64 = 20;
+/// The chance that a micro-operation is a read (Elle's generators draw
+/// reads and writes alike).
+const TXN_READS: f64 = 0.5;
 
 /// A Maelstrom workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,11 +76,15 @@ pub enum Workload {
     PnCounter,
     /// `lin-kv`: a linearizable key-value store.
     LinKv,
+    /// `txn-list-append`: transactions of appends to and reads of lists.
+    TxnListAppend,
+    /// `txn-rw-register`: transactions of writes to and reads of registers.
+    TxnRwRegister,
 }
 
 impl Workload {
     /// Every supported workload.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Echo,
         Workload::UniqueIds,
         Workload::Broadcast,
@@ -65,6 +92,8 @@ impl Workload {
         Workload::GCounter,
         Workload::PnCounter,
         Workload::LinKv,
+        Workload::TxnListAppend,
+        Workload::TxnRwRegister,
     ];
 
     /// Every supported workload, as the shared trait objects the registry
@@ -76,7 +105,7 @@ impl Workload {
             .collect()
     }
 
-    /// Its name, as `-w` takes it.
+    /// Its name in Maelstrom, as `faultline maelstrom test -w` takes it.
     pub fn name(self) -> &'static str {
         match self {
             Workload::Echo => "echo",
@@ -86,7 +115,25 @@ impl Workload {
             Workload::GCounter => "g-counter",
             Workload::PnCounter => "pn-counter",
             Workload::LinKv => "lin-kv",
+            Workload::TxnListAppend => "txn-list-append",
+            Workload::TxnRwRegister => "txn-rw-register",
         }
+    }
+
+    /// Its name in the registry, as `faultline run --workload` takes it and
+    /// `test.json` records it: Maelstrom's, but for the transactional
+    /// workloads, whose Maelstrom names are faultline's own workloads'.
+    pub fn run_name(self) -> &'static str {
+        match self {
+            Workload::TxnListAppend => "maelstrom-txn-list-append",
+            Workload::TxnRwRegister => "maelstrom-txn-rw-register",
+            other => other.name(),
+        }
+    }
+
+    /// Whether it is one of the transactional workloads.
+    pub fn is_txn(self) -> bool {
+        matches!(self, Workload::TxnListAppend | Workload::TxnRwRegister)
     }
 
     /// One line of help: what clients do, what the checker demands.
@@ -103,14 +150,24 @@ impl Workload {
             }
             Workload::PnCounter => "add deltas of either sign, read; final reads within the sums the indefinite adds allow",
             Workload::LinKv => "read / write / cas on integer keys; linearizability (register model per key)",
+            Workload::TxnListAppend => {
+                "Maelstrom's txn-list-append: txn messages of 1-4 appends and reads over 3 rotating integer keys; Elle's list-append against --consistency-models (strict-serializable)"
+            }
+            Workload::TxnRwRegister => {
+                "Maelstrom's txn-rw-register: txn messages of 1-4 writes and reads over 3 rotating integer keys; Elle's rw-register against --consistency-models (strict-serializable)"
+            }
         }
     }
 
-    /// The workload named `name`; unsupported Maelstrom workloads and
-    /// unknown names get a message saying which are supported.
+    /// The workload named `name` (its Maelstrom or its registry name);
+    /// unsupported Maelstrom workloads and unknown names get a message
+    /// saying which are supported.
     pub fn parse(name: &str) -> Result<Workload, String> {
         let known = Workload::ALL.map(Workload::name).join(", ");
-        if let Some(w) = Workload::ALL.into_iter().find(|w| w.name() == name) {
+        if let Some(w) = Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == name || w.run_name() == name)
+        {
             return Ok(w);
         }
         if UNSUPPORTED.contains(&name) {
@@ -128,7 +185,9 @@ impl Workload {
         self == Workload::Broadcast
     }
 
-    /// Whether the run ends with a read through every node.
+    /// Whether the run ends with a read through every node (not the
+    /// transactional workloads: Maelstrom's have no final phase, and their
+    /// checker judges every transaction as it came).
     pub fn has_final_reads(self) -> bool {
         matches!(
             self,
@@ -173,11 +232,45 @@ impl Workload {
             op(Func::Cas, key, json!([from, to]))
         }
     }
+
+    /// The next transaction, as Maelstrom's txn workloads draw them: 1 to
+    /// [`TXN_MAX_LENGTH`] micro-operations `[f, key, value]` over the
+    /// current window of [`TXN_KEYS`] integer keys, each a read (`["r", k,
+    /// null]`) or, as often, an append (list-append) or a write
+    /// (rw-register) of a value no other micro-operation of the run
+    /// writes. Every micro-operation counts one step toward the next window.
+    fn next_txn(self, gen: &mut Generator) -> Op {
+        let write = match self {
+            Workload::TxnRwRegister => "w",
+            _ => "append",
+        };
+        let n = gen.rng.gen_range(1..=TXN_MAX_LENGTH);
+        // Every key first: one transaction stays in one window.
+        let keys: Vec<u64> = (0..n)
+            .map(|_| {
+                gen.windowed_key("", TXN_KEYS, TXN_MOPS_PER_WINDOW)
+                    .parse()
+                    .expect("a key without prefix is a number")
+            })
+            .collect();
+        let mops: Vec<Value> = keys
+            .into_iter()
+            .map(|key| {
+                if gen.rng.gen_bool(TXN_READS) {
+                    gen.count();
+                    json!(["r", key, null])
+                } else {
+                    json!([write, key, gen.unique()])
+                }
+            })
+            .collect();
+        op(Func::Txn, None, Value::Array(mops))
+    }
 }
 
 impl faultline_workloads::Workload for Workload {
     fn name(&self) -> &'static str {
-        Workload::name(*self)
+        self.run_name()
     }
 
     fn description(&self) -> &'static str {
@@ -185,14 +278,18 @@ impl faultline_workloads::Workload for Workload {
     }
 
     fn checkers(&self) -> &'static [&'static str] {
+        // Each workload's own, then Maelstrom's availability, as
+        // Maelstrom composes them.
         match self {
-            Workload::Echo => &["echo"],
-            Workload::UniqueIds => &["unique-ids"],
-            Workload::Broadcast => &["broadcast"],
-            Workload::GSet => &["g-set"],
-            Workload::GCounter => &["g-counter"],
-            Workload::PnCounter => &["pn-counter"],
-            Workload::LinKv => &["lin-kv"],
+            Workload::Echo => &["echo", "availability"],
+            Workload::UniqueIds => &["unique-ids", "availability"],
+            Workload::Broadcast => &["broadcast", "availability"],
+            Workload::GSet => &["g-set", "availability"],
+            Workload::GCounter => &["g-counter", "availability"],
+            Workload::PnCounter => &["pn-counter", "availability"],
+            Workload::LinKv => &["lin-kv", "availability"],
+            Workload::TxnListAppend => &[super::checkers::txn::LIST_APPEND_NAME, "availability"],
+            Workload::TxnRwRegister => &[super::checkers::txn::RW_REGISTER_NAME, "availability"],
         }
     }
 
@@ -211,6 +308,7 @@ impl faultline_workloads::Workload for Workload {
                 op(Func::Generate, None, Value::Null)
             }
             Workload::LinKv => Workload::next_kv(gen),
+            txn if txn.is_txn() => txn.next_txn(gen),
             grows => grows.next_growth(gen),
         }
     }
@@ -320,11 +418,57 @@ mod tests {
                     &[Func::Read, Func::Add]
                 }
                 Workload::LinKv => &[Func::Read, Func::Write, Func::Cas],
+                Workload::TxnListAppend | Workload::TxnRwRegister => &[Func::Txn],
             };
             assert_eq!(fs.into_iter().collect::<Vec<_>>(), want, "{}", w.name());
             let finals = w.final_reads(&[], 3);
             assert_eq!(finals.len(), if w.has_final_reads() { 3 } else { 0 });
             assert_eq!(w.system(), Some(crate::maelstrom::SYSTEM_NAME));
+        }
+    }
+
+    #[test]
+    fn transactions_are_maelstroms_over_few_rotating_integer_keys_with_unique_writes() {
+        for (w, write) in [
+            (Workload::TxnListAppend, "append"),
+            (Workload::TxnRwRegister, "w"),
+        ] {
+            let mut written = std::collections::HashSet::new();
+            let mut keys = std::collections::BTreeSet::new();
+            let mut lengths = std::collections::BTreeSet::new();
+            for slot in 0..3 {
+                let mut g = Generator::new(5, slot, 3);
+                for _ in 0..300 {
+                    let op = w.next_op(&mut g);
+                    assert_eq!((op.f, op.key.as_deref()), (Func::Txn, None));
+                    let mops = op.value.as_array().unwrap();
+                    lengths.insert(mops.len());
+                    let window: std::collections::BTreeSet<u64> = mops
+                        .iter()
+                        .map(|m| m[1].as_u64().expect("integer keys") / TXN_KEYS)
+                        .collect();
+                    assert_eq!(window.len(), 1, "one window per transaction: {mops:?}");
+                    for m in mops {
+                        let key = m[1].as_u64().unwrap();
+                        keys.insert(key);
+                        match m[0].as_str().unwrap() {
+                            "r" => assert!(m[2].is_null(), "{m}"),
+                            f => {
+                                assert_eq!(f, write);
+                                assert!(written.insert((key, m[2].as_u64().unwrap())), "{m}");
+                            }
+                        }
+                    }
+                    assert_eq!(op.keys().len(), mops.len());
+                }
+            }
+            assert_eq!(lengths.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+            assert!(keys.len() > 10 * TXN_KEYS as usize, "keys rotate: {keys:?}");
+            assert!(w.final_reads(&["1".into()], 3).is_empty());
+            assert_eq!(Workload::parse(w.name()), Ok(w));
+            assert_eq!(Workload::parse(w.run_name()), Ok(w));
+            assert_ne!(w.name(), w.run_name());
+            assert_eq!(faultline_workloads::Workload::name(&w), w.run_name());
         }
     }
 

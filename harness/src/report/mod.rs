@@ -39,6 +39,7 @@ registry! {
     pub const SECTIONS: &[&dyn Section] = {
         counterexample => SECTION;
         lost => SECTION;
+        cycles => SECTION;
     }
 }
 

@@ -105,8 +105,9 @@ pub struct RunArgs {
     #[arg(skip)]
     #[serde(skip)]
     pub explicit: Vec<String>,
-    /// The workload (see `faultline list`): register, set or list-append
-    /// (and Maelstrom's, with --system maelstrom).
+    /// The workload (see `faultline list`): register, set, list-append,
+    /// txn-list-append or txn-rw-register (and Maelstrom's, with --system
+    /// maelstrom).
     #[arg(long, default_value = "register", value_parser = parse_workload)]
     pub workload: String,
     /// Faults to inject: a comma list of kill, pause, partition, drop,

@@ -7,6 +7,7 @@
 //! | write | `PUT /kv/{k}` `{"value": v}` | 200 | |
 //! | cas | `POST /kv/{k}/cas` `{"from": a, "to": b}` | 200 | 409 |
 //! | add, append | `POST /kv/{k}/append` `{"value": v}` | 200 | |
+//! | txn | `POST /txn` `{"txn": [[f, k, v], ...]}` | 200 `{"txn": [...]}`: each read with what it saw | 409 (a key of the other kind) |
 //!
 //! Any other answer with a body `{"error": CODE, "definite": BOOL}` is a
 //! failure when definite and unknown otherwise; a connection refused before
@@ -223,11 +224,19 @@ enum Method {
     Post,
 }
 
-/// The request that performs `op`: method, path, JSON body. A read asks
-/// the local replica with `local_reads`.
+/// The request that performs `op`: method, path, JSON body. A read (and a
+/// read-only transaction) asks the local replica with `local_reads`.
 fn request(op: &Op, local_reads: bool) -> (Method, String, Option<Value>) {
     let path = format!("/kv/{}", op.key_or_default());
     match op.f {
+        Func::Txn => {
+            let stale = if local_reads { "?stale=true" } else { "" };
+            (
+                Method::Post,
+                format!("/txn{stale}"),
+                Some(json!({ "txn": op.value })),
+            )
+        }
         Func::Read if local_reads => (Method::Get, format!("{path}?stale=true"), None),
         Func::Read | Func::Echo | Func::Generate | Func::Broadcast => (Method::Get, path, None),
         Func::Write => (Method::Put, path, Some(json!({ "value": op.value }))),
@@ -253,6 +262,7 @@ fn reply(op: &Op, status: u16, body: &Value) -> Reply {
     match (op.f, status) {
         (Func::Read, 200) => Reply::Ok(body.get("value").cloned().unwrap_or(Value::Null)),
         (Func::Read, 404) => Reply::Ok(Value::Null),
+        (Func::Txn, 200) => Reply::Ok(body.get("txn").cloned().unwrap_or(Value::Null)),
         (_, 200) => Reply::Ok(op.value.clone()),
         (Func::Cas, 409) => Reply::Fail("value differs".into()),
         _ => match error_body(body) {
@@ -432,6 +442,41 @@ mod tests {
         );
         let unsure = json!({"error": "timeout", "definite": false});
         assert_eq!(reply(&write, 503, &unsure), Reply::Info("timeout".into()));
+    }
+
+    #[test]
+    fn transactions_go_to_the_txn_endpoint_and_come_back_completed() {
+        let txn = Op {
+            f: Func::Txn,
+            key: None,
+            value: json!([["append", "k1", 3], ["r", "k2", null]]),
+        };
+        let (method, path, body) = request(&txn, false);
+        assert_eq!((method, path.as_str()), (Method::Post, "/txn"));
+        assert_eq!(
+            body,
+            Some(json!({"txn": [["append", "k1", 3], ["r", "k2", null]]}))
+        );
+        assert_eq!(request(&txn, true).1, "/txn?stale=true");
+        let done = json!([["append", "k1", 3], ["r", "k2", [1, 2]]]);
+        assert_eq!(reply(&txn, 200, &json!({ "txn": done })), Reply::Ok(done));
+        let mismatch = json!({"error": "type-mismatch", "definite": true});
+        assert_eq!(
+            reply(&txn, 409, &mismatch),
+            Reply::Fail("type-mismatch".into())
+        );
+        for (status, unsure) in [
+            (503, json!({"error": "timeout", "definite": false})),
+            (503, json!({"error": "unknown", "definite": false})),
+            (500, Value::Null),
+        ] {
+            assert!(
+                matches!(reply(&txn, status, &unsure), Reply::Info(_)),
+                "{unsure}"
+            );
+        }
+        let refused = json!({"error": "no-leader", "definite": true});
+        assert_eq!(reply(&txn, 503, &refused), Reply::Fail("no-leader".into()));
     }
 
     #[test]

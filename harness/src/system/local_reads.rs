@@ -1,7 +1,8 @@
 //! `local-reads`: faultline-node with every read served from the local
-//! replica (`GET /kv/{k}?stale=true`), which the node offers for reads that
-//! may be stale; writes, compare-and-set and appends go through Raft as
-//! with `--system faultline-node`.
+//! replica (`GET /kv/{k}?stale=true`, and `POST /txn?stale=true` for
+//! read-only transactions), which the node offers for reads that may be
+//! stale; writes, compare-and-set, appends and transactions that write go
+//! through Raft as with `--system faultline-node`.
 //!
 //! It is a control for the harness, not a system to trust: a follower cut
 //! off from the leader keeps answering reads from the state it had, so a

@@ -1,8 +1,9 @@
 //! `faultline maelstrom test` and `faultline run --system maelstrom` with
 //! the example Maelstrom nodes (`examples/maelstrom/`, Python 3 stdlib
 //! only) and the broken fixture (`tests/fixtures/maelstrom/bad_node.py`):
-//! our nodes pass under partitions at fixed seeds, the no-retry broadcast
-//! and the in-memory Raft are caught, and every protocol breach is named
+//! our nodes pass under partitions at fixed seeds, the no-retry broadcast,
+//! the in-memory Raft and the transactional node that replicates each
+//! write on its own (G1b) are caught, and every protocol breach is named
 //! with its node and line (a broken node is stopped and reported by the
 //! `node logs` checker as failed on its own). The nodes written the way Maelstrom's tutorials
 //! write them (a Raft whose followers re-send the client's request to the
@@ -425,6 +426,119 @@ fn volatile_raft_is_caught_when_every_node_is_killed_and_the_persistent_one_is_n
     assert!(out.contains("lin-kv checker: invalid"), "{out}");
     let (code, out, _) = args(example("raft_kv.py"));
     assert_eq!(code, 0, "{out}");
+}
+
+/// The options of a 4-second transactional run of 3 nodes at 100 txns/s
+/// under 10 ms of exponential latency (units of replication overtake each
+/// other), held to read committed and total availability, at `seed`.
+fn txn_run(seed: &str) -> [&str; 16] {
+    [
+        "--availability",
+        "total",
+        "--node-count",
+        "3",
+        "--time-limit",
+        "4",
+        "--rate",
+        "100",
+        "--latency",
+        "10",
+        "--latency-dist",
+        "exponential",
+        "--consistency-models",
+        "read-committed",
+        "--seed",
+        seed,
+    ]
+}
+
+#[test]
+fn a_totally_available_txn_node_is_read_committed_and_replicating_each_write_is_caught_as_g1b() {
+    let node = example("txn_rw_register.py");
+    let (code, out, dir) = test("txn-rw-register", &node, &txn_run("1"));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("maelstrom-txn-rw-register checker: txn-rw-register: valid")
+            && out.contains("against read-committed"),
+        "{out}"
+    );
+    assert!(out.contains("availability checker: valid"), "{out}");
+    let dir = dir.unwrap();
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("faultline maelstrom test --workload txn-rw-register")
+            && report.contains("--consistency-models read-committed")
+            && report.contains("--availability total"),
+        "the reproduce line names Maelstrom's workload and the run's models"
+    );
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let first_ok = history
+        .lines()
+        .find(|l| l.contains(r#""type":"ok""#))
+        .expect("a transaction completed");
+    assert!(
+        first_ok.contains(r#""f":"txn","value":[[""#),
+        "micro-operations [f, key, value]: {first_ok}"
+    );
+    let (code, out, _) = test(
+        "txn-rw-register",
+        &format!("{node} --replicate-each-write"),
+        &txn_run("1"),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("txn-rw-register: invalid") && out.contains("G1b ("),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_single_executor_txn_list_append_node_is_strict_serializable_under_partitions_kills_and_pauses()
+{
+    let (code, out, dir) = test(
+        "txn-list-append",
+        &example("txn_list_append.py"),
+        &short_run("3", "50", "partition,kill,pause", "1"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("maelstrom-txn-list-append checker: txn-list-append: valid")
+            && out.contains("against strict-serializable"),
+        "{out}"
+    );
+    let test_json = std::fs::read_to_string(dir.unwrap().join("test.json")).unwrap();
+    let test: serde_json::Value = serde_json::from_str(&test_json).unwrap();
+    assert_eq!(test["options"]["workload"], "maelstrom-txn-list-append");
+    assert_eq!(
+        test["options"]["consistency_models"],
+        serde_json::json!(["strict-serializable"])
+    );
+}
+
+#[test]
+fn consistency_models_are_checked_before_the_run() {
+    let (code, out, _) = test(
+        "txn-rw-register",
+        &example("txn_rw_register.py"),
+        &["--consistency-models", "read-comitted", "--time-limit", "1"],
+    );
+    assert_eq!(code, 64, "{out}");
+    assert!(
+        out.contains("read-comitted") && out.contains("read-committed"),
+        "{out}"
+    );
+    let (code, out, _) = test(
+        "echo",
+        &example("echo.py"),
+        &[
+            "--consistency-models",
+            "read-committed",
+            "--time-limit",
+            "1",
+        ],
+    );
+    assert_eq!(code, 64, "{out}");
+    assert!(out.contains("txn-rw-register"), "{out}");
 }
 
 #[test]

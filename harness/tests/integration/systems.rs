@@ -93,6 +93,40 @@ fn etcd_under_kills_pauses_and_partitions_is_linearizable() {
 }
 
 #[test]
+fn etcd_transactions_under_faults_are_strict_serializable() {
+    if !etcd_present() {
+        return;
+    }
+    let mut args = vec![
+        "--system",
+        "etcd",
+        "--workload",
+        "txn-list-append",
+        "--nemesis",
+        "kill,pause,partition",
+        "--seed",
+        "2",
+    ];
+    args.extend(SHORT);
+    let (code, out, dir) = run(&args);
+    assert_eq!(code, 0, "a false alarm against etcd transactions:\n{out}");
+    let results = json(&dir.join("results.json"));
+    let txn = results["checkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "txn")
+        .unwrap_or_else(|| panic!("no txn result: {results}"));
+    assert_eq!(txn["detail"]["valid"], "valid", "{txn}");
+    assert!(txn["detail"]["stats"]["ok"].as_u64().unwrap() > 10, "{txn}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("[\"r\",") && history.contains("\"type\":\"ok\",\"f\":\"txn\""),
+        "no transaction read anything"
+    );
+}
+
+#[test]
 #[ignore = "nightly: a second etcd workload; etcd stays in the gate with register under kill, pause and partition"]
 fn etcd_appends_keep_every_acknowledged_element_under_partitions() {
     if !etcd_present() {

@@ -4,6 +4,7 @@
 use crate::kv::{Applied, Command, KvStore};
 use crate::raft::{Entry, Ready, Snapshot};
 
+use super::requests::{PendingWrite, SplitRest, Stage};
 use super::{Answer, Refusal, Replica, SnapshotError};
 
 impl<W, R> Replica<W, R> {
@@ -27,7 +28,8 @@ impl<W, R> Replica<W, R> {
         self.applied = snapshot.meta.index;
         self.applied_term = snapshot.meta.term;
         self.snapshot_index = snapshot.meta.index;
-        // Writes the snapshot covers may or may not be in it.
+        // Writes the snapshot covers may or may not be in it (so may the
+        // first half of a split transaction).
         let rest = self.writes.split_off(&(snapshot.meta.index + 1));
         for (_, p) in std::mem::replace(&mut self.writes, rest) {
             self.answers.push(Answer::Write {
@@ -67,8 +69,34 @@ impl<W, R> Replica<W, R> {
             } else {
                 Err(Refusal::Lost)
             };
-            self.answers.push(Answer::Write { id: p.id, outcome });
+            self.decided(p, outcome);
         }
+    }
+
+    /// The entry of pending write `p` applied with `outcome` (or was lost):
+    /// answer it, or (`txn-split`) go on with the rest of its transaction.
+    fn decided(&mut self, p: PendingWrite<W>, outcome: Result<Applied, Refusal>) {
+        let outcome = match (p.stage, outcome) {
+            (Stage::Whole, outcome) => outcome,
+            (Stage::First { rest }, Ok(Applied::Txn(first))) => {
+                self.split_rests.push(SplitRest {
+                    rest,
+                    first,
+                    id: p.id,
+                });
+                return;
+            }
+            // Nothing of it applied.
+            (Stage::First { .. }, outcome) => outcome,
+            (Stage::Second { mut first }, Ok(Applied::Txn(second))) => {
+                first.extend(second);
+                Ok(Applied::Txn(first))
+            }
+            (Stage::Second { .. }, _) => Err(Refusal::Unknown(
+                "txn-split: the first half applied, the rest did not".into(),
+            )),
+        };
+        self.answers.push(Answer::Write { id: p.id, outcome });
     }
 
     pub(super) fn serve_reads(&mut self) {

@@ -33,11 +33,11 @@ mod tests;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::bugs::{Bug, Bugs};
-use crate::kv::{KvStore, Stored};
+use crate::kv::{Command, KvStore, MicroOp, Stored};
 use crate::raft::{Index, ProposeError, RaftNode, Ready, Role, Snapshot, Term};
 
 pub use requests::{Answer, Input, Refusal};
-use requests::{PendingRead, PendingWrite};
+use requests::{PendingRead, PendingWrite, SplitRest, Stage};
 
 /// Whether a node with `bugs` fdatasyncs what it persists: not under the
 /// `no-fsync` bug (the storage still writes everything, it never syncs).
@@ -62,6 +62,7 @@ pub struct Replica<W, R> {
     applied_term: Term,
     snapshot_index: Index,
     writes: BTreeMap<Index, PendingWrite<W>>,
+    split_rests: Vec<SplitRest<W>>,
     next_ctx: u64,
     reads_waiting: HashMap<u64, PendingRead<R>>,
     reads_ready: Vec<(Index, PendingRead<R>)>,
@@ -94,6 +95,7 @@ impl<W, R> Replica<W, R> {
             applied_term: meta.term,
             snapshot_index: meta.index,
             writes: BTreeMap::new(),
+            split_rests: Vec::new(),
             next_ctx: 0,
             reads_waiting: HashMap::new(),
             reads_ready: Vec::new(),
@@ -139,19 +141,82 @@ impl<W, R> Replica<W, R> {
                 self.raft.step(msg);
                 self.check_leadership();
             }
-            Input::Write { cmd, id } => {
-                let blind = cmd.is_blind();
-                match self.raft.propose(cmd.encode()) {
-                    Ok((index, term)) => {
-                        self.writes.insert(index, PendingWrite { term, blind, id });
-                    }
-                    Err(ProposeError::NotLeader { leader }) => self.answers.push(Answer::Write {
-                        id,
-                        outcome: Err(Refusal::NotLeader { leader }),
-                    }),
-                }
-            }
+            Input::Write {
+                cmd: Command::Txn { ops },
+                id,
+            } => self.txn(ops, false, id),
+            Input::Write { cmd, id } => self.propose(cmd, id, Stage::Whole),
+            Input::Txn { ops, local, id } => self.txn(ops, local, id),
             Input::Read { key, local, id } => self.read(key, local, id),
+        }
+    }
+
+    /// Proposes `cmd` (the `stage` of a client's request `id`); a node
+    /// that does not lead refuses at once.
+    fn propose(&mut self, cmd: Command, id: W, stage: Stage) {
+        let blind = cmd.is_blind();
+        match self.raft.propose(cmd.encode()) {
+            Ok((index, term)) => {
+                self.writes.insert(
+                    index,
+                    PendingWrite {
+                        term,
+                        blind,
+                        id,
+                        stage,
+                    },
+                );
+            }
+            Err(ProposeError::NotLeader { leader }) => self.answers.push(Answer::Write {
+                id,
+                outcome: Err(Refusal::NotLeader { leader }),
+            }),
+        }
+    }
+
+    /// A transaction: one log entry. A read-only one is answered from
+    /// local state when `local` (or under `txn-local-read`); under
+    /// `txn-split` one of two or more micro-operations becomes two entries.
+    fn txn(&mut self, mut ops: Vec<MicroOp>, local: bool, id: W) {
+        let read_only = ops.iter().all(MicroOp::is_read);
+        if read_only && (local || self.bugs.has(Bug::TxnLocalRead)) {
+            let outcome = Ok(self.kv.observe(&ops));
+            self.answers.push(Answer::Write { id, outcome });
+            return;
+        }
+        if self.bugs.has(Bug::TxnSplit) && ops.len() >= 2 {
+            let rest = ops.split_off(ops.len() / 2);
+            self.propose(Command::Txn { ops }, id, Stage::First { rest });
+            return;
+        }
+        self.propose(Command::Txn { ops }, id, Stage::Whole);
+    }
+
+    /// `txn-split`: proposes the rest of every transaction whose first half
+    /// just applied. A node that no longer leads cannot: the first half
+    /// took effect, the rest never will, and the client is told the outcome
+    /// is unknown.
+    fn propose_split_rests(&mut self) {
+        for SplitRest { rest, first, id } in std::mem::take(&mut self.split_rests) {
+            match self.raft.propose(Command::Txn { ops: rest }.encode()) {
+                Ok((index, term)) => {
+                    self.writes.insert(
+                        index,
+                        PendingWrite {
+                            term,
+                            blind: false,
+                            id,
+                            stage: Stage::Second { first },
+                        },
+                    );
+                }
+                Err(ProposeError::NotLeader { .. }) => self.answers.push(Answer::Write {
+                    id,
+                    outcome: Err(Refusal::Unknown(
+                        "txn-split: the first half applied, the rest was never proposed".into(),
+                    )),
+                }),
+            }
         }
     }
 
@@ -221,6 +286,7 @@ impl<W, R> Replica<W, R> {
             self.install(snapshot)?;
         }
         self.apply_committed(&mut rd);
+        self.propose_split_rests();
         for rs in rd.read_states {
             if let Some(read) = self.reads_waiting.remove(&rs.ctx) {
                 self.reads_ready.push((rs.index, read));

@@ -1,6 +1,6 @@
 //! What a client asks a replica for and what the replica answers.
 
-use crate::kv::{Applied, Command, Stored};
+use crate::kv::{Applied, Command, Completed, MicroOp, Stored};
 use crate::raft::{Message, NodeId};
 
 /// One input to a [`Replica`](super::Replica). `W` and `R` are the caller's
@@ -18,6 +18,19 @@ pub enum Input<W, R> {
     Write {
         /// The command to replicate.
         cmd: Command,
+        /// The caller's id for this request.
+        id: W,
+    },
+    /// A client transaction, answered like a write (an [`Answer::Write`]
+    /// with [`Applied::Txn`]) once its entry applies. A read-only one is
+    /// served from local state at once when `local`. (A transaction sent
+    /// as an `Input::Write` of a [`Command::Txn`] is the same, not local.)
+    Txn {
+        /// Its micro-operations.
+        ops: Vec<MicroOp>,
+        /// Serve it from local state without asking anyone, if it only
+        /// reads (not linearizable).
+        local: bool,
         /// The caller's id for this request.
         id: W,
     },
@@ -72,6 +85,35 @@ pub(super) struct PendingWrite<W> {
     pub term: u64,
     /// Whether `ack-before-commit` may acknowledge it once appended.
     pub blind: bool,
+    pub id: W,
+    /// Which part of the client's request the entry holds.
+    pub stage: Stage,
+}
+
+/// Which part of a client's request a log entry holds: all of it, or
+/// (`txn-split`) one half of a transaction.
+#[derive(Debug)]
+pub(super) enum Stage {
+    /// The whole request.
+    Whole,
+    /// The first half of a transaction; `rest` is proposed once it applies.
+    First {
+        /// The micro-operations still to propose.
+        rest: Vec<MicroOp>,
+    },
+    /// The rest of a transaction whose first half applied as `first`.
+    Second {
+        /// What the first half did.
+        first: Vec<Completed>,
+    },
+}
+
+/// `txn-split`: the rest of a transaction whose first half just applied,
+/// to propose once the entries being applied are done.
+#[derive(Debug)]
+pub(super) struct SplitRest<W> {
+    pub rest: Vec<MicroOp>,
+    pub first: Vec<Completed>,
     pub id: W,
 }
 

@@ -1,8 +1,10 @@
 //! The replica on its own: one node, or two where the second never answers,
 //! driven the way the Raft loop drives it.
 
+use serde_json::json;
+
 use super::*;
-use crate::kv::{Applied, Command, Stored};
+use crate::kv::{Applied, Command, MicroOp, Stored};
 use crate::raft::{Config, Message, MessageBody, Restored};
 
 type TestReplica = Replica<u64, u64>;
@@ -181,4 +183,142 @@ fn stale_read_serves_from_local_state_anywhere() {
     });
     let answers: Vec<_> = r.take_answers().collect();
     assert_eq!(read_outcome(&answers, 3), Some(&Ok(None)));
+}
+
+fn txn(ops: &[(&str, &str, Option<&str>)]) -> Vec<MicroOp> {
+    ops.iter()
+        .map(|&(f, key, value)| match (f, value) {
+            ("append", Some(v)) => MicroOp::Append {
+                key: key.into(),
+                value: v.into(),
+            },
+            ("w", Some(v)) => MicroOp::Write {
+                key: key.into(),
+                value: v.into(),
+            },
+            _ => MicroOp::Read { key: key.into() },
+        })
+        .collect()
+}
+
+/// What the reads of transaction `want` saw, as JSON (null: nothing).
+fn txn_reads(answers: &[Answer<u64, u64>], want: u64) -> Vec<serde_json::Value> {
+    match write_outcome(answers, want) {
+        Some(Ok(Applied::Txn(done))) => done
+            .iter()
+            .filter(|c| c.op.is_read())
+            .map(|c| {
+                c.saw
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, Stored::to_json)
+            })
+            .collect(),
+        other => panic!("transaction {want}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_transaction_is_one_entry_whose_reads_see_its_own_writes() {
+    let mut r = replica(vec![1], Bugs::none());
+    elect(&mut r);
+    let before = r.raft().status().last_index;
+    r.handle(Input::Txn {
+        ops: txn(&[
+            ("append", "x", Some("1")),
+            ("r", "x", None),
+            ("r", "y", None),
+        ]),
+        local: false,
+        id: 1,
+    });
+    let (_, answers) = drain(&mut r);
+    assert_eq!(txn_reads(&answers, 1), [json!([1]), json!(null)]);
+    assert_eq!(r.raft().status().last_index, before + 1);
+    r.handle(Input::Write {
+        cmd: Command::Txn {
+            ops: txn(&[("w", "x", Some("2"))]),
+        },
+        id: 2,
+    });
+    let (_, answers) = drain(&mut r);
+    assert!(
+        matches!(
+            write_outcome(&answers, 2),
+            Some(Ok(Applied::TypeMismatch { key })) if key == "x"
+        ),
+        "{answers:?}"
+    );
+}
+
+#[test]
+fn txn_split_lets_another_transaction_in_between_its_halves() {
+    for (bugs, y) in [
+        (Bugs::none(), json!([1, 2])),
+        (Bugs::of([Bug::TxnSplit]), json!([2, 1])),
+    ] {
+        let mut r = replica(vec![1], bugs);
+        elect(&mut r);
+        r.handle(Input::Txn {
+            ops: txn(&[("append", "x", Some("1")), ("append", "y", Some("1"))]),
+            local: false,
+            id: 1,
+        });
+        // Proposed while (the first entry of) 1 waits to commit.
+        r.handle(Input::Txn {
+            ops: txn(&[("append", "y", Some("2"))]),
+            local: false,
+            id: 2,
+        });
+        let (_, answers) = drain(&mut r);
+        assert!(
+            matches!(write_outcome(&answers, 1), Some(Ok(Applied::Txn(done))) if done.len() == 2),
+            "{answers:?}"
+        );
+        assert!(matches!(write_outcome(&answers, 2), Some(Ok(_))));
+        assert_eq!(
+            r.get("y").unwrap().to_json(),
+            y,
+            "2 applied between the halves of 1"
+        );
+    }
+}
+
+#[test]
+fn txn_local_read_answers_read_only_transactions_on_a_follower() {
+    let reads = || txn(&[("r", "k", None)]);
+    let mut r = replica(vec![1, 2, 3], Bugs::none());
+    r.handle(Input::Txn {
+        ops: reads(),
+        local: false,
+        id: 1,
+    });
+    r.handle(Input::Txn {
+        ops: reads(),
+        local: true,
+        id: 2,
+    });
+    let answers: Vec<_> = r.take_answers().collect();
+    assert!(matches!(
+        write_outcome(&answers, 1),
+        Some(Err(Refusal::NotLeader { .. }))
+    ));
+    assert_eq!(txn_reads(&answers, 2), [json!(null)]);
+
+    let mut r = replica(vec![1, 2, 3], Bugs::of([Bug::TxnLocalRead]));
+    r.handle(Input::Txn {
+        ops: reads(),
+        local: false,
+        id: 3,
+    });
+    r.handle(Input::Txn {
+        ops: txn(&[("r", "k", None), ("append", "k", Some("1"))]),
+        local: false,
+        id: 4,
+    });
+    let answers: Vec<_> = r.take_answers().collect();
+    assert_eq!(txn_reads(&answers, 3), [json!(null)]);
+    assert!(matches!(
+        write_outcome(&answers, 4),
+        Some(Err(Refusal::NotLeader { .. }))
+    ));
 }

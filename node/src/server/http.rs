@@ -6,6 +6,12 @@
 //! - `PUT /kv/{key}` `{"value": V}` → `200`.
 //! - `POST /kv/{key}/cas` `{"from": A, "to": B}` → `200`, or `409` when the value is not A.
 //! - `POST /kv/{key}/append` `{"value": X}` → `200`.
+//! - `POST /txn` `{"txn": [[F, KEY, V], ...]}` → `200 {"txn": [...]}`: the
+//!   micro-operations (`append`, `w`, `r`; see [`txn_json`](super::txn_json))
+//!   applied atomically as one log entry, each read with what it saw; `409`
+//!   `type-mismatch` (nothing applied) when one acts on a key of the other
+//!   kind (an append to a register, a write to a list). `?stale=true`
+//!   answers a read-only transaction from local state (not linearizable).
 //! - `GET /status` → the node's role, term, leader and indexes.
 //!
 //! Errors are `{"error": CODE, "definite": BOOL}`: `definite: true` only when
@@ -24,7 +30,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::kv::{Applied, Command, Stored};
+use crate::kv::{Applied, Command, MicroOp, Stored};
 use crate::raft::NodeId;
 
 use super::peers::{Forwarded, ForwardedReply, Peers};
@@ -68,6 +74,7 @@ pub fn router(api: Api) -> Router {
         .route("/kv/:key", get(read).put(write))
         .route("/kv/:key/cas", post(cas))
         .route("/kv/:key/append", post(append))
+        .route("/txn", post(txn))
         .route("/status", get(status))
         .with_state(api)
 }
@@ -125,6 +132,15 @@ fn write_answer(applied: Applied) -> Response {
             .into_response(),
         Applied::CasMismatch => error(StatusCode::CONFLICT, "cas-mismatch", true, None),
         Applied::NotAList => error(StatusCode::CONFLICT, "not-a-list", true, None),
+        Applied::Txn(done) => {
+            Json(json!({ "txn": super::txn_json::render(&done) })).into_response()
+        }
+        Applied::TypeMismatch { key } => error(
+            StatusCode::CONFLICT,
+            "type-mismatch",
+            true,
+            Some(format!("the key {key:?} holds the other kind of value")),
+        ),
     }
 }
 
@@ -279,6 +295,31 @@ async fn append(State(api): State<Api>, Path(key): Path<String>, body: Bytes) ->
     match fields(&body, ["value"]) {
         Ok([value]) => propose(&api, Command::Append { key, value }).await,
         Err(message) => bad_request(message),
+    }
+}
+
+/// A transaction. One that writes goes the way of any write; a read-only
+/// one asks this node's Raft loop first (which may serve it locally, with
+/// `?stale=true`), and a follower's loop refuses it, naming the leader it
+/// is then forwarded to.
+async fn txn(State(api): State<Api>, Query(q): Query<ReadQuery>, body: Bytes) -> Response {
+    let ops = match super::txn_json::parse(&body) {
+        Ok(ops) => ops,
+        Err(message) => return bad_request(message),
+    };
+    if !ops.iter().all(MicroOp::is_read) {
+        return propose(&api, Command::Txn { ops }).await;
+    }
+    let (reply, rx) = oneshot::channel();
+    let input = Input::Txn {
+        ops: ops.clone(),
+        local: q.stale,
+        reply: Reply::Local(reply),
+    };
+    match ask(&api, input, rx).await {
+        Ok(Ok(applied)) => write_answer(applied),
+        Ok(Err(refusal)) => refused(&api, refusal, Forwarded::Write(Command::Txn { ops })).await,
+        Err(resp) => resp,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod failpoint_api;
 pub mod http;
 pub mod peers;
 pub mod raft_loop;
+pub mod txn_json;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::bugs::Bugs;
-use crate::kv::{Applied, Command, Stored};
+use crate::kv::{Applied, Command, MicroOp, Stored};
 use crate::raft::{Config, Message, NodeId, RaftNode};
 use crate::storage::{Storage, StorageError};
 
@@ -130,6 +131,16 @@ pub enum Input {
     Write {
         /// The put, cas or append to propose.
         cmd: Command,
+        /// Where the outcome goes.
+        reply: Reply<Result<Applied, Refusal>>,
+    },
+    /// A client transaction; one log entry, unless it only reads and
+    /// `local` asks for local state.
+    Txn {
+        /// Its micro-operations.
+        ops: Vec<MicroOp>,
+        /// Serve a read-only transaction from local state (not linearizable).
+        local: bool,
         /// Where the outcome goes.
         reply: Reply<Result<Applied, Refusal>>,
     },

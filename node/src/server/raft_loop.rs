@@ -123,6 +123,13 @@ impl RaftLoop {
                 self.replica
                     .handle(replica::Input::Write { cmd, id: reply });
             }
+            Input::Txn { ops, local, reply } => {
+                self.replica.handle(replica::Input::Txn {
+                    ops,
+                    local,
+                    id: reply,
+                });
+            }
             Input::Read { key, local, reply } => {
                 self.replica.handle(replica::Input::Read {
                     key,

@@ -3,7 +3,8 @@
 //! off, the same seeds pass. Every bug runs in the code the node ships: the
 //! core bugs in the Raft core, the server bugs in the replica (`stale-read`
 //! and `lease-without-checkquorum` serve reads from local state,
-//! `ack-before-commit` acknowledges on local append), and `no-fsync` through
+//! `ack-before-commit` acknowledges on local append, `txn-split` and
+//! `txn-local-read` break transactions), and `no-fsync` through
 //! `replica::syncs_writes`, which makes the simulated disk lose what was
 //! not written back when a node crashes.
 
@@ -176,6 +177,23 @@ fn reads_anywhere_under_isolation() -> Chaos {
     ch
 }
 
+/// Transactions at the leader, and read-only ones at the leader too, with
+/// crashes and isolations.
+fn txns_at_leader() -> Chaos {
+    let mut ch = crashes();
+    ch.txns = Some(ReadMode::AtLeader);
+    ch
+}
+
+/// Transactions at the leader, read-only ones at any node, while leaders
+/// are cut off.
+fn txns_anywhere_under_isolation() -> Chaos {
+    let mut ch = reads_under_isolation();
+    ch.reads = None;
+    ch.txns = Some(ReadMode::AtAnyNode);
+    ch
+}
+
 fn crashes() -> Chaos {
     let mut ch = Chaos::new(300);
     ch.crash_any = 0.3;
@@ -333,6 +351,22 @@ const SCENARIOS: &[Scenario] = &[
             Invariant::LogMatching,
         ],
     },
+    Scenario {
+        bug: Bug::TxnSplit,
+        seeds: 20,
+        base: 7800,
+        cluster: three_unreliable,
+        drive: Drive::Chaos(txns_at_leader),
+        breaks: &[Invariant::TxnAtomicity],
+    },
+    Scenario {
+        bug: Bug::TxnLocalRead,
+        seeds: 20,
+        base: 7900,
+        cluster: five_unreliable,
+        drive: Drive::Chaos(txns_anywhere_under_isolation),
+        breaks: &[Invariant::StaleRead],
+    },
 ];
 
 fn scenario(bug: Bug) -> &'static Scenario {
@@ -388,4 +422,14 @@ fn ack_before_commit_loses_acknowledged_writes() {
 #[test]
 fn no_fsync_loses_what_a_crash_did_not_write_back() {
     scenario(Bug::NoFsync).check();
+}
+
+#[test]
+fn txn_split_lets_a_read_see_half_a_transaction() {
+    scenario(Bug::TxnSplit).check();
+}
+
+#[test]
+fn txn_local_read_serves_stale_transactions() {
+    scenario(Bug::TxnLocalRead).check();
 }

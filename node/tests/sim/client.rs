@@ -14,6 +14,7 @@ use faultline_node::replica::{Answer, Input, Refusal};
 
 use super::cluster::{Cluster, SimReplica};
 use super::invariants::{data_id, Checker};
+use super::txns::Txns;
 
 /// The key every write puts and every read reads.
 const KEY: &str = "x";
@@ -78,6 +79,8 @@ pub struct Client {
     pub acked: u64,
     /// Stale reads seen since the cluster last asked.
     stale: Vec<String>,
+    /// The transactions (answered as writes, with ids of their own).
+    pub txns: Txns,
 }
 
 impl Client {
@@ -126,11 +129,15 @@ impl Client {
     /// A restarted node forgot its pending reads (their clients time out).
     pub fn node_restarted(&mut self, id: NodeId) {
         self.reads.retain(|_, r| r.node != id);
+        self.txns.node_restarted(id);
     }
 
     /// Records what node `id` answered.
     pub fn answered(&mut self, id: NodeId, answer: Answer<u64, u64>) {
         match answer {
+            Answer::Write { id: txn, outcome } if Txns::owns(txn) => {
+                self.txns.answered(id, txn, outcome);
+            }
             Answer::Write { id: cmd, outcome } => match outcome {
                 Ok(Applied::Done) => {
                     if let Some(p) = self.proposals.get_mut(&cmd) {

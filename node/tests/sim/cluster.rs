@@ -424,6 +424,9 @@ impl Cluster {
         for v in self.client.take_stale() {
             self.checker.violate(Invariant::StaleRead, v);
         }
+        for (invariant, v) in self.client.txns.take_broken() {
+            self.checker.violate(invariant, v);
+        }
     }
 
     /// Completes the writes in flight of `id`, in order: each becomes

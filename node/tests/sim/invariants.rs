@@ -1,6 +1,7 @@
 //! The safety properties, checked incrementally after every step: election
 //! safety, log matching, leader completeness, state machine safety, and the
-//! client-visible ones (acknowledged writes survive, reads are not stale).
+//! client-visible ones (acknowledged writes survive, reads are not stale,
+//! transactions are all or nothing).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,6 +29,8 @@ pub enum Invariant {
     AckedWriteLost,
     /// A read missed a write that completed before the read started.
     StaleRead,
+    /// A read-only transaction saw part of another transaction's writes.
+    TxnAtomicity,
 }
 
 /// A broken property, with what showed it.

@@ -1,4 +1,5 @@
-//! Linearizable reads by ReadIndex: never stale, under faults.
+//! Linearizable reads by ReadIndex, and transactions as one log entry:
+//! never stale, never half applied, under faults.
 
 use super::client::ReadMode;
 use super::cluster::{Cluster, SimConfig};
@@ -58,5 +59,30 @@ fn a_read_waits_for_the_leaders_first_commit_and_a_quorum() {
         c.heal();
         c.run(200);
         c.assert_safe();
+    });
+}
+
+/// Transactions under the same faults: every read-only transaction (at
+/// whichever node believes it leads) sees each writing transaction whole or
+/// not at all, and every one acknowledged before it began; enough of them
+/// are served for the check to mean something.
+#[test]
+fn transactions_are_atomic_and_fresh_under_faults() {
+    for_seeds("txns", 5200, 20, |seed| {
+        let mut c = Cluster::new(SimConfig::new(5, seed).unreliable());
+        let mut chaos = Chaos::new(400);
+        chaos.partition = 0.15;
+        chaos.isolate_leader = true;
+        chaos.leader_fault = 0.1;
+        chaos.txns = Some(ReadMode::AtLeader);
+        run_chaos(&mut c, &chaos);
+        assert!(c.settle(3000), "no agreement after the faults stopped");
+        c.run(50);
+        c.assert_safe();
+        let served = c.client.txns.reads_served;
+        assert!(
+            served >= 10,
+            "seed {seed}: too few read-only transactions served: {served}"
+        );
     });
 }

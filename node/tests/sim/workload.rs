@@ -30,6 +30,10 @@ pub struct Chaos {
     /// Read each iteration, sent to a node that believes it leads or to any
     /// node (how the node serves it is the replica's business).
     pub reads: Option<ReadMode>,
+    /// Each iteration, a transaction appending to two keys at every node
+    /// that believes it leads, and a read-only transaction of both, sent
+    /// as reads are.
+    pub txns: Option<ReadMode>,
     /// At least this many nodes stay up (and connected).
     pub min_up: usize,
 }
@@ -46,6 +50,7 @@ impl Chaos {
             recover: 0.0,
             bounce: 0.0,
             reads: None,
+            txns: None,
             min_up: 0,
         }
     }
@@ -57,6 +62,17 @@ pub struct ChaosStats {
     /// Iterations that ended with a majority up and connected: the chances
     /// the cluster had to make progress.
     pub majority_iterations: u32,
+}
+
+/// Where a read goes: a node drawn as `mode` says (None: no leader to send it to).
+fn pick(c: &mut Cluster, mode: ReadMode) -> Option<u64> {
+    match mode {
+        ReadMode::AtAnyNode => Some(c.rng.gen_range(1..=c.cfg.n as u64)),
+        ReadMode::AtLeader => {
+            let leaders = c.leaders();
+            (!leaders.is_empty()).then(|| leaders[c.rng.gen_range(0..leaders.len())].0)
+        }
+    }
 }
 
 /// Runs the workload. The caller settles and checks afterwards.
@@ -73,15 +89,16 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) -> ChaosStats {
             }
         }
         if let Some(mode) = ch.reads {
-            let at = match mode {
-                ReadMode::AtAnyNode => Some(c.rng.gen_range(1..=n as u64)),
-                ReadMode::AtLeader => {
-                    let leaders = c.leaders();
-                    (!leaders.is_empty()).then(|| leaders[c.rng.gen_range(0..leaders.len())].0)
-                }
-            };
-            if let Some(at) = at {
+            if let Some(at) = pick(c, mode) {
                 c.read(at);
+            }
+        }
+        if let Some(mode) = ch.txns {
+            for &l in &leaders {
+                c.txn_write(l);
+            }
+            if let Some(at) = pick(c, mode) {
+                c.txn_read(at);
             }
         }
         let pause = if c.rng.gen_bool(0.1) {

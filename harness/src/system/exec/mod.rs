@@ -18,7 +18,12 @@
 //! | cas | `{"type":"cas","key":k,"from":a,"to":b}` | `{"type":"cas_ok"}` |
 //! | add (set) | `{"type":"add","key":k,"element":v}` | `{"type":"add_ok"}` |
 //! | append (list-append) | `{"type":"txn","txn":[["append",k,v]]}` | `{"type":"txn_ok"}` |
+//! | txn (txn-list-append, txn-rw-register) | `{"type":"txn","txn":[["append",k,v],["r",k,null],["w",k,v]]}` (the history's micro-operations, unchanged) | `{"type":"txn_ok","txn":[...]}`: the same micro-operations, each read with what it saw (`null`: never written) |
 //! | status | `{"type":"status"}` | `{"type":"status_ok","role":"leader","term":3}` |
+//!
+//! A transaction must apply atomically; its answer is checked against the
+//! request micro-operation by micro-operation (an answer that differs is
+//! `info`), and 30 (txn-conflict) is a definite failure.
 //!
 //! Errors are `{"type":"error","code":N,"text":"..."}` with Maelstrom's
 //! codes. 20 (key-does-not-exist) on a read is an `ok` read of `null` (a

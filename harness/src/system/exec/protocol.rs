@@ -26,6 +26,7 @@ pub(super) fn request(op: &Op) -> Value {
         Func::Echo => json!({ "type": "echo", "echo": op.value }),
         Func::Generate => json!({ "type": "generate" }),
         Func::Broadcast => json!({ "type": "broadcast", "message": op.value }),
+        Func::Txn => json!({ "type": "txn", "txn": op.value }),
     }
 }
 
@@ -40,6 +41,7 @@ fn ok_type(f: Func) -> &'static str {
         Func::Echo => "echo_ok",
         Func::Generate => "generate_ok",
         Func::Broadcast => "broadcast_ok",
+        Func::Txn => "txn_ok",
     }
 }
 
@@ -99,6 +101,7 @@ pub(super) fn reply(op: &Op, body: &Value) -> Reply {
         Func::Read => Reply::Ok(body.get("value").cloned().unwrap_or(Value::Null)),
         Func::Echo => Reply::Ok(body.get("echo").cloned().unwrap_or(Value::Null)),
         Func::Generate => Reply::Ok(body.get("id").cloned().unwrap_or(Value::Null)),
+        Func::Txn => Reply::Ok(body.get("txn").cloned().unwrap_or(Value::Null)),
         _ => Reply::Ok(op.value.clone()),
     }
 }
@@ -150,5 +153,19 @@ mod tests {
             reply(&read, &json!({"type": "write_ok"})),
             Reply::Info(_)
         ));
+        let txn = Op {
+            f: Func::Txn,
+            key: None,
+            value: json!([["append", "k1", 3], ["r", "k2", null]]),
+        };
+        assert_eq!(
+            request(&txn),
+            json!({"type": "txn", "txn": [["append", "k1", 3], ["r", "k2", null]]})
+        );
+        let done = json!([["append", "k1", 3], ["r", "k2", [1]]]);
+        assert_eq!(
+            reply(&txn, &json!({"type": "txn_ok", "txn": done})),
+            Reply::Ok(done)
+        );
     }
 }

@@ -107,7 +107,9 @@ impl NatsClient {
                     .await
                     .map(|_| op.value.clone())
             }
-            Func::Echo | Func::Generate | Func::Broadcast => Err(op.f.unsupported("nats")),
+            Func::Echo | Func::Generate | Func::Broadcast | Func::Txn => {
+                Err(op.f.unsupported("nats"))
+            }
         };
         match done {
             Ok(value) => Reply::Ok(value),

@@ -270,6 +270,11 @@ impl System for Nats {
     fn status(&self) -> Option<&dyn Status> {
         Some(self)
     }
+
+    /// No transactions: a transactional workload is refused.
+    fn supports(&self, f: faultline_workloads::Func) -> bool {
+        f != faultline_workloads::Func::Txn
+    }
 }
 
 impl Status for Nats {

@@ -3,10 +3,16 @@
 //!
 //! Values are JSON texts kept as strings (serde_json writes objects with
 //! sorted keys, so equal values have equal texts and `cas` compares texts).
+//! A transaction ([`Command::Txn`], see [`txn`]) is one command: its
+//! micro-operations apply together, at one log index.
+
+mod txn;
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use txn::{Completed, MicroOp};
 
 /// A command in a log entry (bincode-encoded in `Entry::data`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +40,12 @@ pub enum Command {
         /// The element (JSON text).
         value: String,
     },
+    /// Apply `ops` atomically: all of them, in order, or (a key of the
+    /// wrong kind) none.
+    Txn {
+        /// The micro-operations, in order.
+        ops: Vec<MicroOp>,
+    },
 }
 
 impl Command {
@@ -48,9 +60,10 @@ impl Command {
     }
 
     /// Whether the command's effect does not depend on the current state
-    /// (what `ack-before-commit` acknowledges early).
+    /// (what `ack-before-commit` acknowledges early). A transaction's does:
+    /// it reads, or it is refused on a key of the other kind.
     pub fn is_blind(&self) -> bool {
-        !matches!(self, Command::Cas { .. })
+        !matches!(self, Command::Cas { .. } | Command::Txn { .. })
     }
 }
 
@@ -85,6 +98,14 @@ pub enum Applied {
     CasMismatch,
     /// An `append` to a key that holds a single value: nothing changed.
     NotAList,
+    /// A transaction took effect: each micro-operation, with what the reads saw.
+    Txn(Vec<Completed>),
+    /// A transaction with a micro-operation on a key of the other kind
+    /// (an append to a register, a write to a list): nothing changed.
+    TypeMismatch {
+        /// The first key of the wrong kind.
+        key: String,
+    },
 }
 
 /// The state machine: every key and what it holds.
@@ -114,7 +135,8 @@ impl KvStore {
         self.map.is_empty()
     }
 
-    /// Applies one committed command; a refused `cas` or `append` changes nothing and says why.
+    /// Applies one committed command; a refused `cas`, `append` or
+    /// transaction changes nothing and says why.
     pub fn apply(&mut self, cmd: &Command) -> Applied {
         match cmd {
             Command::Put { key, value } => {
@@ -141,6 +163,7 @@ impl KvStore {
                     Stored::Value(_) => Applied::NotAList,
                 }
             }
+            Command::Txn { ops } => self.transact(ops),
         }
     }
 

@@ -11,6 +11,7 @@
 //! | write | `put` |
 //! | cas | `txn`: compare the value with `from`, then put `to` |
 //! | add, append | read, then `txn` on the key's `mod_revision` putting the longer list; retried a few times |
+//! | txn | one `txn` reading every touched key, then one `txn` comparing their `mod_revision`s and putting the written ones (`txn.rs`) |
 //!
 //! Keys and values are base64 in the gateway; values are stored as their
 //! JSON text. Outcomes: a txn that did not succeed is a definite failure
@@ -36,6 +37,8 @@ use super::{
     Status, System, SystemClient, SystemError,
 };
 use faultline_platform::cluster::NodeSpec;
+
+mod txn;
 
 /// The name `--system` takes.
 pub const NAME: &str = "etcd";
@@ -232,6 +235,11 @@ impl SystemClient for EtcdClient {
                     gateway.cas(key, from, to).await
                 }
                 Func::Add | Func::Append => gateway.append(key, &op.value).await,
+                Func::Txn => {
+                    gateway
+                        .transaction(&op.value, self.serializable_reads)
+                        .await
+                }
                 Func::Echo | Func::Generate | Func::Broadcast => Err(op.f.unsupported("etcd")),
             };
             match done {
