@@ -211,6 +211,9 @@ pub fn single(h: &TxnHistory, f: &Found, names: &[String]) -> String {
         "internal" => format!("{n} read {mop}, but its own earlier operations on {key} say it should be {expected}"),
         "future-read" => format!("{n} read {mop}, which includes {e}, a value {n} itself writes only later"),
         "duplicate-elements" => format!("{n} read {mop}, which holds {e} more than once"),
+        "incompatible-order" if f.element.is_some() => format!(
+            "{n} read {mop}, which shows {other}'s appends to {key} out of the order {other} made them ({expected}): a list only grows at its end"
+        ),
         "incompatible-order" => format!("{n} read {mop}, which is not {expected} read by {other}: no single order of appends gives both"),
         "dirty-update" => format!("{n} appended {e} to {key} after an element of {other}, which failed: {expected}"),
         "lost-update" => format!("{} all read the same version of {key} and all wrote {key}: expected {expected}", names.join(", ")),
