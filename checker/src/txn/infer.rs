@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use super::anomaly::Found;
-use super::history::KeyId;
+use super::history::{KeyId, Mop, TxnHistory};
 
 /// What is known of one key's versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,5 +47,28 @@ impl Inference {
             member,
             ..Inference::default()
         }
+    }
+
+    /// Gives up (`unknown`): `m`'s value was written to its key by
+    /// transaction `prev` already, and `t` writes it again; without unique
+    /// values nothing tells the two apart.
+    pub fn not_unique(&mut self, h: &TxnHistory, m: &Mop, prev: u32, t: usize, model: &str) {
+        self.unknown = Some(format!(
+            "value {} {} key {} twice (lines {} and {}): {model} needs unique {}",
+            m.arg,
+            if model == "list-append" {
+                "appended to"
+            } else {
+                "written to"
+            },
+            h.keys.name(m.key),
+            h.txns[prev as usize].line,
+            h.txns[t].line,
+            if model == "list-append" {
+                "appends"
+            } else {
+                "writes"
+            },
+        ));
     }
 }

@@ -57,13 +57,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
                 continue;
             }
             if let Some(prev) = writer.insert((m.key, m.arg), t as u32) {
-                inf.unknown = Some(format!(
-                    "value {} appended to key {} twice (lines {} and {}): list-append needs unique appends",
-                    m.arg,
-                    h.keys.name(m.key),
-                    h.txns[prev as usize].line,
-                    h.txns[t].line
-                ));
+                inf.not_unique(h, m, prev, t, "list-append");
                 return inf;
             }
             match last.iter_mut().find(|x| x.0 == m.key).map(|x| &mut x.1) {

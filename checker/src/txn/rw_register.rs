@@ -44,13 +44,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
         let mut last: FxHashMap<KeyId, i64> = FxHashMap::default();
         for m in h.mops_of(t).iter().filter(|m| m.kind == MopKind::Write) {
             if let Some(prev) = writer.insert((m.key, m.arg), t as u32) {
-                inf.unknown = Some(format!(
-                    "value {} written to key {} twice (lines {} and {}): rw-register needs unique writes",
-                    m.arg,
-                    h.keys.name(m.key),
-                    h.txns[prev as usize].line,
-                    h.txns[t].line
-                ));
+                inf.not_unique(h, m, prev, t, "rw-register");
                 return inf;
             }
             if let Some(p) = last.insert(m.key, m.arg) {
