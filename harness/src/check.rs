@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use faultline::checkers::{self, CheckContext, Checker, CheckerError, Judgement, RunEvidence};
+use faultline::checkers::{self, CheckContext, Checker, CheckerError, RunEvidence};
 use faultline::record::{CheckerResult, ResultsRecord};
 use faultline::report::{render, Page};
 use faultline_checker::history::{pair, Event, Operation};
@@ -14,7 +14,7 @@ use faultline_checker::import::{
     line_of_index, read_history_file_with, read_operations_file, Format, ImportOptions,
 };
 use faultline_checker::model::ModelKind;
-use faultline_checker::txn::{self, TxnModel, TxnOptions};
+use faultline_checker::txn::{self, TxnModel};
 use faultline_checker::{CheckOptions, Verdict};
 
 /// Arguments of `faultline check`.
@@ -258,16 +258,8 @@ fn check_txn_file(file: &Path, model: TxnModel, opts: &CheckOptions) -> anyhow::
         .ok_or_else(|| anyhow!("unknown model {model}"))?;
     let started = std::time::Instant::now();
     let history = txn::read_file(file)?;
-    let mut txn_opts = TxnOptions {
-        anomalies: opts.anomalies.clone(),
-        ..TxnOptions::default()
-    };
-    if !opts.consistency_models.is_empty() {
-        txn_opts.consistency_models = opts.consistency_models.clone();
-    }
-    let result = txn::check(&history, model, &txn_opts)
+    let judged = faultline::checkers::txn::judge(&history, model, opts)
         .with_context(|| format!("checking {}", file.display()))?;
-    let judged = Judgement::new(result.valid, result.render_text(), &result);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(Checked {
         result: checkers::result(checker, Ok(judged), elapsed_ms),

@@ -80,6 +80,22 @@ impl Default for TxnOptions {
     }
 }
 
+impl TxnOptions {
+    /// The options a generic check carries (`CheckOptions`): its
+    /// consistency models (empty: the default, strict-serializable) and
+    /// further anomalies.
+    pub fn from_check(opts: &crate::CheckOptions) -> TxnOptions {
+        let mut t = TxnOptions {
+            anomalies: opts.anomalies.clone(),
+            ..TxnOptions::default()
+        };
+        if !opts.consistency_models.is_empty() {
+            t.consistency_models = opts.consistency_models.clone();
+        }
+        t
+    }
+}
+
 /// Why a check could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum TxnCheckError {

@@ -287,33 +287,30 @@ fn single(g: &Graph, path_mask: u8, required: u8) -> Option<Walk> {
         }
     }
     let p = Graph::from_edges((layers * n) as usize, edges);
-    let mut queries: Vec<(u32, u32, u32, u32)> = Vec::new(); // (source, target, u, x)
+    // (x, u in the last layer) for every rw edge u -> x
+    let mut queries: Vec<(u32, u32)> = Vec::new();
     for u in 0..n {
         for (x, k) in g.out(u) {
             if k == RW {
-                queries.push((x, (layers - 1) * n + u, u, x));
+                queries.push((x, (layers - 1) * n + u));
             }
         }
     }
-    let (source, target, u, x) = reach_any(&p, &queries)?;
-    let mut steps = if source == target {
-        Vec::new()
-    } else {
-        p.path(source, target, path_mask, &|_| true)?
-    };
+    let (x, target) = reach_any(&p, &queries)?;
+    // The graph has no self-loops, so x and u differ and the path has at
+    // least one step: from x to u, then the rw edge back to x.
+    let mut steps = p.path(x, target, path_mask, &|_| true)?;
     for s in &mut steps {
         s.0 %= n;
     }
-    debug_assert_eq!(steps.last().map_or(x, |s| s.0), u);
-    // From x to u, then the rw edge back to x.
     steps.push((x, RW));
     Some((x, steps))
 }
 
-/// The first query `(source, target, ..)` whose target is reachable from its
+/// The first query `(source, target)` whose target is reachable from its
 /// source (over every edge of `g`), by bit-parallel propagation on the
 /// condensation, 64 sources at a time.
-fn reach_any(g: &Graph, queries: &[(u32, u32, u32, u32)]) -> Option<(u32, u32, u32, u32)> {
+fn reach_any(g: &Graph, queries: &[(u32, u32)]) -> Option<(u32, u32)> {
     if queries.is_empty() {
         return None;
     }

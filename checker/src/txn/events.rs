@@ -1,4 +1,4 @@
-//! Builds a [`TxnHistory`] from recorded [`Event`]s (a run's history in
+//! Builds a [`TxnHistory`] from paired operations (a run's history in
 //! memory, or one read by the generic importers): the same micro-operation
 //! shapes as the text reader, from JSON values.
 
@@ -7,18 +7,7 @@ use serde_json::Value;
 use super::build::{Builder, Kind};
 use super::history::{Mop, MopKind, ReadValue, TxnHistory};
 use super::parse::ParseError;
-use crate::history::{Event, EventType, Operation, Outcome, Process};
-
-/// Converts events; `lines[i]` (when given) is the source line of
-/// `events[i]` for error messages, else its position + 1.
-pub fn from_events(events: &[Event], lines: Option<&[usize]>) -> Result<TxnHistory, ParseError> {
-    let mut b = Builder::default();
-    for (i, ev) in events.iter().enumerate() {
-        let line = lines.and_then(|l| l.get(i).copied()).unwrap_or(i + 1);
-        event(&mut b, ev, line).map_err(|message| ParseError { line, message })?;
-    }
-    Ok(b.finish())
-}
+use crate::history::{Operation, Outcome};
 
 /// Converts paired operations (invocation order, as [`crate::history::Pairer`]
 /// makes them); `line` of an error is the operation's invocation index + 1.
@@ -42,44 +31,32 @@ pub fn from_operations(ops: &[&Operation]) -> Result<TxnHistory, ParseError> {
             (true, Outcome::Fail) => (Kind::Fail, &Value::Null, op.complete_time.unwrap_or(0)),
             (true, Outcome::Info) => continue,
         };
-        let fake = Event {
-            index,
-            time,
-            process: Process::Client(op.process),
-            kind: match kind {
-                Kind::Invoke => EventType::Invoke,
-                Kind::Ok => EventType::Ok,
-                _ => EventType::Fail,
-            },
-            f: op.f.clone(),
-            key: None,
-            value: value.clone(),
-            error: None,
-        };
-        event(&mut b, &fake, line).map_err(|message| ParseError { line, message })?;
+        client_event(&mut b, kind, op.process, &op.f, value, index, time, line)
+            .map_err(|message| ParseError { line, message })?;
     }
     Ok(b.finish())
 }
 
-fn event(b: &mut Builder, ev: &Event, line: usize) -> Result<(), String> {
+/// Takes one client event: its micro-operations into the builder's
+/// scratch, then the event itself.
+#[allow(clippy::too_many_arguments)]
+fn client_event(
+    b: &mut Builder,
+    kind: Kind,
+    process: u64,
+    f: &str,
+    value: &Value,
+    index: u64,
+    time: u64,
+    line: usize,
+) -> Result<(), String> {
     let mark = b.mark();
-    let Process::Client(process) = ev.process else {
-        b.skip(mark);
-        return Ok(());
-    };
-    if ev.f != "txn" {
+    if f != "txn" {
         return Err(format!(
-            "f is {:?}, not \"txn\": a transactional model reads only transactions (micro-operations in value)",
-            ev.f
+            "f is {f:?}, not \"txn\": a transactional model reads only transactions (micro-operations in value)"
         ));
     }
-    let kind = match ev.kind {
-        EventType::Invoke => Kind::Invoke,
-        EventType::Ok => Kind::Ok,
-        EventType::Fail => Kind::Fail,
-        EventType::Info => Kind::Info,
-    };
-    match &ev.value {
+    match value {
         Value::Array(mops) => {
             for (i, m) in mops.iter().enumerate() {
                 let mop = mop(b, m, kind == Kind::Ok)
@@ -94,7 +71,7 @@ fn event(b: &mut Builder, ev: &Event, line: usize) -> Result<(), String> {
             ))
         }
     }
-    b.push(kind, process, Some(ev.index), Some(ev.time), line, mark)
+    b.push(kind, process, Some(index), Some(time), line, mark)
 }
 
 fn mop(b: &mut Builder, m: &Value, keep_reads: bool) -> Result<Mop, String> {

@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use super::anomaly::Found;
-use super::history::{KeyId, Mop, TxnHistory};
+use super::history::{KeyId, Mop, MopKind, TxnHistory};
 
 /// What is known of one key's versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,5 +70,42 @@ impl Inference {
                 "writes"
             },
         ));
+    }
+}
+
+/// Whether transaction `t` writes key `k` with a micro-operation of `kind`.
+pub fn writes_key(h: &TxnHistory, t: u32, k: KeyId, kind: MopKind) -> bool {
+    h.mops_of(t as usize)
+        .iter()
+        .any(|m| m.kind == kind && m.key == k)
+}
+
+/// Reports `lost-update` for every version of key `k` that more than one
+/// committed writer of `k` read (`by_version`: version -> those readers);
+/// `name` writes a version out.
+pub fn lost_updates<V: Ord + std::hash::Hash>(
+    h: &TxnHistory,
+    k: KeyId,
+    by_version: FxHashMap<V, Vec<u32>>,
+    name: impl Fn(&V) -> String,
+    found: &mut Vec<Found>,
+) {
+    let mut lost: Vec<(V, Vec<u32>)> = by_version
+        .into_iter()
+        .filter(|(_, ts)| ts.len() > 1)
+        .collect();
+    lost.sort_unstable();
+    for (version, ts) in lost {
+        let mut f = Found::on("lost-update", ts[0] as usize)
+            .key(k)
+            .expected(format!(
+                "one writer of the version {} of {}",
+                name(&version),
+                h.keys.name(k)
+            ));
+        for &t in &ts[1..] {
+            f = f.with(t as usize);
+        }
+        found.push(f);
     }
 }

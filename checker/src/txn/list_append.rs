@@ -34,7 +34,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::anomaly::Found;
 use super::graph::{RW, WR, WW};
 use super::history::{KeyId, MopKind, ReadValue, TxnHistory};
-use super::infer::{Inference, Versions};
+use super::infer::{lost_updates, writes_key, Inference, Versions};
 use crate::history::Outcome;
 
 /// Infers edges and non-cyclic anomalies of a list-append history.
@@ -440,32 +440,17 @@ fn key_order(
                 inf.edges.push((reader, u, RW));
             }
         }
-        let appends = h
-            .mops_of(reader as usize)
-            .iter()
-            .any(|m| m.kind == MopKind::Append && m.key == k);
-        if appends {
+        if writes_key(h, reader, k, MopKind::Append) {
             by_version.entry(len).or_default().push(reader);
         }
     }
-    let mut lost: Vec<(usize, Vec<u32>)> = by_version
-        .into_iter()
-        .filter(|(_, ts)| ts.len() > 1)
-        .collect();
-    lost.sort_unstable();
-    for (len, ts) in lost {
-        let mut f = Found::on("lost-update", ts[0] as usize)
-            .key(k)
-            .expected(format!(
-                "one writer of the version {} of {}",
-                render(&order[..len]),
-                h.keys.name(k)
-            ));
-        for &t in &ts[1..] {
-            f = f.with(t as usize);
-        }
-        inf.found.push(f);
-    }
+    lost_updates(
+        h,
+        k,
+        by_version,
+        |&len| render(&order[..len]),
+        &mut inf.found,
+    );
     inf.versions = Some(Versions::List {
         order,
         writers_after: unread,

@@ -7,7 +7,7 @@
 //! (docs/history.md). The checker
 //!
 //! 1. reads them into a compact [`TxnHistory`] ([`parse`] straight from
-//!    EDN or JSON Lines text, [`events`] from recorded events);
+//!    EDN or JSON Lines text, [`events`] from a run's paired operations);
 //! 2. infers, per model, the write-write, write-read and read-write
 //!    dependencies between transactions and the anomalies visible without a
 //!    cycle ([`list_append`], [`rw_register`]);

@@ -30,7 +30,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::anomaly::Found;
 use super::graph::{RW, WR};
 use super::history::{KeyId, MopKind, ReadValue, TxnHistory};
-use super::infer::{Inference, Versions};
+use super::infer::{lost_updates, writes_key, Inference, Versions};
 use crate::history::Outcome;
 
 /// Infers edges and non-cyclic anomalies of an rw-register history.
@@ -130,11 +130,7 @@ pub fn infer(h: &TxnHistory) -> Inference {
                     }
                 }
             }
-            let writes = h
-                .mops_of(reader as usize)
-                .iter()
-                .any(|m| m.kind == MopKind::Write && m.key == k);
-            if writes {
+            if writes_key(h, reader, k, MopKind::Write) {
                 let version = match v {
                     ReadValue::Int(v) => Some(v),
                     _ => None,
@@ -142,24 +138,8 @@ pub fn infer(h: &TxnHistory) -> Inference {
                 by_version.entry(version).or_default().push(reader);
             }
         }
-        let mut lost: Vec<(Option<i64>, Vec<u32>)> = by_version
-            .into_iter()
-            .filter(|(_, ts)| ts.len() > 1)
-            .collect();
-        lost.sort_unstable();
-        for (version, ts) in lost {
-            let mut f = Found::on("lost-update", ts[0] as usize)
-                .key(k)
-                .expected(format!(
-                    "one writer of the version {} of {}",
-                    version.map_or("nil".to_string(), |v| v.to_string()),
-                    h.keys.name(k)
-                ));
-            for &t in &ts[1..] {
-                f = f.with(t as usize);
-            }
-            inf.found.push(f);
-        }
+        let name = |v: &Option<i64>| v.map_or("nil".to_string(), |v| v.to_string());
+        lost_updates(h, k, by_version, name, &mut inf.found);
         inf.versions.insert(k, Versions::Register);
     }
     inf

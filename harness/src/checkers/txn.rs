@@ -3,8 +3,8 @@
 //! models of the check options (default strict-serializable). The detail is
 //! a [`TxnResult`]; the report's transactions section draws its cycles.
 
-use faultline_checker::txn::{check, events, TxnModel, TxnOptions, TxnResult};
-use faultline_checker::Verdict;
+use faultline_checker::txn::{check, events, TxnHistory, TxnModel, TxnOptions, TxnResult};
+use faultline_checker::{CheckOptions, Verdict};
 
 use super::{CheckContext, Checker, CheckerError, Judgement};
 use crate::record::Anomaly;
@@ -48,17 +48,22 @@ impl Checker for TxnChecker {
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
         let h = events::from_operations(ctx.operations()?)
             .map_err(|e| CheckerError::History(e.to_string()))?;
-        let mut opts = TxnOptions {
-            anomalies: ctx.options.anomalies.clone(),
-            ..TxnOptions::default()
-        };
-        if !ctx.options.consistency_models.is_empty() {
-            opts.consistency_models = ctx.options.consistency_models.clone();
-        }
-        let result = check(&h, self.0, &opts).map_err(|e| CheckerError::History(e.to_string()))?;
-        let anomaly = first_anomaly(&result);
-        Ok(Judgement::new(result.valid, result.render_text(), &result).with_anomaly(anomaly))
+        judge(&h, self.0, ctx.options)
     }
+}
+
+/// Judges a transactional history of `model` against the options'
+/// consistency models: the verdict, the text, the [`TxnResult`] as detail
+/// and the anomaly seen first.
+pub fn judge(
+    h: &TxnHistory,
+    model: TxnModel,
+    options: &CheckOptions,
+) -> Result<Judgement, CheckerError> {
+    let result = check(h, model, &TxnOptions::from_check(options))
+        .map_err(|e| CheckerError::History(e.to_string()))?;
+    let anomaly = first_anomaly(&result);
+    Ok(Judgement::new(result.valid, result.render_text(), &result).with_anomaly(anomaly))
 }
 
 /// The anomaly that became visible first (the one whose last transaction

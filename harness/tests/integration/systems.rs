@@ -49,23 +49,28 @@ const SHORT: [&str; 6] = [
     "2",
 ];
 
+/// A short etcd run of `workload` under kills, pauses and partitions.
+fn etcd_under_faults(workload: &str, seed: &str) -> (i32, String, PathBuf) {
+    let mut args = vec![
+        "--system",
+        "etcd",
+        "--workload",
+        workload,
+        "--nemesis",
+        "kill,pause,partition",
+        "--seed",
+        seed,
+    ];
+    args.extend(SHORT);
+    run(&args)
+}
+
 #[test]
 fn etcd_under_kills_pauses_and_partitions_is_linearizable() {
     if !etcd_present() {
         return;
     }
-    let mut args = vec![
-        "--system",
-        "etcd",
-        "--workload",
-        "register",
-        "--nemesis",
-        "kill,pause,partition",
-        "--seed",
-        "1",
-    ];
-    args.extend(SHORT);
-    let (code, out, dir) = run(&args);
+    let (code, out, dir) = etcd_under_faults("register", "1");
     assert_eq!(code, 0, "a false alarm against etcd:\n{out}");
     let results = json(&dir.join("results.json"));
     assert_eq!(results["system"], "etcd");
@@ -97,18 +102,7 @@ fn etcd_transactions_under_faults_are_strict_serializable() {
     if !etcd_present() {
         return;
     }
-    let mut args = vec![
-        "--system",
-        "etcd",
-        "--workload",
-        "txn-list-append",
-        "--nemesis",
-        "kill,pause,partition",
-        "--seed",
-        "2",
-    ];
-    args.extend(SHORT);
-    let (code, out, dir) = run(&args);
+    let (code, out, dir) = etcd_under_faults("txn-list-append", "2");
     assert_eq!(code, 0, "a false alarm against etcd transactions:\n{out}");
     let results = json(&dir.join("results.json"));
     let txn = results["checkers"]
