@@ -106,6 +106,15 @@ mod tests {
             .arg(dead.join(OWNER))
             .spawn()
             .unwrap();
+        // Until the child has exec'ed, its command line is this test's.
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let named = dead.join(OWNER).display().to_string();
+        for _ in 0..500 {
+            if std::fs::read_to_string(&cmdline).is_ok_and(|c| c.contains(&named)) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(orphans(tmp.path()), vec![dead.clone()]);
         let lines = sweep(tmp.path());
         assert!(
