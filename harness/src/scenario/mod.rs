@@ -422,7 +422,8 @@ mod tests {
             );
         }
         for s in builtins() {
-            assert!(s.time_limit <= 60.0, "{} runs longer than 60 s", s.name);
+            // power-loss-pauses keeps Jepsen's two 30-second phases (75 s).
+            assert!(s.time_limit <= 80.0, "{} runs longer than 80 s", s.name);
         }
     }
 

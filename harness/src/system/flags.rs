@@ -332,10 +332,13 @@ mod tests {
                 "node-bin",
                 "node-arg",
                 "etcd-bin",
+                "etcd-version",
+                "etcd-arg",
                 "etcd-serializable-reads",
                 "node-cmd",
                 "client-cmd",
                 "nats-bin",
+                "nats-version",
                 "nats-sync-interval",
                 "nats-read"
             ]
@@ -365,6 +368,24 @@ mod tests {
             args.options(faultline_node::NAME).parse().unwrap();
         assert_eq!(node.node_args, ["--bug=x", "two words"]);
         assert_eq!(node.node_bin, None);
+    }
+
+    #[test]
+    fn a_pinned_version_and_a_binary_of_ones_own_exclude_each_other() {
+        let args = parse(&["--system", "nats", "--nats-version", "2.12.1"]);
+        let nats: crate::system::nats::NatsArgs = args.selected().parse().unwrap();
+        assert_eq!(nats.nats_version.as_deref(), Some("2.12.1"));
+        let both = Cli::try_parse_from([
+            "faultline",
+            "--etcd-version",
+            "3.5.1",
+            "--etcd-bin",
+            "/opt/etcd",
+        ]);
+        assert!(both.is_err(), "--etcd-version with --etcd-bin was accepted");
+        let args = parse(&["--system", "etcd", "--etcd-arg=--snapshot-count=100"]);
+        let etcd: crate::system::etcd::EtcdArgs = args.selected().parse().unwrap();
+        assert_eq!(etcd.etcd_args, ["--snapshot-count=100"]);
     }
 
     #[test]
@@ -407,10 +428,13 @@ mod tests {
                 "node_bin": null,
                 "node_args": ["--snapshot-every", "9", "--x"],
                 "etcd_bin": null,
+                "etcd_version": null,
+                "etcd_args": [],
                 "etcd_serializable_reads": false,
                 "node_cmd": null,
                 "client_cmd": null,
                 "nats_bin": null,
+                "nats_version": null,
                 "nats_sync_interval": null,
                 "nats_read": "leader",
             })

@@ -63,6 +63,7 @@ pub const SYSTEM: Registered = Registered {
         )?;
         let mut etcd = Etcd::new(located.bin, args.etcd_serializable_reads);
         etcd.binary = located.binary;
+        etcd.extra_args = args.etcd_args;
         Ok(Arc::new(etcd))
     },
 };
@@ -78,6 +79,10 @@ pub struct EtcdArgs {
     /// offline afterwards (`faultline list systems` shows them).
     #[arg(long, value_name = "VERSION", conflicts_with = "etcd_bin")]
     pub etcd_version: Option<String>,
+    /// `--system etcd`: one more flag for every member, after faultline's
+    /// own (repeatable; `--etcd-arg=--snapshot-count=100`).
+    #[arg(long = "etcd-arg", value_name = "FLAG", allow_hyphen_values = true)]
+    pub etcd_args: Vec<String>,
     /// `--system etcd`: serve reads locally (serializable), which etcd
     /// documents as not linearizable.
     #[arg(long)]
@@ -95,6 +100,8 @@ pub struct Etcd {
     http: HttpTransport,
     /// Which build `bin` is, when known.
     binary: Option<SystemBinary>,
+    /// `--etcd-arg`s, given to every member after faultline's own flags.
+    extra_args: Vec<String>,
 }
 
 impl Etcd {
@@ -106,6 +113,7 @@ impl Etcd {
             serializable_reads,
             http: HttpTransport::new(),
             binary: None,
+            extra_args: Vec::new(),
         }
     }
 }
@@ -173,6 +181,7 @@ impl System for Etcd {
         ]
         .into_iter()
         .flat_map(|(flag, value)| [flag.to_string(), value])
+        .chain(self.extra_args.iter().cloned())
         .collect();
         NodeCommand {
             program: self.bin.clone(),
