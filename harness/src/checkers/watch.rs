@@ -283,9 +283,8 @@ pub fn analyse(ops: &[&Operation]) -> Result<WatchReport, CheckerError> {
                 if op.outcome != Outcome::Ok {
                     continue;
                 }
-                let bad = |why: String| {
-                    CheckerError::History(format!("watch {}: {why}", op.describe()))
-                };
+                let bad =
+                    |why: String| CheckerError::History(format!("watch {}: {why}", op.describe()));
                 let from = op
                     .input
                     .as_u64()
@@ -486,9 +485,8 @@ impl Judged<'_> {
                 ..anomaly(AnomalyKind::MissingWrite, Some(process), r, at, Some(w.at))
             });
         }
-        let written = |set: &HashSet<(String, String)>| {
-            set.contains(&(e.key.clone(), e.value.to_string()))
-        };
+        let written =
+            |set: &HashSet<(String, String)>| set.contains(&(e.key.clone(), e.value.to_string()));
         if self.writable.is_some_and(|set| !written(set)) {
             found.push(WatchAnomaly {
                 seen: Some(e.to_json()),
@@ -564,8 +562,11 @@ impl WatchReport {
                 self.watches, self.watches_ok
             ),
             verdict => {
-                let kinds: Vec<String> =
-                    self.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let kinds: Vec<String> = self
+                    .counts
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
                 let anomalies = if kinds.is_empty() {
                     String::new()
                 } else {

@@ -14,7 +14,15 @@ struct History {
 }
 
 impl History {
-    fn op(&mut self, process: u64, f: &str, key: &str, input: Value, done: EventType, output: Value) {
+    fn op(
+        &mut self,
+        process: u64,
+        f: &str,
+        key: &str,
+        input: Value,
+        done: EventType,
+        output: Value,
+    ) {
         for (kind, value) in [(EventType::Invoke, input), (done, output)] {
             let index = self.events.len() as u64;
             self.events.push(Event {
@@ -40,7 +48,14 @@ impl History {
     /// A watch from `from` that saw `events`.
     fn watch(&mut self, process: u64, from: u64, events: Value) -> &mut Self {
         let output = json!({ "events": events });
-        self.op(process, "watch", "watch/", json!(from), EventType::Ok, output);
+        self.op(
+            process,
+            "watch",
+            "watch/",
+            json!(from),
+            EventType::Ok,
+            output,
+        );
         self
     }
 
@@ -94,17 +109,28 @@ fn watchers_that_agree_with_each_other_and_the_writes_are_valid() {
         (2, 6, 3)
     );
     assert_eq!(report.last_revision, Some(4));
-    assert!(r.text.starts_with("valid: 2 watchers saw 6 events"), "{}", r.text);
+    assert!(
+        r.text.starts_with("valid: 2 watchers saw 6 events"),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
 fn a_revision_seen_again_after_a_later_one_went_back() {
     let mut h = written();
-    h.watch(1, 1, json!([[2, "watch/0", 10], [3, "watch/1", 11], [4, "watch/0", 12]]))
-        .watch(1, 5, json!([[3, "watch/1", 11]]));
+    h.watch(
+        1,
+        1,
+        json!([[2, "watch/0", 10], [3, "watch/1", 11], [4, "watch/0", 12]]),
+    )
+    .watch(1, 5, json!([[3, "watch/1", 11]]));
     let report = invalid(&h, AnomalyKind::WentBack, 9);
     let first = &report.anomalies[0];
-    assert_eq!((first.process, first.revision, first.previous), (Some(1), 3, Some(4)));
+    assert_eq!(
+        (first.process, first.revision, first.previous),
+        (Some(1), 3, Some(4))
+    );
     assert_eq!(first.other_index, Some(7));
     assert!(first.text.contains("after revision 4"), "{}", first.text);
 }
@@ -115,13 +141,22 @@ fn a_revision_another_watcher_saw_skipped_in_between_is_a_gap() {
     h.op(0, "write", "watch/0", json!(10), EventType::Ok, json!(10));
     h.op(0, "write", "watch/1", json!(11), EventType::Ok, json!(11));
     h.op(0, "write", "watch/0", json!(12), EventType::Ok, json!(12));
-    h.watch(1, 1, json!([[2, "watch/0", 10], [3, "watch/1", 11], [4, "watch/0", 12]]))
-        .watch(3, 1, json!([[2, "watch/0", 10], [4, "watch/0", 12]]));
+    h.watch(
+        1,
+        1,
+        json!([[2, "watch/0", 10], [3, "watch/1", 11], [4, "watch/0", 12]]),
+    )
+    .watch(3, 1, json!([[2, "watch/0", 10], [4, "watch/0", 12]]));
     let report = invalid(&h, AnomalyKind::Gap, 9);
     let first = &report.anomalies[0];
     assert_eq!((first.process, first.revision), (Some(3), 3));
     assert_eq!(first.expected, Some(json!([3, "watch/1", 11])));
-    assert_eq!(report.counts.len(), 1, "no revisions known: {:?}", report.counts);
+    assert_eq!(
+        report.counts.len(),
+        1,
+        "no revisions known: {:?}",
+        report.counts
+    );
 }
 
 #[test]
@@ -143,7 +178,10 @@ fn an_acknowledged_write_missing_at_its_revision_is_named() {
     h.watch(1, 1, json!([[2, "watch/0", 10], [4, "watch/0", 12]]));
     let report = invalid(&h, AnomalyKind::MissingWrite, 7);
     let first = &report.anomalies[0];
-    assert_eq!((first.process, first.revision, first.seen.clone()), (Some(1), 3, None));
+    assert_eq!(
+        (first.process, first.revision, first.seen.clone()),
+        (Some(1), 3, None)
+    );
     assert_eq!(first.expected, Some(json!([3, "watch/1", 11])));
     assert_eq!(first.other_index, Some(3));
 }
@@ -155,14 +193,23 @@ fn a_value_nobody_wrote_is_reported_and_writes_past_a_watch_are_not_judged() {
     h.watch(
         1,
         1,
-        json!([[2, "watch/0", 10], [3, "watch/1", 11], [4, "watch/0", 12], [5, "watch/2", 99]]),
+        json!([
+            [2, "watch/0", 10],
+            [3, "watch/1", 11],
+            [4, "watch/0", 12],
+            [5, "watch/2", 99]
+        ]),
     );
     let report = invalid(&h, AnomalyKind::Unwritten, 9);
     assert_eq!(report.counts["unwritten"], 1);
 
     let mut h = written();
     h.watch(1, 1, json!([[2, "watch/0", 10]]));
-    assert_eq!(h.check().verdict, Verdict::Valid, "revisions 3 and 4 are past it");
+    assert_eq!(
+        h.check().verdict,
+        Verdict::Valid,
+        "revisions 3 and 4 are past it"
+    );
 }
 
 #[test]
@@ -190,10 +237,22 @@ fn no_watch_event_at_all_is_unknown_and_a_malformed_watch_cannot_be_judged() {
     h.op(3, "watch", "watch/", json!(1), EventType::Fail, json!(1));
     let r = h.check();
     assert_eq!(r.verdict, Verdict::Unknown, "{}", r.text);
-    assert!(r.text.starts_with("unknown: no watch events in the history (2 watch operations, 1 ok)"), "{}", r.text);
+    assert!(
+        r.text
+            .starts_with("unknown: no watch events in the history (2 watch operations, 1 ok)"),
+        "{}",
+        r.text
+    );
 
     let mut h = History::default();
-    h.op(1, "watch", "watch/", json!(1), EventType::Ok, json!([[2, "k", 1]]));
+    h.op(
+        1,
+        "watch",
+        "watch/",
+        json!(1),
+        EventType::Ok,
+        json!([[2, "k", 1]]),
+    );
     let r = h.check();
     assert_eq!(r.verdict, Verdict::Unknown);
     assert!(r.text.contains("not an object with events"), "{}", r.text);
