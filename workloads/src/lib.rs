@@ -342,7 +342,7 @@ pub fn all() -> Vec<Box<dyn Workload>> {
         Box::new(list_append::ListAppend),
         Box::new(txn_list_append::TxnListAppend::default()),
         Box::new(txn_rw_register::TxnRwRegister::default()),
-        Box::new(watch::Watch::default()),
+        Box::new(watch::Watch),
     ]
 }
 
