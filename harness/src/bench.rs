@@ -360,6 +360,7 @@ impl Bench<'_> {
             let spec = ClientSpec {
                 name: format!("c{c}"),
                 timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+                write_revisions: false,
             };
             let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
             rng.set_stream(c as u64);

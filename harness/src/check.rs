@@ -75,10 +75,14 @@ fn parse_model(s: &str) -> Result<String, String> {
     }
 }
 
-/// The checker a history's operations call for: `get`/`put` mean kv,
-/// `add` a set, else the model its functions fit (see [`ModelKind::guess`]).
+/// The checker a history's operations call for: `watch` means watch,
+/// `get`/`put` kv, `add` a set, else the model its functions fit (see
+/// [`ModelKind::guess`]).
 fn guess(ops: &[Operation]) -> Option<&'static str> {
     let has = |f: &str| ops.iter().any(|o| o.f == f);
+    if has("watch") {
+        return Some("watch");
+    }
     if !(has("get") || has("put")) && has("add") {
         return Some("set");
     }

@@ -99,8 +99,9 @@ impl Client {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .extend(op.keys());
-            let kind = invoke_and_complete(&shared, client.as_mut(), process, &op).await;
-            if kind == EventType::Info {
+            let done = invoke_and_complete(&shared, client.as_mut(), process, &op).await;
+            shared.workload.observe(&mut gen, &op, &done);
+            if matches!(done, Reply::Info(_)) {
                 process += self.concurrency as u64;
             }
             // Jepsen's stagger: starts uniform in [0, 2 × mean) apart; an
@@ -118,6 +119,7 @@ impl Shared {
         let spec = ClientSpec {
             name,
             timeout: self.timeout,
+            write_revisions: self.workload.write_revisions(),
         };
         self.system.client(node, &spec)
     }
@@ -154,18 +156,23 @@ impl Shared {
 }
 
 /// Performs `op` as `process` through `client`, recording both events;
-/// returns the completion's type. An operation the system does not perform
-/// is neither sent nor recorded: it refuses the run (and counts as `fail`
+/// returns the completion as recorded (an `ok` with its value, a `fail` or
+/// `info` with its error). An operation the system does not perform is
+/// neither sent nor recorded: it refuses the run (and counts as `fail`
 /// here, so the caller stops at once).
 pub async fn invoke_and_complete(
     shared: &Shared,
     client: &mut dyn SystemClient,
     process: u64,
     op: &Op,
-) -> EventType {
+) -> Reply {
     if !shared.system.supports(op.f) {
         shared.refuse(op.f);
-        return EventType::Fail;
+        return Reply::Fail(format!(
+            "--system {} does not perform {}",
+            shared.system.name(),
+            op.f
+        ));
     }
     shared.recorder.record(Draft {
         process: Process::Client(process),
@@ -177,10 +184,10 @@ pub async fn invoke_and_complete(
     });
     let reply = client.invoke(op).await;
     let reply = shared.workload.complete(op, reply);
-    let (kind, value, error) = match reply {
-        Reply::Ok(v) => (EventType::Ok, v, None),
-        Reply::Fail(e) => (EventType::Fail, op.value.clone(), Some(e)),
-        Reply::Info(e) => (EventType::Info, op.value.clone(), Some(e)),
+    let (kind, value, error) = match &reply {
+        Reply::Ok(v) => (EventType::Ok, v.clone(), None),
+        Reply::Fail(e) => (EventType::Fail, op.value.clone(), Some(e.clone())),
+        Reply::Info(e) => (EventType::Info, op.value.clone(), Some(e.clone())),
     };
     shared.recorder.record(Draft {
         process: Process::Client(process),
@@ -196,7 +203,7 @@ pub async fn invoke_and_complete(
         _ => &shared.counters.info,
     };
     counter.fetch_add(1, Ordering::Relaxed);
-    kind
+    reply
 }
 
 #[cfg(test)]
@@ -263,7 +270,7 @@ mod tests {
         rt.block_on(async {
             assert_eq!(
                 invoke_and_complete(&shared, client.as_mut(), 0, &read).await,
-                EventType::Ok
+                Reply::Ok(serde_json::json!([]))
             );
             assert_eq!(shared.refusal(), None);
             invoke_and_complete(&shared, client.as_mut(), 0, &add).await;

@@ -30,6 +30,7 @@ pub mod set;
 pub mod txn;
 pub mod txn_list_append;
 pub mod txn_rw_register;
+pub mod watch;
 
 use std::fmt;
 use std::str::FromStr;
@@ -64,11 +65,15 @@ pub enum Func {
     /// A transaction: no key; the value is its micro-operations
     /// `[f, key, value]`, applied atomically (see [`txn`]).
     Txn,
+    /// Follows the changes of every key under the operation's key (a
+    /// prefix) from the revision its value names, for a bounded window;
+    /// completes with the events seen (see [`watch`]). Changes nothing.
+    Watch,
 }
 
 impl Func {
     /// Every function, in declaration order.
-    pub const ALL: [Func; 9] = [
+    pub const ALL: [Func; 10] = [
         Func::Read,
         Func::Write,
         Func::Cas,
@@ -78,6 +83,7 @@ impl Func {
         Func::Generate,
         Func::Broadcast,
         Func::Txn,
+        Func::Watch,
     ];
 
     /// The history's name of the function.
@@ -92,14 +98,15 @@ impl Func {
             Func::Generate => "generate",
             Func::Broadcast => "broadcast",
             Func::Txn => "txn",
+            Func::Watch => "watch",
         }
     }
 
     /// Whether the operation changes nothing (so a failure to send it, or
     /// an unknown outcome, cannot have taken effect). A transaction may
-    /// write, so it never counts as a read.
+    /// write, so it never counts as a read; a watch only follows changes.
     pub fn is_read(self) -> bool {
-        matches!(self, Func::Read | Func::Echo)
+        matches!(self, Func::Read | Func::Echo | Func::Watch)
     }
 
     /// The reply of a system (`--system` name) that has no such operation:
@@ -208,6 +215,10 @@ pub enum Reply {
 pub struct Generator {
     /// The client's random stream.
     pub rng: ChaCha8Rng,
+    /// Where the client continues a stream it follows: the watch
+    /// workload's next revision to watch from (0 until a workload sets it,
+    /// in [`Workload::observe`]).
+    pub cursor: u64,
     slot: u64,
     slots: u64,
     issued: u64,
@@ -221,10 +232,21 @@ impl Generator {
         rng.set_stream(1_000 + slot as u64);
         Generator {
             rng,
+            cursor: 0,
             slot: slot as u64,
             slots: slots.max(1) as u64,
             issued: 0,
         }
+    }
+
+    /// The client's slot, 0-based (of [`Generator::slots`]).
+    pub fn slot(&self) -> u64 {
+        self.slot
+    }
+
+    /// How many clients the run has (at least 1).
+    pub fn slots(&self) -> u64 {
+        self.slots
     }
 
     /// Operations this client has drawn so far.
@@ -283,6 +305,20 @@ pub trait Workload: Send + Sync {
         let _ = op;
         reply
     }
+    /// Tells the workload how `op`, the last operation of the client
+    /// owning `gen`, completed (`completion`: what the history records),
+    /// before that client draws its next one: a watcher continues after
+    /// the last revision it saw. The default: nothing.
+    fn observe(&self, gen: &mut Generator, op: &Op, completion: &Reply) {
+        let _ = (gen, op, completion);
+    }
+    /// Whether a write's `ok` completion should carry the revision the
+    /// system assigned it, `{"value": v, "revision": r}`, from systems that
+    /// tell it (docs/history.md, "Watches"). The default: no, a write
+    /// completes with its value.
+    fn write_revisions(&self) -> bool {
+        false
+    }
     /// The reads of the final phase, after faults heal, for the keys the run
     /// used (sorted). `nodes` is the cluster size: a workload may read each
     /// key through every node.
@@ -306,6 +342,7 @@ pub fn all() -> Vec<Box<dyn Workload>> {
         Box::new(list_append::ListAppend),
         Box::new(txn_list_append::TxnListAppend::default()),
         Box::new(txn_rw_register::TxnRwRegister::default()),
+        Box::new(watch::Watch),
     ]
 }
 
@@ -375,7 +412,7 @@ mod tests {
         }
         let err = by_name("bank").err().unwrap().to_string();
         assert!(
-            err.contains("register, set, list-append, txn-list-append, txn-rw-register"),
+            err.contains("register, set, list-append, txn-list-append, txn-rw-register, watch"),
             "{err}"
         );
     }

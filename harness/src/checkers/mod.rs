@@ -35,6 +35,7 @@ registry! {
         log_scan => NODE_LOGS;
         errors => ERRORS;
         txn => TXN_LIST_APPEND, TXN_RW_REGISTER;
+        watch => WATCH;
     }
 }
 

@@ -123,11 +123,14 @@ impl System for MaelstromSystem {
         Some(self)
     }
 
-    /// The operations the wired workload's protocol has requests for.
+    /// The operations the wired workload's protocol has requests for
+    /// (never `watch`: Maelstrom has no such request).
     fn supports(&self, f: Func) -> bool {
-        self.wiring
-            .as_ref()
-            .is_none_or(|w| super::client::speaks(w.workload, f))
+        f != Func::Watch
+            && self
+                .wiring
+                .as_ref()
+                .is_none_or(|w| super::client::speaks(w.workload, f))
     }
 
     fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {

@@ -106,8 +106,8 @@ pub struct RunArgs {
     #[serde(skip)]
     pub explicit: Vec<String>,
     /// The workload (see `faultline list`): register, set, list-append,
-    /// txn-list-append or txn-rw-register (and Maelstrom's, with --system
-    /// maelstrom).
+    /// txn-list-append, txn-rw-register or watch (--system etcd) (and
+    /// Maelstrom's, with --system maelstrom).
     #[arg(long, default_value = "register", value_parser = parse_workload)]
     pub workload: String,
     /// Faults to inject: a comma list of kill, pause, partition, drop,

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use faultline_checker::history::{Event, EventType};
-use faultline_workloads::FinalRead;
+use faultline_checker::history::Event;
+use faultline_workloads::{FinalRead, Reply};
 
 use crate::checkers::Checker;
 use crate::client::{invoke_and_complete, Client, Counters, Shared};
@@ -453,9 +453,9 @@ fn read_finally<'a>(
                     let node = node_of_read(n, &read, attempt, specs.len());
                     let process = base_process + attempt as u64;
                     let mut client = shared.open(&specs[node], format!("c{process}"));
-                    let kind =
+                    let done =
                         invoke_and_complete(&shared, client.as_mut(), process, &read.op).await;
-                    if kind == EventType::Ok {
+                    if matches!(done, Reply::Ok(_)) {
                         return;
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -238,7 +238,9 @@ fn request(op: &Op, local_reads: bool) -> (Method, String, Option<Value>) {
             )
         }
         Func::Read if local_reads => (Method::Get, format!("{path}?stale=true"), None),
-        Func::Read | Func::Echo | Func::Generate | Func::Broadcast => (Method::Get, path, None),
+        Func::Read | Func::Echo | Func::Generate | Func::Broadcast | Func::Watch => {
+            (Method::Get, path, None)
+        }
         Func::Write => (Method::Put, path, Some(json!({ "value": op.value }))),
         Func::Cas => {
             let (from, to) = op.cas_values();
@@ -283,7 +285,10 @@ pub async fn perform(
     timeout: Duration,
     local_reads: bool,
 ) -> Reply {
-    if matches!(op.f, Func::Echo | Func::Generate | Func::Broadcast) {
+    if matches!(
+        op.f,
+        Func::Echo | Func::Generate | Func::Broadcast | Func::Watch
+    ) {
         return op.f.unsupported("faultline-node");
     }
     let (method, path, body) = request(op, local_reads);

@@ -177,14 +177,19 @@ pub struct NodeStatus {
 pub const ROLE_UNKNOWN: &str = "unknown";
 
 /// Who a client is, for the systems that need it: its name (`c3`, shown in
-/// warnings and filled into `--client-cmd`'s `{client}`) and how long an
-/// operation may take before it is `info`.
+/// warnings and filled into `--client-cmd`'s `{client}`), how long an
+/// operation may take before it is `info`, and what its workload wants in
+/// completions.
 #[derive(Debug, Clone)]
 pub struct ClientSpec {
     /// Its name, unique in the run.
     pub name: String,
     /// The longest an operation may take.
     pub timeout: Duration,
+    /// Whether a write's `ok` completion should carry the revision the
+    /// system gave it, `{"value": v, "revision": r}`, when the system can
+    /// tell (`Workload::write_revisions`); otherwise it is the value.
+    pub write_revisions: bool,
 }
 
 /// One client's connection to one node, owned by one logical client: it
@@ -216,11 +221,11 @@ pub trait System: Send + Sync + Debug {
         None
     }
     /// Whether its clients perform operation `f`. The default: every
-    /// operation. A run whose workload draws another stops, refused,
+    /// operation but `watch`, a stream of changes that a system maps on
+    /// purpose (etcd). A run whose workload draws another stops, refused,
     /// rather than record operations the system was never asked.
     fn supports(&self, f: Func) -> bool {
-        let _ = f;
-        true
+        f != Func::Watch
     }
     /// Ends whatever the system keeps running besides its nodes (client
     /// programs, connections), at the end of a run. The default: nothing.

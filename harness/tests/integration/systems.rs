@@ -1,5 +1,6 @@
 //! `faultline run --system`: etcd (a real system nobody here wrote) under
-//! faults is valid, etcd's serializable reads are caught, NATS JetStream
+//! faults is valid, etcd's serializable reads are caught, etcd's watchers
+//! see every revision of a healthy cluster, NATS JetStream
 //! runs each workload on a healthy cluster, and faultline-node started
 //! through the generic `http` system passes.
 //!
@@ -163,6 +164,50 @@ fn etcd_serializable_reads_are_caught_as_stale() {
     let (code, out, _) = run(&args);
     assert_eq!(code, 1, "stale serializable reads were not caught:\n{out}");
     assert!(out.contains("not linearizable"), "{out}");
+}
+
+#[test]
+fn etcd_watchers_see_every_revision_of_a_healthy_cluster() {
+    if !etcd_present() {
+        return;
+    }
+    let (code, out, dir) = run(&[
+        "--system",
+        "etcd",
+        "--workload",
+        "watch",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "8",
+        "--recovery-time",
+        "1",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("watch checker: valid"), "{out}");
+    let results = json(&dir.join("results.json"));
+    let watch = results["checkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "watch")
+        .unwrap_or_else(|| panic!("no watch result: {results}"));
+    let detail = &watch["detail"];
+    assert!(detail["watchers"].as_u64().unwrap() >= 2, "{watch}");
+    assert!(detail["events"].as_u64().unwrap() > 100, "{watch}");
+    assert!(
+        detail["writes_with_revision"].as_u64().unwrap() > 50,
+        "etcd's put revisions were not recorded: {watch}"
+    );
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains(
+            "\"type\":\"ok\",\"f\":\"watch\",\"key\":\"watch/\",\"value\":{\"events\":[["
+        ),
+        "no watch recorded an event"
+    );
 }
 
 /// Runs `faultline run --system nats --workload WORKLOAD` on a healthy

@@ -12,7 +12,10 @@
 //! | cas | `txn`: compare the value with `from`, then put `to` |
 //! | add, append | read, then `txn` on the key's `mod_revision` putting the longer list; retried a few times |
 //! | txn | one `txn` reading every touched key, then one `txn` comparing their `mod_revision`s and putting the written ones (`txn.rs`) |
+//! | watch | `POST /v3/watch` of the key as a prefix from the operation's revision, read for a bounded window (`watch.rs`) |
 //!
+//! A write for a workload that asks for revisions (`watch`) completes with
+//! `{"value": v, "revision": r}`, `r` the put answer's header revision.
 //! Keys and values are base64 in the gateway; values are stored as their
 //! JSON text. Outcomes: a txn that did not succeed is a definite failure
 //! (a cas whose value differs); a refused connection fails; a read that got no answer
@@ -23,7 +26,7 @@
 //! node whose own member id it is leads.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -39,6 +42,7 @@ use super::{
 use faultline_platform::cluster::NodeSpec;
 
 mod txn;
+mod watch;
 
 /// The name `--system` takes.
 pub const NAME: &str = "etcd";
@@ -102,6 +106,10 @@ pub struct Etcd {
     binary: Option<SystemBinary>,
     /// `--etcd-arg`s, given to every member after faultline's own flags.
     extra_args: Vec<String>,
+    /// Every member's gateway (`http://ip:port`), learned from the
+    /// cluster's command lines: where a watcher goes when its member's
+    /// stream breaks.
+    members: Arc<Mutex<Vec<String>>>,
 }
 
 impl Etcd {
@@ -114,6 +122,7 @@ impl Etcd {
             http: HttpTransport::new(),
             binary: None,
             extra_args: Vec::new(),
+            members: Arc::default(),
         }
     }
 }
@@ -158,6 +167,8 @@ impl System for Etcd {
     }
 
     fn command(&self, i: usize, nodes: &[NodeSpec]) -> NodeCommand {
+        *self.members.lock().unwrap_or_else(|p| p.into_inner()) =
+            nodes.iter().map(gateway).collect();
         let node = &nodes[i];
         let cluster = nodes
             .iter()
@@ -190,12 +201,27 @@ impl System for Etcd {
     }
 
     fn client(&self, node: &NodeSpec, spec: &ClientSpec) -> Box<dyn SystemClient> {
+        let base = gateway(node);
+        let known = self
+            .members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         Box::new(EtcdClient {
             http: self.http.client().cloned(),
-            base: format!("http://{}", node.http_addr),
+            members: members_from(&base, &known),
+            watching: 0,
+            base,
             timeout: spec.timeout,
             serializable_reads: self.serializable_reads,
+            write_revisions: spec.write_revisions,
         })
+    }
+
+    /// Every operation of the register, set, list and transactional
+    /// workloads, and watches; none of Maelstrom's.
+    fn supports(&self, f: Func) -> bool {
+        !matches!(f, Func::Echo | Func::Generate | Func::Broadcast)
     }
 
     fn status(&self) -> Option<&dyn Status> {
@@ -234,14 +260,24 @@ impl Status for Etcd {
 struct EtcdClient {
     /// The system's HTTP client (Err: why it could not be built).
     http: Result<reqwest::Client, String>,
+    /// Its member's gateway, which every operation but a watch goes to.
     base: String,
+    /// Every member's gateway, its own first: where watches go.
+    members: Vec<String>,
+    /// The member (in `members`) its watches go to now.
+    watching: usize,
     timeout: Duration,
     serializable_reads: bool,
+    /// Whether writes complete with their revision.
+    write_revisions: bool,
 }
 
 impl SystemClient for EtcdClient {
     fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
+            if op.f == Func::Watch {
+                return self.watch(op).await;
+            }
             let http = match &self.http {
                 Ok(http) => http,
                 // Nothing was sent.
@@ -255,7 +291,7 @@ impl SystemClient for EtcdClient {
             let key = op.key_or_default();
             let done = match op.f {
                 Func::Read => gateway.read(key, self.serializable_reads).await,
-                Func::Write => gateway.write(key, &op.value).await,
+                Func::Write => gateway.write(key, &op.value, self.write_revisions).await,
                 Func::Cas => {
                     let (from, to) = op.cas_values();
                     gateway.cas(key, from, to).await
@@ -266,7 +302,9 @@ impl SystemClient for EtcdClient {
                         .transaction(&op.value, self.serializable_reads)
                         .await
                 }
-                Func::Echo | Func::Generate | Func::Broadcast => Err(op.f.unsupported("etcd")),
+                Func::Echo | Func::Generate | Func::Broadcast | Func::Watch => {
+                    Err(op.f.unsupported("etcd"))
+                }
             };
             match done {
                 Ok(Done::Read(value)) => Reply::Ok(value),
@@ -274,6 +312,20 @@ impl SystemClient for EtcdClient {
                 Err(reply) => reply,
             }
         })
+    }
+}
+
+/// A member's gateway, `http://ip:port`.
+fn gateway(node: &NodeSpec) -> String {
+    format!("http://{}", node.http_addr)
+}
+
+/// The gateways a client's watches go to: `own` first, then the other
+/// `known` members in the order after it (only `own` when it is not known).
+fn members_from(own: &str, known: &[String]) -> Vec<String> {
+    match known.iter().position(|m| m == own) {
+        Some(i) => known[i..].iter().chain(&known[..i]).cloned().collect(),
+        None => vec![own.to_string()],
     }
 }
 
@@ -320,7 +372,9 @@ fn first_kv(body: &Value) -> Option<(Value, String)> {
 
 /// What a performed operation did.
 enum Done {
-    /// A read's value (`null`: the key was never written).
+    /// The completion's value: a read's value (`null`: the key was never
+    /// written), a transaction's micro-operations, a write with its
+    /// revision.
     Read(Value),
     /// A write that took effect.
     Applied,
@@ -395,9 +449,15 @@ impl Gateway<'_> {
         ))
     }
 
-    async fn write(&self, key: &str, value: &Value) -> Translated {
+    /// A put; with `revisions`, its completion names the revision etcd
+    /// gave it (the answer's header revision), when the answer has one.
+    async fn write(&self, key: &str, value: &Value, revisions: bool) -> Translated {
         let req = json!({ "key": b64(key.as_bytes()), "value": encode(value) });
         match self.call("kv/put", req).await {
+            Answer::Body(body) if revisions => Ok(match revision(&body["header"]["revision"]) {
+                Some(revision) => Done::Read(json!({ "value": value, "revision": revision })),
+                None => Done::Applied,
+            }),
             Answer::Body(_) => Ok(Done::Applied),
             Answer::Failed { refused, error } => Err(write_failed(refused, error)),
         }
@@ -460,6 +520,13 @@ impl Gateway<'_> {
     }
 }
 
+/// A revision of the gateway: a decimal string (int64 in JSON), or a number.
+fn revision(v: &Value) -> Option<u64> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64())
+}
+
 /// A write with no usable answer: failed when never sent, unknown otherwise.
 fn write_failed(refused: bool, error: String) -> Reply {
     if refused {
@@ -520,6 +587,29 @@ mod tests {
         assert_eq!(status_of("n2", &body).role, "follower");
         let body = json!({"header": {"member_id": "7"}, "leader": "0"});
         assert_eq!(status_of("n2", &body).leader, None);
+    }
+
+    #[test]
+    fn watches_go_to_the_own_member_first_and_only_etcd_claims_them() {
+        let nodes = layout(3, Path::new("/tmp/run"), false);
+        let etcd = Etcd::new("/usr/bin/etcd".into(), false);
+        etcd.command(0, &nodes);
+        let known = etcd.members.lock().unwrap().clone();
+        assert_eq!(known.len(), 3);
+        let own = gateway(&nodes[1]);
+        let order = [known[1].clone(), known[2].clone(), known[0].clone()];
+        assert_eq!(members_from(&own, &known), order);
+        assert_eq!(
+            members_from("http://elsewhere", &known),
+            ["http://elsewhere"]
+        );
+        assert!(etcd.supports(Func::Watch) && etcd.supports(Func::Txn));
+        assert!(!etcd.supports(Func::Echo));
+        let node = super::super::faultline_node::FaultlineNode::new("node".into(), Vec::new());
+        assert!(!node.supports(Func::Watch) && node.supports(Func::Txn));
+        assert_eq!(revision(&json!("41")), Some(41));
+        assert_eq!(revision(&json!(41)), Some(41));
+        assert_eq!(revision(&Value::Null), None);
     }
 
     #[test]

@@ -287,8 +287,11 @@ struct ExecClient {
 impl SystemClient for ExecClient {
     fn invoke<'a>(&'a mut self, op: &'a Op) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
+            let Some(request) = request(op) else {
+                return op.f.unsupported("exec");
+            };
             let what = format!("{} {}", op.f, op.key_or_default());
-            match self.program.call(request(op), &what).await {
+            match self.program.call(request, &what).await {
                 Ok(body) => reply(op, &body),
                 Err(why) => Reply::Info(why),
             }
@@ -359,6 +362,7 @@ read l; echo oops >&2; echo not json
         let spec = ClientSpec {
             name: "c0".into(),
             timeout: Duration::from_secs(2),
+            write_revisions: false,
         };
         let mut c = e.client(&nodes[0], &spec);
         let write = Op::new(Func::Write, "r1", json!(1));

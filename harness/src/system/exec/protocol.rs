@@ -11,10 +11,11 @@ pub(super) const NOT_SUPPORTED: i64 = 10;
 /// Maelstrom's key-does-not-exist error code.
 pub(super) const KEY_DOES_NOT_EXIST: i64 = 20;
 
-/// The request line of `op` (without its `msg_id`).
-pub(super) fn request(op: &Op) -> Value {
+/// The request line of `op` (without its `msg_id`); None for `watch`,
+/// which the protocol has no request for.
+pub(super) fn request(op: &Op) -> Option<Value> {
     let key = op.key_or_default();
-    match op.f {
+    Some(match op.f {
         Func::Read => json!({ "type": "read", "key": key }),
         Func::Write => json!({ "type": "write", "key": key, "value": op.value }),
         Func::Cas => {
@@ -27,12 +28,13 @@ pub(super) fn request(op: &Op) -> Value {
         Func::Generate => json!({ "type": "generate" }),
         Func::Broadcast => json!({ "type": "broadcast", "message": op.value }),
         Func::Txn => json!({ "type": "txn", "txn": op.value }),
-    }
+        Func::Watch => return None,
+    })
 }
 
-/// The answer type that completes `op`.
-fn ok_type(f: Func) -> &'static str {
-    match f {
+/// The answer type that completes `op` (None for `watch`, never sent).
+fn ok_type(f: Func) -> Option<&'static str> {
+    Some(match f {
         Func::Read => "read_ok",
         Func::Write => "write_ok",
         Func::Cas => "cas_ok",
@@ -42,7 +44,8 @@ fn ok_type(f: Func) -> &'static str {
         Func::Generate => "generate_ok",
         Func::Broadcast => "broadcast_ok",
         Func::Txn => "txn_ok",
-    }
+        Func::Watch => return None,
+    })
 }
 
 /// A Maelstrom error's code, if `body` is an error.
@@ -94,7 +97,7 @@ pub(super) fn reply(op: &Op, body: &Value) -> Reply {
             Reply::Info(why)
         };
     }
-    if body["type"] != ok_type(op.f) {
+    if body["type"].as_str() != ok_type(op.f) {
         return Reply::Info(format!("the client program answered {} with {body}", op.f));
     }
     match op.f {
@@ -114,14 +117,15 @@ mod tests {
     fn operations_speak_maelstroms_vocabulary() {
         let cas = Op::new(Func::Cas, "r1", json!([1, 2]));
         assert_eq!(
-            request(&cas),
+            request(&cas).unwrap(),
             json!({"type": "cas", "key": "r1", "from": 1, "to": 2})
         );
         let append = Op::new(Func::Append, "l0", json!(7));
         assert_eq!(
-            request(&append),
+            request(&append).unwrap(),
             json!({"type": "txn", "txn": [["append", "l0", 7]]})
         );
+        assert_eq!(request(&Op::new(Func::Watch, "w/", json!(1))), None);
         let read = Op::new(Func::Read, "r1", Value::Null);
         assert_eq!(
             reply(&read, &json!({"type": "read_ok", "value": 3})),
@@ -159,7 +163,7 @@ mod tests {
             value: json!([["append", "k1", 3], ["r", "k2", null]]),
         };
         assert_eq!(
-            request(&txn),
+            request(&txn).unwrap(),
             json!({"type": "txn", "txn": [["append", "k1", 3], ["r", "k2", null]]})
         );
         let done = json!([["append", "k1", 3], ["r", "k2", [1]]]);

@@ -107,7 +107,7 @@ impl NatsClient {
                     .await
                     .map(|_| op.value.clone())
             }
-            Func::Echo | Func::Generate | Func::Broadcast | Func::Txn => {
+            Func::Echo | Func::Generate | Func::Broadcast | Func::Txn | Func::Watch => {
                 Err(op.f.unsupported("nats"))
             }
         };

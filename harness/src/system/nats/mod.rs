@@ -291,9 +291,10 @@ impl System for Nats {
         Some(self)
     }
 
-    /// No transactions: a transactional workload is refused.
+    /// No transactions and no watches: those workloads are refused.
     fn supports(&self, f: faultline_workloads::Func) -> bool {
-        f != faultline_workloads::Func::Txn
+        use faultline_workloads::Func;
+        !matches!(f, Func::Txn | Func::Watch)
     }
 }
 
