@@ -110,6 +110,7 @@ impl<'a> Session<'a> {
         executor.heal().context("healing the faults")?;
         self.recover(&shared).await;
         self.final_reads(&shared, first_process).await;
+        self.survey_replicas(&shared).await;
         match shared.refusal() {
             Some(why) => bail!(why),
             None => Ok(()),
@@ -315,6 +316,30 @@ impl<'a> Session<'a> {
         tokio::select! {
             _ = finals => {}
             _ = tick_progress("final reads", shared, &mut self.progress) => {}
+        }
+    }
+
+    /// When the system can show each replica's own state: waits for the
+    /// replicas to settle, reads every node's state and writes them to
+    /// `replicas.json`. Nothing (and no time) for other systems.
+    async fn survey_replicas(&mut self, shared: &Shared) {
+        let Some(replicas) = self.plan.system.replicas() else {
+            return;
+        };
+        let recovery = Duration::from_secs_f64(self.plan.args.recovery_time.max(0.0));
+        let wait = super::replica_survey::Wait::after_recovery(recovery);
+        let survey = super::replica_survey::survey(replicas, &self.plan.specs, wait);
+        let mut surveyed = None;
+        tokio::select! {
+            s = survey => surveyed = Some(s),
+            _ = tick_progress("comparing replicas", shared, &mut self.progress) => {}
+        }
+        let Some(survey) = surveyed else {
+            return;
+        };
+        let path = self.plan.dir.path.join(crate::system::replicas::FILE);
+        if let Err(e) = self.plan.dir.write_json(&path, &survey) {
+            tracing::warn!(path = %path.display(), error = %e, "writing the replicas' states");
         }
     }
 
