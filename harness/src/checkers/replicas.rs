@@ -75,7 +75,10 @@ impl Checker for ReplicaAgreement {
             key: Some(d.key.clone()),
             ..Anomaly::default()
         });
-        Ok(Judgement::new(agreement.verdict, agreement.summary(), &agreement).with_anomaly(anomaly))
+        Ok(
+            Judgement::new(agreement.verdict, agreement.summary(), &agreement)
+                .with_anomaly(anomaly),
+        )
     }
 }
 
@@ -182,8 +185,8 @@ pub fn compare(survey: &Survey) -> Agreement {
         .windows(2)
         .any(|w| w[0].1.position != w[1].1.position);
     let digests: Option<Vec<&String>> = reachable.iter().map(|(_, s)| s.digest.as_ref()).collect();
-    let digests_differ = !positions_differ
-        && digests.is_some_and(|d| d.windows(2).any(|w| w[0] != w[1]));
+    let digests_differ =
+        !positions_differ && digests.is_some_and(|d| d.windows(2).any(|w| w[0] != w[1]));
     let differences = differing_keys(&reachable);
     let verdict = if reachable.len() < 2 {
         Verdict::Unknown
@@ -229,7 +232,11 @@ impl Agreement {
     /// The verdict and why, then a line per node that needs one and per
     /// differing key (the first few).
     pub fn summary(&self) -> String {
-        let answered: Vec<&Replica> = self.replicas.iter().filter(|r| r.position.is_some()).collect();
+        let answered: Vec<&Replica> = self
+            .replicas
+            .iter()
+            .filter(|r| r.position.is_some())
+            .collect();
         let mut s = match self.verdict {
             Verdict::Unknown => format!(
                 "unknown: {} of {} replicas answered; at least two are needed to compare",
@@ -238,11 +245,19 @@ impl Agreement {
             ),
             Verdict::Valid => {
                 let first = answered[0];
-                let digest = first.digest.as_deref().map(|d| format!(", {d}")).unwrap_or_default();
+                let digest = first
+                    .digest
+                    .as_deref()
+                    .map(|d| format!(", {d}"))
+                    .unwrap_or_default();
                 format!(
                     "valid: {} replicas agree at {} ({} keys{digest})",
                     answered.len(),
-                    first.position.as_ref().map(Position::to_string).unwrap_or_default(),
+                    first
+                        .position
+                        .as_ref()
+                        .map(Position::to_string)
+                        .unwrap_or_default(),
                     first.keys
                 )
             }
@@ -275,19 +290,18 @@ impl Agreement {
                     let _ = write!(s, "\n{} unreachable: {why}", r.node);
                 }
                 (Some(p), None) if invalid => {
-                    let digest = r.digest.as_deref().map(|d| format!(", {d}")).unwrap_or_default();
+                    let digest = r
+                        .digest
+                        .as_deref()
+                        .map(|d| format!(", {d}"))
+                        .unwrap_or_default();
                     let _ = write!(s, "\n{} {p}: {} keys{digest}", r.node, r.keys);
                 }
                 _ => {}
             }
         }
         for d in self.differences.iter().take(MAX_TEXT) {
-            let values: Vec<String> = d
-                .values
-                .iter()
-                .map(|h| format!("{} {}", h.node, shown(h.value.as_ref())))
-                .collect();
-            let _ = write!(s, "\n{}: {}", d.key, values.join(", "));
+            let _ = write!(s, "\n{}: {}", d.key, d.by_value());
         }
         let listed = self.differences.len().min(MAX_TEXT);
         if self.differing_keys > listed {
@@ -299,6 +313,25 @@ impl Agreement {
             );
         }
         s
+    }
+}
+
+impl KeyDifference {
+    /// Each value held and the nodes holding it, in the order the nodes
+    /// come: `3 on n1, n3; 4 on n2`.
+    pub fn by_value(&self) -> String {
+        let mut groups: Vec<(Option<&Value>, Vec<&str>)> = Vec::new();
+        for h in &self.values {
+            match groups.iter_mut().find(|(v, _)| *v == h.value.as_ref()) {
+                Some((_, nodes)) => nodes.push(&h.node),
+                None => groups.push((h.value.as_ref(), vec![&h.node])),
+            }
+        }
+        let parts: Vec<String> = groups
+            .iter()
+            .map(|(v, nodes)| format!("{} on {}", shown(*v), nodes.join(", ")))
+            .collect();
+        parts.join("; ")
     }
 }
 
@@ -369,9 +402,15 @@ mod tests {
         assert!(!a.positions_differ);
         assert_eq!(a.differing_keys, 1);
         let text = a.summary();
-        assert!(text.starts_with("invalid: the replicas diverge: 1 key differs"), "{text}");
-        assert!(text.contains("\nr1: n1 3, n2 4, n3 3"), "{text}");
-        assert!(text.contains("\nn2 applied_index 40, revision 20: 2 keys"), "{text}");
+        assert!(
+            text.starts_with("invalid: the replicas diverge: 1 key differs"),
+            "{text}"
+        );
+        assert!(text.contains("\nr1: 3 on n1, n3; 4 on n2"), "{text}");
+        assert!(
+            text.contains("\nn2 applied_index 40, revision 20: 2 keys"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -382,7 +421,12 @@ mod tests {
         assert_eq!(a.verdict, Verdict::Invalid);
         assert_eq!(a.differences[0].key, "l2");
         assert_eq!(a.differences[0].values[2].value, None);
-        assert!(a.summary().contains("\nl2: n1 [1,2], n2 [1,2], n3 (missing)"), "{}", a.summary());
+        assert!(
+            a.summary()
+                .contains("\nl2: [1,2] on n1, n2; (missing) on n3"),
+            "{}",
+            a.summary()
+        );
     }
 
     #[test]
@@ -394,8 +438,14 @@ mod tests {
         assert!(a.positions_differ);
         assert_eq!(a.differing_keys, 0);
         let text = a.summary();
-        assert!(text.contains("at different positions after waiting 1.5 s"), "{text}");
-        assert!(text.contains("\nn1 applied_index 38, revision 19: 2 keys"), "{text}");
+        assert!(
+            text.contains("at different positions after waiting 1.5 s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nn1 applied_index 38, revision 19: 2 keys"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -407,10 +457,18 @@ mod tests {
             s.digest = Some(d.into());
             Answer::State(s)
         };
-        let a = compare(&survey(vec![digest("hash 1"), digest("hash 1"), digest("hash 2")]));
+        let a = compare(&survey(vec![
+            digest("hash 1"),
+            digest("hash 1"),
+            digest("hash 2"),
+        ]));
         assert_eq!(a.verdict, Verdict::Invalid);
         assert!(a.digests_differ);
-        assert!(a.summary().contains("their digests differ"), "{}", a.summary());
+        assert!(
+            a.summary().contains("their digests differ"),
+            "{}",
+            a.summary()
+        );
         let a = compare(&survey(vec![digest("hash 1"), digest("hash 1")]));
         assert_eq!(a.verdict, Verdict::Valid);
         assert!(a.summary().ends_with("(1 keys, hash 1)"), "{}", a.summary());
@@ -424,11 +482,18 @@ mod tests {
         assert_eq!(a.verdict, Verdict::Valid);
         let text = a.summary();
         assert!(text.starts_with("valid: 2 replicas agree"), "{text}");
-        assert!(text.contains("\nn3 unreachable: /state: connection refused"), "{text}");
+        assert!(
+            text.contains("\nn3 unreachable: /state: connection refused"),
+            "{text}"
+        );
         answers[1] = Answer::Unreachable("timeout".into());
         let a = compare(&survey(answers));
         assert_eq!(a.verdict, Verdict::Unknown);
-        assert!(a.summary().starts_with("unknown: 1 of 3 replicas answered"), "{}", a.summary());
+        assert!(
+            a.summary().starts_with("unknown: 1 of 3 replicas answered"),
+            "{}",
+            a.summary()
+        );
     }
 
     #[test]
@@ -441,9 +506,18 @@ mod tests {
         assert_eq!(a.differing_keys, 152);
         assert_eq!(a.differences.len(), MAX_LISTED);
         let text = a.summary();
-        assert_eq!(text.lines().filter(|l| l.starts_with('k')).count(), MAX_TEXT);
-        assert!(text.contains("... and 142 more differing keys (the detail lists the first 100)"), "{text}");
-        assert_eq!(shown(Some(&json!("x".repeat(100)))).chars().count(), MAX_VALUE_TEXT + 1);
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('k')).count(),
+            MAX_TEXT
+        );
+        assert!(
+            text.contains("... and 142 more differing keys (the detail lists the first 100)"),
+            "{text}"
+        );
+        assert_eq!(
+            shown(Some(&json!("x".repeat(100)))).chars().count(),
+            MAX_VALUE_TEXT + 1
+        );
     }
 
     #[test]

@@ -83,11 +83,7 @@ pub fn section(a: &Agreement) -> String {
         for d in &a.differences {
             let _ = write!(h, "<tr><td>{}</td>", esc(&d.key));
             for held in &d.values {
-                let _ = write!(
-                    h,
-                    "<td>{}</td>",
-                    esc(&replicas::shown(held.value.as_ref()))
-                );
+                let _ = write!(h, "<td>{}</td>", esc(&replicas::shown(held.value.as_ref())));
             }
             h.push_str("</tr>");
         }
@@ -131,9 +127,18 @@ mod tests {
             html.contains("<td>n1</td><td>applied_index 9</td><td>1</td><td>—</td>"),
             "{html}"
         );
-        assert!(html.contains("<td>n3</td><td colspan=\"3\">unreachable: timeout</td>"), "{html}");
-        assert!(html.contains("<th>key</th><th>n1</th><th>n2</th></tr>"), "{html}");
-        assert!(html.contains("<tr><td>r&lt;1&gt;</td><td>1</td><td>2</td></tr>"), "{html}");
+        assert!(
+            html.contains("<td>n3</td><td colspan=\"3\">unreachable: timeout</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<th>key</th><th>n1</th><th>n2</th></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr><td>r&lt;1&gt;</td><td>1</td><td>2</td></tr>"),
+            "{html}"
+        );
         assert!(html.contains("0.2 s spent waiting"), "{html}");
     }
 }

@@ -279,7 +279,7 @@ mod tests {
         assert_eq!(survey.settled, Settled::Together);
         assert_eq!(result.verdict, Verdict::Invalid);
         assert!(
-            result.text.contains("r2: n1 5, n2 6, n3 5"),
+            result.text.contains("\nr2: 5 on n1, n3; 6 on n2"),
             "{}",
             result.text
         );
