@@ -100,11 +100,11 @@ pub fn run_checkers(
         .collect()
 }
 
-/// The checkers a run adds for what its system can do: `replica-agreement`
-/// when it can show each replica's own state ([`System::replicas`]); none
-/// otherwise.
-pub fn system_checkers(system: &dyn System) -> Vec<&'static dyn Checker> {
-    match system.replicas() {
+/// The checkers a run on `nodes` nodes adds for what its system can do:
+/// `replica-agreement` when it can show each replica's own state
+/// ([`System::replicas`]) and there are two nodes or more; none otherwise.
+pub fn system_checkers(system: &dyn System, nodes: usize) -> Vec<&'static dyn Checker> {
+    match crate::system::replicas::compared(system, nodes) {
         Some(_) => vec![&crate::checkers::replicas::REPLICA_AGREEMENT],
         None => Vec::new(),
     }

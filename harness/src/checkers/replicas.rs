@@ -251,14 +251,14 @@ impl Agreement {
                     .map(|d| format!(", {d}"))
                     .unwrap_or_default();
                 format!(
-                    "valid: {} replicas agree at {} ({} keys{digest})",
+                    "valid: {} replicas agree at {} ({}{digest})",
                     answered.len(),
                     first
                         .position
                         .as_ref()
                         .map(Position::to_string)
                         .unwrap_or_default(),
-                    first.keys
+                    keys(first.keys)
                 )
             }
             Verdict::Invalid => {
@@ -270,12 +270,12 @@ impl Agreement {
                     ));
                 }
                 if self.differing_keys > 0 {
-                    why.push(format!(
-                        "{} key{} differ{}",
-                        self.differing_keys,
-                        if self.differing_keys == 1 { "" } else { "s" },
-                        if self.differing_keys == 1 { "s" } else { "" }
-                    ));
+                    let verb = if self.differing_keys == 1 {
+                        "differs"
+                    } else {
+                        "differ"
+                    };
+                    why.push(format!("{} {verb}", keys(self.differing_keys)));
                 }
                 if self.digests_differ {
                     why.push("their digests differ".into());
@@ -295,7 +295,7 @@ impl Agreement {
                         .as_deref()
                         .map(|d| format!(", {d}"))
                         .unwrap_or_default();
-                    let _ = write!(s, "\n{} {p}: {} keys{digest}", r.node, r.keys);
+                    let _ = write!(s, "\n{} {p}: {}{digest}", r.node, keys(r.keys));
                 }
                 _ => {}
             }
@@ -333,6 +333,11 @@ impl KeyDifference {
             .collect();
         parts.join("; ")
     }
+}
+
+/// `1 key`, `2 keys`.
+fn keys(n: usize) -> String {
+    format!("{n} key{}", if n == 1 { "" } else { "s" })
 }
 
 /// A value for the text: its JSON, cut short; `(missing)` for none.
@@ -471,7 +476,7 @@ mod tests {
         );
         let a = compare(&survey(vec![digest("hash 1"), digest("hash 1")]));
         assert_eq!(a.verdict, Verdict::Valid);
-        assert!(a.summary().ends_with("(1 keys, hash 1)"), "{}", a.summary());
+        assert!(a.summary().ends_with("(1 key, hash 1)"), "{}", a.summary());
     }
 
     #[test]

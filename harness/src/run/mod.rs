@@ -215,7 +215,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut plan = Plan::prepare(args)?;
     fits(&plan)?;
     let mut checkers = crate::registry::run_checkers(plan.workload.as_ref(), plan.system.name())?;
-    checkers.extend(crate::registry::system_checkers(plan.system.as_ref()));
+    checkers.extend(crate::registry::system_checkers(
+        plan.system.as_ref(),
+        plan.specs.len(),
+    ));
     let online = match plan.args.online() {
         true => crate::online::online_checkers(plan.workload.name(), &checkers)
             .map_err(|e| BadOptions(e.to_string()))?,

@@ -242,7 +242,7 @@ mod tests {
         let survey = rt.block_on(survey(system.replicas().unwrap(), &specs, quick()));
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE), serde_json::to_vec(&survey).unwrap()).unwrap();
-        let checkers = crate::registry::system_checkers(system);
+        let checkers = crate::registry::system_checkers(system, specs.len());
         assert_eq!(checkers.len(), 1);
         let evidence = RunEvidence {
             dir: Some(dir.path().to_path_buf()),
@@ -304,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn a_system_without_the_capability_gets_no_replica_check() {
+    fn a_system_without_the_capability_or_a_single_node_gets_no_replica_check() {
         #[derive(Debug)]
         struct Plain;
         impl System for Plain {
@@ -324,11 +324,15 @@ mod tests {
                 unreachable!("no clients")
             }
         }
-        assert!(crate::registry::system_checkers(&Plain).is_empty());
+        assert!(crate::registry::system_checkers(&Plain, 3).is_empty());
         let fake: Arc<dyn System> = Arc::new(Fake::new(vec![None], vec![0]));
         assert_eq!(
-            crate::registry::system_checkers(fake.as_ref())[0].name(),
+            crate::registry::system_checkers(fake.as_ref(), 3)[0].name(),
             "replica-agreement"
+        );
+        assert!(
+            crate::registry::system_checkers(fake.as_ref(), 1).is_empty(),
+            "one replica has nothing to agree with"
         );
     }
 }

@@ -319,16 +319,20 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// When the system can show each replica's own state: waits for the
+    /// When the system can show each replica's own state (and there are
+    /// two nodes or more): waits for the
     /// replicas to settle, reads every node's state and writes them to
     /// `replicas.json`. Nothing (and no time) for other systems.
     async fn survey_replicas(&mut self, shared: &Shared) {
-        let Some(replicas) = self.plan.system.replicas() else {
+        let specs = &self.plan.specs;
+        let Some(replicas) =
+            crate::system::replicas::compared(self.plan.system.as_ref(), specs.len())
+        else {
             return;
         };
         let recovery = Duration::from_secs_f64(self.plan.args.recovery_time.max(0.0));
         let wait = super::replica_survey::Wait::after_recovery(recovery);
-        let survey = super::replica_survey::survey(replicas, &self.plan.specs, wait);
+        let survey = super::replica_survey::survey(replicas, specs, wait);
         let mut surveyed = None;
         tokio::select! {
             s = survey => surveyed = Some(s),

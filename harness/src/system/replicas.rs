@@ -65,6 +65,13 @@ pub struct ReplicaState {
     pub kv: BTreeMap<String, Value>,
 }
 
+/// The replicas a run of `system` on `nodes` nodes compares: the
+/// system's, when it can show them and there are two nodes or more (one
+/// replica has nothing to agree with).
+pub fn compared(system: &dyn super::System, nodes: usize) -> Option<&dyn Replicas> {
+    system.replicas().filter(|_| nodes >= 2)
+}
+
 /// Capability: reading one node's own state.
 pub trait Replicas: Send + Sync {
     /// Where `node` is; Err says why it did not answer within `timeout`.
