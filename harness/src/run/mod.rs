@@ -40,6 +40,7 @@ use faultline_checker::history::Event;
 use faultline_checker::CheckOptions;
 use serde::Serialize;
 
+use crate::checkers::replicas::REPLICA_AGREEMENT;
 use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::nemesis::NemesisSet;
 use crate::record::OnlineDetection;
@@ -257,6 +258,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 final_reads: finished.final_reads,
             };
             let events = &finished.events;
+            let mut checkers = checkers;
+            if finished.replicas_unsupported {
+                checkers.retain(|c| c.name() != REPLICA_AGREEMENT.name());
+            }
             let results = analyze(&plan, &checkers, events, &evidence);
             let record = write_results(&plan, &test, results, finished.online, events.len())?;
             summary::print(&plan, events, &record);

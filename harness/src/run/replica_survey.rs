@@ -7,13 +7,17 @@
 //! changes any more (no position moves, no node comes or goes) for
 //! [`Wait::still`], or until [`Wait::limit`]; then it reads every node's
 //! whole state once. A node that does not answer is recorded as
-//! unreachable, with why.
+//! unreachable, with why. When no node can show its state at all (each
+//! either says it has no such request or does not answer, at least one the
+//! former), there is no survey: the run drops the check, saying why.
 
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use crate::system::replicas::{Answer, Observed, Position, Replicas, Settled, Survey};
+use crate::system::replicas::{
+    Answer, Observed, Position, ReplicaError, Replicas, Settled, Survey,
+};
 use faultline_platform::cluster::NodeSpec;
 
 /// How long a survey waits for the replicas to settle, and how it asks.
@@ -46,12 +50,19 @@ impl Wait {
 }
 
 /// Waits (bounded by `wait`) for the replicas of `specs` to settle, then
-/// reads each one's state.
-pub async fn survey(replicas: &dyn Replicas, specs: &[NodeSpec], wait: Wait) -> Survey {
+/// reads each one's state; Err (why) when no node can show its state.
+pub async fn survey(
+    replicas: &dyn Replicas,
+    specs: &[NodeSpec],
+    wait: Wait,
+) -> Result<Survey, String> {
     let started = Instant::now();
-    let settled = settle(replicas, specs, wait).await;
+    let settled = settle(replicas, specs, wait).await?;
     let waited_ms = started.elapsed().as_millis() as u64;
     let states = join_all(specs.iter().map(|s| replicas.state(s, wait.ask_state))).await;
+    if let Some(why) = unsupported(&states) {
+        return Err(why);
+    }
     let observed: Vec<Observed> = specs
         .iter()
         .zip(states)
@@ -59,48 +70,66 @@ pub async fn survey(replicas: &dyn Replicas, specs: &[NodeSpec], wait: Wait) -> 
             node: spec.name.clone(),
             answer: match state {
                 Ok(s) => Answer::State(s),
-                Err(why) => Answer::Unreachable(why),
+                Err(why) => Answer::Unreachable(why.to_string()),
             },
         })
         .collect();
     tracing::debug!(?settled, waited_ms, "surveyed the replicas");
-    Survey {
+    Ok(Survey {
         settled,
         waited_ms,
         replicas: observed,
-    }
+    })
 }
 
 /// Polls every node's position until they are all together, nothing
-/// changed for `wait.still`, or `wait.limit` passed.
-async fn settle(replicas: &dyn Replicas, specs: &[NodeSpec], wait: Wait) -> Settled {
+/// changed for `wait.still`, or `wait.limit` passed; Err (why) at once
+/// when no node can show its position.
+async fn settle(
+    replicas: &dyn Replicas,
+    specs: &[NodeSpec],
+    wait: Wait,
+) -> Result<Settled, String> {
     let started = Instant::now();
     let mut last: Vec<Option<Position>> = Vec::new();
     let mut unchanged_since = started;
     loop {
-        let now: Vec<Option<Position>> = join_all(
+        let answers = join_all(
             specs
                 .iter()
                 .map(|s| replicas.position(s, wait.ask_position)),
         )
-        .await
-        .into_iter()
-        .map(Result::ok)
-        .collect();
+        .await;
+        if let Some(why) = unsupported(&answers) {
+            return Err(why);
+        }
+        let now: Vec<Option<Position>> = answers.into_iter().map(Result::ok).collect();
         if together(&now) {
-            return Settled::Together;
+            return Ok(Settled::Together);
         }
         if now != last {
             last = now;
             unchanged_since = Instant::now();
         } else if unchanged_since.elapsed() >= wait.still {
-            return Settled::Still;
+            return Ok(Settled::Still);
         }
         if started.elapsed() >= wait.limit {
-            return Settled::TimedOut;
+            return Ok(Settled::TimedOut);
         }
         tokio::time::sleep(wait.poll).await;
     }
+}
+
+/// Why no node can show its position or state: none did, and at least one
+/// said it has no such request (its first such answer).
+fn unsupported<T>(answers: &[Result<T, ReplicaError>]) -> Option<String> {
+    if answers.iter().any(Result::is_ok) {
+        return None;
+    }
+    answers.iter().find_map(|a| match a {
+        Err(ReplicaError::Unsupported(why)) => Some(why.clone()),
+        _ => None,
+    })
 }
 
 /// Whether every node answered, all at one position.
@@ -136,6 +165,10 @@ mod tests {
         applied: Vec<u64>,
         lagging: usize,
         lag: AtomicU64,
+        /// Every node says it has no such request.
+        unsupported: bool,
+        /// Every node gives its position but says it cannot give its state.
+        stateless: bool,
     }
 
     impl Fake {
@@ -149,6 +182,8 @@ mod tests {
                 applied,
                 lagging: 0,
                 lag: AtomicU64::new(0),
+                unsupported: false,
+                stateless: false,
             }
         }
 
@@ -156,8 +191,13 @@ mod tests {
             spec.name[1..].parse::<usize>().unwrap() - 1
         }
 
-        fn at(&self, i: usize) -> Result<Position, String> {
-            self.kv[i].as_ref().ok_or("connection refused")?;
+        fn at(&self, i: usize) -> Result<Position, ReplicaError> {
+            if self.unsupported {
+                return Err(ReplicaError::Unsupported("no /state (404)".into()));
+            }
+            self.kv[i]
+                .as_ref()
+                .ok_or(ReplicaError::Unreachable("connection refused".into()))?;
             let behind = if i == self.lagging {
                 self.lag.load(Ordering::SeqCst)
             } else {
@@ -172,7 +212,7 @@ mod tests {
             &'a self,
             node: &'a NodeSpec,
             _: Duration,
-        ) -> BoxFuture<'a, Result<Position, String>> {
+        ) -> BoxFuture<'a, Result<Position, ReplicaError>> {
             let i = self.node(node);
             let at = self.at(i);
             if i == self.lagging {
@@ -187,13 +227,16 @@ mod tests {
             &'a self,
             node: &'a NodeSpec,
             _: Duration,
-        ) -> BoxFuture<'a, Result<ReplicaState, String>> {
+        ) -> BoxFuture<'a, Result<ReplicaState, ReplicaError>> {
             let i = self.node(node);
             Box::pin(async move {
+                if self.stateless {
+                    return Err(ReplicaError::Unsupported("no /state (404)".into()));
+                }
                 Ok(ReplicaState {
                     position: self.at(i)?,
                     digest: None,
-                    kv: self.kv[i].clone().ok_or("connection refused")?,
+                    kv: self.kv[i].clone().unwrap_or_default(),
                 })
             })
         }
@@ -239,7 +282,9 @@ mod tests {
             .build()
             .unwrap();
         let specs = layout(3, Path::new("/tmp/fake-run"), false);
-        let survey = rt.block_on(survey(system.replicas().unwrap(), &specs, quick()));
+        let survey = rt
+            .block_on(survey(system.replicas().unwrap(), &specs, quick()))
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE), serde_json::to_vec(&survey).unwrap()).unwrap();
         let checkers = crate::registry::system_checkers(system, specs.len());
@@ -301,6 +346,30 @@ mod tests {
             result.text
         );
         assert!(result.text.contains("n3 unreachable"), "{}", result.text);
+    }
+
+    #[test]
+    fn nodes_that_cannot_show_their_state_end_the_survey_at_once() {
+        let mut fake = Fake::new(vec![Some(json!({})), None, Some(json!({}))], vec![1; 3]);
+        fake.unsupported = true;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let specs = layout(3, Path::new("/tmp/fake-run"), false);
+        let wait = Wait {
+            still: Duration::from_secs(60),
+            ..quick()
+        };
+        let started = Instant::now();
+        let answer = rt.block_on(survey(&fake, &specs, wait));
+        assert_eq!(answer, Err("no /state (404)".to_string()));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        fake.unsupported = false;
+        fake.stateless = true;
+        fake.kv[1] = Some(BTreeMap::new());
+        let answer = rt.block_on(survey(&fake, &specs, wait));
+        assert_eq!(answer, Err("no /state (404)".to_string()));
     }
 
     #[test]

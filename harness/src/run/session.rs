@@ -49,6 +49,9 @@ pub struct Session<'a> {
     zero: Option<Box<dyn Fn(Instant) + Send + Sync>>,
     /// The processes of the final reads and the node each read through.
     final_reads: BTreeMap<u64, String>,
+    /// The system offers its replicas' states, but its nodes cannot show
+    /// them (the program they run has no such request).
+    replicas_unsupported: bool,
 }
 
 /// What the live phases leave for the analysis, once the nodes stopped.
@@ -63,6 +66,9 @@ pub struct Finished {
     pub online: Option<OnlineDetection>,
     /// The processes of the final reads and the node each read through.
     pub final_reads: BTreeMap<u64, String>,
+    /// The nodes could not show their own states: the replicas were not
+    /// compared (the run drops `replica-agreement`).
+    pub replicas_unsupported: bool,
 }
 
 impl<'a> Session<'a> {
@@ -85,6 +91,7 @@ impl<'a> Session<'a> {
             online: None,
             zero: None,
             final_reads: BTreeMap::new(),
+            replicas_unsupported: false,
         })
     }
 
@@ -154,6 +161,7 @@ impl<'a> Session<'a> {
             crashes,
             online,
             final_reads: std::mem::take(&mut self.final_reads),
+            replicas_unsupported: self.replicas_unsupported,
         })
     }
 
@@ -338,8 +346,17 @@ impl<'a> Session<'a> {
             s = survey => surveyed = Some(s),
             _ = tick_progress("comparing replicas", shared, &mut self.progress) => {}
         }
-        let Some(survey) = surveyed else {
-            return;
+        let survey = match surveyed {
+            Some(Ok(survey)) => survey,
+            Some(Err(why)) => {
+                eprintln!(
+                    "faultline: warning: the nodes cannot show their own state ({why}): \
+                     the replicas are not compared"
+                );
+                self.replicas_unsupported = true;
+                return;
+            }
+            None => return,
         };
         let path = self.plan.dir.path.join(crate::system::replicas::FILE);
         if let Err(e) = self.plan.dir.write_json(&path, &survey) {

@@ -27,7 +27,7 @@ use std::time::Duration;
 use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
-use super::replicas::{Position, ReplicaState, Replicas};
+use super::replicas::{Position, ReplicaError, ReplicaState, Replicas};
 use super::transport::HttpTransport;
 use super::{
     root_cause, BoxFuture, ClientSpec, DiskProfile, Failpoints, NodeCommand, NodeStatus,
@@ -208,7 +208,7 @@ impl Replicas for NodeApi {
         &'a self,
         node: &'a NodeSpec,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Position, String>> {
+    ) -> BoxFuture<'a, Result<Position, ReplicaError>> {
         Box::pin(async move {
             let body = get_json(self.http.client()?, node, "/status", timeout).await?;
             Ok(Position::of(&[("applied_index", applied_index(&body)?)]))
@@ -219,7 +219,7 @@ impl Replicas for NodeApi {
         &'a self,
         node: &'a NodeSpec,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<ReplicaState, String>> {
+    ) -> BoxFuture<'a, Result<ReplicaState, ReplicaError>> {
         Box::pin(async move {
             let body = get_json(self.http.client()?, node, "/state", timeout).await?;
             local_state(&body)
@@ -227,18 +227,19 @@ impl Replicas for NodeApi {
     }
 }
 
-/// A node's `applied_index` in a `/status` or `/state` answer.
-fn applied_index(body: &Value) -> Result<u64, String> {
+/// A node's `applied_index` in a `/status` or `/state` answer (a node
+/// without one speaks another API).
+fn applied_index(body: &Value) -> Result<u64, ReplicaError> {
     body["applied_index"]
         .as_u64()
-        .ok_or_else(|| format!("no applied_index in {body}"))
+        .ok_or_else(|| ReplicaError::Unsupported(format!("no applied_index in {body}")))
 }
 
 /// A node's `GET /state` answer as a replica's state.
-fn local_state(body: &Value) -> Result<ReplicaState, String> {
+fn local_state(body: &Value) -> Result<ReplicaState, ReplicaError> {
     let kv = body["kv"]
         .as_object()
-        .ok_or_else(|| format!("no kv in {body}"))?;
+        .ok_or_else(|| ReplicaError::Unsupported(format!("no kv in {body}")))?;
     Ok(ReplicaState {
         position: Position::of(&[("applied_index", applied_index(body)?)]),
         digest: None,
@@ -246,13 +247,14 @@ fn local_state(body: &Value) -> Result<ReplicaState, String> {
     })
 }
 
-/// `GET path` of `node`, its JSON answer; Err says why there is none.
+/// `GET path` of `node`, its JSON answer; Err says why there is none (a
+/// 404: the node has no such request).
 async fn get_json(
     http: &reqwest::Client,
     node: &NodeSpec,
     path: &str,
     timeout: Duration,
-) -> Result<Value, String> {
+) -> Result<Value, ReplicaError> {
     let url = format!("http://{}{path}", node.http_addr);
     let resp = http
         .get(url)
@@ -260,13 +262,15 @@ async fn get_json(
         .send()
         .await
         .map_err(|e| format!("{path}: {}", root_cause(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(format!("{path}: status {}", status.as_u16()));
+    match resp.status().as_u16() {
+        200 => {}
+        404 => return Err(ReplicaError::Unsupported(format!("no {path} (404)"))),
+        status => return Err(format!("{path}: status {status}").into()),
     }
-    resp.json()
+    Ok(resp
+        .json()
         .await
-        .map_err(|e| format!("{path}: {}", root_cause(&e)))
+        .map_err(|e| format!("{path}: {}", root_cause(&e)))?)
 }
 
 /// A client of one node speaking faultline-node's HTTP API.

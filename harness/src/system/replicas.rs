@@ -12,7 +12,9 @@
 //! has one). The run asks every node once the final reads are done
 //! (`run/replica_survey.rs`) and writes what they answered to
 //! [`FILE`] ([`Survey`]); the `replica-agreement` checker
-//! (`checkers/replicas.rs`) compares them.
+//! (`checkers/replicas.rs`) compares them. When no node can show its state
+//! after all ([`ReplicaError::Unsupported`]: the program the nodes run has
+//! no such request), the run says so and drops the check.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,6 +74,25 @@ pub fn compared(system: &dyn super::System, nodes: usize) -> Option<&dyn Replica
     system.replicas().filter(|_| nodes >= 2)
 }
 
+/// Why a node did not show its state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    /// It answered, but cannot show its state: the program it runs has no
+    /// such request (a `--node-bin` of another version, a stand-in).
+    #[error("{0}")]
+    Unsupported(String),
+    /// It did not answer in time, or its answer was unusable.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl From<String> for ReplicaError {
+    /// A failure to get an answer at all.
+    fn from(why: String) -> ReplicaError {
+        ReplicaError::Unreachable(why)
+    }
+}
+
 /// Capability: reading one node's own state.
 pub trait Replicas: Send + Sync {
     /// Where `node` is; Err says why it did not answer within `timeout`.
@@ -79,14 +100,14 @@ pub trait Replicas: Send + Sync {
         &'a self,
         node: &'a NodeSpec,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Position, String>>;
+    ) -> BoxFuture<'a, Result<Position, ReplicaError>>;
     /// `node`'s whole local state; Err says why it did not answer within
     /// `timeout`.
     fn state<'a>(
         &'a self,
         node: &'a NodeSpec,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<ReplicaState, String>>;
+    ) -> BoxFuture<'a, Result<ReplicaState, ReplicaError>>;
 }
 
 /// What one node answered.

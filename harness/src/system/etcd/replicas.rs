@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{b64, decode, Etcd};
-use crate::system::replicas::{Position, ReplicaState, Replicas};
+use crate::system::replicas::{Position, ReplicaError, ReplicaState, Replicas};
 use crate::system::{root_cause, BoxFuture};
 use faultline_platform::cluster::NodeSpec;
 
@@ -29,7 +29,7 @@ impl Replicas for Etcd {
         &'a self,
         node: &'a NodeSpec,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Position, String>> {
+    ) -> BoxFuture<'a, Result<Position, ReplicaError>> {
         Box::pin(async move {
             let member = self.member(node, timeout)?;
             let status = member.answer("maintenance/status", json!({})).await?;
@@ -44,7 +44,7 @@ impl Replicas for Etcd {
         &'a self,
         node: &'a NodeSpec,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<ReplicaState, String>> {
+    ) -> BoxFuture<'a, Result<ReplicaState, ReplicaError>> {
         Box::pin(async move {
             let member = self.member(node, timeout)?;
             let status = member.answer("maintenance/status", json!({})).await?;
@@ -109,11 +109,11 @@ impl Member<'_> {
         }
     }
 
-    /// The answer to `endpoint`, any failure as text.
-    async fn answer(&self, endpoint: &str, body: Value) -> Result<Value, String> {
+    /// The answer to `endpoint`; a gateway without it cannot show its state.
+    async fn answer(&self, endpoint: &str, body: Value) -> Result<Value, ReplicaError> {
         self.call(endpoint, body).await.map_err(|r| match r {
-            Refused::NoRoute => format!("{endpoint}: no such route (404)"),
-            Refused::Other(why) => why,
+            Refused::NoRoute => ReplicaError::Unsupported(format!("no {endpoint} (404)")),
+            Refused::Other(why) => ReplicaError::Unreachable(why),
         })
     }
 
