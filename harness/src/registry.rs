@@ -11,6 +11,7 @@ use faultline_workloads::Workload;
 use crate::checkers::{Checker, EVERY_RUN};
 use crate::record::TestRecord;
 use crate::report::{Extensions, Section};
+use crate::system::System;
 
 /// Every workload, in the order `faultline list` shows them.
 pub fn workloads() -> Vec<Arc<dyn Workload>> {
@@ -97,6 +98,16 @@ pub fn run_checkers(
         .chain(platform.iter().copied())
         .map(|name| checker(name).ok_or_else(|| UnknownChecker(name.to_string())))
         .collect()
+}
+
+/// The checkers a run on `nodes` nodes adds for what its system can do:
+/// `replica-agreement` when it can show each replica's own state
+/// ([`System::replicas`]) and there are two nodes or more; none otherwise.
+pub fn system_checkers(system: &dyn System, nodes: usize) -> Vec<&'static dyn Checker> {
+    match crate::system::replicas::compared(system, nodes) {
+        Some(_) => vec![&crate::checkers::replicas::REPLICA_AGREEMENT],
+        None => Vec::new(),
+    }
 }
 
 /// The checkers of the run `test.json` describes (to check it again).

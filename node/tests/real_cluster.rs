@@ -131,6 +131,13 @@ fn acknowledged_writes_survive_kill_9_of_the_leader_and_the_node_catches_up() {
             "restarted node lacks k{k}"
         );
     }
+    // Its whole local state, as `GET /state` shows it, is the leader's.
+    let state = |i: usize| c.call(i, "GET", "/state", None).1;
+    let (caught_up, current) = (state(leader), state(new_leader));
+    assert_eq!(caught_up["kv"].as_object().map(|kv| kv.len()), Some(120));
+    assert_eq!(caught_up["kv"], current["kv"], "the replicas differ");
+    assert_eq!(caught_up["applied_index"], current["applied_index"]);
+    assert_eq!(caught_up["kv"]["k7"], json!(7));
     let log = std::fs::read_to_string(&c.nodes[leader].log).unwrap();
     assert!(
         log.contains("installed a snapshot from the leader"),

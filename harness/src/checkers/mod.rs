@@ -4,7 +4,9 @@
 //! report's sections of that kind draw.
 //!
 //! A workload names the checkers that judge it (`Workload::checkers`,
-//! Jepsen's `checker/compose`); every run adds [`EVERY_RUN`]; `faultline
+//! Jepsen's `checker/compose`); every run adds [`EVERY_RUN`], and
+//! `replica-agreement` when its system can show each replica's state
+//! (`crate::registry::system_checkers`); `faultline
 //! check` runs the ones that judge a history alone; `--check online` the
 //! ones that can judge a history still being recorded. The harness's
 //! registry (`crate::registry`) finds them by name across layers.
@@ -36,6 +38,7 @@ registry! {
         errors => ERRORS;
         txn => TXN_LIST_APPEND, TXN_RW_REGISTER;
         watch => WATCH;
+        replicas => REPLICA_AGREEMENT;
     }
 }
 
@@ -116,6 +119,9 @@ pub enum CheckerError {
     /// An operation does not fit the checker.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// What the run left beside the history is missing or unreadable.
+    #[error("{0}")]
+    Evidence(String),
 }
 
 impl From<CheckError> for CheckerError {

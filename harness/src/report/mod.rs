@@ -16,7 +16,8 @@
 //! - [`html`]: the page;
 //! - the [`Section`]s that draw checkers' details, one kind each
 //!   ([`SECTIONS`]: [`counterexample`], the counterexample as an inline
-//!   SVG; [`lost`], a set's lost elements). Other layers register their
+//!   SVG; [`lost`], a set's lost elements; [`replicas`], the replicas'
+//!   states and the keys they disagree on). Other layers register their
 //!   own (Maelstrom's messages); `crate::registry` joins them.
 
 pub mod faults;
@@ -40,6 +41,7 @@ registry! {
         counterexample => SECTION;
         lost => SECTION;
         cycles => SECTION;
+        replicas => SECTION;
     }
 }
 

@@ -9,10 +9,12 @@
 //!    leads; drive the workload from `--concurrency` clients while the
 //!    fault executor plays the scenario or the schedule, for `--time-limit`
 //!    seconds, every event streamed to `history.jsonl`; heal every fault,
-//!    give the cluster `--recovery-time`; the final reads.
+//!    give the cluster `--recovery-time`; the final reads; when the system
+//!    can show each replica's state, wait (bounded) for the replicas to
+//!    settle and write their states to `replicas.json` ([`replica_survey`]).
 //! 3. [`Session::finish`]: stop the nodes, close the history.
 //! 4. [`analyze`]: the checkers (the workload's, every run's, the
-//!    platform's); then the records (`results.json`, the report) and the
+//!    platform's, the system's: `replica-agreement`); then the records (`results.json`, the report) and the
 //!    summary. The exit code is the verdict's (0 valid, 1 invalid, 2 unknown).
 //!
 //! Whatever way the run ends (error, panic, Ctrl-C, SIGTERM), the nodes are
@@ -22,6 +24,7 @@
 mod plan;
 mod platforms;
 mod probe;
+pub mod replica_survey;
 mod session;
 mod summary;
 
@@ -37,6 +40,7 @@ use faultline_checker::history::Event;
 use faultline_checker::CheckOptions;
 use serde::Serialize;
 
+use crate::checkers::replicas::REPLICA_AGREEMENT;
 use crate::checkers::{check_all, Checker, RunEvidence};
 use crate::nemesis::NemesisSet;
 use crate::record::OnlineDetection;
@@ -211,7 +215,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     platforms::check(&args)?;
     let mut plan = Plan::prepare(args)?;
     fits(&plan)?;
-    let checkers = crate::registry::run_checkers(plan.workload.as_ref(), plan.system.name())?;
+    let mut checkers = crate::registry::run_checkers(plan.workload.as_ref(), plan.system.name())?;
+    checkers.extend(crate::registry::system_checkers(
+        plan.system.as_ref(),
+        plan.specs.len(),
+    ));
     let online = match plan.args.online() {
         true => crate::online::online_checkers(plan.workload.name(), &checkers)
             .map_err(|e| BadOptions(e.to_string()))?,
@@ -250,6 +258,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 final_reads: finished.final_reads,
             };
             let events = &finished.events;
+            let mut checkers = checkers;
+            if finished.replicas_unsupported {
+                checkers.retain(|c| c.name() != REPLICA_AGREEMENT.name());
+            }
             let results = analyze(&plan, &checkers, events, &evidence);
             let record = write_results(&plan, &test, results, finished.online, events.len())?;
             summary::print(&plan, events, &record);

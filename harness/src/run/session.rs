@@ -49,6 +49,9 @@ pub struct Session<'a> {
     zero: Option<Box<dyn Fn(Instant) + Send + Sync>>,
     /// The processes of the final reads and the node each read through.
     final_reads: BTreeMap<u64, String>,
+    /// The system offers its replicas' states, but its nodes cannot show
+    /// them (the program they run has no such request).
+    replicas_unsupported: bool,
 }
 
 /// What the live phases leave for the analysis, once the nodes stopped.
@@ -63,6 +66,9 @@ pub struct Finished {
     pub online: Option<OnlineDetection>,
     /// The processes of the final reads and the node each read through.
     pub final_reads: BTreeMap<u64, String>,
+    /// The nodes could not show their own states: the replicas were not
+    /// compared (the run drops `replica-agreement`).
+    pub replicas_unsupported: bool,
 }
 
 impl<'a> Session<'a> {
@@ -85,6 +91,7 @@ impl<'a> Session<'a> {
             online: None,
             zero: None,
             final_reads: BTreeMap::new(),
+            replicas_unsupported: false,
         })
     }
 
@@ -110,6 +117,7 @@ impl<'a> Session<'a> {
         executor.heal().context("healing the faults")?;
         self.recover(&shared).await;
         self.final_reads(&shared, first_process).await;
+        self.survey_replicas(&shared).await;
         match shared.refusal() {
             Some(why) => bail!(why),
             None => Ok(()),
@@ -153,6 +161,7 @@ impl<'a> Session<'a> {
             crashes,
             online,
             final_reads: std::mem::take(&mut self.final_reads),
+            replicas_unsupported: self.replicas_unsupported,
         })
     }
 
@@ -315,6 +324,43 @@ impl<'a> Session<'a> {
         tokio::select! {
             _ = finals => {}
             _ = tick_progress("final reads", shared, &mut self.progress) => {}
+        }
+    }
+
+    /// When the system can show each replica's own state (and there are
+    /// two nodes or more): waits for the
+    /// replicas to settle, reads every node's state and writes them to
+    /// `replicas.json`. Nothing (and no time) for other systems.
+    async fn survey_replicas(&mut self, shared: &Shared) {
+        let specs = &self.plan.specs;
+        let Some(replicas) =
+            crate::system::replicas::compared(self.plan.system.as_ref(), specs.len())
+        else {
+            return;
+        };
+        let recovery = Duration::from_secs_f64(self.plan.args.recovery_time.max(0.0));
+        let wait = super::replica_survey::Wait::after_recovery(recovery);
+        let survey = super::replica_survey::survey(replicas, specs, wait);
+        let mut surveyed = None;
+        tokio::select! {
+            s = survey => surveyed = Some(s),
+            _ = tick_progress("comparing replicas", shared, &mut self.progress) => {}
+        }
+        let survey = match surveyed {
+            Some(Ok(survey)) => survey,
+            Some(Err(why)) => {
+                eprintln!(
+                    "faultline: warning: the nodes cannot show their own state ({why}): \
+                     the replicas are not compared"
+                );
+                self.replicas_unsupported = true;
+                return;
+            }
+            None => return,
+        };
+        let path = self.plan.dir.path.join(crate::system::replicas::FILE);
+        if let Err(e) = self.plan.dir.write_json(&path, &survey) {
+            tracing::warn!(path = %path.display(), error = %e, "writing the replicas' states");
         }
     }
 

@@ -14,7 +14,11 @@
 //! anything was sent fails; a timeout or a connection lost after sending is
 //! unknown. `GET /status` gives the role, term and log indexes;
 //! `PUT`/`DELETE /debug/failpoints/{name}` arm and disarm failpoints (nodes
-//! started with `--failpoints`).
+//! started with `--failpoints`). Replicas: `GET /state` gives a node's whole
+//! state machine and the index it was applied up to, in one answer of the
+//! node's Raft loop (atomic, never forwarded): a node's keys are compared
+//! without knowing which ones clients touched, and a key only one replica
+//! holds shows too; the position is its `applied_index`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +27,7 @@ use std::time::Duration;
 use faultline_workloads::{Func, Op, Reply};
 use serde_json::{json, Value};
 
+use super::replicas::{Position, ReplicaError, ReplicaState, Replicas};
 use super::transport::HttpTransport;
 use super::{
     root_cause, BoxFuture, ClientSpec, DiskProfile, Failpoints, NodeCommand, NodeStatus,
@@ -141,10 +146,14 @@ impl System for FaultlineNode {
     fn failpoints(&self) -> Option<&dyn Failpoints> {
         Some(&self.api)
     }
+
+    fn replicas(&self) -> Option<&dyn Replicas> {
+        Some(&self.api)
+    }
 }
 
 /// faultline-node's HTTP API as the harness uses it (clients, status,
-/// failpoints), through one HTTP client: what the `faultline-node` and
+/// failpoints, replicas), through one HTTP client: what the `faultline-node` and
 /// `http` systems share.
 #[derive(Debug, Clone, Default)]
 pub struct NodeApi {
@@ -192,6 +201,76 @@ impl Failpoints for NodeApi {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move { set_failpoint(self.http.client()?, node, name, armed).await })
     }
+}
+
+impl Replicas for NodeApi {
+    fn position<'a>(
+        &'a self,
+        node: &'a NodeSpec,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Position, ReplicaError>> {
+        Box::pin(async move {
+            let body = get_json(self.http.client()?, node, "/status", timeout).await?;
+            Ok(Position::of(&[("applied_index", applied_index(&body)?)]))
+        })
+    }
+
+    fn state<'a>(
+        &'a self,
+        node: &'a NodeSpec,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<ReplicaState, ReplicaError>> {
+        Box::pin(async move {
+            let body = get_json(self.http.client()?, node, "/state", timeout).await?;
+            local_state(&body)
+        })
+    }
+}
+
+/// A node's `applied_index` in a `/status` or `/state` answer (a node
+/// without one speaks another API).
+fn applied_index(body: &Value) -> Result<u64, ReplicaError> {
+    body["applied_index"]
+        .as_u64()
+        .ok_or_else(|| ReplicaError::Unsupported(format!("no applied_index in {body}")))
+}
+
+/// A node's `GET /state` answer as a replica's state.
+fn local_state(body: &Value) -> Result<ReplicaState, ReplicaError> {
+    let kv = body["kv"]
+        .as_object()
+        .ok_or_else(|| ReplicaError::Unsupported(format!("no kv in {body}")))?;
+    Ok(ReplicaState {
+        position: Position::of(&[("applied_index", applied_index(body)?)]),
+        digest: None,
+        kv: kv.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    })
+}
+
+/// `GET path` of `node`, its JSON answer; Err says why there is none (a
+/// 404: the node has no such request).
+async fn get_json(
+    http: &reqwest::Client,
+    node: &NodeSpec,
+    path: &str,
+    timeout: Duration,
+) -> Result<Value, ReplicaError> {
+    let url = format!("http://{}{path}", node.http_addr);
+    let resp = http
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| format!("{path}: {}", root_cause(&e)))?;
+    match resp.status().as_u16() {
+        200 => {}
+        404 => return Err(ReplicaError::Unsupported(format!("no {path} (404)"))),
+        status => return Err(format!("{path}: status {status}").into()),
+    }
+    Ok(resp
+        .json()
+        .await
+        .map_err(|e| format!("{path}: {}", root_cause(&e)))?)
 }
 
 /// A client of one node speaking faultline-node's HTTP API.
@@ -482,6 +561,17 @@ mod tests {
         }
         let refused = json!({"error": "no-leader", "definite": true});
         assert_eq!(reply(&txn, 503, &refused), Reply::Fail("no-leader".into()));
+    }
+
+    #[test]
+    fn a_nodes_state_answer_is_its_replicas_keys_at_its_applied_index() {
+        let body = json!({"id": "n2", "applied_index": 17, "kv": {"r1": 3, "l2": [1, 2]}});
+        let state = local_state(&body).unwrap();
+        assert_eq!(state.position, Position::of(&[("applied_index", 17)]));
+        assert_eq!(state.kv["l2"], json!([1, 2]));
+        assert_eq!(state.kv.len(), 2);
+        assert!(local_state(&json!({"applied_index": 1})).is_err());
+        assert!(local_state(&json!({"kv": {}})).is_err());
     }
 
     #[test]

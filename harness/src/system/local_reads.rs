@@ -13,7 +13,9 @@
 use std::sync::Arc;
 
 use super::faultline_node::{find_bin, FaultlineNode, FaultlineNodeArgs, NodeApi};
-use super::{ClientSpec, Failpoints, NodeCommand, Registered, Status, System, SystemClient};
+use super::{
+    ClientSpec, Failpoints, NodeCommand, Registered, Replicas, Status, System, SystemClient,
+};
 use faultline_platform::cluster::NodeSpec;
 
 /// The name `--system` takes.
@@ -64,6 +66,10 @@ impl System for LocalReads {
     }
 
     fn failpoints(&self) -> Option<&dyn Failpoints> {
+        Some(&self.api)
+    }
+
+    fn replicas(&self) -> Option<&dyn Replicas> {
         Some(&self.api)
     }
 }

@@ -13,7 +13,8 @@
 //! the callers (as Jepsen's `db/Kill` and `db/Primary`): [`Status`] (a
 //! node's role, term and log indexes, see [`System::status`]),
 //! [`Failpoints`] (named crashes armed over the system's own API,
-//! [`System::failpoints`]) and the operations its clients perform
+//! [`System::failpoints`]), [`Replicas`] (each node's own state, compared
+//! after the run, [`System::replicas`]) and the operations its clients perform
 //! ([`System::supports`]). A system without one behaves as faultline did
 //! before capabilities: no status means every node counts as ready and
 //! none as leader; no failpoints means an `arm` step is refused.
@@ -42,10 +43,12 @@
 mod flags;
 mod leader;
 pub mod pinned;
+pub mod replicas;
 pub mod transport;
 
 pub use flags::{SystemArgs, SystemOptions};
 pub use leader::ClusterView;
+pub use replicas::Replicas;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -218,6 +221,11 @@ pub trait System: Send + Sync + Debug {
     /// Its failpoints, when it has any. The default: none (an `arm` step
     /// is refused).
     fn failpoints(&self) -> Option<&dyn Failpoints> {
+        None
+    }
+    /// Each node's own state, when it can show it ([`replicas`]). The
+    /// default: it cannot; runs then do not compare the replicas.
+    fn replicas(&self) -> Option<&dyn Replicas> {
         None
     }
     /// Whether its clients perform operation `f`. The default: every

@@ -19,6 +19,7 @@ mod hosts;
 mod maelstrom;
 mod online_check;
 mod real_node;
+mod replica_agreement;
 mod report_cli;
 mod run_cli;
 mod stutter;

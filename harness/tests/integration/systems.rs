@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use support::faultline_node;
 
 /// Whether etcd can be tested here; fails under CI when it cannot.
-fn etcd_present() -> bool {
+pub(crate) fn etcd_present() -> bool {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
         .unwrap_or(false);

@@ -135,6 +135,11 @@ impl KvStore {
         self.map.is_empty()
     }
 
+    /// Every key and what it holds, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Stored)> {
+        self.map.iter()
+    }
+
     /// Applies one committed command; a refused `cas`, `append` or
     /// transaction changes nothing and says why.
     pub fn apply(&mut self, cmd: &Command) -> Applied {

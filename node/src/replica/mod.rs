@@ -119,6 +119,12 @@ impl<W, R> Replica<W, R> {
         self.kv.len()
     }
 
+    /// This replica's whole state machine, as applied up to
+    /// [`applied`](Replica::applied) (no consistency promise).
+    pub fn state(&self) -> &KvStore {
+        &self.kv
+    }
+
     /// What `key` holds in this replica's state machine (no consistency promise).
     pub fn get(&self, key: &str) -> Option<&Stored> {
         self.kv.get(key)

@@ -13,6 +13,10 @@
 //!   kind (an append to a register, a write to a list). `?stale=true`
 //!   answers a read-only transaction from local state (not linearizable).
 //! - `GET /status` → the node's role, term, leader and indexes.
+//! - `GET /state` → `200 {"id": N, "applied_index": I, "kv": {KEY: V, ...}}`:
+//!   this replica's whole state machine as applied up to `I`, read locally
+//!   (never forwarded); what the harness compares between replicas after a
+//!   run.
 //!
 //! Errors are `{"error": CODE, "definite": BOOL}`: `definite: true` only when
 //! the operation certainly did not and will not take effect.
@@ -68,7 +72,8 @@ impl Api {
     }
 }
 
-/// The client API's routes (`/kv/...` and `/status`; failpoints are served apart).
+/// The client API's routes (`/kv/...`, `/txn`, `/status`, `/state`;
+/// failpoints are served apart).
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/kv/:key", get(read).put(write))
@@ -76,6 +81,7 @@ pub fn router(api: Api) -> Router {
         .route("/kv/:key/append", post(append))
         .route("/txn", post(txn))
         .route("/status", get(status))
+        .route("/state", get(state))
         .with_state(api)
 }
 
@@ -327,6 +333,26 @@ async fn status(State(api): State<Api>) -> Response {
     let (reply, rx) = oneshot::channel();
     match ask(&api, Input::Status { reply }, rx).await {
         Ok(s) => Json(s).into_response(),
+        Err(resp) => resp,
+    }
+}
+
+async fn state(State(api): State<Api>) -> Response {
+    let (reply, rx) = oneshot::channel();
+    match ask(&api, Input::State { reply }, rx).await {
+        Ok(local) => {
+            let kv: serde_json::Map<String, Value> = local
+                .kv
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect();
+            Json(json!({
+                "id": local.id,
+                "applied_index": local.applied_index,
+                "kv": kv,
+            }))
+            .into_response()
+        }
         Err(resp) => resp,
     }
 }

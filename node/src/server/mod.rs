@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::bugs::Bugs;
-use crate::kv::{Applied, Command, MicroOp, Stored};
+use crate::kv::{Applied, Command, KvStore, MicroOp, Stored};
 use crate::raft::{Config, Message, NodeId, RaftNode};
 use crate::storage::{Storage, StorageError};
 
@@ -158,6 +158,24 @@ pub enum Input {
         /// Where the status goes.
         reply: oneshot::Sender<NodeStatus>,
     },
+    /// A `GET /state`: the Raft loop answers with its whole state machine
+    /// as it holds it now ([`LocalState`]).
+    State {
+        /// Where the state goes.
+        reply: oneshot::Sender<LocalState>,
+    },
+}
+
+/// This replica's own state machine and the index it reflects: what
+/// `GET /state` shows (never through the leader).
+#[derive(Debug, Clone)]
+pub struct LocalState {
+    /// This node's name.
+    pub id: String,
+    /// The last log index applied to `kv`.
+    pub applied_index: u64,
+    /// Every key and what it holds.
+    pub kv: KvStore,
 }
 
 pub use crate::replica::Refusal;

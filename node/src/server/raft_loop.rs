@@ -16,7 +16,7 @@ use crate::replica::{self, Answer, Replica};
 use crate::storage::Storage;
 
 use super::peers::Peers;
-use super::{Input, LeaderHint, NodeStatus, Refusal, Reply, ServerError};
+use super::{Input, LeaderHint, LocalState, NodeStatus, Refusal, Reply, ServerError};
 
 /// How often the core ticks.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -139,6 +139,13 @@ impl RaftLoop {
             }
             Input::Status { reply } => {
                 let _ = reply.send(self.status());
+            }
+            Input::State { reply } => {
+                let _ = reply.send(LocalState {
+                    id: self.name(self.replica.raft().status().id),
+                    applied_index: self.replica.applied(),
+                    kv: self.replica.state().clone(),
+                });
             }
         }
     }

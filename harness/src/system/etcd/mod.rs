@@ -23,7 +23,8 @@
 //! from etcd (timeout, leader changed, no leader) is unknown (`info`).
 //!
 //! Status: `POST /v3/maintenance/status` names the leader's member id; the
-//! node whose own member id it is leads.
+//! node whose own member id it is leads. Replicas: each member's own keys,
+//! applied index, revision and hash (`replicas.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,7 @@ use super::{
 };
 use faultline_platform::cluster::NodeSpec;
 
+mod replicas;
 mod txn;
 mod watch;
 
@@ -225,6 +227,10 @@ impl System for Etcd {
     }
 
     fn status(&self) -> Option<&dyn Status> {
+        Some(self)
+    }
+
+    fn replicas(&self) -> Option<&dyn super::Replicas> {
         Some(self)
     }
 }

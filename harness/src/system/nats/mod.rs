@@ -50,6 +50,10 @@
 //! the node whose loss matters to the workload. JetStream exposes no term
 //! there: the term is 0.
 //!
+//! Replicas: the same endpoint gives each server's replica of each stream
+//! (messages, first and last sequence), compared after the run
+//! (`replicas.rs`).
+//!
 //! Durability: `--nats-sync-interval` sets JetStream's `sync_interval`
 //! (`always`: fsync before every acknowledgement). nats-server 2.9 has no
 //! such setting (its config parser refuses the field: `unknown field
@@ -57,6 +61,7 @@
 //! on its own background schedule.
 
 mod client;
+mod replicas;
 mod server;
 mod streams;
 
@@ -288,6 +293,10 @@ impl System for Nats {
     }
 
     fn status(&self) -> Option<&dyn Status> {
+        Some(self)
+    }
+
+    fn replicas(&self) -> Option<&dyn super::Replicas> {
         Some(self)
     }
 
