@@ -53,6 +53,10 @@ nats-7567-2.15.1-always|observe|$nats15 $always power-loss-pauses
 nats-7549-bitflip-2.12.1-always|observe|$nats12 $always nats-blk-bitflip --scenarios $bugs
 nats-7549-truncate-2.12.1-always|observe|$nats12 $always nats-blk-truncate --scenarios $bugs
 nats-7556-2.12.1-always|observe|$nats12 $always nats-snapshot-corrupt --scenarios $bugs
+etcd-13766-3.5.1|observe|$etcd35 --etcd-arg=--snapshot-count=100 --workload register --nemesis kill --rate 1000 --concurrency 8 --time-limit 60
+etcd-13766-3.4.23|observe|$etcd34 --etcd-arg=--snapshot-count=100 --workload register --nemesis kill --rate 1000 --concurrency 8 --time-limit 60
+etcd-15271-3.5.1|observe|$etcd35 --etcd-arg=--snapshot-count=100 etcd-watch-snapshot --scenarios $bugs --rate 500 --concurrency 8
+etcd-15271-3.4.23|observe|$etcd34 --etcd-arg=--snapshot-count=100 etcd-watch-snapshot --scenarios $bugs --rate 500 --concurrency 8
 etcd-14370-kill-3.5.1|observe|$etcd35 --nodes 1 --workload set --nemesis kill --time-limit 30
 etcd-14370-power-loss-3.5.1|observe|$etcd35 --nodes 1 --workload set --nemesis power-loss --time-limit 30
 etcd-14370-power-loss-3.4.23|observe|$etcd34 --nodes 1 --workload set --nemesis power-loss --time-limit 30

@@ -249,13 +249,33 @@ impl Js<'_> {
         let js = async_nats::jetstream::new(self.conn.clone());
         // Stream info is answered by the stream leader; `stream not found`
         // by the meta leader, for whom the stream, and every element in
-        // it, does not exist.
+        // it, does not exist. While a replicated stream has no leader the
+        // meta leader answers stream info itself, with no leader named and
+        // a state that is not the stream's (often last sequence 0): that
+        // says nothing about what the stream holds, so the read fails.
         let stream = match js.get_stream(SET_STREAM).await {
             Ok(stream) => stream,
-            Err(e) if stream_not_found(e.kind()) => return Ok(Value::Array(Vec::new())),
+            Err(e) if stream_not_found(e.kind()) => {
+                tracing::debug!(
+                    "set read through {}: stream not found",
+                    self.conn.server_info().server_name
+                );
+                return Ok(Value::Array(Vec::new()));
+            }
             Err(e) => return Err(fail("stream info", &e)),
         };
-        let last = stream.cached_info().state.last_sequence;
+        let info = stream.cached_info();
+        let last = info.state.last_sequence;
+        let leader = info.cluster.as_ref().and_then(|c| c.leader.clone());
+        tracing::debug!(
+            "set read through {}: stream info says last sequence {last}, leader {leader:?}",
+            self.conn.server_info().server_name,
+        );
+        if leader.is_none() && info.config.num_replicas > 1 {
+            return Err(Reply::Fail(format!(
+                "stream info without a stream leader (last sequence {last}): not the stream's state"
+            )));
+        }
         if last == 0 {
             return Ok(Value::Array(Vec::new()));
         }
