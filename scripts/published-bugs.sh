@@ -47,7 +47,10 @@ nats-7564-2.12.1|caught|$nats12 power-loss-all
 nats-7564-2.15.1|caught|$nats15 power-loss-all
 nats-7564-2.12.1-always|observe|$nats12 $always power-loss-all
 nats-7564-2.15.1-always|observe|$nats15 $always power-loss-all
+nats-power-loss-minority-2.9.10|observe|--system nats power-loss-minority
 nats-kpp-2.12.1-always|observe|$nats12 $always --workload set --nemesis kill,pause,partition --time-limit 30
+nats-7567-2.12.1|observe|$nats12 power-loss-pauses
+nats-7567-2.15.1|observe|$nats15 power-loss-pauses
 nats-7567-2.12.1-always|observe|$nats12 $always power-loss-pauses
 nats-7567-2.15.1-always|observe|$nats15 $always power-loss-pauses
 nats-7549-bitflip-2.12.1-always|observe|$nats12 $always nats-blk-bitflip --scenarios $bugs
