@@ -25,7 +25,7 @@
 //! | cas | read the entry as above; a missing key or another value fails; else publish with `Nats-Expected-Last-Subject-Sequence` = its revision (an `update`); `wrong last sequence` fails |
 //! | append | read the entry, publish the longer list with its revision as expected last sequence (`0` for a new key, a `create`), again on `wrong last sequence`, at most 16 rounds |
 //! | add (set) | publish the element to `faultline.set.<key>`, wait for the ack |
-//! | read (set) | stream info (answered by the stream leader) gives the last sequence; an ephemeral pull consumer (deliver all, no acks) fetches the stream through that sequence, keeping the messages of `faultline.set.<key>`; `stream not found` (the meta leader says the stream does not exist): the empty set |
+//! | read (set) | stream info (answered by the stream leader) gives the last sequence; an ephemeral pull consumer (deliver all, no acks) fetches the stream through that sequence, keeping the messages of `faultline.set.<key>`; `stream not found` (the meta leader says the stream does not exist): the empty set; a stream info that names no leader (the meta leader answering for a leaderless stream, with a state that is not the stream's): fail |
 //!
 //! list-append runs on the bucket with optimistic concurrency, as on etcd,
 //! rather than on a stream per key: the same mapping on both systems makes
