@@ -87,7 +87,8 @@ while IFS='|' read -r name expect args; do
       *) other=$((other + 1)) ;;
     esac
   done
-  median=$(printf "%s\n" "${times[@]:-}" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}')
+  median=$(printf "%s\n" "${times[@]:-}" | sort -g |
+    awk 'NF {a[++n]=$1} END {if (n) print a[int((n+1)/2)]; else print "-"}')
   printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$name" "$expect" "$seeds" "$invalid" "$valid" "$other" "$median"
   if { [ "$expect" = caught ] && [ "$invalid" -ne "$seeds" ]; } ||
      { [ "$expect" = pass ] && [ "$valid" -ne "$seeds" ]; }; then
