@@ -84,11 +84,20 @@ fn streams_of(jsz: &Value) -> ReplicaState {
         let state = &detail["state"];
         let count = |field: &str| state[field].as_u64().unwrap_or(0);
         position.insert(format!("{name} last_seq"), count("last_seq"));
+        // An empty stream's first sequence says nothing about its content
+        // (0 on one replica, last_seq + 1 on another that purged or
+        // restored): it is compared only when the stream holds messages.
+        let messages = count("messages");
+        let first = if messages == 0 {
+            Value::Null
+        } else {
+            count("first_seq").into()
+        };
         kv.insert(
             format!("stream {name}"),
             json!({
-                "messages": count("messages"),
-                "first_seq": count("first_seq"),
+                "messages": messages,
+                "first_seq": first,
                 "last_seq": count("last_seq"),
             }),
         );
@@ -122,5 +131,13 @@ mod tests {
         );
         assert_eq!(s.kv.len(), 2);
         assert!(streams_of(&json!({})).kv.is_empty());
+        // Empty replicas agree whatever first sequence each reports.
+        let empty = |first: u64| {
+            streams_of(&json!({"account_details": [{"stream_detail": [
+                {"name": "KV_faultline", "state": {"messages": 0, "first_seq": first, "last_seq": 0}},
+            ]}]}))
+            .kv
+        };
+        assert_eq!(empty(0), empty(1));
     }
 }
