@@ -6,9 +6,9 @@
 #   ./scripts/published-bugs.sh [--seeds N] [--first K] [--store DIR] [ROW...]
 #
 # ROW is a row name below (default: every row). Each row runs one command
-# at seeds K..N (default 1..10; --first adds seeds to an earlier sweep) and prints one table line: how many seeds
-# exited 1 (invalid), 0 (valid), 2 or 3, and the median time to detect of
-# the invalid ones. Rows marked `caught` must exit 1 at every seed and rows
+# at seeds K..N (default 1..10; --first adds seeds to an earlier sweep) and
+# prints one table line: how many seeds exited 1 (invalid), 0 (valid), 2
+# or 3, and the median time to detect of the invalid ones. Rows marked `caught` must exit 1 at every seed and rows
 # marked `pass` must exit 0 at every seed, or the script exits 1; `observe`
 # rows only report (what a run on them shows is a finding, not a
 # regression). Needs network access once, to fetch the pinned releases
