@@ -65,9 +65,9 @@ if [ "${1:-}" = --scenarios ]; then
 fi
 if [ "${1:-}" != --nightly ]; then
   # The gate's tests mostly wait on clusters running out their time
-  # limits (about a third of a core between them at two at a time): four
+  # limits (about a third of a core between them at two at a time): eight
   # at a time on two cores. RUST_TEST_THREADS=N overrides.
-  export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
+  export RUST_TEST_THREADS=${RUST_TEST_THREADS:-8}
   exec cargo test --workspace --release "$@"
 fi
 shift
