@@ -4,8 +4,10 @@
 //! them (`run/replica_survey.rs`), and compares the nodes that answered:
 //! valid when all are at one position with the same keys and values (and
 //! the same digest, when the system computes one); invalid naming the
-//! positions and the keys whose values differ, a value per node; unknown
-//! when fewer than two nodes answered. A node that did not answer is
+//! positions and the keys whose values differ, a value per node, and
+//! which nodes lack which keys the others hold (grouped by the nodes that
+//! lack them: a split copy shows as two groups); unknown when fewer than
+//! two nodes answered. A node that did not answer is
 //! named, not counted as a divergence.
 //!
 //! A run adds it for the systems that can show each replica's state
@@ -30,6 +32,9 @@ pub const MAX_LISTED: usize = 100;
 
 /// The most differing keys the text lists.
 const MAX_TEXT: usize = 10;
+
+/// The most keys the text names for each group of nodes lacking keys.
+const MAX_LACKING_TEXT: usize = 5;
 
 /// The longest a value is shown in the text, in characters.
 const MAX_VALUE_TEXT: usize = 60;
@@ -108,6 +113,22 @@ pub struct Agreement {
     /// The first [`MAX_LISTED`] keys that differ, by key.
     #[serde(default)]
     pub differences: Vec<KeyDifference>,
+    /// The keys some nodes lack while others hold them, grouped by the
+    /// nodes that lack them; the groups lacking most keys first.
+    #[serde(default)]
+    pub lacking: Vec<Lacking>,
+}
+
+/// Keys that the same nodes lack, and every other node that answered
+/// holds (with one value or more).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lacking {
+    /// The nodes that lack them, in cluster order.
+    pub nodes: Vec<String>,
+    /// How many keys they lack.
+    pub keys: usize,
+    /// The first [`MAX_LISTED`] of those keys, by key.
+    pub first: Vec<String>,
 }
 
 /// One node as the comparison saw it.
@@ -188,6 +209,7 @@ pub fn compare(survey: &Survey) -> Agreement {
     let digests_differ =
         !positions_differ && digests.is_some_and(|d| d.windows(2).any(|w| w[0] != w[1]));
     let differences = differing_keys(&reachable);
+    let lacking = lacking(&differences);
     let verdict = if reachable.len() < 2 {
         Verdict::Unknown
     } else if positions_differ || digests_differ || !differences.is_empty() {
@@ -204,7 +226,39 @@ pub fn compare(survey: &Survey) -> Agreement {
         digests_differ,
         differing_keys: differences.len(),
         differences: differences.into_iter().take(MAX_LISTED).collect(),
+        lacking,
     }
+}
+
+/// The differing keys that some nodes lack, grouped by those nodes.
+fn lacking(differences: &[KeyDifference]) -> Vec<Lacking> {
+    let mut groups: Vec<Lacking> = Vec::new();
+    for d in differences {
+        let nodes: Vec<String> = d
+            .values
+            .iter()
+            .filter(|h| h.value.is_none())
+            .map(|h| h.node.clone())
+            .collect();
+        if nodes.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|g| g.nodes == nodes) {
+            Some(g) => {
+                g.keys += 1;
+                if g.first.len() < MAX_LISTED {
+                    g.first.push(d.key.clone());
+                }
+            }
+            None => groups.push(Lacking {
+                nodes,
+                keys: 1,
+                first: vec![d.key.clone()],
+            }),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.keys));
+    groups
 }
 
 /// Every key not held alike by all of `reachable`, by key.
@@ -299,6 +353,23 @@ impl Agreement {
                 }
                 _ => {}
             }
+        }
+        for l in &self.lacking {
+            let shown: Vec<&str> = l
+                .first
+                .iter()
+                .take(MAX_LACKING_TEXT)
+                .map(String::as_str)
+                .collect();
+            let more = if l.keys > shown.len() { ", ..." } else { "" };
+            let _ = write!(
+                s,
+                "\n{} lack{} {} the others hold: {}{more}",
+                l.nodes.join(", "),
+                if l.nodes.len() == 1 { "s" } else { "" },
+                keys(l.keys),
+                shown.join(", ")
+            );
         }
         for d in self.differences.iter().take(MAX_TEXT) {
             let _ = write!(s, "\n{}: {}", d.key, d.by_value());
@@ -432,6 +503,48 @@ mod tests {
             "{}",
             a.summary()
         );
+    }
+
+    #[test]
+    fn a_split_copy_names_which_nodes_lack_which_keys_grouped_by_those_nodes() {
+        // n1-n3 hold elements 1-4; n4 and n5 hold 1, 2 and their own 9.
+        let full = json!({"e1": 1, "e2": 2, "e3": 3, "e4": 4});
+        let split = json!({"e1": 1, "e2": 2, "e9": 3});
+        let a = compare(&survey(vec![
+            state(4, full.clone()),
+            state(4, full.clone()),
+            state(4, full),
+            state(4, split.clone()),
+            state(4, split),
+        ]));
+        assert_eq!(a.verdict, Verdict::Invalid);
+        assert_eq!(a.differing_keys, 3);
+        let groups: Vec<(Vec<String>, usize, Vec<String>)> = a
+            .lacking
+            .iter()
+            .map(|l| (l.nodes.clone(), l.keys, l.first.clone()))
+            .collect();
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            groups,
+            vec![
+                (names(&["n4", "n5"]), 2, names(&["e3", "e4"])),
+                (names(&["n1", "n2", "n3"]), 1, names(&["e9"])),
+            ]
+        );
+        let text = a.summary();
+        assert!(
+            text.contains("\nn4, n5 lack 2 keys the others hold: e3, e4\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nn1, n2, n3 lack 1 key the others hold: e9\n"),
+            "{text}"
+        );
+        // A key held everywhere with different values is no lack.
+        let mut answers = agreeing();
+        answers[1] = state(40, json!({"r1": 4, "l2": [1, 2]}));
+        assert!(compare(&survey(answers)).lacking.is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The replicas after the run, as the `replica-agreement` checker compared
 //! them: each node's position, key count and digest (or why it did not
-//! answer), then the keys whose values differ, a column per node. The
-//! page's section for replica-agreement results.
+//! answer), then which nodes lack which keys the others hold, then the
+//! keys whose values differ, a column per node. The page's section for
+//! replica-agreement results.
 
 use std::fmt::Write as _;
 
@@ -66,6 +67,22 @@ pub fn section(a: &Agreement) -> String {
         }
     }
     h.push_str("</table>");
+    if !a.lacking.is_empty() {
+        h.push_str(
+            "<table class=\"checkers\"><tr><th>nodes lacking</th><th>keys</th>\
+             <th>the first of them</th></tr>",
+        );
+        for l in &a.lacking {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.nodes.join(", ")),
+                l.keys,
+                esc(&l.first.join(", "))
+            );
+        }
+        h.push_str("</table>");
+    }
     if let Some(first) = a.differences.first() {
         let _ = write!(
             h,
@@ -140,5 +157,32 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("0.2 s spent waiting"), "{html}");
+        assert!(!html.contains("nodes lacking"), "{html}");
+    }
+
+    #[test]
+    fn the_section_says_which_nodes_lack_which_keys() {
+        let node = |name: &str, keys: &[&str]| Observed {
+            node: name.into(),
+            answer: Answer::State(ReplicaState {
+                position: Position::of(&[("last_seq", 3)]),
+                digest: None,
+                kv: keys.iter().map(|k| (k.to_string(), json!(1))).collect(),
+            }),
+        };
+        let survey = Survey {
+            settled: Settled::Still,
+            waited_ms: 200,
+            replicas: vec![
+                node("n1", &["e1", "e2", "e3"]),
+                node("n2", &["e1", "e2", "e3"]),
+                node("n3", &["e1"]),
+            ],
+        };
+        let html = section(&compare(&survey));
+        assert!(
+            html.contains("<tr><td>n3</td><td>2</td><td>e2, e3</td></tr>"),
+            "{html}"
+        );
     }
 }

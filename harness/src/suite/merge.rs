@@ -214,7 +214,8 @@ mod tests {
         let shard = root.join("shard");
         let run = shard.join("run-invalid");
         std::fs::create_dir_all(&run).unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-invalid");
+        // The unit tests are built by the package in harness/unit.
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/run-invalid");
         for entry in std::fs::read_dir(fixture).unwrap() {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), run.join(entry.file_name())).unwrap();

@@ -51,8 +51,10 @@
 //! there: the term is 0.
 //!
 //! Replicas: the same endpoint gives each server's replica of each stream
-//! (messages, first and last sequence), compared after the run
-//! (`replicas.rs`).
+//! (messages, first and last sequence), and each server's message blocks
+//! hold its copy of the set stream, element by element (`blocks.rs`):
+//! both are compared after the run (`replicas.rs`), so a node lacking
+//! acknowledged elements is named with them.
 //!
 //! Durability: `--nats-sync-interval` sets JetStream's `sync_interval`
 //! (`always`: fsync before every acknowledgement). nats-server 2.9 has no
@@ -60,6 +62,7 @@
 //! "sync_interval"`), so on 2.9 the flag is refused and the server syncs
 //! on its own background schedule.
 
+mod blocks;
 mod client;
 mod replicas;
 mod server;

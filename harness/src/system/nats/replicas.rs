@@ -1,19 +1,26 @@
 //! NATS JetStream's replicas, each server asked about its own: the
 //! monitoring endpoint `/jsz?accounts=true&streams=true` reports the state
 //! of the server's replica of every stream (messages, first and last
-//! sequence). The client API cannot read one replica's messages (a direct
-//! get is answered by whichever replica the server picks), so the
-//! replicas are compared by their streams' states: each stream of the run
-//! (the bucket's, the set's) is one "key" whose value is its replica's
-//! `{messages, first_seq, last_seq}`, and the position is every stream's
-//! last sequence. Cheap, and a replica that lost or gained messages shows;
-//! a replica holding other messages under the same counts does not.
+//! sequence). Each stream of the run (the bucket's, the set's) is one
+//! "key" whose value is its replica's `{messages, first_seq, last_seq}`,
+//! and the position is every stream's last sequence.
+//!
+//! The client API cannot read one replica's messages (a direct get is
+//! answered by whichever replica the server picks), so the set stream's
+//! elements are read from the server's own message blocks (`blocks.rs`):
+//! each element is a key, `set <key> element <element>`, whose value is
+//! its sequence in that copy (a list when it is there more than once). A
+//! node lacking an acknowledged element, or holding it at another
+//! sequence, then shows by name. The bucket's stream is compared by its
+//! counts only (its older revisions are removed, which the blocks record
+//! in ways the harness does not read).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::blocks::{self, StreamCopy};
 use super::{kv_stream, Nats, MONITOR_PORT, SET_STREAM};
 use crate::system::replicas::{Position, ReplicaError, ReplicaState, Replicas};
 use crate::system::{root_cause, BoxFuture};
@@ -33,8 +40,77 @@ impl Replicas for Nats {
         node: &'a NodeSpec,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<ReplicaState, ReplicaError>> {
-        Box::pin(async move { Ok(streams_of(&self.jsz(node, timeout).await?)) })
+        Box::pin(async move {
+            let mut state = streams_of(&self.jsz(node, timeout).await?);
+            let want = state
+                .position
+                .0
+                .get(&format!("{SET_STREAM} last_seq"))
+                .copied();
+            let copy = set_copy(node, want).await?;
+            state.kv.extend(elements_of(&copy));
+            Ok(state)
+        })
     }
+}
+
+/// How many times the set stream's blocks are read again while they end
+/// before the sequence the server reports (its writes reach the file
+/// within milliseconds of the acknowledgement), and how long apart.
+const BLOCK_READS: u32 = 10;
+const BLOCK_READ_PAUSE: Duration = Duration::from_millis(100);
+
+/// `node`'s copy of the set stream, from its blocks; read again (a few
+/// times) while it ends before `want`, the last sequence the server
+/// reports.
+async fn set_copy(node: &NodeSpec, want: Option<u64>) -> Result<StreamCopy, ReplicaError> {
+    let mut reads = 0;
+    loop {
+        let dir = node.data_dir.clone();
+        let copy = tokio::task::spawn_blocking(move || blocks::read_stream(&dir, SET_STREAM))
+            .await
+            .map_err(|e| format!("reading the set stream's blocks: {e}"))??;
+        let last = copy.messages.keys().next_back().copied().unwrap_or(0);
+        reads += 1;
+        tracing::debug!(
+            "{}: read {} messages of {SET_STREAM} from {} (read {reads})",
+            node.name,
+            copy.messages.len(),
+            blocks::msgs_dir(&node.data_dir, SET_STREAM).display()
+        );
+        if !matches!(want, Some(w) if last < w) || reads >= BLOCK_READS {
+            for (file, offset) in &copy.stopped {
+                tracing::debug!(
+                    "{}: {} holds no record at offset {offset}; read up to there",
+                    node.name,
+                    file.display()
+                );
+            }
+            return Ok(copy);
+        }
+        tokio::time::sleep(BLOCK_READ_PAUSE).await;
+    }
+}
+
+/// The set elements of a copy of the set stream: `set <key> element <e>`
+/// to the element's sequence (a list of them when it is there twice).
+fn elements_of(copy: &StreamCopy) -> BTreeMap<String, Value> {
+    let mut seqs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for r in copy.messages.values() {
+        let Some(key) = r.subject.strip_prefix("faultline.set.") else {
+            continue;
+        };
+        let element = String::from_utf8_lossy(&r.payload);
+        seqs.entry(format!("set {key} element {element}"))
+            .or_default()
+            .push(r.seq);
+    }
+    seqs.into_iter()
+        .map(|(k, s)| match s.as_slice() {
+            [one] => (k, json!(one)),
+            _ => (k, json!(s)),
+        })
+        .collect()
 }
 
 impl Nats {
@@ -139,5 +215,32 @@ mod tests {
             .kv
         };
         assert_eq!(empty(0), empty(1));
+    }
+
+    #[test]
+    fn each_set_element_of_a_copy_is_a_key_holding_its_sequence() {
+        let record = |seq: u64, subject: &str, payload: &str| blocks::Record {
+            seq,
+            subject: subject.into(),
+            payload: payload.as_bytes().to_vec(),
+        };
+        let copy = StreamCopy {
+            messages: [
+                record(1, "faultline.set.set", "8"),
+                record(2, "faultline.set.set", "2"),
+                record(3, "faultline.set.other", "2"),
+                record(4, "faultline.set.set", "8"),
+                record(5, "unrelated", "9"),
+            ]
+            .into_iter()
+            .map(|r| (r.seq, r))
+            .collect(),
+            stopped: Vec::new(),
+        };
+        let kv = elements_of(&copy);
+        assert_eq!(kv.len(), 3);
+        assert_eq!(kv["set set element 2"], json!(2));
+        assert_eq!(kv["set other element 2"], json!(3));
+        assert_eq!(kv["set set element 8"], json!([1, 4]));
     }
 }
