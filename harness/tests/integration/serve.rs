@@ -465,6 +465,8 @@ fn body_attr(dom: &str, name: &str) -> Option<u64> {
 /// before its date).
 const ROW: &str = "<tr class=\"run\"><td>2026";
 
+/// One load in Chromium (each costs seconds): the rows drawn, three
+/// filters applied, a row's report opened.
 #[test]
 fn the_served_page_renders_its_rows_and_filters_in_chromium() {
     let Some(browser) = chromium() else {
@@ -472,10 +474,6 @@ fn the_served_page_renders_its_rows_and_filters_in_chromium() {
     };
     let f = fixture();
     let (_server, addr) = serve(&f.store());
-    let dom = dump_dom(&browser, &format!("http://{addr}/"));
-    assert_eq!(body_attr(&dom, "shown"), Some(f.runs as u64), "every run");
-    assert_eq!(dom.matches(ROW).count(), f.runs);
-    assert!(dom.contains("<span class=\"v running\">running</span>"));
     // Three filters at once, from the URL's fragment (as a shared link
     // gives them): leader-isolation's failing nights from the 6th on;
     // night 3's flake is before the date, etcd's failures another system.
@@ -494,6 +492,9 @@ fn the_served_page_renders_its_rows_and_filters_in_chromium() {
         rows
     );
     assert!(f.invalid > rows);
+    // Every run reached the page, which drew the 15 its filters keep.
+    let count = format!("<span id=\"count\">15 of {} runs</span>", f.runs);
+    assert!(dom.contains(&count), "no {count}");
     let link = dom
         .split("<a class=\"report\" href=\"")
         .nth(1)
