@@ -62,6 +62,12 @@ pub enum Command {
     /// Maelstrom nodes (JSON lines on stdin/stdout) with Maelstrom's flags:
     /// `faultline maelstrom test -w echo --bin ./node --node-count 3 --time-limit 10`.
     Maelstrom(crate::maelstrom_cli::MaelstromArgs),
+    /// Serve the store read-only over HTTP: every run newest first with its verdict,
+    /// filters, links to reports and files, and the trend (`/trend`).
+    Serve(crate::serve_cli::ServeArgs),
+    /// Write the trend of the store's runs (per system, workload and scenario: verdicts in
+    /// time order, onsets and flaky builds marked) as static HTML into --out.
+    Trend(crate::serve_cli::TrendArgs),
 }
 
 /// Arguments of `faultline list`.

@@ -16,7 +16,8 @@
 //!    (`report.html` and its sections).
 //! 5. [`maelstrom`]: Maelstrom nodes as one more system and platform.
 //! 6. Wiring: [`registry`] (every layer's workloads, checkers, sections),
-//!    [`run`] (one run, start to verdict), [`suite`], [`bench`], [`list`].
+//!    [`run`] (one run, start to verdict), [`suite`], [`bench`], [`list`],
+//!    [`serve`] (the store across runs: `faultline serve`, the trend).
 
 /// Declares each file of a registry as a module and lists what it
 /// registers, so that adding to a registry is a file and one line here
@@ -60,6 +61,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod store;
 pub mod stored;
 pub mod suite;

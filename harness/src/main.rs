@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod maelstrom_cli;
+mod serve_cli;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
@@ -59,6 +60,8 @@ fn main() {
         cli::Command::List(args) => list(&args),
         cli::Command::Install(args) => install(&args),
         cli::Command::Scenario(args) => scenario(&args),
+        cli::Command::Serve(args) => serve_cli::serve(&args),
+        cli::Command::Trend(args) => serve_cli::trend(&args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -71,6 +71,9 @@ pub struct TestRecord {
     pub nemesis: Option<Vec<String>>,
     /// The faultline version that ran the test.
     pub faultline_version: Option<String>,
+    /// The git commit faultline was built at (`harness/build.rs`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faultline_commit: Option<String>,
     /// The system under test (`faultline-node`, `etcd`, `http`).
     pub system: Option<String>,
     /// The node program, as started.
@@ -190,6 +193,7 @@ impl TestRecord {
             concurrency: Some(facts.concurrency as u64),
             nemesis: Some(serde_json::from_value(facts.nemesis)?),
             faultline_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            faultline_commit: option_env!("FAULTLINE_COMMIT").map(str::to_string),
             system: Some(facts.system.to_string()),
             node_bin: Some(facts.node_bin.to_string()),
             system_binary: facts.system_binary,

@@ -22,6 +22,7 @@ mod real_node;
 mod replica_agreement;
 mod report_cli;
 mod run_cli;
+mod serve;
 mod stutter;
 mod suite_cli;
 mod systems;
