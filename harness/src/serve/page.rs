@@ -205,6 +205,7 @@ read();render();
 const nav=performance.getEntriesByType('navigation')[0];
 if(nav){document.body.dataset.firstByteMs=Math.round(nav.responseStart);document.body.dataset.loadedMs=Math.round(nav.responseEnd);}
 document.body.dataset.renderedMs=Math.round(performance.now());
+document.body.dataset.originMs=Math.round(performance.timeOrigin);
 console.log('faultline-serve: rendered '+R.length+' runs in '+document.body.dataset.renderedMs+' ms');
 requestAnimationFrame(()=>{document.body.dataset.paintedMs=Math.round(performance.now());});
 })();"##;
