@@ -87,28 +87,6 @@ fn assert_self_contained(html: &str) {
     assert!(!html.contains("@import"), "the page imports a style sheet");
 }
 
-/// chromium, or None when absent outside CI (where it must be installed).
-fn chromium() -> Option<PathBuf> {
-    for name in ["chromium", "chromium-browser"] {
-        if let Ok(out) = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {name}"))
-            .output()
-        {
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if out.status.success() && !path.is_empty() {
-                return Some(PathBuf::from(path));
-            }
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "chromium is missing in CI: scripts/setup.sh installs it"
-    );
-    eprintln!("SKIPPED: chromium is not installed (scripts/setup.sh installs it); the page was not opened in a browser");
-    None
-}
-
 /// Opens `page` in headless Chromium; returns the DOM after the page's
 /// script ran, asserting the page reported success and logged no error.
 fn render_in_chromium(browser: &Path, page: &Path) -> Option<String> {
@@ -158,7 +136,7 @@ fn render_in_chromium(browser: &Path, page: &Path) -> Option<String> {
 }
 
 fn check_in_browser(page: &Path, verdict: &str) {
-    let Some(browser) = chromium() else {
+    let Some(browser) = support::chromium() else {
         return;
     };
     let dom = render_in_chromium(&browser, page).unwrap();

@@ -8,6 +8,8 @@
 //!
 //! The 10,000-run load time is the nightly test at the end.
 
+use crate::support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -390,28 +392,6 @@ fn the_trend_marks_night_5_with_its_build_and_the_flaky_row() {
     assert!(html.contains("<tr class=\"passing\" data-key=\"nats/register/leader-isolation\""));
 }
 
-/// chromium, or None when absent outside CI (where it must be installed).
-fn chromium() -> Option<PathBuf> {
-    for name in ["chromium", "chromium-browser"] {
-        if let Ok(out) = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {name}"))
-            .output()
-        {
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if out.status.success() && !path.is_empty() {
-                return Some(PathBuf::from(path));
-            }
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "chromium is missing in CI: scripts/setup.sh installs it"
-    );
-    eprintln!("SKIPPED: chromium is not installed (scripts/setup.sh installs it)");
-    None
-}
-
 /// The DOM of `url` after its script ran, in headless Chromium; asserts
 /// no console error.
 fn dump_dom(browser: &Path, url: &str) -> String {
@@ -469,7 +449,7 @@ const ROW: &str = "<tr class=\"run\"><td>2026";
 /// filters applied, a row's report opened.
 #[test]
 fn the_served_page_renders_its_rows_and_filters_in_chromium() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = support::chromium() else {
         return;
     };
     let f = fixture();
@@ -518,7 +498,7 @@ fn the_served_page_renders_its_rows_and_filters_in_chromium() {
 // the serve issue: under 1 s on the 2-core machine); a timed assertion
 // would fail on a loaded machine without a bug.
 fn ten_thousand_runs_list_and_the_time_to_the_rows_drawn_is_printed() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = support::chromium() else {
         return;
     };
     let base = tempfile::tempdir().unwrap();

@@ -73,3 +73,26 @@ pub fn run_refused(args: &[&str]) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+/// chromium, or None when absent outside CI (where it must be installed:
+/// a browser test that cannot run there fails instead of skipping).
+pub fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser"] {
+        if let Ok(out) = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {name}"))
+            .output()
+        {
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if out.status.success() && !path.is_empty() {
+                return Some(PathBuf::from(path));
+            }
+        }
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "chromium is missing in CI: scripts/setup.sh installs it"
+    );
+    eprintln!("SKIPPED: chromium is not installed (scripts/setup.sh installs it); no page was opened in a browser");
+    None
+}
