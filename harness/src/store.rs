@@ -3,7 +3,7 @@
 //! and `<store>/latest` pointing at the newest run.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -80,6 +80,44 @@ pub fn timestamp(t: SystemTime) -> String {
     )
 }
 
+/// A [`timestamp`] (`YYYYMMDDTHHMMSS`, UTC) back as seconds since 1970;
+/// None when it is not one.
+pub fn stamp_seconds(stamp: &str) -> Option<i64> {
+    let s = stamp.as_bytes();
+    if s.len() < 15 || s[8] != b'T' {
+        return None;
+    }
+    let num = |a: usize, b: usize| stamp.get(a..b)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
+    let (hh, mm, ss) = (num(9, 11)?, num(11, 13)?, num(13, 15)?);
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// The way from folder `from` to `to` (both absolute, canonical), as a
+/// relative path (`../b/c`): how a merged suite or a trend page links
+/// the run folders it shows.
+pub fn relative(from: &Path, to: &Path) -> PathBuf {
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
 /// (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -99,6 +137,32 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn stamps_read_back_as_the_times_they_were_made_from() {
+        for secs in [0u64, 1_709_210_096, 1_800_000_000] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            let stamp = timestamp(t);
+            assert_eq!(stamp_seconds(&stamp), Some(secs as i64), "{stamp}");
+        }
+        assert_eq!(stamp_seconds("2024"), None);
+    }
+
+    #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        assert_eq!(
+            relative(Path::new("/a/merged"), Path::new("/a/slices/s1/suite-x")),
+            PathBuf::from("../slices/s1/suite-x")
+        );
+        assert_eq!(
+            relative(Path::new("/a"), Path::new("/a/b")),
+            PathBuf::from("b")
+        );
+        assert_eq!(
+            relative(Path::new("/a/out"), Path::new("/a/store/r/report.html")),
+            PathBuf::from("../store/r/report.html")
+        );
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_times() {

@@ -2,7 +2,7 @@
 //! what its `test.json` and the verdict of its `results.json` say, and
 //! every suite folder (`suite.json`, or a `suite-*` folder still running).
 //!
-//! Each run costs two small reads, done on several threads: the listing of
+//! Each run costs two small reads, done on rayon's threads: the listing of
 //! 10,000 runs is what `faultline serve` sends on every load of its page.
 
 use std::collections::HashMap;
@@ -11,6 +11,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::SystemTime;
 
 use faultline_checker::Verdict;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -43,6 +44,20 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status of a checked run with `verdict`.
+    pub fn checked(verdict: Verdict) -> Status {
+        match verdict {
+            Verdict::Valid => Status::Valid,
+            Verdict::Invalid => Status::Invalid,
+            Verdict::Unknown => Status::Unknown,
+        }
+    }
+
+    /// Whether the run has its verdict (neither running nor unfinished).
+    pub fn is_checked(self) -> bool {
+        matches!(self, Status::Valid | Status::Invalid | Status::Unknown)
+    }
+
     /// Its name, as the page shows it.
     pub fn name(self) -> &'static str {
         match self {
@@ -163,7 +178,10 @@ pub fn list_with(store: &Path, cache: &Cache) -> Result<Listing, ServeError> {
         suite: None,
     }];
     while !level.is_empty() {
-        let found = parallel(&level, |v| visit(&root, v, now, cache));
+        let found: Vec<Found> = level
+            .par_iter()
+            .map(|v| visit(&root, v, now, cache))
+            .collect();
         level = Vec::new();
         for f in found {
             match f {
@@ -182,28 +200,6 @@ pub fn list_with(store: &Path, cache: &Cache) -> Result<Listing, ServeError> {
         .suites
         .sort_by(|a, b| (&b.started, &b.path).cmp(&(&a.started, &a.path)));
     Ok(listing)
-}
-
-/// `f` over `items` on a few threads, results in order.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get() * 2)
-        .unwrap_or(4)
-        .min(8);
-    if items.len() < 64 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
 }
 
 /// `dir` relative to `root`, `/`-separated.
@@ -226,9 +222,7 @@ fn visit(root: &Path, v: &Visit, now: SystemTime, cache: &Cache) -> Found {
     drop(rows);
     let rel = relative(root, &v.dir);
     if let Some(row) = read_run(&v.dir, rel.clone(), v.suite.clone(), now) {
-        if let (Status::Valid | Status::Invalid | Status::Unknown, Some(at)) =
-            (row.status, modified())
-        {
+        if let Some(at) = modified().filter(|_| row.status.is_checked()) {
             let mut rows = cache.rows.write().unwrap_or_else(|e| e.into_inner());
             rows.insert(v.dir.clone(), (at, row.clone()));
         }
@@ -351,11 +345,7 @@ fn read_run(dir: &Path, path: String, suite: Option<String>, now: SystemTime) ->
         });
     let (status, ttd, seconds) = match results {
         Some((Some(r), modified)) => {
-            let status = match r.verdict {
-                Verdict::Valid => Status::Valid,
-                Verdict::Invalid => Status::Invalid,
-                Verdict::Unknown => Status::Unknown,
-            };
+            let status = Status::checked(r.verdict);
             let seconds = modified.and_then(|m| seconds_between(&started, m));
             (status, r.time_to_detect_s, seconds)
         }
@@ -413,7 +403,7 @@ fn running_or_not(dir: &Path, now: SystemTime) -> Status {
 /// None when the stamp does not parse or the span is not plausible (a
 /// store copied, its files' times reset).
 fn seconds_between(started: &str, end: SystemTime) -> Option<f64> {
-    let start = stamp_seconds(started)?;
+    let start = crate::store::stamp_seconds(started)?;
     let end = end
         .duration_since(SystemTime::UNIX_EPOCH)
         .ok()?
@@ -422,40 +412,9 @@ fn seconds_between(started: &str, end: SystemTime) -> Option<f64> {
     (0.0..86_400.0).contains(&span).then_some(span.round())
 }
 
-/// `YYYYMMDDTHHMMSS` (UTC) as seconds since 1970.
-pub fn stamp_seconds(stamp: &str) -> Option<i64> {
-    let s = stamp.as_bytes();
-    if s.len() < 15 || s[8] != b'T' {
-        return None;
-    }
-    let num = |a: usize, b: usize| stamp.get(a..b)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
-    let (hh, mm, ss) = (num(9, 11)?, num(11, 13)?, num(13, 15)?);
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn stamps_read_back_as_the_times_they_were_made_from() {
-        for secs in [0u64, 1_709_210_096, 1_800_000_000] {
-            let t = UNIX_EPOCH + Duration::from_secs(secs);
-            let stamp = crate::store::timestamp(t);
-            assert_eq!(stamp_seconds(&stamp), Some(secs as i64), "{stamp}");
-        }
-        assert_eq!(stamp_seconds("2024"), None);
-    }
 
     #[test]
     fn runs_suites_and_running_runs_are_listed_newest_first() {

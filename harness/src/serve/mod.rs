@@ -11,7 +11,7 @@
 //! - [`http`]: the read-only server over the store (axum), which serves no
 //!   file outside it.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub mod http;
 pub mod listing;
@@ -98,9 +98,9 @@ pub fn write_trend(store: &Path, out: &Path) -> Result<TrendWritten, ServeError>
         .iter()
         .filter_map(|r| {
             let report = root.join(&r.path).join(crate::report::REPORT_FILE);
-            let href = report
-                .is_file()
-                .then(|| page::url_path(&relative(&out_c, &report)));
+            let href = report.is_file().then(|| {
+                page::url_path(&crate::store::relative(&out_c, &report).to_string_lossy())
+            });
             trend::Cell::of(r, href)
         })
         .collect();
@@ -131,32 +131,4 @@ pub fn write_trend(store: &Path, out: &Path) -> Result<TrendWritten, ServeError>
         failing: rows.iter().filter(|r| r.failing()).count(),
         flaky: rows.iter().filter(|r| !r.flaky.is_empty()).count(),
     })
-}
-
-/// The way from folder `from` to `to` (both absolute), `/`-separated.
-fn relative(from: &Path, to: &Path) -> String {
-    let a: Vec<Component> = from.components().collect();
-    let b: Vec<Component> = to.components().collect();
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut parts: Vec<String> = vec!["..".to_string(); a.len() - common];
-    parts.extend(
-        b[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_climb_then_descend() {
-        assert_eq!(
-            relative(Path::new("/a/out"), Path::new("/a/store/r/report.html")),
-            "../store/r/report.html"
-        );
-        assert_eq!(relative(Path::new("/a"), Path::new("/a/b")), "b");
-    }
 }

@@ -48,11 +48,7 @@ impl Cell {
     /// The cell of a listed run whose report is at `href`; None for a
     /// run without a verdict yet.
     pub fn of(run: &RunRow, href: Option<String>) -> Option<Cell> {
-        matches!(
-            run.status,
-            Status::Valid | Status::Invalid | Status::Unknown
-        )
-        .then(|| Cell {
+        run.status.is_checked().then(|| Cell {
             system: run.system.clone(),
             workload: run.workload.clone(),
             faults: run.faults.clone(),
@@ -163,34 +159,14 @@ pub fn rows(mut cells: Vec<Cell>) -> Vec<Row> {
 
 /// `cells` and those of `earlier` (a previous `trend.json`) that they do
 /// not hold again.
-pub fn merge(cells: Vec<Cell>, earlier: Vec<Cell>) -> Vec<Cell> {
-    let mut out = cells;
-    let have: BTreeSet<_> = out
-        .iter()
-        .map(|c| {
-            let (a, b, f, s, n) = c.identity();
-            (
-                a.to_string(),
-                b.to_string(),
-                f.to_string(),
-                s.to_string(),
-                n,
-            )
-        })
+pub fn merge(mut cells: Vec<Cell>, earlier: Vec<Cell>) -> Vec<Cell> {
+    let have: BTreeSet<_> = cells.iter().map(Cell::identity).collect();
+    let kept: Vec<Cell> = earlier
+        .into_iter()
+        .filter(|c| !have.contains(&c.identity()))
         .collect();
-    for c in earlier {
-        let (a, b, f, s, n) = c.identity();
-        if !have.contains(&(
-            a.to_string(),
-            b.to_string(),
-            f.to_string(),
-            s.to_string(),
-            n,
-        )) {
-            out.push(c);
-        }
-    }
-    out
+    cells.extend(kept);
+    cells
 }
 
 /// Reads the cells of `dir/trend.json` (none when there is no such file).

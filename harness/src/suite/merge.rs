@@ -6,7 +6,7 @@
 //! a lost runner never makes the merged suite look complete.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -26,21 +26,6 @@ pub struct MergeArgs {
     /// link into the shards' folders, so keep them beside it.
     #[arg(long, default_value = "merged")]
     pub out: PathBuf,
-}
-
-/// The way from folder `from` to `to` (both absolute, canonical).
-fn relative(from: &Path, to: &Path) -> PathBuf {
-    let a: Vec<Component> = from.components().collect();
-    let b: Vec<Component> = to.components().collect();
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut out = PathBuf::new();
-    for _ in common..a.len() {
-        out.push("..");
-    }
-    for c in &b[common..] {
-        out.push(c.as_os_str());
-    }
-    out
 }
 
 /// The merged records, in the suite's order, from `(folder, manifest)`
@@ -113,7 +98,7 @@ pub fn merge_records(
         .iter()
         .enumerate()
         .map(|(i, entry)| match by_index.get(&i) {
-            Some((dir, run)) => run.record(entry, &relative(out, dir)),
+            Some((dir, run)) => run.record(entry, &crate::store::relative(out, dir)),
             None => not_merged(entry),
         })
         .collect();
@@ -194,18 +179,6 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
 mod tests {
     use super::*;
     use crate::suite::manifest::PlanEntry;
-
-    #[test]
-    fn relative_paths_climb_to_the_common_folder() {
-        assert_eq!(
-            relative(Path::new("/a/merged"), Path::new("/a/slices/s1/suite-x")),
-            PathBuf::from("../slices/s1/suite-x")
-        );
-        assert_eq!(
-            relative(Path::new("/a"), Path::new("/a/b")),
-            PathBuf::from("b")
-        );
-    }
 
     /// A suite folder (in `root`) holding one run: a copy of the fixture
     /// `run-invalid`, recorded by a faultline whose `results.json` had a

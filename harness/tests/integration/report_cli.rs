@@ -13,63 +13,19 @@ use crate::support;
 use crate::junit;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Kills the child (and waits for it) when dropped.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs `cmd` to its end within `limit`; returns its exit code, stdout and stderr.
-fn bounded(mut cmd: Command, limit: Duration) -> (i32, String, String) {
-    let out_dir = tempfile::tempdir().unwrap();
-    let (out, err) = (out_dir.path().join("out"), out_dir.path().join("err"));
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("starting the command");
-    let mut child = Reaped(child);
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{cmd:?} did not end within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (
-        status.code().unwrap_or(-1),
-        std::fs::read_to_string(out).unwrap_or_default(),
-        std::fs::read_to_string(err).unwrap_or_default(),
-    )
-}
-
-fn faultline() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-}
+use std::time::Duration;
 
 /// `faultline run ARGS` into a fresh store; returns the exit code, output and run folder.
 fn run(args: &[&str]) -> (i32, String, PathBuf, tempfile::TempDir) {
     let store = tempfile::tempdir().unwrap();
-    let mut cmd = faultline();
+    let mut cmd = support::faultline();
     cmd.arg("run")
         .arg("--node-bin")
         .arg(support::faultline_node())
         .arg("--store")
         .arg(store.path())
         .args(args);
-    let (code, out, err) = bounded(cmd, Duration::from_secs(150));
+    let (code, out, err) = support::bounded(cmd, Duration::from_secs(150));
     let dir = std::fs::canonicalize(store.path().join("latest")).expect("a run folder");
     (code, out + &err, dir, store)
 }
@@ -90,32 +46,9 @@ fn assert_self_contained(html: &str) {
 /// Opens `page` in headless Chromium; returns the DOM after the page's
 /// script ran, asserting the page reported success and logged no error.
 fn render_in_chromium(browser: &Path, page: &Path) -> Option<String> {
-    let profile = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--disable-gpu",
-        "--no-sandbox",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.path().display()))
-    .arg("--dump-dom")
-    .arg(format!("file://{}", page.display()));
-    let (code, dom, log) = bounded(cmd, Duration::from_secs(90));
+    let (code, dom, log) = support::headless_dom(browser, &format!("file://{}", page.display()));
     assert_eq!(code, 0, "chromium failed:\n{log}");
-    let console: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
-        .collect();
-    for line in &console {
-        assert!(
-            !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
-            "console error: {line}"
-        );
-    }
+    let console = support::console_without_errors(&log);
     assert!(
         console
             .iter()
@@ -227,9 +160,9 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
     // `faultline report` rebuilds the same page and file.
     std::fs::remove_file(dir.join("report.html")).unwrap();
     std::fs::remove_file(dir.join("junit.xml")).unwrap();
-    let mut cmd = faultline();
+    let mut cmd = support::faultline();
     cmd.arg("report").arg(&dir);
-    let (code, _, err) = bounded(cmd, Duration::from_secs(60));
+    let (code, _, err) = support::bounded(cmd, Duration::from_secs(60));
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read_to_string(dir.join("report.html")).unwrap(),
@@ -282,11 +215,11 @@ fn check_writes_the_page_of_a_history_alone() {
     )
     .unwrap();
     let page = dir.path().join("page.html");
-    let mut cmd = faultline();
+    let mut cmd = support::faultline();
     cmd.args(["check", "--model", "register", "--report"])
         .arg(&page)
         .arg(&history);
-    let (code, out, err) = bounded(cmd, Duration::from_secs(60));
+    let (code, out, err) = support::bounded(cmd, Duration::from_secs(60));
     assert_eq!(code, 1, "{out}{err}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert_self_contained(&html);
@@ -300,12 +233,12 @@ fn check_writes_the_page_of_a_history_alone() {
     check_in_browser(&page, "invalid");
 
     // One page per history: two histories are refused.
-    let mut cmd = faultline();
+    let mut cmd = support::faultline();
     cmd.args(["check", "--report"])
         .arg(&page)
         .arg(&history)
         .arg(&history);
-    let (code, _, err) = bounded(cmd, Duration::from_secs(60));
+    let (code, _, err) = support::bounded(cmd, Duration::from_secs(60));
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("one history"), "{err}");
 }
@@ -327,9 +260,9 @@ fn fixture(name: &str) -> (PathBuf, tempfile::TempDir) {
 }
 
 fn report(dir: &Path) -> (i32, String, String) {
-    let mut cmd = faultline();
+    let mut cmd = support::faultline();
     cmd.arg("report").arg(dir);
-    bounded(cmd, Duration::from_secs(60))
+    support::bounded(cmd, Duration::from_secs(60))
 }
 
 #[test]

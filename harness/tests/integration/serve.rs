@@ -13,24 +13,12 @@ use crate::support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// Kills the child (and waits for it) when dropped.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn faultline() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-}
+use support::{faultline, Reaped};
 
 /// Writes one run folder; `verdict` None: a run still running.
 fn write_run(dir: &Path, test: &Value, verdict: Option<&str>) {
@@ -395,44 +383,9 @@ fn the_trend_marks_night_5_with_its_build_and_the_flaky_row() {
 /// The DOM of `url` after its script ran, in headless Chromium; asserts
 /// no console error.
 fn dump_dom(browser: &Path, url: &str) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = profile.path().join("dom");
-    let log = profile.path().join("log");
-    let child = Command::new(browser)
-        .args([
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--no-first-run",
-            "--window-size=1400,1000",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut child = Reaped(child);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while child.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "chromium did not end");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let log = std::fs::read_to_string(log).unwrap_or_default();
-    for line in log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
-    {
-        assert!(
-            !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
-            "console error: {line}"
-        );
-    }
-    std::fs::read_to_string(out).unwrap()
+    let (_, dom, log) = support::headless_dom(browser, url);
+    support::console_without_errors(&log);
+    dom
 }
 
 /// A `data-NAME="N"` attribute of the page's body.

@@ -7,55 +7,23 @@
 use crate::junit;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::support;
 
 /// `faultline suite ARGS` within `limit`; returns the exit code and its output.
 fn suite(args: &[&Path], limit: Duration) -> (i32, String) {
-    let out_dir = tempfile::tempdir().unwrap();
-    let (out, err) = (out_dir.path().join("out"), out_dir.path().join("err"));
     let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
     assert!(
         node.is_file(),
         "{} is missing: build it with `cargo build --release -p faultline-node`",
         node.display()
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .arg("suite")
-        .args(args)
-        .arg("--node-bin")
-        .arg(&node)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("starting faultline suite");
-    let mut child = Reaped(child);
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "faultline suite did not end within {limit:?}:\n{}",
-                std::fs::read_to_string(&err).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let text = std::fs::read_to_string(out).unwrap_or_default()
-        + &std::fs::read_to_string(err).unwrap_or_default();
-    (status.code().unwrap_or(-1), text)
+    let mut cmd = support::faultline();
+    cmd.arg("suite").args(args).arg("--node-bin").arg(&node);
+    let (code, out, err) = support::bounded(cmd, limit);
+    (code, out + &err)
 }
 
 fn suite_dir(store: &Path) -> PathBuf {

@@ -1,10 +1,11 @@
 //! What the test files that run `faultline` share: finding the node
-//! binary, a bounded `faultline run`, and a quick one that must be refused.
+//! binary, a bounded `faultline run`, and a quick one that must be refused;
+//! a child reaped on drop, a bounded command; headless Chromium.
 //! Each test file uses part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The longest a test's `faultline run` may take.
@@ -95,4 +96,84 @@ pub fn chromium() -> Option<PathBuf> {
     );
     eprintln!("SKIPPED: chromium is not installed (scripts/setup.sh installs it); no page was opened in a browser");
     None
+}
+
+/// The `faultline` binary under test.
+pub fn faultline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+}
+
+/// Kills the child (and waits for it) when dropped.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cmd` to its end within `limit`; returns its exit code, stdout and stderr.
+pub fn bounded(mut cmd: Command, limit: Duration) -> (i32, String, String) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let (out, err) = (out_dir.path().join("out"), out_dir.path().join("err"));
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("starting the command");
+    let mut child = Reaped(child);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{cmd:?} did not end within {limit:?}:\n{}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(out).unwrap_or_default(),
+        std::fs::read_to_string(err).unwrap_or_default(),
+    )
+}
+
+/// `browser` (headless, a fresh profile) dumping the DOM of `url` after
+/// its script ran, within 90 s: its exit code, the DOM and its log.
+pub fn headless_dom(browser: &Path, url: &str) -> (i32, String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .arg("--dump-dom")
+    .arg(url);
+    bounded(cmd, Duration::from_secs(90))
+}
+
+/// The console lines of a Chromium log; asserts none is an error.
+pub fn console_without_errors(log: &str) -> Vec<&str> {
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+        .collect();
+    for line in &console {
+        assert!(
+            !line.contains("Uncaught") && !line.to_lowercase().contains("error"),
+            "console error: {line}"
+        );
+    }
+    console
 }
