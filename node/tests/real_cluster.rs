@@ -201,7 +201,7 @@ fn a_wal_with_a_torn_tail_starts_and_keeps_every_acknowledged_write() {
 }
 
 #[test]
-fn a_wal_with_a_corrupted_middle_record_refuses_to_start() {
+fn a_single_node_with_a_corrupted_middle_record_stops_naming_file_offset_and_what_is_missing() {
     let c = single_node_with_data(44);
     let files = wal_files(&c.nodes[0].data_dir);
     let first = files.first().expect("a WAL segment");
@@ -210,7 +210,17 @@ fn a_wal_with_a_corrupted_middle_record_refuses_to_start() {
     bytes[middle] ^= 0x5a;
     std::fs::write(first, &bytes).unwrap();
     let (status, output) = c.nodes[0].run_to_exit(Duration::from_secs(10));
-    assert!(!status.success(), "started on a corrupted WAL:\n{output}");
+    // Alone, the node is a majority that lost acknowledged entries: no
+    // peer can give them back.
+    assert!(!status.success(), "served on a corrupted WAL:\n{output}");
+    assert!(
+        output.contains("beyond repair") && output.contains("are missing"),
+        "the error does not say what is missing:\n{output}"
+    );
+    assert!(
+        std::path::Path::new(&format!("{}.damaged", first.display())).exists(),
+        "the damaged segment was not kept"
+    );
     let name = first.file_name().unwrap().to_string_lossy();
     assert!(
         output.contains(name.as_ref()),
@@ -220,6 +230,58 @@ fn a_wal_with_a_corrupted_middle_record_refuses_to_start() {
         output.contains("offset"),
         "the error does not give the offset:\n{output}"
     );
+}
+
+#[test]
+fn a_follower_whose_acknowledged_wal_tail_was_cut_repairs_from_the_leader_before_it_votes() {
+    let mut c = Cluster::new(3, 49, &[]).start();
+    let (leader, _) = c.await_leader(Duration::from_secs(10));
+    for k in 0..30 {
+        let (s, _) = c.call(
+            leader,
+            "PUT",
+            &format!("/kv/k{k}"),
+            Some(json!({"value": k})),
+        );
+        assert_eq!(s, 200);
+    }
+    let f = (leader + 1) % 3;
+    c.nodes[f].kill();
+    // Cut the follower's last 300 bytes of records: entries it had
+    // acknowledged (a WAL tail lost to damage, not a torn write).
+    let files = wal_files(&c.nodes[f].data_dir);
+    let last = files.last().expect("a WAL segment");
+    let bytes = std::fs::read(last).unwrap();
+    let end = records_end(&bytes);
+    std::fs::write(last, &bytes[..end - 300]).unwrap();
+    c.nodes[f].start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(&c.nodes[f].log).unwrap_or_default();
+        if log.contains("recovered from the leader") {
+            assert!(
+                log.contains("storage lost acknowledged entries") && log.contains("are missing"),
+                "{log}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no repair:\n{}",
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = c.status(f).expect("status");
+    assert_eq!(status["recovering"], json!(false), "{status}");
+    // The repaired follower and the leader alone elect and serve everything.
+    let other = 3 - leader - f;
+    c.nodes[other].kill();
+    c.await_leader(Duration::from_secs(10));
+    for k in 0..30 {
+        let (s, v) = c.call(f, "GET", &format!("/kv/k{k}"), None);
+        assert_eq!((s, &v["value"]), (200, &json!(k)), "k{k}");
+    }
 }
 
 #[test]

@@ -14,7 +14,8 @@
 //! (the checker),
 //! `workload` (random faults), `seeds` (seed ranges and replay). The
 //! scenarios: `election`, `agreement`, `persistence`, `figure8` (Figure 8
-//! and churn), `snapshot`, `reads`, and `bugs` (every injectable bug is
+//! and churn), `snapshot`, `reads`, `damage` (disk damage that loses
+//! acknowledged entries, repaired from the peers), and `bugs` (every injectable bug is
 //! caught, and the same seeds pass without it).
 
 mod sim {
@@ -29,6 +30,7 @@ mod sim {
 
     mod agreement;
     mod bugs;
+    mod damage;
     mod election;
     mod figure8;
     mod parallel_persist;

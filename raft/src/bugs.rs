@@ -33,11 +33,16 @@ pub enum Bug {
     /// follower included): no log entry, no ReadIndex. Implemented by the
     /// node's replica, above the core.
     TxnLocalRead,
+    /// A node whose storage lost entries it had acknowledged (damage found
+    /// at restart) votes and campaigns at once, as if its shortened log
+    /// were whole, instead of staying a non-voting learner until a leader
+    /// has given those entries back. Disables protocol-aware recovery.
+    VoteWithoutRepair,
 }
 
 impl Bug {
     /// Every bug, in the order `--help` lists them.
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 11] = [
         Bug::StaleRead,
         Bug::LeaseWithoutCheckQuorum,
         Bug::VoteTwice,
@@ -48,6 +53,7 @@ impl Bug {
         Bug::NoTruncate,
         Bug::TxnSplit,
         Bug::TxnLocalRead,
+        Bug::VoteWithoutRepair,
     ];
 
     /// The name used on the command line.
@@ -63,6 +69,7 @@ impl Bug {
             Bug::NoTruncate => "no-truncate",
             Bug::TxnSplit => "txn-split",
             Bug::TxnLocalRead => "txn-local-read",
+            Bug::VoteWithoutRepair => "vote-without-repair",
         }
     }
 
@@ -86,6 +93,9 @@ impl Bug {
             }
             Bug::TxnLocalRead => {
                 "read-only transactions are answered from local state on any node, without a log entry or ReadIndex"
+            }
+            Bug::VoteWithoutRepair => {
+                "a node that lost acknowledged log entries to disk damage votes at once, without fetching them back first"
             }
         }
     }

@@ -113,14 +113,15 @@ impl RaftNode {
         last_term: Term,
     ) {
         let req = VoteRequest { pre, from, term };
-        let granted = grants_vote(
-            req,
-            self.term,
-            self.vote,
-            self.leader,
-            self.log.is_up_to_date(last_index, last_term),
-            self.cfg.bug(Bug::NoLogCheck),
-        );
+        let granted = self.recovery.is_none()
+            && grants_vote(
+                req,
+                self.term,
+                self.vote,
+                self.leader,
+                self.log.is_up_to_date(last_index, last_term),
+                self.cfg.bug(Bug::NoLogCheck),
+            );
         if pre {
             let resp_term = if granted { term } else { self.term };
             self.send(from, resp_term, MessageBody::PreVoteResp { granted });

@@ -38,7 +38,10 @@
 //! snapshot as `InstallSnapshot` and hand it out in `Ready::snapshot`.
 //! On restart, [`Restored`] gives the node its persisted hard state, snapshot
 //! and entries; the state machine starts from the snapshot and the committed
-//! entries after it come back through `Ready::committed`.
+//! entries after it come back through `Ready::committed`. When the storage
+//! found that entries it had acknowledged are gone (disk damage), it says so
+//! in [`Restored::recovery`] and the node is a non-voting learner until a
+//! leader has given them back ([`Recovery`]).
 //!
 //! # Example: a 3-node cluster in memory
 //!
@@ -102,12 +105,14 @@ mod message;
 mod node;
 mod progress;
 mod read_index;
+mod recovery;
 mod replication;
 mod rng;
 
 pub use config::Config;
 pub use message::{Entry, HardState, Message, MessageBody, RejectHint, Snapshot, SnapshotMeta};
 pub use node::{ProposeError, RaftNode, ReadState, Ready, Restored, Role, Status};
+pub use recovery::Recovery;
 
 /// A node's id (the server maps names "n1", "n2", .. to 1, 2, ..).
 pub type NodeId = u64;

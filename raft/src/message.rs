@@ -136,6 +136,32 @@ pub enum MessageBody {
         /// The leader's latest snapshot, data included; it replaces the follower's log.
         snapshot: Snapshot,
     },
+    /// A recovering follower's storage lost entries it had acknowledged:
+    /// its log really ends at `last_index` (protocol-aware recovery; the
+    /// leader lowers its match and probes from there).
+    Lost {
+        /// The follower's last index.
+        last_index: Index,
+    },
+    /// A recovering node heard from no leader for an election timeout: does
+    /// the receiver hold the entry it had acknowledged (`acked_index` of
+    /// `acked_term`; 0 when unknown), and is it recovering too? Answered
+    /// whatever the terms.
+    LostProbe {
+        /// The index of the last entry the asker had acknowledged (0: unknown).
+        acked_index: Index,
+        /// Its term.
+        acked_term: Term,
+    },
+    /// The answer to a LostProbe.
+    LostProbeResp {
+        /// The answering node is recovering lost entries itself.
+        recovering: bool,
+        /// It holds the asked entry (or a snapshot past it).
+        holds: bool,
+        /// It knows a leader of its current term.
+        has_leader: bool,
+    },
 }
 
 impl MessageBody {

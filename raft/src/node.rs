@@ -9,6 +9,7 @@ use super::log::RaftLog;
 use super::message::{Entry, HardState, Message, MessageBody, Snapshot};
 use super::progress::Progress;
 use super::read_index::ReadQueue;
+use super::recovery::{ProbeAnswer, Recovery};
 use super::rng::Rng;
 use super::{Index, NodeId, Term};
 use crate::bugs::Bug;
@@ -23,6 +24,9 @@ pub struct Restored {
     pub snapshot: Option<Snapshot>,
     /// The persisted entries after the snapshot.
     pub entries: Vec<Entry>,
+    /// Set when the storage lost entries this node had acknowledged: it
+    /// starts as a learner that must get them back before it votes.
+    pub recovery: Option<Recovery>,
 }
 
 /// What a node is in its current term; only a `Leader` takes proposals.
@@ -109,6 +113,9 @@ pub struct Status {
     pub first_index: Index,
     /// The index its log was compacted up to.
     pub snapshot_index: Index,
+    /// A learner recovering entries its damaged storage lost: it neither
+    /// votes nor campaigns (see [`Recovery`]).
+    pub recovering: bool,
 }
 
 /// A proposal or read that only the leader can take.
@@ -149,6 +156,12 @@ pub struct RaftNode {
     /// Appends are owed to followers (new entries or a new commit index); sent
     /// in one batch per Ready.
     pub(crate) needs_broadcast: bool,
+    /// Entries the storage lost and this node must get back before it votes.
+    pub(crate) recovery: Option<Recovery>,
+    /// Answers to this recovering node's latest LostProbe round.
+    pub(crate) probe_answers: Vec<ProbeAnswer>,
+    /// Set when the loss is beyond what the cluster can repair.
+    pub(crate) unrepairable: Option<String>,
 }
 
 impl RaftNode {
@@ -157,6 +170,20 @@ impl RaftNode {
         let mut hs = restored.hard_state;
         if config.bug(Bug::VoteTwice) {
             hs.vote = None;
+        }
+        let mut recovery = restored.recovery;
+        if let Some(r) = &recovery {
+            if config.bug(Bug::VoteWithoutRepair) {
+                tracing::warn!(id = config.id, damage = %r.damage, "vote-without-repair: voting on the damaged log");
+                recovery = None;
+            } else {
+                tracing::warn!(
+                    id = config.id,
+                    damage = %r.damage,
+                    acked = ?r.acked.map(|a| (a.index, a.term)),
+                    "storage lost acknowledged entries: a non-voting learner until a leader gives them back"
+                );
+            }
         }
         let log = RaftLog::restore(restored.snapshot, restored.entries, hs.commit);
         let progress = config
@@ -183,6 +210,9 @@ impl RaftNode {
             read_states: Vec::new(),
             prev_hard_state: hs,
             needs_broadcast: false,
+            recovery,
+            probe_answers: Vec::new(),
+            unrepairable: None,
             cfg: config,
         };
         node.prev_hard_state.commit = node.log.commit;
@@ -197,7 +227,12 @@ impl RaftNode {
             _ => {
                 self.election_elapsed += 1;
                 if self.election_elapsed >= self.randomized_timeout {
-                    self.campaign_or_pre_campaign();
+                    if self.recovery.is_some() {
+                        self.reset_election_timer();
+                        self.probe_peers();
+                    } else {
+                        self.campaign_or_pre_campaign();
+                    }
                 }
             }
         }
@@ -251,6 +286,9 @@ impl RaftNode {
     pub fn step(&mut self, msg: Message) {
         if msg.to != self.cfg.id || msg.from == self.cfg.id || !self.cfg.voters.contains(&msg.from)
         {
+            return;
+        }
+        if self.step_probe(&msg) {
             return;
         }
         if msg.term > self.term {
@@ -326,6 +364,7 @@ impl RaftNode {
                 if self.follow(from) {
                     self.log.commit_to(commit);
                     self.send(from, self.term, MessageBody::HeartbeatResp { ctx });
+                    self.report_loss(from);
                 }
             }
             MessageBody::InstallSnapshot { snapshot } => {
@@ -343,6 +382,12 @@ impl RaftNode {
                     self.handle_heartbeat_response(from, ctx);
                 }
             }
+            MessageBody::Lost { last_index } => {
+                if self.role == Role::Leader {
+                    self.handle_lost(from, last_index);
+                }
+            }
+            MessageBody::LostProbe { .. } | MessageBody::LostProbeResp { .. } => {}
         }
     }
 
@@ -485,6 +530,7 @@ impl RaftNode {
             last_index: self.log.last_index(),
             first_index: self.log.first_index(),
             snapshot_index: self.log.snapshot_index(),
+            recovering: self.recovery.is_some(),
         }
     }
 

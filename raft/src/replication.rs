@@ -117,16 +117,20 @@ impl RaftNode {
             .log
             .maybe_append(prev_index, prev_term, entries, commit, no_truncate)
         {
-            AppendOutcome::Matched(index) => MessageBody::AppendResp {
-                index,
-                reject: None,
-            },
+            AppendOutcome::Matched(index) => {
+                self.maybe_repaired(index, commit);
+                MessageBody::AppendResp {
+                    index,
+                    reject: None,
+                }
+            }
             AppendOutcome::Rejected(hint) => MessageBody::AppendResp {
                 index: prev_index,
                 reject: Some(hint),
             },
         };
         self.send(from, self.term, body);
+        self.report_loss(from);
     }
 
     /// A follower's handling of a snapshot from the current leader.
@@ -138,6 +142,7 @@ impl RaftNode {
             self.log.install(snapshot);
             index
         };
+        self.repaired_by_snapshot(index);
         self.send(
             from,
             self.term,

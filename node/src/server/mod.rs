@@ -73,6 +73,10 @@ pub enum ServerError {
         /// The error `bind` returned (e.g. address in use).
         source: std::io::Error,
     },
+    /// The storage lost acknowledged entries and a majority of the cluster
+    /// is recovering too: no leader can be elected to give them back.
+    #[error("beyond repair: {0}")]
+    Unrepairable(String),
 }
 
 /// Where the outcome of a request goes.
@@ -201,6 +205,9 @@ pub struct NodeStatus {
     pub first_log_index: u64,
     /// The index the log was compacted up to.
     pub snapshot_index: u64,
+    /// A non-voting learner recovering entries its damaged storage lost
+    /// (protocol-aware recovery): it votes again once a leader gave them back.
+    pub recovering: bool,
     /// Keys in the state machine.
     pub keys: usize,
 }

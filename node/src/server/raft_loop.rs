@@ -113,6 +113,9 @@ impl RaftLoop {
                 }
             }
             self.drain()?;
+            if let Some(why) = self.replica.raft().unrepairable() {
+                return Err(ServerError::Unrepairable(why.to_string()));
+            }
         }
     }
 
@@ -253,6 +256,7 @@ impl RaftLoop {
             last_log_index: s.last_index,
             first_log_index: s.first_index,
             snapshot_index: s.snapshot_index,
+            recovering: s.recovering,
             keys: self.replica.keys(),
         }
     }

@@ -42,9 +42,11 @@
 //! assert_eq!(restored.entries, vec![entry]);
 //! ```
 
+mod acked;
 mod dir;
 mod error;
 mod record;
+mod recovery;
 mod replay;
 mod snapshot;
 mod wal;
@@ -56,8 +58,10 @@ use serde::Serialize;
 
 pub use error::StorageError;
 
-use crate::raft::{Entry, HardState, Index, Restored, Snapshot, SnapshotMeta};
+use crate::raft::{Entry, HardState, Index, Restored, Snapshot, SnapshotMeta, Term};
+use acked::{Acked, AckedFile};
 use record::RecordRef;
+use recovery::Findings;
 use replay::Replay;
 use wal::{Batch, Wal};
 
@@ -107,6 +111,10 @@ pub struct Storage {
     snapshot: SnapshotMeta,
     /// The last index in the log (the snapshot's when no entry follows it).
     last_index: Index,
+    /// The term of the entry at `last_index`.
+    last_term: Term,
+    /// The acknowledgement record: what the node last made durable.
+    acked: AckedFile,
     /// Reused for encoding each save.
     buf: Vec<u8>,
     /// The first failure of a write: after it, what is on disk is unknown.
@@ -140,11 +148,59 @@ impl Storage {
         dir::ensure_dir(&wal_dir, fsync)?;
         dir::ensure_dir(&snap_dir, fsync)?;
 
-        let snapshot = snapshot::load_latest(&snap_dir, fsync)?;
+        let (acked, found) = AckedFile::open(dir, fsync)?;
+        let mut findings = Findings::default();
+        let snapshot = match snapshot::load_latest(&snap_dir, fsync) {
+            Ok(s) => s,
+            Err(StorageError::CorruptSnapshot { file, reason }) => {
+                findings.snapshot = Some(format!("damaged snapshot {}: {reason}", file.display()));
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let mut replay = Replay::default();
-        let segments = wal::recover(&wal_dir, &mut replay, fsync)?;
+        let recovered = wal::recover(&wal_dir, &mut replay, fsync)?;
+        findings.cut = recovered.cut;
+        findings.damaged = recovered.damaged;
+        let mut segments = recovered.segments;
         let hard_state = replay.hard_state();
-        let restored = replay.finish(snapshot, &snap_dir, &wal_dir)?;
+        let mut restored = match findings.snapshot {
+            Some(_) => None,
+            None => match replay.finish(snapshot, &snap_dir, &wal_dir) {
+                Ok(r) => Some(r),
+                Err(StorageError::Inconsistent { dir, reason }) => {
+                    findings.snapshot = Some(format!("{}: {reason}", dir.display()));
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        if restored.is_none() {
+            // The log builds on a snapshot that is gone: keep every file
+            // aside and start from an empty log with the hard state.
+            let kept = snapshot::set_aside_all(&snap_dir, fsync)?;
+            let kept_wal = wal::set_aside_all(&wal_dir, &segments, fsync)?;
+            segments.clear();
+            if let Some(s) = &mut findings.snapshot {
+                s.push_str(&format!(
+                    "; the snapshots and the log were kept aside ({} files)",
+                    kept + kept_wal
+                ));
+            }
+            restored = Some(Restored {
+                hard_state: HardState {
+                    commit: 0,
+                    ..hard_state
+                },
+                ..Restored::default()
+            });
+        }
+        let mut restored = restored.expect("restored or set aside above");
+        recovery::assess(&mut restored, &found, &findings);
+        let hard_state = HardState {
+            commit: restored.hard_state.commit,
+            ..restored.hard_state
+        };
         let snapshot_meta = restored
             .snapshot
             .as_ref()
@@ -172,6 +228,8 @@ impl Storage {
             hard_state,
             snapshot: snapshot_meta,
             last_index: replay::last_index(&restored),
+            last_term: replay::last_term(&restored),
+            acked,
             buf: Vec::new(),
             poisoned: None,
             _lock: lock,
@@ -340,11 +398,27 @@ impl Storage {
         }
         self.buf = buf;
         result?;
+        if let Some(s) = snapshot {
+            self.last_term = s.meta.term;
+        }
         if let Some(last) = entries.last() {
             self.last_index = last.index;
+            self.last_term = last.term;
         }
         if let Some(hs) = hard_state {
             self.hard_state = *hs;
+        }
+        if sync {
+            self.acked.record(Acked {
+                last: SnapshotMeta {
+                    index: self.last_index,
+                    term: self.last_term,
+                },
+                hard_state: HardState {
+                    commit: 0,
+                    ..self.hard_state
+                },
+            })?;
         }
         Ok(())
     }

@@ -159,7 +159,16 @@ impl Replay {
             hard_state: self.hard_state,
             snapshot,
             entries,
+            recovery: None,
         })
+    }
+}
+
+/// The term of a restored log's last entry (the snapshot's, or 0).
+pub(crate) fn last_term(restored: &Restored) -> crate::raft::Term {
+    match restored.entries.last() {
+        Some(e) => e.term,
+        None => restored.snapshot.as_ref().map_or(0, |s| s.meta.term),
     }
 }
 

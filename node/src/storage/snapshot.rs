@@ -84,6 +84,20 @@ pub(crate) fn load_latest(dir: &Path, fsync: bool) -> Result<Option<Snapshot>, S
     Ok(Some(snapshot))
 }
 
+/// Moves every snapshot file in `dir` aside (`<name>.damaged`): the newest
+/// one is damaged and the log built on it is set aside with it. Returns how
+/// many files moved.
+pub(crate) fn set_aside_all(dir: &Path, fsync: bool) -> Result<usize, StorageError> {
+    let files = list(dir)?;
+    for (_, path) in &files {
+        let mut to = path.as_os_str().to_owned();
+        to.push(".damaged");
+        fs::rename(path, &to).map_err(|e| StorageError::io("rename", path, e))?;
+    }
+    sync_dir(dir, fsync)?;
+    Ok(files.len())
+}
+
 fn read(path: &Path) -> Result<Snapshot, StorageError> {
     let data = fs::read(path).map_err(|e| StorageError::io("read", path, e))?;
     let corrupt = |reason: String| StorageError::CorruptSnapshot {

@@ -66,6 +66,9 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(e.path(), to.join(sub).join(e.file_name())).unwrap();
         }
     }
+    if from.join(acked::FILE).exists() {
+        fs::copy(from.join(acked::FILE), to.join(acked::FILE)).unwrap();
+    }
 }
 
 #[test]
@@ -314,8 +317,18 @@ fn a_bad_checksum_on_the_record_ending_the_log_is_a_torn_write() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x10;
     fs::write(&segment, &bytes).unwrap();
-    assert_eq!(parts(reopen(dir.path())), state);
+    let r = reopen(dir.path());
+    assert_eq!(parts(r.clone()), state);
     assert_eq!(fs::metadata(&segment).unwrap().len(), before);
+    // That record had been synced and acknowledged: the node must get
+    // entries 5 and 6 back before it votes.
+    let (acked, damage) = recovery_of(&r);
+    assert_eq!(acked, Some((6, 1)));
+    assert!(
+        damage.contains("were cut off (a torn write or damage)")
+            && damage.contains("entries 5..=6 are missing"),
+        "{damage}"
+    );
 }
 
 #[test]
@@ -343,47 +356,77 @@ fn record_offsets(bytes: &[u8]) -> Vec<usize> {
     offsets
 }
 
+/// The recovery a reopened `dir` reports, which must exist.
+fn recovery_of(r: &Restored) -> (Option<(Index, u64)>, String) {
+    let rec = r.recovery.as_ref().expect("a recovery");
+    (rec.acked.map(|a| (a.index, a.term)), rec.damage.clone())
+}
+
+fn damaged_copy(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".damaged");
+    PathBuf::from(name)
+}
+
 #[test]
-fn a_flipped_byte_in_a_middle_record_refuses_naming_file_and_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let (segment, _, _) = wal_with_last_record(dir.path());
+fn a_flipped_byte_in_a_middle_record_ends_the_log_there_keeping_the_bytes_aside() {
+    let src = tempfile::tempdir().unwrap();
+    let (segment, _, _) = wal_with_last_record(src.path());
     let clean = fs::read(&segment).unwrap();
     let offsets = record_offsets(&clean);
     // header, entries 1-3, hard state, entries 4, hard state, entries 5-6
     assert_eq!(offsets.len(), 6);
     let victim = offsets[3];
 
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), dir.path());
+    let segment = dir.path().join("wal").join(segment.file_name().unwrap());
     let mut bytes = clean.clone();
     bytes[victim + record::HEADER_LEN + 2] ^= 0x01;
     fs::write(&segment, &bytes).unwrap();
-    let err = Storage::open(dir.path(), true).unwrap_err();
-    assert!(matches!(err, StorageError::Corrupt { offset, .. } if offset == victim as u64));
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "corrupted WAL record in {} at offset {victim}: crc mismatch; refusing to start \
-             (move the file away to discard it)",
+    let (s, r) = Storage::open(dir.path(), true).unwrap();
+    assert_eq!(r.entries, ents(1, 3, 1), "the log ends before the damage");
+    let (acked, damage) = recovery_of(&r);
+    assert_eq!(acked, Some((6, 1)));
+    assert!(
+        damage.contains(&format!(
+            "damaged WAL record at offset {victim} of {} (crc mismatch)",
             segment.display()
-        )
+        )) && damage.contains("entries 4..=6 are missing"),
+        "{damage}"
     );
-    // Nothing was cut off.
-    assert_eq!(fs::read(&segment).unwrap(), bytes);
+    // The damaged segment is kept whole; the live one ends before the damage.
+    assert_eq!(fs::read(damaged_copy(&segment)).unwrap(), bytes);
+    assert_eq!(fs::metadata(&segment).unwrap().len(), victim as u64);
+    drop(s);
+    // Until the entries come back, every restart still knows they are missing.
+    let r = reopen(dir.path());
+    assert_eq!(recovery_of(&r).0, Some((6, 1)));
+    assert!(recovery_of(&r).1.contains("the WAL ends early"));
 
     // A damaged length is caught by the header checksum, not taken for a torn tail.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), dir.path());
     let mut bytes = clean.clone();
     bytes[victim + 1] ^= 0x7f;
-    fs::write(&segment, &bytes).unwrap();
-    let err = Storage::open(dir.path(), true).unwrap_err().to_string();
+    fs::write(&segment_in(dir.path(), &segment), &bytes).unwrap();
+    let damage = recovery_of(&reopen(dir.path())).1;
     assert!(
-        err.contains(&format!(
-            "at offset {victim}: record header checksum mismatch"
+        damage.contains(&format!(
+            "at offset {victim} of {} (record header checksum mismatch)",
+            segment_in(dir.path(), &segment).display()
         )),
-        "{err}"
+        "{damage}"
     );
 }
 
+/// The file of segment `seg` in another data directory.
+fn segment_in(dir: &Path, seg: &Path) -> PathBuf {
+    dir.join("wal").join(seg.file_name().unwrap())
+}
+
 #[test]
-fn an_undecodable_body_refuses() {
+fn an_undecodable_body_is_damage() {
     let dir = tempfile::tempdir().unwrap();
     let (segment, _, _) = wal_with_last_record(dir.path());
     let mut bytes = fs::read(&segment).unwrap();
@@ -398,15 +441,17 @@ fn an_undecodable_body_refuses() {
     frame.extend_from_slice(&body);
     bytes.splice(victim..victim, frame);
     fs::write(&segment, &bytes).unwrap();
-    let err = Storage::open(dir.path(), true).unwrap_err().to_string();
+    let r = reopen(dir.path());
+    let damage = recovery_of(&r).1;
     assert!(
-        err.contains(&format!("at offset {victim}: undecodable body")),
-        "{err}"
+        damage.contains(&format!("at offset {victim} of")) && damage.contains("undecodable body"),
+        "{damage}"
     );
+    assert_eq!(r.entries, ents(1, 3, 1));
 }
 
 #[test]
-fn damage_in_an_earlier_segment_refuses_even_at_its_end() {
+fn damage_in_an_earlier_segment_sets_it_and_every_later_one_aside() {
     let src = tempfile::tempdir().unwrap();
     let (mut s, _) = Storage::open_with(src.path(), small(200)).unwrap();
     for i in 1..=20 {
@@ -416,6 +461,11 @@ fn damage_in_an_earlier_segment_refuses_even_at_its_end() {
     let files = segment_files(src.path());
     assert!(files.len() >= 3);
     let first = files[0].file_name().unwrap().to_owned();
+    let later_kept = |dir: &Path| {
+        files[1..]
+            .iter()
+            .all(|f| damaged_copy(&segment_in(dir, f)).exists() && !segment_in(dir, f).exists())
+    };
 
     // A bad checksum on the record ending the first segment.
     let dir = tempfile::tempdir().unwrap();
@@ -425,10 +475,19 @@ fn damage_in_an_earlier_segment_refuses_even_at_its_end() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     fs::write(&seg, &bytes).unwrap();
-    let err = Storage::open(dir.path(), true).unwrap_err().to_string();
+    let r = reopen(dir.path());
+    let (acked, damage) = recovery_of(&r);
+    assert_eq!(acked, Some((20, 1)));
     assert!(
-        err.contains(seg.to_str().unwrap()) && err.contains("crc mismatch"),
-        "{err}"
+        damage.contains(seg.to_str().unwrap()) && damage.contains("crc mismatch"),
+        "{damage}"
+    );
+    assert!(later_kept(dir.path()));
+    let ends = r.entries.last().unwrap().index;
+    assert!(ends < 20);
+    assert!(
+        damage.contains(&format!("entries {}..=20 are missing", ends + 1)),
+        "{damage}"
     );
 
     // The first segment cut short.
@@ -437,18 +496,19 @@ fn damage_in_an_earlier_segment_refuses_even_at_its_end() {
     let seg = dir.path().join("wal").join(&first);
     let bytes = fs::read(&seg).unwrap();
     fs::write(&seg, &bytes[..bytes.len() - 3]).unwrap();
-    let err = Storage::open(dir.path(), true).unwrap_err().to_string();
+    let damage = recovery_of(&reopen(dir.path())).1;
     assert!(
-        err.contains(seg.to_str().unwrap()) && err.contains("runs past the end"),
-        "{err}"
+        damage.contains(seg.to_str().unwrap()) && damage.contains("runs past the end"),
+        "{damage}"
     );
+    assert!(later_kept(dir.path()));
 
     // A segment missing in the middle.
     let dir = tempfile::tempdir().unwrap();
     copy_dir(src.path(), dir.path());
     fs::remove_file(dir.path().join("wal").join(files[1].file_name().unwrap())).unwrap();
-    let err = Storage::open(dir.path(), true).unwrap_err().to_string();
-    assert!(err.contains("a segment is missing"), "{err}");
+    let damage = recovery_of(&reopen(dir.path())).1;
+    assert!(damage.contains("a segment is missing"), "{damage}");
 }
 
 #[test]
@@ -498,20 +558,90 @@ fn a_snapshot_written_without_its_wal_marker_is_reconciled_with_the_log() {
 }
 
 #[test]
-fn a_missing_snapshot_file_refuses() {
+fn a_missing_snapshot_file_sets_the_log_aside_and_starts_empty() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = Storage::open(dir.path(), true).unwrap();
-    s.save(None, Some(&snap(8, 2)), &ents(9, 9, 2)).unwrap();
+    s.save(Some(&hs(2, Some(3), 0)), Some(&snap(8, 2)), &ents(9, 9, 2))
+        .unwrap();
     drop(s);
     for e in fs::read_dir(dir.path().join("snap")).unwrap() {
         fs::remove_file(e.unwrap().path()).unwrap();
     }
-    let err = Storage::open(dir.path(), true).unwrap_err().to_string();
+    let r = reopen(dir.path());
+    assert_eq!(parts(r.clone()), (hs(2, Some(3), 0), None, Vec::new()));
+    let (acked, damage) = recovery_of(&r);
+    assert_eq!(acked, Some((9, 2)));
     assert!(
-        err.contains("needs the snapshot at index 8 term 2"),
-        "{err}"
+        damage.contains("needs the snapshot at index 8 term 2"),
+        "{damage}"
     );
-    assert!(err.contains("missing"), "{err}");
+    assert!(damage.contains("entries 1..=9 are missing"), "{damage}");
+}
+
+#[test]
+fn a_damaged_snapshot_is_set_aside_with_the_log_built_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = Storage::open(dir.path(), true).unwrap();
+    s.save(Some(&hs(1, None, 10)), None, &ents(1, 12, 1))
+        .unwrap();
+    s.compact(&snap(10, 1)).unwrap();
+    drop(s);
+    let snap_file = fs::read_dir(dir.path().join("snap"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = fs::read(&snap_file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x20;
+    fs::write(&snap_file, &bytes).unwrap();
+    let (mut s, r) = Storage::open(dir.path(), true).unwrap();
+    assert_eq!(r.snapshot, None);
+    assert!(r.entries.is_empty());
+    let (acked, damage) = recovery_of(&r);
+    assert_eq!(acked, Some((12, 1)));
+    assert!(damage.contains("damaged snapshot"), "{damage}");
+    assert_eq!(fs::read(damaged_copy(&snap_file)).unwrap(), bytes);
+    // A snapshot from the leader repairs it; the next start needs nothing.
+    s.save(None, Some(&snap(12, 1)), &[]).unwrap();
+    drop(s);
+    let r = reopen(dir.path());
+    assert_eq!(r.snapshot, Some(snap(12, 1)));
+    assert!(r.recovery.is_none(), "{:?}", r.recovery);
+}
+
+#[test]
+fn a_torn_write_past_the_acknowledged_point_needs_no_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, _, _) = wal_with_last_record(dir.path());
+    let mut bytes = fs::read(&segment).unwrap();
+    let len = bytes.len();
+    // A record that was being written when the power went: a header and
+    // part of its body, never synced, never acknowledged.
+    bytes.extend_from_slice(&[40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9]);
+    fs::write(&segment, &bytes).unwrap();
+    let r = reopen(dir.path());
+    assert_eq!(r.entries, ents(1, 6, 1));
+    assert!(r.recovery.is_none(), "{:?}", r.recovery);
+    assert_eq!(fs::metadata(&segment).unwrap().len(), len as u64);
+}
+
+#[test]
+fn a_vote_the_wal_lost_comes_back_from_the_acknowledgement_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = Storage::open(dir.path(), true).unwrap();
+    s.save(Some(&hs(1, Some(1), 0)), None, &ents(1, 2, 1))
+        .unwrap();
+    let before = s.wal_stats().bytes;
+    s.save(Some(&hs(2, Some(3), 0)), None, &[]).unwrap();
+    drop(s);
+    let seg = only_segment(dir.path());
+    let bytes = fs::read(&seg).unwrap();
+    fs::write(&seg, &bytes[..before as usize + 5]).unwrap();
+    let r = reopen(dir.path());
+    assert_eq!(r.hard_state, hs(2, Some(3), 0));
+    assert!(r.recovery.is_none(), "no entry was lost: {:?}", r.recovery);
 }
 
 #[test]

@@ -7,9 +7,12 @@
 //! sequence of its first record, so a missing segment in the middle shows.
 //!
 //! Recovery reads every segment in order. Damage in the last segment with no
-//! intact record after it is a write torn by a crash: it was never
-//! acknowledged, so it is cut off (with a warning). Damage anywhere else
-//! refuses to open.
+//! intact record after it looks like a write torn by a crash: it is cut off
+//! (with a warning), and the storage then checks against the
+//! acknowledgement record (`acked.rs`) whether it held entries the node had
+//! acknowledged. Damage anywhere else ends the log before it: the damaged
+//! segment is kept aside whole and the storage reports it, so that the node
+//! recovers the lost entries from its peers before it votes again.
 //!
 //! The active segment grows ahead of its records in steps of [`GROW`] bytes
 //! of zeros (written, not just reserved), so that an append overwrites
@@ -78,43 +81,176 @@ fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
     Ok(found)
 }
 
+/// A write torn by a crash at the end of the WAL, cut off by recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// The segment it was cut from.
+    pub(crate) file: PathBuf,
+    /// Where the torn record started (the segment's new length).
+    pub(crate) offset: u64,
+    /// How many bytes were cut.
+    pub(crate) bytes: u64,
+}
+
+/// Damage recovery found before the end of the WAL (an intact record
+/// follows it): the log ends before it, and the damaged bytes were set aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Damaged {
+    /// The damaged segment.
+    pub(crate) file: PathBuf,
+    /// Where the damaged record starts.
+    pub(crate) offset: u64,
+    /// What is wrong with it.
+    pub(crate) reason: String,
+    /// Where the damaged segment and every later one were moved or copied
+    /// (`<name>.damaged`), whole, for an operator.
+    pub(crate) kept: Vec<PathBuf>,
+}
+
+/// What recovery found in the WAL.
+#[derive(Debug, Default)]
+pub(crate) struct Recovered {
+    /// The segments in use, oldest first.
+    pub(crate) segments: Vec<Segment>,
+    /// A torn tail it cut (zeros a segment was grown with are not counted).
+    pub(crate) cut: Option<Cut>,
+    /// Damage with intact records after it.
+    pub(crate) damaged: Option<Damaged>,
+}
+
 /// Replays every segment of `dir` into `replay`, cutting a torn tail off
-/// the last one. Returns the segments, oldest first.
+/// the last one. Damage anywhere else ends the log before the damaged
+/// record: the damaged segment is copied aside and cut there, later
+/// segments are moved aside (nothing is deleted), and the damage is
+/// reported for protocol-aware recovery to repair from the peers.
 pub(crate) fn recover(
     dir: &Path,
     replay: &mut Replay,
     fsync: bool,
-) -> Result<Vec<Segment>, StorageError> {
+) -> Result<Recovered, StorageError> {
     let files = list(dir)?;
-    let mut segments: Vec<Segment> = Vec::with_capacity(files.len());
+    let mut found = Recovered::default();
     let count = files.len();
-    for (i, (seq, path)) in files.into_iter().enumerate() {
-        if let Some(prev) = segments.last() {
-            if seq != prev.seq + prev.records {
-                return Err(StorageError::Corrupt {
-                    file: path,
-                    offset: 0,
-                    reason: format!(
-                        "the segment starts at record {seq} but {} ends at record {}: \
-                         a segment is missing",
-                        prev.path.display(),
-                        prev.seq + prev.records - 1
-                    ),
-                });
+    for (i, (seq, path)) in files.iter().cloned().enumerate() {
+        let damage = match found.segments.last() {
+            Some(prev) if seq != prev.seq + prev.records => Some((
+                0,
+                format!(
+                    "the segment starts at record {seq} but {} ends at record {}: \
+                     a segment is missing",
+                    prev.path.display(),
+                    prev.seq + prev.records - 1
+                ),
+            )),
+            _ => None,
+        };
+        let damage = match damage {
+            Some(d) => Some(d),
+            None => {
+                let (seg, damage, cut) = scan(seq, path.clone(), replay, i + 1 == count, fsync)?;
+                found.cut = cut;
+                if damage.is_none() || seg.records > 0 {
+                    found.segments.push(seg);
+                }
+                damage
             }
+        };
+        if let Some((offset, reason)) = damage {
+            let later: Vec<PathBuf> = files[i + 1..].iter().map(|f| f.1.clone()).collect();
+            let kept = set_aside(&path, offset, &later, fsync)?;
+            if offset == 0 {
+                found.segments.retain(|s| s.path != path);
+            }
+            tracing::error!(
+                file = %path.display(),
+                offset,
+                reason = %reason,
+                kept = ?kept,
+                "damaged WAL record with intact records after it: the log ends before it"
+            );
+            found.damaged = Some(Damaged {
+                file: path,
+                offset: offset as u64,
+                reason,
+                kept,
+            });
+            break;
         }
-        segments.push(scan(seq, path, replay, i + 1 == count, fsync)?);
     }
-    Ok(segments)
+    Ok(found)
 }
 
+/// Moves every segment in `segments` aside (`<name>.damaged`), when the
+/// snapshot they build on is gone. Returns how many moved.
+pub(crate) fn set_aside_all(
+    dir: &Path,
+    segments: &[Segment],
+    fsync: bool,
+) -> Result<usize, StorageError> {
+    for seg in segments {
+        let mut to = seg.path.as_os_str().to_owned();
+        to.push(".damaged");
+        fs::rename(&seg.path, &to).map_err(|e| StorageError::io("rename", &seg.path, e))?;
+    }
+    sync_dir(dir, fsync)?;
+    Ok(segments.len())
+}
+
+/// Keeps the damaged segment `path` (copied to `<name>.damaged`) and cuts it
+/// at `offset` (removes it at 0); moves every `later` segment aside too.
+fn set_aside(
+    path: &Path,
+    offset: usize,
+    later: &[PathBuf],
+    fsync: bool,
+) -> Result<Vec<PathBuf>, StorageError> {
+    let aside = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(".damaged");
+        PathBuf::from(name)
+    };
+    let mut kept = vec![aside(path)];
+    if offset == 0 {
+        fs::rename(path, &kept[0]).map_err(|e| StorageError::io("rename", path, e))?;
+    } else {
+        fs::copy(path, &kept[0]).map_err(|e| StorageError::io("copy", path, e))?;
+        if fsync {
+            File::open(&kept[0])
+                .and_then(|f| f.sync_all())
+                .map_err(|e| StorageError::io("fsync", &kept[0], e))?;
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| StorageError::io("open", path, e))?;
+        file.set_len(offset as u64)
+            .map_err(|e| StorageError::io("truncate", path, e))?;
+        if fsync {
+            file.sync_data()
+                .map_err(|e| StorageError::io("fdatasync", path, e))?;
+        }
+    }
+    for p in later {
+        let to = aside(p);
+        fs::rename(p, &to).map_err(|e| StorageError::io("rename", p, e))?;
+        kept.push(to);
+    }
+    if let Some(dir) = path.parent() {
+        sync_dir(dir, fsync)?;
+    }
+    Ok(kept)
+}
+
+/// Replays one segment; returns it, the damage that ends it early (offset,
+/// reason) if any, and the torn tail cut off the last segment if any.
+#[allow(clippy::type_complexity)]
 fn scan(
     seq: u64,
     path: PathBuf,
     replay: &mut Replay,
     last: bool,
     fsync: bool,
-) -> Result<Segment, StorageError> {
+) -> Result<(Segment, Option<(usize, String)>, Option<Cut>), StorageError> {
     let data = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
     let mut seg = Segment {
         seq,
@@ -124,24 +260,39 @@ fn scan(
         max_index: 0,
         has_marker: false,
     };
-    let corrupt = |file: &Path, offset: usize, reason: String| StorageError::Corrupt {
-        file: file.to_path_buf(),
-        offset: offset as u64,
-        reason,
-    };
+    let mut damage = None;
+    let mut cut = None;
     let mut offset = 0;
     while offset < data.len() {
         let frame = frame_at(&data, offset);
         let Frame::Record { body, next } = frame else {
             if last && is_torn(&data, offset) {
                 let zeros = data[offset..].iter().all(|&b| b == 0);
-                truncate(&seg.path, offset, data.len() - offset, zeros, fsync)?;
+                let dropped = data.len() - offset;
+                truncate(&seg.path, offset, dropped, zeros, fsync)?;
+                let written = data[offset..]
+                    .iter()
+                    .rposition(|&b| b != 0)
+                    .map_or(0, |p| p + 1);
+                if !zeros {
+                    cut = Some(Cut {
+                        file: seg.path.clone(),
+                        offset: offset as u64,
+                        bytes: written as u64,
+                    });
+                }
                 break;
             }
-            return Err(corrupt(&seg.path, offset, damage(&frame, data.len())));
+            damage = Some((offset, damage_of(&frame, data.len())));
+            break;
         };
-        let record = decode(body)
-            .map_err(|e| corrupt(&seg.path, offset, format!("undecodable body: {e}")))?;
+        let record = match decode(body) {
+            Ok(r) => r,
+            Err(e) => {
+                damage = Some((offset, format!("undecodable body: {e}")));
+                break;
+            }
+        };
         let is_header = matches!(record, Record::Header { .. });
         if is_header != (offset == 0) {
             let reason = if is_header {
@@ -149,35 +300,29 @@ fn scan(
             } else {
                 "the segment does not start with a header"
             };
-            return Err(corrupt(&seg.path, offset, reason.to_string()));
+            damage = Some((offset, reason.to_string()));
+            break;
         }
-        match &record {
-            Record::Entries(batch) => {
-                if let Some(e) = batch.last() {
-                    seg.max_index = seg.max_index.max(e.index);
-                }
-            }
-            Record::Snapshot(meta) => {
-                seg.max_index = seg.max_index.max(meta.index);
-                seg.has_marker = true;
-            }
-            Record::Header { .. } | Record::HardState(_) => {}
+        let max_index = match &record {
+            Record::Entries(batch) => batch.last().map_or(0, |e| e.index),
+            Record::Snapshot(meta) => meta.index,
+            Record::Header { .. } | Record::HardState(_) => 0,
+        };
+        let marker = matches!(record, Record::Snapshot(_));
+        if let Err(reason) = replay.apply(record) {
+            damage = Some((offset, reason));
+            break;
         }
-        replay
-            .apply(record)
-            .map_err(|reason| corrupt(&seg.path, offset, reason))?;
+        seg.max_index = seg.max_index.max(max_index);
+        seg.has_marker |= marker;
         seg.records += 1;
         offset = next;
     }
-    if seg.records == 0 && !last {
-        return Err(corrupt(
-            &seg.path,
-            0,
-            "an empty segment before the last one".into(),
-        ));
+    if damage.is_none() && seg.records == 0 && !last {
+        damage = Some((0, "an empty segment before the last one".into()));
     }
     seg.bytes = offset as u64;
-    Ok(seg)
+    Ok((seg, damage, cut))
 }
 
 /// Whether damage at `offset` of the last segment is a write torn by a
@@ -194,7 +339,7 @@ fn is_torn(data: &[u8], offset: usize) -> bool {
         .any(|at| matches!(frame_at(data, at), Frame::Record { .. }))
 }
 
-fn damage(frame: &Frame<'_>, len: usize) -> String {
+fn damage_of(frame: &Frame<'_>, len: usize) -> String {
     match frame {
         Frame::ShortHeader => format!("a partial record header ({len} bytes in the file)"),
         Frame::BadHeader => "record header checksum mismatch".to_string(),

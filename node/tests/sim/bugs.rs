@@ -6,10 +6,12 @@
 //! `ack-before-commit` acknowledges on local append, `txn-split` and
 //! `txn-local-read` break transactions), and `no-fsync` through
 //! `replica::syncs_writes`, which makes the simulated disk lose what was
-//! not written back when a node crashes.
+//! not written back when a node crashes; `vote-without-repair` with disk
+//! damage that cuts acknowledged entries off two logs.
 
 use faultline_node::bugs::Bug;
 use faultline_node::raft::NodeId;
+use rand::Rng;
 
 use super::client::ReadMode;
 use super::cluster::{Cluster, SimConfig};
@@ -279,6 +281,43 @@ fn vote_twice(c: &mut Cluster) {
     c.run(200);
 }
 
+/// The leader commits with two followers while the other two are down;
+/// disk damage then cuts the newest entries off both followers' logs (as a
+/// WAL tail lost to corruption), the leader is cut off and the four others
+/// come back: the two damaged and the two lagging are a majority without
+/// the committed entries. Under `vote-without-repair` they elect one of
+/// theirs; recovering, the damaged two refuse to vote until the old leader
+/// returns (the heal when the run settles) and gives the entries back.
+fn damaged_tails(c: &mut Cluster) {
+    let all: Vec<NodeId> = c.ids().collect();
+    let Some(leader) = c.await_leader(&all, 300) else {
+        return;
+    };
+    if c.one(all.len(), 300).is_none() {
+        return;
+    }
+    let others: Vec<NodeId> = all.iter().copied().filter(|&i| i != leader).collect();
+    let (lagging, acked) = others.split_at(2);
+    for &i in lagging {
+        c.crash(i);
+    }
+    for _ in 0..c.rng.gen_range(2..6) {
+        if c.one(3, 300).is_none() {
+            return;
+        }
+    }
+    for &i in acked {
+        c.crash(i);
+        let count = c.rng.gen_range(1..=3);
+        c.damage_tail(i, count);
+    }
+    c.isolate(leader);
+    for &i in &others {
+        c.restart(i);
+    }
+    c.run(600);
+}
+
 /// One scenario per bug.
 const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -367,6 +406,18 @@ const SCENARIOS: &[Scenario] = &[
         drive: Drive::Chaos(txns_anywhere_under_isolation),
         breaks: &[Invariant::StaleRead],
     },
+    Scenario {
+        bug: Bug::VoteWithoutRepair,
+        seeds: 20,
+        base: 8000,
+        cluster: five,
+        drive: Drive::Script(damaged_tails),
+        breaks: &[
+            Invariant::LeaderCompleteness,
+            Invariant::StateMachineSafety,
+            Invariant::AckedWriteLost,
+        ],
+    },
 ];
 
 fn scenario(bug: Bug) -> &'static Scenario {
@@ -432,4 +483,9 @@ fn txn_split_lets_a_read_see_half_a_transaction() {
 #[test]
 fn txn_local_read_serves_stale_transactions() {
     scenario(Bug::TxnLocalRead).check();
+}
+
+#[test]
+fn vote_without_repair_elects_a_leader_without_acknowledged_entries() {
+    scenario(Bug::VoteWithoutRepair).check();
 }

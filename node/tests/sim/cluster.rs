@@ -181,6 +181,24 @@ impl Cluster {
         }
     }
 
+    /// Damages a crashed node's disk: its last `count` log entries are cut
+    /// off (as a WAL tail lost to corruption); it finds out at restart.
+    pub fn damage_tail(&mut self, id: NodeId, count: usize) -> usize {
+        assert!(!self.is_up(id), "damage a node's disk while it is down");
+        self.storage[(id - 1) as usize].damage_tail(count)
+    }
+
+    /// Damages a crashed node's snapshot: it restarts from an empty log.
+    pub fn damage_snapshot(&mut self, id: NodeId) -> bool {
+        assert!(!self.is_up(id), "damage a node's disk while it is down");
+        self.storage[(id - 1) as usize].damage_snapshot()
+    }
+
+    /// Whether node `id` is up and a learner recovering lost entries.
+    pub fn is_recovering(&self, id: NodeId) -> bool {
+        self.node(id).is_some_and(|n| n.is_recovering())
+    }
+
     /// Restarts a crashed node from its storage.
     pub fn restart(&mut self, id: NodeId) {
         if self.nodes[(id - 1) as usize].is_none() {

@@ -1,9 +1,12 @@
 //! A node's simulated disk: what a crash keeps. Under `no-fsync` writes land in
 //! a volatile copy that only reaches the durable one at periodic write-back,
-//! and a crash loses whatever was not written back.
+//! and a crash loses whatever was not written back. Disk damage
+//! ([`Storage::damage_tail`]) cuts entries off the end of the log while the
+//! acknowledgement record (`acked`, as the node's `acked` file) keeps what
+//! was made durable, so a restart reports the loss as the real storage does.
 
 use faultline_node::raft::{
-    Entry, HardState, Index, Ready, Restored, Snapshot, SnapshotMeta, Term,
+    Entry, HardState, Index, Ready, Recovery, Restored, Snapshot, SnapshotMeta, Term,
 };
 
 /// The persisted state of one node.
@@ -13,6 +16,8 @@ pub struct Disk {
     pub snapshot: Option<Snapshot>,
     /// Entries after the snapshot.
     pub entries: Vec<Entry>,
+    /// The acknowledgement record: the last index and term made durable.
+    pub acked: SnapshotMeta,
 }
 
 impl Disk {
@@ -68,6 +73,13 @@ impl Disk {
         if let Some(hs) = rd.hard_state {
             self.hard_state = hs;
         }
+        if rd.snapshot.is_some() || !rd.entries.is_empty() {
+            let index = self.last_index();
+            self.acked = SnapshotMeta {
+                index,
+                term: self.term(index).expect("the last entry"),
+            };
+        }
     }
 
     /// The application compacted the log up to `index` into `data`.
@@ -87,10 +99,25 @@ impl Disk {
     }
 
     pub fn restored(&self) -> Restored {
+        let acked = self.acked;
+        // Entries the snapshot covers were committed: whatever this node
+        // acknowledged at those indexes is either in it or was never committed.
+        let lost =
+            acked.index > self.snapshot_meta().index && self.term(acked.index) != Some(acked.term);
         Restored {
             hard_state: self.hard_state,
             snapshot: self.snapshot.clone(),
             entries: self.entries.clone(),
+            recovery: lost.then(|| Recovery {
+                acked: Some(acked),
+                damage: format!(
+                    "simulated damage: acknowledged through index {} (term {}): entries {}..={} are missing",
+                    acked.index,
+                    acked.term,
+                    self.last_index() + 1,
+                    acked.index
+                ),
+            }),
         }
     }
 }
@@ -117,6 +144,33 @@ impl Storage {
         if let Some(d) = &mut self.durable {
             *d = self.live.clone();
         }
+    }
+
+    /// Disk damage while the node is down: the last `count` entries after
+    /// the snapshot are gone (a WAL tail cut off) and the hard state's
+    /// commit index goes back with them. Returns how many went.
+    pub fn damage_tail(&mut self, count: usize) -> usize {
+        let mut cut = 0;
+        for disk in std::iter::once(&mut self.live).chain(self.durable.as_mut()) {
+            let n = count.min(disk.entries.len());
+            disk.entries.truncate(disk.entries.len() - n);
+            disk.hard_state.commit = disk.hard_state.commit.min(disk.last_index());
+            cut = n;
+        }
+        cut
+    }
+
+    /// A damaged snapshot while the node is down: the real storage sets the
+    /// snapshot and the log built on it aside and starts from an empty log
+    /// (term and vote kept). Returns whether there was a snapshot to lose.
+    pub fn damage_snapshot(&mut self) -> bool {
+        let mut had = false;
+        for disk in std::iter::once(&mut self.live).chain(self.durable.as_mut()) {
+            had = disk.snapshot.take().is_some();
+            disk.entries.clear();
+            disk.hard_state.commit = 0;
+        }
+        had
     }
 
     /// A crash: under `no-fsync` whatever was not written back is lost.

@@ -34,6 +34,12 @@ pub struct Chaos {
     /// that believes it leads, and a read-only transaction of both, sent
     /// as reads are.
     pub txns: Option<ReadMode>,
+    /// Probability per iteration of disk damage: a random node crashes,
+    /// loses the last one to three entries of its log (a WAL tail lost to
+    /// corruption) or, one time in four, its snapshot and the log built on
+    /// it, and restarts, unless some node is still recovering from
+    /// earlier damage (damage stays within what the others can repair).
+    pub damage: f64,
     /// At least this many nodes stay up (and connected).
     pub min_up: usize,
 }
@@ -51,6 +57,7 @@ impl Chaos {
             bounce: 0.0,
             reads: None,
             txns: None,
+            damage: 0.0,
             min_up: 0,
         }
     }
@@ -62,6 +69,8 @@ pub struct ChaosStats {
     /// Iterations that ended with a majority up and connected: the chances
     /// the cluster had to make progress.
     pub majority_iterations: u32,
+    /// Restarts after disk damage that found acknowledged entries gone.
+    pub damaged_restarts: u32,
 }
 
 /// Where a read goes: a node drawn as `mode` says (None: no leader to send it to).
@@ -127,6 +136,22 @@ pub fn run_chaos(c: &mut Cluster, ch: &Chaos) -> ChaosStats {
             let victim = c.rng.gen_range(1..=n as u64);
             c.crash(victim);
             c.restart(victim);
+        }
+        if ch.damage > 0.0 && c.rng.gen_bool(ch.damage) {
+            let victim = c.rng.gen_range(1..=n as u64);
+            if !c.ids().any(|i| c.is_recovering(i)) && c.is_up(victim) {
+                c.crash(victim);
+                if c.rng.gen_bool(0.25) {
+                    c.damage_snapshot(victim);
+                } else {
+                    let count = c.rng.gen_range(1..=3);
+                    c.damage_tail(victim, count);
+                }
+                c.restart(victim);
+                if c.is_recovering(victim) {
+                    stats.damaged_restarts += 1;
+                }
+            }
         }
         if ch.partition > 0.0 && c.rng.gen_bool(ch.partition) {
             let victim = c.rng.gen_range(1..=n as u64);
