@@ -409,7 +409,7 @@ fn a_flipped_byte_in_a_middle_record_ends_the_log_there_keeping_the_bytes_aside(
     copy_dir(src.path(), dir.path());
     let mut bytes = clean.clone();
     bytes[victim + 1] ^= 0x7f;
-    fs::write(&segment_in(dir.path(), &segment), &bytes).unwrap();
+    fs::write(segment_in(dir.path(), &segment), &bytes).unwrap();
     let damage = recovery_of(&reopen(dir.path())).1;
     assert!(
         damage.contains(&format!(

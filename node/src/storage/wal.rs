@@ -147,12 +147,12 @@ pub(crate) fn recover(
         let damage = match damage {
             Some(d) => Some(d),
             None => {
-                let (seg, damage, cut) = scan(seq, path.clone(), replay, i + 1 == count, fsync)?;
-                found.cut = cut;
-                if damage.is_none() || seg.records > 0 {
-                    found.segments.push(seg);
+                let scanned = scan(seq, path.clone(), replay, i + 1 == count, fsync)?;
+                found.cut = scanned.cut;
+                if scanned.damage.is_none() || scanned.segment.records > 0 {
+                    found.segments.push(scanned.segment);
                 }
-                damage
+                scanned.damage
             }
         };
         if let Some((offset, reason)) = damage {
@@ -241,16 +241,23 @@ fn set_aside(
     Ok(kept)
 }
 
-/// Replays one segment; returns it, the damage that ends it early (offset,
-/// reason) if any, and the torn tail cut off the last segment if any.
-#[allow(clippy::type_complexity)]
+/// One segment as replayed.
+struct Scanned {
+    segment: Segment,
+    /// The damage that ends it early: offset and reason.
+    damage: Option<(usize, String)>,
+    /// The torn tail cut off it (the last segment only).
+    cut: Option<Cut>,
+}
+
+/// Replays one segment.
 fn scan(
     seq: u64,
     path: PathBuf,
     replay: &mut Replay,
     last: bool,
     fsync: bool,
-) -> Result<(Segment, Option<(usize, String)>, Option<Cut>), StorageError> {
+) -> Result<Scanned, StorageError> {
     let data = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
     let mut seg = Segment {
         seq,
@@ -322,7 +329,11 @@ fn scan(
         damage = Some((0, "an empty segment before the last one".into()));
     }
     seg.bytes = offset as u64;
-    Ok((seg, damage, cut))
+    Ok(Scanned {
+        segment: seg,
+        damage,
+        cut,
+    })
 }
 
 /// Whether damage at `offset` of the last segment is a write torn by a
