@@ -42,8 +42,11 @@
 //!
 //! # Corruption
 //!
-//! [`corrupt::flip_bits`] and [`corrupt::truncate_at`] damage a file in the
-//! backing directory while the node is down and report the offsets and bits.
+//! [`corrupt::flip_bits`] and [`corrupt::truncate_within`] damage a file in
+//! the backing directory while the node is down, drawn in its written part
+//! (not the zeros it was preallocated with) or only in the last bytes of
+//! it, and report the offsets and bits ([`corrupt::truncate_at`] cuts at a
+//! given offset).
 //!
 //! # Privileges
 //!

@@ -183,13 +183,16 @@ pub trait Platform: Send {
         .into())
     }
     /// Damages one file of node `i` (down) matching `patterns` (globs
-    /// relative to its data directory), choices drawn from `seed`.
+    /// relative to its data directory), choices drawn from `seed`: see
+    /// [`crate::disk::corrupt`] (`last`: draw the damage in the last bytes
+    /// of the file's written part only).
     fn corrupt(
         &mut self,
         i: usize,
         patterns: &[String],
         how: CorruptHow,
         bits: u32,
+        last: Option<u64>,
         seed: u64,
     ) -> Result<Damage, ClusterError> {
         Ok(crate::disk::corrupt(
@@ -197,6 +200,7 @@ pub trait Platform: Send {
             patterns,
             how,
             bits,
+            last,
             seed,
         )?)
     }
@@ -521,9 +525,10 @@ impl Platform for LocalCluster {
         patterns: &[String],
         how: CorruptHow,
         bits: u32,
+        last: Option<u64>,
         seed: u64,
     ) -> Result<Damage, ClusterError> {
-        let damage = crate::disk::corrupt(&self.specs[i], patterns, how, bits, seed)?;
+        let damage = crate::disk::corrupt(&self.specs[i], patterns, how, bits, last, seed)?;
         self.corrupted[i] |= damage.file.is_some();
         Ok(damage)
     }

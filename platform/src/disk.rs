@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline_diskfs::corrupt::{flip_bits, truncate_at, BitFlip, Truncation};
+use faultline_diskfs::corrupt::{flip_bits, truncate_within, BitFlip, Truncation};
 use faultline_diskfs::{DiskFs, MetadataMode, MountHandle, PowerLossOptions, PowerLossReport};
 use globset::{Glob, GlobSetBuilder};
 use rand::seq::SliceRandom;
@@ -182,7 +182,9 @@ pub enum CorruptHow {
     /// Flip `bits` random bits.
     #[default]
     BitFlip,
-    /// Cut the file at a random length (shorter than it is).
+    /// Cut the file at a random offset in its written part (up to its last
+    /// non-zero byte, not in the zeros it was preallocated with): at least
+    /// one written byte is lost.
     Truncate,
 }
 
@@ -216,13 +218,15 @@ pub struct Damage {
 
 /// Damages one file of `node`'s data directory (the node down) matching
 /// `patterns` (globs relative to it), drawn with every other choice from
-/// `seed`: `bits` flipped bits, or a truncation. Empty files are never
-/// chosen.
+/// `seed`: `bits` flipped bits, or a truncation, drawn in the file's written
+/// part (up to its last non-zero byte), or only in its last `last` bytes.
+/// Empty files are never chosen.
 pub fn corrupt(
     node: &NodeSpec,
     patterns: &[String],
     how: CorruptHow,
     bits: u32,
+    last: Option<u64>,
     seed: u64,
 ) -> Result<Damage, DiskError> {
     let (data_dir, node) = (&node.data_dir, node.name.as_str());
@@ -235,7 +239,7 @@ pub fn corrupt(
         flips: Vec::new(),
         truncated: None,
     };
-    let Some((rel, len)) = files.choose(&mut rng).cloned() else {
+    let Some((rel, _)) = files.choose(&mut rng).cloned() else {
         return Ok(damage);
     };
     let path = data_dir.join(&rel);
@@ -246,7 +250,7 @@ pub fn corrupt(
     match how {
         CorruptHow::BitFlip => {
             let flips: Vec<BitFlip> =
-                flip_bits(&path, bits.max(1) as usize, rng.gen()).map_err(err)?;
+                flip_bits(&path, bits.max(1) as usize, last, rng.gen()).map_err(err)?;
             damage.flips = flips
                 .into_iter()
                 .map(|f| Flip {
@@ -256,7 +260,7 @@ pub fn corrupt(
                 .collect();
         }
         CorruptHow::Truncate => {
-            let t: Truncation = truncate_at(&path, rng.gen_range(0..len)).map_err(err)?;
+            let t: Truncation = truncate_within(&path, last, rng.gen()).map_err(err)?;
             damage.truncated = Some([t.from, t.to]);
         }
     }
@@ -344,8 +348,24 @@ mod tests {
     fn corruption_is_seeded_and_says_what_it_did() {
         let (a, b) = (tree(), tree());
         let pats = ["wal/*.log".to_string(), "snap/*".to_string()];
-        let da = corrupt(&spec("n1", a.path()), &pats, CorruptHow::BitFlip, 3, 9).unwrap();
-        let db = corrupt(&spec("n1", b.path()), &pats, CorruptHow::BitFlip, 3, 9).unwrap();
+        let da = corrupt(
+            &spec("n1", a.path()),
+            &pats,
+            CorruptHow::BitFlip,
+            3,
+            None,
+            9,
+        )
+        .unwrap();
+        let db = corrupt(
+            &spec("n1", b.path()),
+            &pats,
+            CorruptHow::BitFlip,
+            3,
+            None,
+            9,
+        )
+        .unwrap();
         assert_eq!(da, db);
         assert_eq!(da.candidates, 3);
         assert_eq!(da.flips.len(), 3);
@@ -355,7 +375,15 @@ mod tests {
         let changed = bytes.iter().zip(&fresh).filter(|(x, y)| x != y).count();
         assert!((1..=3).contains(&changed), "{changed} bytes changed");
 
-        let t = corrupt(&spec("n2", a.path()), &pats, CorruptHow::Truncate, 1, 4).unwrap();
+        let t = corrupt(
+            &spec("n2", a.path()),
+            &pats,
+            CorruptHow::Truncate,
+            1,
+            None,
+            4,
+        )
+        .unwrap();
         let [from, to] = t.truncated.unwrap();
         assert!(to < from);
         let len = std::fs::metadata(a.path().join(t.file.unwrap()))
@@ -368,9 +396,80 @@ mod tests {
             &["nothing/*".into()],
             CorruptHow::BitFlip,
             1,
+            None,
             1,
         )
         .unwrap();
         assert_eq!((none.file, none.candidates), (None, 0));
+    }
+
+    /// A WAL segment as faultline-node leaves it: records, then the zeros it
+    /// was grown with.
+    fn segment(dir: &Path) -> Vec<u8> {
+        let mut data: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8 + 1).collect();
+        data.resize(512 << 10, 0);
+        std::fs::create_dir_all(dir.join("wal")).unwrap();
+        std::fs::write(dir.join("wal/1.log"), &data).unwrap();
+        data
+    }
+
+    #[test]
+    fn last_draws_the_damage_in_the_last_bytes_of_the_written_part() {
+        let pats = ["wal/*.log".to_string()];
+        for seed in 0..20 {
+            let t = tempfile::tempdir().unwrap();
+            let fresh = segment(t.path());
+            let d = corrupt(
+                &spec("n1", t.path()),
+                &pats,
+                CorruptHow::Truncate,
+                1,
+                Some(100),
+                seed,
+            )
+            .unwrap();
+            let [from, to] = d.truncated.unwrap();
+            assert_eq!(from, 512 << 10);
+            assert!((3900..4000).contains(&to), "seed {seed}: cut at {to}");
+
+            let fresh_len = fresh.len();
+            segment(t.path());
+            let d = corrupt(
+                &spec("n1", t.path()),
+                &pats,
+                CorruptHow::BitFlip,
+                3,
+                Some(100),
+                seed,
+            )
+            .unwrap();
+            assert_eq!(d.flips.len(), 3);
+            for f in &d.flips {
+                assert!((3900..4000).contains(&f.offset), "seed {seed}: {f:?}");
+            }
+            let bytes = std::fs::read(t.path().join("wal/1.log")).unwrap();
+            assert_eq!(bytes.len(), fresh_len);
+            assert_eq!(bytes[..3900], fresh[..3900]);
+        }
+    }
+
+    #[test]
+    fn truncation_never_lands_in_the_preallocated_zeros() {
+        let pats = ["wal/*.log".to_string()];
+        for seed in 0..20 {
+            let t = tempfile::tempdir().unwrap();
+            segment(t.path());
+            let d = corrupt(
+                &spec("n1", t.path()),
+                &pats,
+                CorruptHow::Truncate,
+                1,
+                None,
+                seed,
+            )
+            .unwrap();
+            let [_, to] = d.truncated.unwrap();
+            assert!(to < 4000, "seed {seed}: cut at {to}, in the zeros");
+        }
     }
 }

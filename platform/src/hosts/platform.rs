@@ -422,6 +422,7 @@ impl Platform for RemoteCluster {
         _patterns: &[String],
         _how: CorruptHow,
         _bits: u32,
+        _last: Option<u64>,
         _seed: u64,
     ) -> Result<Damage, ClusterError> {
         Err(ClusterError::Unsupported(format!(

@@ -28,6 +28,12 @@ pub struct Corrupt {
     /// How many bits to flip (default 1).
     #[serde(default = "one_bit", skip_serializing_if = "is_one")]
     pub bits: u32,
+    /// Draw the damage (the flipped bits, or the truncation point) in the
+    /// last `last` bytes of the file's written part only (default: anywhere
+    /// in the written part, which ends at its last non-zero byte): e.g. a
+    /// WAL's newest records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<u64>,
     /// Globs relative to the data directory (default: the system's data files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<String>>,
@@ -65,8 +71,8 @@ struct Damaged(Vec<usize>);
 impl FaultKind for Corrupt {
     const ABOUT: About = About {
         name: "corrupt",
-        help: "flip a bit in one data file of one node while it is down (the system's data files, see faultline list), restart it",
-        example: r#"{ do = "corrupt", target = "follower", how = "truncate" }"#,
+        help: "flip a bit in (or truncate) one data file of one node while it is down (the system's data files, see faultline list; `last = N`: only in its last N written bytes), restart it",
+        example: r#"{ do = "corrupt", target = "follower", how = "truncate", last = 4096 }"#,
         family: None,
         in_all: false,
         disk_layer: false,
@@ -77,6 +83,7 @@ impl FaultKind for Corrupt {
         target: Target::Nodes(vec![rng.gen_range(0..draw.nodes)]),
         how: Default::default(),
         bits: 1,
+        last: None,
         files: None,
         majority: false,
     });
@@ -119,7 +126,7 @@ impl FaultKind for Corrupt {
             let seed = ex.rng().gen();
             let damage = ex
                 .platform()
-                .corrupt(i, &patterns, self.how, self.bits, seed)?;
+                .corrupt(i, &patterns, self.how, self.bits, self.last, seed)?;
             ex.record(&CorruptEvent::Corrupt(damage));
         }
         Ok(Some(Box::new(Down::new("corrupt", targets))))

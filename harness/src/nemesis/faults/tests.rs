@@ -233,6 +233,7 @@ fn power_loss_kills_loses_and_restarts_and_corruption_stays_within_a_minority() 
                 target,
                 how: Default::default(),
                 bits: 2,
+                last: None,
                 files: None,
                 majority: false,
             })
