@@ -113,8 +113,12 @@ impl RaftLoop {
                 }
             }
             self.drain()?;
-            if let Some(why) = self.replica.raft().unrepairable() {
+            let raft = self.replica.raft();
+            if let Some(why) = raft.unrepairable() {
                 return Err(ServerError::Unrepairable(why.to_string()));
+            }
+            if !raft.is_recovering() {
+                self.storage.recovered();
             }
         }
     }

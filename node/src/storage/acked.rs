@@ -11,9 +11,14 @@
 //! lost entries the node had acknowledged. Term and vote here are a second
 //! copy of the WAL's.
 //!
+//! While the node recovers lost entries, the record keeps the claim it
+//! restarted with (or "unknown") instead of the shortened log's end, so a
+//! crash in the middle of recovery still restarts it as a learner.
+//!
 //! ```text
 //! two 64-byte slots, written in turn (slot = seq % 2), each:
 //! "FLACKED1" | seq: u64 | term: u64 | vote: u64 (0: none) | index: u64 | index_term: u64 | crc32: u32 | zeros
+//! (index = u64::MAX: unknown)
 //! ```
 //!
 //! The newer intact slot wins; a write torn inside one slot leaves the other.
@@ -31,12 +36,15 @@ pub(crate) const FILE: &str = "acked";
 const MAGIC: &[u8; 8] = b"FLACKED1";
 const SLOT: usize = 64;
 const BODY: usize = MAGIC.len() + 5 * 8;
+const UNKNOWN: u64 = u64::MAX;
 
 /// One record: the durable log end and hard state at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Acked {
-    /// The log's last index and its term (the snapshot's when no entry follows).
-    pub(crate) last: SnapshotMeta,
+    /// The log's last index and its term (the snapshot's when no entry
+    /// follows); `None`: unknown (the node restarted without knowing how
+    /// far it had acknowledged and has not recovered yet).
+    pub(crate) last: Option<SnapshotMeta>,
     /// The term and vote then (the commit index is not kept).
     pub(crate) hard_state: HardState,
 }
@@ -44,7 +52,8 @@ pub(crate) struct Acked {
 /// What the file held when opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Found {
-    /// No file: a new data directory, or one written before this record existed.
+    /// No file: a new data directory, or one written before this record
+    /// existed (a file never written means nothing was acknowledged yet).
     Missing,
     /// Both slots damaged: what was acknowledged is unknown.
     Damaged(String),
@@ -81,7 +90,12 @@ impl AckedFile {
         let slots: Vec<(u64, Acked)> = data.chunks(SLOT).filter_map(decode).collect();
         let found = match slots.iter().max_by_key(|s| s.0) {
             Some(&(_, acked)) => Found::Intact(acked),
-            None if !existed || data.iter().all(|&b| b == 0) => Found::Missing,
+            None if !existed => Found::Missing,
+            // Created, never written: nothing was acknowledged yet.
+            None if data.iter().all(|&b| b == 0) => Found::Intact(Acked {
+                last: Some(SnapshotMeta::default()),
+                hard_state: HardState::default(),
+            }),
             None => Found::Damaged(format!(
                 "{}: neither of its two records is intact ({} bytes)",
                 path.display(),
@@ -141,12 +155,13 @@ impl AckedFile {
 fn encode(seq: u64, a: &Acked) -> [u8; SLOT] {
     let mut out = [0u8; SLOT];
     out[..MAGIC.len()].copy_from_slice(MAGIC);
+    let (index, index_term) = a.last.map_or((UNKNOWN, 0), |m| (m.index, m.term));
     let fields = [
         seq,
         a.hard_state.term,
         a.hard_state.vote.unwrap_or(0),
-        a.last.index,
-        a.last.term,
+        index,
+        index_term,
     ];
     for (i, v) in fields.iter().enumerate() {
         let at = MAGIC.len() + i * 8;
@@ -169,14 +184,14 @@ fn decode(slot: &[u8]) -> Option<(u64, Acked)> {
         let at = MAGIC.len() + i * 8;
         u64::from_le_bytes(slot[at..at + 8].try_into().expect("8 bytes"))
     };
-    let vote = field(2);
+    let (vote, index) = (field(2), field(3));
     Some((
         field(0),
         Acked {
-            last: SnapshotMeta {
-                index: field(3),
+            last: (index != UNKNOWN).then_some(SnapshotMeta {
+                index,
                 term: field(4),
-            },
+            }),
             hard_state: HardState {
                 term: field(1),
                 vote: (vote != 0).then_some(vote),
@@ -192,7 +207,7 @@ mod tests {
 
     fn acked(index: u64, term: u64, vote: Option<u64>) -> Acked {
         Acked {
-            last: SnapshotMeta { index, term },
+            last: Some(SnapshotMeta { index, term }),
             hard_state: HardState {
                 term,
                 vote,
@@ -204,8 +219,15 @@ mod tests {
     #[test]
     fn the_newest_intact_slot_wins_and_a_damaged_one_falls_back() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut f, found) = AckedFile::open(dir.path(), true).unwrap();
+        let (f, found) = AckedFile::open(dir.path(), true).unwrap();
         assert_eq!(found, Found::Missing);
+        drop(f);
+        let (mut f, found) = AckedFile::open(dir.path(), true).unwrap();
+        assert_eq!(
+            found,
+            Found::Intact(acked(0, 0, None)),
+            "created, nothing acknowledged"
+        );
         f.record(acked(5, 2, Some(1))).unwrap();
         f.record(acked(9, 3, None)).unwrap();
         drop(f);

@@ -98,6 +98,17 @@ pub struct WalStats {
     pub syncs: u64,
 }
 
+/// What a save's acknowledgement record claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// The log's own end: nothing acknowledged is missing.
+    LogEnd,
+    /// Entries through this one are missing; kept until [`Storage::recovered`].
+    Missing(SnapshotMeta),
+    /// An unknown extent is missing; kept until [`Storage::recovered`].
+    Unknown,
+}
+
 /// A node's durable state: WAL segments and the newest snapshot.
 #[derive(Debug)]
 pub struct Storage {
@@ -115,6 +126,9 @@ pub struct Storage {
     last_term: Term,
     /// The acknowledgement record: what the node last made durable.
     acked: AckedFile,
+    /// What the record must claim while entries the node had acknowledged
+    /// are still missing (see `acked.rs`).
+    claim: Claim,
     /// Reused for encoding each save.
     buf: Vec<u8>,
     /// The first failure of a write: after it, what is on disk is unknown.
@@ -230,6 +244,10 @@ impl Storage {
             last_index: replay::last_index(&restored),
             last_term: replay::last_term(&restored),
             acked,
+            claim: match &restored.recovery {
+                None => Claim::LogEnd,
+                Some(r) => r.acked.map_or(Claim::Unknown, Claim::Missing),
+            },
             buf: Vec::new(),
             poisoned: None,
             _lock: lock,
@@ -409,10 +427,15 @@ impl Storage {
             self.hard_state = *hs;
         }
         if sync {
+            let last = SnapshotMeta {
+                index: self.last_index,
+                term: self.last_term,
+            };
             self.acked.record(Acked {
-                last: SnapshotMeta {
-                    index: self.last_index,
-                    term: self.last_term,
+                last: match self.claim {
+                    Claim::LogEnd => Some(last),
+                    Claim::Missing(m) => Some(m),
+                    Claim::Unknown => None,
                 },
                 hard_state: HardState {
                     commit: 0,
@@ -421,6 +444,13 @@ impl Storage {
             })?;
         }
         Ok(())
+    }
+
+    /// The node got back what its damaged storage lost (it left protocol-aware
+    /// recovery): from the next save on, the acknowledgement record claims
+    /// the log's own end again.
+    pub fn recovered(&mut self) {
+        self.claim = Claim::LogEnd;
     }
 
     fn write_compaction(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {

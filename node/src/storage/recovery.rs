@@ -99,11 +99,28 @@ pub(crate) fn assess(restored: &mut Restored, found: &Found, findings: &Findings
                 hs.term = a.term;
                 hs.vote = a.vote;
             }
-            let SnapshotMeta { index, term } = acked.last;
+            let Some(SnapshotMeta { index, term }) = acked.last else {
+                restored.recovery = Some(Recovery {
+                    acked: None,
+                    damage: format!(
+                        "{}: the node restarted before without knowing how far it had \
+                         acknowledged and has not recovered since (its log ends at index {last})",
+                        damage.unwrap_or_else(|| "an earlier restart found damage".to_string())
+                    ),
+                });
+                return;
+            };
             // Entries a snapshot covers were committed: what this node had
             // acknowledged at those indexes is in it or was never committed.
             let snap = restored.snapshot.as_ref().map_or(0, |s| s.meta.index);
             if index <= snap || term_at(restored, index) == Some(term) {
+                return;
+            }
+            // A log ending in a newer term than the record's was rewritten
+            // after it by a newer leader's entries (a write torn before its
+            // record was made): that leader did not hold the acknowledged
+            // entry, so it was never committed.
+            if super::replay::last_term(restored) > term {
                 return;
             }
             let what = damage.unwrap_or_else(|| "the WAL ends early".to_string());
@@ -113,7 +130,7 @@ pub(crate) fn assess(restored: &mut Restored, found: &Found, findings: &Findings
                 format!("the entry at index {index} is of another, older term")
             };
             restored.recovery = Some(Recovery {
-                acked: Some(acked.last),
+                acked: acked.last,
                 damage: format!(
                     "{what}: the node had acknowledged entries through index {index} (term {term}) \
                      but its log now ends at index {last}: {missing}"

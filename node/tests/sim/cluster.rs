@@ -163,6 +163,7 @@ impl Cluster {
         self.chains[i] = self.snapshot_chain(meta.index, meta.term);
         self.checker.restored(id, meta.index, self.chains[i]);
         let snapshot = restored.snapshot.clone();
+        self.storage[i].hold_claim(restored.recovery.is_some());
         let raft = RaftNode::new(self.node_config(id), restored);
         let every = self.cfg.compact_every.unwrap_or(u64::MAX);
         let node = Replica::new(raft, snapshot.as_ref(), every).expect("snapshots decode");
@@ -366,6 +367,9 @@ impl Cluster {
             return;
         };
         let st = node.raft().status();
+        if !st.recovering {
+            self.storage[i].hold_claim(false);
+        }
         if st.role == Role::Leader {
             self.checker.saw_leader(id, st.term, &self.storage[i].live);
         }

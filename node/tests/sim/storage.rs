@@ -18,6 +18,9 @@ pub struct Disk {
     pub entries: Vec<Entry>,
     /// The acknowledgement record: the last index and term made durable.
     pub acked: SnapshotMeta,
+    /// While the node recovers lost entries the record keeps its claim
+    /// instead of following the shortened log.
+    pub claim_held: bool,
 }
 
 impl Disk {
@@ -73,7 +76,7 @@ impl Disk {
         if let Some(hs) = rd.hard_state {
             self.hard_state = hs;
         }
-        if rd.snapshot.is_some() || !rd.entries.is_empty() {
+        if !self.claim_held && (rd.snapshot.is_some() || !rd.entries.is_empty()) {
             let index = self.last_index();
             self.acked = SnapshotMeta {
                 index,
@@ -171,6 +174,14 @@ impl Storage {
             disk.hard_state.commit = 0;
         }
         had
+    }
+
+    /// The node restarted recovering (`held`) or left recovery: the
+    /// acknowledgement record holds its claim or follows the log again.
+    pub fn hold_claim(&mut self, held: bool) {
+        for disk in std::iter::once(&mut self.live).chain(self.durable.as_mut()) {
+            disk.claim_held = held;
+        }
     }
 
     /// A crash: under `no-fsync` whatever was not written back is lost.
