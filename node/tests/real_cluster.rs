@@ -161,9 +161,13 @@ fn single_node_with_data(net: u8) -> Cluster {
 }
 
 /// Where the records of a WAL segment end (`len | crc | header crc | body`
-/// frames; zeros past them are space the segment was grown with).
+/// frames after the two 64-byte acknowledgement slots; zeros past them are
+/// space the segment was grown with).
 fn records_end(bytes: &[u8]) -> usize {
-    let mut at = 0;
+    let slots = [0, 64]
+        .iter()
+        .any(|&at| bytes.get(at..at + 8) == Some(b"FLACKED1"));
+    let mut at = if slots { 128 } else { 0 };
     while at + 12 <= bytes.len() && bytes[at..at + 12].iter().any(|&b| b != 0) {
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
         at += 12 + len;

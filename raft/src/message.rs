@@ -157,6 +157,8 @@ pub enum MessageBody {
     LostProbeResp {
         /// The answering node is recovering lost entries itself.
         recovering: bool,
+        /// It lost only what its last sync wrote (see `Recovery::ambiguous`).
+        ambiguous: bool,
         /// It holds the asked entry (or a snapshot past it).
         holds: bool,
         /// It knows a leader of its current term.

@@ -31,7 +31,11 @@
 //! recovering, with no leader, make a majority, no leader can ever be
 //! elected to give the entries back. [`RaftNode::unrepairable`] then says
 //! what was damaged, what is missing and who (if anyone) still holds it,
-//! and the caller stops.
+//! and the caller stops. One exception: when every one of them lost only
+//! what its last sync wrote ([`Recovery::ambiguous`]), which is what a
+//! power loss of the whole cluster in the middle of its syncs leaves (those
+//! writes were never acknowledged), they take it for that crash and vote
+//! again; damage to a majority is beyond what the node promises anyway.
 
 use super::message::{Message, MessageBody, SnapshotMeta};
 use super::node::RaftNode;
@@ -42,6 +46,7 @@ use super::{Index, NodeId};
 pub(crate) struct ProbeAnswer {
     pub(crate) from: NodeId,
     pub(crate) recovering: bool,
+    pub(crate) ambiguous: bool,
     pub(crate) holds: bool,
     pub(crate) has_leader: bool,
 }
@@ -58,6 +63,11 @@ pub struct Recovery {
     /// What was damaged, for logs and for an operator: file, offset, and
     /// which entries are missing.
     pub damage: String,
+    /// Only what the last sync wrote is missing: a power loss during that
+    /// sync (never acknowledged) leaves the same state as damage after it.
+    /// When a majority of the nodes is recovering and every one of them is
+    /// in this case, they take it for a cluster-wide crash and vote again.
+    pub ambiguous: bool,
 }
 
 impl RaftNode {
@@ -109,6 +119,7 @@ impl RaftNode {
                         || self.log.term(acked_index) == Some(acked_term));
                 let body = MessageBody::LostProbeResp {
                     recovering: self.recovery.is_some(),
+                    ambiguous: self.recovery.as_ref().is_some_and(|r| r.ambiguous),
                     holds,
                     has_leader: self.leader.is_some(),
                 };
@@ -117,6 +128,7 @@ impl RaftNode {
             }
             MessageBody::LostProbeResp {
                 recovering,
+                ambiguous,
                 holds,
                 has_leader,
             } => {
@@ -125,6 +137,7 @@ impl RaftNode {
                     self.probe_answers.push(ProbeAnswer {
                         from: msg.from,
                         recovering,
+                        ambiguous,
                         holds,
                         has_leader,
                     });
@@ -153,6 +166,23 @@ impl RaftNode {
                 .map(|a| a.from),
         );
         if stuck.len() < self.cfg.quorum() {
+            return;
+        }
+        let all_ambiguous = recovery.ambiguous
+            && self
+                .probe_answers
+                .iter()
+                .filter(|a| a.recovering)
+                .all(|a| a.ambiguous);
+        if all_ambiguous {
+            tracing::warn!(
+                id = self.cfg.id,
+                stuck = ?stuck,
+                "a majority lost only the write of its last sync, as a power loss in the middle of \
+                 that sync does: taking it for a crash (nothing lost was acknowledged) and voting again"
+            );
+            self.recovery = None;
+            self.probe_answers.clear();
             return;
         }
         stuck.sort_unstable();

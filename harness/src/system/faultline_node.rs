@@ -42,9 +42,9 @@ pub const NAME: &str = "faultline-node";
 pub const SYSTEM: Registered = Registered {
     name: NAME,
     disk: DiskProfile {
-        data_files: &["wal/*.log", "snap/*.snap", "acked"],
+        data_files: &["wal/*.log", "snap/*.snap"],
         power_loss: "survives: every acknowledged write was fdatasynced to the WAL first (--bug no-fsync skips it)",
-        corruption: "recovers (protocol-aware): a CRC per WAL record and snapshot, and a separate record of what was made durable (acked); damage anywhere in the WAL or snapshot is set aside and the node restarts as a non-voting learner until a leader gives back the entries it had acknowledged; a torn tail it never acknowledged is cut; damage to a majority stops the node naming file, offset and the missing entries",
+        corruption: "recovers (protocol-aware): a CRC per WAL record and snapshot, and a record of what was made durable (two checksummed slots at the start of each WAL segment, synced with the records); damage anywhere in the WAL or snapshot is set aside and the node restarts as a non-voting learner until a leader gives back the entries it had acknowledged; a torn tail it never acknowledged is cut; damage to a majority stops the node naming file, offset and the missing entries",
     },
     help: "the Raft key-value node shipped with faultline (found next to faultline, or --node-bin)",
     flags: <FaultlineNodeArgs as clap::Args>::augment_args,

@@ -1,40 +1,43 @@
-//! The acknowledgement record `<dir>/acked`: what the node last made durable
-//! (and so may have promised to others), kept apart from the WAL so that
-//! damage to the WAL's last records can be told from a write torn by a
-//! crash.
+//! The acknowledgement record: what the node last made durable (and so may
+//! have promised to others), kept in the first [`SLOTS`] bytes of every WAL
+//! segment, apart from the records, so that damage to the WAL's last records
+//! can be told from a write torn by a crash.
 //!
-//! After every save that syncs the WAL (new entries, a received snapshot, a
-//! new term or vote) the storage writes the log's last index and term and
-//! the term and vote here, and fdatasyncs it, before the node may answer
-//! anyone. A torn WAL tail that ends at or past the recorded index was
-//! never acknowledged and is safe to cut; a log that no longer reaches it
-//! lost entries the node had acknowledged. Term and vote here are a second
-//! copy of the WAL's.
+//! Every save that syncs the WAL (new entries, a received snapshot, a new
+//! term or vote) also overwrites one slot of the active segment with the
+//! log's last index and term and the term and vote, made durable by the same
+//! fdatasync as the records (two writes to one file, one flush: the record
+//! costs no extra sync). A torn WAL tail that ends at or past the recorded
+//! index was never acknowledged and is safe to cut; a log that no longer
+//! reaches it lost entries the node had acknowledged. Term and vote here
+//! are a second copy of the WAL's.
 //!
 //! While the node recovers lost entries, the record keeps the claim it
 //! restarted with (or "unknown") instead of the shortened log's end, so a
 //! crash in the middle of recovery still restarts it as a learner.
 //!
 //! ```text
-//! two 64-byte slots, written in turn (slot = seq % 2), each:
+//! two 64-byte slots at the start of a segment, written in turn (slot = seq % 2):
 //! "FLACKED1" | seq: u64 | term: u64 | vote: u64 (0: none) | index: u64 | index_term: u64 | crc32: u32 | zeros
 //! (index = u64::MAX: unknown)
 //! ```
 //!
-//! The newer intact slot wins; a write torn inside one slot leaves the other.
+//! The newer intact slot of the newest segment wins; a write torn inside
+//! one slot leaves the other. The older slot tells what was certainly
+//! durable before the newest sync began: a log that lacks only what the
+//! newest record added may have lost a write torn by a power loss in the
+//! middle of that sync (the record and the records it describe share one
+//! fdatasync), which recovery reports as ambiguous; a log that lacks more
+//! lost acknowledged entries for certain. A new segment starts with both
+//! slots written (the previous record and the new one). Segments written before the record existed
+//! start with their first record at offset 0 and have no slots.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-
-use super::dir::sync_dir;
-use super::StorageError;
 use crate::raft::{HardState, SnapshotMeta};
 
-/// The file's name in the data directory.
-pub(crate) const FILE: &str = "acked";
-const MAGIC: &[u8; 8] = b"FLACKED1";
+/// Bytes reserved for the two slots at the start of a segment.
+pub(crate) const SLOTS: usize = 2 * SLOT;
 const SLOT: usize = 64;
+const MAGIC: &[u8; 8] = b"FLACKED1";
 const BODY: usize = MAGIC.len() + 5 * 8;
 const UNKNOWN: u64 = u64::MAX;
 
@@ -49,110 +52,51 @@ pub(crate) struct Acked {
     pub(crate) hard_state: HardState,
 }
 
-/// What the file held when opened.
+/// What the newest segment's slots held at recovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Found {
-    /// No file: a new data directory, or one written before this record
-    /// existed (a file never written means nothing was acknowledged yet).
+    /// No record: a new data directory, or one written before it existed.
     Missing,
     /// Both slots damaged: what was acknowledged is unknown.
     Damaged(String),
-    /// The newest intact record.
-    Intact(Acked),
+    /// The newest intact record, with its sequence number, and the record
+    /// before it when its slot is intact too: that one was made durable by
+    /// an earlier fdatasync, so a log that lacks its end lost data for
+    /// certain, while a log lacking only the newest record's end may have
+    /// lost a write torn by a crash in the middle of that record's own sync.
+    Intact {
+        /// The newest record's sequence number.
+        seq: u64,
+        /// The newest record.
+        newest: Acked,
+        /// The record before it (sequence `seq - 1`), if intact.
+        older: Option<Acked>,
+    },
 }
 
-/// The open record file.
-#[derive(Debug)]
-pub(crate) struct AckedFile {
-    file: File,
-    path: PathBuf,
-    seq: u64,
-    fsync: bool,
-    last: Acked,
+/// Whether a segment's bytes start with the slots (a segment written with
+/// the acknowledgement record) rather than with its first record.
+pub(crate) fn has_slots(data: &[u8]) -> bool {
+    let magic = |at: usize| data.get(at..at + MAGIC.len()) == Some(MAGIC.as_slice());
+    magic(0) || magic(SLOT)
 }
 
-impl AckedFile {
-    /// Reads `dir/acked` (if any) and opens it for writing, creating it with
-    /// both slots empty (and syncing the directory) when missing.
-    pub(crate) fn open(dir: &Path, fsync: bool) -> Result<(AckedFile, Found), StorageError> {
-        let path = dir.join(FILE);
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StorageError::io("open", &path, e))?;
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut data)
-            .map_err(|e| StorageError::io("read", &path, e))?;
-        let slots: Vec<(u64, Acked)> = data.chunks(SLOT).filter_map(decode).collect();
-        let found = match slots.iter().max_by_key(|s| s.0) {
-            Some(&(_, acked)) => Found::Intact(acked),
-            None if !existed => Found::Missing,
-            // Created, never written: nothing was acknowledged yet.
-            None if data.iter().all(|&b| b == 0) => Found::Intact(Acked {
-                last: Some(SnapshotMeta::default()),
-                hard_state: HardState::default(),
-            }),
-            None => Found::Damaged(format!(
-                "{}: neither of its two records is intact ({} bytes)",
-                path.display(),
-                data.len()
-            )),
-        };
-        let seq = slots.iter().map(|s| s.0).max().unwrap_or(0);
-        if data.len() < 2 * SLOT {
-            file.write_all_at(&vec![0; 2 * SLOT - data.len()], data.len() as u64)
-                .map_err(|e| StorageError::io("write", &path, e))?;
-            if fsync {
-                file.sync_all()
-                    .map_err(|e| StorageError::io("fsync", &path, e))?;
-            }
-            if !existed {
-                sync_dir(dir, fsync)?;
-            }
-        }
-        let last = match found {
-            Found::Intact(a) => a,
-            _ => Acked::default(),
-        };
-        Ok((
-            AckedFile {
-                file,
-                path,
-                seq,
-                fsync,
-                last,
-            },
-            found,
-        ))
-    }
-
-    /// Records `acked` durably (one fdatasync) unless it is what the file
-    /// already holds.
-    pub(crate) fn record(&mut self, acked: Acked) -> Result<(), StorageError> {
-        if acked == self.last {
-            return Ok(());
-        }
-        self.seq += 1;
-        let slot = encode(self.seq, &acked);
-        let offset = (self.seq % 2) * SLOT as u64;
-        self.file
-            .write_all_at(&slot, offset)
-            .map_err(|e| StorageError::io("write", &self.path, e))?;
-        if self.fsync {
-            self.file
-                .sync_data()
-                .map_err(|e| StorageError::io("fdatasync", &self.path, e))?;
-        }
-        self.last = acked;
-        Ok(())
-    }
+/// The intact records in a segment's slots, with their sequence numbers.
+pub(crate) fn read(data: &[u8]) -> Vec<(u64, Acked)> {
+    data.chunks(SLOT).take(2).filter_map(decode).collect()
 }
 
-fn encode(seq: u64, a: &Acked) -> [u8; SLOT] {
+/// What the slots of a segment (its first [`SLOTS`] bytes) say; `None` when
+/// neither is intact.
+pub(crate) fn found(data: &[u8]) -> Option<Found> {
+    let records = read(data);
+    let &(seq, newest) = records.iter().max_by_key(|r| r.0)?;
+    let older = records.iter().find(|r| r.0 + 1 == seq).map(|r| r.1);
+    Some(Found::Intact { seq, newest, older })
+}
+
+/// The slot to write record number `seq` to: its offset and bytes.
+pub(crate) fn slot(seq: u64, a: &Acked) -> (u64, [u8; SLOT]) {
     let mut out = [0u8; SLOT];
     out[..MAGIC.len()].copy_from_slice(MAGIC);
     let (index, index_term) = a.last.map_or((UNKNOWN, 0), |m| (m.index, m.term));
@@ -169,7 +113,7 @@ fn encode(seq: u64, a: &Acked) -> [u8; SLOT] {
     }
     let crc = crc32fast::hash(&out[..BODY]);
     out[BODY..BODY + 4].copy_from_slice(&crc.to_le_bytes());
-    out
+    ((seq % 2) * SLOT as u64, out)
 }
 
 fn decode(slot: &[u8]) -> Option<(u64, Acked)> {
@@ -216,45 +160,34 @@ mod tests {
         }
     }
 
+    fn write(data: &mut [u8], seq: u64, a: &Acked) {
+        let (at, bytes) = slot(seq, a);
+        data[at as usize..at as usize + SLOT].copy_from_slice(&bytes);
+    }
+
+    fn newest(data: &[u8]) -> Option<(u64, Acked)> {
+        read(data).into_iter().max_by_key(|s| s.0)
+    }
+
     #[test]
-    fn the_newest_intact_slot_wins_and_a_damaged_one_falls_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let (f, found) = AckedFile::open(dir.path(), true).unwrap();
-        assert_eq!(found, Found::Missing);
-        drop(f);
-        let (mut f, found) = AckedFile::open(dir.path(), true).unwrap();
-        assert_eq!(
-            found,
-            Found::Intact(acked(0, 0, None)),
-            "created, nothing acknowledged"
-        );
-        f.record(acked(5, 2, Some(1))).unwrap();
-        f.record(acked(9, 3, None)).unwrap();
-        drop(f);
-        let (_, found) = AckedFile::open(dir.path(), true).unwrap();
-        assert_eq!(found, Found::Intact(acked(9, 3, None)));
-
+    fn the_newer_intact_slot_wins_and_a_damaged_one_falls_back() {
+        let mut data = vec![0u8; SLOTS];
+        assert!(!has_slots(&data));
+        write(&mut data, 1, &acked(5, 2, Some(1)));
+        write(&mut data, 2, &acked(9, 3, None));
+        assert!(has_slots(&data));
+        assert_eq!(newest(&data), Some((2, acked(9, 3, None))));
         // Damage the newer slot (seq 2, slot 0): the older one is used.
-        let path = dir.path().join(FILE);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[20] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        let (mut f, found) = AckedFile::open(dir.path(), true).unwrap();
-        assert_eq!(found, Found::Intact(acked(5, 2, Some(1))));
-        // Writing on continues after the intact sequence number.
-        f.record(acked(11, 3, Some(2))).unwrap();
-        drop(f);
-        let (_, found) = AckedFile::open(dir.path(), true).unwrap();
-        assert_eq!(found, Found::Intact(acked(11, 3, Some(2))));
-
-        bytes = std::fs::read(&path).unwrap();
-        bytes[20] ^= 1;
-        bytes[64 + 20] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        let (_, found) = AckedFile::open(dir.path(), true).unwrap();
-        assert!(
-            matches!(found, Found::Damaged(ref m) if m.contains("neither")),
-            "{found:?}"
-        );
+        data[20] ^= 1;
+        assert_eq!(newest(&data), Some((1, acked(5, 2, Some(1)))));
+        assert!(has_slots(&data));
+        data[SLOT + 20] ^= 1;
+        assert_eq!(newest(&data), None);
+        let unknown = Acked {
+            last: None,
+            ..acked(0, 4, Some(2))
+        };
+        write(&mut data, 3, &unknown);
+        assert_eq!(newest(&data), Some((3, unknown)));
     }
 }

@@ -59,7 +59,7 @@ use serde::Serialize;
 pub use error::StorageError;
 
 use crate::raft::{Entry, HardState, Index, Restored, Snapshot, SnapshotMeta, Term};
-use acked::{Acked, AckedFile};
+use acked::{Acked, Found};
 use record::RecordRef;
 use recovery::Findings;
 use replay::Replay;
@@ -124,10 +124,8 @@ pub struct Storage {
     last_index: Index,
     /// The term of the entry at `last_index`.
     last_term: Term,
-    /// The acknowledgement record: what the node last made durable.
-    acked: AckedFile,
-    /// What the record must claim while entries the node had acknowledged
-    /// are still missing (see `acked.rs`).
+    /// What the acknowledgement record must claim while entries the node
+    /// had acknowledged are still missing (see `acked.rs`).
     claim: Claim,
     /// Reused for encoding each save.
     buf: Vec<u8>,
@@ -162,7 +160,6 @@ impl Storage {
         dir::ensure_dir(&wal_dir, fsync)?;
         dir::ensure_dir(&snap_dir, fsync)?;
 
-        let (acked, found) = AckedFile::open(dir, fsync)?;
         let mut findings = Findings::default();
         let snapshot = match snapshot::load_latest(&snap_dir, fsync) {
             Ok(s) => s,
@@ -176,6 +173,7 @@ impl Storage {
         let recovered = wal::recover(&wal_dir, &mut replay, fsync)?;
         findings.cut = recovered.cut;
         findings.damaged = recovered.damaged;
+        let found = recovered.acked.unwrap_or(Found::Missing);
         let mut segments = recovered.segments;
         let hard_state = replay.hard_state();
         let mut restored = match findings.snapshot {
@@ -233,7 +231,38 @@ impl Storage {
             file: wal_dir.clone(),
             source,
         })?;
-        let wal = Wal::open(&wal_dir, segments, &header, fsync, options.segment_bytes)?;
+        let claim = match &restored.recovery {
+            None => Claim::LogEnd,
+            Some(r) => r.acked.map_or(Claim::Unknown, Claim::Missing),
+        };
+        let acked_seq = match found {
+            Found::Intact { seq, .. } => seq,
+            _ => 0,
+        };
+        let last = SnapshotMeta {
+            index: replay::last_index(&restored),
+            term: replay::last_term(&restored),
+        };
+        let now = claimed(claim, last, &hard_state);
+        // What was certainly durable before the record written at open: the
+        // log itself, unless entries it had acknowledged are certainly lost.
+        let ambiguous = match &restored.recovery {
+            Some(r) => r.ambiguous,
+            None => true,
+        };
+        let before = if ambiguous {
+            claimed(Claim::LogEnd, last, &hard_state)
+        } else {
+            now
+        };
+        let wal = Wal::open(
+            &wal_dir,
+            segments,
+            &header,
+            (acked_seq, before, now),
+            fsync,
+            options.segment_bytes,
+        )?;
         let storage = Storage {
             dir: dir.to_path_buf(),
             snap_dir,
@@ -241,13 +270,9 @@ impl Storage {
             wal,
             hard_state,
             snapshot: snapshot_meta,
-            last_index: replay::last_index(&restored),
-            last_term: replay::last_term(&restored),
-            acked,
-            claim: match &restored.recovery {
-                None => Claim::LogEnd,
-                Some(r) => r.acked.map_or(Claim::Unknown, Claim::Missing),
-            },
+            last_index: last.index,
+            last_term: last.term,
+            claim,
             buf: Vec::new(),
             poisoned: None,
             _lock: lock,
@@ -403,14 +428,31 @@ impl Storage {
             || hard_state.is_some_and(|hs| {
                 hs.term != self.hard_state.term || hs.vote != self.hard_state.vote
             });
-        let result = self.wal.append(Batch {
-            bytes: &buf,
-            records,
-            max_index,
-            has_marker: snapshot.is_some(),
-            new_segment,
-            sync,
+        let acked = sync.then(|| {
+            let last = match (entries.last(), snapshot) {
+                (Some(e), _) => SnapshotMeta {
+                    index: e.index,
+                    term: e.term,
+                },
+                (None, Some(s)) => s.meta,
+                (None, None) => SnapshotMeta {
+                    index: self.last_index,
+                    term: self.last_term,
+                },
+            };
+            claimed(self.claim, last, hard_state.unwrap_or(&self.hard_state))
         });
+        let result = self.wal.append(
+            Batch {
+                bytes: &buf,
+                records,
+                max_index,
+                has_marker: snapshot.is_some(),
+                new_segment,
+                sync,
+            },
+            acked.as_ref(),
+        );
         if buf.capacity() > MAX_KEPT_BUFFER {
             buf = Vec::new();
         }
@@ -426,23 +468,6 @@ impl Storage {
         if let Some(hs) = hard_state {
             self.hard_state = *hs;
         }
-        if sync {
-            let last = SnapshotMeta {
-                index: self.last_index,
-                term: self.last_term,
-            };
-            self.acked.record(Acked {
-                last: match self.claim {
-                    Claim::LogEnd => Some(last),
-                    Claim::Missing(m) => Some(m),
-                    Claim::Unknown => None,
-                },
-                hard_state: HardState {
-                    commit: 0,
-                    ..self.hard_state
-                },
-            })?;
-        }
         Ok(())
     }
 
@@ -450,7 +475,16 @@ impl Storage {
     /// recovery): from the next save on, the acknowledgement record claims
     /// the log's own end again.
     pub fn recovered(&mut self) {
+        if self.claim == Claim::LogEnd {
+            return;
+        }
         self.claim = Claim::LogEnd;
+        let last = SnapshotMeta {
+            index: self.last_index,
+            term: self.last_term,
+        };
+        self.wal
+            .reset_previous(claimed(Claim::LogEnd, last, &self.hard_state));
     }
 
     fn write_compaction(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
@@ -493,6 +527,19 @@ impl Storage {
             self.poisoned = Some(e.to_string());
         }
         result
+    }
+}
+
+/// The acknowledgement record a save writes: the log's end `last`, or the
+/// claim still outstanding, with the term and vote of `hs`.
+fn claimed(claim: Claim, last: SnapshotMeta, hs: &HardState) -> Acked {
+    Acked {
+        last: match claim {
+            Claim::LogEnd => Some(last),
+            Claim::Missing(m) => Some(m),
+            Claim::Unknown => None,
+        },
+        hard_state: HardState { commit: 0, ..*hs },
     }
 }
 

@@ -15,7 +15,7 @@
 //! The record's term and vote also repair the hard state when the WAL
 //! records of a newer term or vote were lost.
 
-use super::acked::Found;
+use super::acked::{Acked, Found};
 use super::wal::{Cut, Damaged};
 use crate::raft::{Index, Recovery, Restored, SnapshotMeta, Term};
 
@@ -79,13 +79,27 @@ fn term_at(restored: &Restored, index: Index) -> Option<Term> {
         .map(|e| e.term)
 }
 
+/// Whether a restored log still holds what a record says was durable: the
+/// entry `index` of `term`, or a snapshot past it (entries a snapshot
+/// covers were committed: what the node had acknowledged there is in it or
+/// was never committed), or a log rewritten in a newer term after the
+/// record (a newer leader's entries, written by a sync torn before its
+/// record: that leader did not hold the entry, so it was never committed).
+fn holds(restored: &Restored, index: Index, term: Term) -> bool {
+    let snap = restored.snapshot.as_ref().map_or(0, |s| s.meta.index);
+    index <= snap
+        || term_at(restored, index) == Some(term)
+        || super::replay::last_term(restored) > term
+}
+
 /// Sets `restored.recovery` (and repairs its term and vote) from what the
 /// files showed and what the acknowledgement record says.
 pub(crate) fn assess(restored: &mut Restored, found: &Found, findings: &Findings) {
     let last = super::replay::last_index(restored);
     let damage = findings.describe();
     match found {
-        Found::Intact(acked) => {
+        Found::Intact { newest, older, .. } => {
+            let acked = newest;
             let hs = &mut restored.hard_state;
             let a = acked.hard_state;
             if a.term > hs.term || (a.term == hs.term && hs.vote.is_none() && a.vote.is_some()) {
@@ -102,6 +116,7 @@ pub(crate) fn assess(restored: &mut Restored, found: &Found, findings: &Findings
             let Some(SnapshotMeta { index, term }) = acked.last else {
                 restored.recovery = Some(Recovery {
                     acked: None,
+                    ambiguous: false,
                     damage: format!(
                         "{}: the node restarted before without knowing how far it had \
                          acknowledged and has not recovered since (its log ends at index {last})",
@@ -110,30 +125,36 @@ pub(crate) fn assess(restored: &mut Restored, found: &Found, findings: &Findings
                 });
                 return;
             };
-            // Entries a snapshot covers were committed: what this node had
-            // acknowledged at those indexes is in it or was never committed.
-            let snap = restored.snapshot.as_ref().map_or(0, |s| s.meta.index);
-            if index <= snap || term_at(restored, index) == Some(term) {
+            if holds(restored, index, term) {
                 return;
             }
-            // A log ending in a newer term than the record's was rewritten
-            // after it by a newer leader's entries (a write torn before its
-            // record was made): that leader did not hold the acknowledged
-            // entry, so it was never committed.
-            if super::replay::last_term(restored) > term {
-                return;
-            }
+            // Only the newest record's own write is missing (the record
+            // before it is held): a power loss in the middle of that sync
+            // leaves the same state as damage to what it wrote.
+            let ambiguous = findings.damaged.is_none()
+                && findings.snapshot.is_none()
+                && match older {
+                    None => true,
+                    Some(Acked { last: Some(m), .. }) => holds(restored, m.index, m.term),
+                    Some(Acked { last: None, .. }) => false,
+                };
             let what = damage.unwrap_or_else(|| "the WAL ends early".to_string());
             let missing = if last < index {
                 format!("entries {}..={index} are missing", last + 1)
             } else {
                 format!("the entry at index {index} is of another, older term")
             };
+            let how = if ambiguous {
+                " (only the last write's: lost to a crash during its sync or to damage)"
+            } else {
+                ""
+            };
             restored.recovery = Some(Recovery {
                 acked: acked.last,
+                ambiguous,
                 damage: format!(
                     "{what}: the node had acknowledged entries through index {index} (term {term}) \
-                     but its log now ends at index {last}: {missing}"
+                     but its log now ends at index {last}: {missing}{how}"
                 ),
             });
         }
@@ -149,6 +170,7 @@ pub(crate) fn assess(restored: &mut Restored, found: &Found, findings: &Findings
             };
             restored.recovery = Some(Recovery {
                 acked: None,
+                ambiguous: false,
                 damage: format!(
                     "{damage}; {record}, so how far the node had acknowledged is unknown \
                      (its log ends at index {last})"

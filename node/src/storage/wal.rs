@@ -26,6 +26,7 @@ use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::acked::{self, Acked, Found, SLOTS};
 use super::dir::sync_dir;
 use super::record::{decode, frame_at, Frame, Record, HEADER_LEN};
 use super::replay::Replay;
@@ -53,6 +54,9 @@ pub(crate) struct Segment {
     pub(crate) max_index: Index,
     /// Whether it holds a snapshot marker (which makes every older segment obsolete).
     pub(crate) has_marker: bool,
+    /// Where its first record starts: after the acknowledgement slots
+    /// ([`SLOTS`]), or 0 in a segment written before they existed.
+    pub(crate) base: u64,
 }
 
 /// A segment's file name.
@@ -116,6 +120,41 @@ pub(crate) struct Recovered {
     pub(crate) cut: Option<Cut>,
     /// Damage with intact records after it.
     pub(crate) damaged: Option<Damaged>,
+    /// The acknowledgement record of the newest segment that has one.
+    pub(crate) acked: Option<Found>,
+}
+
+/// The acknowledgement record in the newest of `files` that has slots:
+/// its newer intact slot, or damage when neither is intact; `Missing` when
+/// no segment has slots (a new directory, or one from before them). A
+/// segment whose creation was torn (slots damaged, no intact record after
+/// them) is passed over for the one before it.
+fn newest_acked(files: &[(u64, PathBuf)]) -> Result<Found, StorageError> {
+    for (_, path) in files.iter().rev() {
+        let mut head = vec![0u8; SLOTS + 4096];
+        let n = File::open(path)
+            .and_then(|f| f.read_at(&mut head, 0))
+            .map_err(|e| StorageError::io("read", path, e))?;
+        head.truncate(n);
+        if !acked::has_slots(&head) {
+            continue;
+        }
+        match acked::found(&head) {
+            Some(found) => return Ok(found),
+            None if head.len() <= SLOTS
+                || !matches!(frame_at(&head, SLOTS), Frame::Record { .. }) =>
+            {
+                continue
+            }
+            None => {
+                return Ok(Found::Damaged(format!(
+                    "both acknowledgement slots of {} are damaged",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Ok(Found::Missing)
 }
 
 /// Replays every segment of `dir` into `replay`, cutting a torn tail off
@@ -129,7 +168,10 @@ pub(crate) fn recover(
     fsync: bool,
 ) -> Result<Recovered, StorageError> {
     let files = list(dir)?;
-    let mut found = Recovered::default();
+    let mut found = Recovered {
+        acked: Some(newest_acked(&files)?),
+        ..Recovered::default()
+    };
     let count = files.len();
     for (i, (seq, path)) in files.iter().cloned().enumerate() {
         let damage = match found.segments.last() {
@@ -157,8 +199,12 @@ pub(crate) fn recover(
         };
         if let Some((offset, reason)) = damage {
             let later: Vec<PathBuf> = files[i + 1..].iter().map(|f| f.1.clone()).collect();
-            let kept = set_aside(&path, offset, &later, fsync)?;
-            if offset == 0 {
+            let whole = match found.segments.iter().find(|s| s.path == path) {
+                Some(s) => offset as u64 <= s.base,
+                None => true,
+            };
+            let kept = set_aside(&path, offset, whole, &later, fsync)?;
+            if whole {
                 found.segments.retain(|s| s.path != path);
             }
             tracing::error!(
@@ -197,10 +243,12 @@ pub(crate) fn set_aside_all(
 }
 
 /// Keeps the damaged segment `path` (copied to `<name>.damaged`) and cuts it
-/// at `offset` (removes it at 0); moves every `later` segment aside too.
+/// at `offset` (moves it aside `whole` when no record precedes the damage);
+/// moves every `later` segment aside too.
 fn set_aside(
     path: &Path,
     offset: usize,
+    whole: bool,
     later: &[PathBuf],
     fsync: bool,
 ) -> Result<Vec<PathBuf>, StorageError> {
@@ -210,7 +258,7 @@ fn set_aside(
         PathBuf::from(name)
     };
     let mut kept = vec![aside(path)];
-    if offset == 0 {
+    if whole {
         fs::rename(path, &kept[0]).map_err(|e| StorageError::io("rename", path, e))?;
     } else {
         fs::copy(path, &kept[0]).map_err(|e| StorageError::io("copy", path, e))?;
@@ -259,6 +307,7 @@ fn scan(
     fsync: bool,
 ) -> Result<Scanned, StorageError> {
     let data = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
+    let base = records_start(&data);
     let mut seg = Segment {
         seq,
         path,
@@ -266,10 +315,11 @@ fn scan(
         bytes: 0,
         max_index: 0,
         has_marker: false,
+        base: base as u64,
     };
     let mut damage = None;
     let mut cut = None;
-    let mut offset = 0;
+    let mut offset = base;
     while offset < data.len() {
         let frame = frame_at(&data, offset);
         let Frame::Record { body, next } = frame else {
@@ -301,7 +351,7 @@ fn scan(
             }
         };
         let is_header = matches!(record, Record::Header { .. });
-        if is_header != (offset == 0) {
+        if is_header != (offset == base) {
             let reason = if is_header {
                 "a segment header in the middle of a segment"
             } else {
@@ -326,7 +376,7 @@ fn scan(
         offset = next;
     }
     if damage.is_none() && seg.records == 0 && !last {
-        damage = Some((0, "an empty segment before the last one".into()));
+        damage = Some((base, "an empty segment before the last one".into()));
     }
     seg.bytes = offset as u64;
     Ok(Scanned {
@@ -334,6 +384,21 @@ fn scan(
         damage,
         cut,
     })
+}
+
+/// Where a segment's records start: after the acknowledgement slots when it
+/// has them (or when its slots were never written but its header record
+/// stands after them), else at 0 (a segment from before the slots).
+fn records_start(data: &[u8]) -> usize {
+    if acked::has_slots(data) {
+        return SLOTS;
+    }
+    let zeros = data.len() >= SLOTS && data[..SLOTS].iter().all(|&b| b == 0);
+    if zeros && matches!(frame_at(data, SLOTS), Frame::Record { .. }) {
+        SLOTS
+    } else {
+        0
+    }
 }
 
 /// Whether damage at `offset` of the last segment is a write torn by a
@@ -428,6 +493,13 @@ pub(crate) struct Wal {
     segment_bytes: u64,
     /// fdatasyncs of appends so far.
     syncs: u64,
+    /// The sequence number of the last acknowledgement record written.
+    acked_seq: u64,
+    /// The last acknowledgement record written (a new segment starts with it).
+    last_acked: Acked,
+    /// The next record also rewrites the one before it with `last_acked`
+    /// (see [`Wal::reset_previous`]).
+    rewrite_previous: bool,
 }
 
 impl Wal {
@@ -438,9 +510,11 @@ impl Wal {
         dir: &Path,
         mut segments: Vec<Segment>,
         header: &[u8],
+        acked: (u64, Acked, Acked),
         fsync: bool,
         segment_bytes: u64,
     ) -> Result<Wal, StorageError> {
+        let (mut acked_seq, before, now) = acked;
         let start = Batch {
             bytes: header,
             records: 1,
@@ -460,12 +534,15 @@ impl Wal {
             Some((seq, _)) => {
                 // Recovery left the last segment empty: give it its header.
                 segments.pop();
-                let (active, seg) = create(dir, seq, start, fsync, false)?;
+                acked_seq += 1;
+                let (active, seg) =
+                    create(dir, seq, start, (acked_seq, &before, &now), fsync, false)?;
                 segments.push(seg);
                 active
             }
             None => {
-                let (active, seg) = create(dir, 1, start, fsync, true)?;
+                acked_seq += 1;
+                let (active, seg) = create(dir, 1, start, (acked_seq, &before, &now), fsync, true)?;
                 segments.push(seg);
                 active
             }
@@ -484,12 +561,29 @@ impl Wal {
             fsync,
             segment_bytes,
             syncs: 0,
+            acked_seq,
+            last_acked: now,
+            rewrite_previous: false,
         })
+    }
+
+    fn last_acked(&self) -> Acked {
+        self.last_acked
+    }
+
+    /// What was certainly durable is now `a` (the node recovered what it
+    /// had lost): the next record written also rewrites the record before it
+    /// with `a`, so that the older slot again tells what was durable before
+    /// that record's own sync.
+    pub(crate) fn reset_previous(&mut self, a: Acked) {
+        self.last_acked = a;
+        self.rewrite_previous = true;
     }
 
     /// Whether the next append must start a new segment (with a header).
     pub(crate) fn needs_rotation(&self) -> bool {
-        self.active_segment().bytes >= self.segment_bytes
+        let seg = self.active_segment();
+        seg.bytes - seg.base >= self.segment_bytes
     }
 
     fn active_segment(&self) -> &Segment {
@@ -497,13 +591,31 @@ impl Wal {
     }
 
     /// Appends `batch` with one write and one fdatasync (plus a directory
-    /// fsync when it starts a new segment).
-    pub(crate) fn append(&mut self, batch: Batch<'_>) -> Result<(), StorageError> {
+    /// fsync when it starts a new segment). `acked`, the acknowledgement
+    /// record of a synced batch, goes into a slot of the same segment and is
+    /// made durable by the same fdatasync.
+    pub(crate) fn append(
+        &mut self,
+        batch: Batch<'_>,
+        acked: Option<&Acked>,
+    ) -> Result<(), StorageError> {
         if batch.new_segment {
             self.trim(true)?;
             let last = self.active_segment();
             let seq = last.seq + last.records;
-            let (active, seg) = create(&self.dir, seq, batch, self.fsync, true)?;
+            let before = self.last_acked();
+            let now = acked.copied().unwrap_or(before);
+            self.acked_seq += 1;
+            let (active, seg) = create(
+                &self.dir,
+                seq,
+                batch,
+                (self.acked_seq, &before, &now),
+                self.fsync,
+                true,
+            )?;
+            self.last_acked = now;
+            self.rewrite_previous = false;
             self.allocated = seg.bytes;
             self.active = active;
             self.segments.push(seg);
@@ -527,6 +639,21 @@ impl Wal {
                 at += ZEROS.len() as u64;
             }
             self.allocated = at;
+        }
+        if let Some(a) = acked {
+            if self.rewrite_previous {
+                let (at, bytes) = acked::slot(self.acked_seq, &self.last_acked);
+                self.active
+                    .write_all_at(&bytes, at)
+                    .map_err(|e| StorageError::io("write", &seg.path, e))?;
+                self.rewrite_previous = false;
+            }
+            self.acked_seq += 1;
+            let (at, bytes) = acked::slot(self.acked_seq, a);
+            self.active
+                .write_all_at(&bytes, at)
+                .map_err(|e| StorageError::io("write", &seg.path, e))?;
+            self.last_acked = *a;
         }
         if self.fsync && batch.sync {
             self.active
@@ -595,10 +722,14 @@ impl Wal {
 
 /// Creates segment `seq` holding `batch` (which starts with its header),
 /// durably: the file's data, then the directory entry.
+/// Creates segment `seq`: the acknowledgement slots (record `acked.0`
+/// holding `acked.2`, and the one before it, `acked.1`), then `batch`, in
+/// one write and one fdatasync.
 fn create(
     dir: &Path,
     seq: u64,
     batch: Batch<'_>,
+    acked: (u64, &Acked, &Acked),
     fsync: bool,
     new_file: bool,
 ) -> Result<(File, Segment), StorageError> {
@@ -613,7 +744,14 @@ fn create(
         .map_err(|e| StorageError::io("create", &path, e))?;
     file.set_len(0)
         .map_err(|e| StorageError::io("truncate", &path, e))?;
-    file.write_all_at(batch.bytes, 0)
+    let mut bytes = vec![0u8; SLOTS];
+    let (record, before, now) = acked;
+    for (seq, a) in [(record.saturating_sub(1), before), (record, now)] {
+        let (at, slot) = acked::slot(seq, a);
+        bytes[at as usize..at as usize + slot.len()].copy_from_slice(&slot);
+    }
+    bytes.extend_from_slice(batch.bytes);
+    file.write_all_at(&bytes, 0)
         .map_err(|e| StorageError::io("write", &path, e))?;
     if fsync {
         file.sync_data()
@@ -624,9 +762,10 @@ fn create(
         seq,
         path,
         records: batch.records,
-        bytes: batch.bytes.len() as u64,
+        bytes: bytes.len() as u64,
         max_index: batch.max_index,
         has_marker: batch.has_marker,
+        base: SLOTS as u64,
     };
     Ok((file, seg))
 }

@@ -113,6 +113,7 @@ impl Disk {
             entries: self.entries.clone(),
             recovery: lost.then(|| Recovery {
                 acked: Some(acked),
+                ambiguous: false,
                 damage: format!(
                     "simulated damage: acknowledged through index {} (term {}): entries {}..={} are missing",
                     acked.index,
