@@ -286,3 +286,109 @@ impl RaftNode {
         self.send_append(i, true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Entry, HardState, Restored, Role};
+
+    /// Three nodes that each lost the entries 3..=4 they had acknowledged,
+    /// ambiguous or not; returns them after `ticks` of delivering every
+    /// message at once.
+    fn cluster(ambiguous: bool, ticks: u32) -> Vec<RaftNode> {
+        let mut nodes = restarted(ambiguous);
+        run(&mut nodes, ticks);
+        nodes
+    }
+
+    fn restarted(ambiguous: bool) -> Vec<RaftNode> {
+        let voters = vec![1, 2, 3];
+        voters
+            .iter()
+            .map(|&id| {
+                let restored = Restored {
+                    hard_state: HardState {
+                        term: 1,
+                        vote: Some(1),
+                        commit: 2,
+                    },
+                    snapshot: None,
+                    entries: (1..=2)
+                        .map(|index| Entry {
+                            term: 1,
+                            index,
+                            data: vec![],
+                        })
+                        .collect(),
+                    recovery: Some(Recovery {
+                        acked: Some(SnapshotMeta { index: 4, term: 1 }),
+                        damage: "test damage: entries 3..=4 are missing".into(),
+                        ambiguous,
+                    }),
+                };
+                RaftNode::new(Config::new(id, voters.clone(), 7), restored)
+            })
+            .collect()
+    }
+
+    fn run(nodes: &mut [RaftNode], ticks: u32) {
+        for _ in 0..ticks {
+            let mut inbox = Vec::new();
+            for node in nodes.iter_mut() {
+                node.tick();
+                inbox.extend(node.ready().messages);
+            }
+            while !inbox.is_empty() {
+                for msg in std::mem::take(&mut inbox) {
+                    let to = (msg.to - 1) as usize;
+                    nodes[to].step(msg);
+                }
+                for node in nodes.iter_mut() {
+                    let rd = node.ready();
+                    let point = rd.persist_point();
+                    inbox.extend(rd.early_messages);
+                    inbox.extend(rd.messages);
+                    if let Some((index, term)) = point {
+                        node.persisted(index, term);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_majority_that_lost_only_its_last_sync_takes_it_for_a_crash_and_elects() {
+        let mut nodes = cluster(true, 200);
+        assert!(nodes.iter().all(|n| n.unrepairable().is_none()));
+        let leaders: Vec<usize> = (0..3)
+            .filter(|&i| nodes[i].role() == Role::Leader)
+            .collect();
+        assert_eq!(
+            leaders.len(),
+            1,
+            "{:?}",
+            nodes.iter().map(|n| n.status()).collect::<Vec<_>>()
+        );
+        // Nodes that heard of the leader before taking it for a crash stay
+        // learners until the log reaches what they had acknowledged.
+        for _ in 0..3 {
+            nodes[leaders[0]].propose(b"x".to_vec()).unwrap();
+        }
+        run(&mut nodes, 50);
+        assert!(nodes.iter().all(|n| !n.is_recovering()));
+    }
+
+    #[test]
+    fn a_majority_that_lost_acknowledged_entries_for_certain_stops() {
+        let nodes = cluster(false, 200);
+        for n in &nodes {
+            assert!(n.is_recovering());
+            let why = n.unrepairable().expect("stopped");
+            assert!(
+                why.contains("entries 3..=4 are missing") && why.contains("a majority"),
+                "{why}"
+            );
+            assert_ne!(n.role(), Role::Leader);
+        }
+    }
+}

@@ -326,6 +326,30 @@ fn a_bad_checksum_on_the_record_ending_the_log_is_a_torn_write() {
             && damage.contains("entries 5..=6 are missing"),
         "{damage}"
     );
+    // Only the last sync's write is gone: a power loss during that sync
+    // would leave the same.
+    assert!(r.recovery.as_ref().unwrap().ambiguous, "{damage}");
+}
+
+#[test]
+fn a_cut_through_an_earlier_sync_is_a_certain_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, _, _) = wal_with_last_record(dir.path());
+    let bytes = fs::read(&segment).unwrap();
+    let offsets = record_offsets(&bytes);
+    // header, entries 1-3, hard state, entries 4, hard state, entries 5-6:
+    // cut inside entries 4, written by the sync before the last.
+    fs::write(&segment, &bytes[..offsets[3] + 5]).unwrap();
+    let r = reopen(dir.path());
+    assert_eq!(r.entries, ents(1, 3, 1));
+    let rec = r.recovery.as_ref().expect("a recovery");
+    assert_eq!(rec.acked.map(|a| a.index), Some(6));
+    assert!(!rec.ambiguous, "{}", rec.damage);
+    assert!(
+        rec.damage.contains("entries 4..=6 are missing"),
+        "{}",
+        rec.damage
+    );
 }
 
 #[test]
