@@ -307,7 +307,7 @@ fn a_torn_last_record_is_cut_at_every_byte_offset_and_the_log_stays_appendable()
 }
 
 #[test]
-fn a_bad_checksum_on_the_record_ending_the_log_is_a_torn_write() {
+fn a_bad_checksum_on_the_record_ending_the_log_is_cut_and_reported_as_an_ambiguous_loss() {
     let dir = tempfile::tempdir().unwrap();
     let (segment, before, state) = wal_with_last_record(dir.path());
     let mut bytes = fs::read(&segment).unwrap();
