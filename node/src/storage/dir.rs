@@ -2,9 +2,16 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::StorageError;
+
+/// Where a damaged file is kept for an operator: `<path>.damaged`.
+pub(crate) fn damaged_name(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".damaged");
+    PathBuf::from(name)
+}
 
 /// Makes a directory's entries (files created, renamed or deleted in it) durable.
 pub(crate) fn sync_dir(dir: &Path, fsync: bool) -> Result<(), StorageError> {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use bincode::Options;
 
-use super::dir::sync_dir;
+use super::dir::{damaged_name, sync_dir};
 use super::StorageError;
 use crate::raft::{Snapshot, SnapshotMeta};
 
@@ -90,9 +90,7 @@ pub(crate) fn load_latest(dir: &Path, fsync: bool) -> Result<Option<Snapshot>, S
 pub(crate) fn set_aside_all(dir: &Path, fsync: bool) -> Result<usize, StorageError> {
     let files = list(dir)?;
     for (_, path) in &files {
-        let mut to = path.as_os_str().to_owned();
-        to.push(".damaged");
-        fs::rename(path, &to).map_err(|e| StorageError::io("rename", path, e))?;
+        fs::rename(path, damaged_name(path)).map_err(|e| StorageError::io("rename", path, e))?;
     }
     sync_dir(dir, fsync)?;
     Ok(files.len())

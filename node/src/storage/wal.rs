@@ -27,7 +27,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::acked::{self, Acked, Found, SLOTS};
-use super::dir::sync_dir;
+use super::dir::{damaged_name, sync_dir};
 use super::record::{decode, frame_at, Frame, Record, HEADER_LEN};
 use super::replay::Replay;
 use super::StorageError;
@@ -234,9 +234,8 @@ pub(crate) fn set_aside_all(
     fsync: bool,
 ) -> Result<usize, StorageError> {
     for seg in segments {
-        let mut to = seg.path.as_os_str().to_owned();
-        to.push(".damaged");
-        fs::rename(&seg.path, &to).map_err(|e| StorageError::io("rename", &seg.path, e))?;
+        fs::rename(&seg.path, damaged_name(&seg.path))
+            .map_err(|e| StorageError::io("rename", &seg.path, e))?;
     }
     sync_dir(dir, fsync)?;
     Ok(segments.len())
@@ -252,12 +251,7 @@ fn set_aside(
     later: &[PathBuf],
     fsync: bool,
 ) -> Result<Vec<PathBuf>, StorageError> {
-    let aside = |p: &Path| {
-        let mut name = p.as_os_str().to_owned();
-        name.push(".damaged");
-        PathBuf::from(name)
-    };
-    let mut kept = vec![aside(path)];
+    let mut kept = vec![damaged_name(path)];
     if whole {
         fs::rename(path, &kept[0]).map_err(|e| StorageError::io("rename", path, e))?;
     } else {
@@ -267,19 +261,10 @@ fn set_aside(
                 .and_then(|f| f.sync_all())
                 .map_err(|e| StorageError::io("fsync", &kept[0], e))?;
         }
-        let file = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| StorageError::io("open", path, e))?;
-        file.set_len(offset as u64)
-            .map_err(|e| StorageError::io("truncate", path, e))?;
-        if fsync {
-            file.sync_data()
-                .map_err(|e| StorageError::io("fdatasync", path, e))?;
-        }
+        cut_at(path, offset, fsync)?;
     }
     for p in later {
-        let to = aside(p);
+        let to = damaged_name(p);
         fs::rename(p, &to).map_err(|e| StorageError::io("rename", p, e))?;
         kept.push(to);
     }
@@ -450,6 +435,11 @@ fn truncate(
             path.display()
         );
     }
+    cut_at(path, offset, fsync)
+}
+
+/// Truncates the file at `path` to `offset` bytes, durably when `fsync`.
+fn cut_at(path: &Path, offset: usize, fsync: bool) -> Result<(), StorageError> {
     let file = OpenOptions::new()
         .write(true)
         .open(path)

@@ -6,14 +6,20 @@ use super::cluster::{Cluster, SimConfig};
 use super::seeds::for_seeds;
 use super::workload::{run_chaos, Chaos};
 
+/// Three nodes that agreed on three writes, and their leader.
+fn three_with_writes(seed: u64) -> (Cluster, u64) {
+    let mut c = Cluster::new(SimConfig::new(3, seed));
+    let leader = c.await_leader(&[1, 2, 3], 300).expect("leader");
+    for _ in 0..3 {
+        c.one(3, 300).expect("agreement");
+    }
+    (c, leader)
+}
+
 #[test]
 fn a_damaged_follower_refuses_to_vote_until_the_leader_repairs_it() {
     for_seeds("damage_learner", 8200, 20, |seed| {
-        let mut c = Cluster::new(SimConfig::new(3, seed));
-        let leader = c.await_leader(&[1, 2, 3], 300).expect("leader");
-        for _ in 0..3 {
-            c.one(3, 300).expect("agreement");
-        }
+        let (mut c, leader) = three_with_writes(seed);
         let mut followers = c.ids().filter(|&i| i != leader);
         let damaged = followers.next().unwrap();
         c.crash(damaged);
@@ -67,11 +73,7 @@ fn damage_under_chaos_is_repaired_and_safe() {
 #[test]
 fn damage_to_a_majority_stops_the_damaged_nodes_naming_what_is_missing() {
     for_seeds("damage_majority", 8400, 10, |seed| {
-        let mut c = Cluster::new(SimConfig::new(3, seed));
-        let leader = c.await_leader(&[1, 2, 3], 300).expect("leader");
-        for _ in 0..3 {
-            c.one(3, 300).expect("agreement");
-        }
+        let (mut c, leader) = three_with_writes(seed);
         let followers: Vec<_> = c.ids().filter(|&i| i != leader).collect();
         for &f in &followers {
             c.crash(f);
