@@ -21,34 +21,17 @@ pub enum StorageError {
         #[source]
         source: io::Error,
     },
-    /// A WAL record that is damaged and is not a torn tail: starting would
-    /// silently lose or invent data.
-    #[error(
-        "corrupted WAL record in {} at offset {offset}: {reason}; refusing to start \
-         (move the file away to discard it)",
-        file.display()
-    )]
-    Corrupt {
-        /// The WAL segment file that holds the record.
-        file: PathBuf,
-        /// Where the record starts.
-        offset: u64,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The newest snapshot file is damaged.
-    #[error(
-        "corrupted snapshot {}: {reason}; refusing to start (move the file away to discard it)",
-        file.display()
-    )]
+    /// The newest snapshot file is damaged (recovery sets it aside).
+    #[error("corrupted snapshot {}: {reason}", file.display())]
     CorruptSnapshot {
         /// The snapshot file; moving it away lets the node start without it.
         file: PathBuf,
         /// What is wrong with it.
         reason: String,
     },
-    /// The WAL and the snapshots on disk do not fit together (a file is missing).
-    #[error("inconsistent storage in {}: {reason}; refusing to start", dir.display())]
+    /// The WAL and the snapshots on disk do not fit together (a file is
+    /// missing; recovery sets them aside).
+    #[error("inconsistent storage in {}: {reason}", dir.display())]
     Inconsistent {
         /// The directory (or file) where the mismatch shows.
         dir: PathBuf,

@@ -6,9 +6,11 @@
 //! <dir>/wal/00000000000000000001.log          segments, named by the sequence
 //! <dir>/wal/00000000000000000731.log            number of their first record
 //! <dir>/snap/<index:020>-<term:020>.snap      the newest snapshot only
+//! <dir>/wal/*.damaged, <dir>/snap/*.damaged   damage recovery set aside
 //! ```
 //!
-//! A segment is a run of records, each framed as
+//! A segment starts with the two 64-byte slots of the acknowledgement
+//! record, then a run of records, each framed as
 //! `len: u32 | crc32(body): u32 | crc32(len, crc): u32 | body` (little endian)
 //! with a bincode body: a segment header (hard state and snapshot at the time
 //! the segment was started; always the first record), an entries batch, a hard
@@ -22,8 +24,13 @@
 //! the segments it covers. [`Storage::open`] replays the snapshot and the WAL
 //! into a [`Restored`] for [`RaftNode::new`](crate::raft::RaftNode::new): a
 //! write torn by a crash at the end of the log is cut off with a warning; any
-//! other damage refuses to start with [`StorageError::Corrupt`] naming the file
-//! and offset, because acknowledged data must never be silently lost.
+//! other damage is set aside (`*.damaged`, never deleted) and, when the
+//! acknowledgement record (`acked.rs`, two slots at the start of every
+//! segment) shows that entries the node had acknowledged are gone,
+//! [`Restored::recovery`](crate::raft::Restored) names the file, the offset
+//! and the missing entries: the node must get them back from a leader before
+//! it votes (protocol-aware recovery), because acknowledged data must never
+//! be silently lost.
 //!
 //! ```
 //! use faultline_node::raft::{Entry, HardState};
