@@ -134,6 +134,11 @@ pub struct Storage {
     /// What the acknowledgement record must claim while entries the node
     /// had acknowledged are still missing (see `acked.rs`).
     claim: Claim,
+    /// While an ambiguous claim is held (only the last sync's write was
+    /// missing at restart): what was certainly durable then. Every record
+    /// written until recovery rewrites the slot before it with this, so the
+    /// claim stays ambiguous across further restarts.
+    certain: Option<Acked>,
     /// Reused for encoding each save.
     buf: Vec<u8>,
     /// The first failure of a write: after it, what is on disk is unknown.
@@ -280,6 +285,11 @@ impl Storage {
             last_index: last.index,
             last_term: last.term,
             claim,
+            certain: restored
+                .recovery
+                .as_ref()
+                .filter(|r| r.ambiguous)
+                .map(|_| before),
             buf: Vec::new(),
             poisoned: None,
             _lock: lock,
@@ -449,6 +459,9 @@ impl Storage {
             };
             claimed(self.claim, last, hard_state.unwrap_or(&self.hard_state))
         });
+        if let (Some(certain), true) = (self.certain, sync) {
+            self.wal.reset_previous(certain);
+        }
         let result = self.wal.append(
             Batch {
                 bytes: &buf,
@@ -486,6 +499,7 @@ impl Storage {
             return;
         }
         self.claim = Claim::LogEnd;
+        self.certain = None;
         let last = SnapshotMeta {
             index: self.last_index,
             term: self.last_term,

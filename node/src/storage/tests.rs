@@ -332,6 +332,35 @@ fn a_bad_checksum_on_the_record_ending_the_log_is_cut_and_reported_as_an_ambiguo
 }
 
 #[test]
+fn an_ambiguous_loss_stays_ambiguous_across_saves_and_restarts_until_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, _, _) = wal_with_last_record(dir.path());
+    let mut bytes = fs::read(&segment).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x10;
+    fs::write(&segment, &bytes).unwrap();
+    let (mut s, r) = Storage::open(dir.path(), true).unwrap();
+    assert!(r.recovery.as_ref().unwrap().ambiguous);
+    // A leader's Append arrives before the node has all of it back.
+    s.save(None, None, &ents(5, 5, 1)).unwrap();
+    s.save(None, None, &[]).unwrap();
+    drop(s);
+    let (mut s, r) = Storage::open(dir.path(), true).unwrap();
+    assert_eq!(r.entries, ents(1, 5, 1));
+    let rec = r.recovery.as_ref().expect("still recovering");
+    assert_eq!(rec.acked.map(|a| a.index), Some(6));
+    assert!(rec.ambiguous, "{}", rec.damage);
+    // Recovered: the record follows the log again.
+    s.save(None, None, &ents(6, 6, 1)).unwrap();
+    s.recovered();
+    s.save(None, None, &ents(7, 7, 1)).unwrap();
+    drop(s);
+    let r = reopen(dir.path());
+    assert_eq!(r.entries, ents(1, 7, 1));
+    assert!(r.recovery.is_none(), "{:?}", r.recovery);
+}
+
+#[test]
 fn a_cut_through_an_earlier_sync_is_a_certain_loss() {
     let dir = tempfile::tempdir().unwrap();
     let (segment, _, _) = wal_with_last_record(dir.path());
