@@ -7,12 +7,11 @@
 use crate::support;
 
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
 use std::process::Command;
 
 /// Runs `faultline run ARGS` (bounded) with the node built here; its exit
 /// code, output and run folder.
-fn run(args: &[&str]) -> (i32, String, PathBuf) {
+fn run(args: &[&str]) -> (i32, String, support::RunDir) {
     let node = support::faultline_node();
     let node = node.to_str().expect("a UTF-8 path");
     support::run_bounded(&[&["--node-bin", node][..], args].concat())

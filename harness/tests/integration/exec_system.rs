@@ -28,7 +28,7 @@ fn node_cmd(extra: &str) -> String {
 
 /// Runs `faultline run --system exec ARGS` (bounded); exit code, output,
 /// run folder.
-fn run(node_cmd: &str, client_cmd: &str, args: &[&str]) -> (i32, String, PathBuf) {
+fn run(node_cmd: &str, client_cmd: &str, args: &[&str]) -> (i32, String, support::RunDir) {
     let exec = [
         "--system",
         "exec",

@@ -13,7 +13,7 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use support::faultline_node;
 
@@ -33,7 +33,7 @@ pub(crate) fn etcd_present() -> bool {
 }
 
 /// Runs `faultline run ARGS` (bounded); exit code, output, run folder.
-fn run(args: &[&str]) -> (i32, String, PathBuf) {
+fn run(args: &[&str]) -> (i32, String, support::RunDir) {
     support::run_bounded(args)
 }
 
@@ -51,7 +51,7 @@ const SHORT: [&str; 6] = [
 ];
 
 /// A short etcd run of `workload` under kills, pauses and partitions.
-fn etcd_under_faults(workload: &str, seed: &str) -> (i32, String, PathBuf) {
+fn etcd_under_faults(workload: &str, seed: &str) -> (i32, String, support::RunDir) {
     let mut args = vec![
         "--system",
         "etcd",
@@ -212,7 +212,7 @@ fn etcd_watchers_see_every_revision_of_a_healthy_cluster() {
 
 /// Runs `faultline run --system nats --workload WORKLOAD` on a healthy
 /// cluster, briefly; exit code, output, run folder.
-fn nats_healthy(workload: &str) -> (i32, String, PathBuf) {
+fn nats_healthy(workload: &str) -> (i32, String, support::RunDir) {
     run(&[
         "--system",
         "nats",

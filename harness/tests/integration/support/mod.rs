@@ -23,11 +23,38 @@ pub fn faultline_node() -> PathBuf {
     node
 }
 
+/// A run folder in a temporary store, deleted (with the store) on drop:
+/// a run keeps its nodes' data directories, hundreds of megabytes for some
+/// systems, which must not pile up test after test.
+pub struct RunDir {
+    dir: PathBuf,
+    _store: tempfile::TempDir,
+}
+
+impl std::ops::Deref for RunDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl AsRef<Path> for RunDir {
+    fn as_ref(&self) -> &Path {
+        &self.dir
+    }
+}
+
 /// Runs `faultline run ARGS` in a fresh store, killed past [`RUN_LIMIT`];
-/// its exit code, stdout then stderr, and the run folder.
-pub fn run_bounded(args: &[&str]) -> (i32, String, PathBuf) {
-    let store = tempfile::tempdir().unwrap().keep();
-    run_bounded_as(Command::new(env!("CARGO_BIN_EXE_faultline")), &store, args)
+/// its exit code, stdout then stderr, and the run folder (the store goes
+/// when it is dropped).
+pub fn run_bounded(args: &[&str]) -> (i32, String, RunDir) {
+    let store = tempfile::tempdir().unwrap();
+    let (code, out, dir) = run_bounded_as(
+        Command::new(env!("CARGO_BIN_EXE_faultline")),
+        store.path(),
+        args,
+    );
+    (code, out, RunDir { dir, _store: store })
 }
 
 /// Runs `faultline run --store STORE ARGS` through `cmd` (faultline, or a
