@@ -187,8 +187,8 @@ impl Storage {
         findings.damaged = recovered.damaged;
         let found = recovered.acked.unwrap_or(Found::Missing);
         let mut segments = recovered.segments;
-        let hard_state = replay.hard_state();
-        let mut restored = match findings.snapshot {
+        let wal_hard_state = replay.hard_state();
+        let finished = match findings.snapshot {
             Some(_) => None,
             None => match replay.finish(snapshot, &snap_dir, &wal_dir) {
                 Ok(r) => Some(r),
@@ -199,32 +199,30 @@ impl Storage {
                 Err(e) => return Err(e),
             },
         };
-        if restored.is_none() {
-            // The log builds on a snapshot that is gone: keep every file
-            // aside and start from an empty log with the hard state.
-            let kept = snapshot::set_aside_all(&snap_dir, fsync)?;
-            let kept_wal = wal::set_aside_all(&wal_dir, &segments, fsync)?;
-            segments.clear();
-            if let Some(s) = &mut findings.snapshot {
-                s.push_str(&format!(
-                    "; the snapshots and the log were kept aside ({} files)",
-                    kept + kept_wal
-                ));
+        let mut restored = match finished {
+            Some(r) => r,
+            None => {
+                // The log builds on a snapshot that is gone: keep every file
+                // aside and start from an empty log with the hard state.
+                let kept = snapshot::set_aside_all(&snap_dir, fsync)?
+                    + wal::set_aside_all(&wal_dir, &segments, fsync)?;
+                segments.clear();
+                if let Some(s) = &mut findings.snapshot {
+                    s.push_str(&format!(
+                        "; the snapshots and the log were kept aside ({kept} files)"
+                    ));
+                }
+                Restored {
+                    hard_state: HardState {
+                        commit: 0,
+                        ..wal_hard_state
+                    },
+                    ..Restored::default()
+                }
             }
-            restored = Some(Restored {
-                hard_state: HardState {
-                    commit: 0,
-                    ..hard_state
-                },
-                ..Restored::default()
-            });
-        }
-        let mut restored = restored.expect("restored or set aside above");
-        recovery::assess(&mut restored, &found, &findings);
-        let hard_state = HardState {
-            commit: restored.hard_state.commit,
-            ..restored.hard_state
         };
+        recovery::assess(&mut restored, &found, &findings);
+        let hard_state = restored.hard_state;
         let snapshot_meta = restored
             .snapshot
             .as_ref()
@@ -256,17 +254,14 @@ impl Storage {
             term: replay::last_term(&restored),
         };
         let now = claimed(claim, last, &hard_state);
-        // What was certainly durable before the record written at open: the
-        // log itself, unless entries it had acknowledged are certainly lost.
-        let ambiguous = match &restored.recovery {
-            Some(r) => r.ambiguous,
-            None => true,
-        };
-        let before = if ambiguous {
-            claimed(Claim::LogEnd, last, &hard_state)
-        } else {
-            now
-        };
+        // While only the last sync's write is missing (ambiguous), what was
+        // certainly durable is the log itself; otherwise the claim.
+        let certain = restored
+            .recovery
+            .as_ref()
+            .filter(|r| r.ambiguous)
+            .map(|_| claimed(Claim::LogEnd, last, &hard_state));
+        let before = certain.unwrap_or(now);
         let wal = Wal::open(
             &wal_dir,
             segments,
@@ -285,11 +280,7 @@ impl Storage {
             last_index: last.index,
             last_term: last.term,
             claim,
-            certain: restored
-                .recovery
-                .as_ref()
-                .filter(|r| r.ambiguous)
-                .map(|_| before),
+            certain,
             buf: Vec::new(),
             poisoned: None,
             _lock: lock,

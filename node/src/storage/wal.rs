@@ -557,10 +557,6 @@ impl Wal {
         })
     }
 
-    fn last_acked(&self) -> Acked {
-        self.last_acked
-    }
-
     /// What was certainly durable is now `a` (the node recovered what it
     /// had lost): the next record written also rewrites the record before it
     /// with `a`, so that the older slot again tells what was durable before
@@ -593,7 +589,7 @@ impl Wal {
             self.trim(true)?;
             let last = self.active_segment();
             let seq = last.seq + last.records;
-            let before = self.last_acked();
+            let before = self.last_acked;
             let now = acked.copied().unwrap_or(before);
             self.acked_seq += 1;
             let (active, seg) = create(
