@@ -250,7 +250,7 @@ impl TestArgs {
             run.platform = options.into_iter().collect();
         }
         if let Some(models) = models {
-            run.platform.insert(txn::OPTION.into(), models.into());
+            run.consistency_models = models;
         }
         if let Some(a) = self.availability {
             run.platform

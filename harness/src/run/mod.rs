@@ -153,6 +153,14 @@ pub struct RunArgs {
     /// Seconds the checker may take before its verdict is unknown.
     #[arg(long, default_value_t = 120.0)]
     pub check_timeout: f64,
+    /// The consistency models the txn workloads are held to, comma-separated,
+    /// Elle's names (read-committed, snapshot-isolation, serializable,
+    /// strict-serializable, ...). Default: what the system's settings
+    /// promise (`faultline list systems`), strict-serializable for a system
+    /// that names no weaker model.
+    #[arg(long, value_delimiter = ',', value_name = "MODELS")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consistency_models: Vec<String>,
     /// When to check: final (after the run) or online (also while the run
     /// goes, every 250 ms, on the keys that changed; the final check still
     /// decides the verdict).
@@ -368,6 +376,7 @@ pub fn analyze(
 ) -> Vec<crate::record::CheckerResult> {
     let opts = CheckOptions {
         timeout: Some(Duration::from_secs_f64(plan.args.check_timeout.max(0.1))),
+        consistency_models: plan.args.consistency_models.clone(),
         ..CheckOptions::default()
     };
     eprintln!("checking {} events...", events.len());

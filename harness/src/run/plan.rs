@@ -74,6 +74,11 @@ impl Plan {
         }
         let system =
             crate::system::build(&args.system.selected()).context("choosing the system")?;
+        if args.consistency_models.is_empty() {
+            args.consistency_models = system.consistency_models();
+        }
+        crate::checkers::txn::validate_models(&args.consistency_models)
+            .map_err(|e| BadOptions(format!("--consistency-models: {e}")))?;
         let seed = args.seed.unwrap_or_else(fresh_seed);
         args.seed = Some(seed);
         let kinds = match &scenario {

@@ -244,6 +244,13 @@ pub trait System: Send + Sync + Debug {
     fn binary(&self) -> Option<SystemBinary> {
         None
     }
+    /// The consistency models its settings promise for transactions
+    /// (Elle's names), which the txn checkers hold a run to unless
+    /// `--consistency-models` names others. The default: none named, so
+    /// runs are held to strict-serializable.
+    fn consistency_models(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Capability: asking a node for its [`NodeStatus`].

@@ -1,26 +1,20 @@
 //! The checkers of Maelstrom's `txn-list-append` and `txn-rw-register`:
 //! faultline's transactional checkers (`crate::checkers::txn`, Elle's
-//! anomalies), held to the consistency models the run was given
-//! (`faultline maelstrom test --consistency-models`, which `test.json`
-//! records as the Maelstrom option [`OPTION`]) or, without any, to
-//! Maelstrom's default, [`DEFAULT_MODELS`]. They are named after the
-//! workloads' registry names, as `lin-kv`'s checker is after its workload.
+//! anomalies), held as they hold every run to the consistency models the
+//! run was given (`faultline maelstrom test --consistency-models`, which
+//! `test.json` records as the option [`OPTION`]) or, without any, to
+//! Maelstrom's default, strict-serializable ([`DEFAULT_MODELS`]). They are
+//! named after the workloads' registry names, as `lin-kv`'s checker is
+//! after its workload.
 
-use super::recorded;
+pub use crate::checkers::txn::{validate_models, DEFAULT_MODELS, OPTION};
 use crate::checkers::txn::{TxnChecker, KIND, TXN_LIST_APPEND, TXN_RW_REGISTER};
 use crate::checkers::{CheckContext, Checker, CheckerError, Judgement};
-use faultline_checker::txn::lattice;
-use faultline_checker::CheckOptions;
 
 /// The name of the `txn-list-append` workload's checker.
 pub const LIST_APPEND_NAME: &str = "maelstrom-txn-list-append";
 /// The name of the `txn-rw-register` workload's checker.
 pub const RW_REGISTER_NAME: &str = "maelstrom-txn-rw-register";
-/// The Maelstrom option (a key of `test.json`'s options) holding the
-/// consistency models a transactional run is held to.
-pub const OPTION: &str = "consistency_models";
-/// Maelstrom's default `--consistency-models`.
-pub const DEFAULT_MODELS: [&str; 1] = ["strict-serializable"];
 
 /// A Maelstrom transactional checker: faultline's, with the run's models.
 #[derive(Debug, Clone, Copy)]
@@ -43,39 +37,6 @@ pub const MAELSTROM_TXN_RW_REGISTER: MaelstromTxn = MaelstromTxn {
     inner: TXN_RW_REGISTER,
 };
 
-/// Checks that every name in `models` is a consistency model the lattice
-/// knows (Elle's names and aliases: `read-committed`, `serializable`,
-/// `PL-2`, ...); the error names the first unknown one and lists them all.
-pub fn validate_models(models: &[String]) -> Result<(), String> {
-    for m in models {
-        lattice::canonical(m).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-/// The models a run in the check's folder was given: the check options'
-/// own when set (a re-check that names them), else those `test.json`
-/// records, else Maelstrom's default. A record that cannot be read, or
-/// whose models are not a list of names, is an error: the check must not
-/// fall back to models the run was not given.
-fn models(ctx: &CheckContext<'_>) -> Result<Vec<String>, CheckerError> {
-    if !ctx.options.consistency_models.is_empty() {
-        return Ok(ctx.options.consistency_models.clone());
-    }
-    let default = || DEFAULT_MODELS.map(String::from).to_vec();
-    let Some(v) = recorded(ctx, OPTION)? else {
-        return Ok(default());
-    };
-    let bad = |why: String| CheckerError::History(format!("the run's consistency models: {why}"));
-    let models: Vec<String> =
-        serde_json::from_value(v.clone()).map_err(|e| bad(format!("{v}: {e}")))?;
-    if models.is_empty() {
-        return Ok(default());
-    }
-    validate_models(&models).map_err(bad)?;
-    Ok(models)
-}
-
 impl Checker for MaelstromTxn {
     fn name(&self) -> &'static str {
         self.name
@@ -90,14 +51,7 @@ impl Checker for MaelstromTxn {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
-        let opts = CheckOptions {
-            consistency_models: models(ctx)?,
-            ..ctx.options.clone()
-        };
-        self.inner.check(&CheckContext {
-            options: &opts,
-            ..*ctx
-        })
+        self.inner.check(ctx)
     }
 }
 
@@ -106,7 +60,7 @@ mod tests {
     use super::*;
     use crate::checkers::{run, RunEvidence};
     use faultline_checker::history::{pair, Event, EventType, Operation, Process};
-    use faultline_checker::Verdict;
+    use faultline_checker::{CheckOptions, Verdict};
     use serde_json::json;
     use serde_json::Value;
 
