@@ -11,6 +11,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # NATS JetStream (`faultline run --system nats`); Debian installs it in /usr/sbin.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+# PostgreSQL (`faultline run --system postgres`): the server programs in
+# /usr/lib/postgresql/<version>/bin; Debian's own cluster service is not used.
+ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 || need+=(postgresql-15)
 # `faultline run --hosts`: the system ssh client, and sshd for the tests
 # local SSH fixture (harness/tests/integration/hosts.rs).
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)

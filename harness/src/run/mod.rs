@@ -156,7 +156,7 @@ pub struct RunArgs {
     /// The consistency models the txn workloads are held to, comma-separated,
     /// Elle's names (read-committed, snapshot-isolation, serializable,
     /// strict-serializable, ...). Default: what the system's settings
-    /// promise (`faultline list systems`), strict-serializable for a system
+    /// promise (recorded in test.json), strict-serializable for a system
     /// that names no weaker model.
     #[arg(long, value_delimiter = ',', value_name = "MODELS")]
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -18,6 +18,7 @@ mod exec_system;
 mod hosts;
 mod maelstrom;
 mod online_check;
+mod postgres;
 mod real_node;
 mod replica_agreement;
 mod report_cli;

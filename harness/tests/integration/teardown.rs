@@ -19,7 +19,7 @@ fn fake_node() -> PathBuf {
 }
 
 /// Kills the child on drop, so a failing test leaves nothing behind.
-struct Guard(Child);
+pub(crate) struct Guard(pub(crate) Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -41,7 +41,7 @@ fn start_run(store: &Path, extra: &[&str]) -> Guard {
     Guard(cmd.spawn().expect("starting faultline"))
 }
 
-fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+pub(crate) fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -56,7 +56,7 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
 }
 
 /// Live (non-zombie) processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<String> {
+pub(crate) fn processes_mentioning(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let path = entry.path();
@@ -82,7 +82,7 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 }
 
 /// Waits (bounded) until no process mentions `needle`; the survivors otherwise.
-fn survivors(needle: &str) -> Vec<String> {
+pub(crate) fn survivors(needle: &str) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = processes_mentioning(needle);
@@ -93,14 +93,14 @@ fn survivors(needle: &str) -> Vec<String> {
     }
 }
 
-fn history_of(store: &Path) -> PathBuf {
+pub(crate) fn history_of(store: &Path) -> PathBuf {
     std::fs::canonicalize(store.join("latest"))
         .expect("the latest link")
         .join("history.jsonl")
 }
 
 /// Waits (bounded) until the run's history holds `lines` lines.
-fn wait_for_history(store: &Path, lines: usize, run: &mut Guard) {
+pub(crate) fn wait_for_history(store: &Path, lines: usize, run: &mut Guard) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let n = store

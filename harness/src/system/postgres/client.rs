@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use faultline_workloads::txn::{self, Mop, MopFunc};
 use faultline_workloads::{Func, Op, Reply};
-use serde_json::{Value};
+use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Statement};
 
@@ -288,10 +288,7 @@ async fn run(
         let (from, to) = op.cas_values();
         let (from, to) = (integer(from)?, integer(to)?);
         let key = op.key_or_default();
-        let n = conn
-            .client
-            .execute(&conn.cas, &[&key, &from, &to])
-            .await?;
+        let n = conn.client.execute(&conn.cas, &[&key, &from, &to]).await?;
         if n == 0 {
             conn.client.batch_execute("ROLLBACK").await?;
             return Err(Failure::Mismatch);
@@ -335,7 +332,10 @@ mod tests {
         let dead = SqlState::T_R_DEADLOCK_DETECTED;
         let admin = SqlState::ADMIN_SHUTDOWN;
         let t = || "why".to_string();
-        assert!(matches!(outcome(false, Stage::Open, None, t()), Reply::Fail(_)));
+        assert!(matches!(
+            outcome(false, Stage::Open, None, t()),
+            Reply::Fail(_)
+        ));
         assert!(matches!(
             outcome(false, Stage::Open, Some(&admin), t()),
             Reply::Fail(_)

@@ -140,7 +140,9 @@ mod tests {
         let p = command(&settings(Replication::Sync), 0, &nodes);
         assert_eq!(p.program, Path::new("/usr/bin/unshare"));
         assert!(p.args.contains(&"primary".to_string()), "{:?}", p.args);
-        assert!(p.args.contains(&format!("listen_addresses={}", nodes[0].ip)));
+        assert!(p
+            .args
+            .contains(&format!("listen_addresses={}", nodes[0].ip)));
         assert!(p
             .args
             .contains(&"synchronous_standby_names=ANY 1 (*)".to_string()));
