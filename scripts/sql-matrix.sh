@@ -9,8 +9,8 @@
 #     'serializable|--system postgres --postgres-isolation serializable --nemesis none' \
 #     'rr vs SI|--system postgres --postgres-isolation repeatable-read --consistency-models snapshot-isolation --nemesis none'
 #
-# Every run gets --workload txn-list-append --time-limit 15 --concurrency 10
-# unless its arguments say otherwise (later flags win for single values).
+# Every run gets --workload txn-list-append, --time-limit 15 and
+# --concurrency 10 unless its arguments name that flag.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seeds=$1
@@ -24,9 +24,11 @@ echo "|---|---|---|---|---|---|"
 for item in "$@"; do
   label=${item%%|*}
   read -r -a args <<< "${item#*|}"
+  for default in "--workload txn-list-append" "--time-limit 15" "--concurrency 10"; do
+    [[ " ${args[*]} " == *" ${default%% *} "* ]] || read -r -a args <<< "${default} ${args[*]}"
+  done
   for seed in $seeds; do
-    "$bin" run --workload txn-list-append --time-limit 15 --concurrency 10 \
-      "${args[@]}" --seed "$seed" --store "$store" > /dev/null 2>&1
+    "$bin" run "${args[@]}" --seed "$seed" --store "$store" > /dev/null 2>&1
     code=$?
     row=$(python3 - "$store/latest/results.json" <<'PY'
 import json, re, sys

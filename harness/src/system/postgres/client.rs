@@ -171,7 +171,7 @@ impl SystemClient for PgClient {
                 Ok(m) => m,
                 Err(refused) => return refused,
             };
-            let read_only = mops.iter().all(|m| m.f == MopFunc::Read);
+            let read_only = reads_only(op, &mops);
             let on_reads_node = read_only && self.route.reads != self.route.primary;
             let level = match (self.isolation, on_reads_node && self.route.reads_on_standby) {
                 (Some(Isolation::Serializable), true) => Some(Isolation::RepeatableRead),
@@ -303,6 +303,12 @@ async fn run(
     })
 }
 
+/// Whether `op`, performing `mops`, only reads: a cas writes, though its
+/// `UPDATE` is not among them.
+fn reads_only(op: &Op, mops: &[Mop]) -> bool {
+    op.f != Func::Cas && mops.iter().all(|m| m.f == MopFunc::Read)
+}
+
 /// The micro-operations `op` performs: a transaction's own; a register
 /// read or write as one; a cas as none (its `UPDATE` is apart).
 fn mops_of(op: &Op) -> Result<Vec<Mop>, Reply> {
@@ -325,6 +331,21 @@ fn integer(v: &Value) -> Result<i64, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cas_writes_and_a_transaction_of_reads_only_reads() {
+        let cas = Op::new(Func::Cas, "k", serde_json::json!([1, 2]));
+        assert!(!reads_only(&cas, &mops_of(&cas).unwrap()));
+        let read = Op::new(Func::Read, "k", Value::Null);
+        assert!(reads_only(&read, &mops_of(&read).unwrap()));
+        let reads = Op::txn(&[Mop::new(MopFunc::Read, "a", Value::Null)]);
+        assert!(reads_only(&reads, &mops_of(&reads).unwrap()));
+        let append = Op::txn(&[
+            Mop::new(MopFunc::Read, "a", Value::Null),
+            Mop::new(MopFunc::Append, "a", serde_json::json!(3)),
+        ]);
+        assert!(!reads_only(&append, &mops_of(&append).unwrap()));
+    }
 
     #[test]
     fn only_what_certainly_did_not_commit_fails() {
