@@ -32,8 +32,9 @@
 //! node, serializable promises snapshot isolation only.
 //!
 //! Status: `pg_is_in_recovery()`; the primary leads once every standby
-//! has streamed from it (`pg_stat_replication`), so a run starts with the
-//! whole cluster up.
+//! server has streamed from it (`pg_stat_replication`, not counting the
+//! WAL streams of `pg_basebackup` copies), so a run starts with the whole
+//! cluster up.
 
 mod client;
 mod node;
@@ -332,7 +333,8 @@ impl Postgres {
         let row = client
             .query_one(
                 "SELECT pg_is_in_recovery(), \
-                 (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')",
+                 (SELECT count(*) FROM pg_stat_replication \
+                  WHERE state = 'streaming' AND application_name <> 'pg_basebackup')",
                 &[],
             )
             .await;

@@ -46,10 +46,10 @@ if [ ! -e "$data/faultline-initialised" ]; then
       sleep 0.2
     done
   fi
-  chmod 0700 "$data"
   touch "$data/faultline-initialised"
   sync "$data/faultline-initialised" "$data"
 fi
+chmod 0700 "$data"
 exec "$bin/postgres" -D "$data" "$@"
 "#;
 
