@@ -39,6 +39,7 @@ if [ ! -e "$data/faultline-initialised" ]; then
   if [ "$role" = primary ]; then
     "$bin/initdb" -D "$data" -U postgres --auth=trust --data-checksums
     printf 'host all all 127.0.0.0/8 trust\nhost replication all 127.0.0.0/8 trust\n' >> "$data/pg_hba.conf"
+    sync "$data/pg_hba.conf"
     printf '%s' "$schema" | "$bin/postgres" --single -D "$data" postgres > /dev/null
   else
     until "$bin/pg_basebackup" -h "$primary" -p "$port" -U postgres -D "$data" -X stream -R; do
