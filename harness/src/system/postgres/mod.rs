@@ -296,13 +296,21 @@ impl System for Postgres {
     }
 
     fn consistency_models(&self) -> Vec<String> {
-        let model = match (self.isolation, self.reads) {
-            (Some(Isolation::Serializable), Reads::Primary) => "serializable",
-            (Some(Isolation::Serializable), Reads::Any) => "snapshot-isolation",
-            (Some(Isolation::RepeatableRead), _) => "snapshot-isolation",
-            (Some(Isolation::ReadCommitted) | None, _) => "read-committed",
-        };
-        vec![model.to_string()]
+        vec![promised(self.isolation, self.reads).to_string()]
+    }
+}
+
+/// The model PostgreSQL's documentation promises for transactions at
+/// `isolation` (None: the server's default, read committed) with
+/// read-only ones going where `reads` says.
+fn promised(isolation: Option<Isolation>, reads: Reads) -> &'static str {
+    match (isolation, reads) {
+        (Some(Isolation::Serializable), Reads::Primary) => "serializable",
+        // Standbys refuse SERIALIZABLE: their read-only transactions run at
+        // repeatable read on an earlier snapshot of the primary.
+        (Some(Isolation::Serializable), Reads::Any) => "snapshot-isolation",
+        (Some(Isolation::RepeatableRead), _) => "snapshot-isolation",
+        (Some(Isolation::ReadCommitted) | None, _) => "read-committed",
     }
 }
 
@@ -360,5 +368,42 @@ impl Postgres {
             role: role.into(),
             ..NodeStatus::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_setting_promises_what_the_documentation_says() {
+        use Isolation::*;
+        assert_eq!(promised(Some(Serializable), Reads::Primary), "serializable");
+        assert_eq!(
+            promised(Some(Serializable), Reads::Any),
+            "snapshot-isolation"
+        );
+        assert_eq!(
+            promised(Some(RepeatableRead), Reads::Primary),
+            "snapshot-isolation"
+        );
+        assert_eq!(promised(Some(ReadCommitted), Reads::Any), "read-committed");
+        assert_eq!(promised(None, Reads::Primary), "read-committed");
+        for m in [Serializable, RepeatableRead, ReadCommitted] {
+            for r in [Reads::Primary, Reads::Any] {
+                let known = crate::checkers::txn::validate_models(&[promised(Some(m), r).into()]);
+                assert!(known.is_ok(), "{m:?} {r:?}: {known:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bin_folder_without_the_server_programs_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = find_bin_dir(Some(dir.path())).unwrap_err().to_string();
+        assert!(
+            e.contains("--postgres-bin") && e.contains("pg_basebackup"),
+            "{e}"
+        );
     }
 }
