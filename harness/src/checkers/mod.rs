@@ -219,6 +219,22 @@ pub fn check_all(
     checkers.iter().map(|c| run(*c, &ctx)).collect()
 }
 
+/// The run option `option` (a key of the options `test.json` records) of
+/// the run whose folder the check looks at; None when it was not given, the
+/// check has no run folder (a history checked alone) or the folder has no
+/// `test.json`. A `test.json` that cannot be read is an error: a checker
+/// must not judge by options the run was not given.
+pub fn recorded(ctx: &CheckContext<'_>, option: &str) -> Result<Option<Value>, CheckerError> {
+    let Some(dir) = &ctx.run.dir else {
+        return Ok(None);
+    };
+    let test = crate::stored::read_test(dir)
+        .map_err(|e| CheckerError::History(format!("the run's {option}: {e:#}")))?;
+    Ok(test
+        .and_then(|t| t.options.other.get(option).cloned())
+        .filter(|v| !v.is_null()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,20 +311,4 @@ mod tests {
         let detail: faultline_checker::CheckResult = r.detail().unwrap();
         assert!(detail.counterexample.is_some());
     }
-}
-
-/// The run option `option` (a key of the options `test.json` records) of
-/// the run whose folder the check looks at; None when it was not given, the
-/// check has no run folder (a history checked alone) or the folder has no
-/// `test.json`. A `test.json` that cannot be read is an error: a checker
-/// must not judge by options the run was not given.
-pub fn recorded(ctx: &CheckContext<'_>, option: &str) -> Result<Option<Value>, CheckerError> {
-    let Some(dir) = &ctx.run.dir else {
-        return Ok(None);
-    };
-    let test = crate::stored::read_test(dir)
-        .map_err(|e| CheckerError::History(format!("the run's {option}: {e:#}")))?;
-    Ok(test
-        .and_then(|t| t.options.other.get(option).cloned())
-        .filter(|v| !v.is_null()))
 }
