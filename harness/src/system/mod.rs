@@ -38,6 +38,7 @@
 //! - [`exec`]: any program, through a client program of yours speaking
 //!   JSON lines (`--node-cmd` and `--client-cmd`);
 //! - [`nats`]: NATS JetStream (a key-value bucket and a stream);
+//! - [`galera`]: MariaDB Galera Cluster over the MySQL protocol;
 //! - [`maelstrom`]: any Maelstrom node, run through [`crate::maelstrom`].
 
 mod flags;
@@ -86,6 +87,7 @@ systems! {
     http,
     exec,
     nats,
+    galera,
     local_reads,
     maelstrom,
 }
