@@ -340,7 +340,11 @@ mod tests {
                 "nats-bin",
                 "nats-version",
                 "nats-sync-interval",
-                "nats-read"
+                "nats-read",
+                "galera-bin",
+                "galera-isolation",
+                "galera-durable",
+                "galera-arg"
             ]
         );
     }
@@ -437,6 +441,10 @@ mod tests {
                 "nats_version": null,
                 "nats_sync_interval": null,
                 "nats_read": "leader",
+                "galera_bin": null,
+                "galera_isolation": null,
+                "galera_durable": false,
+                "galera_args": [],
             })
         );
         let mut none = parse(&[]);
