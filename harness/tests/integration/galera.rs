@@ -107,8 +107,7 @@ fn a_short_list_append_run_reaches_a_verdict_and_leaves_nothing_running() {
     // PL-2.99, docs/findings.md) or unknown; never a harness failure.
     assert!(matches!(code, 0..=2), "exit {code}:\n{out}");
     let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert!(
         ["valid", "invalid", "unknown"].contains(&results["verdict"].as_str().unwrap_or("")),
         "{results}"
@@ -127,7 +126,11 @@ fn a_short_list_append_run_reaches_a_verdict_and_leaves_nothing_running() {
     assert!(ok_txns > 50, "only {ok_txns} ok transactions:\n{out}");
     let left = survivors(&store.path().display().to_string());
     assert!(left.is_empty(), "processes survived the run: {left:#?}");
-    assert!(files_in(tmp.path()).is_empty(), "{:?}", files_in(tmp.path()));
+    assert!(
+        files_in(tmp.path()).is_empty(),
+        "{:?}",
+        files_in(tmp.path())
+    );
 }
 
 #[test]
@@ -189,5 +192,9 @@ fn ctrl_c_mid_run_leaves_no_mariadbd_and_no_temporary_file() {
     assert_eq!(status.code(), Some(130), "{status}");
     let left = survivors(&needle);
     assert!(left.is_empty(), "processes survived SIGINT: {left:#?}");
-    assert!(files_in(tmp.path()).is_empty(), "{:?}", files_in(tmp.path()));
+    assert!(
+        files_in(tmp.path()).is_empty(),
+        "{:?}",
+        files_in(tmp.path())
+    );
 }

@@ -27,8 +27,7 @@ const READ_SQL: &str = "SELECT 'l', v FROM lists WHERE k = ? \
 const APPEND_SQL: &str =
     "INSERT INTO lists (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = CONCAT(v, ',', ?)";
 /// Writes a register (creating it).
-const WRITE_SQL: &str =
-    "INSERT INTO registers (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = ?";
+const WRITE_SQL: &str = "INSERT INTO registers (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = ?";
 /// Reads a register.
 const READ_REGISTER_SQL: &str = "SELECT v FROM registers WHERE k = ?";
 /// Compares and sets a register: one row matched when it held `from`.
@@ -375,8 +374,12 @@ mod tests {
     #[test]
     fn operations_become_statements_and_reads_fill_the_completion() {
         let op = Op::txn(
-            &txn::parse(&json!([["append", "k1", 5], ["r", "k1", null], ["r", "k2", null]]))
-                .unwrap(),
+            &txn::parse(&json!([
+                ["append", "k1", 5],
+                ["r", "k1", null],
+                ["r", "k2", null]
+            ]))
+            .unwrap(),
         );
         let s = steps(&op).unwrap();
         assert_eq!(
