@@ -6,6 +6,12 @@
 # (history, results, report, node logs); its data directories are deleted
 # after the run (hundreds of megabytes each) unless KEEP_DATA=1.
 #
+# The txn workloads are held to what the settings promise (repeatable-read
+# by default), which InnoDB's REPEATABLE READ fails without any fault
+# (docs/findings.md); so each txn history is also checked again against
+# RECHECK (read-committed by default: G0, G1a, G1b, G1c), whose anomalies
+# are the ones those known ones do not explain (column `beyond`).
+#
 #   scripts/galera-matrix.sh                      seeds 1-3, every nemesis, default + durable
 #   SEEDS="$(seq 1 10)" scripts/galera-matrix.sh
 #   NEMESES="kill power-loss" SETTINGS="default flush2" scripts/galera-matrix.sh
@@ -27,6 +33,7 @@ TIME_LIMIT=${TIME_LIMIT:-20}
 STORE=${STORE:-galera-runs}
 FAULTLINE=${FAULTLINE:-target/release/faultline}
 EXTRA=${EXTRA:-}
+RECHECK=${RECHECK:-read-committed}
 
 if [ ! -x "$FAULTLINE" ]; then
   echo "galera-matrix: $FAULTLINE missing: cargo build --release --bins" >&2
@@ -46,7 +53,7 @@ flags_of() {
 
 mkdir -p "$STORE"
 table="$STORE/matrix-$(date -u +%Y%m%dT%H%M%S).tsv"
-printf 'setting\tnemesis\tseed\texit\tverdict\tok\tfail\tinfo\tanomalies\trun\n' | tee "$table"
+printf 'setting\tnemesis\tseed\texit\tverdict\tok\tfail\tinfo\tanomalies\tbeyond\trun\n' | tee "$table"
 for setting in $SETTINGS; do
   flags=$(flags_of "$setting") || exit 2
   for nemesis in $NEMESES; do
@@ -69,8 +76,18 @@ for setting in $SETTINGS; do
       if [ -z "$verdict" ]; then
         verdict="(none: $(printf '%s\n' "$out" | tail -1 | cut -c1-80))"
       fi
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$setting" "$nemesis" "$seed" "$code" \
-        "$verdict" "$counts" "$anomalies" "${run:--}" | tee -a "$table"
+      beyond=-
+      if [ -n "$run" ] && [ -f "$run/history.jsonl" ] && [ "${WORKLOAD#txn-}" != "$WORKLOAD" ]; then
+        recheck=$("$FAULTLINE" check --model "$WORKLOAD" --consistency-models "$RECHECK" \
+          "$run/history.jsonl" 2>&1)
+        beyond=$(printf '%s\n' "$recheck" | grep -oE ': (valid|invalid|unknown) ' | head -1 | cut -c3- | tr -d ' ')
+        if [ "$beyond" = invalid ]; then
+          beyond="invalid: $(printf '%s\n' "$recheck" | sed -n 's/^ *anomaly types: //p' | paste -sd ';' -)"
+        fi
+        [ -n "$beyond" ] || beyond=-
+      fi
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$setting" "$nemesis" "$seed" "$code" \
+        "$verdict" "$counts" "$anomalies" "$beyond" "${run:--}" | tee -a "$table"
       if [ -n "$run" ] && [ "${KEEP_DATA:-0}" != 1 ]; then
         rm -rf "$run/data" "$run/mnt"
       fi
@@ -79,11 +96,12 @@ for setting in $SETTINGS; do
 done
 
 echo
-echo "per cell (invalid / runs; anomaly types seen):"
+echo "per cell (invalid / runs; runs with anomalies beyond $RECHECK; anomaly types seen):"
 awk -F'\t' 'NR > 1 {
   cell = $1 " " $2
   runs[cell]++
   if ($5 == "INVALID") bad[cell]++
+  if ($10 ~ /^(invalid|unknown)/) beyond[cell]++
   if ($9 != "-") {
     n = split($9, parts, /[;,] */)
     for (i = 1; i <= n; i++) {
@@ -96,7 +114,7 @@ awk -F'\t' 'NR > 1 {
 END {
   for (i = 1; i <= k; i++) {
     c = cells[i]
-    printf "  %-28s %d/%d  %s\n", c, bad[c] + 0, runs[c], (seen[c] == "" ? "-" : seen[c])
+    printf "  %-28s %d/%d  beyond: %d/%d  %s\n", c, bad[c] + 0, runs[c], beyond[c] + 0, runs[c], (seen[c] == "" ? "-" : seen[c])
   }
 }' "$table"
 echo "table: $table"
