@@ -52,7 +52,7 @@ flags_of() {
 }
 
 mkdir -p "$STORE"
-table="$STORE/matrix-$(date -u +%Y%m%dT%H%M%S).tsv"
+table="$STORE/matrix-$(date -u +%Y%m%dT%H%M%S)-$$.tsv"
 printf 'setting\tnemesis\tseed\texit\tverdict\tok\tfail\tinfo\tanomalies\tbeyond\trun\n' | tee "$table"
 for setting in $SETTINGS; do
   flags=$(flags_of "$setting") || exit 2
