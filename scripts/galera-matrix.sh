@@ -21,7 +21,9 @@
 #
 # Settings: default (the server's own), durable (--galera-durable), flush2
 # (innodb_flush_log_at_trx_commit=2, Galera's recommendation), serializable
-# (--galera-isolation serializable), si (innodb_snapshot_isolation=ON).
+# (--galera-isolation serializable), si (innodb_snapshot_isolation=ON),
+# sync-wait (wsrep_sync_wait=1: reads wait until the node applied what the
+# cluster committed before them).
 # Environment: SEEDS, NEMESES, SETTINGS, WORKLOAD (txn-list-append),
 # TIME_LIMIT (20), STORE (galera-runs), FAULTLINE (target/release/faultline),
 # EXTRA (more flags for every run).
@@ -50,6 +52,7 @@ flags_of() {
     flush2) echo "--galera-arg=--innodb-flush-log-at-trx-commit=2" ;;
     serializable) echo "--galera-isolation serializable" ;;
     si) echo "--galera-arg=--innodb-snapshot-isolation=ON" ;;
+    sync-wait) echo "--galera-arg=--wsrep-sync-wait=1" ;;
     *) echo "galera-matrix: unknown setting $1" >&2; exit 2 ;;
   esac
 }
