@@ -18,6 +18,13 @@
 //! - nodes 2 and up start on an empty data directory and join
 //!   `gcomm://` of every node; their first state transfer (SST, `rsync`)
 //!   copies node 1's files.
+//! - any later start of a node that has data (after a kill or a power
+//!   loss): `mariadbd ... --wsrep-recover` first, and the position it
+//!   recovers from InnoDB passed as `--wsrep-start-position`, as Debian's
+//!   service does (`galera_recovery`); a crashed node's `grastate.dat`
+//!   says seqno -1, and without this it would rejoin knowing no position
+//!   (a full SST, and a whole-cluster restart that cannot tell which node
+//!   is most advanced). The recovery's log goes beside the data directory.
 //! - every node: MariaDB runs its SST script as `wsrep_sst_<method>` and
 //!   puts its own folder first on PATH. Under root, the `rsync` daemon the
 //!   script starts on a joiner switches to user `nobody` (rsyncd's default
@@ -319,6 +326,10 @@ if [ "$boot" = 1 ] && [ ! -e "$d.initialized" ]; then
   "$install" --no-defaults --user=root --datadir="$d" --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve --extra-file="$d.init.sql" || exit 1
   touch "$d.initialized"
   set -- "$@" --wsrep-new-cluster
+elif [ -e "$d/ibdata1" ]; then
+  "$@" --wsrep-recover --disable-log-error 2> "$d.recover.log" || { cat "$d.recover.log" >&2; exit 1; }
+  pos=$(grep -a 'WSREP: Recovered position:' "$d.recover.log" | tail -n 1 | sed 's/.*WSREP: Recovered position: *//')
+  [ -n "$pos" ] && set -- "$@" "--wsrep-start-position=$pos"
 fi
 mkdir -p "$d.bin" || exit 1
 rsync=$(command -v rsync) || { echo "galera-node: no rsync on PATH (scripts/setup.sh installs it)" >&2; exit 1; }
@@ -520,7 +531,85 @@ mod tests {
         }
         assert!(!line.contains("--innodb-flush-log-at-trx-commit"), "{line}");
         assert!(NODE_SCRIPT.contains("--wsrep-new-cluster"));
+        assert!(NODE_SCRIPT.contains("--wsrep-recover"));
+        assert!(NODE_SCRIPT.contains("--wsrep-start-position=$pos"));
         assert!(NODE_SCRIPT.trim_end().ends_with("exec \"$@\""));
+    }
+
+    /// Runs [`NODE_SCRIPT`] for a node whose data directory is `d`, with
+    /// fake install-db and mariadbd programs that log how they were called;
+    /// the log.
+    fn run_script(dir: &Path, d: &Path, boot: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let log = dir.join("calls.log");
+        let fake = |name: &str, body: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        };
+        let install = fake(
+            "install-db",
+            &format!(
+                "echo install \"$@\" >> {0}; mkdir -p {1}; touch {1}/ibdata1",
+                log.display(),
+                d.display()
+            ),
+        );
+        let server = fake(
+            "mariadbd",
+            &format!(
+                "case \" $* \" in *' --wsrep-recover '*) echo 'x [Note] WSREP: Recovered position: u-u-i-d:42' >&2; exit 0;; esac\necho server \"$@\" >> {}",
+                log.display()
+            ),
+        );
+        let status = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(NODE_SCRIPT)
+            .arg("galera-node")
+            .arg(d)
+            .arg(boot)
+            .arg(&install)
+            .arg("SELECT 1;")
+            .arg(&server)
+            .arg("--datadir=x")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read_to_string(&log).unwrap()
+    }
+
+    #[test]
+    fn node_one_initialises_and_bootstraps_once_and_restarts_recover_their_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("n1");
+        std::fs::create_dir(&d).unwrap();
+        let first = run_script(dir.path(), &d, "1");
+        assert!(
+            first.starts_with("install --no-defaults --user=root"),
+            "{first}"
+        );
+        assert!(
+            first.contains("server --datadir=x --wsrep-new-cluster"),
+            "{first}"
+        );
+        assert!(!first.contains("--wsrep-start-position"), "{first}");
+        std::fs::remove_file(dir.path().join("calls.log")).unwrap();
+        let again = run_script(dir.path(), &d, "1");
+        assert_eq!(
+            again.trim(),
+            "server --datadir=x --wsrep-start-position=u-u-i-d:42"
+        );
+        let shim = std::fs::read_to_string(dir.path().join("n1.bin/rsync")).unwrap();
+        assert!(shim.contains("--dparam=uid=0"), "{shim}");
+        // A joiner's first start: no data yet, nothing to recover.
+        let joiner = dir.path().join("n2");
+        std::fs::create_dir(&joiner).unwrap();
+        std::fs::remove_file(dir.path().join("calls.log")).unwrap();
+        assert_eq!(
+            run_script(dir.path(), &joiner, "0").trim(),
+            "server --datadir=x"
+        );
     }
 
     #[test]
