@@ -25,6 +25,10 @@
 //!   says seqno -1, and without this it would rejoin knowing no position
 //!   (a full SST, and a whole-cluster restart that cannot tell which node
 //!   is most advanced). The recovery's log goes beside the data directory.
+//! - every node: `TMPDIR` is `<data dir>.tmp`, so the server's temporary
+//!   tables and files, install-db's and the SST scripts' stay in the run
+//!   folder (two runs at once once collided on a temporary table name in a
+//!   shared /tmp, and install-db failed).
 //! - every node: MariaDB runs its SST script as `wsrep_sst_<method>` and
 //!   puts its own folder first on PATH. Under root, the `rsync` daemon the
 //!   script starts on a joiner switches to user `nobody` (rsyncd's default
@@ -321,6 +325,8 @@ CREATE TABLE IF NOT EXISTS faultline.registers (k VARCHAR(64) PRIMARY KEY, v BIG
 /// node that bootstraps, `$3` mariadb-install-db, `$4` the SQL it runs,
 /// then mariadbd and its arguments. It `exec`s the server.
 pub const NODE_SCRIPT: &str = r#"d="$1"; boot="$2"; install="$3"; sql="$4"; shift 4
+mkdir -p "$d.tmp" || exit 1
+TMPDIR="$d.tmp"; export TMPDIR
 if [ "$boot" = 1 ] && [ ! -e "$d.initialized" ]; then
   printf '%s\n' "$sql" > "$d.init.sql"
   "$install" --no-defaults --user=root --datadir="$d" --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve --extra-file="$d.init.sql" || exit 1
