@@ -14,6 +14,15 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=
 # PostgreSQL (`faultline run --system postgres`): the server programs in
 # /usr/lib/postgresql/<version>/bin; Debian's own cluster service is not used.
 ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 || need+=(postgresql-15)
+# MariaDB Galera Cluster (`faultline run --system galera`): the server (in
+# /usr/sbin), the wsrep provider, and rsync for state transfers. faultline
+# starts its own mariadbd per node (--no-defaults, its own data directory,
+# addresses and sockets, inside the run's network namespace): whether the
+# package's own `mariadb` service runs (it does not in containers) does
+# not matter.
+[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+[ -e /usr/lib/galera/libgalera_smm.so ] || need+=(galera-4)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 # `faultline run --hosts`: the system ssh client, and sshd for the tests
 # local SSH fixture (harness/tests/integration/hosts.rs).
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)

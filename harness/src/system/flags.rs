@@ -340,7 +340,16 @@ mod tests {
                 "nats-bin",
                 "nats-version",
                 "nats-sync-interval",
-                "nats-read"
+                "nats-read",
+                "postgres-bin",
+                "postgres-isolation",
+                "postgres-replication",
+                "postgres-reads",
+                "postgres-set",
+                "galera-bin",
+                "galera-isolation",
+                "galera-durable",
+                "galera-arg"
             ]
         );
     }
@@ -437,6 +446,15 @@ mod tests {
                 "nats_version": null,
                 "nats_sync_interval": null,
                 "nats_read": "leader",
+                "postgres_bin": null,
+                "postgres_isolation": null,
+                "postgres_replication": "async",
+                "postgres_reads": "primary",
+                "postgres_set": [],
+                "galera_bin": null,
+                "galera_isolation": null,
+                "galera_durable": false,
+                "galera_args": [],
             })
         );
         let mut none = parse(&[]);

@@ -39,6 +39,7 @@
 //!   JSON lines (`--node-cmd` and `--client-cmd`);
 //! - [`nats`]: NATS JetStream (a key-value bucket and a stream);
 //! - [`postgres`]: PostgreSQL, a primary and hot standbys;
+//! - [`galera`]: MariaDB Galera Cluster over the MySQL protocol;
 //! - [`maelstrom`]: any Maelstrom node, run through [`crate::maelstrom`].
 
 mod flags;
@@ -88,6 +89,7 @@ systems! {
     exec,
     nats,
     postgres,
+    galera,
     local_reads,
     maelstrom,
 }
