@@ -12,6 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::{self, Reaped};
+use crate::teardown::{processes_mentioning, survivors};
 
 /// Whether Galera can be tested here; fails under CI when it cannot.
 fn galera_present() -> bool {
@@ -26,44 +27,6 @@ fn galera_present() -> bool {
         eprintln!("skipped: no mariadbd + galera-4 (run scripts/setup.sh)");
     }
     found
-}
-
-/// Live (non-zombie) processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let path = entry.path();
-        let Ok(cmdline) = std::fs::read(path.join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if !cmdline.contains(needle) {
-            continue;
-        }
-        let zombie = std::fs::read_to_string(path.join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if !zombie {
-            found.push(format!("{}: {cmdline}", path.display()));
-        }
-    }
-    found
-}
-
-/// Waits (bounded) until no process mentions `needle`; the survivors otherwise.
-fn survivors(needle: &str) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = processes_mentioning(needle);
-        if left.is_empty() || Instant::now() >= deadline {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The files left in `dir`.

@@ -54,12 +54,17 @@
 //!
 //! When every node dies at once, Galera's `pc.recovery` (on by default)
 //! writes each node's last primary component to `gvwstate.dat`; when all
-//! of its members restart they form it again by themselves. A node whose
-//! `gvwstate.dat` was lost (power loss) or a cluster whose members do not
-//! all return stays non-primary: every operation then fails with 1047
-//! (`WSREP has not yet prepared node for application use`) until an
-//! operator bootstraps it by hand, and the run shows that unavailability
-//! as it is. faultline never bootstraps a running cluster again.
+//! of its members restart they form it again by themselves (the
+//! `galera-kill-all` scenario of `scenarios/galera.toml` sees it every
+//! time). A cluster whose members do not all return, or that lost its
+//! primary component to two nodes dying within Galera's suspect timeout
+//! (5 s), stays non-primary: every operation then fails with 1047 (`WSREP
+//! has not yet prepared node for application use`) until an operator
+//! bootstraps it by hand, and the run shows that unavailability as it is.
+//! A node that joined by rsync SST holds files nobody fsynced; a power
+//! loss soon after leaves them empty and the node cannot start
+//! (`galera-power-loss-all`). faultline never bootstraps a running cluster
+//! again; docs/findings.md has what the runs showed.
 //!
 //! Settings of 10.11 with Galera, as the server reports them with no
 //! configuration: `innodb_flush_log_at_trx_commit=1` (the redo log is
@@ -150,7 +155,7 @@ pub const SYSTEM: Registered = Registered {
             "grastate.dat",
             "gvwstate.dat",
         ],
-        power_loss: "claims to survive with innodb_flush_log_at_trx_commit=1 (10.11's default): InnoDB fsyncs its redo log before COMMIT answers, and the doublewrite buffer covers torn pages; with 2 or 0 (Galera's docs recommend 2) about a second of a node's commits may be lost, Galera counting on the other nodes (a restarted node catches up by IST or SST); galera.cache and grastate.dat are not fsynced per transaction",
+        power_loss: "claims to survive with innodb_flush_log_at_trx_commit=1 (10.11's default): InnoDB fsyncs its redo log before COMMIT answers, and the doublewrite buffer covers torn pages; with 2 or 0 (Galera's docs recommend 2) about a second of a node's commits may be lost, Galera counting on the other nodes (a restarted node catches up by IST or SST); galera.cache and grastate.dat are not fsynced per transaction; files copied by rsync SST are not fsynced at all",
         corruption: "InnoDB pages and redo log blocks carry checksums (full_crc32): a damaged page is reported and the server refuses to start or stops; Galera can re-copy a node from another by SST, not by itself",
     },
     help: "MariaDB Galera Cluster (mariadbd + galera-4, rsync SST) over the MySQL protocol \
