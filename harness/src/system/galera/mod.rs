@@ -175,16 +175,13 @@ pub const SYSTEM: Registered = Registered {
         } else {
             "PATH"
         };
-        let binary = pinned::describe(&bin, source)
-            .map_err(|e| tracing::warn!("{}: cannot tell its version: {e}", bin.display()))
-            .ok();
+        let binary = pinned::describe_found(&bin, source);
         Ok(Arc::new(Galera {
-            bin,
-            install_db,
             isolation: args.galera_isolation,
             durable: args.galera_durable,
             extra_args: args.galera_args,
             binary,
+            ..Galera::new(bin, install_db)
         }))
     },
 };

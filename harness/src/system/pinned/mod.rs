@@ -296,10 +296,17 @@ pub fn locate(
     }
     let bin = find(given)?;
     let source = if given.is_some() { p.bin_flag } else { "PATH" };
-    let binary = describe(&bin, source)
-        .map_err(|e| tracing::warn!("{}: cannot tell its version: {e}", bin.display()))
-        .ok();
+    let binary = describe_found(&bin, source);
     Ok(Located { bin, binary })
+}
+
+/// [`describe`] of a binary found on PATH or given by a flag, for a run
+/// that goes on without it: None (and a warning) when its version cannot
+/// be read, so `test.json` says nothing about it.
+pub fn describe_found(bin: &Path, source: &str) -> Option<SystemBinary> {
+    describe(bin, source)
+        .map_err(|e| tracing::warn!("{}: cannot tell its version: {e}", bin.display()))
+        .ok()
 }
 
 /// The path of binary `name` in the folder of an installed version.

@@ -75,30 +75,44 @@ impl PgClient {
     }
 }
 
+/// An open connection: its client, and the task that drives it (ended
+/// when the session is dropped, which closes the connection).
+pub(super) struct Session {
+    /// The client of the connection.
+    pub(super) client: Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Opens a connection to `target` (`host=IP port=P`) as `postgres`.
+pub(super) async fn open(target: &str) -> Result<Session, tokio_postgres::Error> {
+    let config = format!("{target} user=postgres dbname=postgres");
+    let (client, connection) = tokio_postgres::connect(&config, NoTls).await?;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Session { client, task })
+}
+
 /// An open connection and its prepared statements.
 struct Conn {
-    client: Client,
-    task: tokio::task::JoinHandle<()>,
+    session: Session,
     read: Statement,
     write: Statement,
     cas: Statement,
     append: Statement,
 }
 
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Opens a connection to `target` (`host=IP port=P`) and prepares the
 /// statements.
 async fn connect(target: &str) -> Result<Conn, tokio_postgres::Error> {
-    let config = format!("{target} user=postgres dbname=postgres");
-    let (client, connection) = tokio_postgres::connect(&config, NoTls).await?;
-    let task = tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let session = open(target).await?;
+    let client = &session.client;
     Ok(Conn {
         read: client
             .prepare("SELECT v::text FROM kv WHERE k = $1")
@@ -121,8 +135,7 @@ async fn connect(target: &str) -> Result<Conn, tokio_postgres::Error> {
                  ON CONFLICT (k) DO UPDATE SET v = kv.v || EXCLUDED.v",
             )
             .await?,
-        client,
-        task,
+        session,
     })
 }
 
@@ -246,23 +259,22 @@ async fn run(
     level: Option<Isolation>,
     committing: &AtomicBool,
 ) -> Result<Value, Failure> {
-    if slot.is_none() {
-        *slot = Some(connect(target).await?);
-    }
-    let Some(conn) = slot.as_ref() else {
-        unreachable!("the connection was just opened");
+    let conn = match slot {
+        Some(conn) => conn,
+        None => slot.insert(connect(target).await?),
     };
+    let client = &conn.session.client;
     let begin = match level {
         Some(l) => format!("BEGIN ISOLATION LEVEL {}", l.sql()),
         None => "BEGIN".to_string(),
     };
-    conn.client.batch_execute(&begin).await?;
+    client.batch_execute(&begin).await?;
     let mut done = Vec::with_capacity(mops.len());
     for m in mops {
         let key = m.key.as_str();
         let value = match m.f {
             MopFunc::Read => {
-                let row = conn.client.query_opt(&conn.read, &[&key]).await?;
+                let row = client.query_opt(&conn.read, &[&key]).await?;
                 let text: Option<String> = row.and_then(|r| r.get(0));
                 match text {
                     Some(t) => serde_json::from_str(&t).map_err(|e| {
@@ -273,12 +285,12 @@ async fn run(
             }
             MopFunc::Write => {
                 let v = integer(&m.value)?;
-                conn.client.execute(&conn.write, &[&key, &v]).await?;
+                client.execute(&conn.write, &[&key, &v]).await?;
                 m.value.clone()
             }
             MopFunc::Append => {
                 let e = integer(&m.value)?;
-                conn.client.execute(&conn.append, &[&key, &e]).await?;
+                client.execute(&conn.append, &[&key, &e]).await?;
                 m.value.clone()
             }
         };
@@ -288,14 +300,14 @@ async fn run(
         let (from, to) = op.cas_values();
         let (from, to) = (integer(from)?, integer(to)?);
         let key = op.key_or_default();
-        let n = conn.client.execute(&conn.cas, &[&key, &from, &to]).await?;
+        let n = client.execute(&conn.cas, &[&key, &from, &to]).await?;
         if n == 0 {
-            conn.client.batch_execute("ROLLBACK").await?;
+            client.batch_execute("ROLLBACK").await?;
             return Err(Failure::Mismatch);
         }
     }
     committing.store(true, Ordering::Relaxed);
-    conn.client.batch_execute("COMMIT").await?;
+    client.batch_execute("COMMIT").await?;
     Ok(match op.f {
         Func::Txn => txn::to_value(&done),
         Func::Read => done.pop().map_or(Value::Null, |m| m.value),

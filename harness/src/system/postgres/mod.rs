@@ -46,7 +46,6 @@ use std::time::Duration;
 
 use faultline_platform::cluster::NodeSpec;
 use faultline_workloads::Func;
-use tokio_postgres::NoTls;
 
 use super::{
     on_path, pinned, BoxFuture, ClientSpec, DiskProfile, NodeCommand, NodeStatus, Registered,
@@ -179,9 +178,7 @@ impl Postgres {
             Some(_) => "--postgres-bin",
             None => "PATH",
         };
-        let binary = pinned::describe(&postgres, source)
-            .map_err(|e| tracing::warn!("{}: cannot tell its version: {e}", postgres.display()))
-            .ok();
+        let binary = pinned::describe_found(&postgres, source);
         Ok(Postgres {
             bin_dir,
             unshare,
@@ -333,12 +330,9 @@ impl Postgres {
     /// One status question to `node`: is it in recovery (a standby), and,
     /// for the primary, how many standbys stream from it.
     async fn ask(&self, node: &NodeSpec) -> Option<NodeStatus> {
-        let config = format!("{} user=postgres dbname=postgres", target(node));
-        let (client, connection) = tokio_postgres::connect(&config, NoTls).await.ok()?;
-        let task = tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let row = client
+        let session = client::open(&target(node)).await.ok()?;
+        let row = session
+            .client
             .query_one(
                 "SELECT pg_is_in_recovery(), \
                  (SELECT count(*) FROM pg_stat_replication \
@@ -346,7 +340,7 @@ impl Postgres {
                 &[],
             )
             .await;
-        task.abort();
+        drop(session);
         let row = row.ok()?;
         let standby: bool = row.get(0);
         let streaming: i64 = row.get(1);
