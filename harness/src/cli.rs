@@ -35,6 +35,13 @@ pub enum Command {
     /// Run a workload against a real cluster under faults, record the history and check it
     /// (exit 0 valid, 1 invalid, 2 unknown, 3 harness failure, 64 usage, 130 interrupted).
     Run(faultline::run::RunArgs),
+    /// Search for a failing fault plan: many short runs, each fault plan chosen from what
+    /// the cluster did in the runs before (new cluster states rewarded); stops at the first
+    /// invalid run (exit 1) or when --budget is spent (exit 0).
+    Explore(faultline::explore::ExploreArgs),
+    /// Shrink a failing run (its scenario or schedule) to a small scenario that still fails
+    /// in --need of --reps runs; writes RUN_DIR/shrink/shrunk.toml and prints the replay line.
+    Shrink(faultline::explore::shrink::ShrinkArgs),
     /// Check recorded histories for linearizability (exit 0 valid, 1 invalid, 2 unknown,
     /// 3 unreadable history, 64 usage).
     Check(crate::check::CheckArgs),

@@ -48,6 +48,7 @@ pub mod bench;
 pub mod checkers;
 pub mod client;
 pub mod exit;
+pub mod explore;
 pub mod junit;
 pub mod list;
 pub mod maelstrom;

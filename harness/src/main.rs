@@ -23,20 +23,28 @@ fn main() {
         seed_given: seed_given(&matches),
     }
     .remember();
-    if let (cli::Command::Run(args), Some(("run", sub))) = (&mut cli.command, matches.subcommand())
-    {
-        // A scenario's defaults apply only to options not given explicitly.
-        args.explicit = [
+    // A scenario's defaults apply only to options not given explicitly.
+    let explicit = |sub: &clap::ArgMatches| -> Vec<String> {
+        [
             "workload",
             "nodes",
             "time_limit",
             "rate",
             "request_timeout_ms",
+            "concurrency",
         ]
         .into_iter()
         .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))
         .map(str::to_string)
-        .collect();
+        .collect()
+    };
+    match (&mut cli.command, matches.subcommand()) {
+        (cli::Command::Run(args), Some(("run", sub))) => args.explicit = explicit(sub),
+        (cli::Command::Explore(args), Some(("explore", sub))) => {
+            args.run.explicit = explicit(sub);
+            args.words = std::env::args().skip(2).collect();
+        }
+        _ => {}
     }
     // `run` enters its network namespace first, while the process has one
     // thread: nothing may start a thread before it.
@@ -49,6 +57,8 @@ fn main() {
             init_tracing();
             faultline::bench::run(args)
         }
+        cli::Command::Explore(args) => faultline::explore::run(args),
+        cli::Command::Shrink(args) => faultline::explore::shrink::run(&args),
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Suite(args) => faultline::suite::run(&args),
         cli::Command::Report(args) => report(&args),

@@ -102,12 +102,17 @@ pub fn run_checkers(
 
 /// The checkers a run on `nodes` nodes adds for what its system can do:
 /// `replica-agreement` when it can show each replica's own state
-/// ([`System::replicas`]) and there are two nodes or more; none otherwise.
+/// ([`System::replicas`]) and there are two nodes or more;
+/// `cluster-states` when it can tell its nodes' status (the run samples it).
 pub fn system_checkers(system: &dyn System, nodes: usize) -> Vec<&'static dyn Checker> {
-    match crate::system::replicas::compared(system, nodes) {
-        Some(_) => vec![&crate::checkers::replicas::REPLICA_AGREEMENT],
-        None => Vec::new(),
+    let mut checkers: Vec<&'static dyn Checker> = Vec::new();
+    if crate::system::replicas::compared(system, nodes).is_some() {
+        checkers.push(&crate::checkers::replicas::REPLICA_AGREEMENT);
     }
+    if system.status().is_some() {
+        checkers.push(&crate::checkers::states::CLUSTER_STATES);
+    }
+    checkers
 }
 
 /// The checkers of the run `test.json` describes (to check it again).

@@ -48,7 +48,7 @@ use crate::exit::INTERRUPTED as EXIT_INTERRUPTED;
 use crate::junit::{self, TestSuite};
 use crate::report;
 
-mod child;
+pub(crate) mod child;
 mod file;
 mod index;
 mod manifest;
@@ -174,7 +174,7 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<i32> {
     });
     let budget = args.budget.or(file.budget).map(Duration::from_secs_f64);
     let started = SystemTime::now();
-    let dir = child::make_suite_dir(&args.store, started)
+    let dir = child::make_stamped_dir(&args.store, "suite", started)
         .with_context(|| format!("creating the suite folder under {}", args.store.display()))?;
     std::fs::create_dir_all(dir.join("output"))
         .with_context(|| format!("creating {}", dir.join("output").display()))?;

@@ -39,6 +39,7 @@ registry! {
         txn => TXN_LIST_APPEND, TXN_RW_REGISTER;
         watch => WATCH;
         replicas => REPLICA_AGREEMENT;
+        states => CLUSTER_STATES;
     }
 }
 

@@ -42,6 +42,7 @@ registry! {
         lost => SECTION;
         cycles => SECTION;
         replicas => SECTION;
+        states => SECTION;
     }
 }
 

@@ -26,6 +26,7 @@ mod platforms;
 mod probe;
 pub mod replica_survey;
 mod session;
+mod states;
 mod summary;
 
 pub use plan::{enter_namespace, local_cluster, local_specs, BadOptions, Plan};

@@ -209,8 +209,7 @@ fn apply_scenario(args: &mut RunArgs) -> anyhow::Result<Option<Scenario>> {
     let Some(name) = &args.scenario else {
         return Ok(None);
     };
-    let known = crate::scenario::known(args.scenarios.as_deref()).context("loading scenarios")?;
-    let s = crate::scenario::find(&known, name)?;
+    let s = crate::scenario::resolve(name, args.scenarios.as_deref())?;
     let given = |name: &str| args.explicit.iter().any(|e| e == name);
     if !given("workload") {
         args.workload = s.workload.clone();
@@ -226,6 +225,9 @@ fn apply_scenario(args: &mut RunArgs) -> anyhow::Result<Option<Scenario>> {
     }
     if let (false, Some(ms)) = (given("request_timeout_ms"), s.request_timeout_ms) {
         args.request_timeout_ms = ms;
+    }
+    if let (false, Some(c)) = (given("concurrency"), s.concurrency) {
+        args.concurrency = Some(c);
     }
     args.system.prepend(faultline_node::NODE_ARGS, &s.node_args);
     Ok(Some(s))

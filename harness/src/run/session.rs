@@ -237,6 +237,20 @@ impl<'a> Session<'a> {
                 progress.update("run", shared.recorder.elapsed(), &shared.counters, &faults);
             }
         };
+        let sampler = async {
+            match plan.system.status() {
+                Some(_) => {
+                    let probe = Arc::new(SystemProbe {
+                        system: plan.system.clone(),
+                        specs: plan.specs.clone(),
+                    });
+                    let path = plan.dir.path.join(crate::checkers::states::STATES_FILE);
+                    super::states::sample(probe, plan.specs.len(), &path, shared.recorder.clone())
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
         let online = self.online.as_ref();
         let anomaly = async {
             match online {
@@ -248,6 +262,7 @@ impl<'a> Session<'a> {
             r = faulty => r.context("injecting faults")?,
             _ = watch_exits(&self.platform, &self.crashes, &shared.recorder, &plan.specs) => {}
             _ = ticker => {}
+            _ = sampler => {}
             why = shared.refused() => bail!(why),
             _ = anomaly => {
                 if let Some(checker) = online {

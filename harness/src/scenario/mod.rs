@@ -55,6 +55,10 @@ pub struct Scenario {
     /// commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout_ms: Option<u64>,
+    /// Concurrent clients (the run's `--concurrency` unless given on the
+    /// command line; default: 2 × nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
     /// Extra node arguments (e.g. a small `--snapshot-every`).
     #[serde(default)]
     pub node_args: Vec<String>,
@@ -369,6 +373,32 @@ pub fn known(file: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
         }
     }
     Ok(all)
+}
+
+/// The scenario `faultline run NAME` means: with NAME a `.toml` file, the
+/// one scenario it holds; otherwise the scenario of that name among the
+/// built-ins and `file`'s.
+pub fn resolve(name: &str, file: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    let path = Path::new(name);
+    if name.ends_with(".toml") && path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut all = parse(&text, path)?;
+        return match all.len() {
+            1 => Ok(all.remove(0)),
+            n => Err(ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                line: 1,
+                name: name.to_string(),
+                message: format!(
+                    "it holds {n} scenarios; run one by name: faultline run NAME --scenarios {name}"
+                ),
+            }),
+        };
+    }
+    find(&known(file)?, name)
 }
 
 /// The scenario called `name` among `all`.

@@ -13,7 +13,7 @@ use super::{PlannedRun, RunRecord, SuiteArgs};
 use crate::stored::StoredRun;
 
 /// Catches SIGINT and SIGTERM from now on (see [`SIGNALLED`]).
-pub(super) fn catch_signals() {
+pub(crate) fn catch_signals() {
     let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: the handler only stores to an atomic.
     unsafe {
@@ -23,7 +23,7 @@ pub(super) fn catch_signals() {
 }
 
 /// Whether the suite was signalled.
-pub(super) fn signalled() -> bool {
+pub(crate) fn signalled() -> bool {
     SIGNALLED.load(Ordering::SeqCst) != 0
 }
 
@@ -35,14 +35,19 @@ extern "C" fn on_signal(sig: libc::c_int) {
     SIGNALLED.store(sig, Ordering::SeqCst);
 }
 
-/// `<store>/suite-<stamp>` (a suffix when it exists), made; its canonical path.
-pub(super) fn make_suite_dir(store: &Path, now: SystemTime) -> std::io::Result<PathBuf> {
+/// `<store>/<prefix>-<stamp>` (a suffix when it exists), made; its
+/// canonical path (a suite's folder, an exploration's).
+pub(crate) fn make_stamped_dir(
+    store: &Path,
+    prefix: &str,
+    now: SystemTime,
+) -> std::io::Result<PathBuf> {
     let stamp = crate::store::timestamp(now);
-    let mut path = store.join(format!("suite-{stamp}"));
+    let mut path = store.join(format!("{prefix}-{stamp}"));
     let mut n = 1;
     while path.exists() {
         n += 1;
-        path = store.join(format!("suite-{stamp}-{n}"));
+        path = store.join(format!("{prefix}-{stamp}-{n}"));
     }
     std::fs::create_dir_all(&path)?;
     path.canonicalize()
@@ -116,7 +121,7 @@ pub(super) fn one_run(
 
 /// Waits for `child`; past `limit`, or when the suite is signalled, sends
 /// SIGTERM, then SIGKILL 15 s later. Returns its status and why it was stopped.
-fn wait_bounded(
+pub(crate) fn wait_bounded(
     child: &mut Child,
     limit: Duration,
 ) -> anyhow::Result<(Option<ExitStatus>, Option<String>)> {

@@ -175,6 +175,9 @@ pub struct NodeStatus {
     /// Index of the last entry of its log, for systems that expose it.
     #[serde(default)]
     pub last_log_index: Option<u64>,
+    /// The highest index it knows committed, for systems that expose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_index: Option<u64>,
     /// Index its log was compacted up to, for systems that expose it.
     #[serde(default)]
     pub snapshot_index: Option<u64>,

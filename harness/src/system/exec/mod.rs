@@ -227,6 +227,7 @@ fn status_of(name: &str, body: &Value) -> NodeStatus {
         term: body["term"].as_u64().unwrap_or(0),
         leader: body["leader"].as_str().map(str::to_string),
         last_log_index: body["last_log_index"].as_u64(),
+        commit_index: body["commit_index"].as_u64(),
         snapshot_index: body["snapshot_index"].as_u64(),
     }
 }

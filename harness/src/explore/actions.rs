@@ -1,0 +1,286 @@
+//! What the search may do: the scenario steps it strings together, drawn
+//! from the fault kinds `--nemesis` allows and what the system can do.
+//!
+//! Each action is one scenario step, written as its TOML/JSON table (`{ do
+//! = "isolate", target = "leader" }`), so a plan is a scenario any user can
+//! read and replay. Targets are roles when the system tells its nodes'
+//! status (the leader, a follower, the minority holding the leader, the
+//! longest log, the node hit before) and node positions when it cannot.
+
+use serde_json::{json, Value};
+
+use crate::nemesis::{NemesisKind, NemesisSet};
+use crate::scenario::{Scenario, Step};
+
+/// What the vocabulary is built from.
+#[derive(Debug, Clone)]
+pub struct Abilities {
+    /// The fault kinds allowed (`--nemesis`).
+    pub kinds: NemesisSet,
+    /// Nodes in the cluster.
+    pub nodes: usize,
+    /// The system tells its nodes' status (roles and logs as targets, waits
+    /// on leaders).
+    pub status: bool,
+    /// The system has faultline-node's failpoints.
+    pub failpoints: bool,
+}
+
+/// The steps the search may use, each one action.
+pub fn vocabulary(a: &Abilities) -> Vec<Value> {
+    let allowed = |k: NemesisKind| a.kinds.0.iter().any(|x| x.family() == k || *x == k);
+    let targets: Vec<Value> = if a.status {
+        [
+            "leader",
+            "follower",
+            "minority-with-leader",
+            "shortest-log",
+            "longest-log",
+            "previous",
+        ]
+        .iter()
+        .map(|t| json!(t))
+        .collect()
+    } else {
+        let mut t: Vec<Value> = (0..a.nodes).map(|i| json!({ "nodes": [i] })).collect();
+        t.push(json!("next"));
+        t.push(json!("previous"));
+        t
+    };
+    let mut v = Vec::new();
+    let mut faults = |name: &str, extra: &[Value]| {
+        for t in targets.iter().chain(extra) {
+            v.push(json!({ "do": name, "target": t }));
+        }
+    };
+    if allowed(NemesisKind::Kill) {
+        faults("kill", &[json!("all")]);
+    }
+    if allowed(NemesisKind::Pause) {
+        faults("pause", &[]);
+    }
+    if allowed(NemesisKind::PowerLoss) {
+        faults("power-loss", &[json!("all")]);
+    }
+    if allowed(NemesisKind::Partition) && a.nodes > 1 {
+        faults("isolate", &[]);
+        let excepts: Vec<Value> = if a.status {
+            vec![json!("leader"), json!("paused")]
+        } else {
+            vec![json!("paused")]
+        };
+        for center in &targets {
+            for except in &excepts {
+                v.push(json!({ "do": "star", "center": center, "except": except }));
+            }
+        }
+        if a.nodes >= 3 {
+            for shape in ["halves", "bridge", "majorities-ring"] {
+                v.push(json!({ "do": "partition", "shape": shape }));
+            }
+        }
+    }
+    if allowed(NemesisKind::Drop) && a.nodes > 1 {
+        v.push(json!({ "do": "drop", "percent": 30 }));
+    }
+    if a.failpoints {
+        for fp in ["crash-after-vote", "crash-after-commit"] {
+            for t in ["all", "follower", "leader", "previous"] {
+                v.push(json!({ "do": "arm", "failpoint": fp, "target": t }));
+            }
+        }
+        v.push(json!({ "do": "disarm" }));
+        v.push(json!({ "do": "wait", "until": "crashed", "timeout": 5 }));
+    }
+    v.push(json!({ "do": "restart" }));
+    v.push(json!({ "do": "resume" }));
+    v.push(json!({ "do": "heal" }));
+    for s in [0.2, 0.5, 1.0, 2.0, 4.0] {
+        v.push(json!({ "do": "sleep", "seconds": s }));
+    }
+    if a.status {
+        v.push(json!({ "do": "wait", "until": "new-leader", "timeout": 5 }));
+        v.push(json!({ "do": "wait", "until": "leader", "timeout": 5 }));
+        for n in [20, 100] {
+            v.push(json!({ "do": "wait", "until": { "acked": n }, "timeout": 3 }));
+        }
+    }
+    v
+}
+
+/// What each run of the search shares: its workload and limits.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The workload.
+    pub workload: String,
+    /// Nodes.
+    pub nodes: u16,
+    /// Seconds of workload per run.
+    pub time_limit: f64,
+    /// Operations per second.
+    pub rate: f64,
+    /// The system tells status (a run then starts by waiting for a leader).
+    pub status: bool,
+}
+
+/// The scenario named `name` that plays `steps` (the vocabulary's tables)
+/// in `frame`: a wait for a leader first when the system can tell, steps
+/// that cannot play where they stand (a wait for a crash before any arm)
+/// left out.
+pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
+    let mut out: Vec<Step> = Vec::new();
+    if frame.status {
+        out.push(step(
+            &json!({ "do": "wait", "until": "leader", "timeout": 10 }),
+        ));
+    }
+    let mut armed = false;
+    for s in steps {
+        let name = s.get("do").and_then(Value::as_str).unwrap_or_default();
+        if name == "arm" {
+            armed = true;
+        }
+        if name == "wait" && s.get("until") == Some(&json!("crashed")) && !armed {
+            continue;
+        }
+        out.push(step(s));
+    }
+    if out.is_empty() {
+        out.push(step(&json!({ "do": "sleep", "seconds": 1 })));
+    }
+    Scenario {
+        name: name.to_string(),
+        description: format!("explored: {}", describe(steps)),
+        workload: frame.workload.clone(),
+        nodes: frame.nodes,
+        time_limit: frame.time_limit,
+        rate: frame.rate,
+        request_timeout_ms: None,
+        concurrency: None,
+        node_args: Vec::new(),
+        repeat: false,
+        steps: out,
+    }
+}
+
+/// A vocabulary table as a step (the vocabulary only holds valid ones).
+fn step(v: &Value) -> Step {
+    serde_json::from_value(v.clone()).expect("the vocabulary's steps parse")
+}
+
+/// The steps in one line: `isolate leader, sleep 1, heal`.
+pub fn describe(steps: &[Value]) -> String {
+    steps.iter().map(short).collect::<Vec<_>>().join(", ")
+}
+
+/// One step in a few words: its name, its main argument, then the others
+/// as `name=value`.
+pub fn short(s: &Value) -> String {
+    let name = s.get("do").and_then(Value::as_str).unwrap_or("?");
+    let mut words = vec![name.to_string()];
+    let Some(map) = s.as_object() else {
+        return name.to_string();
+    };
+    const MAIN: [&str; 4] = ["target", "until", "shape", "seconds"];
+    for k in MAIN {
+        if let Some(v) = map.get(k) {
+            words.push(text(v));
+        }
+    }
+    for (k, v) in map {
+        if k != "do" && !MAIN.contains(&k.as_str()) {
+            words.push(format!("{k}={}", text(v)));
+        }
+    }
+    words.join(" ")
+}
+
+/// A value in a step's words: strings bare, whole numbers without `.0`.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(t) => t.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn abilities(kinds: &str, status: bool, failpoints: bool) -> Abilities {
+        Abilities {
+            kinds: kinds.parse().unwrap(),
+            nodes: 5,
+            status,
+            failpoints,
+        }
+    }
+
+    #[test]
+    fn every_step_of_every_vocabulary_parses_as_a_scenario_step() {
+        for a in [
+            abilities("all", true, true),
+            abilities("all,power-loss", false, false),
+            abilities("kill", true, false),
+        ] {
+            let v = vocabulary(&a);
+            assert!(v.len() > 10, "{}", v.len());
+            let frame = Frame {
+                workload: "register".into(),
+                nodes: 5,
+                time_limit: 10.0,
+                rate: 100.0,
+                status: a.status,
+            };
+            let s = scenario("x", &frame, &v);
+            let text = crate::scenario::to_toml(&s);
+            let back = crate::scenario::parse(&text, std::path::Path::new("x.toml")).unwrap();
+            assert_eq!(back[0].steps.len(), s.steps.len());
+        }
+    }
+
+    #[test]
+    fn the_vocabulary_follows_the_allowed_kinds_and_abilities() {
+        let names = |a: &Abilities| -> Vec<String> {
+            vocabulary(a)
+                .iter()
+                .map(|s| s["do"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let kill = names(&abilities("kill", false, false));
+        assert!(kill.contains(&"kill".to_string()));
+        assert!(!kill
+            .iter()
+            .any(|n| n == "isolate" || n == "pause" || n == "arm"));
+        assert!(
+            !kill.iter().any(|n| n == "wait"),
+            "no status, no waits on leaders"
+        );
+        let all = names(&abilities("all", true, true));
+        assert!(all.contains(&"arm".to_string()) && all.contains(&"star".to_string()));
+        assert!(!all.contains(&"power-loss".to_string()));
+        assert!(
+            names(&abilities("all,power-loss", true, false)).contains(&"power-loss".to_string())
+        );
+    }
+
+    #[test]
+    fn a_wait_for_a_crash_needs_an_arm_before_it() {
+        let frame = Frame {
+            workload: "register".into(),
+            nodes: 3,
+            time_limit: 5.0,
+            rate: 10.0,
+            status: false,
+        };
+        let wait = json!({ "do": "wait", "until": "crashed", "timeout": 5 });
+        let arm = json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" });
+        assert_eq!(scenario("a", &frame, &[wait.clone()]).steps.len(), 1);
+        assert_eq!(scenario("b", &frame, &[arm, wait.clone()]).steps.len(), 2);
+        assert_eq!(describe(&[wait]), "wait crashed timeout=5");
+    }
+}

@@ -1,0 +1,153 @@
+//! One child `faultline run` of a scenario the search or the shrinker
+//! wrote: its TOML beside the runs, the run in a process of its own (a run
+//! enters its namespace while single-threaded), its output in a file, its
+//! verdict read back from its folder.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use faultline_checker::Verdict;
+
+use crate::scenario::Scenario;
+use crate::stored::StoredRun;
+use crate::suite::child::wait_bounded;
+
+/// Where a child run goes and how it is started.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    /// The faultline binary.
+    pub exe: PathBuf,
+    /// The store the runs go to.
+    pub store: PathBuf,
+    /// Where scenario files and outputs go.
+    pub work: PathBuf,
+    /// The run options passed through (system and its flags, ...).
+    pub options: Vec<String>,
+}
+
+/// What one child run gave.
+#[derive(Debug)]
+pub struct ChildRun {
+    /// Its run folder, when it made one.
+    pub folder: Option<PathBuf>,
+    /// Its exit code (None: killed).
+    pub code: Option<i32>,
+    /// Its verdict, when it checked.
+    pub verdict: Option<Verdict>,
+    /// Seconds from the first fault of the test to its first anomaly.
+    pub time_to_detect_s: Option<f64>,
+    /// Wall-clock seconds it took.
+    pub seconds: f64,
+    /// The scenario file it played.
+    pub scenario_file: PathBuf,
+    /// Its output.
+    pub output: PathBuf,
+    /// The run read back (history, records), when it checked.
+    pub stored: Option<StoredRun>,
+}
+
+impl Launcher {
+    /// The argument words of a run of `scenario` (written to `file`) at `seed`.
+    pub fn words(&self, scenario: &Scenario, file: &Path, seed: u64) -> Vec<String> {
+        let mut w = vec![
+            "run".to_string(),
+            scenario.name.clone(),
+            "--scenarios".into(),
+            file.display().to_string(),
+            "--seed".into(),
+            seed.to_string(),
+        ];
+        w.extend(self.options.iter().cloned());
+        w
+    }
+
+    /// Writes `scenario` as `<work>/<name>.toml`, runs it at `seed` (at
+    /// most `limit`), and reads its verdict back.
+    pub fn run(&self, scenario: &Scenario, seed: u64, limit: Duration) -> anyhow::Result<ChildRun> {
+        let file = self.work.join(format!("{}.toml", scenario.name));
+        std::fs::write(&file, crate::scenario::to_toml(scenario))
+            .with_context(|| format!("writing {}", file.display()))?;
+        let output = self.work.join(format!("{}-{seed}.log", scenario.name));
+        let out =
+            File::create(&output).with_context(|| format!("creating {}", output.display()))?;
+        let err = out.try_clone().context("duplicating the output file")?;
+        let latest = self.store.join("latest");
+        let before = std::fs::read_link(&latest).ok();
+        let started = Instant::now();
+        let mut child = Command::new(&self.exe)
+            .args(self.words(scenario, &file, seed))
+            .arg("--store")
+            .arg(&self.store)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting {} run", self.exe.display()))?;
+        let (status, _) = wait_bounded(&mut child, limit)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let folder = std::fs::read_link(&latest)
+            .ok()
+            .filter(|a| Some(a) != before.as_ref())
+            .map(|a| match a.is_absolute() {
+                true => a,
+                false => self.store.join(a),
+            });
+        let code = status.and_then(|s| s.code());
+        let stored = match code {
+            Some(0..=2) => folder.as_deref().and_then(|f| StoredRun::load(f).ok()),
+            _ => None,
+        };
+        Ok(ChildRun {
+            folder,
+            code,
+            verdict: stored.as_ref().map(|s| s.results.verdict),
+            time_to_detect_s: stored.as_ref().and_then(|s| s.results.time_to_detect_s),
+            seconds,
+            scenario_file: file,
+            output,
+            stored,
+        })
+    }
+}
+
+/// `words` without the options named in `valued` (with their values, as
+/// `--flag v` or `--flag=v`) and in `flags` (no value).
+pub fn without(words: &[String], valued: &[&str], flags: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for w in words {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        let name = w.split('=').next().unwrap_or(w);
+        if valued.contains(&name) {
+            skip = !w.contains('=');
+            continue;
+        }
+        if flags.contains(&w.as_str()) {
+            continue;
+        }
+        out.push(w.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_left_out_with_their_values_in_both_spellings() {
+        let w: Vec<String> = "--system etcd --budget 5m --seed=3 --shrink --nodes 3"
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            without(&w, &["--budget", "--seed"], &["--shrink"]),
+            vec!["--system", "etcd", "--nodes", "3"]
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! `faultline explore`: a fault search guided by what the cluster did.
+//!
+//! Many short runs, each playing a plan of scenario steps the search chose
+//! ([`search`]) from the actions the system and `--nemesis` allow
+//! ([`actions`]). After each run, what it showed ([`feedback`]: abstract
+//! cluster states and changes from the status samples, unavailability,
+//! error classes, latency) goes back to the search, which prefers plans and
+//! actions that reached something new. The search stops at the first
+//! invalid verdict, or when the budget is spent, and says where that run
+//! is; `--shrink` then shrinks it ([`shrink`]).
+//!
+//! Every run is a normal run folder (report included) under
+//! `<store>/explore-<stamp>/runs`, its scenario file beside the outputs in
+//! `plans/`; `explore.jsonl` has a line per run, `explore.json` the outcome.
+
+pub mod actions;
+pub mod child;
+pub mod feedback;
+pub mod search;
+pub mod shrink;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use faultline_checker::Verdict;
+use serde::Serialize;
+
+use crate::report::states::{ExploreMark, EXPLORE_FILE};
+use crate::run::{BadOptions, RunArgs};
+use actions::{Abilities, Frame};
+use child::{ChildRun, Launcher};
+use search::Search;
+
+/// Arguments of `faultline explore`: the run options (system, workload,
+/// nodes, `--nemesis` as the faults the search may use, `--seed` as the
+/// search's seed) and the search's own.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExploreArgs {
+    /// The options every run of the search shares (a scenario name is refused:
+    /// the search writes the scenarios).
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// How long the search may take: `90s`, `10m`, `1h`.
+    #[arg(long, default_value = "10m", value_parser = parse_budget)]
+    pub budget: f64,
+    /// Most steps in one run's plan.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub max_steps: u16,
+    /// Stop after this many runs (default: only the budget stops it).
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+    /// Once a run fails, shrink it (`faultline shrink`).
+    #[arg(long)]
+    pub shrink: bool,
+    /// The command line's words after `explore` (filled in by the CLI).
+    #[arg(skip)]
+    pub words: Vec<String>,
+}
+
+/// Seconds of workload per run when `--time-limit` is not given.
+pub const DEFAULT_TIME_LIMIT: f64 = 10.0;
+/// Nodes when `--nodes` is not given (a minority of two, a majority of three).
+pub const DEFAULT_NODES: u16 = 5;
+/// `--recovery-time` of the runs when not given.
+pub const DEFAULT_RECOVERY: f64 = 3.0;
+
+/// Options of `explore` (and of `run` that the search sets per run) that
+/// are not passed to the runs: (with a value, without).
+const OWN_VALUED: [&str; 6] = [
+    "--budget",
+    "--max-steps",
+    "--max-runs",
+    "--seed",
+    "--store",
+    "--nemesis",
+];
+
+/// Parses `90s`, `10m`, `1h` or plain seconds.
+pub fn parse_budget(s: &str) -> Result<f64, String> {
+    let (number, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 90s, 10m or 1h"))?;
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        u => return Err(format!("{s:?}: unknown unit {u:?} (s, m or h)")),
+    };
+    match n * scale {
+        secs if secs > 0.0 && secs.is_finite() => Ok(secs),
+        _ => Err(format!("{s:?}: the budget must be positive")),
+    }
+}
+
+/// One line of `explore.jsonl`: one run of the search.
+#[derive(Debug, Serialize)]
+struct RunLine<'a> {
+    run: usize,
+    seed: u64,
+    plan: Vec<String>,
+    verdict: Option<Verdict>,
+    code: Option<i32>,
+    folder: Option<&'a Path>,
+    seconds: f64,
+    elapsed_s: f64,
+    new_features: Vec<String>,
+    features_seen: usize,
+}
+
+/// `explore.json`: what the search found.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    /// The search's seed.
+    pub seed: u64,
+    /// Runs made.
+    pub runs: usize,
+    /// Seconds the search took.
+    pub elapsed_s: f64,
+    /// Distinct features (states, changes, error classes, ...) seen.
+    pub features_seen: usize,
+    /// The failing run's folder, when one failed.
+    pub found: Option<PathBuf>,
+    /// Seconds from the search's start to the end of the failing run.
+    pub found_after_s: Option<f64>,
+    /// The failing run's number.
+    pub found_in_run: Option<usize>,
+    /// Seconds of workload the search ran before the failing run's first
+    /// anomaly (every earlier run's time limit plus its time to detect).
+    pub test_seconds_to_detect: Option<f64>,
+    /// The shrunk scenario, with `--shrink`.
+    pub shrunk: Option<PathBuf>,
+}
+
+/// Runs `faultline explore`; returns the exit code (1 when a run failed,
+/// 0 when the budget ran out with every run valid).
+pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
+    if let Some(s) = &args.run.scenario {
+        return Err(BadOptions(format!(
+            "faultline explore writes its own scenarios; {s:?} is not an option \
+             (to replay a scenario: faultline run {s})"
+        ))
+        .into());
+    }
+    let given = |id: &str| args.run.explicit.iter().any(|e| e == id);
+    if !given("time_limit") {
+        args.run.time_limit = DEFAULT_TIME_LIMIT;
+    }
+    if !given("nodes") {
+        args.run.nodes = DEFAULT_NODES;
+    }
+    let system =
+        crate::system::build(&args.run.system.selected()).context("choosing the system")?;
+    let abilities = Abilities {
+        kinds: args.run.nemesis.clone(),
+        nodes: args.run.nodes as usize,
+        status: system.status().is_some(),
+        failpoints: system.failpoints().is_some(),
+    };
+    let vocabulary = actions::vocabulary(&abilities);
+    let frame = Frame {
+        workload: args.run.workload.clone(),
+        nodes: args.run.nodes,
+        time_limit: args.run.time_limit,
+        rate: args.run.rate,
+        status: abilities.status,
+    };
+    let seed = args.run.seed.unwrap_or_else(|| rand::random::<u64>() >> 12);
+    let started = SystemTime::now();
+    let dir = crate::suite::child::make_stamped_dir(&args.run.store, "explore", started)
+        .with_context(|| {
+            format!(
+                "creating the explore folder under {}",
+                args.run.store.display()
+            )
+        })?;
+    let launcher = launcher(&args, &dir)?;
+    crate::suite::child::catch_signals();
+    eprintln!(
+        "faultline explore: {} · workload {} · {} nodes · {} s per run · {} actions ({}) · budget {:.0} s · seed {seed}",
+        system.name(),
+        frame.workload,
+        frame.nodes,
+        frame.time_limit,
+        vocabulary.len(),
+        args.run.nemesis.label(),
+        args.budget
+    );
+    eprintln!("  folder: {}", dir.display());
+    let mut log = std::fs::File::create(dir.join("explore.jsonl"))
+        .with_context(|| format!("creating {}", dir.join("explore.jsonl").display()))?;
+    let mut search = Search::new(seed, vocabulary.len(), args.max_steps as usize);
+    let clock = Instant::now();
+    let budget = Duration::from_secs_f64(args.budget);
+    let per_run = Duration::from_secs_f64(
+        frame.time_limit
+            + args.run.recovery_time.max(DEFAULT_RECOVERY)
+            + args.run.leader_timeout
+            + 120.0,
+    );
+    let mut outcome = Outcome {
+        seed,
+        runs: 0,
+        elapsed_s: 0.0,
+        features_seen: 0,
+        found: None,
+        found_after_s: None,
+        found_in_run: None,
+        test_seconds_to_detect: None,
+        shrunk: None,
+    };
+    let mut workload_s = 0.0;
+    let mut failures_in_a_row = 0;
+    while clock.elapsed() < budget
+        && !crate::suite::child::signalled()
+        && args.max_runs.is_none_or(|m| outcome.runs < m)
+    {
+        let n = outcome.runs + 1;
+        let plan = search.propose();
+        let steps: Vec<serde_json::Value> = plan.iter().map(|&a| vocabulary[a].clone()).collect();
+        let scenario = actions::scenario(&format!("explore-{n:03}"), &frame, &steps);
+        let run_seed = run_seed(seed, n);
+        let ran = launcher.run(&scenario, run_seed, per_run)?;
+        outcome.runs = n;
+        let features = match &ran.stored {
+            Some(s) => feedback::features(&s.dir, &s.events),
+            None => Default::default(),
+        };
+        let new = search.learn(&plan, &features);
+        if let Some(folder) = &ran.folder {
+            mark(folder, n, seed, &new, search.seen());
+        }
+        let elapsed = clock.elapsed().as_secs_f64();
+        let line = RunLine {
+            run: n,
+            seed: run_seed,
+            plan: steps.iter().map(actions::short).collect(),
+            verdict: ran.verdict,
+            code: ran.code,
+            folder: ran.folder.as_deref(),
+            seconds: ran.seconds,
+            elapsed_s: elapsed,
+            new_features: new.clone(),
+            features_seen: search.seen(),
+        };
+        if let Ok(text) = serde_json::to_string(&line) {
+            let _ = writeln!(log, "{text}");
+        }
+        progress(n, elapsed, &ran, new.len(), &search, &steps);
+        match ran.verdict {
+            Some(Verdict::Invalid) => {
+                outcome.found = ran.folder.clone();
+                outcome.found_after_s = Some(elapsed);
+                outcome.found_in_run = Some(n);
+                outcome.test_seconds_to_detect =
+                    Some(workload_s + ran.time_to_detect_s.unwrap_or(frame.time_limit));
+                break;
+            }
+            Some(_) => failures_in_a_row = 0,
+            None => {
+                failures_in_a_row += 1;
+                if failures_in_a_row >= 3 {
+                    anyhow::bail!(
+                        "three runs in a row ended without a verdict; the last one's output: {}",
+                        ran.output.display()
+                    );
+                }
+            }
+        }
+        workload_s += frame.time_limit;
+    }
+    outcome.elapsed_s = clock.elapsed().as_secs_f64();
+    outcome.features_seen = search.seen();
+    let code = match &outcome.found {
+        Some(found) => {
+            eprintln!(
+                "found: run {} failed after {:.0} s of search: {}",
+                outcome.found_in_run.unwrap_or(0),
+                outcome.found_after_s.unwrap_or(0.0),
+                found.display()
+            );
+            eprintln!(
+                "  report: {}",
+                found.join(crate::report::REPORT_FILE).display()
+            );
+            if args.shrink {
+                let shrunk = shrink::shrink(&shrink::ShrinkArgs {
+                    dir: found.clone(),
+                    ..shrink::ShrinkArgs::default()
+                })?;
+                outcome.shrunk = shrunk.file;
+            }
+            crate::exit::INVALID
+        }
+        None if crate::suite::child::signalled() => {
+            eprintln!("explore: interrupted after {} runs", outcome.runs);
+            crate::exit::INTERRUPTED
+        }
+        None => {
+            eprintln!(
+                "explore: nothing found in {} runs ({:.0} s, {} features seen)",
+                outcome.runs,
+                outcome.elapsed_s,
+                search.seen()
+            );
+            0
+        }
+    };
+    let json = serde_json::to_string_pretty(&outcome).context("serializing explore.json")?;
+    std::fs::write(dir.join("explore.json"), json).context("writing explore.json")?;
+    Ok(code)
+}
+
+/// The launcher of the search's runs: this binary, the options passed
+/// through (those of the command line that are not the search's own), and
+/// the defaults the search sets.
+fn launcher(args: &ExploreArgs, dir: &Path) -> anyhow::Result<Launcher> {
+    let work = dir.join("plans");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let mut options = child::without(&args.words, &OWN_VALUED, &["--shrink", "explore"]);
+    let given = |flag: &str| {
+        args.words
+            .iter()
+            .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
+    };
+    if !given("--recovery-time") {
+        options.extend(["--recovery-time".into(), DEFAULT_RECOVERY.to_string()]);
+    }
+    Ok(Launcher {
+        exe: std::env::current_exe().context("finding the faultline binary")?,
+        store: dir.join("runs"),
+        work,
+        options,
+    })
+}
+
+/// The seed of run `n` of a search seeded `seed` (SplitMix64).
+pub fn run_seed(seed: u64, n: usize) -> u64 {
+    let mut z = seed.wrapping_add((n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) >> 12
+}
+
+/// Writes `explore.json` into a run's folder and redraws its report, so
+/// the page marks the states this run reached first.
+fn mark(folder: &Path, run: usize, seed: u64, features: &[String], seen: usize) {
+    let new_states = features
+        .iter()
+        .filter_map(|f| f.strip_prefix("state: ").map(str::to_string))
+        .collect();
+    let m = ExploreMark {
+        run,
+        search_seed: seed,
+        new_states,
+        seen_after: seen,
+    };
+    let written = serde_json::to_vec_pretty(&m)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(std::fs::write(folder.join(EXPLORE_FILE), b)?));
+    let redrawn = written.and_then(|_| crate::report::rebuild(folder, &crate::registry::report()));
+    if let Err(e) = redrawn {
+        eprintln!(
+            "faultline: warning: marking {} as explored: {e:#}",
+            folder.display()
+        );
+    }
+}
+
+/// The progress line of run `n`.
+fn progress(
+    n: usize,
+    elapsed: f64,
+    ran: &ChildRun,
+    new: usize,
+    search: &Search,
+    steps: &[serde_json::Value],
+) {
+    let verdict = match (ran.verdict, ran.code) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(c)) => format!("exit {c}"),
+        (None, None) => "killed".into(),
+    };
+    eprintln!(
+        "run {n:>3} · {:>4.0} s · {verdict:<7} · {} features (+{new}) · corpus {} · {}",
+        elapsed,
+        search.seen(),
+        search.corpus_len(),
+        actions::describe(steps)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_read_with_units() {
+        assert_eq!(parse_budget("90s"), Ok(90.0));
+        assert_eq!(parse_budget("10m"), Ok(600.0));
+        assert_eq!(parse_budget("1h"), Ok(3600.0));
+        assert_eq!(parse_budget("45"), Ok(45.0));
+        assert!(parse_budget("10d").unwrap_err().contains("unit"));
+        assert!(parse_budget("0m").is_err() && parse_budget("x").is_err());
+    }
+
+    #[test]
+    fn run_seeds_differ_and_repeat() {
+        assert_eq!(run_seed(1, 2), run_seed(1, 2));
+        assert_ne!(run_seed(1, 2), run_seed(1, 3));
+        assert_ne!(run_seed(1, 2), run_seed(2, 2));
+    }
+}

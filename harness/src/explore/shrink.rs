@@ -1,0 +1,579 @@
+//! `faultline shrink RUN_DIR`: a failing run cut down to a small scenario
+//! that still fails.
+//!
+//! The run's plan is its scenario (`test.json`'s `scenario`) or, for a run
+//! of the random nemesis, its schedule turned into steps (a sleep to each
+//! fault's start, the fault on the nodes it hit, a sleep to its end, a
+//! heal). The shrinker then tries, keeping each candidate only if it still
+//! fails: a shorter time limit; fewer steps (halves, then quarters, ...,
+//! then single steps removed, as delta debugging does); three nodes instead
+//! of more; half the clients; halved sleeps; a shorter time limit again.
+//!
+//! Real processes are not deterministic, so a candidate "still fails" when
+//! at least `--need` of at most `--reps` runs (default 3 of 5, the first at
+//! the original seed) are invalid: a majority, so a kept step is one the
+//! failure depends on more often than not, and the repetitions stop as soon
+//! as the answer is known (3 failures, or 3 passes). Everything lands in
+//! `RUN_DIR/shrink/`: the candidates' runs, `shrunk.toml` (the smallest
+//! failing scenario) and `shrink.json`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use faultline_checker::Verdict;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::child::{without, Launcher};
+use crate::record::TestRecord;
+use crate::scenario::{Control, Scenario, Step};
+
+/// Arguments of `faultline shrink`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShrinkArgs {
+    /// The failing run's folder (e.g. store/latest, or the folder `faultline explore` printed).
+    pub dir: PathBuf,
+    /// Runs of each candidate at most.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub reps: u16,
+    /// Invalid runs a candidate needs among them to be kept.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub need: u16,
+    /// How long shrinking may take: `90s`, `30m`, `1h` (then the smallest
+    /// failing scenario so far is written).
+    #[arg(long, default_value = "30m", value_parser = super::parse_budget)]
+    pub budget: f64,
+}
+
+impl Default for ShrinkArgs {
+    fn default() -> ShrinkArgs {
+        ShrinkArgs {
+            dir: PathBuf::new(),
+            reps: 5,
+            need: 3,
+            budget: 1800.0,
+        }
+    }
+}
+
+/// What shrinking gave.
+#[derive(Debug, Serialize)]
+pub struct Shrunk {
+    /// `shrunk.toml`, when the run failed again at all.
+    pub file: Option<PathBuf>,
+    /// The command that replays it.
+    pub command: Option<String>,
+    /// Fault steps before and after.
+    pub fault_steps: (usize, usize),
+    /// Steps before and after.
+    pub steps: (usize, usize),
+    /// Time limit before and after, seconds.
+    pub time_limit: (f64, f64),
+    /// Nodes before and after.
+    pub nodes: (u16, u16),
+    /// Clients before and after.
+    pub concurrency: (usize, usize),
+    /// Candidates tried, and kept.
+    pub candidates: (usize, usize),
+    /// Runs made.
+    pub runs: usize,
+    /// How often the final scenario failed: (invalid, runs).
+    pub reproduced: (usize, usize),
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Whether the budget ran out before every reduction was tried.
+    pub out_of_budget: bool,
+}
+
+/// Options of the recorded command line that the shrunk scenario carries
+/// itself, or that each candidate run sets.
+const CARRIED: [&str; 11] = [
+    "--seed",
+    "--store",
+    "--scenarios",
+    "--time-limit",
+    "--nodes",
+    "--concurrency",
+    "--nemesis",
+    "--workload",
+    "--rate",
+    "--nemesis-interval",
+    "--request-timeout-ms",
+];
+
+/// Runs `faultline shrink`; returns the exit code (0: written, 2: the run
+/// did not fail again often enough to shrink).
+pub fn run(args: &ShrinkArgs) -> anyhow::Result<i32> {
+    let shrunk = shrink(args)?;
+    Ok(match shrunk.file {
+        Some(_) => 0,
+        None => crate::exit::UNKNOWN,
+    })
+}
+
+/// Shrinks the run of `args.dir`.
+pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
+    if args.need > args.reps {
+        bail!(crate::run::BadOptions(format!(
+            "--need {} is more than --reps {}",
+            args.need, args.reps
+        )));
+    }
+    let test = crate::stored::read_test(&args.dir)?
+        .with_context(|| format!("{} holds no test.json", args.dir.display()))?;
+    let seed = test.seed().context("test.json records no seed")?;
+    let original = plan_of(&test)?;
+    let concurrency = test
+        .concurrency
+        .map_or(2 * original.nodes as usize, |c| c as usize);
+    let work = args.dir.join("shrink");
+    std::fs::create_dir_all(work.join("plans"))
+        .with_context(|| format!("creating {}", work.display()))?;
+    let options = passed_through(&test);
+    let launcher = Launcher {
+        exe: std::env::current_exe().context("finding the faultline binary")?,
+        store: work.join("runs"),
+        work: work.join("plans"),
+        options,
+    };
+    crate::suite::child::catch_signals();
+    let mut s = Shrinker {
+        launcher,
+        seed,
+        reps: args.reps as usize,
+        need: args.need as usize,
+        clock: Instant::now(),
+        budget: Duration::from_secs_f64(args.budget),
+        tried: 0,
+        kept: 0,
+        runs: 0,
+        out_of_budget: false,
+    };
+    eprintln!(
+        "faultline shrink: {} · {} steps ({} faults) · {} s · {} nodes · {} clients · a candidate \
+         is kept when {} of at most {} runs fail",
+        args.dir.display(),
+        original.steps.len(),
+        faults(&original),
+        original.time_limit,
+        original.nodes,
+        concurrency,
+        args.need,
+        args.reps
+    );
+    let first = Candidate {
+        scenario: original.clone(),
+        concurrency,
+    };
+    let (fails, ttd) = s.check(&first, "the original")?;
+    let mut best = first.clone();
+    if fails {
+        best = s.reduce(best, ttd)?;
+    }
+    let reproduced = match fails {
+        true => s.reproduce(&best)?,
+        false => (0, 0),
+    };
+    let mut shrunk = Shrunk {
+        file: None,
+        command: None,
+        fault_steps: (faults(&original), faults(&best.scenario)),
+        steps: (original.steps.len(), best.scenario.steps.len()),
+        time_limit: (original.time_limit, best.scenario.time_limit),
+        nodes: (original.nodes, best.scenario.nodes),
+        concurrency: (concurrency, best.concurrency),
+        candidates: (s.tried, s.kept),
+        runs: s.runs,
+        reproduced,
+        seconds: s.clock.elapsed().as_secs_f64(),
+        out_of_budget: s.out_of_budget,
+    };
+    if fails {
+        let file = work.join("shrunk.toml");
+        let mut out = best.scenario.clone();
+        out.name = format!("shrunk-{}", original.name);
+        out.concurrency = Some(best.concurrency);
+        std::fs::write(&file, crate::scenario::to_toml(&out))
+            .with_context(|| format!("writing {}", file.display()))?;
+        let mut words = vec![
+            "faultline".to_string(),
+            "run".into(),
+            file.display().to_string(),
+        ];
+        words.extend(s.launcher.options.iter().cloned());
+        let command = words.join(" ");
+        eprintln!(
+            "shrunk: {} → {} fault steps, {} → {} s, {} → {} nodes, {} → {} clients; failed in {} of {} runs",
+            shrunk.fault_steps.0,
+            shrunk.fault_steps.1,
+            shrunk.time_limit.0,
+            shrunk.time_limit.1,
+            shrunk.nodes.0,
+            shrunk.nodes.1,
+            shrunk.concurrency.0,
+            shrunk.concurrency.1,
+            reproduced.0,
+            reproduced.1
+        );
+        eprintln!("  scenario: {}\n  replay: {command}", file.display());
+        shrunk.file = Some(file);
+        shrunk.command = Some(command);
+    } else {
+        eprintln!(
+            "shrink: the original did not fail in {} of {} runs: nothing to shrink",
+            s.need, s.reps
+        );
+    }
+    let json = serde_json::to_string_pretty(&shrunk).context("serializing shrink.json")?;
+    std::fs::write(work.join("shrink.json"), json).context("writing shrink.json")?;
+    Ok(shrunk)
+}
+
+/// The run's scenario, or its schedule as one.
+fn plan_of(test: &TestRecord) -> anyhow::Result<Scenario> {
+    let o = &test.options;
+    if !test.scenario.is_null() {
+        let scenario: Scenario = serde_json::from_value(test.scenario.clone())
+            .context("reading the scenario test.json recorded")?;
+        return Ok(scenario);
+    }
+    let steps = schedule_steps(&test.schedule)?;
+    if steps.is_empty() {
+        bail!("the run had no faults to shrink (no scenario, an empty schedule)");
+    }
+    Ok(Scenario {
+        name: "schedule".into(),
+        description: "the random schedule of a failing run, as steps".into(),
+        workload: o.workload.clone().unwrap_or_else(|| "register".into()),
+        nodes: o.nodes.map_or(3, |n| n as u16),
+        time_limit: o.time_limit.unwrap_or(20.0),
+        rate: o.rate.unwrap_or(200.0),
+        request_timeout_ms: o.request_timeout_ms,
+        concurrency: None,
+        node_args: Vec::new(),
+        repeat: false,
+        steps,
+    })
+}
+
+/// A random schedule (`test.json`'s `schedule`) as scenario steps.
+pub fn schedule_steps(schedule: &Value) -> anyhow::Result<Vec<Step>> {
+    let secs =
+        |v: &Value| v["secs"].as_f64().unwrap_or(0.0) + v["nanos"].as_f64().unwrap_or(0.0) / 1e9;
+    let mut planned: Vec<(f64, f64, Value)> = schedule
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| (secs(&p["start"]), secs(&p["stop"]), p["fault"].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    planned.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut steps = Vec::new();
+    let mut at = 0.0;
+    for (start, stop, fault) in planned {
+        if start > at {
+            steps.push(Step::Control(Control::Sleep {
+                seconds: round(start - at),
+            }));
+        }
+        steps.push(serde_json::from_value(fault).context("a fault of the recorded schedule")?);
+        steps.push(Step::Control(Control::Sleep {
+            seconds: round((stop - start).max(0.1)),
+        }));
+        steps.push(Step::Control(Control::Heal));
+        at = stop.max(start);
+    }
+    Ok(steps)
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// The recorded command line's options that every candidate keeps (the
+/// system and its flags, node arguments, recovery time, ...).
+fn passed_through(test: &TestRecord) -> Vec<String> {
+    let mut words: Vec<String> = test.command_line.iter().skip(2).cloned().collect();
+    if let Some(name) = &test.options.scenario {
+        if let Some(i) = words.iter().position(|w| w == name) {
+            words.remove(i);
+        }
+    }
+    without(&words, &CARRIED, &[])
+}
+
+/// Fault steps of a scenario.
+fn faults(s: &Scenario) -> usize {
+    s.steps
+        .iter()
+        .filter(|st| matches!(st, Step::Fault(_)))
+        .count()
+}
+
+/// One candidate: a scenario and its clients.
+#[derive(Debug, Clone)]
+struct Candidate {
+    scenario: Scenario,
+    concurrency: usize,
+}
+
+struct Shrinker {
+    launcher: Launcher,
+    seed: u64,
+    reps: usize,
+    need: usize,
+    clock: Instant,
+    budget: Duration,
+    tried: usize,
+    kept: usize,
+    runs: usize,
+    out_of_budget: bool,
+}
+
+impl Shrinker {
+    /// Whether time is left for another candidate.
+    fn can_go_on(&mut self) -> bool {
+        if self.clock.elapsed() >= self.budget || crate::suite::child::signalled() {
+            self.out_of_budget = true;
+        }
+        !self.out_of_budget
+    }
+
+    /// Whether `c` still fails (`need` of at most `reps` runs), and its
+    /// earliest time to detect.
+    fn check(&mut self, c: &Candidate, what: &str) -> anyhow::Result<(bool, Option<f64>)> {
+        self.tried += 1;
+        let (mut bad, mut good) = (0, 0);
+        let mut ttd: Option<f64> = None;
+        let n = self.tried;
+        let mut scenario = c.scenario.clone();
+        scenario.name = format!("candidate-{n:03}");
+        scenario.concurrency = Some(c.concurrency);
+        let limit = Duration::from_secs_f64(scenario.time_limit + 180.0);
+        for r in 0..self.reps {
+            if bad >= self.need || good > self.reps - self.need {
+                break;
+            }
+            let seed = match r {
+                0 => self.seed,
+                r => super::run_seed(self.seed, r),
+            };
+            let ran = self.launcher.run(&scenario, seed, limit)?;
+            self.runs += 1;
+            match ran.verdict {
+                Some(Verdict::Invalid) => {
+                    bad += 1;
+                    if let Some(t) = ran.time_to_detect_s {
+                        ttd = Some(ttd.map_or(t, |u: f64| u.min(t)));
+                    }
+                }
+                _ => good += 1,
+            }
+        }
+        let fails = bad >= self.need;
+        eprintln!(
+            "candidate {n:>3} · {:>4.0} s · {what}: {} steps ({} faults), {} s, {} nodes, {} clients: \
+             {bad} invalid of {} → {}",
+            self.clock.elapsed().as_secs_f64(),
+            c.scenario.steps.len(),
+            faults(&c.scenario),
+            c.scenario.time_limit,
+            c.scenario.nodes,
+            c.concurrency,
+            bad + good,
+            if fails { "kept" } else { "dropped" }
+        );
+        if fails {
+            self.kept += 1;
+        }
+        Ok((fails, ttd))
+    }
+
+    /// Tries `make(best)`; keeps it when it still fails.
+    fn attempt(
+        &mut self,
+        best: &mut Candidate,
+        what: &str,
+        candidate: Candidate,
+    ) -> anyhow::Result<bool> {
+        if !self.can_go_on() {
+            return Ok(false);
+        }
+        let (fails, _) = self.check(&candidate, what)?;
+        if fails {
+            *best = candidate;
+        }
+        Ok(fails)
+    }
+
+    /// Every reduction, in order.
+    fn reduce(&mut self, mut best: Candidate, ttd: Option<f64>) -> anyhow::Result<Candidate> {
+        self.shorten(&mut best, ttd)?;
+        self.remove_steps(&mut best)?;
+        if best.scenario.nodes > 3 && !names_nodes(&best.scenario) {
+            let mut c = best.clone();
+            c.scenario.nodes = 3;
+            c.concurrency = c.concurrency.min(6);
+            self.attempt(&mut best, "3 nodes", c)?;
+        }
+        while best.concurrency > 2 {
+            let mut c = best.clone();
+            c.concurrency = (c.concurrency / 2).max(2);
+            if !self.attempt(&mut best, "half the clients", c)? {
+                break;
+            }
+        }
+        for i in 0..best.scenario.steps.len() {
+            if let Step::Control(Control::Sleep { seconds }) = best.scenario.steps[i] {
+                if seconds > 0.2 {
+                    let mut c = best.clone();
+                    c.scenario.steps[i] = Step::Control(Control::Sleep {
+                        seconds: round(seconds / 2.0).max(0.1),
+                    });
+                    self.attempt(&mut best, &format!("step {} sleeps half", i + 1), c)?;
+                }
+            }
+        }
+        self.shorten(&mut best, None)?;
+        Ok(best)
+    }
+
+    /// A shorter time limit: just past the first detection, a third, a half.
+    fn shorten(&mut self, best: &mut Candidate, ttd: Option<f64>) -> anyhow::Result<()> {
+        let t = best.scenario.time_limit;
+        let mut limits: Vec<f64> = [ttd.map(|d| (d + 2.0).ceil()), Some(t / 3.0), Some(t / 2.0)]
+            .into_iter()
+            .flatten()
+            .map(|x| x.ceil().max(2.0))
+            .filter(|&x| x < t)
+            .collect();
+        limits.sort_by(f64::total_cmp);
+        limits.dedup();
+        for l in limits {
+            let mut c = best.clone();
+            c.scenario.time_limit = l;
+            if self.attempt(best, &format!("{l} s"), c)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delta debugging over the steps: chunks of half, a quarter, ...,
+    /// single steps, each removed if the rest still fails.
+    fn remove_steps(&mut self, best: &mut Candidate) -> anyhow::Result<()> {
+        let mut chunk = best.scenario.steps.len() / 2;
+        while chunk >= 1 {
+            let mut start = 0;
+            while start < best.scenario.steps.len() && best.scenario.steps.len() > 1 {
+                let end = (start + chunk).min(best.scenario.steps.len());
+                let mut c = best.clone();
+                let removed: Vec<String> = c
+                    .scenario
+                    .steps
+                    .drain(start..end)
+                    .map(|s| super::actions::short(&serde_json::to_value(s).unwrap_or(json!({}))))
+                    .collect();
+                if c.scenario.steps.is_empty() || !valid(&c.scenario) {
+                    start = end;
+                    continue;
+                }
+                let what = format!("without {}", removed.join(", "));
+                if !self.attempt(best, &what, c)? {
+                    start = end;
+                }
+                if self.out_of_budget {
+                    return Ok(());
+                }
+            }
+            chunk /= 2;
+        }
+        Ok(())
+    }
+
+    /// How often the final scenario fails in `reps` runs (all of them).
+    fn reproduce(&mut self, best: &Candidate) -> anyhow::Result<(usize, usize)> {
+        let mut scenario = best.scenario.clone();
+        scenario.name = "final".into();
+        scenario.concurrency = Some(best.concurrency);
+        let limit = Duration::from_secs_f64(scenario.time_limit + 180.0);
+        let mut bad = 0;
+        for r in 0..self.reps {
+            let ran =
+                self.launcher
+                    .run(&scenario, super::run_seed(self.seed ^ 0x5eed, r), limit)?;
+            self.runs += 1;
+            if ran.verdict == Some(Verdict::Invalid) {
+                bad += 1;
+            }
+        }
+        eprintln!("final check: {bad} of {} runs invalid", self.reps);
+        Ok((bad, self.reps))
+    }
+}
+
+/// Whether the scenario still parses (a wait for a crash needs an arm).
+fn valid(s: &Scenario) -> bool {
+    crate::scenario::parse(&crate::scenario::to_toml(s), Path::new("candidate.toml")).is_ok()
+}
+
+/// Whether a step names nodes by position (then the cluster keeps its size).
+fn names_nodes(s: &Scenario) -> bool {
+    s.steps.iter().any(|st| {
+        serde_json::to_string(st)
+            .map(|t| t.contains("\"nodes\""))
+            .unwrap_or(true)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_becomes_sleeps_faults_and_heals() {
+        let schedule = json!([
+            {"fault": {"do": "kill", "target": {"nodes": [1]}}, "start": {"secs": 2, "nanos": 500000000}, "stop": {"secs": 4, "nanos": 0}},
+            {"fault": {"do": "drop", "percent": 20}, "start": {"secs": 5, "nanos": 0}, "stop": {"secs": 7, "nanos": 0}},
+        ]);
+        let steps = schedule_steps(&schedule).unwrap();
+        let text: Vec<String> = steps
+            .iter()
+            .map(|s| super::super::actions::short(&serde_json::to_value(s).unwrap()))
+            .collect();
+        assert_eq!(
+            text,
+            vec![
+                "sleep 2.5",
+                "kill {\"nodes\":[1]}",
+                "sleep 1.5",
+                "heal",
+                "sleep 1",
+                "drop percent=20",
+                "sleep 2",
+                "heal"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_recorded_command_keeps_only_what_the_scenario_does_not_carry() {
+        let test = TestRecord {
+            command_line: "faultline run explore-007 --scenarios /x/p.toml --seed 9 --system etcd --node-arg=--bug=x --store /s --recovery-time 3"
+                .split(' ')
+                .map(str::to_string)
+                .collect(),
+            options: crate::record::RunOptions {
+                scenario: Some("explore-007".into()),
+                ..Default::default()
+            },
+            ..TestRecord::default()
+        };
+        assert_eq!(
+            passed_through(&test).join(" "),
+            "--system etcd --node-arg=--bug=x --recovery-time 3"
+        );
+    }
+}
