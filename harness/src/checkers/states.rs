@@ -370,7 +370,12 @@ mod tests {
             at,
             nodes: vec![node(role, 1, 5, 5), node("follower", 1, 5, 5)],
         };
-        let d = StatesDetail::of(&[s(0.0, "leader"), s(0.25, "leader"), s(0.5, "candidate"), s(0.75, "leader")]);
+        let d = StatesDetail::of(&[
+            s(0.0, "leader"),
+            s(0.25, "leader"),
+            s(0.5, "candidate"),
+            s(0.75, "leader"),
+        ]);
         assert_eq!(d.states.len(), 2);
         assert_eq!(d.states[0].samples, 3);
         assert_eq!(d.changes, vec![(0.0, 0), (0.5, 1), (0.75, 0)]);
@@ -380,10 +385,18 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_dropped_and_a_bad_middle_line_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let good = serde_json::to_string(&Sample { at: 0.5, nodes: vec![None] }).unwrap();
+        let good = serde_json::to_string(&Sample {
+            at: 0.5,
+            nodes: vec![None],
+        })
+        .unwrap();
         std::fs::write(dir.path().join(STATES_FILE), format!("{good}\n{{\"at\":")).unwrap();
         assert_eq!(read(dir.path()).unwrap().len(), 1);
-        std::fs::write(dir.path().join(STATES_FILE), format!("{good}\nnope\n{good}\n")).unwrap();
+        std::fs::write(
+            dir.path().join(STATES_FILE),
+            format!("{good}\nnope\n{good}\n"),
+        )
+        .unwrap();
         let e = read(dir.path()).unwrap_err().to_string();
         assert!(e.contains("states.jsonl:2:"), "{e}");
         assert!(read(&dir.path().join("absent")).unwrap().is_empty());

@@ -46,7 +46,7 @@ pub struct ExploreArgs {
     #[arg(long, default_value = "10m", value_parser = parse_budget)]
     pub budget: f64,
     /// Most steps in one run's plan.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=30))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub max_steps: u16,
     /// Stop after this many runs (default: only the budget stops it).
     #[arg(long)]

@@ -467,6 +467,35 @@ mod tests {
     }
 
     #[test]
+    fn a_toml_file_names_its_one_scenario() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = find(&builtins(), "leader-isolation").unwrap();
+        s.name = "mine".into();
+        s.concurrency = Some(2);
+        let one = dir.path().join("one.toml");
+        std::fs::write(&one, to_toml(&s)).unwrap();
+        assert_eq!(resolve(one.to_str().unwrap(), None).unwrap(), s);
+        let two = dir.path().join("two.toml");
+        std::fs::write(
+            &two,
+            format!(
+                "{}\n{}",
+                to_toml(&s),
+                to_toml(&s).replace("\"mine\"", "\"other\"")
+            ),
+        )
+        .unwrap();
+        let e = resolve(two.to_str().unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds 2 scenarios"), "{e}");
+        assert_eq!(
+            resolve("leader-isolation", None).unwrap().name,
+            "leader-isolation"
+        );
+    }
+
+    #[test]
     fn errors_name_the_file_and_the_problem() {
         let bad =
             "[[scenario]]\nname = \"x\"\ndescription = \"d\"\nsteps = [{ do = \"explode\" }]\n";

@@ -15,6 +15,7 @@ mod bench;
 mod check_cli;
 mod disk_faults;
 mod exec_system;
+mod explore;
 mod galera;
 mod hosts;
 mod maelstrom;
