@@ -26,24 +26,51 @@ pub struct Abilities {
     pub failpoints: bool,
 }
 
-/// The steps the search may use, each one action.
-pub fn vocabulary(a: &Abilities) -> Vec<Value> {
+/// The actions the search may use: each a step (a fault, or restart,
+/// resume, heal, arm, disarm) followed by a gap that gives the cluster time
+/// to react: none, a short or a longer sleep, or (when the system tells
+/// status) a wait for a new leader or for some writes acknowledged, or
+/// (with failpoints) for a node to crash at one.
+pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
+    let mut gaps = vec![
+        None,
+        Some(json!({ "do": "sleep", "seconds": 0.5 })),
+        Some(json!({ "do": "sleep", "seconds": 2 })),
+    ];
+    if a.status {
+        gaps.push(Some(
+            json!({ "do": "wait", "until": "new-leader", "timeout": 3 }),
+        ));
+        gaps.push(Some(
+            json!({ "do": "wait", "until": { "acked": 50 }, "timeout": 2 }),
+        ));
+    }
+    if a.failpoints {
+        gaps.push(Some(
+            json!({ "do": "wait", "until": "crashed", "timeout": 3 }),
+        ));
+    }
+    let mut v = Vec::new();
+    for step in steps(a) {
+        for gap in &gaps {
+            let mut action = vec![step.clone()];
+            action.extend(gap.clone());
+            v.push(action);
+        }
+    }
+    v
+}
+
+/// The steps the actions start with.
+fn steps(a: &Abilities) -> Vec<Value> {
     let allowed = |k: NemesisKind| a.kinds.0.iter().any(|x| x.family() == k || *x == k);
     let targets: Vec<Value> = if a.status {
-        [
-            "leader",
-            "follower",
-            "minority-with-leader",
-            "shortest-log",
-            "longest-log",
-            "previous",
-        ]
-        .iter()
-        .map(|t| json!(t))
-        .collect()
+        ["leader", "follower", "minority-with-leader", "previous"]
+            .iter()
+            .map(|t| json!(t))
+            .collect()
     } else {
         let mut t: Vec<Value> = (0..a.nodes).map(|i| json!({ "nodes": [i] })).collect();
-        t.push(json!("next"));
         t.push(json!("previous"));
         t
     };
@@ -64,18 +91,23 @@ pub fn vocabulary(a: &Abilities) -> Vec<Value> {
     }
     if allowed(NemesisKind::Partition) && a.nodes > 1 {
         faults("isolate", &[]);
+        let centers: Vec<Value> = if a.status {
+            vec![json!("previous"), json!("follower")]
+        } else {
+            vec![json!("previous")]
+        };
         let excepts: Vec<Value> = if a.status {
             vec![json!("leader"), json!("paused")]
         } else {
             vec![json!("paused")]
         };
-        for center in &targets {
+        for center in &centers {
             for except in &excepts {
                 v.push(json!({ "do": "star", "center": center, "except": except }));
             }
         }
         if a.nodes >= 3 {
-            for shape in ["halves", "bridge", "majorities-ring"] {
+            for shape in ["bridge", "majorities-ring"] {
                 v.push(json!({ "do": "partition", "shape": shape }));
             }
         }
@@ -84,27 +116,19 @@ pub fn vocabulary(a: &Abilities) -> Vec<Value> {
         v.push(json!({ "do": "drop", "percent": 30 }));
     }
     if a.failpoints {
-        for fp in ["crash-after-vote", "crash-after-commit"] {
-            for t in ["all", "follower", "leader", "previous"] {
-                v.push(json!({ "do": "arm", "failpoint": fp, "target": t }));
-            }
+        for (fp, t) in [
+            ("crash-after-vote", "all"),
+            ("crash-after-vote", "follower"),
+            ("crash-after-commit", "leader"),
+            ("crash-after-commit", "previous"),
+        ] {
+            v.push(json!({ "do": "arm", "failpoint": fp, "target": t }));
         }
         v.push(json!({ "do": "disarm" }));
-        v.push(json!({ "do": "wait", "until": "crashed", "timeout": 5 }));
     }
     v.push(json!({ "do": "restart" }));
     v.push(json!({ "do": "resume" }));
     v.push(json!({ "do": "heal" }));
-    for s in [0.2, 0.5, 1.0, 2.0, 4.0] {
-        v.push(json!({ "do": "sleep", "seconds": s }));
-    }
-    if a.status {
-        v.push(json!({ "do": "wait", "until": "new-leader", "timeout": 5 }));
-        v.push(json!({ "do": "wait", "until": "leader", "timeout": 5 }));
-        for n in [20, 100] {
-            v.push(json!({ "do": "wait", "until": { "acked": n }, "timeout": 3 }));
-        }
-    }
     v
 }
 
@@ -227,7 +251,7 @@ mod tests {
             abilities("all,power-loss", false, false),
             abilities("kill", true, false),
         ] {
-            let v = vocabulary(&a);
+            let v: Vec<Value> = vocabulary(&a).concat();
             assert!(v.len() > 10, "{}", v.len());
             let frame = Frame {
                 workload: "register".into(),
@@ -247,6 +271,7 @@ mod tests {
     fn the_vocabulary_follows_the_allowed_kinds_and_abilities() {
         let names = |a: &Abilities| -> Vec<String> {
             vocabulary(a)
+                .concat()
                 .iter()
                 .map(|s| s["do"].as_str().unwrap().to_string())
                 .collect()

@@ -45,8 +45,8 @@ pub struct ExploreArgs {
     /// How long the search may take: `90s`, `10m`, `1h`.
     #[arg(long, default_value = "10m", value_parser = parse_budget)]
     pub budget: f64,
-    /// Most steps in one run's plan.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=30))]
+    /// Most actions in one run's plan (an action: a step and the gap after it).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub max_steps: u16,
     /// Stop after this many runs (default: only the budget stops it).
     #[arg(long)]
@@ -223,7 +223,8 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
     {
         let n = outcome.runs + 1;
         let plan = search.propose();
-        let steps: Vec<serde_json::Value> = plan.iter().map(|&a| vocabulary[a].clone()).collect();
+        let steps: Vec<serde_json::Value> =
+            plan.iter().flat_map(|&a| vocabulary[a].clone()).collect();
         let scenario = actions::scenario(&format!("explore-{n:03}"), &frame, &steps);
         let run_seed = run_seed(seed, n);
         let ran = launcher.run(&scenario, run_seed, per_run)?;
