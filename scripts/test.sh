@@ -9,7 +9,8 @@
 #       marked tests (`cargo test --workspace --release -- --ignored`;
 #       TEST-ARGS go to the test binaries, e.g. a name filter), then every
 #       known bug of faultline-node against the scenario aimed at it
-#       (docs/detection.md), then every built-in scenario on the correct
+#       (docs/detection.md) and under the scenario `faultline shrink` cut
+#       for it (scenarios/shrunk/BUG.toml), then every built-in scenario on the correct
 #       node at seeds 1, 2 and 3 (each must pass)
 #   ./scripts/test.sh --scenarios   only that last sweep
 set -euo pipefail
@@ -84,6 +85,13 @@ for item in stale-read@leader-isolation lease-without-checkquorum@leader-isolati
   vote-twice@crash-after-vote commit-old-term@figure-8 no-truncate@log-divergence \
   no-fsync@power-loss-all no-fsync@power-loss-minority; do
   caught "${item%@*}" "${item#*@}" || missed+=("$item")
+done
+# The scenarios `faultline shrink` cut from explored failing runs
+# (docs/detection.md): scenarios/shrunk/BUG.toml must still catch BUG.
+for file in scenarios/shrunk/*.toml; do
+  [ -e "$file" ] || continue
+  bug=$(basename "$file" .toml)
+  caught "$bug" "$file" || missed+=("$bug@$file")
 done
 rm -rf "$store"
 scenarios=0

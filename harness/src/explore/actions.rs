@@ -304,7 +304,12 @@ mod tests {
         };
         let wait = json!({ "do": "wait", "until": "crashed", "timeout": 5 });
         let arm = json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" });
-        assert_eq!(scenario("a", &frame, &[wait.clone()]).steps.len(), 1);
+        assert_eq!(
+            scenario("a", &frame, std::slice::from_ref(&wait))
+                .steps
+                .len(),
+            1
+        );
         assert_eq!(scenario("b", &frame, &[arm, wait.clone()]).steps.len(), 2);
         assert_eq!(describe(&[wait]), "wait crashed timeout=5");
     }

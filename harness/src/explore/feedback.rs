@@ -76,7 +76,7 @@ pub fn client_features(events: &[Event]) -> BTreeSet<String> {
             }
         }
     }
-    if let Some(end) = clients().last() {
+    if let Some(end) = clients().next_back() {
         longest = longest.max(end.time.saturating_sub(last_ok));
     }
     let secs = longest / 1_000_000_000;

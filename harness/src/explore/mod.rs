@@ -226,6 +226,11 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
         let steps: Vec<serde_json::Value> =
             plan.iter().flat_map(|&a| vocabulary[a].clone()).collect();
         let scenario = actions::scenario(&format!("explore-{n:03}"), &frame, &steps);
+        let played: Vec<serde_json::Value> = scenario
+            .steps
+            .iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .collect();
         let run_seed = run_seed(seed, n);
         let ran = launcher.run(&scenario, run_seed, per_run)?;
         outcome.runs = n;
@@ -241,7 +246,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
         let line = RunLine {
             run: n,
             seed: run_seed,
-            plan: steps.iter().map(actions::short).collect(),
+            plan: played.iter().map(actions::short).collect(),
             verdict: ran.verdict,
             code: ran.code,
             folder: ran.folder.as_deref(),
@@ -253,7 +258,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
         if let Ok(text) = serde_json::to_string(&line) {
             let _ = writeln!(log, "{text}");
         }
-        progress(n, elapsed, &ran, new.len(), &search, &steps);
+        progress(n, elapsed, &ran, new.len(), &search, &played);
         match ran.verdict {
             Some(Verdict::Invalid) => {
                 outcome.found = ran.folder.clone();

@@ -84,7 +84,7 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
     for line in &lines {
         assert_eq!(line["verdict"], "valid", "{line}");
         let plan = line["plan"].as_array().unwrap();
-        assert!(!plan.is_empty() && plan.len() <= 12, "{line}");
+        assert!(!plan.is_empty() && plan.len() <= 13, "{line}");
         let folder = PathBuf::from(line["folder"].as_str().unwrap());
         let samples = std::fs::read_to_string(folder.join("states.jsonl")).unwrap();
         assert!(
