@@ -446,7 +446,7 @@ impl Shrinker {
         let mut limits: Vec<f64> = [ttd.map(|d| (d + 2.0).ceil()), Some(t / 3.0), Some(t / 2.0)]
             .into_iter()
             .flatten()
-            .map(|x| x.ceil().max(2.0))
+            .map(|x| ((x * 10.0).floor() / 10.0).max(2.0))
             .filter(|&x| x < t)
             .collect();
         limits.sort_by(f64::total_cmp);
