@@ -329,7 +329,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
 fn launcher(args: &ExploreArgs, dir: &Path) -> anyhow::Result<Launcher> {
     let work = dir.join("plans");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let mut options = child::without(&args.words, &OWN_VALUED, &["--shrink", "explore"]);
+    let mut options = child::without(&args.words, &OWN_VALUED, &["--shrink"]);
     let given = |flag: &str| {
         args.words
             .iter()

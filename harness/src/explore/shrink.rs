@@ -234,8 +234,14 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
 fn plan_of(test: &TestRecord) -> anyhow::Result<Scenario> {
     let o = &test.options;
     if !test.scenario.is_null() {
-        let scenario: Scenario = serde_json::from_value(test.scenario.clone())
+        let mut scenario: Scenario = serde_json::from_value(test.scenario.clone())
             .context("reading the scenario test.json recorded")?;
+        // What the run used, when the command line overrode the scenario.
+        scenario.time_limit = o.time_limit.unwrap_or(scenario.time_limit);
+        scenario.nodes = o.nodes.map_or(scenario.nodes, |n| n as u16);
+        scenario.rate = o.rate.unwrap_or(scenario.rate);
+        scenario.workload = o.workload.clone().unwrap_or(scenario.workload);
+        scenario.request_timeout_ms = o.request_timeout_ms.or(scenario.request_timeout_ms);
         return Ok(scenario);
     }
     let steps = schedule_steps(&test.schedule)?;
