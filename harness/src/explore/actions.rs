@@ -1,11 +1,12 @@
 //! What the search may do: the scenario steps it strings together, drawn
 //! from the fault kinds `--nemesis` allows and what the system can do.
 //!
-//! Each action is one scenario step, written as its TOML/JSON table (`{ do
-//! = "isolate", target = "leader" }`), so a plan is a scenario any user can
-//! read and replay. Targets are roles when the system tells its nodes'
-//! status (the leader, a follower, the minority holding the leader, the
-//! longest log, the node hit before) and node positions when it cannot.
+//! An action is a scenario step followed by a gap, each written as its
+//! TOML/JSON table (`{ do = "isolate", target = "leader" }`), so a plan is
+//! a scenario any user can read and replay. Targets are roles when the
+//! system's status names who leads (the leader, a follower, the minority
+//! holding the leader, the node hit before) and node positions when it
+//! cannot.
 
 use serde_json::{json, Value};
 
@@ -19,9 +20,9 @@ pub struct Abilities {
     pub kinds: NemesisSet,
     /// Nodes in the cluster.
     pub nodes: usize,
-    /// The system tells its nodes' status (roles and logs as targets, waits
+    /// The system's status names who leads (roles and logs as targets, waits
     /// on leaders).
-    pub status: bool,
+    pub roles: bool,
     /// The system has faultline-node's failpoints.
     pub failpoints: bool,
 }
@@ -29,7 +30,7 @@ pub struct Abilities {
 /// The actions the search may use: each a step (a fault, or restart,
 /// resume, heal, arm, disarm) followed by a gap that gives the cluster time
 /// to react: none, a short or a longer sleep, or (when the system tells
-/// status) a wait for a new leader or for some writes acknowledged, or
+/// names who leads) a wait for a new leader or for some writes acknowledged, or
 /// (with failpoints) for a node to crash at one.
 pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
     let mut gaps = vec![
@@ -37,7 +38,7 @@ pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
         Some(json!({ "do": "sleep", "seconds": 0.5 })),
         Some(json!({ "do": "sleep", "seconds": 2 })),
     ];
-    if a.status {
+    if a.roles {
         gaps.push(Some(
             json!({ "do": "wait", "until": "new-leader", "timeout": 3 }),
         ));
@@ -64,7 +65,7 @@ pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
 /// The steps the actions start with.
 fn steps(a: &Abilities) -> Vec<Value> {
     let allowed = |k: NemesisKind| a.kinds.0.iter().any(|x| x.family() == k || *x == k);
-    let targets: Vec<Value> = if a.status {
+    let targets: Vec<Value> = if a.roles {
         ["leader", "follower", "minority-with-leader", "previous"]
             .iter()
             .map(|t| json!(t))
@@ -91,12 +92,12 @@ fn steps(a: &Abilities) -> Vec<Value> {
     }
     if allowed(NemesisKind::Partition) && a.nodes > 1 {
         faults("isolate", &[]);
-        let centers: Vec<Value> = if a.status {
+        let centers: Vec<Value> = if a.roles {
             vec![json!("previous"), json!("follower")]
         } else {
             vec![json!("previous")]
         };
-        let excepts: Vec<Value> = if a.status {
+        let excepts: Vec<Value> = if a.roles {
             vec![json!("leader"), json!("paused")]
         } else {
             vec![json!("paused")]
@@ -143,8 +144,8 @@ pub struct Frame {
     pub time_limit: f64,
     /// Operations per second.
     pub rate: f64,
-    /// The system tells status (a run then starts by waiting for a leader).
-    pub status: bool,
+    /// The system names who leads (a run then starts by waiting for a leader).
+    pub roles: bool,
 }
 
 /// The scenario named `name` that plays `steps` (the vocabulary's tables)
@@ -153,7 +154,7 @@ pub struct Frame {
 /// left out.
 pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
     let mut out: Vec<Step> = Vec::new();
-    if frame.status {
+    if frame.roles {
         out.push(step(
             &json!({ "do": "wait", "until": "leader", "timeout": 10 }),
         ));
@@ -235,11 +236,11 @@ fn text(v: &Value) -> String {
 mod tests {
     use super::*;
 
-    fn abilities(kinds: &str, status: bool, failpoints: bool) -> Abilities {
+    fn abilities(kinds: &str, roles: bool, failpoints: bool) -> Abilities {
         Abilities {
             kinds: kinds.parse().unwrap(),
             nodes: 5,
-            status,
+            roles,
             failpoints,
         }
     }
@@ -258,7 +259,7 @@ mod tests {
                 nodes: 5,
                 time_limit: 10.0,
                 rate: 100.0,
-                status: a.status,
+                roles: a.roles,
             };
             let s = scenario("x", &frame, &v);
             let text = crate::scenario::to_toml(&s);
@@ -300,7 +301,7 @@ mod tests {
             nodes: 3,
             time_limit: 5.0,
             rate: 10.0,
-            status: false,
+            roles: false,
         };
         let wait = json!({ "do": "wait", "until": "crashed", "timeout": 5 });
         let arm = json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" });

@@ -160,7 +160,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
     let abilities = Abilities {
         kinds: args.run.nemesis.clone(),
         nodes: args.run.nodes as usize,
-        status: system.status().is_some(),
+        roles: system.tells_roles(),
         failpoints: system.failpoints().is_some(),
     };
     let vocabulary = actions::vocabulary(&abilities);
@@ -169,7 +169,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
         nodes: args.run.nodes,
         time_limit: args.run.time_limit,
         rate: args.run.rate,
-        status: abilities.status,
+        roles: abilities.roles,
     };
     let seed = args.run.seed.unwrap_or_else(|| rand::random::<u64>() >> 12);
     let started = SystemTime::now();

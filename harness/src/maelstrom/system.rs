@@ -123,6 +123,10 @@ impl System for MaelstromSystem {
         Some(self)
     }
 
+    fn tells_roles(&self) -> bool {
+        false
+    }
+
     /// The operations the wired workload's protocol has requests for
     /// (never `watch`: Maelstrom has no such request).
     fn supports(&self, f: Func) -> bool {

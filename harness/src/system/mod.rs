@@ -225,6 +225,13 @@ pub trait System: Send + Sync + Debug {
     fn status(&self) -> Option<&dyn Status> {
         None
     }
+    /// Whether its status names who leads, so faults can aim at roles (the
+    /// leader, a follower) and waits can wait for a leader. The default:
+    /// whenever it has status; a system whose nodes answer only to say they
+    /// are up (role `unknown`: Maelstrom nodes, Galera) says no.
+    fn tells_roles(&self) -> bool {
+        self.status().is_some()
+    }
     /// Its failpoints, when it has any. The default: none (an `arm` step
     /// is refused).
     fn failpoints(&self) -> Option<&dyn Failpoints> {

@@ -457,6 +457,10 @@ impl System for Galera {
         Some(self)
     }
 
+    fn tells_roles(&self) -> bool {
+        false
+    }
+
     fn consistency_models(&self) -> Vec<String> {
         let level = self.isolation.unwrap_or(Isolation::RepeatableRead);
         vec![level.model().to_string()]
