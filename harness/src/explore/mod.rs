@@ -54,6 +54,11 @@ pub struct ExploreArgs {
     /// Once a run fails, shrink it (`faultline shrink`).
     #[arg(long)]
     pub shrink: bool,
+    /// Stop only when one of these checkers finds the run invalid (e.g.
+    /// `set`, to search for lost writes and not for unavailability, which
+    /// `stats` judges); default: any invalid verdict.
+    #[arg(long, value_delimiter = ',', value_name = "CHECKERS")]
+    pub stop_on: Vec<String>,
     /// The command line's words after `explore` (filled in by the CLI).
     #[arg(skip)]
     pub words: Vec<String>,
@@ -63,13 +68,12 @@ pub struct ExploreArgs {
 pub const DEFAULT_TIME_LIMIT: f64 = 10.0;
 /// Nodes when `--nodes` is not given (a minority of two, a majority of three).
 pub const DEFAULT_NODES: u16 = 5;
-/// `--recovery-time` of the runs when not given.
-pub const DEFAULT_RECOVERY: f64 = 3.0;
 
 /// Options of `explore` (and of `run` that the search sets per run) that
 /// are not passed to the runs: (with a value, without).
-const OWN_VALUED: [&str; 6] = [
+const OWN_VALUED: [&str; 7] = [
     "--budget",
+    "--stop-on",
     "--max-steps",
     "--max-runs",
     "--seed",
@@ -199,10 +203,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
     let clock = Instant::now();
     let budget = Duration::from_secs_f64(args.budget);
     let per_run = Duration::from_secs_f64(
-        frame.time_limit
-            + args.run.recovery_time.max(DEFAULT_RECOVERY)
-            + args.run.leader_timeout
-            + 120.0,
+        frame.time_limit + args.run.recovery_time + args.run.leader_timeout + 120.0,
     );
     let mut outcome = Outcome {
         seed,
@@ -260,7 +261,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
         }
         progress(n, elapsed, &ran, new.len(), &search, &played);
         match ran.verdict {
-            Some(Verdict::Invalid) => {
+            Some(Verdict::Invalid) if fails(&ran, &args.stop_on) => {
                 outcome.found = ran.folder.clone();
                 outcome.found_after_s = Some(elapsed);
                 outcome.found_in_run = Some(n);
@@ -323,26 +324,32 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-/// The launcher of the search's runs: this binary, the options passed
-/// through (those of the command line that are not the search's own), and
-/// the defaults the search sets.
+/// The launcher of the search's runs: this binary and the options passed
+/// through (those of the command line that are not the search's own).
 fn launcher(args: &ExploreArgs, dir: &Path) -> anyhow::Result<Launcher> {
     let work = dir.join("plans");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let mut options = child::without(&args.words, &OWN_VALUED, &["--shrink"]);
-    let given = |flag: &str| {
-        args.words
-            .iter()
-            .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
-    };
-    if !given("--recovery-time") {
-        options.extend(["--recovery-time".into(), DEFAULT_RECOVERY.to_string()]);
-    }
+    let options = child::without(&args.words, &OWN_VALUED, &["--shrink"]);
     Ok(Launcher {
         exe: std::env::current_exe().context("finding the faultline binary")?,
         store: dir.join("runs"),
         work,
         options,
+    })
+}
+
+/// Whether `ran`, invalid, is what the search looks for: any invalid
+/// verdict, or with `stop_on` one of those checkers' (`set`, `stats`,
+/// `replica-agreement`: the result's name without ` checker`, dashed).
+fn fails(ran: &ChildRun, stop_on: &[String]) -> bool {
+    if stop_on.is_empty() {
+        return true;
+    }
+    ran.stored.as_ref().is_some_and(|s| {
+        s.results.checkers.iter().any(|c| {
+            let name = c.name.trim_end_matches(" checker").replace(' ', "-");
+            c.verdict == Verdict::Invalid && stop_on.iter().any(|n| *n == name)
+        })
     })
 }
 
