@@ -12,7 +12,8 @@
 #   ITEM is BUG[@KINDS][:WORKLOAD]: BUG a --bug name or `none`; KINDS the
 #   fault kinds the search may use (`--nemesis`, default all; e.g.
 #   all+power-loss); WORKLOAD the workload (default register).
-#   EXPLORE_BUDGET (default 10m) is each search's budget.
+#   EXPLORE_BUDGET (default 10m) is each search's budget; EXPLORE_ARGS adds
+#   options to every search (e.g. "--recovery-time 3").
 #   e.g. scripts/explore-detection.sh "1 2 3" stale-read no-fsync@all+power-loss:set
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,8 @@ for item in "$@"; do
   [[ $item == *@* ]] && kinds=${item#*@}
   args=(--nemesis "${kinds//+/,}" --workload "$workload" --budget "$budget" --store "$store/$bug")
   [ "$bug" = none ] || args+=(--node-arg=--bug="$bug")
+  read -r -a extra <<< "${EXPLORE_ARGS:-}"
+  args+=("${extra[@]}")
   hits=0 searches=0 which="" wall=() work=() runs=()
   for seed in $seeds; do
     searches=$((searches + 1))
