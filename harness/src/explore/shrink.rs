@@ -193,6 +193,7 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         let file = work.join("shrunk.toml");
         let mut out = best.scenario.clone();
         out.name = format!("shrunk-{}", original.name);
+        out.description = format!("shrunk from a failing run of: {}", original.description);
         out.concurrency = Some(best.concurrency);
         std::fs::write(&file, crate::scenario::to_toml(&out))
             .with_context(|| format!("writing {}", file.display()))?;

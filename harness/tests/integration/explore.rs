@@ -191,3 +191,28 @@ fn a_failing_run_shrinks_to_a_scenario_that_replays() {
     });
     assert!(caught, "the shrunk scenario fails again in one of 3 seeds");
 }
+
+#[test]
+fn the_shrunk_fixtures_of_the_nightly_tier_are_small_scenarios() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/shrunk");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let s = faultline::scenario::resolve(path.to_str().unwrap(), None)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let faults = s
+            .steps
+            .iter()
+            .filter(|st| matches!(st, faultline::scenario::Step::Fault(_)))
+            .count();
+        assert!(faults <= 5, "{}: {faults} fault steps", path.display());
+        assert!(
+            s.time_limit <= 10.0 / 3.0 + 0.01,
+            "{}: {} s",
+            path.display(),
+            s.time_limit
+        );
+        seen += 1;
+    }
+    assert!(seen > 0, "no fixture in {}", dir.display());
+}
