@@ -348,7 +348,7 @@ fn fails(ran: &ChildRun, stop_on: &[String]) -> bool {
     ran.stored.as_ref().is_some_and(|s| {
         s.results.checkers.iter().any(|c| {
             let name = c.name.trim_end_matches(" checker").replace(' ', "-");
-            c.verdict == Verdict::Invalid && stop_on.iter().any(|n| *n == name)
+            c.verdict == Verdict::Invalid && stop_on.contains(&name)
         })
     })
 }
