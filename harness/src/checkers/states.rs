@@ -296,6 +296,10 @@ impl Checker for StatesChecker {
         "cluster-states"
     }
 
+    fn title(&self) -> String {
+        "cluster states".into()
+    }
+
     fn description(&self) -> &'static str {
         "the abstract cluster states the status probe saw, in order (always valid)"
     }

@@ -237,9 +237,10 @@ impl<'a> Session<'a> {
                 progress.update("run", shared.recorder.elapsed(), &shared.counters, &faults);
             }
         };
+        // Status samples on local clusters (remote hosts: not sampled).
         let sampler = async {
             match plan.system.status() {
-                Some(_) => {
+                Some(_) if plan.hosts.is_none() => {
                     let probe = Arc::new(SystemProbe {
                         system: plan.system.clone(),
                         specs: plan.specs.clone(),
@@ -248,7 +249,7 @@ impl<'a> Session<'a> {
                     super::states::sample(probe, plan.specs.len(), &path, shared.recorder.clone())
                         .await
                 }
-                None => std::future::pending().await,
+                _ => std::future::pending().await,
             }
         };
         let online = self.online.as_ref();
