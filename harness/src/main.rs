@@ -40,10 +40,7 @@ fn main() {
     };
     match (&mut cli.command, matches.subcommand()) {
         (cli::Command::Run(args), Some(("run", sub))) => args.explicit = explicit(sub),
-        (cli::Command::Explore(args), Some(("explore", sub))) => {
-            args.run.explicit = explicit(sub);
-            args.words = std::env::args().skip(2).collect();
-        }
+        (cli::Command::Explore(args), Some(("explore", sub))) => args.run.explicit = explicit(sub),
         _ => {}
     }
     // `run` enters its network namespace first, while the process has one

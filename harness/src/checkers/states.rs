@@ -207,7 +207,7 @@ fn place(s: &NodeStatus, l: &NodeStatus) -> LogPlace {
 }
 
 /// Labels every sample, in order.
-pub fn labels(samples: &[Sample]) -> Vec<String> {
+fn labels(samples: &[Sample]) -> Vec<String> {
     let mut a = Abstractor::default();
     samples.iter().map(|s| a.label(&s.nodes)).collect()
 }

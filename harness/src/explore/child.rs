@@ -3,17 +3,15 @@
 //! enters its namespace while single-threaded), its output in a file, its
 //! verdict read back from its folder.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use faultline_checker::Verdict;
 
 use crate::scenario::Scenario;
 use crate::stored::StoredRun;
-use crate::suite::child::wait_bounded;
+use crate::suite::child::run_child;
 
 /// Where a child run goes and how it is started.
 #[derive(Debug, Clone)]
@@ -41,8 +39,6 @@ pub struct ChildRun {
     pub time_to_detect_s: Option<f64>,
     /// Wall-clock seconds it took.
     pub seconds: f64,
-    /// The scenario file it played.
-    pub scenario_file: PathBuf,
     /// Its output.
     pub output: PathBuf,
     /// The run read back (history, records), when it checked.
@@ -50,10 +46,10 @@ pub struct ChildRun {
 }
 
 impl Launcher {
-    /// The argument words of a run of `scenario` (written to `file`) at `seed`.
-    pub fn words(&self, scenario: &Scenario, file: &Path, seed: u64) -> Vec<String> {
+    /// The words after `faultline run` of a run of `scenario` (written to
+    /// `file`) at `seed`.
+    fn words(&self, scenario: &Scenario, file: &Path, seed: u64) -> Vec<String> {
         let mut w = vec![
-            "run".to_string(),
             scenario.name.clone(),
             "--scenarios".into(),
             file.display().to_string(),
@@ -71,42 +67,19 @@ impl Launcher {
         std::fs::write(&file, crate::scenario::to_toml(scenario))
             .with_context(|| format!("writing {}", file.display()))?;
         let output = self.work.join(format!("{}-{seed}.log", scenario.name));
-        let out =
-            File::create(&output).with_context(|| format!("creating {}", output.display()))?;
-        let err = out.try_clone().context("duplicating the output file")?;
-        let latest = self.store.join("latest");
-        let before = std::fs::read_link(&latest).ok();
-        let started = Instant::now();
-        let mut child = Command::new(&self.exe)
-            .args(self.words(scenario, &file, seed))
-            .arg("--store")
-            .arg(&self.store)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .with_context(|| format!("starting {} run", self.exe.display()))?;
-        let (status, _) = wait_bounded(&mut child, limit)?;
-        let seconds = started.elapsed().as_secs_f64();
-        let folder = std::fs::read_link(&latest)
-            .ok()
-            .filter(|a| Some(a) != before.as_ref())
-            .map(|a| match a.is_absolute() {
-                true => a,
-                false => self.store.join(a),
-            });
-        let code = status.and_then(|s| s.code());
+        let words = self.words(scenario, &file, seed);
+        let end = run_child(&self.exe, &words, &self.store, &output, limit)?;
+        let code = end.status.and_then(|s| s.code());
         let stored = match code {
-            Some(0..=2) => folder.as_deref().and_then(|f| StoredRun::load(f).ok()),
+            Some(0..=2) => end.folder.as_deref().and_then(|f| StoredRun::load(f).ok()),
             _ => None,
         };
         Ok(ChildRun {
-            folder,
+            folder: end.folder,
             code,
             verdict: stored.as_ref().map(|s| s.results.verdict),
             time_to_detect_s: stored.as_ref().and_then(|s| s.results.time_to_detect_s),
-            seconds,
-            scenario_file: file,
+            seconds: end.seconds,
             output,
             stored,
         })

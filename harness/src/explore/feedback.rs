@@ -1,9 +1,10 @@
 //! What a finished run showed the search: its *features*, strings whose
 //! novelty the search rewards.
 //!
-//! - `state: LABEL`: each abstract cluster state sampled
-//!   (`checkers::states`), and `change: A -> B` for each change between
-//!   two of them: from systems that tell their nodes' status;
+//! - `state: LABEL`: each abstract cluster state of the run's
+//!   `cluster-states` result (`checkers::states`), and `change: A -> B` for
+//!   each change between two of them: from systems that tell their nodes'
+//!   status;
 //! - `unavailable ≥ Ns`: the longest stretch without a successful
 //!   operation, in powers of two seconds; `info ≥ N%`: the share of
 //!   operations whose outcome is unknown;
@@ -14,28 +15,33 @@
 //! so a system without status still steers the search by what its clients
 //! saw.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap};
 
 use faultline_checker::history::{Event, EventType, Process};
 
-use crate::checkers::states;
+use crate::checkers::states::{StatesDetail, KIND};
+use crate::stored::StoredRun;
 
-/// The features of the run in `dir`, given its history.
-pub fn features(dir: &Path, events: &[Event]) -> BTreeSet<String> {
+/// The features of a finished run: its `cluster-states` result (the
+/// abstract states and the changes between them) and its clients' operations.
+pub fn features(run: &StoredRun) -> BTreeSet<String> {
     let mut f = BTreeSet::new();
-    if let Ok(samples) = states::read(dir) {
-        let labels = states::labels(&samples);
-        for l in &labels {
-            f.insert(format!("state: {l}"));
+    let detail = run
+        .results
+        .checkers
+        .iter()
+        .find(|c| c.kind == KIND)
+        .and_then(|c| c.detail::<StatesDetail>());
+    if let Some(d) = detail {
+        for s in &d.states {
+            f.insert(format!("state: {}", s.label));
         }
-        for w in labels.windows(2) {
-            if w[0] != w[1] {
-                f.insert(format!("change: {} -> {}", w[0], w[1]));
-            }
+        for w in d.changes.windows(2) {
+            let (a, b) = (&d.states[w[0].1].label, &d.states[w[1].1].label);
+            f.insert(format!("change: {a} -> {b}"));
         }
     }
-    f.extend(client_features(events));
+    f.extend(client_features(&run.events));
     f
 }
 
@@ -49,23 +55,23 @@ pub fn client_features(events: &[Event]) -> BTreeSet<String> {
     };
     let mut last_ok = clients().next().map_or(0, |e| e.time);
     let mut longest = 0u64;
-    let mut invoked = std::collections::HashMap::new();
+    let mut invoked: HashMap<Process, u64> = HashMap::new();
     let (mut done, mut info, mut slowest) = (0u64, 0u64, 0u64);
     for e in clients() {
         match e.kind {
             EventType::Invoke => {
-                invoked.insert(process_key(e), e.time);
+                invoked.insert(e.process, e.time);
             }
             EventType::Ok => {
                 longest = longest.max(e.time.saturating_sub(last_ok));
                 last_ok = e.time;
-                if let Some(start) = invoked.remove(&process_key(e)) {
+                if let Some(start) = invoked.remove(&e.process) {
                     slowest = slowest.max(e.time.saturating_sub(start));
                 }
                 done += 1;
             }
             EventType::Fail | EventType::Info => {
-                invoked.remove(&process_key(e));
+                invoked.remove(&e.process);
                 done += 1;
                 if e.kind == EventType::Info {
                     info += 1;
@@ -92,10 +98,6 @@ pub fn client_features(events: &[Event]) -> BTreeSet<String> {
         f.insert(format!("latency ≥ {}ms", power_of_two_below(ms)));
     }
     f
-}
-
-fn process_key(e: &Event) -> String {
-    e.process.to_string()
 }
 
 /// The largest power of two at most `n` (n ≥ 1).

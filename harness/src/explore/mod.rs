@@ -29,6 +29,7 @@ use serde::Serialize;
 
 use crate::report::states::{ExploreMark, EXPLORE_FILE};
 use crate::run::{BadOptions, RunArgs};
+use crate::stored::StoredRun;
 use actions::{Abilities, Frame};
 use child::{ChildRun, Launcher};
 use search::Search;
@@ -59,9 +60,6 @@ pub struct ExploreArgs {
     /// `stats` judges); default: any invalid verdict.
     #[arg(long, value_delimiter = ',', value_name = "CHECKERS")]
     pub stop_on: Vec<String>,
-    /// The command line's words after `explore` (filled in by the CLI).
-    #[arg(skip)]
-    pub words: Vec<String>,
 }
 
 /// Seconds of workload per run when `--time-limit` is not given.
@@ -70,7 +68,8 @@ pub const DEFAULT_TIME_LIMIT: f64 = 10.0;
 pub const DEFAULT_NODES: u16 = 5;
 
 /// Options of `explore` (and of `run` that the search sets per run) that
-/// are not passed to the runs: (with a value, without).
+/// take a value and are not passed to the runs (`--shrink`, the one
+/// without a value, is left out by name).
 const OWN_VALUED: [&str; 7] = [
     "--budget",
     "--stop-on",
@@ -184,7 +183,7 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
                 args.run.store.display()
             )
         })?;
-    let launcher = launcher(&args, &dir)?;
+    let launcher = launcher(&dir)?;
     crate::suite::child::catch_signals();
     eprintln!(
         "faultline explore: {} · workload {} · {} nodes · {} s per run · {} actions ({}) · budget {:.0} s · seed {seed}",
@@ -235,13 +234,14 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
         let run_seed = run_seed(seed, n);
         let ran = launcher.run(&scenario, run_seed, per_run)?;
         outcome.runs = n;
-        let features = match &ran.stored {
-            Some(s) => feedback::features(&s.dir, &s.events),
-            None => Default::default(),
-        };
+        let features = ran
+            .stored
+            .as_ref()
+            .map(feedback::features)
+            .unwrap_or_default();
         let new = search.learn(&plan, &features);
-        if let Some(folder) = &ran.folder {
-            mark(folder, n, seed, &new, search.seen());
+        if let Some(stored) = &ran.stored {
+            mark(stored, n, seed, &new, search.seen());
         }
         let elapsed = clock.elapsed().as_secs_f64();
         let line = RunLine {
@@ -325,11 +325,15 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
 }
 
 /// The launcher of the search's runs: this binary and the options passed
-/// through (those of the command line that are not the search's own).
-fn launcher(args: &ExploreArgs, dir: &Path) -> anyhow::Result<Launcher> {
+/// through (those of the recorded command line, after `explore`, that are
+/// not the search's own).
+fn launcher(dir: &Path) -> anyhow::Result<Launcher> {
     let work = dir.join("plans");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let options = child::without(&args.words, &OWN_VALUED, &["--shrink"]);
+    let words: Vec<String> = crate::record::Invocation::current()
+        .map(|i| i.args.iter().skip(1).cloned().collect())
+        .unwrap_or_default();
+    let options = child::without(&words, &OWN_VALUED, &["--shrink"]);
     Ok(Launcher {
         exe: std::env::current_exe().context("finding the faultline binary")?,
         store: dir.join("runs"),
@@ -361,27 +365,28 @@ pub fn run_seed(seed: u64, n: usize) -> u64 {
     (z ^ (z >> 31)) >> 12
 }
 
-/// Writes `explore.json` into a run's folder and redraws its report, so
-/// the page marks the states this run reached first.
-fn mark(folder: &Path, run: usize, seed: u64, features: &[String], seen: usize) {
+/// Writes `explore.json` into a run's folder and redraws its report (from
+/// the run already read back), so the page marks the states this run
+/// reached first.
+fn mark(run: &StoredRun, n: usize, seed: u64, features: &[String], seen: usize) {
     let new_states = features
         .iter()
         .filter_map(|f| f.strip_prefix("state: ").map(str::to_string))
         .collect();
     let m = ExploreMark {
-        run,
+        run: n,
         search_seed: seed,
         new_states,
         seen_after: seen,
     };
     let written = serde_json::to_vec_pretty(&m)
         .map_err(anyhow::Error::from)
-        .and_then(|b| Ok(std::fs::write(folder.join(EXPLORE_FILE), b)?));
-    let redrawn = written.and_then(|_| crate::report::rebuild(folder, &crate::registry::report()));
+        .and_then(|b| Ok(std::fs::write(run.dir.join(EXPLORE_FILE), b)?));
+    let redrawn = written.and_then(|_| run.write_report(&crate::registry::report()).map(drop));
     if let Err(e) = redrawn {
         eprintln!(
             "faultline: warning: marking {} as explored: {e:#}",
-            folder.display()
+            run.dir.display()
         );
     }
 }

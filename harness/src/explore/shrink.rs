@@ -25,7 +25,7 @@ use faultline_checker::Verdict;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::child::{without, Launcher};
+use super::child::{without, ChildRun, Launcher};
 use crate::record::TestRecord;
 use crate::scenario::{Control, Scenario, Step};
 
@@ -191,10 +191,8 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
     };
     if fails {
         let file = work.join("shrunk.toml");
-        let mut out = best.scenario.clone();
-        out.name = format!("shrunk-{}", original.name);
+        let mut out = best.playable(&format!("shrunk-{}", original.name));
         out.description = format!("shrunk from a failing run of: {}", original.description);
-        out.concurrency = Some(best.concurrency);
         std::fs::write(&file, crate::scenario::to_toml(&out))
             .with_context(|| format!("writing {}", file.display()))?;
         let mut words = vec![
@@ -326,6 +324,17 @@ struct Candidate {
     concurrency: usize,
 }
 
+impl Candidate {
+    /// The candidate as a scenario of its own named `name`, its clients in it.
+    fn playable(&self, name: &str) -> Scenario {
+        Scenario {
+            name: name.to_string(),
+            concurrency: Some(self.concurrency),
+            ..self.scenario.clone()
+        }
+    }
+}
+
 struct Shrinker {
     launcher: Launcher,
     seed: u64,
@@ -355,10 +364,7 @@ impl Shrinker {
         let (mut bad, mut good) = (0, 0);
         let mut ttd: Option<f64> = None;
         let n = self.tried;
-        let mut scenario = c.scenario.clone();
-        scenario.name = format!("candidate-{n:03}");
-        scenario.concurrency = Some(c.concurrency);
-        let limit = Duration::from_secs_f64(scenario.time_limit + 180.0);
+        let scenario = c.playable(&format!("candidate-{n:03}"));
         for r in 0..self.reps {
             if bad >= self.need || good > self.reps - self.need {
                 break;
@@ -367,8 +373,7 @@ impl Shrinker {
                 0 => self.seed,
                 r => super::run_seed(self.seed, r),
             };
-            let ran = self.launcher.run(&scenario, seed, limit)?;
-            self.runs += 1;
+            let ran = self.run_once(&scenario, seed)?;
             match ran.verdict {
                 Some(Verdict::Invalid) => {
                     bad += 1;
@@ -398,7 +403,15 @@ impl Shrinker {
         Ok((fails, ttd))
     }
 
-    /// Tries `make(best)`; keeps it when it still fails.
+    /// One run of `scenario` at `seed` (bounded by its time limit plus 3
+    /// minutes for start, recovery and check).
+    fn run_once(&mut self, scenario: &Scenario, seed: u64) -> anyhow::Result<ChildRun> {
+        self.runs += 1;
+        let limit = Duration::from_secs_f64(scenario.time_limit + 180.0);
+        self.launcher.run(scenario, seed, limit)
+    }
+
+    /// Tries `candidate`; it replaces `best` when it still fails.
     fn attempt(
         &mut self,
         best: &mut Candidate,
@@ -502,16 +515,10 @@ impl Shrinker {
 
     /// How often the final scenario fails in `reps` runs (all of them).
     fn reproduce(&mut self, best: &Candidate) -> anyhow::Result<(usize, usize)> {
-        let mut scenario = best.scenario.clone();
-        scenario.name = "final".into();
-        scenario.concurrency = Some(best.concurrency);
-        let limit = Duration::from_secs_f64(scenario.time_limit + 180.0);
+        let scenario = best.playable("final");
         let mut bad = 0;
         for r in 0..self.reps {
-            let ran =
-                self.launcher
-                    .run(&scenario, super::run_seed(self.seed ^ 0x5eed, r), limit)?;
-            self.runs += 1;
+            let ran = self.run_once(&scenario, super::run_seed(self.seed ^ 0x5eed, r))?;
             if ran.verdict == Some(Verdict::Invalid) {
                 bad += 1;
             }

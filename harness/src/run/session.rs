@@ -104,16 +104,17 @@ impl<'a> Session<'a> {
     pub async fn execute(&mut self) -> anyhow::Result<()> {
         self.start_cluster().await?;
         let shared = self.begin_history()?;
+        let probe = Arc::new(SystemProbe {
+            system: self.plan.system.clone(),
+            specs: self.plan.specs.clone(),
+        });
         let mut executor = Executor::new(
             self.platform.clone(),
             shared.recorder.clone(),
-            Arc::new(SystemProbe {
-                system: self.plan.system.clone(),
-                specs: self.plan.specs.clone(),
-            }),
+            probe.clone(),
             self.plan.seed,
         );
-        let first_process = self.run_case(&shared, &mut executor).await?;
+        let first_process = self.run_case(&shared, &mut executor, probe).await?;
         executor.heal().context("healing the faults")?;
         self.recover(&shared).await;
         self.final_reads(&shared, first_process).await;
@@ -204,9 +205,15 @@ impl<'a> Session<'a> {
 
     /// The clients drive the workload while the executor plays the
     /// scenario or the random schedule, for the time limit; then the
-    /// clients stop (each finishing its operation in flight). Returns the
-    /// first process number free for the final reads.
-    async fn run_case(&mut self, shared: &Shared, executor: &mut Executor) -> anyhow::Result<u64> {
+    /// clients stop (each finishing its operation in flight); `probe`
+    /// samples the nodes' status meanwhile. Returns the first process
+    /// number free for the final reads.
+    async fn run_case(
+        &mut self,
+        shared: &Shared,
+        executor: &mut Executor,
+        probe: Arc<SystemProbe>,
+    ) -> anyhow::Result<u64> {
         let plan = self.plan;
         let mut clients = self.spawn_clients(shared);
         let labels = executor.labels();
@@ -241,10 +248,6 @@ impl<'a> Session<'a> {
         let sampler = async {
             match plan.system.status() {
                 Some(_) if plan.hosts.is_none() => {
-                    let probe = Arc::new(SystemProbe {
-                        system: plan.system.clone(),
-                        specs: plan.specs.clone(),
-                    });
                     let path = plan.dir.path.join(crate::checkers::states::STATES_FILE);
                     super::states::sample(probe, plan.specs.len(), &path, shared.recorder.clone())
                         .await

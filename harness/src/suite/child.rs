@@ -53,6 +53,57 @@ pub(crate) fn make_stamped_dir(
     path.canonicalize()
 }
 
+/// What one child `faultline run` left: how it ended, why it was stopped
+/// (if it was), how long it took, and the run folder it made.
+pub(crate) struct ChildEnd {
+    /// Its exit status (None when it could not be waited for).
+    pub status: Option<ExitStatus>,
+    /// Why it was stopped, when it was.
+    pub note: Option<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// The run folder it made (where `<store>/latest` moved to), absolute.
+    pub folder: Option<PathBuf>,
+}
+
+/// Runs `exe run ARGS --store STORE` with its stdout and stderr in
+/// `output`, stopping it (SIGTERM, then SIGKILL) past `limit` or when
+/// signalled; the folder is found by `<store>/latest` moving.
+pub(crate) fn run_child(
+    exe: &Path,
+    args: &[String],
+    store: &Path,
+    output: &Path,
+    limit: Duration,
+) -> anyhow::Result<ChildEnd> {
+    let out = File::create(output).with_context(|| format!("creating {}", output.display()))?;
+    let err = out.try_clone().context("duplicating the output file")?;
+    let latest = store.join("latest");
+    let before = std::fs::read_link(&latest).ok();
+    let started = Instant::now();
+    let mut child = Command::new(exe)
+        .arg("run")
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .with_context(|| format!("starting {} run", exe.display()))?;
+    let (status, note) = wait_bounded(&mut child, limit)?;
+    let folder = std::fs::read_link(&latest)
+        .ok()
+        .filter(|a| Some(a) != before.as_ref())
+        .map(|a| store.join(a));
+    Ok(ChildEnd {
+        status,
+        note,
+        seconds: started.elapsed().as_secs_f64(),
+        folder,
+    })
+}
+
 /// Runs one child `faultline run` with its output in `output/`, stopping it
 /// (SIGTERM, then SIGKILL) past `limit` or when the suite is signalled.
 pub(super) fn one_run(
@@ -70,32 +121,15 @@ pub(super) fn one_run(
         planned.nemesis.replace(',', "+"),
         planned.seed
     ));
-    let out = File::create(dir.join(&output_rel))
-        .with_context(|| format!("creating {}", dir.join(&output_rel).display()))?;
-    let err = out.try_clone().context("duplicating the output file")?;
-    let before = std::fs::read_link(dir.join("latest")).ok();
-    let mut cmd = Command::new(exe);
-    cmd.arg("run")
-        .args(&planned.args)
-        .arg("--store")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
+    let mut words = planned.args.clone();
     if let Some(node) = &args.node_bin {
-        cmd.arg("--node-bin").arg(node);
+        words.extend(["--node-bin".to_string(), node.display().to_string()]);
     }
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("starting {} run", exe.display()))?;
-    let (status, note) = wait_bounded(&mut child, limit)?;
-    let seconds = started.elapsed().as_secs_f64();
-    let after = std::fs::read_link(dir.join("latest")).ok();
-    let folder = after
-        .filter(|a| Some(a) != before.as_ref())
+    let end = run_child(exe, &words, dir, &dir.join(&output_rel), limit)?;
+    let folder = end
+        .folder
         .and_then(|a| a.strip_prefix(dir).ok().map(Path::to_path_buf));
-    let code = status.and_then(|s| s.code());
+    let code = end.status.and_then(|s| s.code());
     let verdict = match code {
         Some(0..=2) => folder
             .as_ref()
@@ -103,7 +137,7 @@ pub(super) fn one_run(
             .map(|r| r.results.verdict),
         _ => None,
     };
-    let note = note.or_else(|| match (code, verdict) {
+    let note = end.note.or_else(|| match (code, verdict) {
         (_, Some(_)) => None,
         (Some(c), None) => Some(format!("faultline run exited with {c}")),
         (None, None) => Some("faultline run was killed by a signal".into()),
@@ -114,7 +148,7 @@ pub(super) fn one_run(
         verdict,
         folder,
         output: Some(output_rel),
-        seconds,
+        seconds: end.seconds,
         note,
     })
 }
