@@ -93,7 +93,7 @@ fn steps(a: &Abilities) -> Vec<Value> {
     if allowed(NemesisKind::Partition) && a.nodes > 1 {
         faults("isolate", &[]);
         let centers: Vec<Value> = if a.roles {
-            vec![json!("previous"), json!("follower")]
+            vec![json!("previous"), json!("follower"), json!("longest-log")]
         } else {
             vec![json!("previous")]
         };
@@ -149,9 +149,13 @@ pub struct Frame {
 }
 
 /// The scenario named `name` that plays `steps` (the vocabulary's tables)
-/// in `frame`: a wait for a leader first when the system can tell, steps
-/// that cannot play where they stand (a wait for a crash before any arm)
-/// left out.
+/// in `frame`, again and again until the time limit: a wait for a leader
+/// first when the system can tell, steps that cannot play where they stand
+/// (a wait for a crash before any arm) left out, and a tail that puts the
+/// cluster back together (disarm when the plan arms, heal, a second of
+/// calm) before the next round. A plan shorter than the run so gets
+/// several tries at a timing window, and a failure it found replays more
+/// often (shrinking needs it to fail again).
 pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
     let mut out: Vec<Step> = Vec::new();
     if frame.roles {
@@ -170,9 +174,11 @@ pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
         }
         out.push(step(s));
     }
-    if out.is_empty() {
-        out.push(step(&json!({ "do": "sleep", "seconds": 1 })));
+    if armed {
+        out.push(step(&json!({ "do": "disarm" })));
     }
+    out.push(step(&json!({ "do": "heal" })));
+    out.push(step(&json!({ "do": "sleep", "seconds": 1 })));
     Scenario {
         name: name.to_string(),
         description: format!("explored: {}", describe(steps)),
@@ -183,7 +189,7 @@ pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
         request_timeout_ms: None,
         concurrency: None,
         node_args: Vec::new(),
-        repeat: false,
+        repeat: true,
         steps: out,
     }
 }
@@ -305,13 +311,38 @@ mod tests {
         };
         let wait = json!({ "do": "wait", "until": "crashed", "timeout": 5 });
         let arm = json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" });
-        assert_eq!(
-            scenario("a", &frame, std::slice::from_ref(&wait))
+        let words = |s: &Scenario| {
+            let steps: Vec<Value> = s
                 .steps
-                .len(),
-            1
+                .iter()
+                .map(|st| serde_json::to_value(st).unwrap())
+                .collect();
+            describe(&steps)
+        };
+        let alone = scenario("a", &frame, std::slice::from_ref(&wait));
+        assert_eq!(words(&alone), "heal, sleep 1");
+        let armed = scenario("b", &frame, &[arm, wait.clone()]);
+        assert_eq!(
+            words(&armed),
+            "arm all failpoint=crash-after-vote, wait crashed timeout=5, disarm all, heal, sleep 1"
         );
-        assert_eq!(scenario("b", &frame, &[arm, wait.clone()]).steps.len(), 2);
+        assert!(armed.repeat, "plans repeat until the time limit");
         assert_eq!(describe(&[wait]), "wait crashed timeout=5");
+    }
+
+    #[test]
+    fn a_plan_starts_with_a_leader_when_the_system_names_one() {
+        let frame = Frame {
+            workload: "register".into(),
+            nodes: 3,
+            time_limit: 5.0,
+            rate: 10.0,
+            roles: true,
+        };
+        let kill = json!({ "do": "kill", "target": "leader" });
+        let s = scenario("c", &frame, &[kill]);
+        let first = serde_json::to_value(&s.steps[0]).unwrap();
+        assert_eq!(short(&first), "wait leader timeout=10");
+        assert_eq!(s.steps.len(), 4, "wait, kill, heal, sleep");
     }
 }
