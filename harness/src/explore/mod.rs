@@ -143,107 +143,161 @@ pub struct Outcome {
 
 /// Runs `faultline explore`; returns the exit code (1 when a run failed,
 /// 0 when the budget ran out with every run valid).
-pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
-    if let Some(s) = &args.run.scenario {
-        return Err(BadOptions(format!(
-            "faultline explore writes its own scenarios; {s:?} is not an option \
-             (to replay a scenario: faultline run {s})"
-        ))
-        .into());
+pub fn run(args: ExploreArgs) -> anyhow::Result<i32> {
+    let mut exploration = Exploration::start(args)?;
+    while exploration.may_go_on() {
+        if exploration.one_run()? {
+            break;
+        }
     }
-    let given = |id: &str| args.run.explicit.iter().any(|e| e == id);
-    if !given("time_limit") {
-        args.run.time_limit = DEFAULT_TIME_LIMIT;
+    exploration.finish()
+}
+
+/// One search under way: what every run shares, the search, and the
+/// outcome so far.
+struct Exploration {
+    args: ExploreArgs,
+    frame: Frame,
+    vocabulary: Vec<Vec<serde_json::Value>>,
+    launcher: Launcher,
+    search: Search,
+    /// The search's folder.
+    dir: PathBuf,
+    /// `explore.jsonl`.
+    log: std::fs::File,
+    clock: Instant,
+    /// The bound on one run (its time limit plus start, recovery, check).
+    per_run: Duration,
+    outcome: Outcome,
+    /// Seconds of workload the finished runs ran.
+    workload_s: f64,
+    /// Runs in a row that ended without a verdict.
+    failures_in_a_row: usize,
+}
+
+impl Exploration {
+    /// Checks the options, applies the search's defaults, creates the
+    /// folder and says what the search will do.
+    fn start(mut args: ExploreArgs) -> anyhow::Result<Exploration> {
+        if let Some(s) = &args.run.scenario {
+            return Err(BadOptions(format!(
+                "faultline explore writes its own scenarios; {s:?} is not an option \
+                 (to replay a scenario: faultline run {s})"
+            ))
+            .into());
+        }
+        let given = |id: &str| args.run.explicit.iter().any(|e| e == id);
+        if !given("time_limit") {
+            args.run.time_limit = DEFAULT_TIME_LIMIT;
+        }
+        if !given("nodes") {
+            args.run.nodes = DEFAULT_NODES;
+        }
+        let system =
+            crate::system::build(&args.run.system.selected()).context("choosing the system")?;
+        let abilities = Abilities {
+            kinds: args.run.nemesis.clone(),
+            nodes: args.run.nodes as usize,
+            roles: system.tells_roles(),
+            failpoints: system.failpoints().is_some(),
+        };
+        let vocabulary = actions::vocabulary(&abilities);
+        let frame = Frame {
+            workload: args.run.workload.clone(),
+            nodes: args.run.nodes,
+            time_limit: args.run.time_limit,
+            rate: args.run.rate,
+            roles: abilities.roles,
+        };
+        let seed = args.run.seed.unwrap_or_else(|| rand::random::<u64>() >> 12);
+        let dir =
+            crate::suite::child::make_stamped_dir(&args.run.store, "explore", SystemTime::now())
+                .with_context(|| {
+                    format!(
+                        "creating the explore folder under {}",
+                        args.run.store.display()
+                    )
+                })?;
+        let launcher = launcher(&dir)?;
+        crate::suite::child::catch_signals();
+        eprintln!(
+            "faultline explore: {} · workload {} · {} nodes · {} s per run · {} actions ({}) · budget {:.0} s · seed {seed}",
+            system.name(),
+            frame.workload,
+            frame.nodes,
+            frame.time_limit,
+            vocabulary.len(),
+            args.run.nemesis.label(),
+            args.budget
+        );
+        eprintln!("  folder: {}", dir.display());
+        let log = std::fs::File::create(dir.join("explore.jsonl"))
+            .with_context(|| format!("creating {}", dir.join("explore.jsonl").display()))?;
+        let search = Search::new(seed, vocabulary.len(), args.max_steps as usize);
+        let per_run = Duration::from_secs_f64(
+            frame.time_limit + args.run.recovery_time + args.run.leader_timeout + 120.0,
+        );
+        Ok(Exploration {
+            frame,
+            vocabulary,
+            launcher,
+            search,
+            dir,
+            log,
+            clock: Instant::now(),
+            per_run,
+            outcome: Outcome {
+                seed,
+                runs: 0,
+                elapsed_s: 0.0,
+                features_seen: 0,
+                found: None,
+                found_after_s: None,
+                found_in_run: None,
+                test_seconds_to_detect: None,
+                shrunk: None,
+            },
+            workload_s: 0.0,
+            failures_in_a_row: 0,
+            args,
+        })
     }
-    if !given("nodes") {
-        args.run.nodes = DEFAULT_NODES;
+
+    /// Whether budget, runs and signals leave room for another run.
+    fn may_go_on(&self) -> bool {
+        self.clock.elapsed() < Duration::from_secs_f64(self.args.budget)
+            && !crate::suite::child::signalled()
+            && self.args.max_runs.is_none_or(|m| self.outcome.runs < m)
     }
-    let system =
-        crate::system::build(&args.run.system.selected()).context("choosing the system")?;
-    let abilities = Abilities {
-        kinds: args.run.nemesis.clone(),
-        nodes: args.run.nodes as usize,
-        roles: system.tells_roles(),
-        failpoints: system.failpoints().is_some(),
-    };
-    let vocabulary = actions::vocabulary(&abilities);
-    let frame = Frame {
-        workload: args.run.workload.clone(),
-        nodes: args.run.nodes,
-        time_limit: args.run.time_limit,
-        rate: args.run.rate,
-        roles: abilities.roles,
-    };
-    let seed = args.run.seed.unwrap_or_else(|| rand::random::<u64>() >> 12);
-    let started = SystemTime::now();
-    let dir = crate::suite::child::make_stamped_dir(&args.run.store, "explore", started)
-        .with_context(|| {
-            format!(
-                "creating the explore folder under {}",
-                args.run.store.display()
-            )
-        })?;
-    let launcher = launcher(&dir)?;
-    crate::suite::child::catch_signals();
-    eprintln!(
-        "faultline explore: {} · workload {} · {} nodes · {} s per run · {} actions ({}) · budget {:.0} s · seed {seed}",
-        system.name(),
-        frame.workload,
-        frame.nodes,
-        frame.time_limit,
-        vocabulary.len(),
-        args.run.nemesis.label(),
-        args.budget
-    );
-    eprintln!("  folder: {}", dir.display());
-    let mut log = std::fs::File::create(dir.join("explore.jsonl"))
-        .with_context(|| format!("creating {}", dir.join("explore.jsonl").display()))?;
-    let mut search = Search::new(seed, vocabulary.len(), args.max_steps as usize);
-    let clock = Instant::now();
-    let budget = Duration::from_secs_f64(args.budget);
-    let per_run = Duration::from_secs_f64(
-        frame.time_limit + args.run.recovery_time + args.run.leader_timeout + 120.0,
-    );
-    let mut outcome = Outcome {
-        seed,
-        runs: 0,
-        elapsed_s: 0.0,
-        features_seen: 0,
-        found: None,
-        found_after_s: None,
-        found_in_run: None,
-        test_seconds_to_detect: None,
-        shrunk: None,
-    };
-    let mut workload_s = 0.0;
-    let mut failures_in_a_row = 0;
-    while clock.elapsed() < budget
-        && !crate::suite::child::signalled()
-        && args.max_runs.is_none_or(|m| outcome.runs < m)
-    {
-        let n = outcome.runs + 1;
-        let plan = search.propose();
-        let steps: Vec<serde_json::Value> =
-            plan.iter().flat_map(|&a| vocabulary[a].clone()).collect();
-        let scenario = actions::scenario(&format!("explore-{n:03}"), &frame, &steps);
+
+    /// Plays the search's next plan, feeds what the run showed back and
+    /// logs it; true when the run failed the way the search looks for.
+    fn one_run(&mut self) -> anyhow::Result<bool> {
+        let n = self.outcome.runs + 1;
+        let plan = self.search.propose();
+        let steps: Vec<serde_json::Value> = plan
+            .iter()
+            .flat_map(|&a| self.vocabulary[a].clone())
+            .collect();
+        let scenario = actions::scenario(&format!("explore-{n:03}"), &self.frame, &steps);
         let played: Vec<serde_json::Value> = scenario
             .steps
             .iter()
             .filter_map(|s| serde_json::to_value(s).ok())
             .collect();
-        let run_seed = run_seed(seed, n);
-        let ran = launcher.run(&scenario, run_seed, per_run)?;
-        outcome.runs = n;
+        let run_seed = run_seed(self.outcome.seed, n);
+        let ran = self.launcher.run(&scenario, run_seed, self.per_run)?;
+        self.outcome.runs = n;
         let features = ran
             .stored
             .as_ref()
             .map(feedback::features)
             .unwrap_or_default();
-        let new = search.learn(&plan, &features);
+        let new = self.search.learn(&plan, &features);
         if let Some(stored) = &ran.stored {
-            mark(stored, n, seed, &new, search.seen());
+            mark(stored, n, self.outcome.seed, &new, self.search.seen());
         }
-        let elapsed = clock.elapsed().as_secs_f64();
+        let elapsed = self.clock.elapsed().as_secs_f64();
         let line = RunLine {
             run: n,
             seed: run_seed,
@@ -254,25 +308,25 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
             seconds: ran.seconds,
             elapsed_s: elapsed,
             new_features: new.clone(),
-            features_seen: search.seen(),
+            features_seen: self.search.seen(),
         };
         if let Ok(text) = serde_json::to_string(&line) {
-            let _ = writeln!(log, "{text}");
+            let _ = writeln!(self.log, "{text}");
         }
-        progress(n, elapsed, &ran, new.len(), &search, &played);
+        progress(n, elapsed, &ran, new.len(), &self.search, &played);
         match ran.verdict {
-            Some(Verdict::Invalid) if fails(&ran, &args.stop_on) => {
-                outcome.found = ran.folder.clone();
-                outcome.found_after_s = Some(elapsed);
-                outcome.found_in_run = Some(n);
-                outcome.test_seconds_to_detect =
-                    Some(workload_s + ran.time_to_detect_s.unwrap_or(frame.time_limit));
-                break;
+            Some(Verdict::Invalid) if fails(&ran, &self.args.stop_on) => {
+                self.outcome.found = ran.folder.clone();
+                self.outcome.found_after_s = Some(elapsed);
+                self.outcome.found_in_run = Some(n);
+                self.outcome.test_seconds_to_detect =
+                    Some(self.workload_s + ran.time_to_detect_s.unwrap_or(self.frame.time_limit));
+                return Ok(true);
             }
-            Some(_) => failures_in_a_row = 0,
+            Some(_) => self.failures_in_a_row = 0,
             None => {
-                failures_in_a_row += 1;
-                if failures_in_a_row >= 3 {
+                self.failures_in_a_row += 1;
+                if self.failures_in_a_row >= 3 {
                     anyhow::bail!(
                         "three runs in a row ended without a verdict; the last one's output: {}",
                         ran.output.display()
@@ -280,48 +334,53 @@ pub fn run(mut args: ExploreArgs) -> anyhow::Result<i32> {
                 }
             }
         }
-        workload_s += frame.time_limit;
+        self.workload_s += self.frame.time_limit;
+        Ok(false)
     }
-    outcome.elapsed_s = clock.elapsed().as_secs_f64();
-    outcome.features_seen = search.seen();
-    let code = match &outcome.found {
-        Some(found) => {
-            eprintln!(
-                "found: run {} failed after {:.0} s of search: {}",
-                outcome.found_in_run.unwrap_or(0),
-                outcome.found_after_s.unwrap_or(0.0),
-                found.display()
-            );
-            eprintln!(
-                "  report: {}",
-                found.join(crate::report::REPORT_FILE).display()
-            );
-            if args.shrink {
-                let shrunk = shrink::shrink(&shrink::ShrinkArgs {
-                    dir: found.clone(),
-                    ..shrink::ShrinkArgs::default()
-                })?;
-                outcome.shrunk = shrunk.file;
+
+    /// Says what the search found (shrinking it with `--shrink`), writes
+    /// `explore.json`; the exit code.
+    fn finish(mut self) -> anyhow::Result<i32> {
+        let outcome = &mut self.outcome;
+        outcome.elapsed_s = self.clock.elapsed().as_secs_f64();
+        outcome.features_seen = self.search.seen();
+        let code = match &outcome.found {
+            Some(found) => {
+                eprintln!(
+                    "found: run {} failed after {:.0} s of search: {}",
+                    outcome.found_in_run.unwrap_or(0),
+                    outcome.found_after_s.unwrap_or(0.0),
+                    found.display()
+                );
+                eprintln!(
+                    "  report: {}",
+                    found.join(crate::report::REPORT_FILE).display()
+                );
+                if self.args.shrink {
+                    let shrunk = shrink::shrink(&shrink::ShrinkArgs {
+                        dir: found.clone(),
+                        ..shrink::ShrinkArgs::default()
+                    })?;
+                    outcome.shrunk = shrunk.file;
+                }
+                crate::exit::INVALID
             }
-            crate::exit::INVALID
-        }
-        None if crate::suite::child::signalled() => {
-            eprintln!("explore: interrupted after {} runs", outcome.runs);
-            crate::exit::INTERRUPTED
-        }
-        None => {
-            eprintln!(
-                "explore: nothing found in {} runs ({:.0} s, {} features seen)",
-                outcome.runs,
-                outcome.elapsed_s,
-                search.seen()
-            );
-            0
-        }
-    };
-    let json = serde_json::to_string_pretty(&outcome).context("serializing explore.json")?;
-    std::fs::write(dir.join("explore.json"), json).context("writing explore.json")?;
-    Ok(code)
+            None if crate::suite::child::signalled() => {
+                eprintln!("explore: interrupted after {} runs", outcome.runs);
+                crate::exit::INTERRUPTED
+            }
+            None => {
+                eprintln!(
+                    "explore: nothing found in {} runs ({:.0} s, {} features seen)",
+                    outcome.runs, outcome.elapsed_s, outcome.features_seen
+                );
+                0
+            }
+        };
+        let json = serde_json::to_string_pretty(&outcome).context("serializing explore.json")?;
+        std::fs::write(self.dir.join("explore.json"), json).context("writing explore.json")?;
+        Ok(code)
+    }
 }
 
 /// The launcher of the search's runs: this binary and the options passed
