@@ -133,6 +133,9 @@ fn steps(a: &Abilities) -> Vec<Value> {
     v
 }
 
+/// Seconds a round holds the plan's last faults before it heals them.
+pub const HOLD_S: f64 = 2.0;
+
 /// What each run of the search shares: its workload and limits.
 #[derive(Debug, Clone)]
 pub struct Frame {
@@ -151,11 +154,13 @@ pub struct Frame {
 /// The scenario named `name` that plays `steps` (the vocabulary's tables)
 /// in `frame`, again and again until the time limit: a wait for a leader
 /// first when the system can tell, steps that cannot play where they stand
-/// (a wait for a crash before any arm) left out, and a tail that puts the
-/// cluster back together (disarm when the plan arms, heal, a second of
-/// calm) before the next round. A plan shorter than the run so gets
-/// several tries at a timing window, and a failure it found replays more
-/// often (shrinking needs it to fail again).
+/// (a wait for a crash before any arm) left out, and a tail: the plan's
+/// last faults held for [`HOLD_S`] (a leader cut off at the end of a plan
+/// needs time to be replaced and read from), then the cluster put back
+/// together (disarm when the plan arms, heal, a second of calm) before
+/// the next round. A plan shorter than the run so gets several tries at a
+/// timing window, and a failure it found replays more often (shrinking
+/// needs it to fail again).
 pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
     let mut out: Vec<Step> = Vec::new();
     if frame.roles {
@@ -174,6 +179,7 @@ pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
         }
         out.push(step(s));
     }
+    out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S })));
     if armed {
         out.push(step(&json!({ "do": "disarm" })));
     }
@@ -320,11 +326,11 @@ mod tests {
             describe(&steps)
         };
         let alone = scenario("a", &frame, std::slice::from_ref(&wait));
-        assert_eq!(words(&alone), "heal, sleep 1");
+        assert_eq!(words(&alone), "sleep 2, heal, sleep 1");
         let armed = scenario("b", &frame, &[arm, wait.clone()]);
         assert_eq!(
             words(&armed),
-            "arm all failpoint=crash-after-vote, wait crashed timeout=5, disarm all, heal, sleep 1"
+            "arm all failpoint=crash-after-vote, wait crashed timeout=5, sleep 2, disarm all, heal, sleep 1"
         );
         assert!(armed.repeat, "plans repeat until the time limit");
         assert_eq!(describe(&[wait]), "wait crashed timeout=5");
@@ -343,6 +349,6 @@ mod tests {
         let s = scenario("c", &frame, &[kill]);
         let first = serde_json::to_value(&s.steps[0]).unwrap();
         assert_eq!(short(&first), "wait leader timeout=10");
-        assert_eq!(s.steps.len(), 4, "wait, kill, heal, sleep");
+        assert_eq!(s.steps.len(), 5, "wait, kill, hold, heal, calm");
     }
 }

@@ -430,7 +430,8 @@ impl Shrinker {
 
     /// Every reduction, in order.
     fn reduce(&mut self, mut best: Candidate, ttd: Option<f64>) -> anyhow::Result<Candidate> {
-        self.shorten(&mut best, ttd)?;
+        let original = best.scenario.time_limit;
+        self.shorten(&mut best, ttd, original)?;
         self.remove_steps(&mut best)?;
         if best.scenario.nodes > 3 && !names_nodes(&best.scenario) {
             let mut c = best.clone();
@@ -456,19 +457,31 @@ impl Shrinker {
                 }
             }
         }
-        self.shorten(&mut best, None)?;
+        self.shorten(&mut best, None, original)?;
         Ok(best)
     }
 
-    /// A shorter time limit: just past the first detection, a third, a half.
-    fn shorten(&mut self, best: &mut Candidate, ttd: Option<f64>) -> anyhow::Result<()> {
+    /// A shorter time limit: just past the first detection, a third, a
+    /// half, or a third of the `original` limit (a plan with fewer steps
+    /// may now fail within it), shortest first.
+    fn shorten(
+        &mut self,
+        best: &mut Candidate,
+        ttd: Option<f64>,
+        original: f64,
+    ) -> anyhow::Result<()> {
         let t = best.scenario.time_limit;
-        let mut limits: Vec<f64> = [ttd.map(|d| (d + 2.0).ceil()), Some(t / 3.0), Some(t / 2.0)]
-            .into_iter()
-            .flatten()
-            .map(|x| ((x * 10.0).floor() / 10.0).max(2.0))
-            .filter(|&x| x < t)
-            .collect();
+        let mut limits: Vec<f64> = [
+            ttd.map(|d| (d + 2.0).ceil()),
+            Some(t / 3.0),
+            Some(t / 2.0),
+            Some(original / 3.0),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|x| ((x * 10.0).floor() / 10.0).max(2.0))
+        .filter(|&x| x < t)
+        .collect();
         limits.sort_by(f64::total_cmp);
         limits.dedup();
         for l in limits {
