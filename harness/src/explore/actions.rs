@@ -248,6 +248,16 @@ fn text(v: &Value) -> String {
 mod tests {
     use super::*;
 
+    fn test_frame(nodes: u16, roles: bool) -> Frame {
+        Frame {
+            workload: "register".into(),
+            nodes,
+            time_limit: 5.0,
+            rate: 10.0,
+            roles,
+        }
+    }
+
     fn abilities(kinds: &str, roles: bool, failpoints: bool) -> Abilities {
         Abilities {
             kinds: kinds.parse().unwrap(),
@@ -266,13 +276,7 @@ mod tests {
         ] {
             let v: Vec<Value> = vocabulary(&a).concat();
             assert!(v.len() > 10, "{}", v.len());
-            let frame = Frame {
-                workload: "register".into(),
-                nodes: 5,
-                time_limit: 10.0,
-                rate: 100.0,
-                roles: a.roles,
-            };
+            let frame = test_frame(5, a.roles);
             let s = scenario("x", &frame, &v);
             let text = crate::scenario::to_toml(&s);
             let back = crate::scenario::parse(&text, std::path::Path::new("x.toml")).unwrap();
@@ -308,13 +312,7 @@ mod tests {
 
     #[test]
     fn a_wait_for_a_crash_needs_an_arm_before_it() {
-        let frame = Frame {
-            workload: "register".into(),
-            nodes: 3,
-            time_limit: 5.0,
-            rate: 10.0,
-            roles: false,
-        };
+        let frame = test_frame(3, false);
         let wait = json!({ "do": "wait", "until": "crashed", "timeout": 5 });
         let arm = json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" });
         let words = |s: &Scenario| {
@@ -338,13 +336,7 @@ mod tests {
 
     #[test]
     fn a_plan_starts_with_a_leader_when_the_system_names_one() {
-        let frame = Frame {
-            workload: "register".into(),
-            nodes: 3,
-            time_limit: 5.0,
-            rate: 10.0,
-            roles: true,
-        };
+        let frame = test_frame(3, true);
         let kill = json!({ "do": "kill", "target": "leader" });
         let s = scenario("c", &frame, &[kill]);
         let first = serde_json::to_value(&s.steps[0]).unwrap();

@@ -169,8 +169,6 @@ struct Exploration {
     /// The bound on one run (its time limit plus start, recovery, check).
     per_run: Duration,
     outcome: Outcome,
-    /// Seconds of workload the finished runs ran.
-    workload_s: f64,
     /// Runs in a row that ended without a verdict.
     failures_in_a_row: usize,
 }
@@ -257,7 +255,6 @@ impl Exploration {
                 test_seconds_to_detect: None,
                 shrunk: None,
             },
-            workload_s: 0.0,
             failures_in_a_row: 0,
             args,
         })
@@ -319,8 +316,10 @@ impl Exploration {
                 self.outcome.found = ran.folder.clone();
                 self.outcome.found_after_s = Some(elapsed);
                 self.outcome.found_in_run = Some(n);
+                // Every earlier run played its whole time limit.
+                let earlier = (n - 1) as f64 * self.frame.time_limit;
                 self.outcome.test_seconds_to_detect =
-                    Some(self.workload_s + ran.time_to_detect_s.unwrap_or(self.frame.time_limit));
+                    Some(earlier + ran.time_to_detect_s.unwrap_or(self.frame.time_limit));
                 return Ok(true);
             }
             Some(_) => self.failures_in_a_row = 0,
@@ -334,7 +333,6 @@ impl Exploration {
                 }
             }
         }
-        self.workload_s += self.frame.time_limit;
         Ok(false)
     }
 
