@@ -39,6 +39,14 @@ fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// How far a host's clock reading `t` is certainly off this machine's,
+/// given that it was taken between `before` and `after` here: zero when it
+/// falls inside that window. A slow round trip (a loaded host hashing a
+/// large binary) widens the window instead of counting as skew.
+pub fn clock_skew(t: f64, before: f64, after: f64) -> f64 {
+    (before - t).max(t - after).max(0.0)
+}
+
 /// The remote path of the node binary on `host`.
 pub fn remote_bin(host: &Host, local: &Path) -> String {
     let name = local
@@ -89,7 +97,7 @@ async fn check_one(
     }
     match field("time").parse::<f64>() {
         Ok(t) => {
-            let skew = (t - (before + after) / 2.0).abs();
+            let skew = clock_skew(t, before, after);
             if skew > max_skew {
                 problems.push(format!(
                     "host {name}: its clock is {skew:.1}s off this machine's (more than {max_skew}s; run NTP)"
@@ -166,4 +174,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_skew;
+
+    #[test]
+    fn a_reading_inside_the_round_trip_is_no_skew_and_outside_counts_from_the_edge() {
+        assert_eq!(clock_skew(102.0, 100.0, 104.4), 0.0);
+        assert!((clock_skew(107.0, 100.0, 104.0) - 3.0).abs() < 1e-9);
+        assert!((clock_skew(95.5, 100.0, 104.0) - 4.5).abs() < 1e-9);
+    }
 }
