@@ -40,6 +40,7 @@ registry! {
         watch => WATCH;
         replicas => REPLICA_AGREEMENT;
         states => CLUSTER_STATES;
+        elections => ELECTION_SAFETY;
     }
 }
 

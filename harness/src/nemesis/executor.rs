@@ -140,7 +140,12 @@ pub struct Executor {
     ids: u64,
     labels: Arc<Mutex<Vec<String>>>,
     memory: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    tap: Option<StatusTap>,
 }
+
+/// Where an executor sends every set of statuses it asks for (the run's
+/// status log keeps them beside its samples).
+pub type StatusTap = tokio::sync::mpsc::UnboundedSender<Vec<Option<NodeStatus>>>;
 
 impl Executor {
     /// An executor for the cluster behind `platform`, recording into
@@ -166,7 +171,16 @@ impl Executor {
             ids: 0,
             labels: Arc::default(),
             memory: HashMap::new(),
+            tap: None,
         }
+    }
+
+    /// Sends every set of statuses the executor asks for (to aim a fault,
+    /// to wait for a leader) to `tap` as well: the moments a sampler
+    /// every few hundred milliseconds would miss (a leader killed right
+    /// after it was elected).
+    pub fn tap_statuses(&mut self, tap: StatusTap) {
+        self.tap = Some(tap);
     }
 
     /// The labels of the faults active now (`kill n2`, `partition halves`),
@@ -292,6 +306,9 @@ impl Executor {
         let mut out = vec![None; self.nodes.len()];
         while let Some(Ok((i, s))) = set.join_next().await {
             out[i] = s;
+        }
+        if let Some(tap) = &self.tap {
+            let _ = tap.send(out.clone());
         }
         out
     }

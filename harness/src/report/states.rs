@@ -63,7 +63,7 @@ pub fn section(d: &StatesDetail, mark: Option<&ExploreMark>) -> String {
     let x = |t: f64| (t / span * WIDTH).clamp(0.0, WIDTH);
     let mut h = format!(
         "<section id=\"states\"><h2>Cluster states</h2><p class=\"hint\">Every node's \
-         status sampled every {} ms ({} samples), each sample reduced to an abstract \
+         status, sampled every {} ms and whenever the nemesis asked ({} samples), each sample reduced to an abstract \
          state: leaders, each other node's role, term (&lt; = &gt; the leader's) and log \
          (behind its commit, even, ahead of its end), nodes that did not answer.{}</p>\
          <table class=\"checkers\"><tr><th>state</th><th>first</th><th>samples</th>\

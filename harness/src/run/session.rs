@@ -100,6 +100,12 @@ impl<'a> Session<'a> {
         self.zero = Some(zero);
     }
 
+    /// Whether the run logs its nodes' status (`states.jsonl`): on local
+    /// clusters of systems that can tell it (remote hosts: not sampled).
+    fn samples_states(&self) -> bool {
+        self.plan.system.status().is_some() && self.plan.hosts.is_none()
+    }
+
     /// Every live phase, in order.
     pub async fn execute(&mut self) -> anyhow::Result<()> {
         self.start_cluster().await?;
@@ -114,7 +120,11 @@ impl<'a> Session<'a> {
             probe.clone(),
             self.plan.seed,
         );
-        let first_process = self.run_case(&shared, &mut executor, probe).await?;
+        let (tap, tapped) = tokio::sync::mpsc::unbounded_channel();
+        if self.samples_states() {
+            executor.tap_statuses(tap);
+        }
+        let first_process = self.run_case(&shared, &mut executor, probe, tapped).await?;
         executor.heal().context("healing the faults")?;
         self.recover(&shared).await;
         self.final_reads(&shared, first_process).await;
@@ -213,6 +223,7 @@ impl<'a> Session<'a> {
         shared: &Shared,
         executor: &mut Executor,
         probe: Arc<SystemProbe>,
+        tapped: tokio::sync::mpsc::UnboundedReceiver<Vec<Option<crate::system::NodeStatus>>>,
     ) -> anyhow::Result<u64> {
         let plan = self.plan;
         let mut clients = self.spawn_clients(shared);
@@ -236,6 +247,7 @@ impl<'a> Session<'a> {
             tokio::time::sleep(left).await;
             anyhow::Ok(())
         };
+        let sampling = self.samples_states();
         let progress = &mut self.progress;
         let ticker = async {
             loop {
@@ -244,15 +256,13 @@ impl<'a> Session<'a> {
                 progress.update("run", shared.recorder.elapsed(), &shared.counters, &faults);
             }
         };
-        // Status samples on local clusters (remote hosts: not sampled).
         let sampler = async {
-            match plan.system.status() {
-                Some(_) if plan.hosts.is_none() => {
-                    let path = plan.dir.path.join(crate::checkers::states::STATES_FILE);
-                    super::states::sample(probe, plan.specs.len(), &path, shared.recorder.clone())
-                        .await
-                }
-                _ => std::future::pending().await,
+            if sampling {
+                let path = plan.dir.path.join(crate::checkers::states::STATES_FILE);
+                let recorder = shared.recorder.clone();
+                super::states::sample(probe, plan.specs.len(), &path, recorder, tapped).await
+            } else {
+                std::future::pending().await
             }
         };
         let online = self.online.as_ref();

@@ -143,6 +143,10 @@ impl System for FaultlineNode {
         Some(&self.api)
     }
 
+    fn leadership_is_exact(&self) -> bool {
+        true
+    }
+
     fn failpoints(&self) -> Option<&dyn Failpoints> {
         Some(&self.api)
     }

@@ -65,6 +65,10 @@ impl System for LocalReads {
         Some(&self.api)
     }
 
+    fn leadership_is_exact(&self) -> bool {
+        true
+    }
+
     fn failpoints(&self) -> Option<&dyn Failpoints> {
         Some(&self.api)
     }

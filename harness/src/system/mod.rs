@@ -232,6 +232,15 @@ pub trait System: Send + Sync + Debug {
     fn tells_roles(&self) -> bool {
         self.status().is_some()
     }
+    /// Whether a node's status saying it leads a term is exact: role and
+    /// term read together, in one step of the node, so two nodes seen
+    /// leading one term prove a broken election (the `election-safety`
+    /// checker). The default: no; many systems read role and term apart,
+    /// and a status caught mid-election could pair an old role with a new
+    /// term.
+    fn leadership_is_exact(&self) -> bool {
+        false
+    }
     /// Its failpoints, when it has any. The default: none (an `arm` step
     /// is refused).
     fn failpoints(&self) -> Option<&dyn Failpoints> {
