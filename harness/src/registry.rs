@@ -104,8 +104,8 @@ pub fn run_checkers(
 /// `replica-agreement` when it can show each replica's own state
 /// ([`System::replicas`]) and there are two nodes or more;
 /// `cluster-states` when it can tell its nodes' status (the run samples it);
-/// `election-safety` when, besides, a node saying it leads is exact
-/// ([`System::leadership_is_exact`]).
+/// `election-safety` and `state-machine-safety` when, besides, each status
+/// is one snapshot of the node ([`System::status_is_exact`]).
 pub fn system_checkers(system: &dyn System, nodes: usize) -> Vec<&'static dyn Checker> {
     let mut checkers: Vec<&'static dyn Checker> = Vec::new();
     if crate::system::replicas::compared(system, nodes).is_some() {
@@ -113,8 +113,9 @@ pub fn system_checkers(system: &dyn System, nodes: usize) -> Vec<&'static dyn Ch
     }
     if system.status().is_some() {
         checkers.push(&crate::checkers::states::CLUSTER_STATES);
-        if system.leadership_is_exact() {
+        if system.status_is_exact() {
             checkers.push(&crate::checkers::elections::ELECTION_SAFETY);
+            checkers.push(&crate::checkers::state_machine::STATE_MACHINE_SAFETY);
         }
     }
     checkers

@@ -4,8 +4,8 @@
 //!
 //! A client history shows two leaders of one term only when both served
 //! conflicting operations; the statuses show it as soon as both said so.
-//! The checker runs only for systems whose status says who leads exactly
-//! (`System::leadership_is_exact`): a status that reads role and term
+//! The checker runs only for systems whose status is one snapshot of the
+//! node (`System::status_is_exact`): a status that reads role and term
 //! apart could pair an old role with a new term mid-election.
 
 use std::collections::BTreeMap;
@@ -210,7 +210,10 @@ mod tests {
         let e = Elections::of(&[
             sample(1.0, vec![st("n4", "leader", 4), None, None]),
             sample(1.25, vec![None, None, None]),
-            sample(2.5, vec![None, st("", "leader", 4), st("n3", "follower", 4)]),
+            sample(
+                2.5,
+                vec![None, st("", "leader", 4), st("n3", "follower", 4)],
+            ),
             sample(2.75, vec![None, st("", "leader", 4), None]),
         ]);
         assert_eq!(e.verdict(), Verdict::Invalid);
@@ -230,14 +233,20 @@ mod tests {
                 ],
             }]
         );
-        assert!(e.summary().contains("term 4: n4 (from 1.00 s), n2 (from 2.50 s)"));
+        assert!(e
+            .summary()
+            .contains("term 4: n4 (from 1.00 s), n2 (from 2.50 s)"));
     }
 
     #[test]
     fn terms_of_zero_and_unknown_roles_are_not_leadership() {
         let e = Elections::of(&[sample(
             0.0,
-            vec![st("a", "leader", 0), st("b", "leader", 0), st("c", "unknown", 1)],
+            vec![
+                st("a", "leader", 0),
+                st("b", "leader", 0),
+                st("c", "unknown", 1),
+            ],
         )]);
         assert_eq!((e.verdict(), e.terms_led), (Verdict::Valid, 0));
     }

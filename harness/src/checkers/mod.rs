@@ -41,6 +41,7 @@ registry! {
         replicas => REPLICA_AGREEMENT;
         states => CLUSTER_STATES;
         elections => ELECTION_SAFETY;
+        state_machine => STATE_MACHINE_SAFETY;
     }
 }
 

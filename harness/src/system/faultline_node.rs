@@ -143,7 +143,7 @@ impl System for FaultlineNode {
         Some(&self.api)
     }
 
-    fn leadership_is_exact(&self) -> bool {
+    fn status_is_exact(&self) -> bool {
         true
     }
 

@@ -65,7 +65,7 @@ impl System for LocalReads {
         Some(&self.api)
     }
 
-    fn leadership_is_exact(&self) -> bool {
+    fn status_is_exact(&self) -> bool {
         true
     }
 

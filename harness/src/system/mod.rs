@@ -181,6 +181,14 @@ pub struct NodeStatus {
     /// Index its log was compacted up to, for systems that expose it.
     #[serde(default)]
     pub snapshot_index: Option<u64>,
+    /// The last index applied to its state machine, for systems that
+    /// expose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_index: Option<u64>,
+    /// A digest of its state machine at `applied_index`, for systems that
+    /// expose it: nodes that applied the same entries report the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_digest: Option<String>,
 }
 
 /// The role of a node that answered but cannot say whether it leads.
@@ -232,13 +240,14 @@ pub trait System: Send + Sync + Debug {
     fn tells_roles(&self) -> bool {
         self.status().is_some()
     }
-    /// Whether a node's status saying it leads a term is exact: role and
-    /// term read together, in one step of the node, so two nodes seen
-    /// leading one term prove a broken election (the `election-safety`
-    /// checker). The default: no; many systems read role and term apart,
-    /// and a status caught mid-election could pair an old role with a new
-    /// term.
-    fn leadership_is_exact(&self) -> bool {
+    /// Whether each status answer is one snapshot of the node: role, term,
+    /// applied index and state digest read in one step, so two nodes seen
+    /// leading one term prove a broken election (`election-safety`) and
+    /// two digests at one applied index a broken state machine
+    /// (`state-machine-safety`). The default: no; many systems read role
+    /// and term apart, and a status caught mid-election could pair an old
+    /// role with a new term.
+    fn status_is_exact(&self) -> bool {
         false
     }
     /// Its failpoints, when it has any. The default: none (an `arm` step

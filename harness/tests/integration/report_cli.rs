@@ -147,7 +147,8 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
             "stats",
             "node logs",
             "replica agreement",
-            "cluster states"
+            "cluster states",
+            "election safety"
         ]
     );
     assert_eq!(cases[0].outcome.as_deref(), Some("failure"));
@@ -194,7 +195,7 @@ fn a_valid_run_has_no_counterexample_and_no_failing_testcase() {
     assert!(html.contains("partition {"), "the fault bands are missing");
     let suites = junit::read(&std::fs::read_to_string(dir.join("junit.xml")).unwrap());
     assert_eq!(suites.len(), 1);
-    assert_eq!(suites[0].cases.len(), 5);
+    assert_eq!(suites[0].cases.len(), 6);
     assert!(suites[0].cases.iter().all(|c| c.outcome.is_none()));
     check_in_browser(&dir.join("report.html"), "valid");
 }

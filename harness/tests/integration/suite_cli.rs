@@ -63,11 +63,17 @@ fn the_smoke_suite_passes_with_junit_and_an_index() {
     let suites = junit::read(&xml);
     assert_eq!(suites.len(), 3, "one testsuite per run");
     for s in &suites {
-        assert_eq!(s.cases.len(), 5, "one testcase per checker in {}", s.name);
+        assert_eq!(s.cases.len(), 6, "one testcase per checker in {}", s.name);
         let names: Vec<&str> = s.cases.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names[1..],
-            ["stats", "node logs", "replica agreement", "cluster states"],
+            [
+                "stats",
+                "node logs",
+                "replica agreement",
+                "cluster states",
+                "election safety"
+            ],
             "{}",
             s.name
         );
@@ -190,7 +196,7 @@ fn shards_run_apart_merge_into_one_valid_junit_and_index() {
     }
     assert!(suites
         .iter()
-        .all(|s| s.cases.len() == 5 && s.cases.iter().all(|c| c.outcome.is_none())));
+        .all(|s| s.cases.len() == 6 && s.cases.iter().all(|c| c.outcome.is_none())));
     let index = std::fs::read_to_string(merged.join("index.html")).unwrap();
     let reports: Vec<&str> = index
         .split("href=\"")

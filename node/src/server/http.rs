@@ -12,7 +12,8 @@
 //!   `type-mismatch` (nothing applied) when one acts on a key of the other
 //!   kind (an append to a register, a write to a list). `?stale=true`
 //!   answers a read-only transaction from local state (not linearizable).
-//! - `GET /status` → the node's role, term, leader and indexes.
+//! - `GET /status` → the node's role, term, leader and indexes, and the
+//!   digest of its state machine at its applied index.
 //! - `GET /state` → `200 {"id": N, "applied_index": I, "kv": {KEY: V, ...}}`:
 //!   this replica's whole state machine as applied up to `I`, read locally
 //!   (never forwarded); what the harness compares between replicas after a

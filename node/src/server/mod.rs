@@ -210,6 +210,10 @@ pub struct NodeStatus {
     pub recovering: bool,
     /// Keys in the state machine.
     pub keys: usize,
+    /// The state machine's digest at `applied_index` (16 hex digits,
+    /// [`crate::kv::KvStore::digest`]): nodes that applied the same entries
+    /// report the same one.
+    pub state_digest: String,
 }
 
 /// A running node: the Raft loop thread plus the tasks on the caller's runtime.

@@ -207,6 +207,30 @@ fn a_scenario_restart_takes_the_nodes_out_of_the_active_kill() {
 }
 
 #[test]
+fn the_statuses_a_step_asks_for_go_to_the_tap_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut exec, _platform, _writer) = fixture(dir.path());
+    let (tap, mut tapped) = tokio::sync::mpsc::unbounded_channel();
+    exec.tap_statuses(tap);
+    block_on(async {
+        let kill = Fault::Kill(kill::Kill {
+            target: Target::Leader,
+        });
+        exec.start(&kill).await.unwrap();
+        assert_eq!(exec.leader().await, None, "the leader was killed");
+    });
+    let first = tapped.try_recv().expect("the kill asked who leads");
+    let roles: Vec<_> = first
+        .iter()
+        .map(|s| s.as_ref().map(|s| s.role.as_str()))
+        .collect();
+    assert_eq!(roles, [Some("follower"), Some("leader"), Some("follower")]);
+    let second = tapped.try_recv().expect("leader() asked again");
+    assert!(second[1].is_none(), "a node that is down is not asked");
+    assert!(tapped.try_recv().is_err());
+}
+
+#[test]
 fn power_loss_kills_loses_and_restarts_and_corruption_stays_within_a_minority() {
     let dir = tempfile::tempdir().unwrap();
     let (mut exec, platform, writer) = fixture(dir.path());

@@ -229,6 +229,8 @@ fn status_of(name: &str, body: &Value) -> NodeStatus {
         last_log_index: body["last_log_index"].as_u64(),
         commit_index: body["commit_index"].as_u64(),
         snapshot_index: body["snapshot_index"].as_u64(),
+        applied_index: body["applied_index"].as_u64(),
+        state_digest: body["state_digest"].as_str().map(str::to_string),
     }
 }
 
