@@ -57,6 +57,7 @@ fn three_nodes_elect_a_leader_and_serve_through_any_node() {
         "commit_index",
         "applied_index",
         "last_log_index",
+        "state_digest",
     ] {
         assert!(
             status.get(field).is_some(),
@@ -137,6 +138,13 @@ fn acknowledged_writes_survive_kill_9_of_the_leader_and_the_node_catches_up() {
     assert_eq!(caught_up["kv"].as_object().map(|kv| kv.len()), Some(120));
     assert_eq!(caught_up["kv"], current["kv"], "the replicas differ");
     assert_eq!(caught_up["applied_index"], current["applied_index"]);
+    // A state rebuilt from a snapshot has the same digest as one applied
+    // entry by entry.
+    let digest = |i: usize| {
+        c.status(i)
+            .map(|s| (s["applied_index"].clone(), s["state_digest"].clone()))
+    };
+    assert_eq!(digest(leader), digest(new_leader), "one index, two digests");
     assert_eq!(caught_up["kv"]["k7"], json!(7));
     let log = std::fs::read_to_string(&c.nodes[leader].log).unwrap();
     assert!(

@@ -148,7 +148,8 @@ fn a_stale_read_run_shows_the_counterexample_and_fails_its_junit_testcase() {
             "node logs",
             "replica agreement",
             "cluster states",
-            "election safety"
+            "election safety",
+            "state machine safety"
         ]
     );
     assert_eq!(cases[0].outcome.as_deref(), Some("failure"));
@@ -195,7 +196,7 @@ fn a_valid_run_has_no_counterexample_and_no_failing_testcase() {
     assert!(html.contains("partition {"), "the fault bands are missing");
     let suites = junit::read(&std::fs::read_to_string(dir.join("junit.xml")).unwrap());
     assert_eq!(suites.len(), 1);
-    assert_eq!(suites[0].cases.len(), 6);
+    assert_eq!(suites[0].cases.len(), 7);
     assert!(suites[0].cases.iter().all(|c| c.outcome.is_none()));
     check_in_browser(&dir.join("report.html"), "valid");
 }
