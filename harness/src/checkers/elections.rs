@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use faultline_checker::Verdict;
 use serde::{Deserialize, Serialize};
 
-use super::states::{read, Sample};
+use super::states::{node_name, samples_of, Sample};
 use super::{CheckContext, Checker, CheckerError, Judgement};
 use crate::record::Anomaly;
 
@@ -59,11 +59,7 @@ impl Elections {
                 if st.role != "leader" || st.term == 0 {
                     continue;
                 }
-                let node = if st.id.is_empty() {
-                    format!("n{}", i + 1)
-                } else {
-                    st.id.clone()
-                };
+                let node = node_name(i, st);
                 let leaders = by_term.entry(st.term).or_default();
                 match leaders.iter_mut().find(|l| l.node == node) {
                     Some(l) => l.first_s = l.first_s.min(s.at),
@@ -149,11 +145,7 @@ impl Checker for ElectionSafety {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
-        let samples = match &ctx.run.dir {
-            Some(dir) => read(dir).map_err(|e| CheckerError::Evidence(e.to_string()))?,
-            None => Vec::new(),
-        };
-        let elections = Elections::of(&samples);
+        let elections = Elections::of(&samples_of(ctx)?);
         let anomaly = elections.shared.first().map(|t| Anomaly {
             time: t.leaders.last().map(|l| (l.first_s * 1e9) as u64),
             operation: Some(format!(

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use faultline_checker::Verdict;
 use serde::{Deserialize, Serialize};
 
-use super::states::{read, Sample};
+use super::states::{node_name, samples_of, Sample};
 use super::{CheckContext, Checker, CheckerError, Judgement};
 use crate::record::Anomaly;
 
@@ -65,11 +65,7 @@ impl Applied {
                 let (Some(index), Some(digest)) = (st.applied_index, &st.state_digest) else {
                     continue;
                 };
-                let node = if st.id.is_empty() {
-                    format!("n{}", i + 1)
-                } else {
-                    st.id.clone()
-                };
+                let node = node_name(i, st);
                 let (digests, nodes) = by_index.entry(index).or_default();
                 if !nodes.contains(&node) {
                     nodes.push(node.clone());
@@ -176,11 +172,7 @@ impl Checker for StateMachineSafety {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
-        let samples = match &ctx.run.dir {
-            Some(dir) => read(dir).map_err(|e| CheckerError::Evidence(e.to_string()))?,
-            None => Vec::new(),
-        };
-        let applied = Applied::of(&samples);
+        let applied = Applied::of(&samples_of(ctx)?);
         let anomaly = applied.diverged.first().map(|d| Anomaly {
             time: applied.first_seen_s().map(|s| (s * 1e9) as u64),
             operation: Some(format!(
@@ -222,7 +214,9 @@ mod tests {
         ]);
         assert_eq!(a.verdict(), Verdict::Valid);
         assert_eq!((a.indexes, a.compared), (3, 2));
-        assert!(a.summary().starts_with("valid: one state per applied index"));
+        assert!(a
+            .summary()
+            .starts_with("valid: one state per applied index"));
     }
 
     #[test]
@@ -243,7 +237,9 @@ mod tests {
             .collect();
         assert_eq!(seen, [("n1", "aa", 1.0), ("n3", "ff", 3.0)]);
         assert_eq!(a.first_seen_s(), Some(3.0));
-        assert!(a.summary().contains("index 9: n1 aa (from 1.00 s), n3 ff (from 3.00 s)"));
+        assert!(a
+            .summary()
+            .contains("index 9: n1 aa (from 1.00 s), n3 ff (from 3.00 s)"));
     }
 
     #[test]

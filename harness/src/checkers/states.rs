@@ -94,6 +94,25 @@ pub fn read(dir: &Path) -> Result<Vec<Sample>, StatesError> {
     Ok(samples)
 }
 
+/// The samples of the run `ctx` judges (none for a history checked
+/// alone), for the checkers that read them.
+pub fn samples_of(ctx: &CheckContext<'_>) -> Result<Vec<Sample>, CheckerError> {
+    match &ctx.run.dir {
+        Some(dir) => read(dir).map_err(|e| CheckerError::Evidence(e.to_string())),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The name of the node at position `i` of a sample: the one its status
+/// gives, else `n<i+1>`.
+pub fn node_name(i: usize, status: &NodeStatus) -> String {
+    if status.id.is_empty() {
+        format!("n{}", i + 1)
+    } else {
+        status.id.clone()
+    }
+}
+
 /// A node's log relative to the leader's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum LogPlace {
@@ -309,11 +328,7 @@ impl Checker for StatesChecker {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Result<Judgement, CheckerError> {
-        let samples = match &ctx.run.dir {
-            Some(dir) => read(dir).map_err(|e| CheckerError::Evidence(e.to_string()))?,
-            None => Vec::new(),
-        };
-        let detail = StatesDetail::of(&samples);
+        let detail = StatesDetail::of(&samples_of(ctx)?);
         Ok(Judgement::new(Verdict::Valid, detail.summary(), &detail))
     }
 }
