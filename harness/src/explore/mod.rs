@@ -118,7 +118,7 @@ struct RunLine<'a> {
 }
 
 /// `explore.json`: what the search found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Outcome {
     /// The search's seed.
     pub seed: u64,
@@ -246,14 +246,7 @@ impl Exploration {
             per_run,
             outcome: Outcome {
                 seed,
-                runs: 0,
-                elapsed_s: 0.0,
-                features_seen: 0,
-                found: None,
-                found_after_s: None,
-                found_in_run: None,
-                test_seconds_to_detect: None,
-                shrunk: None,
+                ..Outcome::default()
             },
             failures_in_a_row: 0,
             args,

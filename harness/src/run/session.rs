@@ -120,10 +120,11 @@ impl<'a> Session<'a> {
             probe.clone(),
             self.plan.seed,
         );
-        let (tap, tapped) = tokio::sync::mpsc::unbounded_channel();
-        if self.samples_states() {
+        let tapped = self.samples_states().then(|| {
+            let (tap, tapped) = tokio::sync::mpsc::unbounded_channel();
             executor.tap_statuses(tap);
-        }
+            tapped
+        });
         let first_process = self.run_case(&shared, &mut executor, probe, tapped).await?;
         executor.heal().context("healing the faults")?;
         self.recover(&shared).await;
@@ -216,14 +217,17 @@ impl<'a> Session<'a> {
     /// The clients drive the workload while the executor plays the
     /// scenario or the random schedule, for the time limit; then the
     /// clients stop (each finishing its operation in flight); `probe`
-    /// samples the nodes' status meanwhile. Returns the first process
+    /// samples the nodes' status meanwhile into the status log, with what
+    /// the executor saw (`tapped`; None: the run logs no statuses). Returns the first process
     /// number free for the final reads.
     async fn run_case(
         &mut self,
         shared: &Shared,
         executor: &mut Executor,
         probe: Arc<SystemProbe>,
-        tapped: tokio::sync::mpsc::UnboundedReceiver<Vec<Option<crate::system::NodeStatus>>>,
+        tapped: Option<
+            tokio::sync::mpsc::UnboundedReceiver<Vec<Option<crate::system::NodeStatus>>>,
+        >,
     ) -> anyhow::Result<u64> {
         let plan = self.plan;
         let mut clients = self.spawn_clients(shared);
@@ -247,7 +251,6 @@ impl<'a> Session<'a> {
             tokio::time::sleep(left).await;
             anyhow::Ok(())
         };
-        let sampling = self.samples_states();
         let progress = &mut self.progress;
         let ticker = async {
             loop {
@@ -257,12 +260,13 @@ impl<'a> Session<'a> {
             }
         };
         let sampler = async {
-            if sampling {
-                let path = plan.dir.path.join(crate::checkers::states::STATES_FILE);
-                let recorder = shared.recorder.clone();
-                super::states::sample(probe, plan.specs.len(), &path, recorder, tapped).await
-            } else {
-                std::future::pending().await
+            match tapped {
+                Some(tapped) => {
+                    let path = plan.dir.path.join(crate::checkers::states::STATES_FILE);
+                    let recorder = shared.recorder.clone();
+                    super::states::sample(probe, plan.specs.len(), &path, recorder, tapped).await
+                }
+                None => std::future::pending().await,
             }
         };
         let online = self.online.as_ref();

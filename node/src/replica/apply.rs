@@ -25,6 +25,7 @@ impl<W, R> Replica<W, R> {
     /// A snapshot from the leader replaces the state machine.
     pub(super) fn install(&mut self, snapshot: Snapshot) -> Result<(), SnapshotError> {
         self.kv = KvStore::restore(&snapshot.data)?;
+        self.digest.set(None);
         self.applied = snapshot.meta.index;
         self.applied_term = snapshot.meta.term;
         self.snapshot_index = snapshot.meta.index;

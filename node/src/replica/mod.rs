@@ -68,6 +68,10 @@ pub struct Replica<W, R> {
     reads_ready: Vec<(Index, PendingRead<R>)>,
     was_leader: bool,
     answers: Vec<Answer<W, R>>,
+    /// The state machine's digest and the applied index it was taken at
+    /// (every status asks; the store changes only when an entry or a
+    /// snapshot is applied).
+    digest: std::cell::Cell<Option<(Index, u64)>>,
 }
 
 impl<W, R> Replica<W, R> {
@@ -101,6 +105,7 @@ impl<W, R> Replica<W, R> {
             reads_ready: Vec::new(),
             was_leader: false,
             answers: Vec::new(),
+            digest: std::cell::Cell::new(None),
         })
     }
 
@@ -117,6 +122,19 @@ impl<W, R> Replica<W, R> {
     /// The number of keys in the state machine.
     pub fn keys(&self) -> usize {
         self.kv.len()
+    }
+
+    /// The digest of the state machine at [`applied`](Replica::applied)
+    /// ([`KvStore::digest`]), computed once per applied index.
+    pub fn state_digest(&self) -> u64 {
+        match self.digest.get() {
+            Some((at, d)) if at == self.applied => d,
+            _ => {
+                let d = self.kv.digest();
+                self.digest.set(Some((self.applied, d)));
+                d
+            }
+        }
     }
 
     /// This replica's whole state machine, as applied up to

@@ -262,7 +262,7 @@ impl RaftLoop {
             snapshot_index: s.snapshot_index,
             recovering: s.recovering,
             keys: self.replica.keys(),
-            state_digest: format!("{:016x}", self.replica.state().digest()),
+            state_digest: format!("{:016x}", self.replica.state_digest()),
         }
     }
 }

@@ -11,6 +11,18 @@ use std::time::{Duration, Instant};
 /// The longest a test's `faultline run` may take.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
+/// The results every faultline-node run adds after its workload's checker
+/// (`stats`, `node-logs`, then the system's own), by title: junit's test
+/// cases in order.
+pub const NODE_RUN_CHECKERS: [&str; 6] = [
+    "stats",
+    "node logs",
+    "replica agreement",
+    "cluster states",
+    "election safety",
+    "state machine safety",
+];
+
 /// faultline-node, built next to the faultline binary under test.
 pub fn faultline_node() -> PathBuf {
     let node = Path::new(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-node");
