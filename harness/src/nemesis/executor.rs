@@ -141,6 +141,9 @@ pub struct Executor {
     labels: Arc<Mutex<Vec<String>>>,
     memory: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     tap: Option<StatusTap>,
+    /// A failpoint was armed and not every node disarmed since (a heal
+    /// leaves failpoints armed).
+    armed: bool,
 }
 
 /// Where an executor sends every set of statuses it asks for (the run's
@@ -172,6 +175,7 @@ impl Executor {
             labels: Arc::default(),
             memory: HashMap::new(),
             tap: None,
+            armed: false,
         }
     }
 
@@ -252,6 +256,7 @@ impl Executor {
             return Ok(());
         }
         self.previous = armed.first().copied();
+        self.armed = true;
         self.record(&FaultEvent::Arm {
             failpoint: failpoint.name().into(),
             nodes: self.names(&armed),
@@ -270,7 +275,29 @@ impl Executor {
         if !done.is_empty() {
             self.record(&FaultEvent::Disarm(self.names(&done)));
         }
+        if *target == Target::All {
+            self.armed = false;
+        }
         self.take(FAILPOINTS);
+        Ok(())
+    }
+
+    /// Ends the run's faults before recovery: disarms the failpoints a
+    /// scenario left armed (its time ran out between `arm` and `disarm`;
+    /// an armed node would crash at it while the cluster recovers or
+    /// answers the final reads), then [`Executor::heal`]s; a node paused
+    /// while armed is disarmed once it runs again.
+    pub async fn end(&mut self) -> Result<(), ClusterError> {
+        if !self.armed {
+            return self.heal();
+        }
+        self.disarm(&Target::All).await?;
+        let paused = self.nodes_in(|s| s == NodeState::Paused);
+        self.heal()?;
+        if !paused.is_empty() {
+            self.disarm(&Target::Nodes(paused)).await?;
+        }
+        self.armed = false;
         Ok(())
     }
 

@@ -126,7 +126,7 @@ impl<'a> Session<'a> {
             tapped
         });
         let first_process = self.run_case(&shared, &mut executor, probe, tapped).await?;
-        executor.heal().context("healing the faults")?;
+        executor.end().await.context("ending the faults")?;
         self.recover(&shared).await;
         self.final_reads(&shared, first_process).await;
         self.survey_replicas(&shared).await;

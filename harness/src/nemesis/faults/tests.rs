@@ -296,3 +296,62 @@ fn power_loss_kills_loses_and_restarts_and_corruption_stays_within_a_minority() 
     );
     assert_eq!(got.len(), 6, "{got:?}");
 }
+
+#[test]
+fn the_end_of_a_run_disarms_what_a_scenario_left_armed_even_through_a_heal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut exec, platform, writer) = fixture(dir.path());
+    block_on(async {
+        exec.arm(FailpointName::CrashAfterVote, &Target::All)
+            .await
+            .unwrap();
+        let pause = Fault::Pause(pause::Pause {
+            target: Target::Nodes(vec![0]),
+        });
+        exec.start(&pause).await.unwrap();
+        exec.heal().unwrap();
+        exec.start(&pause).await.unwrap();
+        exec.end().await.unwrap();
+        exec.end().await.unwrap();
+    });
+    assert!(platform
+        .lock()
+        .unwrap()
+        .states
+        .iter()
+        .all(|&s| s == NodeState::Running));
+    let refused = r#"failpoint-refused {"failpoint":"crash-after-vote","node":"n3","reason":"no failpoints here"}"#;
+    let refused_commit = r#"failpoint-refused {"failpoint":"crash-after-commit","node":"n3","reason":"no failpoints here"}"#;
+    assert_eq!(
+        faults(&exec, writer),
+        [
+            refused,
+            r#"arm {"failpoint":"crash-after-vote","nodes":["n1","n2"]}"#,
+            r#"pause ["n1"]"#,
+            r#"resume ["n1"]"#,
+            r#"pause ["n1"]"#,
+            refused,
+            refused_commit,
+            r#"disarm ["n2"]"#,
+            r#"resume ["n1"]"#,
+            r#"disarm ["n1"]"#,
+        ]
+    );
+}
+
+#[test]
+fn the_end_of_a_run_that_never_armed_asks_no_node_about_failpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut exec, _platform, writer) = fixture(dir.path());
+    block_on(async {
+        let kill = Fault::Kill(kill::Kill {
+            target: Target::Nodes(vec![1]),
+        });
+        exec.start(&kill).await.unwrap();
+        exec.end().await.unwrap();
+    });
+    assert_eq!(
+        faults(&exec, writer),
+        [r#"kill ["n2"]"#, r#"restart ["n2"]"#]
+    );
+}
