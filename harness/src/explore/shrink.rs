@@ -13,7 +13,9 @@
 //! at least `--need` of at most `--reps` runs (default 3 of 5, the first at
 //! the original seed) are invalid: a majority, so a kept step is one the
 //! failure depends on more often than not, and the repetitions stop as soon
-//! as the answer is known (3 failures, or 3 passes). Everything lands in
+//! as the answer is known (3 failures, or 3 passes). An original that
+//! fails less often than that is still reduced, steps first: a scenario is
+//! written only if some smaller one fails often enough. Everything lands in
 //! `RUN_DIR/shrink/`: the candidates' runs, `shrunk.toml` (the smallest
 //! failing scenario) and `shrink.json`.
 
@@ -60,7 +62,8 @@ impl Default for ShrinkArgs {
 /// What shrinking gave.
 #[derive(Debug, Serialize)]
 pub struct Shrunk {
-    /// `shrunk.toml`, when the run failed again at all.
+    /// `shrunk.toml`, when the original or a smaller scenario failed often
+    /// enough.
     pub file: Option<PathBuf>,
     /// The command that replays it.
     pub command: Option<String>,
@@ -102,8 +105,8 @@ const CARRIED: [&str; 11] = [
     "--request-timeout-ms",
 ];
 
-/// Runs `faultline shrink`; returns the exit code (0: written, 2: the run
-/// did not fail again often enough to shrink).
+/// Runs `faultline shrink`; returns the exit code (0: written, 2: neither
+/// the run nor a smaller scenario failed again often enough).
 pub fn run(args: &ShrinkArgs) -> anyhow::Result<i32> {
     let shrunk = shrink(args)?;
     Ok(match shrunk.file {
@@ -166,11 +169,16 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         scenario: original.clone(),
         concurrency,
     };
-    let (fails, ttd) = s.check(&first, "the original")?;
-    let mut best = first.clone();
-    if fails {
-        best = s.reduce(best, ttd)?;
+    let (original_fails, ttd) = s.check(&first, "the original")?;
+    if !original_fails {
+        eprintln!(
+            "shrink: the original did not fail in {} of {} runs; looking for a smaller scenario \
+             that fails more often (other faults can hide the one that matters)",
+            s.need, s.reps
+        );
     }
+    let best = s.reduce(first, ttd, !original_fails)?;
+    let fails = s.kept > 0;
     let reproduced = match fails {
         true => s.reproduce(&best)?,
         false => (0, 0),
@@ -220,7 +228,7 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         shrunk.command = Some(command);
     } else {
         eprintln!(
-            "shrink: the original did not fail in {} of {} runs: nothing to shrink",
+            "shrink: neither the original nor a smaller scenario failed in {} of {} runs: nothing to shrink",
             s.need, s.reps
         );
     }
@@ -428,11 +436,25 @@ impl Shrinker {
         Ok(fails)
     }
 
-    /// Every reduction, in order.
-    fn reduce(&mut self, mut best: Candidate, ttd: Option<f64>) -> anyhow::Result<Candidate> {
+    /// Every reduction, in order. When `flaky` (the original itself did
+    /// not fail often enough) steps go first: a shorter run of the same
+    /// plan would fail even less, but a plan without a fault that got in
+    /// the way may fail more. `best` is replaced only by candidates that
+    /// fail.
+    fn reduce(
+        &mut self,
+        mut best: Candidate,
+        ttd: Option<f64>,
+        flaky: bool,
+    ) -> anyhow::Result<Candidate> {
         let original = best.scenario.time_limit;
-        self.shorten(&mut best, ttd, original)?;
+        if !flaky {
+            self.shorten(&mut best, ttd, original)?;
+        }
         self.remove_steps(&mut best)?;
+        if flaky && self.kept == 0 {
+            return Ok(best);
+        }
         if best.scenario.nodes > 3 && !names_nodes(&best.scenario) {
             let mut c = best.clone();
             c.scenario.nodes = 3;

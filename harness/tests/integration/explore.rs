@@ -193,6 +193,82 @@ fn a_failing_run_shrinks_to_a_scenario_that_replays() {
 }
 
 #[test]
+#[ignore = "nightly: shrinking makes a dozen runs"]
+fn a_run_that_does_not_fail_again_still_shrinks_when_a_smaller_plan_does() {
+    crate::support::faultline_node();
+    let store = tempfile::tempdir().unwrap();
+    let s = store.path().to_str().unwrap();
+    // Every node paused for the whole run hides the stale read the rest of
+    // the plan makes: the run (like an unlucky repetition) passes.
+    let file = store.path().join("hidden.toml");
+    std::fs::write(
+        &file,
+        r#"[[scenario]]
+name = "hidden"
+description = "leader isolation behind a pause of every node"
+workload = "register"
+nodes = 3
+time_limit = 8
+steps = [
+  { do = "pause", target = "all" },
+  { do = "sleep", seconds = 8 },
+  { do = "resume" },
+  { do = "wait", until = "leader", timeout = 10 },
+  { do = "sleep", seconds = 1 },
+  { do = "isolate", target = "leader" },
+  { do = "wait", until = "new-leader", timeout = 5 },
+  { do = "sleep", seconds = 2 },
+  { do = "heal" },
+]
+"#,
+    )
+    .unwrap();
+    let (code, out) = bounded(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--store",
+            s,
+            "--seed",
+            "1",
+            "--node-arg=--bug=lease-without-checkquorum",
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(code, 0, "nothing runs while every node is paused: {out}");
+    let run = std::fs::canonicalize(store.path().join("latest")).unwrap();
+    let (code, out) = bounded(
+        &[
+            "shrink",
+            run.to_str().unwrap(),
+            "--reps",
+            "2",
+            "--need",
+            "1",
+            "--budget",
+            "6m",
+        ],
+        Duration::from_secs(900),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("looking for a smaller scenario"), "{out}");
+    let file = run.join("shrink/shrunk.toml");
+    let shrunk = faultline::scenario::resolve(file.to_str().unwrap(), None).unwrap();
+    let faults: Vec<String> = shrunk
+        .steps
+        .iter()
+        .filter_map(|st| match st {
+            faultline::scenario::Step::Fault(f) => Some(serde_json::to_string(f).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        faults.len() <= 1 && !faults.iter().any(|f| f.contains("pause")),
+        "the pause that hid the bug is gone: {faults:?}"
+    );
+}
+
+#[test]
 fn the_shrunk_fixtures_of_the_nightly_tier_are_small_scenarios() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/shrunk");
     let mut seen = 0;
