@@ -181,8 +181,9 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
     }
     let smallest = s.reduce(first, ttd, !original_fails)?;
     let fails = !s.kept.is_empty();
+    let kept = s.kept.clone();
     let (best, reproduced) = match fails {
-        true => s.confirm()?,
+        true => confirm(&mut s, &kept, args.need as usize)?,
         false => (smallest, (0, 0)),
     };
     let mut shrunk = Shrunk {
@@ -552,31 +553,6 @@ impl Shrinker {
         Ok(())
     }
 
-    /// The scenario to write, and how often it failed in a final check of
-    /// `reps` fresh runs: the smallest kept candidate if it fails `need` of
-    /// them; if not (it was kept on a lucky streak), the one kept before it,
-    /// and so on while the budget lasts; when none does, the smallest, with
-    /// its count.
-    fn confirm(&mut self) -> anyhow::Result<(Candidate, (usize, usize))> {
-        let smallest = self.kept.last().cloned().context("no candidate was kept")?;
-        let first = self.reproduce(&smallest)?;
-        if first.0 >= self.need {
-            return Ok((smallest, first));
-        }
-        let earlier: Vec<Candidate> = self.kept.iter().rev().skip(1).cloned().collect();
-        for c in earlier {
-            if !self.can_go_on() {
-                break;
-            }
-            eprintln!("final check: trying the candidate kept before it");
-            let r = self.reproduce(&c)?;
-            if r.0 >= self.need {
-                return Ok((c, r));
-            }
-        }
-        Ok((smallest, first))
-    }
-
     /// How often the final scenario fails in `reps` runs (all of them).
     fn reproduce(&mut self, best: &Candidate) -> anyhow::Result<(usize, usize)> {
         let scenario = best.playable("final");
@@ -590,6 +566,51 @@ impl Shrinker {
         eprintln!("final check: {bad} of {} runs invalid", self.reps);
         Ok((bad, self.reps))
     }
+}
+
+/// What the final check needs: fresh runs of a candidate, and the clock.
+trait FinalCheck {
+    /// How often `c` fails in fresh runs: (invalid, runs).
+    fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)>;
+    /// Whether the budget allows another check.
+    fn time_left(&mut self) -> bool;
+}
+
+impl FinalCheck for Shrinker {
+    fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)> {
+        self.reproduce(c)
+    }
+    fn time_left(&mut self) -> bool {
+        self.can_go_on()
+    }
+}
+
+/// The scenario to write among the `kept` candidates (each a reduction
+/// of the one before), and how often it failed in its final check: the
+/// smallest if it fails `need` of its fresh runs; if not (it was kept on a
+/// lucky streak), the one kept before it, and so on while time is left;
+/// when none does, the smallest, with its count.
+fn confirm(
+    judge: &mut impl FinalCheck,
+    kept: &[Candidate],
+    need: usize,
+) -> anyhow::Result<(Candidate, (usize, usize))> {
+    let smallest = kept.last().cloned().context("no candidate was kept")?;
+    let first = judge.final_check(&smallest)?;
+    if first.0 >= need {
+        return Ok((smallest, first));
+    }
+    for c in kept.iter().rev().skip(1) {
+        if !judge.time_left() {
+            break;
+        }
+        eprintln!("final check: trying the candidate kept before it");
+        let r = judge.final_check(c)?;
+        if r.0 >= need {
+            return Ok((c.clone(), r));
+        }
+    }
+    Ok((smallest, first))
 }
 
 /// Whether the scenario still parses (a wait for a crash needs an arm).
@@ -634,6 +655,93 @@ mod tests {
                 "heal"
             ]
         );
+    }
+
+    /// Final checks answered from a table (by time limit), with a clock
+    /// that allows `checks` of them.
+    struct Table {
+        fails: Vec<(f64, usize)>,
+        checks: usize,
+        asked: Vec<f64>,
+    }
+
+    impl FinalCheck for Table {
+        fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)> {
+            let t = c.scenario.time_limit;
+            self.asked.push(t);
+            let bad = self.fails.iter().find(|f| f.0 == t).map_or(0, |f| f.1);
+            Ok((bad, 5))
+        }
+        fn time_left(&mut self) -> bool {
+            self.asked.len() < self.checks
+        }
+    }
+
+    fn kept(limits: &[f64]) -> Vec<Candidate> {
+        limits
+            .iter()
+            .map(|&time_limit| Candidate {
+                scenario: Scenario {
+                    name: "c".into(),
+                    description: String::new(),
+                    workload: "register".into(),
+                    nodes: 3,
+                    time_limit,
+                    rate: 200.0,
+                    request_timeout_ms: None,
+                    concurrency: None,
+                    node_args: Vec::new(),
+                    repeat: false,
+                    steps: Vec::new(),
+                },
+                concurrency: 2,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_candidate_kept_on_a_lucky_streak_gives_way_to_the_one_before_it() {
+        let chain = kept(&[10.0, 5.0, 3.0]);
+        let mut judge = Table {
+            fails: vec![(10.0, 4), (5.0, 3), (3.0, 1)],
+            checks: 10,
+            asked: Vec::new(),
+        };
+        let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!((c.scenario.time_limit, r), (5.0, (3, 5)));
+        assert_eq!(judge.asked, [3.0, 5.0]);
+        let mut judge = Table {
+            fails: vec![(3.0, 3)],
+            checks: 10,
+            asked: Vec::new(),
+        };
+        let (c, _) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!(
+            c.scenario.time_limit, 3.0,
+            "the smallest holds: no walk back"
+        );
+        assert_eq!(judge.asked, [3.0]);
+    }
+
+    #[test]
+    fn without_time_or_a_candidate_that_holds_the_smallest_is_written_with_its_count() {
+        let chain = kept(&[10.0, 5.0, 3.0]);
+        let mut judge = Table {
+            fails: vec![(10.0, 4), (3.0, 2)],
+            checks: 1,
+            asked: Vec::new(),
+        };
+        let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!((c.scenario.time_limit, r), (3.0, (2, 5)));
+        assert_eq!(judge.asked, [3.0], "no time for another check");
+        let mut judge = Table {
+            fails: vec![],
+            checks: 10,
+            asked: Vec::new(),
+        };
+        let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
+        assert_eq!(judge.asked, [3.0, 5.0, 10.0]);
     }
 
     #[test]
