@@ -24,21 +24,13 @@ bin=${FAULTLINE_BIN:-target/release/faultline}
 budget=${EXPLORE_BUDGET:-10m}
 [ -n "${FAULTLINE_BIN:-}" ] || cargo build --release --bins -q
 
-median() {
-  python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(round(statistics.median(v),1) if v else "-")' "$@"
-}
+# shellcheck source=detection-lib.sh
+source scripts/detection-lib.sh
 
 echo "| bug | faults, workload | caught / searches | seeds | median search time (s) | median workload time (s) | runs per search | search times (s) |"
 echo "|---|---|---|---|---|---|---|---|"
 for item in "$@"; do
-  workload=register
-  if [[ $item == *:* ]]; then
-    workload=${item#*:}
-    item=${item%%:*}
-  fi
-  bug=${item%%@*}
-  kinds=all
-  [[ $item == *@* ]] && kinds=${item#*@}
+  parse_item "$item"
   args=(--nemesis "${kinds//+/,}" --workload "$workload" --budget "$budget" --store "$store/$bug")
   [ "$bug" = none ] || args+=(--node-arg=--bug="$bug")
   read -r -a extra <<< "${EXPLORE_ARGS:-}"

@@ -28,21 +28,13 @@ budget=${MIX_BUDGET:-600}
 limit=40
 [ -n "${FAULTLINE_BIN:-}" ] || cargo build --release --bins -q
 
-median() {
-  python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(round(statistics.median(v),1) if v else "-")' "$@"
-}
+# shellcheck source=detection-lib.sh
+source scripts/detection-lib.sh
 
 echo "| bug | faults, workload | caught / campaigns | seeds | median campaign time (s) | median workload time (s) | runs per campaign | campaign times (s) |"
 echo "|---|---|---|---|---|---|---|---|"
 for item in "$@"; do
-  workload=register
-  if [[ $item == *:* ]]; then
-    workload=${item#*:}
-    item=${item%%:*}
-  fi
-  bug=${item%%@*}
-  kinds=all
-  [[ $item == *@* ]] && kinds=${item#*@}
+  parse_item "$item"
   hits=0 campaigns=0 which="" walls=() works=() runs_each=()
   for seed in $seeds; do
     campaigns=$((campaigns + 1))

@@ -20,9 +20,8 @@ store=${DETECTION_STORE:-store/detection}
 bin=${FAULTLINE_BIN:-target/release/faultline}
 [ -n "${FAULTLINE_BIN:-}" ] || cargo build --release --bins -q
 
-median() {
-  python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(round(statistics.median(v),1) if v else "-")' "$@"
-}
+# shellcheck source=detection-lib.sh
+source scripts/detection-lib.sh
 
 echo "| bug | run | caught / runs | seeds | median time to detect (s) | times (s) |"
 echo "|---|---|---|---|---|---|"
