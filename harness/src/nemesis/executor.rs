@@ -6,7 +6,7 @@
 //! disarm).
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -141,9 +141,9 @@ pub struct Executor {
     labels: Arc<Mutex<Vec<String>>>,
     memory: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     tap: Option<StatusTap>,
-    /// A failpoint was armed and not every node disarmed since (a heal
-    /// leaves failpoints armed).
-    armed: bool,
+    /// The nodes a failpoint may be armed on: armed, and neither disarmed
+    /// nor restarted since (a heal leaves failpoints armed).
+    armed: BTreeSet<usize>,
 }
 
 /// Where an executor sends every set of statuses it asks for (the run's
@@ -175,7 +175,7 @@ impl Executor {
             labels: Arc::default(),
             memory: HashMap::new(),
             tap: None,
-            armed: false,
+            armed: BTreeSet::new(),
         }
     }
 
@@ -256,7 +256,7 @@ impl Executor {
             return Ok(());
         }
         self.previous = armed.first().copied();
-        self.armed = true;
+        self.armed.extend(armed.iter().copied());
         self.record(&FaultEvent::Arm {
             failpoint: failpoint.name().into(),
             nodes: self.names(&armed),
@@ -275,8 +275,8 @@ impl Executor {
         if !done.is_empty() {
             self.record(&FaultEvent::Disarm(self.names(&done)));
         }
-        if *target == Target::All {
-            self.armed = false;
+        for i in &done {
+            self.armed.remove(i);
         }
         self.take(FAILPOINTS);
         Ok(())
@@ -288,17 +288,22 @@ impl Executor {
     /// answers the final reads), then [`Executor::heal`]s; a node paused
     /// while armed is disarmed once it runs again.
     pub async fn end(&mut self) -> Result<(), ClusterError> {
-        if !self.armed {
-            return self.heal();
-        }
-        self.disarm(&Target::All).await?;
-        let paused = self.nodes_in(|s| s == NodeState::Paused);
+        self.disarm_armed().await?;
         self.heal()?;
-        if !paused.is_empty() {
-            self.disarm(&Target::Nodes(paused)).await?;
+        self.disarm_armed().await
+    }
+
+    /// Disarms the running nodes a failpoint may still be armed on.
+    async fn disarm_armed(&mut self) -> Result<(), ClusterError> {
+        let running = self.nodes_in(|s| s == NodeState::Running);
+        let armed: Vec<usize> = running
+            .into_iter()
+            .filter(|i| self.armed.contains(i))
+            .collect();
+        if armed.is_empty() {
+            return Ok(());
         }
-        self.armed = false;
-        Ok(())
+        self.disarm(&Target::Nodes(armed)).await
     }
 
     /// Stops every active fault (newest first), then makes sure no network
@@ -456,6 +461,9 @@ impl Executor {
         }
         if !done.is_empty() {
             self.record(&FaultEvent::Restart(self.names(&done)));
+        }
+        for i in &done {
+            self.armed.remove(i);
         }
         Ok(done)
     }

@@ -320,21 +320,43 @@ fn the_end_of_a_run_disarms_what_a_scenario_left_armed_even_through_a_heal() {
         .states
         .iter()
         .all(|&s| s == NodeState::Running));
-    let refused = r#"failpoint-refused {"failpoint":"crash-after-vote","node":"n3","reason":"no failpoints here"}"#;
-    let refused_commit = r#"failpoint-refused {"failpoint":"crash-after-commit","node":"n3","reason":"no failpoints here"}"#;
     assert_eq!(
         faults(&exec, writer),
         [
-            refused,
+            r#"failpoint-refused {"failpoint":"crash-after-vote","node":"n3","reason":"no failpoints here"}"#,
             r#"arm {"failpoint":"crash-after-vote","nodes":["n1","n2"]}"#,
             r#"pause ["n1"]"#,
             r#"resume ["n1"]"#,
             r#"pause ["n1"]"#,
-            refused,
-            refused_commit,
             r#"disarm ["n2"]"#,
             r#"resume ["n1"]"#,
             r#"disarm ["n1"]"#,
+        ]
+    );
+}
+
+#[test]
+fn a_node_restarted_since_it_was_armed_is_not_asked_to_disarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut exec, _platform, writer) = fixture(dir.path());
+    block_on(async {
+        exec.arm(FailpointName::CrashAfterCommit, &Target::Nodes(vec![0, 1]))
+            .await
+            .unwrap();
+        let kill = Fault::Kill(kill::Kill {
+            target: Target::Nodes(vec![0]),
+        });
+        exec.start(&kill).await.unwrap();
+        exec.restart(&Target::Down).await.unwrap();
+        exec.end().await.unwrap();
+    });
+    assert_eq!(
+        faults(&exec, writer),
+        [
+            r#"arm {"failpoint":"crash-after-commit","nodes":["n1","n2"]}"#,
+            r#"kill ["n1"]"#,
+            r#"restart ["n1"]"#,
+            r#"disarm ["n2"]"#,
         ]
     );
 }
