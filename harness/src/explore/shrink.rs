@@ -180,8 +180,8 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         );
     }
     let smallest = s.reduce(first, ttd, !original_fails)?;
-    let fails = !s.kept.is_empty();
-    let kept = s.kept.clone();
+    let kept = std::mem::take(&mut s.kept);
+    let fails = !kept.is_empty();
     let (best, reproduced) = match fails {
         true => confirm(&mut s, &kept, args.need as usize)?,
         false => (smallest, (0, 0)),
@@ -194,7 +194,7 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         time_limit: (original.time_limit, best.scenario.time_limit),
         nodes: (original.nodes, best.scenario.nodes),
         concurrency: (concurrency, best.concurrency),
-        candidates: (s.tried, s.kept.len()),
+        candidates: (s.tried, kept.len()),
         runs: s.runs,
         reproduced,
         seconds: s.clock.elapsed().as_secs_f64(),
@@ -552,20 +552,6 @@ impl Shrinker {
         }
         Ok(())
     }
-
-    /// How often the final scenario fails in `reps` runs (all of them).
-    fn reproduce(&mut self, best: &Candidate) -> anyhow::Result<(usize, usize)> {
-        let scenario = best.playable("final");
-        let mut bad = 0;
-        for r in 0..self.reps {
-            let ran = self.run_once(&scenario, super::run_seed(self.seed ^ 0x5eed, r))?;
-            if ran.verdict == Some(Verdict::Invalid) {
-                bad += 1;
-            }
-        }
-        eprintln!("final check: {bad} of {} runs invalid", self.reps);
-        Ok((bad, self.reps))
-    }
 }
 
 /// What the final check needs: fresh runs of a candidate, and the clock.
@@ -577,8 +563,18 @@ trait FinalCheck {
 }
 
 impl FinalCheck for Shrinker {
+    /// All `reps` runs of `c`, at seeds none of the candidates' checks used.
     fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)> {
-        self.reproduce(c)
+        let scenario = c.playable("final");
+        let mut bad = 0;
+        for r in 0..self.reps {
+            let ran = self.run_once(&scenario, super::run_seed(self.seed ^ 0x5eed, r))?;
+            if ran.verdict == Some(Verdict::Invalid) {
+                bad += 1;
+            }
+        }
+        eprintln!("final check: {bad} of {} runs invalid", self.reps);
+        Ok((bad, self.reps))
     }
     fn time_left(&mut self) -> bool {
         self.can_go_on()
