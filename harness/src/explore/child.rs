@@ -63,11 +63,61 @@ impl Launcher {
     /// Writes `scenario` as `<work>/<name>.toml`, runs it at `seed` (at
     /// most `limit`), and reads its verdict back.
     pub fn run(&self, scenario: &Scenario, seed: u64, limit: Duration) -> anyhow::Result<ChildRun> {
+        let file = self.write(scenario)?;
+        self.launch(scenario, &file, seed, limit)
+    }
+
+    /// Runs every `(scenario, seed)` of `runs` at once (each a cluster of
+    /// its own, in its own network namespace), each at most `limit`; what
+    /// each gave, in the order given. The scenario files are written
+    /// before any run starts, so runs of one scenario at several seeds
+    /// never read a file being rewritten.
+    pub fn run_all(
+        &self,
+        runs: &[(Scenario, u64)],
+        limit: Duration,
+    ) -> anyhow::Result<Vec<ChildRun>> {
+        let files = runs
+            .iter()
+            .map(|(scenario, _)| self.write(scenario))
+            .collect::<anyhow::Result<Vec<PathBuf>>>()?;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .iter()
+                .zip(&files)
+                .map(|((scenario, seed), file)| {
+                    scope.spawn(move || self.launch(scenario, file, *seed, limit))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a child run's thread panicked")))
+                })
+                .collect()
+        })
+    }
+
+    /// Writes `scenario` as `<work>/<name>.toml`.
+    fn write(&self, scenario: &Scenario) -> anyhow::Result<PathBuf> {
         let file = self.work.join(format!("{}.toml", scenario.name));
         std::fs::write(&file, crate::scenario::to_toml(scenario))
             .with_context(|| format!("writing {}", file.display()))?;
+        Ok(file)
+    }
+
+    /// Runs `scenario`, written to `file`, at `seed` (at most `limit`) and
+    /// reads its verdict back.
+    fn launch(
+        &self,
+        scenario: &Scenario,
+        file: &Path,
+        seed: u64,
+        limit: Duration,
+    ) -> anyhow::Result<ChildRun> {
         let output = self.work.join(format!("{}-{seed}.log", scenario.name));
-        let words = self.words(scenario, &file, seed);
+        let words = self.words(scenario, file, seed);
         let end = run_child(&self.exe, &words, &self.store, &output, limit)?;
         let code = end.status.and_then(|s| s.code());
         let stored = match code {

@@ -55,6 +55,14 @@ pub struct ExploreArgs {
     /// Once a run fails, shrink it (`faultline shrink`).
     #[arg(long)]
     pub shrink: bool,
+    /// Runs at once, each a cluster of its own in its own network
+    /// namespace (a run mostly waits on its cluster: about a fifth of a
+    /// core each). The search proposes this many plans, then learns from
+    /// their runs in order, so a seed still makes the same choices given
+    /// the same feedback. `--shrink` runs a candidate's repetitions as
+    /// many at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     /// Stop only when one of these checkers finds the run invalid (e.g.
     /// `set`, to search for lost writes and not for unavailability, which
     /// `stats` judges); default: any invalid verdict.
@@ -70,8 +78,9 @@ pub const DEFAULT_NODES: u16 = 5;
 /// Options of `explore` (and of `run` that the search sets per run) that
 /// take a value and are not passed to the runs (`--shrink`, the one
 /// without a value, is left out by name).
-const OWN_VALUED: [&str; 7] = [
+const OWN_VALUED: [&str; 8] = [
     "--budget",
+    "--jobs",
     "--stop-on",
     "--max-steps",
     "--max-runs",
@@ -146,7 +155,7 @@ pub struct Outcome {
 pub fn run(args: ExploreArgs) -> anyhow::Result<i32> {
     let mut exploration = Exploration::start(args)?;
     while exploration.may_go_on() {
-        if exploration.one_run()? {
+        if exploration.one_batch()? {
             break;
         }
     }
@@ -219,14 +228,15 @@ impl Exploration {
         let launcher = launcher(&dir)?;
         crate::suite::child::catch_signals();
         eprintln!(
-            "faultline explore: {} · workload {} · {} nodes · {} s per run · {} actions ({}) · budget {:.0} s · seed {seed}",
+            "faultline explore: {} · workload {} · {} nodes · {} s per run · {} actions ({}) · budget {:.0} s · {} at once · seed {seed}",
             system.name(),
             frame.workload,
             frame.nodes,
             frame.time_limit,
             vocabulary.len(),
             args.run.nemesis.label(),
-            args.budget
+            args.budget,
+            args.jobs
         );
         eprintln!("  folder: {}", dir.display());
         let log = std::fs::File::create(dir.join("explore.jsonl"))
@@ -260,30 +270,63 @@ impl Exploration {
             && self.args.max_runs.is_none_or(|m| self.outcome.runs < m)
     }
 
-    /// Plays the search's next plan, feeds what the run showed back and
-    /// logs it; true when the run failed the way the search looks for.
-    fn one_run(&mut self) -> anyhow::Result<bool> {
-        let n = self.outcome.runs + 1;
-        let plan = self.search.propose();
-        let steps: Vec<serde_json::Value> = plan
-            .iter()
-            .flat_map(|&a| self.vocabulary[a].clone())
+    /// Plays the search's next plans (`--jobs` of them, at once), then
+    /// feeds what each run showed back in the order they were proposed;
+    /// true when one of them failed the way the search looks for (the
+    /// first such is the one reported).
+    fn one_batch(&mut self) -> anyhow::Result<bool> {
+        let room = self
+            .args
+            .max_runs
+            .map_or(usize::MAX, |m| m.saturating_sub(self.outcome.runs));
+        let first = self.outcome.runs + 1;
+        let plans: Vec<Vec<usize>> = (0..room.min(self.args.jobs as usize).max(1))
+            .map(|_| self.search.propose())
             .collect();
-        let scenario = actions::scenario(&format!("explore-{n:03}"), &self.frame, &steps);
+        let runs: Vec<(crate::scenario::Scenario, u64)> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, plan)| {
+                let n = first + i;
+                let steps: Vec<serde_json::Value> = plan
+                    .iter()
+                    .flat_map(|&a| self.vocabulary[a].clone())
+                    .collect();
+                let scenario = actions::scenario(&format!("explore-{n:03}"), &self.frame, &steps);
+                (scenario, run_seed(self.outcome.seed, n))
+            })
+            .collect();
+        let results = self.launcher.run_all(&runs, self.per_run)?;
+        let mut found = false;
+        for ((plan, (scenario, seed)), ran) in plans.iter().zip(&runs).zip(results) {
+            found |= self.learn(plan, scenario, *seed, ran)?;
+        }
+        Ok(found)
+    }
+
+    /// Feeds what one run of `plan` (played as `scenario` at `run_seed`)
+    /// showed back to the search and logs it; true when it failed the way
+    /// the search looks for and is the first to.
+    fn learn(
+        &mut self,
+        plan: &[usize],
+        scenario: &crate::scenario::Scenario,
+        run_seed: u64,
+        ran: ChildRun,
+    ) -> anyhow::Result<bool> {
+        let n = self.outcome.runs + 1;
         let played: Vec<serde_json::Value> = scenario
             .steps
             .iter()
             .filter_map(|s| serde_json::to_value(s).ok())
             .collect();
-        let run_seed = run_seed(self.outcome.seed, n);
-        let ran = self.launcher.run(&scenario, run_seed, self.per_run)?;
         self.outcome.runs = n;
         let features = ran
             .stored
             .as_ref()
             .map(feedback::features)
             .unwrap_or_default();
-        let new = self.search.learn(&plan, &features);
+        let new = self.search.learn(plan, &features);
         if let Some(stored) = &ran.stored {
             mark(stored, n, self.outcome.seed, &new, self.search.seen());
         }
@@ -305,7 +348,9 @@ impl Exploration {
         }
         progress(n, elapsed, &ran, new.len(), &self.search, &played);
         match ran.verdict {
-            Some(Verdict::Invalid) if fails(&ran, &self.args.stop_on) => {
+            Some(Verdict::Invalid)
+                if fails(&ran, &self.args.stop_on) && self.outcome.found.is_none() =>
+            {
                 self.outcome.found = ran.folder.clone();
                 self.outcome.found_after_s = Some(elapsed);
                 self.outcome.found_in_run = Some(n);
@@ -350,6 +395,7 @@ impl Exploration {
                 if self.args.shrink {
                     let shrunk = shrink::shrink(&shrink::ShrinkArgs {
                         dir: found.clone(),
+                        jobs: self.args.jobs,
                         ..shrink::ShrinkArgs::default()
                     })?;
                     outcome.shrunk = shrunk.file;

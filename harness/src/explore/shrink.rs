@@ -48,6 +48,11 @@ pub struct ShrinkArgs {
     /// failing scenario so far is written).
     #[arg(long, default_value = "30m", value_parser = super::parse_budget)]
     pub budget: f64,
+    /// Runs at once: a candidate's repetitions are started as many at a
+    /// time as can all count (no more than can still change its answer),
+    /// each a cluster of its own.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 impl Default for ShrinkArgs {
@@ -57,6 +62,7 @@ impl Default for ShrinkArgs {
             reps: 5,
             need: 3,
             budget: 1800.0,
+            jobs: 1,
         }
     }
 }
@@ -148,6 +154,7 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         seed,
         reps: args.reps as usize,
         need: args.need as usize,
+        jobs: args.jobs.max(1) as usize,
         clock: Instant::now(),
         budget: Duration::from_secs_f64(args.budget),
         tried: 0,
@@ -351,6 +358,8 @@ struct Shrinker {
     seed: u64,
     reps: usize,
     need: usize,
+    /// Runs at once.
+    jobs: usize,
     clock: Instant,
     budget: Duration,
     tried: usize,
@@ -378,23 +387,29 @@ impl Shrinker {
         let mut ttd: Option<f64> = None;
         let n = self.tried;
         let scenario = c.playable(&format!("candidate-{n:03}"));
-        for r in 0..self.reps {
-            if bad >= self.need || good > self.reps - self.need {
-                break;
-            }
-            let seed = match r {
-                0 => self.seed,
-                r => super::run_seed(self.seed, r),
-            };
-            let ran = self.run_once(&scenario, seed)?;
-            match ran.verdict {
-                Some(Verdict::Invalid) => {
-                    bad += 1;
-                    if let Some(t) = ran.time_to_detect_s {
-                        ttd = Some(ttd.map_or(t, |u: f64| u.min(t)));
+        let mut r = 0;
+        while bad < self.need && good <= self.reps - self.need {
+            let batch: Vec<(Scenario, u64)> =
+                (r..r + useful(self.jobs, self.need, self.reps, bad, good))
+                    .map(|r| {
+                        let seed = match r {
+                            0 => self.seed,
+                            r => super::run_seed(self.seed, r),
+                        };
+                        (scenario.clone(), seed)
+                    })
+                    .collect();
+            r += batch.len();
+            for ran in self.run_batch(&batch)? {
+                match ran.verdict {
+                    Some(Verdict::Invalid) => {
+                        bad += 1;
+                        if let Some(t) = ran.time_to_detect_s {
+                            ttd = Some(ttd.map_or(t, |u: f64| u.min(t)));
+                        }
                     }
+                    _ => good += 1,
                 }
-                _ => good += 1,
             }
         }
         let fails = bad >= self.need;
@@ -416,12 +431,13 @@ impl Shrinker {
         Ok((fails, ttd))
     }
 
-    /// One run of `scenario` at `seed` (bounded by its time limit plus 3
-    /// minutes for start, recovery and check).
-    fn run_once(&mut self, scenario: &Scenario, seed: u64) -> anyhow::Result<ChildRun> {
-        self.runs += 1;
-        let limit = Duration::from_secs_f64(scenario.time_limit + 180.0);
-        self.launcher.run(scenario, seed, limit)
+    /// The runs of `batch`, at once (each bounded by its time limit plus
+    /// 3 minutes for start, recovery and check).
+    fn run_batch(&mut self, batch: &[(Scenario, u64)]) -> anyhow::Result<Vec<ChildRun>> {
+        self.runs += batch.len();
+        let longest = batch.iter().map(|(s, _)| s.time_limit).fold(0.0, f64::max);
+        let limit = Duration::from_secs_f64(longest + 180.0);
+        self.launcher.run_all(batch, limit)
     }
 
     /// Tries `candidate`; it replaces `best` when it still fails.
@@ -567,11 +583,17 @@ impl FinalCheck for Shrinker {
     fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)> {
         let scenario = c.playable("final");
         let mut bad = 0;
-        for r in 0..self.reps {
-            let ran = self.run_once(&scenario, super::run_seed(self.seed ^ 0x5eed, r))?;
-            if ran.verdict == Some(Verdict::Invalid) {
-                bad += 1;
-            }
+        let seeds: Vec<u64> = (0..self.reps)
+            .map(|r| super::run_seed(self.seed ^ 0x5eed, r))
+            .collect();
+        for chunk in seeds.chunks(self.jobs) {
+            let batch: Vec<(Scenario, u64)> =
+                chunk.iter().map(|&s| (scenario.clone(), s)).collect();
+            bad += self
+                .run_batch(&batch)?
+                .iter()
+                .filter(|ran| ran.verdict == Some(Verdict::Invalid))
+                .count();
         }
         eprintln!("final check: {bad} of {} runs invalid", self.reps);
         Ok((bad, self.reps))
@@ -607,6 +629,18 @@ fn confirm(
         }
     }
     Ok((smallest, first))
+}
+
+/// How many more runs of a candidate to start at once, having seen `bad`
+/// invalid and `good` other runs of it (kept at `need` invalid of at most
+/// `reps`): at most `jobs`, and no more than it takes before the answer is
+/// known whatever they show (the failures still needed, or the passes that
+/// would drop it), so a run started at once is never one the candidate
+/// could have done without.
+fn useful(jobs: usize, need: usize, reps: usize, bad: usize, good: usize) -> usize {
+    let to_keep = need.saturating_sub(bad);
+    let to_drop = (reps + 1).saturating_sub(need + good);
+    jobs.min(to_keep).min(to_drop).max(1)
 }
 
 /// Whether the scenario still parses (a wait for a crash needs an arm).
@@ -738,6 +772,34 @@ mod tests {
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
         assert_eq!(judge.asked, [3.0, 5.0, 10.0]);
+    }
+
+    #[test]
+    fn runs_at_once_are_only_those_the_answer_still_needs() {
+        // (jobs, bad, good) → runs to start, keeping at 3 invalid of 5.
+        let table = [
+            (1, 0, 0, 1),
+            (4, 0, 0, 3),
+            (2, 0, 0, 2),
+            (4, 2, 1, 1),
+            (4, 1, 2, 1),
+            (4, 2, 0, 1),
+            (4, 1, 1, 2),
+            (4, 0, 2, 1),
+        ];
+        for (jobs, bad, good, want) in table {
+            assert_eq!(
+                useful(jobs, 3, 5, bad, good),
+                want,
+                "{jobs} jobs after {bad} invalid and {good} valid"
+            );
+        }
+        assert_eq!(useful(8, 1, 1, 0, 0), 1, "one run decides 1 of 1");
+        assert_eq!(
+            useful(8, 5, 9, 0, 0),
+            5,
+            "5 of 9: five failures or five passes"
+        );
     }
 
     #[test]

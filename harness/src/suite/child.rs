@@ -62,13 +62,15 @@ pub(crate) struct ChildEnd {
     pub note: Option<String>,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// The run folder it made (where `<store>/latest` moved to), absolute.
+    /// The run folder it made (the one it announced, else where
+    /// `<store>/latest` moved to), absolute.
     pub folder: Option<PathBuf>,
 }
 
 /// Runs `exe run ARGS --store STORE` with its stdout and stderr in
 /// `output`, stopping it (SIGTERM, then SIGKILL) past `limit` or when
-/// signalled; the folder is found by `<store>/latest` moving.
+/// signalled; the folder is the one the run announced in its output (or,
+/// failing that, where `<store>/latest` moved).
 pub(crate) fn run_child(
     exe: &Path,
     args: &[String],
@@ -92,16 +94,30 @@ pub(crate) fn run_child(
         .spawn()
         .with_context(|| format!("starting {} run", exe.display()))?;
     let (status, note) = wait_bounded(&mut child, limit)?;
-    let folder = std::fs::read_link(&latest)
-        .ok()
-        .filter(|a| Some(a) != before.as_ref())
-        .map(|a| store.join(a));
+    let folder = announced_folder(output).or_else(|| {
+        std::fs::read_link(&latest)
+            .ok()
+            .filter(|a| Some(a) != before.as_ref())
+            .map(|a| store.join(a))
+    });
     Ok(ChildEnd {
         status,
         note,
         seconds: started.elapsed().as_secs_f64(),
         folder,
     })
+}
+
+/// The run folder a child `faultline run` named on its second line
+/// (`  store: PATH`), if it got that far: what tells children that share
+/// a store apart, where `<store>/latest` only says which started last.
+fn announced_folder(output: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(output).ok()?;
+    text.lines()
+        .take(20)
+        .find_map(|l| l.strip_prefix("  store: "))
+        .map(|p| PathBuf::from(p.trim()))
+        .filter(|p| p.is_dir())
 }
 
 /// Runs one child `faultline run` with its output in `output/`, stopping it
@@ -195,5 +211,28 @@ pub(crate) fn wait_bounded(
             Some(_) => {}
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_folder_is_the_one_the_run_announced_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("register-x").join("20261207T000000-7");
+        std::fs::create_dir_all(&folder).unwrap();
+        let output = dir.path().join("out.log");
+        let banner = format!(
+            "faultline run: faultline-node · workload register\n  store: {}\nrun 1.0s\n",
+            folder.display()
+        );
+        std::fs::write(&output, banner).unwrap();
+        assert_eq!(announced_folder(&output), Some(folder.clone()));
+        std::fs::remove_dir(&folder).unwrap();
+        assert_eq!(announced_folder(&output), None, "gone: not a run folder");
+        std::fs::write(&output, "error: no such scenario\n").unwrap();
+        assert_eq!(announced_folder(&output), None, "a run that never started");
     }
 }

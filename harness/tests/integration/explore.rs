@@ -40,6 +40,8 @@ fn explore_dir(store: &Path) -> PathBuf {
         .expect("an explore folder")
 }
 
+/// Two runs at once (`--jobs 2`): each line of `explore.jsonl` names the
+/// folder of its own run, though both share one store.
 #[test]
 fn a_search_on_the_correct_node_records_each_run_with_its_states() {
     crate::support::faultline_node();
@@ -62,11 +64,14 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
             "kill,partition",
             "--budget",
             "5m",
+            "--jobs",
+            "2",
         ],
         Duration::from_secs(240),
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("nothing found in 2 runs"), "{out}");
+    assert!(out.contains("2 at once"), "{out}");
     let dir = explore_dir(store.path());
     let log = std::fs::read_to_string(dir.join("explore.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = log
@@ -97,6 +102,12 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
             test["scenario"]["steps"].is_array(),
             "a run plays a scenario: {test}"
         );
+        assert_eq!(
+            test["scenario"]["name"],
+            format!("explore-{:03}", line["run"].as_u64().unwrap()),
+            "the line's folder is its own run's, not the other one's"
+        );
+        assert_eq!(test["seed"], line["seed"], "{test}");
         let mark = std::fs::read_to_string(folder.join("explore.json")).unwrap();
         assert!(mark.contains("\"search_seed\": 5"), "{mark}");
         let page = std::fs::read_to_string(folder.join("report.html")).unwrap();
