@@ -48,9 +48,9 @@ pub struct ShrinkArgs {
     /// failing scenario so far is written).
     #[arg(long, default_value = "30m", value_parser = super::parse_budget)]
     pub budget: f64,
-    /// Runs at once: a candidate's repetitions are started as many at a
-    /// time as can all count (no more than can still change its answer),
-    /// each a cluster of its own.
+    /// Runs at once, each a cluster of its own: a candidate's repetitions
+    /// start up to this many at a time, never more than its answer still
+    /// needs (3 of 5 starts 3; after 2 failures and a pass, 1).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 }
