@@ -13,7 +13,8 @@
 //! at least `--need` of at most `--reps` runs (default 3 of 5, the first at
 //! the original seed) are invalid: a majority, so a kept step is one the
 //! failure depends on more often than not, and the repetitions stop as soon
-//! as the answer is known (3 failures, or 3 passes). An original that
+//! as the answer is known (3 failures, or 3 passes; with `--jobs`, as many
+//! start at once as the answer still needs). An original that
 //! fails less often than that is still reduced, steps first: a scenario is
 //! written only if some smaller one fails often enough. The smallest is
 //! checked again in `--reps` fresh runs; kept on a lucky streak, it gives
