@@ -361,6 +361,9 @@ impl Exploration {
                 return Ok(true);
             }
             Some(_) => self.failures_in_a_row = 0,
+            // Runs stopped by an interrupt say nothing about the system
+            // (with --jobs, a whole batch of them).
+            None if crate::suite::child::signalled() => {}
             None => {
                 self.failures_in_a_row += 1;
                 if self.failures_in_a_row >= 3 {
