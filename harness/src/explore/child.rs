@@ -60,13 +60,6 @@ impl Launcher {
         w
     }
 
-    /// Writes `scenario` as `<work>/<name>.toml`, runs it at `seed` (at
-    /// most `limit`), and reads its verdict back.
-    pub fn run(&self, scenario: &Scenario, seed: u64, limit: Duration) -> anyhow::Result<ChildRun> {
-        let file = self.write(scenario)?;
-        self.launch(scenario, &file, seed, limit)
-    }
-
     /// Runs every `(scenario, seed)` of `runs` at once (each a cluster of
     /// its own, in its own network namespace), each at most `limit`; what
     /// each gave, in the order given. The scenario files are written

@@ -304,14 +304,14 @@ impl Exploration {
         Ok(found)
     }
 
-    /// Feeds what one run of `plan` (played as `scenario` at `run_seed`)
+    /// Feeds what one run of `plan` (played as `scenario` at `seed`)
     /// showed back to the search and logs it; true when it failed the way
     /// the search looks for and is the first to.
     fn learn(
         &mut self,
         plan: &[usize],
         scenario: &crate::scenario::Scenario,
-        run_seed: u64,
+        seed: u64,
         ran: ChildRun,
     ) -> anyhow::Result<bool> {
         let n = self.outcome.runs + 1;
@@ -333,7 +333,7 @@ impl Exploration {
         let elapsed = self.clock.elapsed().as_secs_f64();
         let line = RunLine {
             run: n,
-            seed: run_seed,
+            seed,
             plan: played.iter().map(actions::short).collect(),
             verdict: ran.verdict,
             code: ran.code,

@@ -392,13 +392,7 @@ impl Shrinker {
         while bad < self.need && good <= self.reps - self.need {
             let batch: Vec<(Scenario, u64)> =
                 (r..r + useful(self.jobs, self.need, self.reps, bad, good))
-                    .map(|r| {
-                        let seed = match r {
-                            0 => self.seed,
-                            r => super::run_seed(self.seed, r),
-                        };
-                        (scenario.clone(), seed)
-                    })
+                    .map(|rep| (scenario.clone(), self.rep_seed(rep)))
                     .collect();
             r += batch.len();
             for ran in self.run_batch(&batch)? {
@@ -430,6 +424,15 @@ impl Shrinker {
             self.kept.push(c.clone());
         }
         Ok((fails, ttd))
+    }
+
+    /// The seed of a candidate's repetition `rep`: the original run's
+    /// first, then seeds drawn from it.
+    fn rep_seed(&self, rep: usize) -> u64 {
+        match rep {
+            0 => self.seed,
+            rep => super::run_seed(self.seed, rep),
+        }
     }
 
     /// The runs of `batch`, at once (each bounded by its time limit plus
