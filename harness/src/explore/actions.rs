@@ -156,9 +156,12 @@ pub struct Frame {
 /// first when the system can tell, steps that cannot play where they stand
 /// (a wait for a crash before any arm) left out, and a tail: the plan's
 /// last faults held for [`HOLD_S`] (a leader cut off at the end of a plan
-/// needs time to be replaced and read from), then the cluster put back
-/// together (disarm when the plan arms, heal, a second of calm) before
-/// the next round. A plan shorter than the run so gets several tries at a
+/// needs time to be replaced and read from), halfway through which the
+/// nodes the plan brought down come back while the network is still cut
+/// as the plan left it (when it kills, cuts power or arms a crash: a node
+/// restarting into a partition recovers among other peers than the ones
+/// it left), then the cluster put back together (disarm when the plan
+/// arms, heal, a second of calm) before the next round. A plan shorter than the run so gets several tries at a
 /// timing window, and a failure it found replays more often (shrinking
 /// needs it to fail again).
 pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
@@ -169,17 +172,23 @@ pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
         ));
     }
     let mut armed = false;
+    let mut brings_down = false;
     for s in steps {
         let name = s.get("do").and_then(Value::as_str).unwrap_or_default();
         if name == "arm" {
             armed = true;
         }
+        brings_down |= matches!(name, "arm" | "kill" | "power-loss");
         if name == "wait" && s.get("until") == Some(&json!("crashed")) && !armed {
             continue;
         }
         out.push(step(s));
     }
-    out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S })));
+    out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S / 2.0 })));
+    if brings_down {
+        out.push(step(&json!({ "do": "restart" })));
+    }
+    out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S / 2.0 })));
     if armed {
         out.push(step(&json!({ "do": "disarm" })));
     }
@@ -324,11 +333,11 @@ mod tests {
             describe(&steps)
         };
         let alone = scenario("a", &frame, std::slice::from_ref(&wait));
-        assert_eq!(words(&alone), "sleep 2, heal, sleep 1");
+        assert_eq!(words(&alone), "sleep 1, sleep 1, heal, sleep 1");
         let armed = scenario("b", &frame, &[arm, wait.clone()]);
         assert_eq!(
             words(&armed),
-            "arm all failpoint=crash-after-vote, wait crashed timeout=5, sleep 2, disarm all, heal, sleep 1"
+            "arm all failpoint=crash-after-vote, wait crashed timeout=5, sleep 1, restart down, sleep 1, disarm all, heal, sleep 1"
         );
         assert!(armed.repeat, "plans repeat until the time limit");
         assert_eq!(describe(&[wait]), "wait crashed timeout=5");
@@ -341,6 +350,43 @@ mod tests {
         let s = scenario("c", &frame, &[kill]);
         let first = serde_json::to_value(&s.steps[0]).unwrap();
         assert_eq!(short(&first), "wait leader timeout=10");
-        assert_eq!(s.steps.len(), 5, "wait, kill, hold, heal, calm");
+        assert_eq!(
+            s.steps.len(),
+            7,
+            "wait, kill, hold, restart, hold, heal, calm"
+        );
+    }
+
+    #[test]
+    fn nodes_a_plan_brought_down_come_back_before_the_network_heals() {
+        let frame = test_frame(3, true);
+        let plays = |steps: &[Value]| -> Vec<String> {
+            scenario("d", &frame, steps)
+                .steps
+                .iter()
+                .map(|st| short(&serde_json::to_value(st).unwrap()))
+                .collect()
+        };
+        let kill_then_cut = plays(&[
+            json!({ "do": "kill", "target": "leader" }),
+            json!({ "do": "isolate", "target": "leader" }),
+        ]);
+        let restart = kill_then_cut
+            .iter()
+            .position(|s| s == "restart down")
+            .unwrap();
+        let heal = kill_then_cut.iter().position(|s| s == "heal").unwrap();
+        assert!(restart < heal, "{kill_then_cut:?}");
+        assert!(
+            !plays(&[json!({ "do": "isolate", "target": "leader" })])
+                .contains(&"restart down".to_string()),
+            "nothing down, nothing to restart"
+        );
+        for brings_down in [
+            json!({ "do": "power-loss", "target": "all" }),
+            json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" }),
+        ] {
+            assert!(plays(&[brings_down]).contains(&"restart down".to_string()));
+        }
     }
 }
