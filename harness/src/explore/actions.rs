@@ -161,9 +161,9 @@ pub struct Frame {
 /// as the plan left it (when it kills, cuts power or arms a crash: a node
 /// restarting into a partition recovers among other peers than the ones
 /// it left), then the cluster put back together (disarm when the plan
-/// arms, heal, a second of calm) before the next round. A plan shorter than the run so gets several tries at a
-/// timing window, and a failure it found replays more often (shrinking
-/// needs it to fail again).
+/// arms, heal, a second of calm) before the next round. A plan shorter
+/// than the run so gets several tries at a timing window, and a failure it
+/// found replays more often (shrinking needs it to fail again).
 pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
     let mut out: Vec<Step> = Vec::new();
     if frame.roles {
@@ -184,11 +184,13 @@ pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
         }
         out.push(step(s));
     }
-    out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S / 2.0 })));
     if brings_down {
+        out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S / 2.0 })));
         out.push(step(&json!({ "do": "restart" })));
+        out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S / 2.0 })));
+    } else {
+        out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S })));
     }
-    out.push(step(&json!({ "do": "sleep", "seconds": HOLD_S / 2.0 })));
     if armed {
         out.push(step(&json!({ "do": "disarm" })));
     }
@@ -333,7 +335,7 @@ mod tests {
             describe(&steps)
         };
         let alone = scenario("a", &frame, std::slice::from_ref(&wait));
-        assert_eq!(words(&alone), "sleep 1, sleep 1, heal, sleep 1");
+        assert_eq!(words(&alone), "sleep 2, heal, sleep 1");
         let armed = scenario("b", &frame, &[arm, wait.clone()]);
         assert_eq!(
             words(&armed),
