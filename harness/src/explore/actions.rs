@@ -175,9 +175,7 @@ pub fn scenario(name: &str, frame: &Frame, steps: &[Value]) -> Scenario {
     let mut brings_down = false;
     for s in steps {
         let name = s.get("do").and_then(Value::as_str).unwrap_or_default();
-        if name == "arm" {
-            armed = true;
-        }
+        armed |= name == "arm";
         brings_down |= matches!(name, "arm" | "kill" | "power-loss");
         if name == "wait" && s.get("until") == Some(&json!("crashed")) && !armed {
             continue;
@@ -269,6 +267,14 @@ mod tests {
         }
     }
 
+    /// The steps `s` plays, each in a few words.
+    fn played(s: &Scenario) -> Vec<String> {
+        s.steps
+            .iter()
+            .map(|st| short(&serde_json::to_value(st).unwrap()))
+            .collect()
+    }
+
     fn abilities(kinds: &str, roles: bool, failpoints: bool) -> Abilities {
         Abilities {
             kinds: kinds.parse().unwrap(),
@@ -326,14 +332,7 @@ mod tests {
         let frame = test_frame(3, false);
         let wait = json!({ "do": "wait", "until": "crashed", "timeout": 5 });
         let arm = json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" });
-        let words = |s: &Scenario| {
-            let steps: Vec<Value> = s
-                .steps
-                .iter()
-                .map(|st| serde_json::to_value(st).unwrap())
-                .collect();
-            describe(&steps)
-        };
+        let words = |s: &Scenario| played(s).join(", ");
         let alone = scenario("a", &frame, std::slice::from_ref(&wait));
         assert_eq!(words(&alone), "sleep 2, heal, sleep 1");
         let armed = scenario("b", &frame, &[arm, wait.clone()]);
@@ -350,8 +349,7 @@ mod tests {
         let frame = test_frame(3, true);
         let kill = json!({ "do": "kill", "target": "leader" });
         let s = scenario("c", &frame, &[kill]);
-        let first = serde_json::to_value(&s.steps[0]).unwrap();
-        assert_eq!(short(&first), "wait leader timeout=10");
+        assert_eq!(played(&s)[0], "wait leader timeout=10");
         assert_eq!(
             s.steps.len(),
             7,
@@ -362,13 +360,7 @@ mod tests {
     #[test]
     fn nodes_a_plan_brought_down_come_back_before_the_network_heals() {
         let frame = test_frame(3, true);
-        let plays = |steps: &[Value]| -> Vec<String> {
-            scenario("d", &frame, steps)
-                .steps
-                .iter()
-                .map(|st| short(&serde_json::to_value(st).unwrap()))
-                .collect()
-        };
+        let plays = |steps: &[Value]| played(&scenario("d", &frame, steps));
         let kill_then_cut = plays(&[
             json!({ "do": "kill", "target": "leader" }),
             json!({ "do": "isolate", "target": "leader" }),
