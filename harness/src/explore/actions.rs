@@ -8,6 +8,8 @@
 //! holding the leader, the node hit before) and node positions when it
 //! cannot.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use crate::nemesis::{NemesisKind, NemesisSet};
@@ -60,6 +62,71 @@ pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
         }
     }
     v
+}
+
+/// The modes a plan may play in: what stays switched on for all of the
+/// plan, put before its actions in every round (and undone by the round's
+/// tail). Always "nothing"; with failpoints, also each failpoint armed on
+/// every node, so a node crashes whenever it first passes that point in a
+/// round, whatever the actions do to the network. An armed failpoint shows
+/// nothing until a node passes it, so as one action among many it is
+/// rarely drawn before the faults that make nodes pass it; as a mode it is
+/// one choice in three, credited by what its runs found.
+pub fn modes(a: &Abilities) -> Vec<Vec<Value>> {
+    let mut m = vec![Vec::new()];
+    if a.failpoints {
+        for fp in ["crash-after-vote", "crash-after-commit"] {
+            m.push(vec![
+                json!({ "do": "arm", "failpoint": fp, "target": "all" }),
+            ]);
+        }
+    }
+    m
+}
+
+/// For each action of `vocabulary`, the actions one edit away from it:
+/// the same step with another gap, or the same step with one of its fields
+/// changed (its kind, target, failpoint, centre, ...): `kill leader` and
+/// `isolate leader`, `arm follower` and `arm all`. The search's *tweak*
+/// moves a plan's action to one of these, so a plan that came close keeps
+/// its shape while one detail changes, where a fresh draw would pick among
+/// every action.
+pub fn neighbours(vocabulary: &[Vec<Value>]) -> Vec<Vec<usize>> {
+    let fields: Vec<BTreeMap<String, Value>> = vocabulary.iter().map(|a| fields(a)).collect();
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            fields
+                .iter()
+                .enumerate()
+                .filter(|&(j, b)| j != i && one_apart(a, b))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect()
+}
+
+/// An action as named fields: the step's keys, and its gap as one field.
+fn fields(action: &[Value]) -> BTreeMap<String, Value> {
+    let mut f = BTreeMap::new();
+    if let Some(map) = action.first().and_then(Value::as_object) {
+        for (k, v) in map {
+            f.insert(format!("step.{k}"), v.clone());
+        }
+    }
+    f.insert(
+        "gap".to_string(),
+        action.get(1).cloned().unwrap_or(Value::Null),
+    );
+    f
+}
+
+/// Whether two actions' fields are the same names with one value changed.
+fn one_apart(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> bool {
+    a.len() == b.len()
+        && a.keys().eq(b.keys())
+        && a.iter().filter(|(k, v)| b.get(*k) != Some(*v)).count() == 1
 }
 
 /// The steps the actions start with.
@@ -381,6 +448,57 @@ mod tests {
             json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" }),
         ] {
             assert!(plays(&[brings_down]).contains(&"restart down".to_string()));
+        }
+    }
+
+    #[test]
+    fn neighbours_change_one_field_of_an_action() {
+        let v = vocabulary(&abilities("all", true, true));
+        let n = neighbours(&v);
+        let find = |step: Value, gap: Option<Value>| {
+            v.iter()
+                .position(|a| a[0] == step && a.get(1) == gap.as_ref())
+                .unwrap()
+        };
+        let kill = find(json!({ "do": "kill", "target": "leader" }), None);
+        let isolate = find(json!({ "do": "isolate", "target": "leader" }), None);
+        let kill_follower = find(json!({ "do": "kill", "target": "follower" }), None);
+        let sleep = Some(json!({ "do": "sleep", "seconds": 2 }));
+        let kill_sleep = find(json!({ "do": "kill", "target": "leader" }), sleep.clone());
+        let isolate_sleep = find(json!({ "do": "isolate", "target": "leader" }), sleep);
+        for near in [isolate, kill_follower, kill_sleep] {
+            assert!(n[kill].contains(&near), "{:?}", v[near]);
+            assert!(n[near].contains(&kill), "neighbours both ways");
+        }
+        assert!(!n[kill].contains(&isolate_sleep), "two fields apart");
+        assert!(!n[kill].contains(&kill), "not its own neighbour");
+        let arm = |t: &str| json!({ "do": "arm", "failpoint": "crash-after-vote", "target": t });
+        assert!(n[find(arm("follower"), None)].contains(&find(arm("all"), None)));
+        let disarm = find(json!({ "do": "disarm" }), None);
+        assert!(
+            n[disarm].iter().all(|&j| v[j][0]["do"] != "arm"),
+            "an arm has fields a disarm does not"
+        );
+    }
+
+    #[test]
+    fn modes_are_nothing_or_a_failpoint_armed_everywhere() {
+        assert_eq!(
+            modes(&abilities("all", true, false)),
+            vec![Vec::<Value>::new()]
+        );
+        let m = modes(&abilities("all", true, true));
+        assert_eq!(m.len(), 3);
+        assert!(m[0].is_empty());
+        for mode in &m[1..] {
+            assert_eq!(mode.len(), 1);
+            assert_eq!(mode[0]["do"], "arm");
+            assert_eq!(mode[0]["target"], "all");
+            let s = scenario("m", &test_frame(3, true), mode);
+            assert!(
+                played(&s).contains(&"disarm all".to_string()),
+                "undone each round"
+            );
         }
     }
 }

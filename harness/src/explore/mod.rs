@@ -32,7 +32,7 @@ use crate::run::{BadOptions, RunArgs};
 use crate::stored::StoredRun;
 use actions::{Abilities, Frame};
 use child::{ChildRun, Launcher};
-use search::Search;
+use search::{Plan, Search};
 
 /// Arguments of `faultline explore`: the run options (system, workload,
 /// nodes, `--nemesis` as the faults the search may use, `--seed` as the
@@ -168,6 +168,8 @@ struct Exploration {
     args: ExploreArgs,
     frame: Frame,
     vocabulary: Vec<Vec<serde_json::Value>>,
+    /// The steps each mode puts before a plan's actions.
+    modes: Vec<Vec<serde_json::Value>>,
     launcher: Launcher,
     search: Search,
     /// The search's folder.
@@ -209,6 +211,7 @@ impl Exploration {
             failpoints: system.failpoints().is_some(),
         };
         let vocabulary = actions::vocabulary(&abilities);
+        let modes = actions::modes(&abilities);
         let frame = Frame {
             workload: args.run.workload.clone(),
             nodes: args.run.nodes,
@@ -241,13 +244,16 @@ impl Exploration {
         eprintln!("  folder: {}", dir.display());
         let log = std::fs::File::create(dir.join("explore.jsonl"))
             .with_context(|| format!("creating {}", dir.join("explore.jsonl").display()))?;
-        let search = Search::new(seed, vocabulary.len(), args.max_steps as usize);
+        let search = Search::new(seed, vocabulary.len(), args.max_steps as usize)
+            .with_neighbours(actions::neighbours(&vocabulary))
+            .with_modes(modes.len());
         let per_run = Duration::from_secs_f64(
             frame.time_limit + args.run.recovery_time + args.run.leader_timeout + 120.0,
         );
         Ok(Exploration {
             frame,
             vocabulary,
+            modes,
             launcher,
             search,
             dir,
@@ -280,7 +286,7 @@ impl Exploration {
             .max_runs
             .map_or(usize::MAX, |m| m.saturating_sub(self.outcome.runs));
         let first = self.outcome.runs + 1;
-        let plans: Vec<Vec<usize>> = (0..room.min(self.args.jobs as usize).max(1))
+        let plans: Vec<Plan> = (0..room.min(self.args.jobs as usize).max(1))
             .map(|_| self.search.propose())
             .collect();
         let runs: Vec<(crate::scenario::Scenario, u64)> = plans
@@ -288,9 +294,14 @@ impl Exploration {
             .enumerate()
             .map(|(i, plan)| {
                 let n = first + i;
-                let steps: Vec<serde_json::Value> = plan
+                let steps: Vec<serde_json::Value> = self.modes[plan.mode]
                     .iter()
-                    .flat_map(|&a| self.vocabulary[a].clone())
+                    .cloned()
+                    .chain(
+                        plan.actions
+                            .iter()
+                            .flat_map(|&a| self.vocabulary[a].clone()),
+                    )
                     .collect();
                 let scenario = actions::scenario(&format!("explore-{n:03}"), &self.frame, &steps);
                 (scenario, run_seed(self.outcome.seed, n))
@@ -309,7 +320,7 @@ impl Exploration {
     /// the search looks for and is the first to.
     fn learn(
         &mut self,
-        plan: &[usize],
+        plan: &Plan,
         scenario: &crate::scenario::Scenario,
         seed: u64,
         ran: ChildRun,

@@ -1,12 +1,16 @@
 //! The search: greybox fuzzing over fault plans, rewarded for novelty.
 //!
-//! A plan is a short list of actions (indexes into the vocabulary). The
+//! A plan is a mode (what stays switched on while it plays: for a system
+//! with failpoints, none or one failpoint armed on every node) and a short
+//! list of actions (indexes into the vocabulary). The
 //! search keeps a corpus of the plans that reached something new (an
 //! abstract cluster state, a change between two states, an error class, an
 //! unavailability window: the run's *features*) and proposes mostly
-//! mutations of them (insert, delete, replace an action, swap two, splice
-//! two plans), favouring plans that found much and were tried little, and
-//! actions whose runs found much; now and then a fresh random plan. Each
+//! mutations of them (insert, delete, replace an action, tweak one into a
+//! neighbour that differs in one field, swap two, splice two plans, change
+//! the mode), favouring plans that found much and were tried little, and
+//! actions and modes whose runs found much; now and then a fresh random
+//! plan. Each
 //! run's features update the corpus and the actions' credit, so the next
 //! choice follows what the cluster did. Given the same seed and the same
 //! feedback, it makes the same choices.
@@ -16,10 +20,20 @@ use std::collections::BTreeSet;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// What one run plays: a mode and actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The mode, an index into the modes the search was given (0 when it
+    /// was given none).
+    pub mode: usize,
+    /// The actions, indexes into the vocabulary, in order.
+    pub actions: Vec<usize>,
+}
+
 /// A plan that reached something new, kept to be mutated.
 #[derive(Debug, Clone)]
 struct Kept {
-    plan: Vec<usize>,
+    plan: Plan,
     /// Features it found first.
     found: usize,
     /// How often it was picked for mutation.
@@ -35,10 +49,26 @@ pub struct Search {
     seen: BTreeSet<String>,
     /// Per action: features found by the runs that used it, and its uses.
     credit: Vec<(f64, f64)>,
+    /// Per mode: the same credit as the actions'.
+    modes: Vec<(f64, f64)>,
+    /// Per action: the actions one edit away (none unless given).
+    neighbours: Vec<Vec<usize>>,
 }
 
 /// Share of proposals that are fresh random plans once the corpus has some.
 const FRESH: f64 = 0.2;
+
+/// Chance that a mutation changes the plan's mode (when there are modes).
+const MODE_CHANGE: f64 = 0.15;
+
+/// Draw weights from credit (features found, uses): one plus the features
+/// per use, untried counting as two.
+fn promise(credit: &[(f64, f64)]) -> Vec<f64> {
+    credit
+        .iter()
+        .map(|&(found, uses)| 1.0 + if uses == 0.0 { 2.0 } else { found / uses })
+        .collect()
+}
 
 impl Search {
     /// A search over `actions` actions, plans of at most `max_len`, seeded.
@@ -49,7 +79,24 @@ impl Search {
             corpus: Vec::new(),
             seen: BTreeSet::new(),
             credit: vec![(0.0, 0.0); actions.max(1)],
+            modes: vec![(0.0, 0.0)],
+            neighbours: Vec::new(),
         }
+    }
+
+    /// The same search choosing each plan's mode among `modes` (at least
+    /// one: the first is usually "nothing switched on").
+    pub fn with_modes(mut self, modes: usize) -> Search {
+        self.modes = vec![(0.0, 0.0); modes.max(1)];
+        self
+    }
+
+    /// The same search, told which actions are one edit away from each
+    /// (`actions::neighbours`): a *tweak* then moves one action of a plan
+    /// to a neighbour, keeping the plan's shape.
+    pub fn with_neighbours(mut self, neighbours: Vec<Vec<usize>>) -> Search {
+        self.neighbours = neighbours;
+        self
     }
 
     /// Distinct features seen so far.
@@ -68,23 +115,29 @@ impl Search {
     }
 
     /// The next plan to run.
-    pub fn propose(&mut self) -> Vec<usize> {
+    pub fn propose(&mut self) -> Plan {
         if self.corpus.is_empty() || self.rng.gen_bool(FRESH) {
             let len = self.rng.gen_range(2..=self.max_len.max(2));
-            return (0..len).map(|_| self.action()).collect();
+            let mode = self.mode();
+            let actions = (0..len).map(|_| self.action()).collect();
+            return Plan { mode, actions };
         }
         let parent = self.pick();
         self.corpus[parent].picked += 1;
         let mut plan = self.corpus[parent].plan.clone();
         let mutations = self.rng.gen_range(1..=3);
         for _ in 0..mutations {
-            self.mutate(&mut plan);
+            if self.modes.len() > 1 && self.rng.gen_bool(MODE_CHANGE) {
+                plan.mode = self.mode();
+            } else {
+                self.mutate(&mut plan.actions);
+            }
         }
         plan
     }
 
     /// Learns what running `plan` showed; returns the features it found first.
-    pub fn learn(&mut self, plan: &[usize], features: &BTreeSet<String>) -> Vec<String> {
+    pub fn learn(&mut self, plan: &Plan, features: &BTreeSet<String>) -> Vec<String> {
         let new: Vec<String> = features
             .iter()
             .filter(|f| !self.seen.contains(*f))
@@ -92,15 +145,19 @@ impl Search {
             .collect();
         self.seen.extend(new.iter().cloned());
         let gain = new.len() as f64;
-        for &a in plan {
+        for &a in &plan.actions {
             if let Some(c) = self.credit.get_mut(a) {
                 c.0 += gain;
                 c.1 += 1.0;
             }
         }
+        if let Some(c) = self.modes.get_mut(plan.mode) {
+            c.0 += gain;
+            c.1 += 1.0;
+        }
         if !new.is_empty() {
             self.corpus.push(Kept {
-                plan: plan.to_vec(),
+                plan: plan.clone(),
                 found: new.len(),
                 picked: 0,
             });
@@ -121,11 +178,13 @@ impl Search {
     /// An action, weighted by the novelty its runs found (untried ones
     /// count as promising).
     fn action(&mut self) -> usize {
-        let weights: Vec<f64> = self
-            .credit
-            .iter()
-            .map(|&(found, uses)| 1.0 + if uses == 0.0 { 2.0 } else { found / uses })
-            .collect();
+        let weights = promise(&self.credit);
+        self.weighted(&weights)
+    }
+
+    /// A mode, weighted the same way.
+    fn mode(&mut self) -> usize {
+        let weights = promise(&self.modes);
         self.weighted(&weights)
     }
 
@@ -141,8 +200,18 @@ impl Search {
         weights.len() - 1
     }
 
+    /// Moves one action of `plan` (not empty) to one of its neighbours, or
+    /// draws a new one when it has none.
+    fn tweak(&mut self, plan: &mut [usize]) {
+        let at = self.rng.gen_range(0..plan.len());
+        match self.neighbours.get(plan[at]).filter(|n| !n.is_empty()) {
+            Some(near) => plan[at] = near[self.rng.gen_range(0..near.len())],
+            None => plan[at] = self.action(),
+        }
+    }
+
     fn mutate(&mut self, plan: &mut Vec<usize>) {
-        match self.rng.gen_range(0..5) {
+        match self.rng.gen_range(0..6) {
             0 if plan.len() < self.max_len => {
                 let at = self.rng.gen_range(0..=plan.len());
                 let a = self.action();
@@ -161,7 +230,7 @@ impl Search {
             }
             3 if self.corpus.len() > 1 => {
                 let other = self.rng.gen_range(0..self.corpus.len());
-                let tail = self.corpus[other].plan.clone();
+                let tail = self.corpus[other].plan.actions.clone();
                 let cut = self.rng.gen_range(0..=plan.len());
                 let from = self.rng.gen_range(0..=tail.len());
                 plan.truncate(cut);
@@ -172,6 +241,7 @@ impl Search {
                     plan.push(a);
                 }
             }
+            4 if !plan.is_empty() => self.tweak(plan),
             _ => {
                 if plan.is_empty() {
                     let a = self.action();
@@ -189,22 +259,32 @@ impl Search {
 mod tests {
     use super::*;
 
-    fn features(plan: &[usize]) -> BTreeSet<String> {
+    fn features(plan: &Plan) -> BTreeSet<String> {
         // A toy system: a feature per action, and one per ordered pair of
         // neighbours (what a sequence reached).
-        let mut f: BTreeSet<String> = plan.iter().map(|a| format!("a{a}")).collect();
-        for w in plan.windows(2) {
+        let a = &plan.actions;
+        let mut f: BTreeSet<String> = a.iter().map(|a| format!("a{a}")).collect();
+        for w in a.windows(2) {
             f.insert(format!("{}-{}", w[0], w[1]));
         }
         f
     }
 
-    fn drive(seed: u64, runs: usize) -> (Vec<Vec<usize>>, usize) {
-        let mut s = Search::new(seed, 12, 5);
+    fn plan(actions: &[usize]) -> Plan {
+        Plan {
+            mode: 0,
+            actions: actions.to_vec(),
+        }
+    }
+
+    fn drive(seed: u64, runs: usize) -> (Vec<Plan>, usize) {
+        let mut s = Search::new(seed, 12, 5).with_modes(3);
         let mut plans = Vec::new();
         for _ in 0..runs {
             let p = s.propose();
-            assert!(!p.is_empty() && p.len() <= 5 && p.iter().all(|&a| a < 12));
+            let a = &p.actions;
+            assert!(!a.is_empty() && a.len() <= 5 && a.iter().all(|&a| a < 12));
+            assert!(p.mode < 3);
             s.learn(&p, &features(&p));
             plans.push(p);
         }
@@ -220,9 +300,9 @@ mod tests {
     #[test]
     fn only_plans_that_found_something_new_are_kept() {
         let mut s = Search::new(1, 4, 3);
-        let f = features(&[1, 2]);
-        assert_eq!(s.learn(&[1, 2], &f).len(), 3);
-        assert!(s.learn(&[1, 2], &f).is_empty());
+        let f = features(&plan(&[1, 2]));
+        assert_eq!(s.learn(&plan(&[1, 2]), &f).len(), 3);
+        assert!(s.learn(&plan(&[1, 2]), &f).is_empty());
         assert_eq!(s.corpus_len(), 1);
         assert!(s.has_seen("1-2") && s.seen() == 3);
     }
@@ -232,7 +312,7 @@ mod tests {
         // A feature only the exact sequence 3, 7, 11 reaches, behind
         // features that reward its parts: the guided search (which learns)
         // against the same search never told anything (blind draws).
-        let target = |p: &[usize]| p.windows(3).any(|w| w == [3, 7, 11]);
+        let target = |p: &Plan| p.actions.windows(3).any(|w| w == [3, 7, 11]);
         let runs_to_find = |seed: u64, guided: bool| {
             let mut s = Search::new(seed, 12, 6);
             (1..=20_000)
@@ -248,5 +328,61 @@ mod tests {
         let guided: usize = (0..8).map(|seed| runs_to_find(seed, true)).sum();
         let blind: usize = (0..8).map(|seed| runs_to_find(seed, false)).sum();
         assert!(guided < blind, "guided {guided} runs, blind {blind}");
+    }
+
+    #[test]
+    fn a_tweak_moves_one_action_to_a_neighbour() {
+        // Actions 0..8 in two families of four; neighbours within a family.
+        let family: Vec<Vec<usize>> = (0..8)
+            .map(|a| (0..8).filter(|&b| b != a && b / 4 == a / 4).collect())
+            .collect();
+        let mut s = Search::new(3, 8, 4).with_neighbours(family);
+        let plan = [1, 6, 3];
+        let mut reached = BTreeSet::new();
+        for _ in 0..200 {
+            let mut p = plan;
+            s.tweak(&mut p);
+            let moved: Vec<usize> = (0..3).filter(|&i| p[i] != plan[i]).collect();
+            assert_eq!(moved.len(), 1, "{p:?}");
+            let i = moved[0];
+            assert_eq!(p[i] / 4, plan[i] / 4, "{p:?}: left its family");
+            reached.insert(p);
+        }
+        assert_eq!(
+            reached.len(),
+            9,
+            "each position to each of its 3 neighbours"
+        );
+    }
+
+    #[test]
+    fn modes_whose_runs_find_more_are_drawn_more() {
+        // Mode 1's runs each reach something new; modes 0 and 2 only what
+        // their actions reach.
+        let mut s = Search::new(5, 6, 3).with_modes(3);
+        let mut drawn = [0usize; 3];
+        for run in 0..600 {
+            let p = s.propose();
+            let mut f = features(&p);
+            if p.mode == 1 {
+                f.insert(format!("mode 1, run {run}"));
+            }
+            s.learn(&p, &f);
+            if run >= 300 {
+                drawn[p.mode] += 1;
+            }
+        }
+        assert!(
+            drawn[1] > drawn[0] + drawn[2],
+            "mode 1 drawn {} times, 0 and 2 {} and {}",
+            drawn[1],
+            drawn[0],
+            drawn[2]
+        );
+        let mut single = Search::new(5, 6, 3);
+        assert!(
+            (0..50).all(|_| single.propose().mode == 0),
+            "no modes, mode 0"
+        );
     }
 }
