@@ -92,7 +92,10 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
         // A wait for the leader, the mode (an arm at most), at most 6
         // actions of a step and a gap, and the round's tail (hold,
         // restart, hold, disarm, heal, calm).
-        assert!(!plan.is_empty() && plan.len() <= 1 + 1 + 2 * 6 + 6, "{line}");
+        assert!(
+            !plan.is_empty() && plan.len() <= 1 + 1 + 2 * 6 + 6,
+            "{line}"
+        );
         let folder = PathBuf::from(line["folder"].as_str().unwrap());
         let samples = std::fs::read_to_string(folder.join("states.jsonl")).unwrap();
         assert!(
