@@ -11,7 +11,7 @@
 //! the mode), favouring plans that found much and were tried little, and
 //! actions and modes whose runs found much; now and then a fresh random
 //! plan. Each
-//! run's features update the corpus and the actions' credit, so the next
+//! run's features update the corpus and its actions' and mode's credit, so the next
 //! choice follows what the cluster did. Given the same seed and the same
 //! feedback, it makes the same choices.
 
@@ -68,6 +68,15 @@ fn promise(credit: &[(f64, f64)]) -> Vec<f64> {
         .iter()
         .map(|&(found, uses)| 1.0 + if uses == 0.0 { 2.0 } else { found / uses })
         .collect()
+}
+
+/// Counts one use that found `gain` features in a credit (an action's or
+/// a mode's), when there is one.
+fn use_once(credit: Option<&mut (f64, f64)>, gain: f64) {
+    if let Some((found, uses)) = credit {
+        *found += gain;
+        *uses += 1.0;
+    }
 }
 
 impl Search {
@@ -146,15 +155,9 @@ impl Search {
         self.seen.extend(new.iter().cloned());
         let gain = new.len() as f64;
         for &a in &plan.actions {
-            if let Some(c) = self.credit.get_mut(a) {
-                c.0 += gain;
-                c.1 += 1.0;
-            }
+            use_once(self.credit.get_mut(a), gain);
         }
-        if let Some(c) = self.modes.get_mut(plan.mode) {
-            c.0 += gain;
-            c.1 += 1.0;
-        }
+        use_once(self.modes.get_mut(plan.mode), gain);
         if !new.is_empty() {
             self.corpus.push(Kept {
                 plan: plan.clone(),
