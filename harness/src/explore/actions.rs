@@ -84,6 +84,41 @@ pub fn modes(a: &Abilities) -> Vec<Vec<Value>> {
     m
 }
 
+/// The plans a search plays first, before it has learned anything: the
+/// classic faults of a Jepsen test, one per plan, each an action of
+/// `vocabulary` (indexes): the leader cut off, killed, paused (the first
+/// node when the system does not name a leader), then, when power loss is
+/// allowed, every node losing power at once (one node losing power is
+/// what replication recovers from; the whole cluster at once is the test
+/// of what each node made durable). A fault on the leader is followed by
+/// a wait for a new one (a 2-s sleep without roles), so the rest of the
+/// cluster acts while it is down or cut off. As a fuzzer's seed inputs,
+/// they give the first runs faults every system must survive and the
+/// search a corpus to mutate; kinds `--nemesis` leaves out are left out.
+pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<usize> {
+    let (target, gap) = if a.roles {
+        (
+            json!("leader"),
+            json!({ "do": "wait", "until": "new-leader", "timeout": 3 }),
+        )
+    } else {
+        (
+            json!({ "nodes": [0] }),
+            json!({ "do": "sleep", "seconds": 2 }),
+        )
+    };
+    let wanted = [
+        vec![json!({ "do": "isolate", "target": target }), gap.clone()],
+        vec![json!({ "do": "kill", "target": target }), gap.clone()],
+        vec![json!({ "do": "pause", "target": target }), gap],
+        vec![json!({ "do": "power-loss", "target": "all" })],
+    ];
+    wanted
+        .iter()
+        .filter_map(|w| vocabulary.iter().position(|action| action == w))
+        .collect()
+}
+
 /// For each action of `vocabulary`, the actions one edit away from it:
 /// the same step with another gap, or the same step with one of its fields
 /// changed (its kind, target, failpoint, centre, ...): `kill leader` and
@@ -478,6 +513,36 @@ mod tests {
         assert!(
             n[disarm].iter().all(|&j| v[j][0]["do"] != "arm"),
             "an arm has fields a disarm does not"
+        );
+    }
+
+    #[test]
+    fn seeds_are_the_classic_faults_the_allowed_kinds_permit() {
+        let named = |kinds: &str, roles: bool| {
+            let a = abilities(kinds, roles, true);
+            let v = vocabulary(&a);
+            seeds(&a, &v)
+                .into_iter()
+                .map(|i| describe(&v[i]))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            named("all", true),
+            [
+                "isolate leader, wait new-leader timeout=3",
+                "kill leader, wait new-leader timeout=3",
+                "pause leader, wait new-leader timeout=3",
+            ]
+        );
+        assert_eq!(
+            named("all,power-loss", true).last().map(String::as_str),
+            Some("power-loss all"),
+            "power loss of the whole cluster only when allowed"
+        );
+        assert_eq!(
+            named("kill", false),
+            [r#"kill {"nodes":[0]}, sleep 2"#],
+            "without roles: the first node, then a sleep"
         );
     }
 

@@ -246,7 +246,8 @@ impl Exploration {
             .with_context(|| format!("creating {}", dir.join("explore.jsonl").display()))?;
         let search = Search::new(seed, vocabulary.len(), args.max_steps as usize)
             .with_neighbours(actions::neighbours(&vocabulary))
-            .with_modes(modes.len());
+            .with_modes(modes.len())
+            .with_seeds(&actions::seeds(&abilities, &vocabulary));
         let per_run = Duration::from_secs_f64(
             frame.time_limit + args.run.recovery_time + args.run.leader_timeout + 120.0,
         );

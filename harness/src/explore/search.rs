@@ -10,12 +10,13 @@
 //! neighbour that differs in one field, swap two, splice two plans, change
 //! the mode), favouring plans that found much and were tried little, and
 //! actions and modes whose runs found much; now and then a fresh random
-//! plan. Each
+//! plan. Before any of that it plays its seed plans, if given (a fuzzer's
+//! seed inputs: one classic fault each, `actions::seeds`). Each
 //! run's features update the corpus and its actions' and mode's credit, so the next
 //! choice follows what the cluster did. Given the same seed and the same
 //! feedback, it makes the same choices.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -53,6 +54,8 @@ pub struct Search {
     modes: Vec<(f64, f64)>,
     /// Per action: the actions one edit away (none unless given).
     neighbours: Vec<Vec<usize>>,
+    /// Plans still to play before any other (none unless given).
+    seeds: VecDeque<Plan>,
 }
 
 /// Share of proposals that are fresh random plans once the corpus has some.
@@ -90,6 +93,7 @@ impl Search {
             credit: vec![(0.0, 0.0); actions.max(1)],
             modes: vec![(0.0, 0.0)],
             neighbours: Vec::new(),
+            seeds: VecDeque::new(),
         }
     }
 
@@ -105,6 +109,19 @@ impl Search {
     /// to a neighbour, keeping the plan's shape.
     pub fn with_neighbours(mut self, neighbours: Vec<Vec<usize>>) -> Search {
         self.neighbours = neighbours;
+        self
+    }
+
+    /// The same search, playing first one plan per seed action, in order,
+    /// with no mode: what it learns from their runs starts its corpus.
+    pub fn with_seeds(mut self, seeds: &[usize]) -> Search {
+        self.seeds = seeds
+            .iter()
+            .map(|&a| Plan {
+                mode: 0,
+                actions: vec![a],
+            })
+            .collect();
         self
     }
 
@@ -125,6 +142,9 @@ impl Search {
 
     /// The next plan to run.
     pub fn propose(&mut self) -> Plan {
+        if let Some(seed) = self.seeds.pop_front() {
+            return seed;
+        }
         if self.corpus.is_empty() || self.rng.gen_bool(FRESH) {
             let len = self.rng.gen_range(2..=self.max_len.max(2));
             let mode = self.mode();
@@ -331,6 +351,39 @@ mod tests {
         let guided: usize = (0..8).map(|seed| runs_to_find(seed, true)).sum();
         let blind: usize = (0..8).map(|seed| runs_to_find(seed, false)).sum();
         assert!(guided < blind, "guided {guided} runs, blind {blind}");
+    }
+
+    #[test]
+    fn seed_plans_come_first_in_order_and_start_the_corpus() {
+        let mut s = Search::new(3, 12, 5).with_modes(3).with_seeds(&[9, 4]);
+        let first = s.propose();
+        assert_eq!(
+            first,
+            Plan {
+                mode: 0,
+                actions: vec![9]
+            }
+        );
+        s.learn(&first, &features(&first));
+        assert_eq!(
+            s.propose(),
+            Plan {
+                mode: 0,
+                actions: vec![4]
+            }
+        );
+        s.learn(&plan(&[4]), &BTreeSet::new());
+        assert_eq!(
+            s.corpus_len(),
+            1,
+            "only the seed that found something is kept"
+        );
+        let next: Vec<Plan> = (0..20).map(|_| s.propose()).collect();
+        assert!(
+            next.iter()
+                .any(|p| p.actions.contains(&9) && p.actions.len() > 1),
+            "the kept seed is mutated: {next:?}"
+        );
     }
 
     #[test]

@@ -86,6 +86,11 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
             .any(|f| f.as_str().unwrap().starts_with("state: 1 leader")),
         "the first run's features name the states it saw: {first_new:?}"
     );
+    // The search's seed plans come first: the leader cut off, then killed.
+    for (line, fault) in lines.iter().zip(["isolate leader", "kill leader"]) {
+        let plan = line["plan"].as_array().unwrap();
+        assert!(plan.iter().any(|s| s == fault), "{fault}: {line}");
+    }
     for line in &lines {
         assert_eq!(line["verdict"], "valid", "{line}");
         let plan = line["plan"].as_array().unwrap();
