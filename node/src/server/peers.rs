@@ -152,6 +152,16 @@ impl Outbox {
     }
 }
 
+/// Where a process's forward ids start: a random point, different in
+/// every life of a node. The leader answers a forwarded request by sender
+/// and id alone, and may answer long after (a write when it commits), so
+/// ids a restarted node reused would let the answer meant for its previous
+/// life settle a new request: a client told `not-leader` for a write the
+/// leader goes on to commit.
+fn first_forward_id() -> u64 {
+    rand::random::<u64>() >> 1
+}
+
 /// What the transport's tasks share.
 #[derive(Debug)]
 struct Links {
@@ -210,7 +220,7 @@ impl Peers {
             outboxes,
             http_addrs: Arc::default(),
             pending: Mutex::default(),
-            next_id: AtomicU64::new(1),
+            next_id: AtomicU64::new(first_forward_id()),
         });
         tokio::spawn(accept_loop(listener, inbound, links.clone()));
         Ok(Peers { links })
@@ -471,6 +481,33 @@ mod tests {
         };
         assert_eq!(term(q.front()), 10);
         assert_eq!(term(q.back()), QUEUE as u64 + 9);
+    }
+
+    #[test]
+    fn a_restarted_node_does_not_reuse_the_ids_of_its_forwards() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let leader: SocketAddr = "127.0.0.1:9".parse().unwrap();
+            let mut first_ids = Vec::new();
+            for _life in 0..2 {
+                let (tx, _rx) = mpsc::channel();
+                let peers = Peers::start(1, listen, listen, &[(2, leader)], tx)
+                    .await
+                    .unwrap();
+                let (id, _answer) = peers
+                    .forward(2, Forwarded::Read { key: "k".into() })
+                    .expect("the leader is a peer");
+                first_ids.push(id);
+            }
+            assert_ne!(
+                first_ids[0], first_ids[1],
+                "a late answer to the first life's request would settle the second's"
+            );
+        });
     }
 
     #[test]
