@@ -31,19 +31,17 @@ pub struct Abilities {
 
 /// The actions the search may use: each a step (a fault, or restart,
 /// resume, heal, arm, disarm) followed by a gap that gives the cluster time
-/// to react: none, a short or a longer sleep, or (when the system tells
-/// names who leads) a wait for a new leader or for some writes acknowledged, or
+/// to react: none, a short or a longer sleep, or (when the system names
+/// who leads) a wait for a new leader or for some writes acknowledged, or
 /// (with failpoints) for a node to crash at one.
 pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
     let mut gaps = vec![
         None,
         Some(json!({ "do": "sleep", "seconds": 0.5 })),
-        Some(json!({ "do": "sleep", "seconds": 2 })),
+        Some(long_sleep()),
     ];
     if a.roles {
-        gaps.push(Some(
-            json!({ "do": "wait", "until": "new-leader", "timeout": 3 }),
-        ));
+        gaps.push(Some(wait_new_leader()));
         gaps.push(Some(
             json!({ "do": "wait", "until": { "acked": 50 }, "timeout": 2 }),
         ));
@@ -97,15 +95,9 @@ pub fn modes(a: &Abilities) -> Vec<Vec<Value>> {
 /// search a corpus to mutate; kinds `--nemesis` leaves out are left out.
 pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<usize> {
     let (target, gap) = if a.roles {
-        (
-            json!("leader"),
-            json!({ "do": "wait", "until": "new-leader", "timeout": 3 }),
-        )
+        (json!("leader"), wait_new_leader())
     } else {
-        (
-            json!({ "nodes": [0] }),
-            json!({ "do": "sleep", "seconds": 2 }),
-        )
+        (json!({ "nodes": [0] }), long_sleep())
     };
     let wanted = [
         vec![json!({ "do": "isolate", "target": target }), gap.clone()],
@@ -117,6 +109,16 @@ pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<usize> {
         .iter()
         .filter_map(|w| vocabulary.iter().position(|action| action == w))
         .collect()
+}
+
+/// The gap that waits for the cluster to elect another leader.
+fn wait_new_leader() -> Value {
+    json!({ "do": "wait", "until": "new-leader", "timeout": 3 })
+}
+
+/// The longer of the two sleeps a gap can be.
+fn long_sleep() -> Value {
+    json!({ "do": "sleep", "seconds": 2 })
 }
 
 /// For each action of `vocabulary`, the actions one edit away from it:
