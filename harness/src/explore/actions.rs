@@ -82,33 +82,74 @@ pub fn modes(a: &Abilities) -> Vec<Vec<Value>> {
     m
 }
 
-/// The plans a search plays first, before it has learned anything: the
-/// classic faults of a Jepsen test, one per plan, each an action of
-/// `vocabulary` (indexes): the leader cut off, killed, paused (the first
-/// node when the system does not name a leader), then, when power loss is
-/// allowed, every node losing power at once (one node losing power is
-/// what replication recovers from; the whole cluster at once is the test
-/// of what each node made durable). A fault on the leader is followed by
-/// a wait for a new one (a 2-s sleep without roles), so the rest of the
-/// cluster acts while it is down or cut off. As a fuzzer's seed inputs,
-/// they give the first runs faults every system must survive and the
-/// search a corpus to mutate; kinds `--nemesis` leaves out are left out.
-pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<usize> {
+/// The plans a search plays first, before it has learned anything, each a
+/// sequence of `vocabulary` actions (indexes). First the classic faults of
+/// a Jepsen test, one per plan: the leader cut off, killed, paused (the
+/// first node when the system does not name a leader), then, when power
+/// loss is allowed, every node losing power at once (one node losing power
+/// is what replication recovers from; the whole cluster at once is the
+/// test of what each node made durable). A fault on the leader is followed
+/// by a wait for a new one (a 2-s sleep without roles), so the rest of the
+/// cluster acts while it is down or cut off. Last, for a system with
+/// faultline-node's failpoints, [`figure_8`]: the schedule of the Raft
+/// paper's Figure 8, the classic test of a Raft leader's commit rule, which
+/// takes nine actions in order, so no search stumbles on it. As a fuzzer's
+/// seed inputs, they give the first runs faults every system must survive
+/// and the search a corpus to mutate; a seed with an action the vocabulary
+/// lacks (a kind `--nemesis` leaves out) is left out.
+pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<Vec<usize>> {
     let (target, gap) = if a.roles {
         (json!("leader"), wait_new_leader())
     } else {
         (json!({ "nodes": [0] }), long_sleep())
     };
-    let wanted = [
-        vec![json!({ "do": "isolate", "target": target }), gap.clone()],
-        vec![json!({ "do": "kill", "target": target }), gap.clone()],
-        vec![json!({ "do": "pause", "target": target }), gap],
-        vec![json!({ "do": "power-loss", "target": "all" })],
+    let mut wanted = vec![
+        vec![vec![
+            json!({ "do": "isolate", "target": target }),
+            gap.clone(),
+        ]],
+        vec![vec![json!({ "do": "kill", "target": target }), gap.clone()]],
+        vec![vec![json!({ "do": "pause", "target": target }), gap]],
+        vec![vec![json!({ "do": "power-loss", "target": "all" })]],
     ];
+    if a.roles && a.failpoints && a.nodes >= 3 {
+        wanted.push(figure_8());
+    }
     wanted
         .iter()
-        .filter_map(|w| vocabulary.iter().position(|action| action == w))
+        .filter_map(|plan| {
+            plan.iter()
+                .map(|w| vocabulary.iter().position(|action| action == w))
+                .collect::<Option<Vec<usize>>>()
+        })
         .collect()
+}
+
+/// Raft's Figure 8 as vocabulary actions: the leader A is cut off with
+/// writes in its log (term t), and the voters that elect E (term t+1) crash
+/// right after their vote, before E's entry reaches them; E is frozen, and
+/// a star forms around the node with the longest log (A) with
+/// `crash-after-commit` armed on it; the voters restart, only A can win
+/// (term t+2), and it crashes as soon as it commits; then a star around E,
+/// which resumes and, its last entry a term newer than A's old ones, can
+/// win and overwrite them. A leader that commits an entry of an earlier
+/// term by counting replicas has then answered a write that is lost.
+fn figure_8() -> Vec<Vec<Value>> {
+    let crashed = json!({ "do": "wait", "until": "crashed", "timeout": 3 });
+    vec![
+        vec![json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" })],
+        vec![
+            json!({ "do": "isolate", "target": "leader" }),
+            crashed.clone(),
+        ],
+        vec![json!({ "do": "disarm" })],
+        vec![json!({ "do": "pause", "target": "leader" })],
+        vec![json!({ "do": "star", "center": "longest-log", "except": "paused" })],
+        vec![json!({ "do": "arm", "failpoint": "crash-after-commit", "target": "previous" })],
+        vec![json!({ "do": "restart" }), crashed],
+        vec![json!({ "do": "star", "center": "paused" })],
+        vec![json!({ "do": "resume" }), wait_new_leader()],
+    ]
 }
 
 /// The gap that waits for the cluster to elect another leader.
@@ -210,6 +251,9 @@ fn steps(a: &Abilities) -> Vec<Value> {
             for except in &excepts {
                 v.push(json!({ "do": "star", "center": center, "except": except }));
             }
+        }
+        if a.roles && allowed(NemesisKind::Pause) {
+            v.push(json!({ "do": "star", "center": "paused" }));
         }
         if a.nodes >= 3 {
             for shape in ["bridge", "majorities-ring"] {
@@ -525,7 +569,12 @@ mod tests {
             let v = vocabulary(&a);
             seeds(&a, &v)
                 .into_iter()
-                .map(|i| describe(&v[i]))
+                .map(|plan| {
+                    plan.iter()
+                        .map(|&i| describe(&v[i]))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -534,11 +583,21 @@ mod tests {
                 "isolate leader, wait new-leader timeout=3",
                 "kill leader, wait new-leader timeout=3",
                 "pause leader, wait new-leader timeout=3",
-            ]
+                "arm all failpoint=crash-after-vote | isolate leader, wait crashed timeout=3 | \
+                 disarm | pause leader | star center=longest-log except=paused | \
+                 arm previous failpoint=crash-after-commit | restart, wait crashed timeout=3 | \
+                 star center=paused | resume, wait new-leader timeout=3",
+            ],
+            "the classic faults, then Raft's Figure 8 (failpoints)"
         );
         assert_eq!(
-            named("all,power-loss", true).last().map(String::as_str),
-            Some("power-loss all"),
+            named("kill,partition", true).len(),
+            2,
+            "Figure 8 needs pause; kill and isolate only"
+        );
+        assert_eq!(
+            named("all,power-loss", true)[3],
+            "power-loss all",
             "power loss of the whole cluster only when allowed"
         );
         assert_eq!(

@@ -11,7 +11,7 @@
 //! the mode), favouring plans that found much and were tried little, and
 //! actions and modes whose runs found much; now and then a fresh random
 //! plan. Before any of that it plays its seed plans, if given (a fuzzer's
-//! seed inputs: one classic fault each, `actions::seeds`). Each
+//! seed inputs: the classic faults, `actions::seeds`). Each
 //! run's features update the corpus and its actions' and mode's credit, so the next
 //! choice follows what the cluster did. Given the same seed and the same
 //! feedback, it makes the same choices.
@@ -112,14 +112,15 @@ impl Search {
         self
     }
 
-    /// The same search, playing first one plan per seed action, in order,
-    /// with no mode: what it learns from their runs starts its corpus.
-    pub fn with_seeds(mut self, seeds: &[usize]) -> Search {
+    /// The same search, playing first the seed plans (each a sequence of
+    /// actions), in order, with no mode: what it learns from their runs
+    /// starts its corpus.
+    pub fn with_seeds(mut self, seeds: &[Vec<usize>]) -> Search {
         self.seeds = seeds
             .iter()
-            .map(|&a| Plan {
+            .map(|actions| Plan {
                 mode: 0,
-                actions: vec![a],
+                actions: actions.clone(),
             })
             .collect();
         self
@@ -355,7 +356,9 @@ mod tests {
 
     #[test]
     fn seed_plans_come_first_in_order_and_start_the_corpus() {
-        let mut s = Search::new(3, 12, 5).with_modes(3).with_seeds(&[9, 4]);
+        let mut s = Search::new(3, 12, 5)
+            .with_modes(3)
+            .with_seeds(&[vec![9], vec![4, 7, 2]]);
         let first = s.propose();
         assert_eq!(
             first,
@@ -369,10 +372,11 @@ mod tests {
             s.propose(),
             Plan {
                 mode: 0,
-                actions: vec![4]
-            }
+                actions: vec![4, 7, 2]
+            },
+            "a seed plays all its actions, in order"
         );
-        s.learn(&plan(&[4]), &BTreeSet::new());
+        s.learn(&plan(&[4, 7, 2]), &BTreeSet::new());
         assert_eq!(
             s.corpus_len(),
             1,
@@ -381,7 +385,9 @@ mod tests {
         // The kept seed is mutated: its action turns up more often than in
         // the same search whose seed found nothing (fresh draws only; equal
         // counts if the seed were not kept).
-        let mut forgot = Search::new(3, 12, 5).with_modes(3).with_seeds(&[9, 4]);
+        let mut forgot = Search::new(3, 12, 5)
+            .with_modes(3)
+            .with_seeds(&[vec![9], vec![4, 7, 2]]);
         for _ in 0..2 {
             let p = forgot.propose();
             forgot.learn(&p, &BTreeSet::new());
