@@ -8,7 +8,10 @@
 //! unavailability window: the run's *features*) and proposes mostly
 //! mutations of them (insert, delete, replace an action, tweak one into a
 //! neighbour that differs in one field, swap two, splice two plans, change
-//! the mode), favouring plans that found much and were tried little, and
+//! the mode) and now and then a kept plan again unchanged (real processes
+//! are not deterministic: the same plan can reach next time what it
+//! missed, as a fuzzer of a flaky target calibrates an input by running it
+//! again), favouring plans that found much and were tried little, and
 //! actions and modes whose runs found much; now and then a fresh random
 //! plan. Before any of that it plays its seed plans, if given (a fuzzer's
 //! seed inputs: the classic faults, `actions::seeds`). Each
@@ -63,6 +66,12 @@ const FRESH: f64 = 0.2;
 
 /// Chance that a mutation changes the plan's mode (when there are modes).
 const MODE_CHANGE: f64 = 0.15;
+
+/// Share of corpus picks played again unchanged rather than mutated: the
+/// same faults meet other timings on the next try, and a plan that found
+/// much is picked often, so it is tried again sooner than a mutation would
+/// happen to give it back.
+const REPLAY: f64 = 0.25;
 
 /// Draw weights from credit (features found, uses): one plus the features
 /// per use, untried counting as two.
@@ -155,6 +164,9 @@ impl Search {
         let parent = self.pick();
         self.corpus[parent].picked += 1;
         let mut plan = self.corpus[parent].plan.clone();
+        if self.rng.gen_bool(REPLAY) {
+            return plan;
+        }
         let mutations = self.rng.gen_range(1..=3);
         for _ in 0..mutations {
             if self.modes.len() > 1 && self.rng.gen_bool(MODE_CHANGE) {
@@ -319,6 +331,20 @@ mod tests {
     fn the_same_seed_and_feedback_make_the_same_choices() {
         assert_eq!(drive(7, 50), drive(7, 50));
         assert_ne!(drive(7, 50).0, drive(8, 50).0);
+    }
+
+    #[test]
+    fn a_kept_plan_is_sometimes_played_again_unchanged() {
+        // One kept plan, then nothing new: a mutation seldom gives the same
+        // five actions back, a replay always does.
+        let kept = plan(&[3, 7, 11, 2, 5]);
+        let mut s = Search::new(5, 12, 6).with_modes(3);
+        s.learn(&kept, &features(&kept));
+        let again = (0..400).filter(|_| s.propose() == kept).count();
+        assert!(
+            again > 60,
+            "{again} of 400 proposals replayed the kept plan"
+        );
     }
 
     #[test]
