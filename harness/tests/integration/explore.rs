@@ -102,6 +102,11 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
             "{line}"
         );
         let folder = PathBuf::from(line["folder"].as_str().unwrap());
+        assert!(
+            !folder.join("data").exists() && folder.join("nodes").exists(),
+            "a valid run keeps its node logs, not its nodes' data: {}",
+            folder.display()
+        );
         let samples = std::fs::read_to_string(folder.join("states.jsonl")).unwrap();
         assert!(
             samples.lines().count() >= 8,
