@@ -39,6 +39,10 @@ pub struct NodeSpec {
     pub gid: Option<u32>,
 }
 
+/// The folder of a run under which each node's data directory lives
+/// (`RUN/data/n1/`, ...): what a node wrote, as opposed to its log.
+pub const DATA_DIR: &str = "data";
+
 /// The nodes of an `n`-node cluster whose files live under `dir`
 /// (`dir/nodes/n1.log`, `dir/data/n1/`, ...).
 pub fn layout(n: usize, dir: &Path, tag_groups: bool) -> Vec<NodeSpec> {
@@ -49,7 +53,7 @@ pub fn layout(n: usize, dir: &Path, tag_groups: bool) -> Vec<NodeSpec> {
             NodeSpec {
                 peer_addr: SocketAddr::V4(SocketAddrV4::new(ip, PEER_PORT)),
                 http_addr: SocketAddr::V4(SocketAddrV4::new(ip, HTTP_PORT)),
-                data_dir: dir.join("data").join(&name),
+                data_dir: dir.join(DATA_DIR).join(&name),
                 backing_dir: None,
                 log_path: dir.join("nodes").join(format!("{name}.log")),
                 gid: tag_groups.then_some(GID_BASE + i as u32 + 1),

@@ -47,9 +47,7 @@ pub fn vocabulary(a: &Abilities) -> Vec<Vec<Value>> {
         ));
     }
     if a.failpoints {
-        gaps.push(Some(
-            json!({ "do": "wait", "until": "crashed", "timeout": 3 }),
-        ));
+        gaps.push(Some(wait_crashed()));
     }
     let mut v = Vec::new();
     for step in steps(a) {
@@ -125,7 +123,8 @@ pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Raft's Figure 8 as vocabulary actions: the leader A is cut off with
+/// Raft's Figure 8 as vocabulary actions (the `figure-8` scenario's steps,
+/// `scenario/builtin.toml`, with the vocabulary's gaps): the leader A is cut off with
 /// writes in its log (term t), and the voters that elect E (term t+1) crash
 /// right after their vote, before E's entry reaches them; E is frozen, and
 /// a star forms around the node with the longest log (A) with
@@ -135,18 +134,17 @@ pub fn seeds(a: &Abilities, vocabulary: &[Vec<Value>]) -> Vec<Vec<usize>> {
 /// win and overwrite them. A leader that commits an entry of an earlier
 /// term by counting replicas has then answered a write that is lost.
 fn figure_8() -> Vec<Vec<Value>> {
-    let crashed = json!({ "do": "wait", "until": "crashed", "timeout": 3 });
     vec![
         vec![json!({ "do": "arm", "failpoint": "crash-after-vote", "target": "all" })],
         vec![
             json!({ "do": "isolate", "target": "leader" }),
-            crashed.clone(),
+            wait_crashed(),
         ],
         vec![json!({ "do": "disarm" })],
         vec![json!({ "do": "pause", "target": "leader" })],
         vec![json!({ "do": "star", "center": "longest-log", "except": "paused" })],
         vec![json!({ "do": "arm", "failpoint": "crash-after-commit", "target": "previous" })],
-        vec![json!({ "do": "restart" }), crashed],
+        vec![json!({ "do": "restart" }), wait_crashed()],
         vec![json!({ "do": "star", "center": "paused" })],
         vec![json!({ "do": "resume" }), wait_new_leader()],
     ]
@@ -155,6 +153,11 @@ fn figure_8() -> Vec<Vec<Value>> {
 /// The gap that waits for the cluster to elect another leader.
 fn wait_new_leader() -> Value {
     json!({ "do": "wait", "until": "new-leader", "timeout": 3 })
+}
+
+/// The gap that waits for a node to crash at an armed failpoint.
+fn wait_crashed() -> Value {
+    json!({ "do": "wait", "until": "crashed", "timeout": 3 })
 }
 
 /// The longer of the two sleeps a gap can be.

@@ -536,7 +536,7 @@ fn progress(
 /// 5-node run, 70 GB in one 10-minute search). The history, statuses,
 /// node logs and report stay; a failing run keeps everything.
 fn drop_node_data(folder: &Path) {
-    let data = folder.join("data");
+    let data = folder.join(faultline_platform::node::DATA_DIR);
     if let Err(e) = std::fs::remove_dir_all(&data) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!("removing {}: {e}", data.display());

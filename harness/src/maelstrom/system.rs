@@ -213,7 +213,7 @@ pub fn layout(n: usize, dir: &Path) -> Vec<NodeSpec> {
                 ip: node_ip(i),
                 peer_addr: SocketAddr::V4(SocketAddrV4::new(node_ip(i), PEER_PORT)),
                 http_addr: SocketAddr::V4(SocketAddrV4::new(node_ip(i), HTTP_PORT)),
-                data_dir: dir.join("data").join(&id),
+                data_dir: dir.join(faultline_platform::node::DATA_DIR).join(&id),
                 backing_dir: None,
                 log_path: dir.join("nodes").join(format!("{id}.log")),
                 gid: None,
