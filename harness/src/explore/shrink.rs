@@ -5,10 +5,9 @@
 //! of the random nemesis, its schedule turned into steps (a sleep to each
 //! fault's start, the fault on the nodes it hit, a sleep to its end, a
 //! heal). The shrinker then tries, keeping each candidate only if it still
-//! fails: a shorter time limit (as it is, then with twice the clients);
-//! fewer steps (halves, then quarters, ..., then single steps removed, as
-//! delta debugging does); three nodes instead of more; half the clients;
-//! halved sleeps; a shorter time limit again.
+//! fails: a shorter time limit; fewer steps (halves, then quarters, ...,
+//! then single steps removed, as delta debugging does); three nodes instead
+//! of more; half the clients; halved sleeps; a shorter time limit again.
 //!
 //! Real processes are not deterministic, so a candidate "still fails" when
 //! at least `--need` of at most `--reps` runs (default 3 of 5, the first at
@@ -16,10 +15,8 @@
 //! failure depends on more often than not, and the repetitions stop as soon
 //! as the answer is known (3 failures, or 3 passes; with `--jobs`, as many
 //! start at once as the answer still needs). An original that
-//! fails less often than that is still reduced (a shorter time with twice
-//! the clients, or a plan without a step that got in the way, may fail more
-//! often): a scenario is written only if some smaller one fails often
-//! enough. The smallest is
+//! fails less often than that is still reduced, steps first: a scenario is
+//! written only if some smaller one fails often enough. The smallest is
 //! checked again in `--reps` fresh runs; kept on a lucky streak, it gives
 //! way to the candidate kept before it (while the budget lasts). Everything lands in
 //! `RUN_DIR/shrink/`: the candidates' runs, `shrunk.toml` (the smallest
@@ -464,12 +461,11 @@ impl Shrinker {
         Ok(fails)
     }
 
-    /// Every reduction, in order. A shorter time goes first even when
-    /// `flaky` (the original itself did not fail often enough): alone it
-    /// would fail even less, but with twice the clients it can fail more
-    /// often than the original (see [`shorter`]); then steps, where a plan
-    /// without a fault that got in the way may fail more. `best` is
-    /// replaced only by candidates that fail.
+    /// Every reduction, in order. When `flaky` (the original itself did
+    /// not fail often enough) steps go first: a shorter run of the same
+    /// plan would fail even less, but a plan without a fault that got in
+    /// the way may fail more. `best` is replaced only by candidates that
+    /// fail.
     fn reduce(
         &mut self,
         mut best: Candidate,
@@ -477,7 +473,9 @@ impl Shrinker {
         flaky: bool,
     ) -> anyhow::Result<Candidate> {
         let original = best.scenario.time_limit;
-        self.shorten(&mut best, ttd, original)?;
+        if !flaky {
+            self.shorten(&mut best, ttd, original)?;
+        }
         self.remove_steps(&mut best)?;
         if flaky && self.kept.is_empty() {
             return Ok(best);
@@ -510,16 +508,33 @@ impl Shrinker {
         Ok(best)
     }
 
-    /// A shorter time limit, the candidates of [`shorter`] in order until
-    /// one still fails.
+    /// A shorter time limit: just past the first detection, a third, a
+    /// half, or a third of the `original` limit (a plan with fewer steps
+    /// may now fail within it), shortest first.
     fn shorten(
         &mut self,
         best: &mut Candidate,
         ttd: Option<f64>,
         original: f64,
     ) -> anyhow::Result<()> {
-        for (what, c) in shorter(best, ttd, original) {
-            if self.attempt(best, &what, c)? {
+        let t = best.scenario.time_limit;
+        let mut limits: Vec<f64> = [
+            ttd.map(|d| (d + 2.0).ceil()),
+            Some(t / 3.0),
+            Some(t / 2.0),
+            Some(original / 3.0),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|x| ((x * 10.0).floor() / 10.0).max(2.0))
+        .filter(|&x| x < t)
+        .collect();
+        limits.sort_by(f64::total_cmp);
+        limits.dedup();
+        for l in limits {
+            let mut c = best.clone();
+            c.scenario.time_limit = l;
+            if self.attempt(best, &format!("{l} s"), c)? {
                 break;
             }
         }
@@ -618,50 +633,6 @@ fn confirm(
         }
     }
     Ok((smallest, first))
-}
-
-/// Clients a candidate may grow to when it trades time for them.
-const MAX_CLIENTS: usize = 64;
-
-/// The shorter-time candidates of `best`, shortest first: just past the
-/// first detection `ttd`, a third, a half, or a third of the `original`
-/// limit (a plan with fewer steps may now fail within it). Each limit is
-/// tried as it is, then with twice the clients: the rate of operations is
-/// the run's, not each client's, so the history is no longer, but more
-/// requests are in flight when a fault lands (a write that waits at a
-/// cut-off leader is what a lost-write bug needs), and a run too short for
-/// the schedule to come round again catches in its one round more often.
-/// The later "half the clients" step takes them back when it can.
-fn shorter(best: &Candidate, ttd: Option<f64>, original: f64) -> Vec<(String, Candidate)> {
-    let t = best.scenario.time_limit;
-    let mut limits: Vec<f64> = [
-        ttd.map(|d| (d + 2.0).ceil()),
-        Some(t / 3.0),
-        Some(t / 2.0),
-        Some(original / 3.0),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|x| ((x * 10.0).floor() / 10.0).max(2.0))
-    .filter(|&x| x < t)
-    .collect();
-    limits.sort_by(f64::total_cmp);
-    limits.dedup();
-    let mut out = Vec::new();
-    for l in limits {
-        let mut c = best.clone();
-        c.scenario.time_limit = l;
-        let more = (c.concurrency * 2).min(MAX_CLIENTS);
-        let twice = (more > c.concurrency).then(|| Candidate {
-            concurrency: more,
-            ..c.clone()
-        });
-        out.push((format!("{l} s"), c));
-        if let Some(c) = twice {
-            out.push((format!("{l} s, {more} clients"), c));
-        }
-    }
-    out
 }
 
 /// How many more runs of a candidate to start at once, having seen `bad`
@@ -805,35 +776,6 @@ mod tests {
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
         assert_eq!(judge.asked, [3.0, 5.0, 10.0]);
-    }
-
-    #[test]
-    fn a_shorter_time_is_tried_alone_then_with_twice_the_clients() {
-        let mut best = kept(&[10.0]).remove(0);
-        best.concurrency = 6;
-        let tried: Vec<(String, f64, usize)> = shorter(&best, Some(2.06), 10.0)
-            .into_iter()
-            .map(|(what, c)| (what, c.scenario.time_limit, c.concurrency))
-            .collect();
-        let want = [
-            ("3.3 s", 3.3, 6),
-            ("3.3 s, 12 clients", 3.3, 12),
-            ("5 s", 5.0, 6),
-            ("5 s, 12 clients", 5.0, 12),
-        ]
-        .map(|(w, t, c)| (w.to_string(), t, c));
-        assert_eq!(tried, want);
-        best.concurrency = MAX_CLIENTS;
-        best.scenario.time_limit = 3.0;
-        let tried: Vec<(f64, usize)> = shorter(&best, None, 10.0)
-            .into_iter()
-            .map(|(_, c)| (c.scenario.time_limit, c.concurrency))
-            .collect();
-        assert_eq!(
-            tried,
-            [(2.0, MAX_CLIENTS)],
-            "never under 2 s, never past the clients' cap"
-        );
     }
 
     #[test]
