@@ -90,7 +90,8 @@ pub struct Shrunk {
     pub candidates: (usize, usize),
     /// Runs made.
     pub runs: usize,
-    /// How often the final scenario failed: (invalid, runs).
+    /// How often the final scenario failed: (invalid, runs); (0, 0) when
+    /// the shrink was interrupted before its final check.
     pub reproduced: (usize, usize),
     /// Seconds it took.
     pub seconds: f64,
@@ -221,8 +222,12 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
         ];
         words.extend(s.launcher.options.iter().cloned());
         let command = words.join(" ");
+        let again = match reproduced {
+            (_, 0) => "not run again (interrupted)".to_string(),
+            (bad, runs) => format!("failed in {bad} of {runs} runs"),
+        };
         eprintln!(
-            "shrunk: {} → {} fault steps, {} → {} s, {} → {} nodes, {} → {} clients; failed in {} of {} runs",
+            "shrunk: {} → {} fault steps, {} → {} s, {} → {} nodes, {} → {} clients; {again}",
             shrunk.fault_steps.0,
             shrunk.fault_steps.1,
             shrunk.time_limit.0,
@@ -231,8 +236,6 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Shrunk> {
             shrunk.nodes.1,
             shrunk.concurrency.0,
             shrunk.concurrency.1,
-            reproduced.0,
-            reproduced.1
         );
         eprintln!("  scenario: {}\n  replay: {command}", file.display());
         shrunk.file = Some(file);
@@ -580,6 +583,9 @@ trait FinalCheck {
     fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)>;
     /// Whether the budget allows another check.
     fn time_left(&mut self) -> bool;
+    /// Whether the user stopped the shrink (Ctrl-C, SIGTERM): its runs
+    /// would be killed, so no check can say anything.
+    fn interrupted(&self) -> bool;
 }
 
 impl FinalCheck for Shrinker {
@@ -605,25 +611,33 @@ impl FinalCheck for Shrinker {
     fn time_left(&mut self) -> bool {
         self.can_go_on()
     }
+    fn interrupted(&self) -> bool {
+        crate::suite::child::signalled()
+    }
 }
 
 /// The scenario to write among the `kept` candidates (each a reduction
 /// of the one before), and how often it failed in its final check: the
 /// smallest if it fails `need` of its fresh runs; if not (it was kept on a
 /// lucky streak), the one kept before it, and so on while time is left;
-/// when none does, the smallest, with its count.
+/// when none does, the smallest, with its count. Interrupted, the
+/// smallest, unchecked: (0, 0).
 fn confirm(
     judge: &mut impl FinalCheck,
     kept: &[Candidate],
     need: usize,
 ) -> anyhow::Result<(Candidate, (usize, usize))> {
     let smallest = kept.last().cloned().context("no candidate was kept")?;
+    if judge.interrupted() {
+        eprintln!("shrink: interrupted: the smallest failing scenario is written unchecked");
+        return Ok((smallest, (0, 0)));
+    }
     let first = judge.final_check(&smallest)?;
     if first.0 >= need {
         return Ok((smallest, first));
     }
     for c in kept.iter().rev().skip(1) {
-        if !judge.time_left() {
+        if !judge.time_left() || judge.interrupted() {
             break;
         }
         eprintln!("final check: trying the candidate kept before it");
@@ -697,6 +711,8 @@ mod tests {
         fails: Vec<(f64, usize)>,
         checks: usize,
         asked: Vec<f64>,
+        /// Interrupted after this many checks.
+        stopped_after: Option<usize>,
     }
 
     impl FinalCheck for Table {
@@ -708,6 +724,9 @@ mod tests {
         }
         fn time_left(&mut self) -> bool {
             self.asked.len() < self.checks
+        }
+        fn interrupted(&self) -> bool {
+            self.stopped_after.is_some_and(|n| self.asked.len() >= n)
         }
     }
 
@@ -740,6 +759,7 @@ mod tests {
             fails: vec![(10.0, 4), (5.0, 3), (3.0, 1)],
             checks: 10,
             asked: Vec::new(),
+            stopped_after: None,
         };
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (5.0, (3, 5)));
@@ -748,6 +768,7 @@ mod tests {
             fails: vec![(3.0, 3)],
             checks: 10,
             asked: Vec::new(),
+            stopped_after: None,
         };
         let (c, _) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!(
@@ -764,6 +785,7 @@ mod tests {
             fails: vec![(10.0, 4), (3.0, 2)],
             checks: 1,
             asked: Vec::new(),
+            stopped_after: None,
         };
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (2, 5)));
@@ -772,10 +794,29 @@ mod tests {
             fails: vec![],
             checks: 10,
             asked: Vec::new(),
+            stopped_after: None,
         };
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
         assert_eq!(judge.asked, [3.0, 5.0, 10.0]);
+    }
+
+    #[test]
+    fn an_interrupted_shrink_writes_its_smallest_unchecked_and_walks_no_further() {
+        let chain = kept(&[10.0, 5.0, 3.0]);
+        let mut judge = Table {
+            fails: vec![(10.0, 4), (5.0, 3)],
+            checks: 10,
+            asked: Vec::new(),
+            stopped_after: Some(0),
+        };
+        let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!((c.scenario.time_limit, r), (3.0, (0, 0)));
+        assert!(judge.asked.is_empty(), "no run of a killed check counts");
+        judge.stopped_after = Some(1);
+        let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
+        assert_eq!(judge.asked, [3.0], "no walk back once interrupted");
     }
 
     #[test]
