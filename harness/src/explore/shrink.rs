@@ -628,11 +628,18 @@ fn confirm(
     need: usize,
 ) -> anyhow::Result<(Candidate, (usize, usize))> {
     let smallest = kept.last().cloned().context("no candidate was kept")?;
-    if judge.interrupted() {
+    let unchecked = |smallest: Candidate| {
         eprintln!("shrink: interrupted: the smallest failing scenario is written unchecked");
-        return Ok((smallest, (0, 0)));
+        Ok((smallest, (0, 0)))
+    };
+    if judge.interrupted() {
+        return unchecked(smallest);
     }
     let first = judge.final_check(&smallest)?;
+    if judge.interrupted() {
+        // Its runs were killed: the count says nothing.
+        return unchecked(smallest);
+    }
     if first.0 >= need {
         return Ok((smallest, first));
     }
@@ -642,6 +649,9 @@ fn confirm(
         }
         eprintln!("final check: trying the candidate kept before it");
         let r = judge.final_check(c)?;
+        if judge.interrupted() {
+            break;
+        }
         if r.0 >= need {
             return Ok((c.clone(), r));
         }
@@ -815,8 +825,25 @@ mod tests {
         assert!(judge.asked.is_empty(), "no run of a killed check counts");
         judge.stopped_after = Some(1);
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
-        assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
+        assert_eq!(
+            (c.scenario.time_limit, r),
+            (3.0, (0, 0)),
+            "a check cut short counts nothing"
+        );
         assert_eq!(judge.asked, [3.0], "no walk back once interrupted");
+        let mut judge = Table {
+            fails: vec![(10.0, 4), (5.0, 3)],
+            checks: 10,
+            asked: Vec::new(),
+            stopped_after: Some(2),
+        };
+        let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
+        assert_eq!(
+            (c.scenario.time_limit, r),
+            (3.0, (0, 5)),
+            "the walk back cut short: the smallest, with its whole check"
+        );
+        assert_eq!(judge.asked, [3.0, 5.0]);
     }
 
     #[test]
