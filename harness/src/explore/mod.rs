@@ -534,8 +534,9 @@ fn progress(
 /// learned from it: a search makes a hundred runs or more, and a node's
 /// data can be large (etcd preallocates 64 MB WAL files: about 600 MB per
 /// 5-node run, 70 GB in one 10-minute search). The history, statuses,
-/// node logs and report stay; a failing run keeps everything.
-fn drop_node_data(folder: &Path) {
+/// node logs and report stay; a failing run keeps everything. The
+/// shrinker's runs do the same.
+pub(super) fn drop_node_data(folder: &Path) {
     let data = folder.join(faultline_platform::node::DATA_DIR);
     if let Err(e) = std::fs::remove_dir_all(&data) {
         if e.kind() != std::io::ErrorKind::NotFound {

@@ -199,6 +199,30 @@ fn a_failing_run_shrinks_to_a_scenario_that_replays() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("shrink/shrink.json")).unwrap()).unwrap();
     assert!(report["time_limit"][1].as_f64().unwrap() <= 8.0, "{report}");
+    let mut valid = 0;
+    for candidate in std::fs::read_dir(run.join("shrink/runs")).unwrap() {
+        let candidate = candidate.unwrap().path();
+        if candidate.is_symlink() || !candidate.is_dir() {
+            continue;
+        }
+        for folder in std::fs::read_dir(&candidate).unwrap() {
+            let folder = folder.unwrap().path();
+            let Ok(results) = std::fs::read(folder.join("results.json")) else {
+                continue;
+            };
+            let results: serde_json::Value = serde_json::from_slice(&results).unwrap();
+            let invalid = results["verdict"] == "invalid";
+            assert_eq!(
+                folder.join("data").exists(),
+                invalid,
+                "a candidate's run keeps its nodes' data only when it failed: {}",
+                folder.display()
+            );
+            assert!(folder.join("nodes").exists(), "{}", folder.display());
+            valid += usize::from(!invalid);
+        }
+    }
+    eprintln!("{valid} valid candidate runs dropped their nodes' data");
     let caught = ["1", "2", "3"].iter().any(|seed| {
         let replay = tempfile::tempdir().unwrap();
         let (code, out) = bounded(
