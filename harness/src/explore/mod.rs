@@ -359,11 +359,6 @@ impl Exploration {
             let _ = writeln!(self.log, "{text}");
         }
         progress(n, elapsed, &ran, new.len(), &self.search, &played);
-        if ran.verdict == Some(Verdict::Valid) {
-            if let Some(folder) = &ran.folder {
-                drop_node_data(folder);
-            }
-        }
         match ran.verdict {
             Some(Verdict::Invalid)
                 if fails(&ran, &self.args.stop_on) && self.outcome.found.is_none() =>
@@ -528,21 +523,6 @@ fn progress(
         search.corpus_len(),
         actions::describe(steps)
     );
-}
-
-/// Removes the nodes' data directories of a valid run once the search has
-/// learned from it: a search makes a hundred runs or more, and a node's
-/// data can be large (etcd preallocates 64 MB WAL files: about 600 MB per
-/// 5-node run, 70 GB in one 10-minute search). The history, statuses,
-/// node logs and report stay; a failing run keeps everything. The
-/// shrinker's runs do the same.
-pub(super) fn drop_node_data(folder: &Path) {
-    let data = folder.join(faultline_platform::node::DATA_DIR);
-    if let Err(e) = std::fs::remove_dir_all(&data) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!("removing {}: {e}", data.display());
-        }
-    }
 }
 
 #[cfg(test)]

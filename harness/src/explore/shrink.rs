@@ -439,20 +439,12 @@ impl Shrinker {
     }
 
     /// The runs of `batch`, at once (each bounded by its time limit plus
-    /// 3 minutes for start, recovery and check). A run that did not fail
-    /// drops its nodes' data, as the search's do: a shrink makes a hundred
-    /// runs, and an etcd run keeps 600 MB.
+    /// 3 minutes for start, recovery and check).
     fn run_batch(&mut self, batch: &[(Scenario, u64)]) -> anyhow::Result<Vec<ChildRun>> {
         self.runs += batch.len();
         let longest = batch.iter().map(|(s, _)| s.time_limit).fold(0.0, f64::max);
         let limit = Duration::from_secs_f64(longest + 180.0);
-        let ran = self.launcher.run_all(batch, limit)?;
-        for r in &ran {
-            if let (Some(folder), false) = (&r.folder, r.verdict == Some(Verdict::Invalid)) {
-                super::drop_node_data(folder);
-            }
-        }
-        Ok(ran)
+        self.launcher.run_all(batch, limit)
     }
 
     /// Tries `candidate`; it replaces `best` when it still fails.
@@ -733,6 +725,16 @@ mod tests {
         stopped_after: Option<usize>,
     }
 
+    /// A table that answers `fails` and allows `checks` checks.
+    fn table(fails: &[(f64, usize)], checks: usize) -> Table {
+        Table {
+            fails: fails.to_vec(),
+            checks,
+            asked: Vec::new(),
+            stopped_after: None,
+        }
+    }
+
     impl FinalCheck for Table {
         fn final_check(&mut self, c: &Candidate) -> anyhow::Result<(usize, usize)> {
             let t = c.scenario.time_limit;
@@ -773,21 +775,11 @@ mod tests {
     #[test]
     fn a_candidate_kept_on_a_lucky_streak_gives_way_to_the_one_before_it() {
         let chain = kept(&[10.0, 5.0, 3.0]);
-        let mut judge = Table {
-            fails: vec![(10.0, 4), (5.0, 3), (3.0, 1)],
-            checks: 10,
-            asked: Vec::new(),
-            stopped_after: None,
-        };
+        let mut judge = table(&[(10.0, 4), (5.0, 3), (3.0, 1)], 10);
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (5.0, (3, 5)));
         assert_eq!(judge.asked, [3.0, 5.0]);
-        let mut judge = Table {
-            fails: vec![(3.0, 3)],
-            checks: 10,
-            asked: Vec::new(),
-            stopped_after: None,
-        };
+        let mut judge = table(&[(3.0, 3)], 10);
         let (c, _) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!(
             c.scenario.time_limit, 3.0,
@@ -799,21 +791,11 @@ mod tests {
     #[test]
     fn without_time_or_a_candidate_that_holds_the_smallest_is_written_with_its_count() {
         let chain = kept(&[10.0, 5.0, 3.0]);
-        let mut judge = Table {
-            fails: vec![(10.0, 4), (3.0, 2)],
-            checks: 1,
-            asked: Vec::new(),
-            stopped_after: None,
-        };
+        let mut judge = table(&[(10.0, 4), (3.0, 2)], 1);
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (2, 5)));
         assert_eq!(judge.asked, [3.0], "no time for another check");
-        let mut judge = Table {
-            fails: vec![],
-            checks: 10,
-            asked: Vec::new(),
-            stopped_after: None,
-        };
+        let mut judge = table(&[], 10);
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (0, 5)));
         assert_eq!(judge.asked, [3.0, 5.0, 10.0]);
@@ -823,10 +805,8 @@ mod tests {
     fn an_interrupted_shrink_writes_its_smallest_unchecked_and_walks_no_further() {
         let chain = kept(&[10.0, 5.0, 3.0]);
         let mut judge = Table {
-            fails: vec![(10.0, 4), (5.0, 3)],
-            checks: 10,
-            asked: Vec::new(),
             stopped_after: Some(0),
+            ..table(&[(10.0, 4), (5.0, 3)], 10)
         };
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!((c.scenario.time_limit, r), (3.0, (0, 0)));
@@ -840,10 +820,8 @@ mod tests {
         );
         assert_eq!(judge.asked, [3.0], "no walk back once interrupted");
         let mut judge = Table {
-            fails: vec![(10.0, 4), (5.0, 3)],
-            checks: 10,
-            asked: Vec::new(),
             stopped_after: Some(2),
+            ..table(&[(10.0, 4), (5.0, 3)], 10)
         };
         let (c, r) = confirm(&mut judge, &chain, 3).unwrap();
         assert_eq!(

@@ -103,7 +103,8 @@ fn a_search_on_the_correct_node_records_each_run_with_its_states() {
         );
         let folder = PathBuf::from(line["folder"].as_str().unwrap());
         assert!(
-            !folder.join("data").exists() && folder.join("nodes").exists(),
+            !folder.join(faultline_platform::node::DATA_DIR).exists()
+                && folder.join("nodes").exists(),
             "a valid run keeps its node logs, not its nodes' data: {}",
             folder.display()
         );
@@ -199,7 +200,7 @@ fn a_failing_run_shrinks_to_a_scenario_that_replays() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("shrink/shrink.json")).unwrap()).unwrap();
     assert!(report["time_limit"][1].as_f64().unwrap() <= 8.0, "{report}");
-    let mut valid = 0;
+    let mut dropped = 0;
     for candidate in std::fs::read_dir(run.join("shrink/runs")).unwrap() {
         let candidate = candidate.unwrap().path();
         if candidate.is_symlink() || !candidate.is_dir() {
@@ -211,18 +212,18 @@ fn a_failing_run_shrinks_to_a_scenario_that_replays() {
                 continue;
             };
             let results: serde_json::Value = serde_json::from_slice(&results).unwrap();
-            let invalid = results["verdict"] == "invalid";
+            let valid = results["verdict"] == "valid";
             assert_eq!(
-                folder.join("data").exists(),
-                invalid,
-                "a candidate's run keeps its nodes' data only when it failed: {}",
+                folder.join(faultline_platform::node::DATA_DIR).exists(),
+                !valid,
+                "a candidate's run drops its nodes' data only when it checked valid: {}",
                 folder.display()
             );
             assert!(folder.join("nodes").exists(), "{}", folder.display());
-            valid += usize::from(!invalid);
+            dropped += usize::from(valid);
         }
     }
-    eprintln!("{valid} valid candidate runs dropped their nodes' data");
+    eprintln!("{dropped} valid candidate runs dropped their nodes' data");
     let caught = ["1", "2", "3"].iter().any(|seed| {
         let replay = tempfile::tempdir().unwrap();
         let (code, out) = bounded(
