@@ -222,7 +222,11 @@ pub struct Generator {
     slot: u64,
     slots: u64,
     issued: u64,
+    seen: Vec<(String, Value)>,
 }
+
+/// How many keys a [`Generator`] remembers a value of (the most recent).
+const SEEN_KEYS: usize = 16;
 
 impl Generator {
     /// The generator of client `slot` of `slots`, for a run with `seed`.
@@ -236,6 +240,7 @@ impl Generator {
             slot: slot as u64,
             slots: slots.max(1) as u64,
             issued: 0,
+            seen: Vec::new(),
         }
     }
 
@@ -266,6 +271,29 @@ impl Generator {
         let n = self.issued;
         self.issued += 1;
         n
+    }
+
+    /// Remembers that this client saw `value` under `key` (a read, its own
+    /// write, its own cas that took effect), for a workload whose next
+    /// operation depends on it (register's cas expects it). Only the
+    /// [`SEEN_KEYS`] most recent keys are kept.
+    pub fn saw(&mut self, key: &str, value: Value) {
+        self.forget(key);
+        if self.seen.len() == SEEN_KEYS {
+            self.seen.remove(0);
+        }
+        self.seen.push((key.to_string(), value));
+    }
+
+    /// Forgets what this client saw under `key` (its last operation there
+    /// had an outcome it cannot know, or found another value).
+    pub fn forget(&mut self, key: &str) {
+        self.seen.retain(|(k, _)| k != key);
+    }
+
+    /// The last value this client saw under `key`, if it still knows one.
+    pub fn last_seen(&self, key: &str) -> Option<&Value> {
+        self.seen.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// A key of a rotating window: after `ops_per_window` operations of this
