@@ -3,12 +3,10 @@
 //!
 //! Every value written is unique in the run, so a read names the one write
 //! it saw: an acknowledged write that a system loses cannot hide behind an
-//! indeterminate write of the same value (with values drawn from a handful,
-//! as Knossos-era register tests draw them, most of the writes a Raft
-//! leader wrongly acknowledged and then lost were explained away by a
-//! timed-out write of the value the later read returned). A cas expects the
-//! value its client last saw under the key, so it matches whenever nobody
-//! wrote in between.
+//! indeterminate (`info`) write of the same value, as it can when values are
+//! drawn from a handful (docs/detection.md, "Written values unique"). A cas
+//! expects the value its client last saw under the key, so it matches
+//! whenever nobody wrote in between.
 
 use rand::Rng;
 use serde_json::{json, Value};
