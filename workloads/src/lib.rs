@@ -499,6 +499,20 @@ mod tests {
     }
 
     #[test]
+    fn a_generator_remembers_the_last_value_of_its_most_recent_keys() {
+        let mut g = Generator::new(1, 0, 1);
+        for k in 0..=SEEN_KEYS {
+            g.saw(&format!("k{k}"), serde_json::json!(k));
+        }
+        assert_eq!(g.last_seen("k0"), None, "the oldest key is forgotten");
+        assert_eq!(g.last_seen("k1"), Some(&serde_json::json!(1)));
+        g.saw("k1", serde_json::json!(99));
+        assert_eq!(g.last_seen("k1"), Some(&serde_json::json!(99)));
+        g.forget("k1");
+        assert_eq!(g.last_seen("k1"), None);
+    }
+
+    #[test]
     fn windowed_keys_move_on_after_the_window() {
         let mut g = Generator::new(3, 0, 1);
         let first = g.windowed_key("k", 2, 10);
