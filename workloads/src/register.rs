@@ -38,15 +38,17 @@ impl Workload for Register {
     fn next_op(&self, gen: &mut Generator) -> Op {
         let key = gen.windowed_key("r", KEYS, OPS_PER_WINDOW);
         let roll: f64 = gen.rng.gen();
-        let expected = gen.last_seen(&key).cloned();
+        if (0.5..0.8).contains(&roll) {
+            return Op::new(Func::Write, key, json!(gen.unique()));
+        }
+        let expected = if roll >= 0.8 {
+            gen.last_seen(&key).cloned()
+        } else {
+            None
+        };
         match expected {
-            _ if roll < 0.5 => {
-                gen.count();
-                Op::new(Func::Read, key, Value::Null)
-            }
-            _ if roll < 0.8 => Op::new(Func::Write, key, json!(gen.unique())),
             Some(from) => Op::new(Func::Cas, key, json!([from, gen.unique()])),
-            // A cas needs a value to expect: read the key first.
+            // A read, or a cas with no value to expect yet: read the key.
             None => {
                 gen.count();
                 Op::new(Func::Read, key, Value::Null)
